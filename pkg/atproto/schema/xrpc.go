@@ -1,0 +1,198 @@
+package schema
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/lexicon"
+)
+
+// ValidateInput checks the JSON input body of an io.atcr.* procedure.
+// NSIDs outside io.atcr.* return nil.
+func ValidateInput(nsid string, body map[string]any) error {
+	return validateBody(nsid, "input", body)
+}
+
+// ValidateOutput checks the JSON output body of an io.atcr.* query or
+// procedure, e.g. in a client or in handler tests. NSIDs outside io.atcr.*
+// return nil.
+func ValidateOutput(nsid string, body map[string]any) error {
+	return validateBody(nsid, "output", body)
+}
+
+// ValidateParams checks the query parameters of an io.atcr.* query or
+// procedure: required ones present, each converted to its declared type
+// (integer, boolean, string, or an array of these) and within its limits.
+// Parameters the lexicon does not declare are ignored. NSIDs outside
+// io.atcr.* return nil.
+func ValidateParams(nsid string, query url.Values) error {
+	ours, err := owned(nsid)
+	if err != nil || !ours {
+		return err
+	}
+	cat, def, err := resolveMain(nsid)
+	if err != nil {
+		return err
+	}
+	var params *lexicon.SchemaParams
+	switch s := def.(type) {
+	case lexicon.SchemaQuery:
+		params = s.Parameters
+	case lexicon.SchemaProcedure:
+		params = s.Parameters
+	default:
+		return fmt.Errorf("%w: %s is not a query or procedure", ErrUnknownLexicon, nsid)
+	}
+	if params == nil {
+		return nil
+	}
+	data := make(map[string]any, len(query))
+	for name, prop := range params.Properties {
+		vals, ok := query[name]
+		if !ok {
+			continue
+		}
+		v, err := convertParam(prop.Inner, vals)
+		if err != nil {
+			return fmt.Errorf("%s: %w: parameter %s: %w", nsid, ErrInvalid, name, err)
+		}
+		data[name] = v
+	}
+	obj := lexicon.SchemaObject{Type: "object", Properties: params.Properties, Required: params.Required}
+	return validateObject(cat, nsid, "params", obj, data)
+}
+
+// validateBody finds the input or output schema of an owned method and
+// validates body against it.
+func validateBody(nsid, which string, body map[string]any) error {
+	ours, err := owned(nsid)
+	if err != nil || !ours {
+		return err
+	}
+	cat, def, err := resolveMain(nsid)
+	if err != nil {
+		return err
+	}
+	var schemaBody *lexicon.SchemaBody
+	switch s := def.(type) {
+	case lexicon.SchemaProcedure:
+		schemaBody = s.Output
+		if which == "input" {
+			schemaBody = s.Input
+		}
+	case lexicon.SchemaQuery:
+		if which == "input" {
+			return fmt.Errorf("%w: %s is a query and takes no input", ErrUnknownLexicon, nsid)
+		}
+		schemaBody = s.Output
+	default:
+		return fmt.Errorf("%w: %s is not a query or procedure", ErrUnknownLexicon, nsid)
+	}
+	if schemaBody == nil || schemaBody.Schema == nil {
+		return fmt.Errorf("%w: %s declares no JSON %s schema", ErrUnknownLexicon, nsid, which)
+	}
+	var obj lexicon.SchemaObject
+	switch s := schemaBody.Schema.Inner.(type) {
+	case lexicon.SchemaObject:
+		obj = s
+	case lexicon.SchemaRef:
+		ref := s.Ref
+		if strings.HasPrefix(ref, "#") {
+			ref = nsid + ref
+		}
+		target, err := cat.Resolve(ref)
+		if err != nil {
+			return fmt.Errorf("%w: %s %s ref %s", ErrUnknownLexicon, nsid, which, s.Ref)
+		}
+		var ok bool
+		if obj, ok = target.Def.(lexicon.SchemaObject); !ok {
+			return fmt.Errorf("%w: %s %s ref %s is not an object", ErrUnknownLexicon, nsid, which, s.Ref)
+		}
+	default:
+		return fmt.Errorf("%w: %s %s schema %T is not supported", ErrUnknownLexicon, nsid, which, s)
+	}
+	data, err := normalize(body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %w", nsid, which, ErrInvalid, err)
+	}
+	return validateObject(cat, nsid, which, obj, data)
+}
+
+// validateObject runs indigo's validator over data as an object of schema
+// obj. indigo exports validation only for records, so obj is presented as
+// the record type of a synthetic ref ("<nsid>#$input"; "$" cannot occur in a
+// real def name) that a wrapping catalog resolves; nested refs still resolve
+// through the real catalog.
+func validateObject(cat lexicon.Catalog, nsid, which string, obj lexicon.SchemaObject, data map[string]any) error {
+	ref := nsid + "#$" + which
+	wrapped := bodyCatalog{Catalog: cat, ref: ref, def: lexicon.SchemaRecord{Type: "record", Key: "any", Record: obj}}
+	withType := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		withType[k] = v
+	}
+	withType["$type"] = ref
+	if err := lexicon.ValidateRecord(wrapped, withType, ref, strict); err != nil {
+		return fmt.Errorf("%s %s: %w: %w", nsid, which, ErrInvalid, err)
+	}
+	return nil
+}
+
+// bodyCatalog resolves one synthetic ref to a given definition and every
+// other ref through the wrapped catalog.
+type bodyCatalog struct {
+	lexicon.Catalog
+	ref string
+	def lexicon.SchemaRecord
+}
+
+func (c bodyCatalog) Resolve(ref string) (*lexicon.Schema, error) {
+	if ref == c.ref {
+		return &lexicon.Schema{ID: ref, Def: c.def}, nil
+	}
+	return c.Catalog.Resolve(ref)
+}
+
+// convertParam turns the string values of one query parameter into the Go
+// type the validator expects for its schema.
+func convertParam(schema any, vals []string) (any, error) {
+	if arr, ok := schema.(lexicon.SchemaArray); ok {
+		out := make([]any, 0, len(vals))
+		for _, v := range vals {
+			item, err := convertScalar(arr.Items.Inner, v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, item)
+		}
+		return out, nil
+	}
+	if len(vals) != 1 {
+		return nil, fmt.Errorf("given %d times, want once", len(vals))
+	}
+	return convertScalar(schema, vals[0])
+}
+
+func convertScalar(schema any, v string) (any, error) {
+	switch schema.(type) {
+	case lexicon.SchemaInteger:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("not an integer: %q", v)
+		}
+		return n, nil
+	case lexicon.SchemaBoolean:
+		switch v {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("not a boolean: %q", v)
+	case lexicon.SchemaString:
+		return v, nil
+	default:
+		return nil, fmt.Errorf("parameter type %T is not supported", schema)
+	}
+}
