@@ -1,0 +1,16 @@
+// Package directory builds the identity directory both binaries use to turn a
+// handle or DID into a verified identity: DID document, PDS endpoint, signing
+// key.
+//
+// It is indigo's atproto/identity (BaseDirectory behind a CacheDirectory),
+// configured with a PLC URL and the guarded HTTP client from safehttp, so
+// every DID-document and handle fetch obeys the same scheme, address and size
+// rules. Handles are verified both ways: the DID document's alsoKnownAs must
+// name the handle that resolved to it.
+//
+// With InsecureLocalDev (and only then) two relaxations exist for a laptop
+// stack, both limited to loopback hosts: did:web identities on a loopback
+// host:port are fetched over plain http, and handles are resolved through a
+// local PDS's com.atproto.identity.resolveHandle. New refuses the relaxation
+// settings without the switch. See docs/identity.md.
+package directory
