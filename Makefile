@@ -11,7 +11,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X atcr.io/pkg/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-BINARIES := $(BIN)/atcr-appview $(BIN)/atcr-hold $(BIN)/s3-test $(BIN)/docker-credential-atcr
+# cmd/<dir> builds bin/<name>.
+binary_name = $(or $(word 2,$(subst =, ,$(filter $(1)=%,appview=atcr-appview hold=atcr-hold credential-helper=docker-credential-atcr))),$(1))
+COMMANDS := $(notdir $(wildcard cmd/*))
 
 .PHONY: help
 help: ## list the targets
@@ -20,10 +22,7 @@ help: ## list the targets
 .PHONY: build
 build: ## build every binary into bin/
 	@mkdir -p $(BIN)
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/atcr-appview ./cmd/appview
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/atcr-hold ./cmd/hold
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/s3-test ./cmd/s3-test
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/docker-credential-atcr ./cmd/credential-helper
+	@$(foreach c,$(COMMANDS),echo "go build -o $(BIN)/$(call binary_name,$(c)) ./cmd/$(c)" && $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/$(call binary_name,$(c)) ./cmd/$(c) &&) true
 
 .PHONY: run
 run: build ## run the local stack (PLC, PDS, hold, AppView) on loopback; Ctrl-C stops it

@@ -21,7 +21,7 @@ type AppViewConfig struct {
 // AppViewServerConfig is the AppView's server section.
 type AppViewServerConfig struct {
 	Addr            string        `yaml:"addr" env:"ATCR_HTTP_ADDR" comment:"Listen address of the HTTP server."`
-	BaseURL         string        `yaml:"base_url" env:"ATCR_BASE_URL" comment:"Origin clients use to reach the registry (OAuth redirects, token realm). Required (https) unless insecure_local_dev."`
+	BaseURL         string        `yaml:"base_url" env:"ATCR_BASE_URL" comment:"Origin clients use to reach the registry (OAuth redirects, token realm). Empty means http://127.0.0.1:5000 (this machine only); any other host needs https and default_hold_did."`
 	ServiceName     string        `yaml:"service_name" env:"ATCR_SERVICE_NAME" comment:"Registry service name in tokens; empty means host[:port] of base_url."`
 	DataDir         string        `yaml:"data_dir" env:"ATCR_DATA_DIR" comment:"Directory for the AppView database and keys."`
 	DefaultHoldDID  string        `yaml:"default_hold_did" env:"ATCR_DEFAULT_HOLD_DID" comment:"Hold that receives pushes of users who have not chosen one. Required unless insecure_local_dev."`
@@ -78,7 +78,8 @@ func (c *AppViewConfig) ServiceName() string {
 func (c *AppViewConfig) fillDefaults() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
-	if c.InsecureLocalDev && c.Server.BaseURL == "" {
+	if c.Server.BaseURL == "" {
+		// Unset means an AppView on this machine only; see production().
 		c.Server.BaseURL = devAppViewURL
 	}
 	c.Server.BaseURL = trimRootSlash(c.Server.BaseURL)
@@ -91,19 +92,18 @@ func (c *AppViewConfig) validate(src *sources) error {
 	ck := &checker{src: src}
 	ck.logConfig(c.Log)
 	dev := c.InsecureLocalDev
+	prod := production(c.Server.BaseURL)
 
 	srv := c.Server
 	ck.hostPort("server.addr", srv.Addr)
-	if dev || ck.required("server.base_url", srv.BaseURL, "ATCR_BASE_URL") {
-		ck.publicOrigin("server.base_url", srv.BaseURL, dev)
-	}
+	ck.publicOrigin("server.base_url", srv.BaseURL, dev)
 	if strings.ContainsAny(srv.ServiceName, "/ \t\r\n") {
 		ck.fail("server.service_name", "%q must be a host[:port], without scheme, path or spaces", srv.ServiceName)
 	}
 	ck.notEmpty("server.data_dir", srv.DataDir)
 	if srv.DefaultHoldDID != "" {
 		ck.did("server.default_hold_did", srv.DefaultHoldDID)
-	} else if !dev {
+	} else if prod {
 		ck.required("server.default_hold_did", srv.DefaultHoldDID, "ATCR_DEFAULT_HOLD_DID")
 	}
 	ck.positive("server.shutdown_timeout", srv.ShutdownTimeout)

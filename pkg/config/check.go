@@ -43,7 +43,7 @@ func (c *checker) required(key, v, env string) bool {
 	if v != "" {
 		return true
 	}
-	c.fail(key, "required unless insecure_local_dev is true (set it in the file or with %s)", env)
+	c.fail(key, "required when the public URL is not a loopback address (set it in the file or with %s)", env)
 	return false
 }
 
@@ -98,7 +98,15 @@ func (c *checker) httpURL(key, raw string, httpsOnly bool) (*url.URL, bool) {
 // origin, https in production, loopback-only under insecure_local_dev so the
 // switch cannot be left on by accident on a reachable host.
 func (c *checker) publicOrigin(key, raw string, insecureLocalDev bool) {
-	u, ok := c.httpURL(key, raw, !insecureLocalDev)
+	if insecureLocalDev {
+		// Checked first: the switch on a reachable host is the real problem,
+		// whatever else is wrong with the URL.
+		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" && !isLoopbackHost(u.Hostname()) {
+			c.fail(key, "host %q is not a loopback address; insecure_local_dev is only allowed on 127.0.0.0/8, ::1 or localhost", u.Hostname())
+			return
+		}
+	}
+	u, ok := c.httpURL(key, raw, production(raw))
 	if !ok {
 		return
 	}
@@ -106,9 +114,15 @@ func (c *checker) publicOrigin(key, raw string, insecureLocalDev bool) {
 		c.fail(key, "%q must be an origin like https://example.com, without path, query or fragment", raw)
 		return
 	}
-	if insecureLocalDev && !isLoopbackHost(u.Hostname()) {
-		c.fail(key, "host %q is not a loopback address; insecure_local_dev is only allowed on 127.0.0.0/8, ::1 or localhost", u.Hostname())
-	}
+}
+
+// production reports whether a server with this public URL is reachable
+// beyond this machine. Such a server needs https and its required keys; a
+// loopback URL (the default when none is set) is a server for local use, which
+// is what lets `serve` start with no config at all.
+func production(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err != nil || !isLoopbackHost(u.Hostname())
 }
 
 // handleResolver checks identity.handle_resolver_url, a local-stack escape

@@ -23,7 +23,7 @@ type HoldConfig struct {
 // HoldServerConfig is the hold's server section.
 type HoldServerConfig struct {
 	Addr            string        `yaml:"addr" env:"HOLD_ADDR" comment:"Listen address of the HTTP server."`
-	PublicURL       string        `yaml:"public_url" env:"HOLD_PUBLIC_URL" comment:"Origin clients use to reach this hold; its host makes the did:web. Required (https) unless insecure_local_dev."`
+	PublicURL       string        `yaml:"public_url" env:"HOLD_PUBLIC_URL" comment:"Origin clients use to reach this hold; its host makes the did:web. Empty means http://127.0.0.1:8080 (this machine only); any other host needs https and registration.owner_did."`
 	Public          bool          `yaml:"public" env:"HOLD_PUBLIC" comment:"Allow anonymous pulls of the blobs held here."`
 	DataDir         string        `yaml:"data_dir" env:"HOLD_DATA_DIR" comment:"Directory for the hold's database, signing key and embedded S3 data."`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"HOLD_SHUTDOWN_TIMEOUT" comment:"How long in-flight requests may take to finish on shutdown."`
@@ -125,7 +125,8 @@ func (c *HoldConfig) S3Params() S3Params {
 func (c *HoldConfig) fillDefaults() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
-	if c.InsecureLocalDev && c.Server.PublicURL == "" {
+	if c.Server.PublicURL == "" {
+		// Unset means a hold on this machine only; see production().
 		c.Server.PublicURL = devHoldURL
 	}
 	c.Server.PublicURL = trimRootSlash(c.Server.PublicURL)
@@ -135,11 +136,10 @@ func (c *HoldConfig) validate(src *sources) error {
 	ck := &checker{src: src}
 	ck.logConfig(c.Log)
 	dev := c.InsecureLocalDev
+	prod := production(c.Server.PublicURL)
 
 	ck.hostPort("server.addr", c.Server.Addr)
-	if dev || ck.required("server.public_url", c.Server.PublicURL, "HOLD_PUBLIC_URL") {
-		ck.publicOrigin("server.public_url", c.Server.PublicURL, dev)
-	}
+	ck.publicOrigin("server.public_url", c.Server.PublicURL, dev)
 	ck.notEmpty("server.data_dir", c.Server.DataDir)
 	ck.positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 
@@ -165,7 +165,7 @@ func (c *HoldConfig) validate(src *sources) error {
 	r := c.Registration
 	if r.OwnerDID != "" {
 		ck.did("registration.owner_did", r.OwnerDID)
-	} else if !dev {
+	} else if prod {
 		ck.required("registration.owner_did", r.OwnerDID, "HOLD_OWNER")
 	}
 	if r.Successor != "" {

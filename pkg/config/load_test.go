@@ -100,11 +100,8 @@ func TestLoadHoldErrors(t *testing.T) {
 			msg: `hold.yaml:3: mapping key "addr" already defined`, line: 3},
 		{name: "two documents", yaml: prodHold + "---\nserver: {}\n",
 			msg: "hold.yaml:7: only one YAML document is allowed", line: 7},
-		{name: "public_url missing in production", yaml: "registration:\n  owner_did: did:web:x.example\n",
-			msg: "config: hold.yaml: server.public_url: required unless insecure_local_dev is true (set it in the file or with HOLD_PUBLIC_URL)",
-			key: "server.public_url"},
 		{name: "owner missing in production", yaml: "server:\n  public_url: https://hold.example.com\n",
-			msg: "registration.owner_did: required unless insecure_local_dev", key: "registration.owner_did"},
+			msg: "config: hold.yaml: registration.owner_did: required when the public URL is not a loopback address (set it in the file or with HOLD_OWNER)", key: "registration.owner_did"},
 		{name: "owner not a DID", yaml: "server:\n  public_url: https://hold.example.com\nregistration:\n  owner_did: alice.bsky.social\n",
 			msg: `hold.yaml:4: registration.owner_did: "alice.bsky.social" is not a DID`, line: 4, key: "registration.owner_did"},
 		{name: "public_url not a URL", yaml: prodHold, env: map[string]string{"HOLD_PUBLIC_URL": "https://exa mple.com"},
@@ -157,12 +154,12 @@ func TestLoadHoldErrors(t *testing.T) {
 
 func TestLoadHoldReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := loadHoldBytes("log:\n  level: loud\n  format: xml\n", nil)
+	_, err := loadHoldBytes("log:\n  level: loud\n  format: xml\nserver:\n  public_url: https://hold.example.com\n", nil)
 	if err == nil {
 		t.Fatal("loaded without error")
 	}
 	for _, want := range []string{"hold.yaml:2: log.level", "hold.yaml:3: log.format",
-		"server.public_url: required", "registration.owner_did: required"} {
+		"registration.owner_did: required"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
@@ -271,10 +268,8 @@ func TestLoadAppViewErrors(t *testing.T) {
 			msg: "appview.yaml:6: oauth.scopes: cannot unmarshal string into sequence", line: 6, key: "oauth.scopes"},
 		{name: "wrong type in list", yaml: prodAppView + "oauth:\n  scopes:\n    - atproto\n    - {a: 1}\n",
 			msg: "appview.yaml:8: oauth.scopes[1]: cannot unmarshal mapping into string", line: 8, key: "oauth.scopes[1]"},
-		{name: "base_url missing in production", yaml: "server:\n  default_hold_did: did:web:hold.example.com\n",
-			msg: "config: appview.yaml: server.base_url: required unless insecure_local_dev is true (set it in the file or with ATCR_BASE_URL)", key: "server.base_url"},
 		{name: "default hold missing in production", yaml: "server:\n  base_url: https://atcr.example.com\n",
-			msg: "server.default_hold_did: required unless insecure_local_dev", key: "server.default_hold_did"},
+			msg: "server.default_hold_did: required when the public URL is not a loopback address", key: "server.default_hold_did"},
 		{name: "default hold not a DID", yaml: prodAppView, env: map[string]string{"ATCR_DEFAULT_HOLD_DID": "https://hold.example.com"},
 			msg: "config: env ATCR_DEFAULT_HOLD_DID: server.default_hold_did:", key: "server.default_hold_did", envv: "ATCR_DEFAULT_HOLD_DID"},
 		{name: "base_url http in production", yaml: "server:\n  base_url: http://atcr.example.com\n  default_hold_did: did:web:hold.example.com\n",
@@ -332,5 +327,27 @@ func TestLoadAppViewInsecureLocalDev(t *testing.T) {
 	}
 	if cfg.OAuth.Scopes == nil || len(cfg.OAuth.Scopes) != 0 {
 		t.Errorf("scopes = %#v, want an empty list", cfg.OAuth.Scopes)
+	}
+}
+
+// With no file and no environment the defaults describe a server for this
+// machine, and they load: `atcr-hold serve` starts with no config at all.
+func TestNoConfigLoadsDefaults(t *testing.T) {
+	for _, env := range []string{"HOLD_PUBLIC_URL", "HOLD_OWNER", "ATCR_BASE_URL", "ATCR_DEFAULT_HOLD_DID", "ATCR_INSECURE_LOCAL_DEV"} {
+		t.Setenv(env, "")
+	}
+	hold, err := LoadHold("")
+	if err != nil {
+		t.Fatalf("LoadHold(\"\"): %v", err)
+	}
+	if hold.Server.PublicURL != "http://127.0.0.1:8080" || hold.InsecureLocalDev {
+		t.Errorf("hold defaults: public_url %q insecure_local_dev %v", hold.Server.PublicURL, hold.InsecureLocalDev)
+	}
+	av, err := LoadAppView("")
+	if err != nil {
+		t.Fatalf("LoadAppView(\"\"): %v", err)
+	}
+	if av.Server.BaseURL != "http://127.0.0.1:5000" || av.ServiceName() != "127.0.0.1:5000" {
+		t.Errorf("appview defaults: base_url %q service %q", av.Server.BaseURL, av.ServiceName())
 	}
 }

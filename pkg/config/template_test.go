@@ -105,16 +105,27 @@ func TestTemplateLoadsInLocalDev(t *testing.T) {
 	}
 }
 
+// The untouched template is a hold for this machine; giving it a public URL
+// makes it a production hold that needs its owner.
 func TestTemplateNeedsProductionValues(t *testing.T) {
 	t.Setenv("ATCR_INSECURE_LOCAL_DEV", "")
+	t.Setenv("HOLD_PUBLIC_URL", "")
 	path := filepath.Join(t.TempDir(), "hold.yaml")
 	if err := InitFile(path, KindHold); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadHold(path)
+	cfg, err := LoadHold(path)
+	if err != nil {
+		t.Fatalf("template as written: %v", err)
+	}
+	if cfg.Server.PublicURL != "http://127.0.0.1:8080" {
+		t.Errorf("public_url %q, want the loopback default", cfg.Server.PublicURL)
+	}
+	t.Setenv("HOLD_PUBLIC_URL", "https://hold.example.com")
+	_, err = LoadHold(path)
 	var ce *Error
-	if !errors.As(err, &ce) || ce.File != path || ce.Key != "server.public_url" || ce.Line == 0 {
-		t.Fatalf("want an error at the public_url line of %s, got %v", path, err)
+	if !errors.As(err, &ce) || ce.File != path || ce.Key != "registration.owner_did" {
+		t.Fatalf("want an owner_did error for %s, got %v", path, err)
 	}
 }
 
