@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -23,6 +24,11 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	defer stop()
 	logger, err := startup.Logger(ctx, cfg.Log)
 	if err != nil {
+		return err
+	}
+	// Absolute paths first: the embedded S3 server changes the process's
+	// working directory while it runs (versitygw's posix backend needs it).
+	if err := absolutePaths(cfg); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
@@ -55,4 +61,20 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	return serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
+}
+
+// absolutePaths makes the config's file paths independent of the working
+// directory.
+func absolutePaths(cfg *config.HoldConfig) error {
+	for _, p := range []*string{&cfg.Server.DataDir, &cfg.QuotasFile} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("path %s: %w", *p, err)
+		}
+		*p = abs
+	}
+	return nil
 }

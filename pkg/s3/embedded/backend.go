@@ -1,0 +1,50 @@
+package embedded
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/versity/versitygw/backend/meta"
+	"github.com/versity/versitygw/backend/posix"
+)
+
+// copyObjectThreshold is S3's CopyObject limit. versitygw's zero default
+// makes every CopyObject fail ("larger than max allowable size: 0"), and it
+// also bounds each UploadPartCopy range.
+const copyObjectThreshold = 5 << 30
+
+// forceSideCar makes newBackend skip the xattr probe; tests use it to cover
+// the fallback on a filesystem that does support xattrs.
+var forceSideCar = false
+
+// newBackend opens the posix backend over root. Object metadata (ETags,
+// content types) lives in extended attributes when the filesystem has them,
+// else in a sidecar tree under <dataDir>/sidecar, which must lie outside
+// root (versitygw checks this with a string prefix, so it must not even
+// start with "s3").
+func newBackend(root, dataDir string) (*posix.Posix, error) {
+	opts := posix.PosixOpts{CopyObjectThreshold: copyObjectThreshold}
+	opts.SetNewDirPerm(0o750)
+	opts.SetNewFilePerm(0o640)
+
+	var store meta.MetadataStorer = meta.XattrMeta{}
+	if probeErr := (meta.XattrMeta{}).Test(root); probeErr != nil || forceSideCar {
+		dir := filepath.Join(dataDir, "sidecar")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sidecar metadata dir: %w", err)
+		}
+		sc, err := meta.NewSideCar(dir)
+		if err != nil {
+			return nil, fmt.Errorf("sidecar metadata: %w", err)
+		}
+		slog.Info("embedded s3: extended attributes unavailable, keeping object metadata in a sidecar directory", "dir", dir, "xattr_error", probeErr)
+		store, opts.SideCarDir = sc, dir
+	}
+	be, err := posix.New(root, store, opts)
+	if err != nil {
+		return nil, fmt.Errorf("posix backend: %w", err)
+	}
+	return be, nil
+}

@@ -1,0 +1,19 @@
+// Package embedded runs the hold's zero-configuration S3 server in-process:
+// versitygw's embedgw gateway over its posix backend, bound to 127.0.0.1 by
+// default, storing objects as plain files under <DataDir>/s3/ and checking
+// SigV4 like real S3 (so presigned URLs and pull-zone host swaps are tested
+// for real). Root credentials are generated with crypto/rand on first start,
+// kept in <DataDir>/s3-credentials.json (mode 0600) and reused afterwards.
+//
+// Two process-wide constraints come from versitygw v1.8.0 and are enforced
+// here with clear errors rather than left to surprise:
+//
+//   - Only one gateway may run per process (embedgw keeps package-level
+//     state: a "running" flag, bucket-name validation mode, debug logging).
+//     A second Start before Stop returns ErrAlreadyRunning.
+//   - The posix backend resolves bucket paths relative to the working
+//     directory and calls os.Chdir(<DataDir>/s3) when it is created. While
+//     the server runs the process's working directory is therefore that
+//     directory; Stop restores the previous one. Resolve relative paths
+//     before calling Start.
+package embedded
