@@ -1,0 +1,24 @@
+// Package pds is the hold's embedded ATProto Personal Data Server: the hold's
+// identity (did:web plus a K-256 signing key), its signed repository of records
+// (captain, crew, layer and scan records), small ATProto blobs, the
+// com.atproto.* XRPC read surface, the subscribeRepos firehose and CAR
+// export/import for backups.
+//
+// The repository uses indigo's atproto/repo and atproto/repo/mst primitives
+// with our own SQLite storage (glebarez/go-sqlite, driver "sqlite"): indigo's
+// legacy repomgr/carstore neither emits sync v1.1 firehose events (no prevData,
+// no op prev) nor builds without cgo.
+//
+// Every write goes through PDS.ApplyWrites under one mutex, in this order:
+// encode records, ApplyOp on the in-memory MST, WriteDiffBlocks (before any
+// RootCID call, which would clear the dirty flags and empty the diff), sign the
+// commit, build the #commit event, persist blocks + head + event in one SQLite
+// transaction, then broadcast. A failed write reloads the tree from the last
+// durable head, because the in-memory tree may be half mutated.
+//
+// Callers of this package (crew, layer, scan code) use the record API; the hold's
+// router mounts the XRPC handlers from Handlers and applies authorisation to the
+// routes marked as such. Commits are limited to MaxCommitOps operations and
+// MaxCommitBytes of blocks, the limits relays enforce; larger batches must be
+// split by the caller.
+package pds
