@@ -1,0 +1,146 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/golang-jwt/jwt/v5"
+
+	"atcr.io/pkg/appview/access"
+)
+
+// maxTokenBytes bounds a bearer token before it is parsed. A token with the
+// maximum number of scopes stays well below it.
+const maxTokenBytes = 32 << 10
+
+// signingMethod is the only algorithm issued and accepted.
+var signingMethod = jwt.SigningMethodES256
+
+// ResourceActions is one entry of the access claim, as distribution's token
+// auth defines it: {"type":"repository","name":"alice.test/app","actions":["pull","push"]}.
+type ResourceActions struct {
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Actions []string `json:"actions"`
+}
+
+// Claims are the registry JWT's claims: iss and aud are the service name,
+// sub the user's DID (absent for anonymous tokens), exp/iat/nbf/jti, the
+// access list, and the handle the user logged in as (for logs and display).
+type Claims struct {
+	jwt.RegisteredClaims
+	Access []ResourceActions `json:"access"`
+	Handle string            `json:"handle,omitempty"`
+}
+
+// Token is an issued registry JWT.
+type Token struct {
+	Raw       string
+	IssuedAt  time.Time
+	ExpiresIn time.Duration
+}
+
+// IssueToken signs a registry JWT carrying g. The token endpoint calls it;
+// it is exported so that other packages' tests can mint tokens without a
+// PDS.
+func (s *Service) IssueToken(g *access.Grant) (Token, error) {
+	now := s.now().Truncate(time.Second)
+	jti, err := randomID()
+	if err != nil {
+		return Token{}, err
+	}
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.service,
+			Subject:   g.Subject.String(),
+			Audience:  jwt.ClaimStrings{s.service},
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.tokenTTL)),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        jti,
+		},
+		Access: groupAccess(g.Access),
+		Handle: g.Handle,
+	}
+	raw, err := jwt.NewWithClaims(signingMethod, claims).SignedString(s.key)
+	if err != nil {
+		return Token{}, fmt.Errorf("sign registry token: %w", err)
+	}
+	return Token{Raw: raw, IssuedAt: now, ExpiresIn: s.tokenTTL}, nil
+}
+
+// verifyToken checks a registry JWT against this service's key, algorithm,
+// issuer, audience and lifetime, and returns its grant.
+func (s *Service) verifyToken(raw string) (*access.Grant, error) {
+	if len(raw) > maxTokenBytes {
+		return nil, fmt.Errorf("registry token of %d bytes exceeds %d", len(raw), maxTokenBytes)
+	}
+	var claims Claims
+	_, err := jwt.ParseWithClaims(raw, &claims,
+		func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{signingMethod.Alg()}),
+		jwt.WithIssuer(s.service),
+		jwt.WithAudience(s.service),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(s.now),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("registry token: %w", err)
+	}
+	g := &access.Grant{Handle: claims.Handle}
+	if claims.Subject != "" {
+		did, err := syntax.ParseDID(claims.Subject)
+		if err != nil {
+			return nil, fmt.Errorf("registry token: sub: %w", err)
+		}
+		g.Subject = did
+	}
+	if claims.Access == nil {
+		return nil, errors.New("registry token: no access claim")
+	}
+	for _, ra := range claims.Access {
+		for _, action := range ra.Actions {
+			g.Access = append(g.Access, access.Access{Type: ra.Type, Name: ra.Name, Action: action})
+		}
+	}
+	return g, nil
+}
+
+// groupAccess folds a flat access list into the claim's per-resource form,
+// keeping the first-seen resource order, with sorted unique actions. The
+// result is never nil: an empty token says "access": [].
+func groupAccess(list []access.Access) []ResourceActions {
+	out := []ResourceActions{}
+	index := map[[2]string]int{}
+	for _, a := range list {
+		k := [2]string{a.Type, a.Name}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, ResourceActions{Type: a.Type, Name: a.Name})
+		}
+		if !slices.Contains(out[i].Actions, a.Action) {
+			out[i].Actions = append(out[i].Actions, a.Action)
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i].Actions)
+	}
+	return out
+}
+
+// randomID returns a 128-bit random jti.
+func randomID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("token id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,108 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	// The one SQLite driver of the project (see the package comment).
+	_ "github.com/glebarez/go-sqlite"
+
+	"atcr.io/migrations"
+)
+
+// ErrNotFound is returned (wrapped) by lookups that match no row.
+var ErrNotFound = errors.New("not found")
+
+// busyTimeout is how long a statement waits for another connection's write
+// lock before failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// DB is the AppView database. It is safe for concurrent use.
+type DB struct {
+	sql  *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the database file at path and applies
+// every pending migration from migrations/. It refuses a database that has a
+// migration this binary does not know (a downgrade) with ErrUnknownMigration.
+func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, migrations.FS)
+}
+
+// open is Open with the migration set as a parameter, for tests.
+func open(ctx context.Context, path string, fsys fs.FS) (*DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	// FULL: a refreshed PDS session must survive power loss, because the
+	// PDS has already rotated the refresh token it replaced.
+	q.Add("_pragma", "synchronous(FULL)")
+	// Write transactions take the write lock at BEGIN, so two writers queue
+	// on busy_timeout instead of failing when a read lock cannot upgrade.
+	q.Set("_txlock", "immediate")
+	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	d := &DB{sql: sqlDB, path: path}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := migrate(ctx, sqlDB, fsys); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// createPrivate makes the parent directory (0700) and the database file
+// (0600) before SQLite does: the file holds PDS refresh tokens, and SQLite
+// gives its -wal and -shm files the permissions of the main file.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create directory of %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Close closes the database.
+func (d *DB) Close() error {
+	if err := d.sql.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// unix converts a time to the unix seconds stored in INTEGER columns; the
+// zero time is stored as 0.
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// fromUnix is the inverse of unix.
+func fromUnix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}

@@ -1,0 +1,13 @@
+// Package db is the AppView's SQLite database: opening it (WAL, busy
+// timeout, foreign keys), applying the numbered migrations embedded from
+// migrations/, and the typed queries the other AppView packages call. No SQL
+// lives outside this package.
+//
+// The driver is github.com/glebarez/go-sqlite (driver name "sqlite", pure
+// Go), the same one the hold uses, so the project links one SQLite driver.
+//
+// What is stored here that matters: PDS sessions (the tokens an app-password
+// login produced, refreshed in place) and which accounts have had their
+// sailor profile checked. Everything else the AppView will keep here is a
+// cache that can be rebuilt from PDSes and holds.
+package db

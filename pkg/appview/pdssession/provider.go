@@ -1,0 +1,289 @@
+package pdssession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/atproto/safehttp"
+)
+
+// Defaults applied when the matching Options field is zero.
+const (
+	DefaultRefreshMargin      = 2 * time.Minute
+	DefaultServiceTokenTTL    = 5 * time.Minute
+	DefaultServiceTokenMargin = 10 * time.Second
+	DefaultCacheSize          = 10_000
+	// MaxServiceTokenTTL is the reference PDS's limit for a token bound to
+	// a method (getServiceAuth refuses an exp more than an hour ahead), and
+	// the hold's serviceauth.DefaultMaxLifetime.
+	MaxServiceTokenTTL = time.Hour
+)
+
+// pdsCallTimeout bounds PDS calls made on behalf of several waiting
+// requests (a refresh, a service-token mint), which run detached from any
+// single request's cancellation.
+const pdsCallTimeout = 15 * time.Second
+
+// ErrNoSession means there is no usable PDS session for the account: the
+// user never logged in here with an app password, or the PDS rejected the
+// session's refresh token (revoked app password, expired session). A new
+// `docker login` creates one. The registry answers it with 401.
+var ErrNoSession = errors.New("no PDS session for this account; log in again")
+
+// Options configures New.
+type Options struct {
+	// DB stores the sessions. Required.
+	DB *db.DB
+	// HTTPClient makes every PDS call; it must be the guarded client from
+	// safehttp. nil means safehttp.New(safehttp.Options{}).
+	HTTPClient *http.Client
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// RefreshMargin: Client refreshes the access token when it expires
+	// within this margin. Default 2m.
+	RefreshMargin time.Duration
+	// ServiceTokenTTL is the lifetime requested for service tokens. Default
+	// 5m, at most MaxServiceTokenTTL.
+	ServiceTokenTTL time.Duration
+	// ServiceTokenMargin: a cached service token is re-minted this long
+	// before it expires. Default 10s.
+	ServiceTokenMargin time.Duration
+	// CacheSize bounds the in-memory clients and service tokens kept.
+	// Default 10000 each.
+	CacheSize int
+}
+
+// Provider hands out PDS clients and service tokens for logged-in users. It
+// is safe for concurrent use; create one per process and share it between
+// the token service and the registry.
+type Provider struct {
+	db     *db.DB
+	http   *http.Client
+	log    *slog.Logger
+	now    func() time.Time
+	margin time.Duration
+
+	tokenTTL    time.Duration
+	tokenMargin time.Duration
+
+	mu       sync.Mutex // guards sessions: one *session per DID at a time
+	sessions *lru.Cache[syntax.DID, *session]
+
+	tokens  *lru.Cache[tokenKey, serviceToken]
+	minting singleflight.Group
+}
+
+// New returns a Provider.
+func New(opts Options) (*Provider, error) {
+	if opts.DB == nil {
+		return nil, errors.New("pdssession: Options.DB is required")
+	}
+	if opts.ServiceTokenTTL > MaxServiceTokenTTL {
+		return nil, fmt.Errorf("pdssession: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, MaxServiceTokenTTL)
+	}
+	p := &Provider{
+		db:          opts.DB,
+		http:        opts.HTTPClient,
+		log:         opts.Logger,
+		now:         opts.Now,
+		margin:      opts.RefreshMargin,
+		tokenTTL:    opts.ServiceTokenTTL,
+		tokenMargin: opts.ServiceTokenMargin,
+	}
+	if p.http == nil {
+		p.http = safehttp.New(safehttp.Options{})
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.margin <= 0 {
+		p.margin = DefaultRefreshMargin
+	}
+	if p.tokenTTL <= 0 {
+		p.tokenTTL = DefaultServiceTokenTTL
+	}
+	if p.tokenMargin <= 0 {
+		p.tokenMargin = DefaultServiceTokenMargin
+	}
+	if p.tokenMargin >= p.tokenTTL {
+		return nil, fmt.Errorf("pdssession: ServiceTokenMargin %s must be shorter than ServiceTokenTTL %s", p.tokenMargin, p.tokenTTL)
+	}
+	size := opts.CacheSize
+	if size <= 0 {
+		size = DefaultCacheSize
+	}
+	var err error
+	if p.sessions, err = lru.New[syntax.DID, *session](size); err != nil {
+		return nil, fmt.Errorf("pdssession: session cache: %w", err)
+	}
+	if p.tokens, err = lru.New[tokenKey, serviceToken](size); err != nil {
+		return nil, fmt.Errorf("pdssession: token cache: %w", err)
+	}
+	return p, nil
+}
+
+// Client returns an API client authenticated as did on its PDS. The access
+// token is valid for at least the refresh margin when Client returns; later
+// expiry is handled by indigo's PasswordAuth, which refreshes on the PDS's
+// ExpiredToken answer. It returns an error wrapping ErrNoSession when the
+// user has no usable session.
+func (p *Provider) Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
+	s, err := p.session(ctx, did)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.refreshIfDue(ctx, s); err != nil {
+		return nil, err
+	}
+	return s.client(), nil
+}
+
+// Forget drops did's session from memory and the database (logout, or a
+// session the PDS no longer accepts).
+func (p *Provider) Forget(ctx context.Context, did syntax.DID) error {
+	p.mu.Lock()
+	p.sessions.Remove(did)
+	p.mu.Unlock()
+	return p.db.DeletePDSSession(ctx, did)
+}
+
+// session returns the in-memory session of did, loading it from the
+// database on first use.
+func (p *Provider) session(ctx context.Context, did syntax.DID) (*session, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.sessions.Get(did); ok {
+		return s, nil
+	}
+	stored, err := p.db.PDSSession(ctx, did)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNoSession, did)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := p.newSession(stored)
+	p.sessions.Add(did, s)
+	return s, nil
+}
+
+// install makes stored the live session of its DID, replacing any other.
+func (p *Provider) install(stored db.PDSSession) {
+	s := p.newSession(stored)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sessions.Add(stored.DID, s)
+}
+
+// newSession builds the client for a stored session. Its RefreshCallback
+// persists rotated tokens: the PDS has revoked the old refresh token, so the
+// new one must survive a restart.
+func (p *Provider) newSession(stored db.PDSSession) *session {
+	s := &session{did: stored.DID, persistedRefresh: stored.RefreshJWT}
+	data := atclient.PasswordSessionData{
+		AccessToken:  stored.AccessJWT,
+		RefreshToken: stored.RefreshJWT,
+		AccountDID:   stored.DID,
+		Host:         stored.PDSHost,
+	}
+	s.api = atclient.ResumePasswordSession(data, func(ctx context.Context, data atclient.PasswordSessionData) {
+		p.persistRefresh(ctx, s, data)
+	})
+	s.api.Client = p.http
+	// safehttp sets its own User-Agent when the request has none.
+	s.api.Headers.Del("User-Agent")
+	s.auth = s.api.Auth.(*atclient.PasswordAuth)
+	return s
+}
+
+// persistRefresh runs under the session's PasswordAuth lock (indigo calls
+// the callback while holding it), so persistedRefresh needs no other lock.
+func (p *Provider) persistRefresh(ctx context.Context, s *session, data atclient.PasswordSessionData) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pdsCallTimeout)
+	defer cancel()
+	updated, err := p.db.UpdatePDSSessionTokens(ctx, s.did, s.persistedRefresh, data.AccessToken, data.RefreshToken,
+		tokenExpiry(data.AccessToken), p.now())
+	switch {
+	case err != nil:
+		p.log.ErrorContext(ctx, "pdssession: persist refreshed session", "did", s.did, "err", err)
+	case !updated:
+		p.log.InfoContext(ctx, "pdssession: refreshed a session a newer login replaced", "did", s.did)
+	default:
+		p.log.DebugContext(ctx, "pdssession: refreshed session", "did", s.did)
+	}
+	s.persistedRefresh = data.RefreshToken
+}
+
+// refreshIfDue refreshes s when its access token expires within the margin.
+// PasswordAuth.Refresh takes the session's lock and skips the call when the
+// refresh token changed while waiting: that is what turns N concurrent
+// callers into one refreshSession.
+func (p *Provider) refreshIfDue(ctx context.Context, s *session) error {
+	access, refresh := s.auth.GetTokens()
+	exp := tokenExpiry(access)
+	if exp.IsZero() || p.now().Add(p.margin).Before(exp) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pdsCallTimeout)
+	defer cancel()
+	err := s.auth.Refresh(ctx, p.http, refresh)
+	if err == nil {
+		return nil
+	}
+	var apiErr *atclient.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
+		// The PDS refused the refresh token: the session is over.
+		p.discard(ctx, s, refresh)
+		return fmt.Errorf("%w: %s: refresh rejected: %w", ErrNoSession, s.did, err)
+	}
+	return fmt.Errorf("refresh PDS session of %s: %w", s.did, err)
+}
+
+// discard drops a session the PDS rejected, unless a newer login has
+// already replaced it (in memory or in the database).
+func (p *Provider) discard(ctx context.Context, s *session, refresh string) {
+	p.mu.Lock()
+	if live, ok := p.sessions.Peek(s.did); ok && live == s {
+		p.sessions.Remove(s.did)
+	}
+	p.mu.Unlock()
+	if err := p.db.DiscardPDSSession(ctx, s.did, refresh); err != nil {
+		p.log.ErrorContext(ctx, "pdssession: drop rejected session", "did", s.did, "err", err)
+	}
+}
+
+// session is the live state of one DID's PDS session.
+type session struct {
+	did  syntax.DID
+	api  *atclient.APIClient // template; callers get copies
+	auth *atclient.PasswordAuth
+	// persistedRefresh is the refresh token last written to the database;
+	// guarded by auth's lock.
+	persistedRefresh string
+}
+
+// client returns a copy of the template that shares its PasswordAuth (and
+// so its tokens and refresh lock) but not its mutable header map.
+func (s *session) client() *atclient.APIClient {
+	c := *s.api
+	c.Headers = s.api.Headers.Clone()
+	did := s.did
+	c.AccountDID = &did
+	return &c
+}
