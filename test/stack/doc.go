@@ -1,0 +1,8 @@
+// Package stack holds the scripts that start ATCR's development and
+// end-to-end stacks (install.sh, run.sh, stop.sh, e2e.sh, pds.mjs) and the
+// Caddy overlay of the end-to-end stack (caddy/). Its Go tests check the
+// Caddy configuration: deploy/Caddyfile as production loads it, and with the
+// overlay as test/stack/e2e.sh loads it.
+//
+//	go test ./test/stack/
+package stack

@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# make e2e: the production-shaped stack in a private network namespace, and the
+# end-to-end tests run inside it.
+#
+# Inside `unshare --mount --net` the stack has its own loopback and its own
+# /etc/hosts (a bind mount visible only there) naming atcr.internal, hold.test,
+# pds.test, plc.test, blobs.test, blobs-bad.test, alice.pds.test and bob.pds.test
+# as 127.0.0.1. Caddy serves all of them on :443 from its internal CA (deploy/Caddyfile
+# plus the overlay in test/stack/caddy), so did:web, handle resolution and OAuth run
+# over real HTTPS with no port, and no binary runs with insecure_local_dev.
+# Nothing on the host changes.
+#
+#   test/stack/e2e.sh                  the local stack's life-cycle tests (go test -tags stack
+#                                      ./test/stack/, on the host), then the namespace stack up,
+#                                      go test -tags e2e ./test/e2e/... inside, stack down
+#   test/stack/e2e.sh test ARGS...     only the namespace part, ARGS passed to go test (-run TestX)
+#   test/stack/e2e.sh run -- CMD...    stack up, CMD inside the namespace, stack down
+#   test/stack/e2e.sh shell            stack up, interactive shell inside, stack down on exit
+#   test/stack/e2e.sh up | exec -- CMD... | down
+#                                      keep a stack running between commands
+#
+# Inside, var/e2e/stack.env is sourced, bin/ and bin/tools/ are on PATH, and
+# SSL_CERT_FILE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS and AWS_CA_BUNDLE name a bundle
+# of the system CAs plus Caddy's root.
+set -euo pipefail
+STACK_LOG_TAG=e2e
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# A dead reader of our output (`… | tee log`, then Ctrl-C) must not kill this script
+# before it has stopped the services: writes fail instead.
+trap '' PIPE
+
+STATE="$ROOT/var/e2e"
+PIDFILE="$ROOT/var/e2e.pids"
+LOG_DIR="$STATE/logs"
+ENV_FILE="$STATE/stack.env"
+BUNDLE="$STATE/ca-bundle.pem"
+CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
+HOSTNAMES=(atcr.internal hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
+LOG_LEVEL=${STACK_LOG_LEVEL:-info}
+SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
+
+START=$(now_ms)
+T0=$START
+NS_PID=""
+HOST_HOSTS_SUM=$(sha256sum /etc/hosts | cut -d' ' -f1)
+
+# NS: the command prefix that enters the namespace (nsenter execs, so a service
+# started through it keeps its PID). NS_ENV: the environment of every process
+# inside: the trust bundle (the machine's own SSL_CERT_FILE/CURL_CA_BUNDLE would
+# otherwise win) and the project's binaries on PATH.
+NS=()
+NS_ENV=(env SSL_CERT_FILE="$BUNDLE" CURL_CA_BUNDLE="$BUNDLE" NODE_EXTRA_CA_CERTS="$BUNDLE"
+	AWS_CA_BUNDLE="$BUNDLE" REQUESTS_CA_BUNDLE="$BUNDLE" GIT_SSL_CAINFO="$BUNDLE"
+	PATH="$ROOT/bin:$TOOLS_DIR:$PATH")
+
+set_namespace() {
+	NS_PID=$1
+	NS=(nsenter -t "$NS_PID" -m -n --wd="$ROOT")
+	RUN_IN=("${NS[@]}" "${NS_ENV[@]}")
+}
+
+teardown() {
+	local rc=0
+	if ((${#PIDS[@]})); then
+		log "stopping the stack"
+		stop_services || rc=1
+	fi
+	if [[ "$(sha256sum /etc/hosts | cut -d' ' -f1)" != "$HOST_HOSTS_SUM" ]]; then
+		log "WARNING: the host's /etc/hosts changed while the stack ran"
+		rc=1
+	fi
+	((rc == 0)) && log "stopped: no process left, host /etc/hosts unchanged"
+	return $rc
+}
+
+on_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	teardown || rc=1
+	exit "$rc"
+}
+
+preflight() {
+	"$STACK_DIR/install.sh"
+	require_node_modules
+	require_binaries
+	command -v caddy >/dev/null || die "caddy is missing: run test/stack/install.sh"
+	if ! command -v unshare >/dev/null || ! command -v nsenter >/dev/null; then
+		die "unshare/nsenter (util-linux) are required"
+	fi
+	[[ $(id -u) == 0 ]] || die "the e2e stack needs root (unshare --mount --net, mount --bind)"
+	if previous_stack_running "$PIDFILE"; then
+		die "an e2e stack is already running (pids in $PIDFILE): stop it with test/stack/e2e.sh down"
+	fi
+	rm -rf "$STATE" "$PIDFILE"
+	mkdir -p "$STATE" "$LOG_DIR" "$STATE/caddy-home"
+	: >"$PIDFILE"
+}
+
+# in_new_namespaces PID succeeds when PID's mount and network namespaces both
+# differ from this script's.
+in_new_namespaces() {
+	local ns
+	for ns in mnt net; do
+		[[ "$(readlink "/proc/$1/ns/$ns" 2>/dev/null || echo gone)" != "$(readlink "/proc/$$/ns/$ns")" ]] || return 1
+	done
+	[[ -e "/proc/$1/ns/net" ]]
+}
+
+start_namespace() {
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.0.1\t%s\n' "${HOSTNAMES[*]}" >"$STATE/hosts"
+	# The holder keeps the namespace alive; every service joins it with nsenter.
+	start_service netns "sleep infinity" unshare --mount --net sleep infinity
+	set_namespace "$SERVICE_PID"
+	# unshare creates the namespaces before it execs sleep: wait for that, and never
+	# go on while the holder is still in the host's namespaces (the bind mount below
+	# would then cover the host's /etc/hosts).
+	local i
+	for ((i = 0; i < 100; i++)); do
+		in_new_namespaces "$NS_PID" && break
+		pid_alive "$NS_PID" || die "unshare --mount --net failed (log: $(service_log netns))"
+		sleep 0.05
+	done
+	in_new_namespaces "$NS_PID" || die "pid $NS_PID did not enter new mount and network namespaces"
+	"${NS[@]}" ip link set lo up
+	"${NS[@]}" mount --bind "$STATE/hosts" /etc/hosts
+	log "namespace up (holder pid $NS_PID)"
+}
+
+start_caddy() {
+	start_service caddy "caddy run" "${NS[@]}" env \
+		XDG_CONFIG_HOME="$STATE/caddy-home" XDG_DATA_HOME="$STATE/caddy-home" HOME="$STATE/caddy-home" \
+		ATCR_CADDY_OVERLAY="$STACK_DIR/caddy" ATCR_CADDY_STORAGE="$STATE/caddy-data" \
+		ATCR_DOMAIN=atcr.internal HOLD_DOMAIN=hold.test ATCR_ACME_EMAIL=e2e@atcr.internal \
+		caddy run --config "$ROOT/deploy/Caddyfile" --adapter caddyfile
+	local pid=$SERVICE_PID
+	wait_file caddy "$CADDY_ROOT" 20 "$pid"
+	cat "$SYSTEM_CAS" "$CADDY_ROOT" >"$BUNDLE"
+	# Every site has its certificate once a verified handshake works (502: no upstream yet).
+	local host
+	for host in "${HOSTNAMES[@]}"; do
+		wait_http caddy "https://$host/" 20 '[1-5][0-9][0-9]' "$pid"
+	done
+	log "caddy up, TLS for ${#HOSTNAMES[@]} names ($(elapsed "$T0") s)"
+}
+
+write_hold_yaml() {
+	cat >"$STATE/hold.yaml" <<EOF
+# Written by test/stack/e2e.sh (end-to-end stack); rewritten at every start.
+log:
+  level: $LOG_LEVEL
+server:
+  addr: 127.0.0.1:8080
+  public_url: https://hold.test
+  public: true
+  data_dir: $STATE/hold
+storage:
+  embedded_addr: 127.0.0.1:9000
+  pull_zone_url: https://blobs.test
+registration:
+  owner_did: "$1"
+  allow_all_crew: true
+identity:
+  plc_url: https://plc.test
+  allow_private_networks: true
+EOF
+}
+
+write_appview_yaml() {
+	cat >"$STATE/appview.yaml" <<EOF
+# Written by test/stack/e2e.sh (end-to-end stack); rewritten at every start.
+log:
+  level: $LOG_LEVEL
+server:
+  addr: 127.0.0.1:5000
+  base_url: https://atcr.internal
+  data_dir: $STATE/appview
+  default_hold_did: "did:web:hold.test"
+identity:
+  plc_url: https://plc.test
+  allow_private_networks: true
+EOF
+}
+
+start_services() {
+	local accounts="$STATE/accounts.json"
+	start_service pds pds.mjs "${RUN_IN[@]}" \
+		"$NODE22" "$STACK_DIR/pds.mjs" --mode e2e --data "$STATE/pds" --out "$accounts"
+	local pid=$SERVICE_PID
+	wait_file pds "$accounts" 60 "$pid"
+	wait_http pds https://pds.test/xrpc/com.atproto.server.describeServer 10 200 "$pid"
+	wait_http pds https://plc.test/_health 10 200 "$pid"
+	log "PLC and PDS up ($(elapsed "$T0") s)"
+
+	write_hold_yaml "$(json_get "$accounts" 'j.accounts[0].did')"
+	write_appview_yaml
+	start_service hold atcr-hold "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/hold.yaml"
+	pid=$SERVICE_PID
+	wait_http hold https://hold.test/xrpc/_health 30 200 "$pid"
+	wait_http hold http://127.0.0.1:9000/ 30 '[1-5][0-9][0-9]' "$pid"
+	log "hold up ($(elapsed "$T0") s)"
+
+	start_service appview atcr-appview "${RUN_IN[@]}" "$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
+	wait_http appview https://atcr.internal/health 30 200 "$SERVICE_PID"
+	log "AppView up ($(elapsed "$T0") s)"
+}
+
+write_stack_env() {
+	local a="$STATE/accounts.json"
+	write_env_file "$ENV_FILE" \
+		ATCR_STACK_MODE=e2e \
+		ATCR_STACK_DIR="$STATE" \
+		ATCR_REGISTRY=atcr.internal \
+		ATCR_REGISTRY_SCHEME=https \
+		ATCR_APPVIEW_URL=https://atcr.internal \
+		ATCR_USERNAME="$(json_get "$a" 'j.accounts[0].handle')" \
+		ATCR_PASSWORD="$(json_get "$a" 'j.accounts[0].appPassword')" \
+		ATCR_ACCOUNT_PASSWORD="$(json_get "$a" 'j.accounts[0].password')" \
+		ATCR_DID="$(json_get "$a" 'j.accounts[0].did')" \
+		ATCR_USERNAME2="$(json_get "$a" 'j.accounts[1].handle')" \
+		ATCR_PASSWORD2="$(json_get "$a" 'j.accounts[1].appPassword')" \
+		ATCR_ACCOUNT_PASSWORD2="$(json_get "$a" 'j.accounts[1].password')" \
+		ATCR_DID2="$(json_get "$a" 'j.accounts[1].did')" \
+		ATCR_HOLD_URL=https://hold.test \
+		ATCR_HOLD_DID=did:web:hold.test \
+		ATCR_HOLD_DATA_DIR="$STATE/hold" \
+		ATCR_PDS_URL=https://pds.test \
+		ATCR_PLC_URL=https://plc.test \
+		ATCR_S3_ENDPOINT=http://127.0.0.1:9000 \
+		ATCR_PULL_ZONE_URL=https://blobs.test \
+		ATCR_PULL_ZONE_BAD_URL=https://blobs-bad.test \
+		ATCR_CA_BUNDLE="$BUNDLE"
+	log "stack up in $(elapsed "$T0") s; environment in ${ENV_FILE#"$ROOT"/}"
+}
+
+# in_ns CMD... runs CMD inside the namespace with the stack's environment.
+in_ns() {
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+	"${RUN_IN[@]}" bash -c '. "$0"; exec "$@"' "$ENV_FILE" "$@"
+}
+
+up() {
+	T0=$(now_ms) # phase times below count from the stack's start
+	preflight
+	trap on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	start_namespace
+	start_caddy
+	start_services
+	write_stack_env
+}
+
+run_tests() {
+	# Compile first, outside the stack, so a build error costs no stack start.
+	log "compiling the e2e tests"
+	(cd "$ROOT" && go test -tags e2e -count=1 -run '^$' ./test/e2e/... >/dev/null) ||
+		die "the e2e tests do not compile: cd $ROOT && go vet -tags e2e ./test/e2e/..."
+	if (($# == 0)); then
+		# The full run also checks the local stack (make run) on the host's loopback:
+		# start, stack.env, every service answering, Ctrl-C/SIGTERM/stop.sh leaving nothing.
+		log "checking the local stack's life cycle (go test -tags stack ./test/stack/)"
+		(cd "$ROOT" && go test -tags stack -count=1 ./test/stack/) || die "the local stack's life-cycle tests failed"
+	fi
+	up
+	local rc=0 t1
+	t1=$(now_ms)
+	# The namespace has no route out: no module downloads in there.
+	in_ns env GOFLAGS="-mod=readonly -buildvcs=false" GOPROXY=off go test -tags e2e -count=1 -v "$@" ./test/e2e/... || rc=$?
+	log "go test finished with status $rc in $(elapsed "$t1") s (e2e.sh total $(elapsed "$START") s)"
+	exit $rc
+}
+
+# attach finds the namespace of a stack started with `up` for exec/down.
+attach() {
+	local pid name needle
+	[[ -f "$PIDFILE" ]] || die "no e2e stack is running (start one with: $0 up)"
+	while read -r pid name needle; do
+		[[ "$name" == netns ]] && pid_matches "$pid" "$needle" && set_namespace "$pid"
+	done <"$PIDFILE"
+	[[ -n "$NS_PID" ]] || die "the e2e stack in $PIDFILE is not running (clean up with: $0 down)"
+}
+
+main() {
+	local cmd=${1:-test}
+	(($#)) && shift
+	case "$cmd" in
+	test) run_tests "$@" ;;
+	run)
+		[[ "${1:-}" == -- ]] && shift
+		(($#)) || die "usage: $0 run -- CMD..."
+		up
+		local rc=0
+		in_ns "$@" || rc=$?
+		exit $rc
+		;;
+	shell)
+		up
+		log "shell inside the namespace; the stack stops when it exits"
+		# shellcheck disable=SC2016 # PS1 is expanded by the inner shell
+		printf '. %q\n[ -f ~/.bashrc ] && . ~/.bashrc\n. %q\nPS1="(atcr-e2e) $PS1"\n' \
+			"$ENV_FILE" "$ENV_FILE" >"$STATE/shellrc"
+		local rc=0
+		"${RUN_IN[@]}" bash --rcfile "$STATE/shellrc" -i || rc=$?
+		exit $rc
+		;;
+	up)
+		up
+		PIDS=() # handed over to `down`
+		trap - EXIT INT TERM
+		log "running; use: $0 exec -- CMD...   and   $0 down"
+		;;
+	exec)
+		[[ "${1:-}" == -- ]] && shift
+		(($#)) || die "usage: $0 exec -- CMD..."
+		attach
+		in_ns "$@"
+		;;
+	down)
+		if stop_pidfile "$PIDFILE"; then
+			rm -f "$PIDFILE"
+			log "stopped"
+		else
+			exit 1
+		fi
+		;;
+	*) die "usage: $0 [test [GO TEST ARGS]] | run -- CMD... | shell | up | exec -- CMD... | down" ;;
+	esac
+}
+
+main "$@"

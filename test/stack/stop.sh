@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Stops a stack started in the background: test/stack/stop.sh [dev|e2e] (default: both).
+# Reads var/dev.pids / var/e2e.pids ("PID NAME NEEDLE" per line), signals only PIDs whose
+# command line still matches, last started first, and waits for each to exit.
+set -euo pipefail
+STACK_LOG_TAG=stop
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+modes=("$@")
+((${#modes[@]})) || modes=(dev e2e)
+rc=0
+for mode in "${modes[@]}"; do
+	case "$mode" in
+	dev | e2e) ;;
+	*) die "usage: $0 [dev|e2e]" ;;
+	esac
+	file="$ROOT/var/$mode.pids"
+	[[ -f "$file" ]] || continue
+	if stop_pidfile "$file"; then
+		rm -f "$file"
+		log "$mode stack stopped"
+	else
+		rc=1
+	fi
+done
+exit $rc
