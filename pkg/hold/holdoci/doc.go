@@ -1,0 +1,43 @@
+// Package holdoci is the hold's OCI blob surface: the io.atcr.hold.* upload
+// procedures, io.atcr.hold.notifyManifest (layer records, quota, Bluesky
+// posts) and com.atproto.sync.getBlob for OCI digests (a 307 to a presigned S3
+// URL, or size and digest for HEAD).
+//
+// # Uploads
+//
+// initiateUpload starts an S3 multipart upload at the staging key
+// s3.UploadKey(<session ID>) and records a session in
+// <DataDir>/uploads.sqlite: a random 128-bit ID (32 hex characters), S3's own
+// upload ID (never shown to callers), the owner (the caller's DID), creation
+// and expiry times and the optional expected digest. Sessions survive a
+// restart of the hold. Only the owner may use a session; to anyone else it
+// does not exist (InvalidUploadId).
+//
+// Part bytes go straight to S3 through presigned part URLs
+// (getPartUploadUrl), or through the hold with uploadPart when presigning is
+// not possible; uploadPart spools each part (at most 5 GiB, Content-Length
+// required) to a temporary file under <DataDir>/upload-spool, because the S3
+// SDK signs the payload and needs to read it twice.
+//
+// completeUpload assembles the parts, streams the staging object back through
+// a hash and only then moves it to s3.BlobKey(digest). A mismatch deletes
+// the staging object and answers InvalidDigest naming the computed digest:
+// nothing is ever stored at a digest key whose bytes differ. When the blob
+// already exists the staging object is just deleted. A session whose parts
+// were assembled but not yet moved (a crash, a failed copy) can be completed
+// again.
+//
+// Expired sessions are aborted and deleted by a sweeper (Start/Stop, or
+// SweepExpired once).
+//
+// # Routing
+//
+// Routes lists every endpoint with the authentication it needs; Mount
+// registers the procedures, each wrapped in auth(<method NSID>) — the hold's
+// mandatory service-auth middleware for that lxm, which puts the caller in
+// the context for serviceauth.CallerDID. getBlob is not mounted: the hold's
+// router owns com.atproto.sync.getBlob and sends requests whose cid
+// IsOCIDigestParam to GetBlob (behind optional service auth), the rest to
+// the PDS. Authorisation (Authorizer.CanRead / CanWrite) is checked here, so
+// the handlers are safe to test alone.
+package holdoci

@@ -1,0 +1,56 @@
+package holdoci
+
+import (
+	"fmt"
+	"net/http"
+
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/xrpc"
+)
+
+// The XRPC errors of the lexicons, built in one place so names and statuses
+// stay consistent across methods.
+
+func errInvalidDigest(format string, args ...any) *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest, fmt.Sprintf(format, args...))
+}
+
+// errInvalidUploadID is the same for unknown, malformed and foreign upload
+// IDs, so a caller cannot learn whether someone else's session exists.
+func errInvalidUploadID() *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidUploadId, "no such upload session")
+}
+
+func errUploadExpired() *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, atcr.ErrorUploadExpired, "the upload session has expired")
+}
+
+func errInvalidPartNumber(n int64) *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidPartNumber,
+		fmt.Sprintf("partNumber %d is outside 1..%d", n, maxPartNumber))
+}
+
+func errMissingParts(format string, args ...any) *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, atcr.ErrorMissingParts, fmt.Sprintf(format, args...))
+}
+
+// errCompletionFailed is a 400 when storage refused the parts as given (a
+// part too small) and a 502 when storage failed for its own reasons, so a
+// client knows whether a retry can help.
+func errCompletionFailed(status int, msg string) *xrpc.Error {
+	return xrpc.NewError(status, atcr.ErrorCompletionFailed, msg)
+}
+
+func errBlobNotFound(status int, digest string) *xrpc.Error {
+	return xrpc.NewError(status, atcr.ErrorBlobNotFound, "blob "+digest+" is not stored on this hold")
+}
+
+// errRepoNotFound matches the reference PDS's answer to a sync call for a
+// repository it does not host.
+func errRepoNotFound(did string) *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, "RepoNotFound", "this hold hosts only its own repository, not "+did)
+}
+
+func errStorage(what string) *xrpc.Error {
+	return xrpc.UpstreamFailure("storage failed to " + what)
+}

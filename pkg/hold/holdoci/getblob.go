@@ -1,0 +1,79 @@
+package holdoci
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"atcr.io/pkg/atproto/serviceauth"
+	"atcr.io/pkg/atproto/xrpc"
+	"atcr.io/pkg/oci"
+	"atcr.io/pkg/s3"
+)
+
+// IsOCIDigestParam reports whether a getBlob cid parameter is meant as an
+// OCI digest (and so belongs to GetBlob rather than the PDS's ATProto blob
+// handler). Only the prefix is checked: GetBlob itself refuses a malformed
+// digest.
+func IsOCIDigestParam(cid string) bool {
+	return strings.HasPrefix(cid, string(oci.SHA256)+":") || strings.HasPrefix(cid, string(oci.SHA512)+":")
+}
+
+// GetBlob serves com.atproto.sync.getBlob when cid is an OCI digest. GET
+// answers 307 to a presigned GET of the blob (through the pull zone when one
+// is configured); HEAD answers 200 with the size and digest and no redirect,
+// since a presigned URL is bound to one method. The caller (optional service
+// auth) must pass Authorizer.CanRead; a missing blob is 404 BlobNotFound.
+func (h *Handlers) GetBlob(w http.ResponseWriter, r *http.Request) {
+	if err := h.getBlob(w, r); err != nil {
+		xrpc.WriteError(w, err)
+	}
+}
+
+func (h *Handlers) getBlob(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if did := q.Get("did"); did != h.pds.DID().String() {
+		return errRepoNotFound(did)
+	}
+	digest, err := oci.ParseDigest(q.Get("cid"))
+	if err != nil {
+		return xrpc.InvalidRequest("cid: " + err.Error())
+	}
+	caller, _ := serviceauth.CallerDID(ctx) // "" for anonymous callers
+	if err := h.auth.CanRead(ctx, caller); err != nil {
+		return err
+	}
+	key := s3.BlobKey(digest)
+	// Stat on GET too: a client must get the registry's 404, not S3's XML
+	// error behind a redirect.
+	info, err := h.s3.Stat(ctx, key)
+	if errors.Is(err, s3.ErrNotFound) {
+		return errBlobNotFound(http.StatusNotFound, digest.String())
+	}
+	if err != nil {
+		h.log.Error("stat blob", "digest", digest, "err", err)
+		return errStorage("look up the blob")
+	}
+	hdr := w.Header()
+	if r.Method == http.MethodHead {
+		hdr.Set("Content-Type", "application/octet-stream")
+		hdr.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		hdr.Set("Docker-Content-Digest", digest.String())
+		hdr.Set("ETag", `"`+digest.String()+`"`)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	location, err := h.s3.PresignGet(ctx, key, h.presignTTL)
+	if err != nil {
+		h.log.Error("presign blob", "digest", digest, "err", err)
+		return errStorage("sign the blob URL")
+	}
+	// The URL expires and is specific to this moment: never cache the redirect.
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Location", location)
+	hdr.Set("Docker-Content-Digest", digest.String())
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return nil
+}

@@ -1,0 +1,166 @@
+package holdoci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/hold/pds"
+	"atcr.io/pkg/s3"
+)
+
+// Authorizer decides hold access for a caller DID ("" = anonymous). It
+// returns nil when allowed, or an *xrpc.Error: AuthRequired (401) for an
+// anonymous caller that needs to authenticate, Forbidden (403) for an
+// authenticated caller without the permission.
+type Authorizer interface {
+	CanRead(ctx context.Context, caller syntax.DID) error
+	CanWrite(ctx context.Context, caller syntax.DID) error
+}
+
+// Quota checks a user's storage before new layer records are written.
+// addBytes is the size of the blobs the user has no layer records for yet.
+// It returns the usage after the addition and the limit (limit < 0 means
+// unlimited), or an *xrpc.Error named QuotaExceeded when the addition would
+// exceed the limit.
+type Quota interface {
+	CheckQuota(ctx context.Context, user syntax.DID, addBytes int64) (used, limit int64, err error)
+}
+
+// Captain reports the captain settings this package needs.
+type Captain interface {
+	BlueskyPostsEnabled(ctx context.Context) bool
+}
+
+// IdentityResolver finds a user's verified handle, shown in Bluesky posts
+// and layer records; indigo's identity.Directory satisfies it.
+type IdentityResolver interface {
+	LookupDID(ctx context.Context, did syntax.DID) (*identity.Identity, error)
+}
+
+// Defaults for Options.
+const (
+	DefaultSessionTTL    = 24 * time.Hour
+	DefaultSweepInterval = 15 * time.Minute
+)
+
+// Options configure New. S3, PDS, DataDir and Authorizer are required.
+type Options struct {
+	S3      *s3.S3Service
+	PDS     *pds.PDS
+	DataDir string // holds uploads.sqlite and the uploadPart spool
+	// SessionTTL is how long an upload session lives (DefaultSessionTTL).
+	SessionTTL time.Duration
+	// SweepInterval is how often Start's sweeper aborts expired sessions
+	// (DefaultSweepInterval).
+	SweepInterval time.Duration
+	// PresignTTL is the lifetime of the presigned URLs handed out
+	// (s3.DefaultPresignTTL); it should match the S3 service's setting.
+	PresignTTL time.Duration
+	// DisablePresignedUploads makes getPartUploadUrl hand out the hold's own
+	// uploadPart URL instead of presigned S3 part URLs.
+	DisablePresignedUploads bool
+	Authorizer              Authorizer
+	// Quota may be nil: unlimited, and notifyManifest reports no usage.
+	Quota Quota
+	// Captain may be nil: no Bluesky posts.
+	Captain Captain
+	// Identity may be nil: posts and layer records name users by DID.
+	Identity IdentityResolver
+	Logger   *slog.Logger
+	// Now is the clock (time.Now); tests move it to expire sessions.
+	Now func() time.Time
+}
+
+// Handlers serves the hold's OCI blob XRPC methods. Create it with New and
+// release it with Close.
+type Handlers struct {
+	s3          *s3.S3Service
+	pds         *pds.PDS
+	sessions    *sessionStore
+	spoolDir    string
+	ttl         time.Duration
+	sweepEvery  time.Duration
+	presignTTL  time.Duration
+	noPresign   bool
+	auth        Authorizer
+	quota       Quota
+	captain     Captain
+	identity    IdentityResolver
+	log         *slog.Logger
+	now         func() time.Time
+	uploadLocks keyedMutex // one completion, abort or sweep per session at a time
+	userLocks   keyedMutex // one layer-record update per user at a time
+
+	sweepMu   sync.Mutex
+	sweepStop context.CancelFunc
+	sweepDone chan struct{}
+}
+
+// spoolDirName holds uploadPart bodies while they are sent to S3.
+const spoolDirName = "upload-spool"
+
+// New opens (creating if needed) the session store in opts.DataDir and
+// returns the handlers. It clears part spool files a previous process left.
+func New(opts Options) (*Handlers, error) {
+	switch {
+	case opts.S3 == nil:
+		return nil, errors.New("holdoci: S3 is required")
+	case opts.PDS == nil:
+		return nil, errors.New("holdoci: PDS is required")
+	case opts.DataDir == "":
+		return nil, errors.New("holdoci: DataDir is required")
+	case opts.Authorizer == nil:
+		return nil, errors.New("holdoci: Authorizer is required")
+	}
+	h := &Handlers{
+		s3: opts.S3, pds: opts.PDS,
+		ttl:        orDefault(opts.SessionTTL, DefaultSessionTTL),
+		sweepEvery: orDefault(opts.SweepInterval, DefaultSweepInterval),
+		presignTTL: orDefault(opts.PresignTTL, s3.DefaultPresignTTL),
+		noPresign:  opts.DisablePresignedUploads,
+		auth:       opts.Authorizer, quota: opts.Quota, captain: opts.Captain, identity: opts.Identity,
+		log: opts.Logger, now: opts.Now,
+		spoolDir: filepath.Join(opts.DataDir, spoolDirName),
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.log = h.log.With("component", "holdoci")
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if err := os.RemoveAll(h.spoolDir); err != nil {
+		return nil, fmt.Errorf("clear upload spool %s: %w", h.spoolDir, err)
+	}
+	if err := os.MkdirAll(h.spoolDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create upload spool %s: %w", h.spoolDir, err)
+	}
+	store, err := openSessionStore(context.Background(), opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	h.sessions = store
+	return h, nil
+}
+
+// Close stops the sweeper and closes the session store.
+func (h *Handlers) Close() error {
+	h.Stop()
+	return h.sessions.close()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
