@@ -3,22 +3,27 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/serviceauth"
 	"atcr.io/pkg/config"
+	"atcr.io/pkg/hold/crew"
+	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/hold/server"
 	"atcr.io/pkg/logging"
 	"atcr.io/pkg/version"
 )
 
-// runServe runs the hold until SIGTERM or SIGINT.
+// runServe runs the hold until SIGTERM or SIGINT. Components start in
+// dependency order and close in reverse.
 func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	ctx, stop := startup.SignalContext(ctx)
 	defer stop()
@@ -28,12 +33,14 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	// Absolute paths first: the embedded S3 server changes the process's
 	// working directory while it runs (versitygw's posix backend needs it).
-	if err := absolutePaths(cfg); err != nil {
+	if err := prepareDataDir(cfg); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	lock, err := lockDataDir(cfg.Server.DataDir)
+	if err != nil {
+		return err
 	}
+	defer lock.unlock()
 	logger.Info("Starting atcr-hold", "version", version.String(), "public_url", cfg.Server.PublicURL,
 		"data_dir", cfg.Server.DataDir, "insecure_local_dev", cfg.InsecureLocalDev)
 
@@ -41,26 +48,82 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := storage.close(stopCtx); err != nil {
-			logger.Error("Embedded S3 did not stop cleanly", "err", err)
-		}
-	}()
+	defer closeStorage(ctx, logger, storage)
 
-	handler := server.New(server.Options{
-		Logger:     logger,
+	repo, err := openRepo(ctx, logger, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(logger, "repository", repo.Close)
+	logger.Info("Repository open", "did", repo.DID())
+
+	members, err := openCrew(ctx, logger, cfg, repo)
+	if err != nil {
+		return err
+	}
+	dir, err := newDirectory(cfg)
+	if err != nil {
+		return err
+	}
+	blobs, err := openBlobXRPC(ctx, logger, cfg, repo, storage.svc, members, dir)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(logger, "upload sessions", blobs.close)
+
+	handler, err := server.New(server.Options{
 		Version:    version.String(),
 		Middleware: []func(http.Handler) http.Handler{logging.Middleware(logger)},
-		Mount:      []func(chi.Router){},
+		PDS:        pds.NewHandlers(repo),
+		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
+		Access:     members,
+		Routes:     append(crewRoutes(members), blobs.routes...),
+		OCIGetBlob: blobs.getBlob,
 	})
+	if err != nil {
+		return err
+	}
+
+	collector, err := newCollector(logger, cfg, repo, storage.svc)
+	if err != nil {
+		return err
+	}
+	// The signal handler is in place before anyone can learn the address:
+	// an unhandled SIGUSR2 would terminate the process.
+	trigger, stopTrigger := gcTrigger()
+	defer stopTrigger()
+	var background sync.WaitGroup
+	defer background.Wait() // before the repository and storage close
+	background.Go(func() { scheduleGC(ctx, logger, collector, repo, cfg.GC.Interval, trigger) })
+
 	ln, err := serve.Listen(ctx, cfg.Server.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	return serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
+}
+
+// crewRoutes are the crew and quota XRPC methods.
+func crewRoutes(members *crew.Service) []server.Route {
+	h := crew.NewHandlers(members)
+	return []server.Route{
+		{Method: http.MethodPost, NSID: atcr.HoldRequestCrewNSID, Auth: server.ServiceAuth, Handler: http.HandlerFunc(h.RequestCrew)},
+		{Method: http.MethodGet, NSID: atcr.HoldListTiersNSID, Auth: server.Public, Handler: http.HandlerFunc(h.ListTiers)},
+		{Method: http.MethodGet, NSID: atcr.HoldGetQuotaNSID, Auth: server.ServiceAuth, Handler: http.HandlerFunc(h.GetQuota)},
+	}
+}
+
+// prepareDataDir makes the config's paths absolute and creates the data
+// directory.
+func prepareDataDir(cfg *config.HoldConfig) error {
+	if err := absolutePaths(cfg); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
 }
 
 // absolutePaths makes the config's file paths independent of the working
@@ -77,4 +140,18 @@ func absolutePaths(cfg *config.HoldConfig) error {
 		*p = abs
 	}
 	return nil
+}
+
+func closeStorage(ctx context.Context, logger *slog.Logger, storage *blobStorage) {
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := storage.close(stopCtx); err != nil {
+		logger.Error("Embedded S3 did not stop cleanly", "err", err)
+	}
+}
+
+func closeLogged(logger *slog.Logger, what string, closeFn func() error) {
+	if err := closeFn(); err != nil {
+		logger.Error("Close failed", "what", what, "err", err)
+	}
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/atproto/directory"
+	"atcr.io/pkg/atproto/safehttp"
+	"atcr.io/pkg/atproto/schema"
+	"atcr.io/pkg/config"
+	"atcr.io/pkg/hold/crew"
+	"atcr.io/pkg/hold/gc"
+	"atcr.io/pkg/hold/pds"
+	"atcr.io/pkg/s3"
+)
+
+// pdsDir is the embedded PDS's directory (signing key, repo.sqlite) under
+// the data directory.
+func pdsDir(cfg *config.HoldConfig) string { return filepath.Join(cfg.Server.DataDir, "pds") }
+
+// openRepo opens (on first start: creates) the hold's repository. Records
+// are checked against the io.atcr.* lexicons before every write.
+func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*pds.PDS, error) {
+	p, err := pds.Open(ctx, pds.Options{
+		DataDir:   pdsDir(cfg),
+		PublicURL: cfg.Server.PublicURL,
+		Logger:    logger,
+		Validate:  schema.ValidateRecord,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	return p, nil
+}
+
+// openExistingRepo opens the repository for a tool, refusing to create one
+// in a data directory that has none (a mistyped --config would otherwise
+// export an empty repository).
+func openExistingRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*pds.PDS, error) {
+	db := filepath.Join(pdsDir(cfg), "repo.sqlite")
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no hold repository at %s (check server.data_dir)", db)
+	}
+	return openRepo(ctx, logger, cfg)
+}
+
+// crewSettings turns the registration section into captain settings.
+func crewSettings(cfg *config.HoldConfig) crew.Settings {
+	r := cfg.Registration
+	// config validation has already checked both DIDs' syntax.
+	return crew.Settings{
+		Owner:              syntax.DID(r.OwnerDID),
+		Public:             cfg.Server.Public,
+		AllowAllCrew:       r.AllowAllCrew,
+		EnableBlueskyPosts: r.EnableBlueskyPosts,
+		Region:             r.Region,
+		Provider:           r.Provider,
+		Successor:          syntax.DID(r.Successor),
+	}
+}
+
+// openCrew loads the quota tiers and bootstraps the captain and crew.
+func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS) (*crew.Service, error) {
+	tiers, err := crew.LoadTiers(cfg.QuotasFile)
+	if err != nil {
+		return nil, err
+	}
+	if tiers == nil {
+		logger.Info("No quotas file: storage is unlimited")
+	} else {
+		logger.Info("Quota tiers loaded", "file", cfg.QuotasFile, "tiers", len(tiers.List()), "default", tiers.Default)
+	}
+	return crew.New(ctx, p, crew.Options{Settings: crewSettings(cfg), Tiers: tiers, Logger: logger})
+}
+
+// newDirectory builds the identity directory that resolves callers' DID
+// documents, behind the guarded HTTP client.
+func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
+	dev := cfg.InsecureLocalDev
+	client := safehttp.New(safehttp.Options{
+		AllowPrivateNetworks: dev || cfg.Identity.AllowPrivateNetworks,
+		AllowPlainHTTP:       dev,
+	})
+	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: client, InsecureLocalDev: dev}
+	if dev {
+		opts.HandleResolverURL = cfg.Identity.HandleResolverURL
+	}
+	dir, err := directory.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("identity directory: %w", err)
+	}
+	return dir, nil
+}
+
+// newCollector builds the blob garbage collector.
+func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service) (*gc.Collector, error) {
+	return gc.New(gc.Config{Records: p, Blobs: svc, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
+}
