@@ -75,6 +75,16 @@ func under(path, prefix string) bool {
 // rule's own subtree are always allowed.
 func violations(p goPackage) []string {
 	var out []string
+	if isTestSupport(p.ImportPath) {
+		// Fakes for tests (storagetest, pdstest, ...) may stand in for
+		// anything; the rule below keeps them out of production code.
+		return nil
+	}
+	for _, imp := range p.Imports {
+		if strings.HasPrefix(imp, "atcr.io/") && isTestSupport(imp) {
+			out = append(out, p.ImportPath+" imports "+imp+": test-support packages are for _test.go files only")
+		}
+	}
 	for _, r := range rules {
 		if !under(p.ImportPath, r.from) {
 			continue
@@ -98,6 +108,12 @@ func violations(p goPackage) []string {
 	return out
 }
 
+// isTestSupport reports whether path is a package of test fakes and suites,
+// named like net/http/httptest.
+func isTestSupport(path string) bool {
+	return strings.HasSuffix(path[strings.LastIndex(path, "/")+1:], "test")
+}
+
 func TestPackageDependencies(t *testing.T) {
 	for _, p := range listPackages(t, "./...") {
 		for _, v := range violations(p) {
@@ -114,6 +130,7 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 		{ImportPath: "atcr.io/pkg/hold/gc", Imports: []string{"atcr.io/pkg/appview/db"}},
 		{ImportPath: "atcr.io/pkg/s3", Imports: []string{"github.com/bluesky-social/indigo/atproto/syntax"}},
 		{ImportPath: "atcr.io/pkg/atproto/directory", Imports: []string{"atcr.io/cmd/hold"}},
+		{ImportPath: "atcr.io/pkg/appview/registry", Imports: []string{"atcr.io/pkg/appview/storage/storagetest"}},
 	}
 	for _, p := range bad {
 		if len(violations(p)) == 0 {

@@ -1,0 +1,122 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"atcr.io/pkg/oci"
+)
+
+// Sentinel errors the services return (wrapped) and ociError maps. They
+// describe the condition, never the backend: handlers and the mapping below
+// know nothing of PDSes, holds or S3.
+var (
+	// ErrNameUnknown: the identity does not exist, or the repository has no
+	// content (NAME_UNKNOWN, 404).
+	ErrNameUnknown = errors.New("repository name not known")
+	// ErrManifestUnknown: no manifest or tag by that reference (MANIFEST_UNKNOWN, 404).
+	ErrManifestUnknown = errors.New("manifest unknown")
+	// ErrBlobUnknown: no hold has the blob (BLOB_UNKNOWN, 404).
+	ErrBlobUnknown = errors.New("blob unknown")
+	// ErrUploadUnknown: no such upload session in this repository, or it
+	// expired (BLOB_UPLOAD_UNKNOWN, 404).
+	ErrUploadUnknown = errors.New("upload unknown")
+	// ErrRangeInvalid: a chunk that does not start where the upload ends
+	// (RANGE_INVALID, 416).
+	ErrRangeInvalid = errors.New("content range invalid")
+	// ErrUploadTooLarge: the upload exceeds what one multipart upload can
+	// hold (BLOB_UPLOAD_INVALID, 400).
+	ErrUploadTooLarge = errors.New("upload too large")
+	// ErrTooManyUploads: the upload capacity (sessions or part buffers) is
+	// exhausted for now (TOOMANYREQUESTS, 429).
+	ErrTooManyUploads = errors.New("too many uploads in progress")
+	// ErrTooManyReferences: a manifest references more content than the
+	// registry checks (MANIFEST_INVALID, 400).
+	ErrTooManyReferences = errors.New("manifest references too much content")
+	// ErrManifestNotStorable: the manifest is valid OCI but does not fit the
+	// io.atcr.manifest record schema (MANIFEST_INVALID, 400).
+	ErrManifestNotStorable = errors.New("manifest cannot be stored as a record")
+	// ErrNoSession: the AppView holds no PDS session for the account, so it
+	// cannot write its records or mint hold tokens (UNAUTHORIZED, 401).
+	ErrNoSession = errors.New("no PDS session for this account")
+	// ErrQuotaExceeded: the hold refused the upload for quota (DENIED, 403).
+	ErrQuotaExceeded = errors.New("hold quota exceeded")
+	// ErrHoldRefused: the hold does not let this account write (DENIED, 403).
+	ErrHoldRefused = errors.New("hold refused the account")
+	// ErrUnavailable: the PDS or the hold failed or could not be reached
+	// (UNKNOWN, 500; the detail goes to the log only).
+	ErrUnavailable = errors.New("upstream service unavailable")
+)
+
+// MissingContentError lists what a manifest references but the registry
+// cannot find: blobs of an image manifest or child manifests of an index.
+type MissingContentError struct {
+	Digests []oci.Digest
+}
+
+// Error implements error.
+func (e *MissingContentError) Error() string {
+	parts := make([]string, len(e.Digests))
+	for i, d := range e.Digests {
+		parts[i] = d.String()
+	}
+	return "manifest references unknown content: " + strings.Join(parts, ", ")
+}
+
+// sentinelCodes is the one table from sentinels to OCI errors. A nil
+// message keeps the code's default.
+var sentinelCodes = []struct {
+	err     error
+	code    oci.ErrorCode
+	message string
+}{
+	{ErrNameUnknown, oci.ErrorCodeNameUnknown, ""},
+	{ErrManifestUnknown, oci.ErrorCodeManifestUnknown, ""},
+	{ErrBlobUnknown, oci.ErrorCodeBlobUnknown, ""},
+	{ErrUploadUnknown, oci.ErrorCodeBlobUploadUnknown, ""},
+	{ErrRangeInvalid, oci.ErrorCodeRangeInvalid, "chunk does not start at the end of the upload; GET the upload for its range"},
+	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
+	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
+	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},
+	{ErrManifestNotStorable, oci.ErrorCodeManifestInvalid, "manifest cannot be stored as an io.atcr.manifest record"},
+	{ErrNoSession, oci.ErrorCodeUnauthorized, "the registry holds no session with your PDS; log in again"},
+	{ErrQuotaExceeded, oci.ErrorCodeDenied, "storage quota exceeded on the hold"},
+	{ErrHoldRefused, oci.ErrorCodeDenied, "the hold does not let this account write; ask its captain for crew membership"},
+	{ErrUnavailable, oci.ErrorCodeUnknown, ""},
+}
+
+// ociError turns any error a handler returns into what the response
+// carries. Coded errors (*oci.Error, oci.Errors, oci.ErrorCode) and the oci
+// package's own sentinels pass through; the registry's sentinels come from
+// the table above; anything else is UNKNOWN (500).
+func ociError(err error) error {
+	var missing *MissingContentError
+	if errors.As(err, &missing) {
+		out := make(oci.Errors, 0, len(missing.Digests))
+		for _, d := range missing.Digests {
+			out = append(out, oci.ErrorCodeManifestBlobUnknown.WithDetail(map[string]string{"digest": d.String()}))
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	var coded *oci.Error
+	var list oci.Errors
+	var code oci.ErrorCode
+	if errors.As(err, &coded) || errors.As(err, &list) || errors.As(err, &code) {
+		return err
+	}
+	for _, sc := range sentinelCodes {
+		if errors.Is(err, sc.err) {
+			return &oci.Error{Code: sc.code, Message: sc.message}
+		}
+	}
+	return oci.FromError(err)
+}
+
+// errorf wraps a sentinel with context for logs; the context never reaches
+// the client.
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), sentinel)
+}

@@ -1,0 +1,239 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"atcr.io/pkg/appview/access"
+	"atcr.io/pkg/oci"
+)
+
+// Options configures New. Every service is required; pkg/appview/storage's
+// Store implements them all.
+type Options struct {
+	Controller access.Controller
+	Resolver   Resolver
+	Manifests  ManifestService
+	Tags       TagService
+	Referrers  ReferrerService
+	Catalog    CatalogService
+	Blobs      BlobService
+	Uploads    UploadService
+	// BaseURL, when set, makes Location and Link URLs absolute
+	// ("https://atcr.io"); empty means relative URLs.
+	BaseURL string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Registry is the /v2 handler. It matches the full escaped request path
+// itself, so it can be registered on a chi router with Handle("/v2") plus
+// Handle("/v2/*"), or with Mount("/v2"). The router in front must not
+// clean paths ("/../" must reach the name check, which refuses it).
+type Registry struct {
+	ctrl      access.Controller
+	resolver  Resolver
+	manifests ManifestService
+	tags      TagService
+	referrers ReferrerService
+	catalog   CatalogService
+	blobs     BlobService
+	uploads   UploadService
+	urls      urlBuilder
+	log       *slog.Logger
+	handlers  map[resource]methods
+}
+
+// handlerFunc serves one method of one resource. It writes the success
+// response itself and returns any error for the dispatcher to write.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, req *request) error
+
+// methods is a resource's method table.
+type methods map[string]handlerFunc
+
+// request is what the pipeline learned before the handler runs: filled in
+// step by step by ServeHTTP, only read by handlers.
+type request struct {
+	route route
+	repo  Repo // zero for the base and catalog routes
+	grant *access.Grant
+}
+
+// New returns the registry handler.
+func New(opts Options) (*Registry, error) {
+	switch {
+	case opts.Controller == nil:
+		return nil, errors.New("registry: Options.Controller is required")
+	case opts.Resolver == nil, opts.Manifests == nil, opts.Tags == nil, opts.Referrers == nil,
+		opts.Catalog == nil, opts.Blobs == nil, opts.Uploads == nil:
+		return nil, errors.New("registry: every service (Resolver, Manifests, Tags, Referrers, Catalog, Blobs, Uploads) is required")
+	}
+	prefix := strings.TrimRight(opts.BaseURL, "/")
+	if prefix != "" {
+		u, err := url.Parse(prefix)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("registry: BaseURL %q must be an absolute http(s) URL", opts.BaseURL)
+		}
+	}
+	reg := &Registry{
+		ctrl:      opts.Controller,
+		resolver:  opts.Resolver,
+		manifests: opts.Manifests,
+		tags:      opts.Tags,
+		referrers: opts.Referrers,
+		catalog:   opts.Catalog,
+		blobs:     opts.Blobs,
+		uploads:   opts.Uploads,
+		urls:      urlBuilder{prefix: prefix},
+		log:       opts.Logger,
+	}
+	if reg.log == nil {
+		reg.log = slog.Default()
+	}
+	reg.handlers = map[resource]methods{
+		resourceBase:    {http.MethodGet: reg.getBase, http.MethodHead: reg.getBase},
+		resourceCatalog: {http.MethodGet: reg.getCatalog},
+		resourceManifest: {
+			http.MethodGet: reg.getManifest, http.MethodHead: reg.getManifest,
+			http.MethodPut: reg.putManifest, http.MethodDelete: reg.deleteManifest,
+		},
+		resourceBlob: {
+			http.MethodGet: reg.getBlob, http.MethodHead: reg.headBlob, http.MethodDelete: reg.deleteBlob,
+		},
+		resourceUploadStart: {http.MethodPost: reg.startUpload},
+		resourceUpload: {
+			http.MethodGet: reg.getUpload, http.MethodPatch: reg.patchUpload,
+			http.MethodPut: reg.putUpload, http.MethodDelete: reg.deleteUpload,
+		},
+		resourceTags:      {http.MethodGet: reg.getTags},
+		resourceReferrers: {http.MethodGet: reg.getReferrers},
+	}
+	return reg, nil
+}
+
+// ServeHTTP is the single request pipeline: route, method, name,
+// authorization, identity, handler, error.
+func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rt, ok := matchRoute(r.URL.EscapedPath())
+	if !ok {
+		reg.fail(w, r, oci.ErrorCodeNameUnknown.WithMessage("no such registry endpoint"))
+		return
+	}
+	table := reg.handlers[rt.resource]
+	handle, ok := table[r.Method]
+	if !ok {
+		w.Header().Set("Allow", allowHeader(table))
+		reg.fail(w, r, oci.ErrorCodeUnsupported.WithMessage(r.Method+" is not supported here"))
+		return
+	}
+	req := &request{route: rt}
+	if rt.resource != resourceBase && rt.resource != resourceCatalog {
+		name, err := oci.ParseRepository(rt.name) // an empty name is invalid too
+		if err != nil {
+			reg.fail(w, r, err)
+			return
+		}
+		req.repo.Name = name
+	}
+	grant, err := reg.authorize(w, r, req)
+	if err != nil {
+		reg.fail(w, r, err)
+		return
+	}
+	req.grant = grant
+	ctx := access.WithGrant(r.Context(), grant)
+	r = r.WithContext(ctx)
+	if !req.repo.Name.IsZero() {
+		owner, err := reg.resolver.ResolveOwner(ctx, req.repo.Name.Identity())
+		if err != nil {
+			reg.fail(w, r, err)
+			return
+		}
+		req.repo.Owner = owner
+	}
+	if err := handle(w, r, req); err != nil {
+		reg.fail(w, r, err)
+	}
+}
+
+// authorize asks the Controller for what the request needs, computed from
+// the method, the repository and, for a cross-repository mount, the source
+// repository. A Challenge sets its headers and becomes UNAUTHORIZED; the
+// Controller's DENIED (an *oci.Error) passes through.
+func (reg *Registry) authorize(w http.ResponseWriter, r *http.Request, req *request) (*access.Grant, error) {
+	want := wantedAccess(r, req)
+	grant, err := reg.ctrl.Authorized(r, want...)
+	if err == nil {
+		return grant, nil
+	}
+	var ch access.Challenge
+	if errors.As(err, &ch) {
+		ch.SetHeaders(r, w)
+		return nil, oci.ErrorCodeUnauthorized.WithMessage(ch.Error())
+	}
+	return nil, err
+}
+
+// wantedAccess is distribution's rule: reads need pull, writes pull+push,
+// deletes delete; a mount also needs pull on the repository it mounts from.
+// Upload sessions always need pull+push.
+func wantedAccess(r *http.Request, req *request) []access.Access {
+	switch req.route.resource {
+	case resourceBase:
+		return nil
+	case resourceCatalog:
+		return []access.Access{{Type: access.TypeRegistry, Name: "catalog", Action: access.ActionAll}}
+	}
+	repo := func(action string) access.Access {
+		return access.Access{Type: access.TypeRepository, Name: req.repo.Name.String(), Action: action}
+	}
+	// Upload sessions are part of a push whatever the method: reading one's
+	// state or cancelling it needs push like writing to it.
+	uploading := req.route.resource == resourceUpload || req.route.resource == resourceUploadStart
+	switch {
+	case uploading:
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return []access.Access{repo(access.ActionPull)}
+	case r.Method == http.MethodDelete:
+		return []access.Access{repo(access.ActionDelete)}
+	}
+	want := []access.Access{repo(access.ActionPull), repo(access.ActionPush)}
+	if req.route.resource == resourceUploadStart {
+		if from := r.URL.Query().Get("from"); from != "" && r.URL.Query().Get("mount") != "" {
+			if src, err := oci.ParseRepository(from); err == nil && src != req.repo.Name {
+				want = append(want, access.Access{Type: access.TypeRepository, Name: src.String(), Action: access.ActionPull})
+			}
+		}
+	}
+	return want
+}
+
+// fail writes err as the OCI error response. Server-side failures are
+// logged with their full chain, which the response never shows.
+func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
+	out := ociError(err)
+	status := oci.FromError(out).Code.HTTPStatus() // the first entry's, as ServeJSON
+	if status >= http.StatusInternalServerError {
+		reg.log.ErrorContext(r.Context(), "registry: request failed",
+			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
+	} else {
+		reg.log.DebugContext(r.Context(), "registry: request refused",
+			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
+	}
+	oci.ServeJSON(w, out)
+}
+
+func allowHeader(table methods) string {
+	names := make([]string, 0, len(table))
+	for m := range table {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}

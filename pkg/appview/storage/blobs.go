@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/access"
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/oci"
+)
+
+const (
+	// statTTL: a blob's size, once a hold confirmed it, is reused this long
+	// (sizes never change; only garbage collection removes blobs).
+	statTTL = 5 * time.Minute
+	// maxPresignCache caps how long a presigned URL is reused; it is never
+	// reused for more than half its remaining validity.
+	maxPresignCache = 5 * time.Minute
+	// maxRepoHolds bounds the holds of a repository a lookup asks.
+	maxRepoHolds = 4
+)
+
+// blobKey caches per hold, digest and caller: a private hold may answer one
+// user and not another.
+type blobKey struct {
+	hold   syntax.DID
+	digest oci.Digest
+	caller syntax.DID
+}
+
+// StatBlob implements registry.BlobService through the hold's getBlob HEAD.
+func (s *Store) StatBlob(ctx context.Context, repo registry.Repo, d oci.Digest, forPush bool) (int64, error) {
+	var size int64
+	err := s.eachHold(ctx, repo, forPush, func(h holdRef) error {
+		n, err := s.statOn(ctx, h, d)
+		size = n
+		return err
+	})
+	return size, err
+}
+
+// BlobURL implements registry.BlobService: the Location of the hold's
+// getBlob 307, cached for less than its validity.
+func (s *Store) BlobURL(ctx context.Context, repo registry.Repo, d oci.Digest) (string, error) {
+	var loc string
+	err := s.eachHold(ctx, repo, false, func(h holdRef) error {
+		key := blobKey{hold: h.did, digest: d, caller: h.caller}
+		if u, ok := s.presigned.Get(key); ok {
+			loc = u
+			return nil
+		}
+		u, err := s.hold.blobLocation(ctx, h, d)
+		if err != nil {
+			return err
+		}
+		s.presigned.SetFor(key, u, presignCacheTTL(u, s.now()))
+		loc = u
+		return nil
+	})
+	return loc, err
+}
+
+// eachHold calls fn for the holds that may have a repository's blob until
+// one succeeds. For a push only the owner's push hold counts; otherwise the
+// holds of the repository's manifests come first (pulls go where the image
+// was pushed), then the push hold. A hold without the blob is skipped; if
+// none has it, any other failure is returned before ErrBlobUnknown, so an
+// unreachable hold is a 5xx rather than a false "unknown".
+func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, fn func(holdRef) error) error {
+	caller := callerDID(ctx)
+	var tried []syntax.DID
+	var failure error
+	try := func(did syntax.DID) bool {
+		for _, t := range tried {
+			if t == did {
+				return false
+			}
+		}
+		tried = append(tried, did)
+		h, err := s.holdFor(ctx, did, caller)
+		if err == nil {
+			err = fn(h)
+		}
+		switch {
+		case err == nil:
+			return true
+		case !errors.Is(err, registry.ErrBlobUnknown) && failure == nil:
+			failure = err
+		}
+		return false
+	}
+	if !forPush {
+		idx, err := s.index(ctx, repo.Owner)
+		if err != nil {
+			return err
+		}
+		for i, did := range idx.holds(repo.Path()) {
+			if i == maxRepoHolds {
+				break
+			}
+			if try(did) {
+				return nil
+			}
+		}
+	}
+	push, err := s.pushHold(ctx, repo.Owner)
+	if err != nil {
+		if failure == nil {
+			failure = err
+		}
+	} else if try(push) {
+		return nil
+	}
+	if failure != nil {
+		return failure
+	}
+	return fmt.Errorf("no hold of %s has it: %w", repo.Name, registry.ErrBlobUnknown)
+}
+
+// callerDID is the authenticated user of the request, "" when anonymous:
+// hold calls are made as this user.
+func callerDID(ctx context.Context) syntax.DID {
+	if g := access.GrantFrom(ctx); !g.Anonymous() {
+		return g.Subject
+	}
+	return ""
+}
+
+// presignCacheTTL is how long a presigned URL may be reused: half of what
+// remains of its SigV4 validity (X-Amz-Date + X-Amz-Expires), at most
+// maxPresignCache; zero (not cached) when the URL does not say.
+func presignCacheTTL(raw string, now time.Time) time.Duration {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return 0
+	}
+	q := u.Query()
+	signed, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	if err != nil {
+		return 0
+	}
+	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	remaining := signed.Add(time.Duration(secs) * time.Second).Sub(now)
+	return min(remaining/2, maxPresignCache)
+}

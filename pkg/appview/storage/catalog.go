@@ -1,0 +1,26 @@
+package storage
+
+import (
+	"context"
+	"slices"
+)
+
+// Repositories implements registry.CatalogService with the repositories
+// of the owners whose index this AppView holds: those pulled from or
+// pushed to recently (bounded by Options.MaxIndexes). It is what this
+// AppView has seen, not a global listing; the Jetstream-fed index of the
+// UI is the place for that. Owners are named by handle when they have one.
+func (s *Store) Repositories(context.Context) ([]string, error) {
+	var names []string
+	for _, did := range s.indexes.lru.Keys() {
+		idx, ok := s.indexes.lru.Peek(did)
+		if !ok {
+			continue
+		}
+		for _, repo := range idx.repos() {
+			names = append(names, idx.display+"/"+repo)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}

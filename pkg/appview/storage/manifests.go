@@ -1,0 +1,308 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
+)
+
+// manifestKey names cached manifest bytes: content by digest never changes.
+type manifestKey struct {
+	did    syntax.DID
+	digest oci.Digest
+}
+
+type cachedManifest struct {
+	body      []byte
+	mediaType string
+}
+
+// GetManifest implements registry.ManifestService. A tag resolves through
+// its record (or the tag cache) to a digest; a digest must belong to a
+// manifest record of this repository; the bytes come from the cache or the
+// record's manifestBlob on the owner's PDS.
+func (s *Store) GetManifest(ctx context.Context, repo registry.Repo, ref oci.Reference) (*registry.Manifest, error) {
+	var d oci.Digest
+	var rec *manifestRec
+	if ref.IsDigest() {
+		d = ref.Digest()
+		recs, err := s.manifestsByDigest(ctx, repo, d)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			return nil, fmt.Errorf("manifest %s in %s: %w", d, repo.Name, registry.ErrManifestUnknown)
+		}
+		rec = recs[0]
+	} else {
+		var err error
+		if d, rec, err = s.tagDigest(ctx, repo, ref.Tag()); err != nil {
+			return nil, err
+		}
+	}
+	if cm, ok := s.manifests.Get(manifestKey{did: repo.Owner.DID, digest: d}); ok {
+		return &registry.Manifest{Body: cm.body, MediaType: cm.mediaType, Digest: d}, nil
+	}
+	if rec == nil { // tag answered from the cache, bytes were not cached
+		recs, err := s.manifestsByDigest(ctx, repo, d)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			return nil, fmt.Errorf("manifest %s of tag %s: %w", d, ref, registry.ErrManifestUnknown)
+		}
+		rec = recs[0]
+	}
+	body, err := s.fetchManifest(ctx, repo.Owner, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &registry.Manifest{Body: body, MediaType: rec.value.MediaType, Digest: d}, nil
+}
+
+// fetchManifest reads a record's manifestBlob and checks it against the
+// record's digest before caching it.
+func (s *Store) fetchManifest(ctx context.Context, owner registry.Owner, rec *manifestRec) ([]byte, error) {
+	body, err := s.pds.getBlob(ctx, owner.PDS, owner.DID, rec.value.ManifestBlob.Ref.String())
+	if errors.Is(err, errRecordNotFound) {
+		return nil, fmt.Errorf("manifest %s: bytes missing from the PDS: %w", rec.uri, registry.ErrManifestUnknown)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if got := oci.FromBytes(rec.digest.Algorithm(), body); got != rec.digest {
+		return nil, fmt.Errorf("manifest %s: blob hashes to %s, record says %s: %w", rec.uri, got, rec.digest, registry.ErrUnavailable)
+	}
+	s.manifests.Add(manifestKey{did: owner.DID, digest: rec.digest}, cachedManifest{body: body, mediaType: rec.value.MediaType})
+	return body, nil
+}
+
+// PutManifest implements registry.ManifestService. Everything it
+// references must exist first (blobs on the owner's push hold, index
+// children as manifests of this repository). Then, in this order, so a
+// failure never leaves a tag pointing at nothing: uploadBlob (the exact
+// bytes), createRecord io.atcr.manifest, putRecord io.atcr.tag (for each
+// tag), and finally io.atcr.hold.notifyManifest, whose failure is only
+// logged. A manifest already recorded in this repository with the same
+// hold is reused rather than recorded twice.
+func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registry.ManifestPut) error {
+	holdDID, err := s.pushHold(ctx, repo.Owner)
+	if err != nil {
+		return err
+	}
+	h, err := s.holdFor(ctx, holdDID, repo.Owner.DID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkReferences(ctx, repo, h, put.Manifest); err != nil {
+		return err
+	}
+	client, err := s.userClient(ctx, repo.Owner.DID)
+	if err != nil {
+		return err
+	}
+	rec, err := s.reusableManifest(ctx, repo, put, holdDID)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		if rec, err = s.createManifest(ctx, client, repo, put, holdDID); err != nil {
+			return err
+		}
+	}
+	for _, tag := range put.Tags {
+		if err := s.writeTag(ctx, client, repo, tag, rec); err != nil {
+			return err
+		}
+	}
+	s.manifests.Add(manifestKey{did: repo.Owner.DID, digest: put.Digest}, cachedManifest{body: put.Body, mediaType: put.Manifest.MediaType()})
+	s.notifyHold(ctx, h, repo, put, rec)
+	return nil
+}
+
+// reusableManifest returns an existing record of the same digest, media
+// type and hold in this repository, confirmed on the PDS, or nil.
+func (s *Store) reusableManifest(ctx context.Context, repo registry.Repo, put registry.ManifestPut, hold syntax.DID) (*manifestRec, error) {
+	idx, err := s.index(ctx, repo.Owner)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range idx.byDigest(repo.Path(), put.Digest) {
+		if rec.value.HoldDID != hold.String() || rec.value.MediaType != put.Manifest.MediaType() {
+			continue
+		}
+		_, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.ManifestNSID, rec.rkey)
+		switch {
+		case err == nil:
+			return rec, nil
+		case errors.Is(err, errRecordNotFound):
+			idx.removeManifest(rec.rkey) // deleted elsewhere
+		default:
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// createManifest uploads the bytes and writes the manifest record.
+func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, repo registry.Repo, put registry.ManifestPut, hold syntax.DID) (*manifestRec, error) {
+	blob, err := uploadBlob(ctx, client, put.Body, put.Manifest.MediaType())
+	if err != nil {
+		return nil, fmt.Errorf("store manifest %s: %w", put.Digest, err)
+	}
+	value := manifestRecord(repo.Path(), put.Digest, put.Manifest, hold, blob, s.now())
+	m, err := toRecordMap(value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
+	}
+	rkey := s.tids.Next().String()
+	if _, err := writeRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rkey, m, true); err != nil {
+		return nil, fmt.Errorf("store manifest %s: %w", put.Digest, err)
+	}
+	rec := &manifestRec{rkey: rkey, uri: manifestURI(repo.Owner.DID, rkey), value: *value, digest: put.Digest}
+	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
+		idx.putManifest(rec)
+	}
+	return rec, nil
+}
+
+// writeTag points the tag's record at rec, keeping its first creation time.
+func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo registry.Repo, tag oci.Tag, rec *manifestRec) error {
+	rkey := TagRecordKey(repo.Path(), tag)
+	key := tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()}
+	now := datetime(s.now())
+	value := atcr.Tag{Repository: repo.Path(), Tag: tag.String(), Manifest: rec.uri, CreatedAt: now}
+	idx := s.loadedIndex(repo.Owner.DID)
+	if idx != nil {
+		if old := idx.tag(rkey); old != nil && old.value.CreatedAt != "" {
+			value.CreatedAt, value.UpdatedAt = old.value.CreatedAt, now
+			if old.value.Manifest == rec.uri && s.tagUnchanged(ctx, repo, rkey, rec.uri) {
+				// Re-pushing a tag unchanged (CI does it all day) costs a
+				// read, not a write against the PDS's write budget.
+				s.tagCache.Set(key, rec.digest)
+				return nil
+			}
+		}
+	}
+	m, err := toRecordMap(&value)
+	if err != nil {
+		return err
+	}
+	if _, err := writeRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, rkey, m, false); err != nil {
+		return fmt.Errorf("tag %s: %w", tag, err)
+	}
+	if idx != nil {
+		idx.putTag(&tagRec{rkey: rkey, value: value})
+	}
+	s.tagCache.Set(key, rec.digest)
+	return nil
+}
+
+// tagUnchanged confirms on the PDS that a tag record already points at uri.
+func (s *Store) tagUnchanged(ctx context.Context, repo registry.Repo, rkey, uri string) bool {
+	view, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.TagNSID, rkey)
+	if err != nil {
+		return false
+	}
+	t, err := decodeTagRecord(*view)
+	return err == nil && t.value.Manifest == uri
+}
+
+// notifyHold tells the hold about the push; the push has succeeded
+// whatever the hold answers.
+func (s *Store) notifyHold(ctx context.Context, h holdRef, repo registry.Repo, put registry.ManifestPut, rec *manifestRec) {
+	in := atcr.HoldNotifyManifest_Input{
+		Repository:     repo.Path(),
+		ManifestDigest: put.Digest.String(),
+		ManifestURI:    rec.uri,
+		MediaType:      put.Manifest.MediaType(),
+		Layers:         []atcr.HoldNotifyManifest_Descriptor{},
+	}
+	if len(put.Tags) > 0 {
+		in.Tag = put.Tags[0].String()
+	}
+	if cfg, ok := put.Manifest.Config(); ok {
+		in.Config = notifyDescriptor(cfg)
+	}
+	for _, l := range put.Manifest.Layers() {
+		if !oci.IsNondistributable(l.MediaType) {
+			in.Layers = append(in.Layers, *notifyDescriptor(l))
+		}
+	}
+	if subj, ok := put.Manifest.Subject(); ok {
+		in.Subject = notifyDescriptor(subj)
+	}
+	if err := s.hold.notifyManifest(context.WithoutCancel(ctx), h, in, s.opts.NotifyTimeout); err != nil {
+		s.log.WarnContext(ctx, "storage: notifyManifest failed; the push stands", "hold", h.did, "manifest", rec.uri, "err", err)
+	}
+}
+
+func notifyDescriptor(d oci.Descriptor) *atcr.HoldNotifyManifest_Descriptor {
+	return &atcr.HoldNotifyManifest_Descriptor{Digest: d.Digest.String(), MediaType: d.MediaType, Size: d.Size}
+}
+
+// DeleteManifest implements registry.ManifestService. A tag deletes its
+// record only. A digest lists the repository afresh (so no tag written
+// elsewhere survives), deletes every tag pointing at the manifest, then
+// every record of the manifest.
+func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.Reference) error {
+	if !ref.IsDigest() {
+		return s.deleteTag(ctx, repo, ref.Tag())
+	}
+	idx, err := s.refreshIndex(ctx, repo.Owner, 0)
+	if err != nil {
+		return err
+	}
+	recs := idx.byDigest(repo.Path(), ref.Digest())
+	if len(recs) == 0 {
+		return fmt.Errorf("delete %s in %s: %w", ref, repo.Name, registry.ErrManifestUnknown)
+	}
+	client, err := s.userClient(ctx, repo.Owner.DID)
+	if err != nil {
+		return err
+	}
+	for _, t := range idx.tagsPointingAt(repo.Path(), recs) {
+		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.rkey); err != nil {
+			return err
+		}
+		idx.removeTag(t.rkey)
+		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.value.Tag})
+	}
+	for _, rec := range recs {
+		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rec.rkey); err != nil {
+			return err
+		}
+		idx.removeManifest(rec.rkey)
+	}
+	return nil
+}
+
+func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) error {
+	rkey := TagRecordKey(repo.Path(), tag)
+	_, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.TagNSID, rkey)
+	if errors.Is(err, errRecordNotFound) {
+		return fmt.Errorf("delete tag %s in %s: %w", tag, repo.Name, registry.ErrManifestUnknown)
+	}
+	if err != nil {
+		return err
+	}
+	client, err := s.userClient(ctx, repo.Owner.DID)
+	if err != nil {
+		return err
+	}
+	if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, rkey); err != nil {
+		return err
+	}
+	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
+		idx.removeTag(rkey)
+	}
+	s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()})
+	return nil
+}

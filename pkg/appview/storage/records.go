@@ -1,0 +1,177 @@
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atdata"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
+)
+
+// TagRecordKey returns the record key of a tag: the repository path with
+// "/" replaced by "~", then ":", then the tag ("tools~cli:v1.2"). It is
+// reversible and collision-free: neither repository paths nor tags may
+// contain ":" or "~", so the first ":" separates the two parts and every
+// "~" was a "/". A re-push of the same tag overwrites the same record.
+func TagRecordKey(repoPath string, tag oci.Tag) string {
+	return strings.ReplaceAll(repoPath, "/", "~") + ":" + tag.String()
+}
+
+// ParseTagRecordKey is the inverse of TagRecordKey.
+func ParseTagRecordKey(rkey string) (repoPath string, tag oci.Tag, err error) {
+	path, t, ok := strings.Cut(rkey, ":")
+	if !ok || path == "" {
+		return "", oci.Tag{}, fmt.Errorf("tag record key %q has no repository part", rkey)
+	}
+	tag, err = oci.ParseTag(t)
+	if err != nil {
+		return "", oci.Tag{}, fmt.Errorf("tag record key %q: %w", rkey, err)
+	}
+	return strings.ReplaceAll(path, "~", "/"), tag, nil
+}
+
+// manifestURI is the AT-URI of a manifest record.
+func manifestURI(did syntax.DID, rkey string) string {
+	return "at://" + did.String() + "/" + atcr.ManifestNSID + "/" + rkey
+}
+
+// datetime formats t as the lexicons' datetime (RFC 3339, UTC, ms).
+func datetime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// manifestRecord builds the io.atcr.manifest record of a push.
+func manifestRecord(repoPath string, d oci.Digest, m *oci.Manifest, hold syntax.DID, blob atdata.Blob, now time.Time) *atcr.Manifest {
+	rec := &atcr.Manifest{
+		Repository:    repoPath,
+		Digest:        d.String(),
+		MediaType:     m.MediaType(),
+		SchemaVersion: 2,
+		ArtifactType:  m.ArtifactType(),
+		HoldDID:       hold.String(),
+		Annotations:   stringMap(m.Annotations()),
+		ManifestBlob:  &blob,
+		CreatedAt:     datetime(now),
+	}
+	if cfg, ok := m.Config(); ok {
+		ref := blobReference(cfg)
+		rec.Config = &ref
+	}
+	for _, l := range m.Layers() {
+		rec.Layers = append(rec.Layers, blobReference(l))
+	}
+	for _, c := range m.Manifests() {
+		rec.Manifests = append(rec.Manifests, manifestReference(c))
+	}
+	if subj, ok := m.Subject(); ok {
+		ref := blobReference(subj)
+		rec.Subject = &ref
+	}
+	return rec
+}
+
+func blobReference(d oci.Descriptor) atcr.Manifest_BlobReference {
+	return atcr.Manifest_BlobReference{
+		MediaType:    d.MediaType,
+		Digest:       d.Digest.String(),
+		Size:         d.Size,
+		ArtifactType: d.ArtifactType,
+		Annotations:  stringMap(d.Annotations),
+		URLs:         d.URLs,
+	}
+}
+
+func manifestReference(d oci.Descriptor) atcr.Manifest_ManifestReference {
+	ref := atcr.Manifest_ManifestReference{
+		MediaType:    d.MediaType,
+		Digest:       d.Digest.String(),
+		Size:         d.Size,
+		ArtifactType: d.ArtifactType,
+		Annotations:  stringMap(d.Annotations),
+	}
+	if p := d.Platform; p != nil {
+		ref.Platform = &atcr.Manifest_Platform{
+			Architecture: p.Architecture,
+			OS:           p.OS,
+			OSVersion:    p.OSVersion,
+			OSFeatures:   p.OSFeatures,
+			Variant:      p.Variant,
+		}
+	}
+	return ref
+}
+
+// stringMap converts annotations to the record's unknown-typed object.
+func stringMap(m map[string]string) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// annotations is the inverse of stringMap; non-string values are skipped.
+func annotations(m map[string]any) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// toRecordMap converts a generated record for validation and writing.
+func toRecordMap(rec any) (map[string]any, error) {
+	m, err := atcr.ToMap(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	return m, nil
+}
+
+// decodeManifestRecord reads a listed or fetched io.atcr.manifest record.
+// Records the registry cannot serve (no bytes, bad digest) are refused.
+func decodeManifestRecord(view recordView) (*manifestRec, error) {
+	uri, err := syntax.ParseATURI(view.URI)
+	if err != nil || uri.Collection() != atcr.ManifestNSID {
+		return nil, fmt.Errorf("manifest record URI %q is not an %s AT-URI", view.URI, atcr.ManifestNSID)
+	}
+	var value atcr.Manifest
+	if err := json.Unmarshal(view.Value, &value); err != nil {
+		return nil, fmt.Errorf("decode manifest record %s: %w", view.URI, err)
+	}
+	d, err := oci.ParseDigest(value.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("manifest record %s: %w", view.URI, err)
+	}
+	if value.ManifestBlob == nil || !value.ManifestBlob.Ref.IsDefined() {
+		return nil, fmt.Errorf("manifest record %s has no manifestBlob", view.URI)
+	}
+	return &manifestRec{rkey: uri.RecordKey().String(), uri: view.URI, value: value, digest: d}, nil
+}
+
+// decodeTagRecord reads a listed or fetched io.atcr.tag record.
+func decodeTagRecord(view recordView) (*tagRec, error) {
+	uri, err := syntax.ParseATURI(view.URI)
+	if err != nil || uri.Collection() != atcr.TagNSID {
+		return nil, fmt.Errorf("tag record URI %q is not an %s AT-URI", view.URI, atcr.TagNSID)
+	}
+	var value atcr.Tag
+	if err := json.Unmarshal(view.Value, &value); err != nil {
+		return nil, fmt.Errorf("decode tag record %s: %w", view.URI, err)
+	}
+	if _, err := oci.ParseTag(value.Tag); err != nil {
+		return nil, fmt.Errorf("tag record %s: %w", view.URI, err)
+	}
+	return &tagRec{rkey: uri.RecordKey().String(), value: value}, nil
+}

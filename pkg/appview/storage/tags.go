@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
+)
+
+// tagKey names a cached tag → digest answer.
+type tagKey struct {
+	did  syntax.DID
+	repo string
+	tag  string
+}
+
+// Tags implements registry.TagService from the owner's index. A
+// repository the index does not know yet (pushed through another AppView)
+// makes it list again, at most every minIndexRefresh.
+func (s *Store) Tags(ctx context.Context, repo registry.Repo) ([]string, error) {
+	idx, err := s.index(ctx, repo.Owner)
+	if err != nil {
+		return nil, err
+	}
+	if !idx.hasManifests(repo.Path()) {
+		if idx, err = s.refreshIndex(ctx, repo.Owner, minIndexRefresh); err != nil {
+			return nil, err
+		}
+	}
+	names := idx.tagNames(repo.Path())
+	if len(names) == 0 {
+		if !idx.hasManifests(repo.Path()) {
+			return nil, fmt.Errorf("tags of %s: %w", repo.Name, registry.ErrNameUnknown)
+		}
+		names = []string{}
+	}
+	return names, nil
+}
+
+// tagDigest resolves a tag to its manifest's digest: from the tag cache
+// (Options.TagTTL, updated by our own writes), else from the tag record,
+// read fresh from the PDS by its key. The manifest record is returned when
+// it was read on the way.
+func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) (oci.Digest, *manifestRec, error) {
+	key := tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()}
+	if d, ok := s.tagCache.Get(key); ok {
+		return d, nil, nil
+	}
+	unknown := func(why string) error {
+		return fmt.Errorf("tag %s in %s: %s: %w", tag, repo.Name, why, registry.ErrManifestUnknown)
+	}
+	view, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.TagNSID, TagRecordKey(repo.Path(), tag))
+	if errors.Is(err, errRecordNotFound) {
+		return oci.Digest{}, nil, unknown("no tag record")
+	}
+	if err != nil {
+		return oci.Digest{}, nil, err
+	}
+	t, err := decodeTagRecord(*view)
+	if err != nil || t.value.Repository != repo.Path() || t.value.Tag != tag.String() {
+		return oci.Digest{}, nil, unknown("unusable tag record")
+	}
+	rec, err := s.tagTarget(ctx, repo, t)
+	if err != nil {
+		return oci.Digest{}, nil, err
+	}
+	s.tagCache.Set(key, rec.digest)
+	return rec.digest, rec, nil
+}
+
+// tagTarget finds the manifest record a tag record names: by AT-URI (in
+// the loaded index, else read from the PDS), or, for old records, by the
+// deprecated manifestDigest.
+func (s *Store) tagTarget(ctx context.Context, repo registry.Repo, t *tagRec) (*manifestRec, error) {
+	unknown := fmt.Errorf("tag %s in %s points at no manifest: %w", t.value.Tag, repo.Name, registry.ErrManifestUnknown)
+	if t.value.Manifest == "" {
+		d, err := oci.ParseDigest(t.value.ManifestDigest)
+		if err != nil {
+			return nil, unknown
+		}
+		recs, err := s.manifestsByDigest(ctx, repo, d)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			return nil, unknown
+		}
+		return recs[0], nil
+	}
+	uri, err := syntax.ParseATURI(t.value.Manifest)
+	if err != nil || uri.Authority().String() != repo.Owner.DID.String() || uri.Collection() != atcr.ManifestNSID {
+		return nil, unknown
+	}
+	rkey := uri.RecordKey().String()
+	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
+		if rec := idx.manifest(rkey); rec != nil && rec.value.Repository == repo.Path() {
+			return rec, nil
+		}
+	}
+	view, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.ManifestNSID, rkey)
+	if errors.Is(err, errRecordNotFound) {
+		return nil, unknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, err := decodeManifestRecord(*view)
+	if err != nil || rec.value.Repository != repo.Path() {
+		return nil, unknown
+	}
+	return rec, nil
+}
