@@ -5,14 +5,29 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
+	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/pdssession"
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/appview/storage"
+	"atcr.io/pkg/atproto/directory"
+	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/logging"
 	"atcr.io/pkg/version"
 )
+
+// dbFile is the AppView database under server.data_dir.
+const dbFile = "appview.db"
 
 // runServe runs the AppView until SIGTERM or SIGINT.
 func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
@@ -22,21 +37,120 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+	dataDir, err := filepath.Abs(cfg.Server.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	cfg.Server.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	logger.Info("Starting atcr-appview", "version", version.String(), "base_url", cfg.Server.BaseURL,
-		"service", cfg.ServiceName(), "insecure_local_dev", cfg.InsecureLocalDev)
+		"service", cfg.ServiceName(), "default_hold", cfg.Server.DefaultHoldDID, "insecure_local_dev", cfg.InsecureLocalDev)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+	// One guarded client for every fetch of a user-supplied URL.
+	httpOpts := safehttp.Options{
+		AllowPrivateNetworks: cfg.InsecureLocalDev || cfg.Identity.AllowPrivateNetworks,
+		AllowPlainHTTP:       cfg.InsecureLocalDev,
+		UserAgent:            "atcr-appview/" + version.String(),
+	}
+	httpClient := safehttp.New(httpOpts)
+	dir, err := directory.New(directory.Options{
+		PLCURL:            cfg.Identity.PLCURL,
+		HTTPClient:        httpClient,
+		InsecureLocalDev:  cfg.InsecureLocalDev,
+		HandleResolverURL: cfg.Identity.HandleResolverURL,
+	})
+	if err != nil {
+		return fmt.Errorf("identity directory: %w", err)
+	}
+
+	dbPath := filepath.Join(dataDir, dbFile)
+	database, err := db.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer database.Close()
+	pdsSessions, err := pdssession.New(pdssession.Options{DB: database, HTTPClient: httpClient, Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	webMount, sessions, credentials, webCleanup, err := webRoutes(ctx, cfg, webDeps{
+		DBPath: dbPath, Directory: dir, HTTPClient: httpClient, PDSSessions: pdsSessions, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer webCleanup()
+
+	authSvc, err := auth.New(auth.Options{
+		BaseURL:        cfg.Server.BaseURL,
+		ServiceName:    cfg.ServiceName(),
+		TokenTTL:       cfg.Auth.TokenTTL,
+		DataDir:        dataDir,
+		DefaultHoldDID: cfg.Server.DefaultHoldDID,
+		Directory:      dir,
+		HTTPClient:     httpClient,
+		DB:             database,
+		Sessions:       pdsSessions,
+		Verifier:       credentials,
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	store, err := storage.New(storage.Options{
+		Directory:    dir,
+		Sessions:     sessions,
+		NoSessionErr: pdssession.ErrNoSession,
+		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
+		HTTP:         httpOpts,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	reg, err := registry.New(registry.Options{
+		Controller: authSvc.Controller(),
+		Resolver:   store, Manifests: store, Tags: store, Referrers: store, Catalog: store,
+		Blobs: store, Uploads: store,
+		BaseURL: cfg.Server.BaseURL,
+		Logger:  logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, logging.Middleware(logger))
+	r.Get("/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"status":"ok"}`)
 	})
+	r.Handle("/auth/token", authSvc.TokenHandler())
+	// The registry parses the escaped path itself (names contain slashes
+	// and did:web ports arrive as %3A), so it gets every /v2 request.
+	r.Handle("/v2", reg)
+	r.Handle("/v2/*", reg)
+	webMount(r)
+
 	ln, err := serve.Listen(ctx, cfg.Server.Addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: logging.Middleware(logger)(mux), ReadHeaderTimeout: 10 * time.Second}
-	return serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
+	srv := &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No read or write deadline: a PATCH of a multi-GiB layer streams for
+		// as long as the client sends. Idle keep-alive connections are closed.
+		IdleTimeout: 2 * time.Minute,
+	}
+	runErr := serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := store.Close(closeCtx); err != nil {
+		logger.Warn("Upload sessions not closed cleanly", "err", err)
+	}
+	return runErr
 }
