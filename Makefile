@@ -57,3 +57,11 @@ generate: ## regenerate Go types from lexicons/
 .PHONY: clean
 clean: ## remove built binaries and local stack state
 	rm -rf $(BIN) var
+
+.PHONY: conformance
+conformance: build stack-deps ## OCI conformance suite (every feature) against the e2e stack; results in var/conformance/results
+	test/conformance/run.sh
+
+.PHONY: bench
+bench: build stack-deps ## ATCR vs distribution v3.1.2: push/pull 50 and 500 MiB, manifest GET/s, AppView RSS; var/bench/results.md
+	bench/run.sh

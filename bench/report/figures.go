@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// mib is one MiB in bytes.
+const mib = 1 << 20
+
+// rssLimit is the AppView's peak RSS target.
+const rssLimit = 150 * mib
+
+// Figure says how one measured quantity is labelled, aggregated and judged.
+type Figure struct {
+	ID    string
+	Label string
+	// SizeMiB is the image size for push/pull figures (for the MiB/s column).
+	SizeMiB float64
+	// Aggregate reduces the runs of one registry to one value.
+	Aggregate func([]float64) float64
+	// Format renders an aggregated value.
+	Format func(float64) string
+	// Judge returns the target text and whether ATCR meets it, given both
+	// aggregated values (ref is NaN when the reference has none). ok is
+	// meaningless when target is "".
+	Judge func(atcr, ref float64) (target string, ok bool)
+}
+
+// lookupFigure knows every figure id run.sh writes.
+func lookupFigure(id string) (Figure, error) {
+	if op, size, ok := strings.Cut(id, "_"); ok && (op == "push" || op == "pull") {
+		n, err := strconv.Atoi(size)
+		if err != nil || n <= 0 {
+			return Figure{}, fmt.Errorf("figure %q: size must be a positive number of MiB", id)
+		}
+		limit := 1.2
+		if op == "push" {
+			limit = 1.5
+		}
+		return Figure{
+			ID:        id,
+			Label:     fmt.Sprintf("crane %s %d MiB image (s, median)", op, n),
+			SizeMiB:   float64(n),
+			Aggregate: median,
+			Format:    func(v float64) string { return fmt.Sprintf("%.3f", v) },
+			Judge:     ratioAtMost(limit),
+		}, nil
+	}
+	switch id {
+	case "manifest_rps":
+		return Figure{
+			ID:        id,
+			Label:     "manifest GET by digest (req/s)",
+			Aggregate: median,
+			Format:    func(v float64) string { return fmt.Sprintf("%.0f", v) },
+			Judge: func(atcr, ref float64) (string, bool) {
+				return "≥ 1× reference", ref > 0 && atcr/ref >= 1
+			},
+		}, nil
+	case "appview_peak_rss":
+		return Figure{
+			ID:        id,
+			Label:     "AppView peak RSS over the largest image's runs (MiB; reference: registry VmHWM)",
+			Aggregate: maximum,
+			Format:    formatMiB,
+			Judge: func(atcr, _ float64) (string, bool) {
+				return "< 150 MiB", atcr < rssLimit
+			},
+		}, nil
+	case "appview_rss_sampled":
+		return Figure{ID: id, Label: "AppView max VmRSS sampled every 100 ms during the largest pushes (MiB)",
+			Aggregate: maximum, Format: formatMiB, Judge: noTarget}, nil
+	case "hold_hwm":
+		return Figure{ID: id, Label: "hold VmHWM over the largest image's runs (MiB)",
+			Aggregate: maximum, Format: formatMiB, Judge: noTarget}, nil
+	}
+	return Figure{}, fmt.Errorf("unknown figure %q", id)
+}
+
+// ratioAtMost judges a time: ATCR's must be at most limit × the reference's.
+func ratioAtMost(limit float64) func(atcr, ref float64) (string, bool) {
+	return func(atcr, ref float64) (string, bool) {
+		return fmt.Sprintf("≤ %.1f× reference", limit), ref > 0 && atcr/ref <= limit
+	}
+}
+
+func noTarget(float64, float64) (string, bool) { return "", false }
+
+func formatMiB(v float64) string { return fmt.Sprintf("%.1f", v/mib) }
+
+// median of the values; the mean of the middle two for an even count.
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func maximum(v []float64) float64 { return slices.Max(v) }

@@ -1,0 +1,89 @@
+// Command report turns the raw measurements of bench/run.sh into the results
+// table: the median of each timed figure, the ratio ATCR/reference, and the
+// target with PASS or MISS.
+//
+//	report -in var/bench/raw.tsv -md var/bench/results.md
+//
+// The raw file has one tab-separated record per line (# starts a comment):
+//
+//	meta    <key>     <value>                 date, machine, versions, …
+//	run     <figure>  <registry>  <value>     one measurement
+//	error   <figure>  <registry>  <message>   a figure that could not be measured
+//
+// Figures: push_<MiB> and pull_<MiB> (seconds per run, median taken),
+// manifest_rps (requests/s), appview_peak_rss (bytes: the AppView's VmHWM
+// over the largest image's runs, or its largest VmRSS sample if that is
+// larger; for the reference, the registry's VmHWM), appview_rss_sampled and
+// hold_hwm (bytes, shown for information). Registries: "atcr" and "reference".
+//
+// Targets: pull ≤ 1.2× the reference's time, push ≤ 1.5×, manifest GET ≥ 1×
+// its rate, AppView peak RSS < 150 MiB. A MISS is a result, not a failure:
+// the exit status is 0 unless a figure could not be measured (an error
+// record: 1) or the input is unusable (2).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "raw measurements written by bench/run.sh")
+	md := fs.String("md", "", "write the results as markdown to this file as well")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *in == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: report -in raw.tsv [-md results.md]")
+		return 2
+	}
+	f, err := os.Open(*in)
+	if err != nil {
+		fmt.Fprintf(stderr, "report: %v\n", err)
+		return 2
+	}
+	raw, err := ParseRaw(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "report: %s: %v\n", *in, err)
+		return 2
+	}
+	rows := Rows(raw)
+	if err := WriteText(stdout, raw, rows); err != nil {
+		fmt.Fprintf(stderr, "report: %v\n", err)
+		return 2
+	}
+	if *md != "" {
+		if err := writeMarkdownFile(*md, raw, rows); err != nil {
+			fmt.Fprintf(stderr, "report: %v\n", err)
+			return 2
+		}
+	}
+	if len(raw.Errors) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func writeMarkdownFile(path string, raw *Raw, rows []Row) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := WriteMarkdown(f, raw, rows); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# make bench: ATCR (the local stack) against the reference registry (distribution
+# v3.1.2, filesystem storage) in one run on this machine.
+#
+#   bench/run.sh                    both registries; results in var/bench/results.md
+#   bench/run.sh --reference-only   only the reference registry (a baseline, or while
+#                                   ATCR's /v2 does not work yet)
+#   options: --runs N (default 3)  --sizes "50 500" (MiB)  --keep (keep the images)
+#
+# Measured, for each image size, each run and each registry (the order of the two
+# registries alternates from run to run): `crane push` of a fresh single-layer image
+# whose layer is random bytes (bench/mkimage; a new image every run, so no registry
+# can skip an upload it has seen), then `crane pull --format=oci` to a directory and
+# a check that the pulled manifest and layer have the pushed digests. The median of
+# the runs is reported. Then manifest GETs by digest per second (bench/manifestload,
+# 16 workers with keep-alive for 10 s after a 1 s warm-up, a bearer token obtained
+# once for ATCR). During ATCR's pushes of the largest image the AppView's VmRSS is
+# sampled every 100 ms; its VmHWM (reset before those runs) is read after them; the
+# peak of the two is judged. The reference registry's VmHWM is shown beside it.
+#
+# ATCR runs as `make run` does (test/stack/run.sh --background: plain HTTP on
+# 127.0.0.1:5000, alice's app password from var/dev/stack.env) with log level warn;
+# the reference registry runs with access logs off on a random loopback port. crane
+# gets --insecure for both and a private DOCKER_CONFIG under var/bench.
+#
+# Prints the table (figure, ATCR, reference, ATCR/ref, target, PASS/MISS) and writes
+# var/bench/results.md and var/bench/raw.tsv. A MISS is a result: the exit status is
+# 1 only when something could not be measured (a push or pull failed), 0 otherwise.
+set -euo pipefail
+# shellcheck disable=SC2034 # STACK_LOG_TAG is read by lib.sh
+STACK_LOG_TAG=bench
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../test/stack/lib.sh
+. "$HERE/../test/stack/lib.sh"
+# shellcheck source=../test/conformance/reference.sh
+. "$ROOT/test/conformance/reference.sh"
+trap '' PIPE
+
+RUNS=3
+SIZES=(50 500)
+KEEP=0
+WITH_ATCR=1
+CONCURRENCY=16
+LOAD_DURATION=10s
+LOAD_WARMUP=1s
+OP_TIMEOUT=900 # seconds for one crane push or pull
+
+OUT="$ROOT/var/bench"
+WORK="$OUT/work"
+RAW="$OUT/raw.tsv"
+CRANE="$TOOLS_DIR/crane"
+MKIMAGE="$TOOLS_DIR/bench-mkimage"
+LOAD="$TOOLS_DIR/bench-manifestload"
+REPORT="$TOOLS_DIR/bench-report"
+export DOCKER_CONFIG="$OUT/docker"
+
+STACK_STARTED=0
+# Repositories are <account>/bench-<size>m-<run> on both registries.
+REPO_PREFIX=alice.test
+SAMPLER_PID=""
+LARGEST_PUSHED=0 # ATCR pushes of the largest image that succeeded
+ATCR_ADDR=""
+APPVIEW_PID=""
+HOLD_PID=""
+
+usage() { die "usage: $0 [--reference-only] [--runs N] [--sizes \"50 500\"] [--keep]"; }
+
+parse_args() {
+	while (($#)); do
+		case "$1" in
+		--reference-only) WITH_ATCR=0 ;;
+		--runs)
+			[[ "${2:-}" =~ ^[1-9][0-9]?$ ]] || usage
+			RUNS=$2
+			shift
+			;;
+		--sizes)
+			[[ "${2:-}" =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] || usage
+			read -r -a SIZES <<<"$2"
+			shift
+			;;
+		--keep) KEEP=1 ;;
+		*) usage ;;
+		esac
+		shift
+	done
+}
+
+# last_line FILE prints FILE's last non-blank line, fit for one raw record.
+last_line() { grep -v '^[[:space:]]*$' "$1" | tail -n 1 | tr '\t' ' ' | cut -c1-300; }
+
+# record TYPE FIGURE REGISTRY VALUE appends one raw record.
+record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RAW"; }
+meta() { printf 'meta\t%s\t%s\n' "$1" "$2" >>"$RAW"; }
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_sampler
+	stop_reference_registry || rc=1
+	if ((STACK_STARTED)); then
+		"$ROOT/test/stack/stop.sh" dev || rc=1
+		# The pushed blobs are big, and the stack wipes var/dev at its next start
+		# anyway; its logs (var/dev/logs) stay.
+		if ((!KEEP)) && [[ -n "${ATCR_HOLD_DATA_DIR:-}" && "$ATCR_HOLD_DATA_DIR" == "$ROOT/var/dev/"* ]]; then
+			rm -rf "$ATCR_HOLD_DATA_DIR"
+		fi
+	fi
+	if ((!KEEP)); then
+		rm -rf "$WORK" "$OUT/reference"
+	fi
+	exit "$rc"
+}
+
+build_tools() {
+	local t
+	for t in mkimage manifestload report; do
+		(cd "$ROOT" && go build -o "$TOOLS_DIR/bench-$t" "./bench/$t") >&2 || die "go build ./bench/$t failed"
+	done
+	[[ -x "$CRANE" ]] || "$ROOT/test/stack/install.sh"
+	[[ -x "$CRANE" ]] || die "$CRANE is missing (test/stack/install.sh installs it)"
+}
+
+write_meta() {
+	local cpu load mem
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	meta machine "$(nproc) CPUs, ${cpu:-unknown CPU}, $mem RAM, Linux $(uname -r)"
+	meta "load average at start" "$load"
+	meta versions "distribution $REFERENCE_VERSION (reference), crane $("$CRANE" version), ATCR $(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo unknown), $(go version | cut -d' ' -f3)"
+	meta method "$RUNS runs per size (median), sizes ${SIZES[*]} MiB of random bytes in one uncompressed tar layer, a fresh image per run, registry order alternating; manifest GET: c=$CONCURRENCY, $LOAD_DURATION after a $LOAD_WARMUP warm-up, keep-alive"
+	meta "ATCR setup" "$( ((WITH_ATCR)) && echo "local stack (test/stack/run.sh --background), plain HTTP on 127.0.0.1:5000, log level warn, embedded S3 on loopback" || echo "not measured (--reference-only)")"
+	meta "reference setup" "distribution $REFERENCE_VERSION, filesystem storage under var/bench, access log off, log level warn, plain HTTP on loopback"
+	log "machine: $(nproc) CPUs, ${cpu:-?}; load average $load"
+}
+
+start_atcr() {
+	if previous_stack_running "$ROOT/var/dev.pids"; then
+		die "a local stack is already running (make run): stop it with test/stack/stop.sh dev, or use --reference-only"
+	fi
+	# run.sh stops what it started when it fails; only a stack that came up is
+	# ours to stop (var/dev.pids may name someone else's after a refused start).
+	STACK_LOG_LEVEL=warn "$ROOT/test/stack/run.sh" --background || die "the local stack did not start (see above)"
+	STACK_STARTED=1
+	# shellcheck disable=SC1091
+	. "$ROOT/var/dev/stack.env"
+	ATCR_ADDR=$ATCR_REGISTRY
+	REPO_PREFIX=$ATCR_USERNAME
+	local pid name needle
+	while read -r pid name needle; do
+		case "$name" in
+		appview) pid_matches "$pid" "$needle" && APPVIEW_PID=$pid ;;
+		hold) pid_matches "$pid" "$needle" && HOLD_PID=$pid ;;
+		esac
+	done <"$ROOT/var/dev.pids"
+	[[ -n "$APPVIEW_PID" ]] || die "no running AppView in var/dev.pids"
+	printf '%s' "$ATCR_PASSWORD" | "$CRANE" auth login "$ATCR_ADDR" -u "$ATCR_USERNAME" --password-stdin >"$WORK/login.log" 2>&1 ||
+		die "crane auth login $ATCR_ADDR failed: $(cat "$WORK/login.log")"
+	log "ATCR: http://$ATCR_ADDR as $ATCR_USERNAME (AppView pid $APPVIEW_PID, hold pid ${HOLD_PID:-?})"
+}
+
+# target REGISTRY NAME prints the image reference on that registry.
+target() {
+	case "$1" in
+	atcr) echo "$ATCR_ADDR/$REPO_PREFIX/$2" ;;
+	reference) echo "$REFERENCE_ADDR/$REPO_PREFIX/$2" ;;
+	esac
+}
+
+# timed FIGURE REGISTRY CMD... runs CMD (with a timeout), records its wall time
+# in seconds, or an error record with the last line of its output.
+timed() {
+	local figure=$1 registry=$2 t0 t1 out rc=0
+	shift 2
+	out="$WORK/last-command.log"
+	t0=$(date +%s%N)
+	timeout "$OP_TIMEOUT" "$@" >"$out" 2>&1 || rc=$?
+	t1=$(date +%s%N)
+	if ((rc != 0)); then
+		record error "$figure" "$registry" "$(basename "$1") $2 failed (exit $rc): $(last_line "$out")"
+		log "$figure on $registry FAILED (exit $rc): $(tail -n 3 "$out")"
+		return 1
+	fi
+	local secs
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	record run "$figure" "$registry" "$secs"
+	log "$figure on $registry: $secs s"
+}
+
+# verify_pull DIR MANIFEST LAYER LAYER_SIZE checks a pulled OCI layout.
+verify_pull() {
+	local dir=$1 manifest=$2 layer=$3 size=$4 blob
+	grep -qF "\"$manifest\"" "$dir/index.json" || {
+		echo "pulled index.json does not name manifest $manifest"
+		return 1
+	}
+	blob="$dir/blobs/sha256/${layer#sha256:}"
+	[[ -f "$blob" && "$(stat -c %s "$blob")" == "$size" ]] || {
+		echo "pulled layer $layer is missing or not $size bytes"
+		return 1
+	}
+	[[ "sha256:$(sha256sum "$blob" | cut -d' ' -f1)" == "$layer" ]] || {
+		echo "pulled layer does not hash to $layer"
+		return 1
+	}
+}
+
+# sampler PID FILE appends PID's VmRSS (kB) to FILE every 100 ms.
+start_sampler() {
+	local pid=$1 file=$2
+	(
+		while [[ -r "/proc/$pid/status" ]]; do
+			awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || break
+			sleep 0.1
+		done
+	) >>"$file" &
+	SAMPLER_PID=$!
+}
+
+stop_sampler() {
+	[[ -n "$SAMPLER_PID" ]] || return 0
+	kill "$SAMPLER_PID" 2>/dev/null || true
+	wait "$SAMPLER_PID" 2>/dev/null || true
+	SAMPLER_PID=""
+}
+
+# reset_hwm PID...: sets each process's VmHWM back to its current RSS (Linux
+# >= 4.0, clear_refs value 5), so the VmHWM read after the largest runs is the
+# peak of those runs alone. Records in the meta data when that is not possible
+# (the figure is then the process's lifetime peak, an upper bound).
+reset_hwm() {
+	local pid
+	for pid in "$@"; do
+		[[ -n "$pid" ]] || continue
+		if ! { echo 5 >"/proc/$pid/clear_refs"; } 2>/dev/null; then
+			meta "VmHWM" "could not reset the peak of pid $pid: the figure is its lifetime peak"
+		fi
+	done
+}
+
+# status_kb PID FIELD prints a /proc/PID/status field in kB.
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# one_run SIZE RUN: a fresh image, pushed to and pulled from each registry.
+one_run() {
+	local size=$1 run=$2 img="$WORK/img-$1-$2" failed manifest="" layer="" layer_size="" registries reg ref pulled
+	"$MKIMAGE" -size "${size}MiB" -out "$img" >"$WORK/mkimage.out" || die "mkimage failed"
+	while IFS='=' read -r key value; do
+		case "$key" in
+		manifest) manifest=$value ;;
+		layer) layer=$value ;;
+		layer_size) layer_size=$value ;;
+		esac
+	done <"$WORK/mkimage.out"
+	registries=(reference)
+	if ((WITH_ATCR && run % 2 == 1)); then
+		registries=(reference atcr)
+	elif ((WITH_ATCR)); then
+		registries=(atcr reference)
+	fi
+	for reg in "${registries[@]}"; do
+		ref=$(target "$reg" "bench-${size}m-$run"):v1
+		if [[ "$reg" == atcr && "$size" == "$LARGEST" ]]; then
+			start_sampler "$APPVIEW_PID" "$WORK/appview-rss.kb"
+		fi
+		failed=0
+		timed "push_$size" "$reg" "$CRANE" push --insecure "$img" "$ref" || failed=1
+		stop_sampler
+		if [[ "$reg" == atcr && "$size" == "$LARGEST" ]] && ((!failed)); then
+			LARGEST_PUSHED=$((LARGEST_PUSHED + 1))
+		fi
+		if ((failed)); then
+			record error "pull_$size" "$reg" "not run: the push failed"
+			continue
+		fi
+		pulled="$WORK/pull-$reg"
+		rm -rf "$pulled"
+		if timed "pull_$size" "$reg" "$CRANE" pull --insecure --format=oci "$ref" "$pulled"; then
+			verify_pull "$pulled" "$manifest" "$layer" "$layer_size" >"$WORK/verify.out" ||
+				record error "pull_$size" "$reg" "$(cat "$WORK/verify.out")"
+		fi
+		rm -rf "$pulled"
+	done
+	if ((run == 1)); then
+		FIRST_MANIFEST[$size]=$manifest
+	fi
+	rm -rf "$img"
+}
+
+# record_memory reads the high-water marks after the largest image's runs
+# (reset just before them).
+record_memory() {
+	local kb
+	kb=$(status_kb "$REFERENCE_PID" VmHWM)
+	if [[ -n "$kb" ]]; then
+		record run appview_peak_rss reference $((kb * 1024))
+	fi
+	((WITH_ATCR)) || return 0
+	local hwm sampled=0
+	if ((LARGEST_PUSHED == 0)); then
+		record error appview_peak_rss atcr "no push of the $LARGEST MiB image succeeded"
+		return 0
+	fi
+	hwm=$(status_kb "$APPVIEW_PID" VmHWM)
+	if [[ -s "$WORK/appview-rss.kb" ]]; then
+		sampled=$(sort -n "$WORK/appview-rss.kb" | tail -n 1)
+		record run appview_rss_sampled atcr $((sampled * 1024))
+	fi
+	if [[ -n "$hwm" ]]; then
+		if ((sampled > hwm)); then
+			hwm=$sampled
+		fi
+		record run appview_peak_rss atcr $((hwm * 1024))
+		log "AppView VmHWM $((hwm / 1024)) MiB, max sampled VmRSS $((sampled / 1024)) MiB"
+	else
+		record error appview_peak_rss atcr "the AppView (pid $APPVIEW_PID) is gone"
+	fi
+	if [[ -n "$HOLD_PID" ]] && kb=$(status_kb "$HOLD_PID" VmHWM) && [[ -n "$kb" ]]; then
+		record run hold_hwm atcr $((kb * 1024))
+	fi
+}
+
+# manifest_load REGISTRY: GETs per second of the first image's manifest.
+manifest_load() {
+	local reg=$1 size=${SIZES[0]} out="$WORK/manifestload-$1.out" rc=0 base user="" pass=""
+	local manifest=${FIRST_MANIFEST[${SIZES[0]}]:-}
+	if [[ -z "$manifest" ]]; then
+		record error manifest_rps "$reg" "no image to load"
+		return 0
+	fi
+	if [[ "$reg" == atcr ]]; then
+		base="http://$ATCR_ADDR"
+		user=$ATCR_USERNAME pass=$ATCR_PASSWORD
+	else
+		base="http://$REFERENCE_ADDR"
+	fi
+	MANIFESTLOAD_USERNAME=$user MANIFESTLOAD_PASSWORD=$pass "$LOAD" -registry "$base" \
+		-repo "$REPO_PREFIX/bench-${size}m-1" -digest "$manifest" \
+		-c "$CONCURRENCY" -d "$LOAD_DURATION" -warmup "$LOAD_WARMUP" >"$out" 2>&1 || rc=$?
+	if ((rc != 0)); then
+		record error manifest_rps "$reg" "$(last_line "$out")"
+		log "manifest GET load on $reg FAILED: $(cat "$out")"
+		return 0
+	fi
+	record run manifest_rps "$reg" "$(sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' "$out")"
+	meta "manifest GET on $reg" "$(cat "$out")"
+	log "manifest GET on $reg: $(cat "$out")"
+}
+
+main() {
+	parse_args "$@"
+	mkdir -p "$OUT"
+	rm -rf "$WORK" "$DOCKER_CONFIG" "$RAW"
+	mkdir -p "$WORK" "$DOCKER_CONFIG"
+	echo "# bench/run.sh raw measurements; bench/report turns them into results.md" >"$RAW"
+	build_tools
+	install_reference_registry
+	LARGEST=$(printf '%s\n' "${SIZES[@]}" | sort -n | tail -n 1)
+	declare -gA FIRST_MANIFEST=()
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	write_meta
+	start_reference_registry "$OUT/reference"
+	if ((WITH_ATCR)); then
+		start_atcr
+	fi
+	local size run t0
+	t0=$(now_ms)
+	for size in "${SIZES[@]}"; do
+		for ((run = 1; run <= RUNS; run++)); do
+			if [[ "$size" == "$LARGEST" && "$run" == 1 ]]; then
+				reset_hwm "$REFERENCE_PID" "$APPVIEW_PID" "$HOLD_PID"
+			fi
+			log "size $size MiB, run $run of $RUNS"
+			one_run "$size" "$run"
+		done
+		if [[ "$size" == "$LARGEST" ]]; then
+			record_memory
+		fi
+	done
+	manifest_load reference
+	if ((WITH_ATCR)); then
+		manifest_load atcr
+	fi
+	log "measured in $(elapsed "$t0") s"
+	meta "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	local rc=0
+	"$REPORT" -in "$RAW" -md "$OUT/results.md" || rc=$?
+	log "results: ${OUT#"$ROOT"/}/results.md (raw: ${RAW#"$ROOT"/})"
+	return "$rc"
+}
+
+main "$@"
