@@ -4,11 +4,11 @@
 #
 # Inside `unshare --mount --net` the stack has its own loopback and its own
 # /etc/hosts (a bind mount visible only there) naming atcr.internal, hold.test,
-# pds.test, plc.test, blobs.test, blobs-bad.test, alice.pds.test and bob.pds.test
-# as 127.0.0.1. Caddy serves all of them on :443 from its internal CA (deploy/Caddyfile
-# plus the overlay in test/stack/caddy), so did:web, handle resolution and OAuth run
-# over real HTTPS with no port, and no binary runs with insecure_local_dev.
-# Nothing on the host changes.
+# private-hold.test, pds.test, plc.test, blobs.test, blobs-bad.test, alice.pds.test
+# and bob.pds.test as 127.0.0.1. Caddy serves all of them on :443 from its internal
+# CA (deploy/Caddyfile plus the overlay in test/stack/caddy), so did:web, handle
+# resolution and OAuth run over real HTTPS with no port, and no binary runs with
+# insecure_local_dev. Nothing on the host changes.
 #
 #   test/stack/e2e.sh                  the local stack's life-cycle tests (go test -tags stack
 #                                      ./test/stack/, on the host), then the namespace stack up,
@@ -18,6 +18,8 @@
 #   test/stack/e2e.sh shell            stack up, interactive shell inside, stack down on exit
 #   test/stack/e2e.sh up | exec -- CMD... | down
 #                                      keep a stack running between commands
+#   test/stack/e2e.sh gc [hold|private-hold]
+#                                      SIGUSR2 to a running stack's hold: collect orphaned blobs now
 #
 # Inside, var/e2e/stack.env is sourced, bin/ and bin/tools/ are on PATH, and
 # SSL_CERT_FILE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS and AWS_CA_BUNDLE name a bundle
@@ -36,9 +38,11 @@ LOG_DIR="$STATE/logs"
 ENV_FILE="$STATE/stack.env"
 BUNDLE="$STATE/ca-bundle.pem"
 CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
-HOSTNAMES=(atcr.internal hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
+HOSTNAMES=(atcr.internal hold.test private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
+# The private hold's GC grace window: short, so the GC test can age a blob past it.
+PRIVATE_HOLD_GC_GRACE=10s
 
 START=$(now_ms)
 T0=$START
@@ -167,6 +171,34 @@ identity:
 EOF
 }
 
+# write_private_hold_yaml OWNER_DID: a second hold, private and closed to new crew
+# (only its owner, alice, may push or pull), for the access and GC tests. Its GC
+# grace window is short so a test can make a true orphan and see it collected
+# (SIGUSR2); it is a hold of its own, so no other test's blobs are at stake.
+write_private_hold_yaml() {
+	cat >"$STATE/private-hold.yaml" <<EOF
+# Written by test/stack/e2e.sh (end-to-end stack); rewritten at every start.
+log:
+  level: $LOG_LEVEL
+  format: json
+server:
+  addr: 127.0.0.1:8081
+  public_url: https://private-hold.test
+  public: false
+  data_dir: $STATE/private-hold
+storage:
+  embedded_addr: 127.0.0.1:9001
+registration:
+  owner_did: "$1"
+  allow_all_crew: false
+identity:
+  plc_url: https://plc.test
+  allow_private_networks: true
+gc:
+  grace_period: $PRIVATE_HOLD_GC_GRACE
+EOF
+}
+
 write_appview_yaml() {
 	cat >"$STATE/appview.yaml" <<EOF
 # Written by test/stack/e2e.sh (end-to-end stack); rewritten at every start.
@@ -193,13 +225,21 @@ start_services() {
 	wait_http pds https://plc.test/_health 10 200 "$pid"
 	log "PLC and PDS up ($(elapsed "$T0") s)"
 
-	write_hold_yaml "$(json_get "$accounts" 'j.accounts[0].did')"
+	local owner private_pid
+	owner=$(json_get "$accounts" 'j.accounts[0].did')
+	write_hold_yaml "$owner"
+	write_private_hold_yaml "$owner"
 	write_appview_yaml
+	# Both holds start at once; each is waited for in turn.
 	start_service hold atcr-hold "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	pid=$SERVICE_PID
+	start_service private-hold private-hold.yaml "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/private-hold.yaml"
+	private_pid=$SERVICE_PID
 	wait_http hold https://hold.test/xrpc/_health 30 200 "$pid"
 	wait_http hold http://127.0.0.1:9000/ 30 '[1-5][0-9][0-9]' "$pid"
-	log "hold up ($(elapsed "$T0") s)"
+	wait_http private-hold https://private-hold.test/xrpc/_health 30 200 "$private_pid"
+	wait_http private-hold http://127.0.0.1:9001/ 30 '[1-5][0-9][0-9]' "$private_pid"
+	log "holds up ($(elapsed "$T0") s)"
 
 	start_service appview atcr-appview "${RUN_IN[@]}" "$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
 	wait_http appview https://atcr.internal/health 30 200 "$SERVICE_PID"
@@ -225,6 +265,11 @@ write_stack_env() {
 		ATCR_HOLD_URL=https://hold.test \
 		ATCR_HOLD_DID=did:web:hold.test \
 		ATCR_HOLD_DATA_DIR="$STATE/hold" \
+		ATCR_PRIVATE_HOLD_URL=https://private-hold.test \
+		ATCR_PRIVATE_HOLD_DID=did:web:private-hold.test \
+		ATCR_PRIVATE_HOLD_DATA_DIR="$STATE/private-hold" \
+		ATCR_PRIVATE_HOLD_LOG="$LOG_DIR/private-hold.log" \
+		ATCR_PRIVATE_HOLD_GC_GRACE="$PRIVATE_HOLD_GC_GRACE" \
 		ATCR_PDS_URL=https://pds.test \
 		ATCR_PLC_URL=https://plc.test \
 		ATCR_S3_ENDPOINT=http://127.0.0.1:9000 \
@@ -282,6 +327,22 @@ attach() {
 	[[ -n "$NS_PID" ]] || die "the e2e stack in $PIDFILE is not running (clean up with: $0 down)"
 }
 
+# signal_gc NAME sends SIGUSR2 (collect now) to the running stack's hold NAME,
+# found in the pid file, so a recycled PID is never signalled.
+signal_gc() {
+	local target=$1 pid name needle
+	[[ "$target" == hold || "$target" == private-hold ]] || die "gc: unknown hold $target (hold or private-hold)"
+	[[ -f "$PIDFILE" ]] || die "no e2e stack is running (start one with: $0 up)"
+	while read -r pid name needle; do
+		if [[ "$name" == "$target" ]] && pid_matches "$pid" "$needle"; then
+			kill -USR2 "$pid"
+			log "GC requested from $target (pid $pid); it logs \"GC finished\" to $(service_log "$target")"
+			return 0
+		fi
+	done <"$PIDFILE"
+	die "$target is not running (pids in $PIDFILE)"
+}
+
 main() {
 	local cmd=${1:-test}
 	(($#)) && shift
@@ -317,6 +378,9 @@ main() {
 		attach
 		in_ns "$@"
 		;;
+	gc)
+		signal_gc "${1:-hold}"
+		;;
 	down)
 		if stop_pidfile "$PIDFILE"; then
 			rm -f "$PIDFILE"
@@ -325,7 +389,7 @@ main() {
 			exit 1
 		fi
 		;;
-	*) die "usage: $0 [test [GO TEST ARGS]] | run -- CMD... | shell | up | exec -- CMD... | down" ;;
+	*) die "usage: $0 [test [GO TEST ARGS]] | run -- CMD... | shell | up | exec -- CMD... | gc [hold|private-hold] | down" ;;
 	esac
 }
 
