@@ -36,7 +36,10 @@ type StorageConfig struct {
 	Endpoint     string        `yaml:"endpoint" env:"S3_ENDPOINT" comment:"S3 endpoint URL; empty starts the embedded S3 server."`
 	AccessKey    string        `yaml:"access_key" env:"AWS_ACCESS_KEY_ID" comment:"S3 access key ID; set together with secret_key."`
 	SecretKey    string        `yaml:"secret_key" env:"AWS_SECRET_ACCESS_KEY" comment:"S3 secret access key; set together with access_key."`
-	PullZoneURL  string        `yaml:"pull_zone_url" env:"S3_PULL_ZONE_URL" comment:"CDN URL whose host replaces the S3 host in presigned URLs, after signing."`
+	PullZoneURL  string        `yaml:"pull_zone_url" env:"S3_PULL_ZONE_URL" comment:"CDN URL whose host replaces the S3 host in presigned download URLs, after signing."`
+	// PublicEndpoint exists for S3 servers clients cannot reach at endpoint,
+	// above all the embedded one on 127.0.0.1 behind a TLS reverse proxy.
+	PublicEndpoint string `yaml:"public_endpoint" env:"S3_PUBLIC_ENDPOINT" comment:"URL clients use to reach S3 when it differs from endpoint (e.g. the embedded server behind a TLS proxy that forwards the origin's Host header); its host replaces the S3 host in presigned upload URLs, and in downloads when no pull zone is set."`
 	PathStyle    bool          `yaml:"path_style" env:"S3_PATH_STYLE" comment:"Put the bucket in the URL path instead of the host name (the embedded server always does)."`
 	PresignTTL   time.Duration `yaml:"presign_ttl" env:"S3_PRESIGN_TTL" comment:"Lifetime of presigned URLs, from 1s to 7 days (the SigV4 maximum)."`
 	EmbeddedAddr string        `yaml:"embedded_addr" env:"HOLD_EMBEDDED_S3_ADDR" comment:"Listen address of the embedded S3 server, used when endpoint is empty."`
@@ -72,7 +75,8 @@ type S3Params struct {
 	Endpoint    string
 	AccessKey   string
 	SecretKey   string
-	PullZoneURL string
+	PullZoneURL    string
+	PublicEndpoint string
 	PathStyle   bool
 	PresignTTL  time.Duration
 }
@@ -115,9 +119,10 @@ func (c *HoldConfig) S3Params() S3Params {
 		Endpoint:    s.Endpoint,
 		AccessKey:   s.AccessKey,
 		SecretKey:   s.SecretKey,
-		PullZoneURL: s.PullZoneURL,
-		PathStyle:   s.PathStyle,
-		PresignTTL:  s.PresignTTL,
+		PullZoneURL:    s.PullZoneURL,
+		PublicEndpoint: s.PublicEndpoint,
+		PathStyle:      s.PathStyle,
+		PresignTTL:     s.PresignTTL,
 	}
 }
 
@@ -156,6 +161,9 @@ func (c *HoldConfig) validate(src *sources) error {
 	}
 	if s.PullZoneURL != "" {
 		ck.httpURL("storage.pull_zone_url", s.PullZoneURL, false)
+	}
+	if s.PublicEndpoint != "" {
+		ck.httpURL("storage.public_endpoint", s.PublicEndpoint, false)
 	}
 	if s.PresignTTL < time.Second || s.PresignTTL > maxPresignTTL {
 		ck.fail("storage.presign_ttl", "must be between 1s and 168h (7 days, the SigV4 maximum), got %s", s.PresignTTL)

@@ -27,8 +27,9 @@ func (s *S3Service) PresignHead(ctx context.Context, key string, ttl time.Durati
 	})
 }
 
-// PresignPut returns a URL that PUTs one object to key. Writes always go to
-// the S3 endpoint itself, never through the pull zone.
+// PresignPut returns a URL that PUTs one object to key. Writes never go
+// through the pull zone (CDNs are read-only); they use the public endpoint
+// when one is set.
 func (s *S3Service) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	return s.presign(ctx, "PUT", key, ttl, false, func(p Presigner, opt func(*awss3.PresignOptions)) (*v4.PresignedHTTPRequest, error) {
 		return p.PresignPutObject(ctx, &awss3.PutObjectInput{Bucket: &s.bucket, Key: &key}, opt)
@@ -50,9 +51,10 @@ func (s *S3Service) PresignUploadPart(ctx context.Context, key, uploadID string,
 
 type presignFunc func(Presigner, func(*awss3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 
-// presign signs against the real endpoint and only afterwards, for reads,
-// swaps in the pull zone: the signature covers the Host header, so signing
-// against the CDN host would produce URLs S3 rejects.
+// presign signs against the real endpoint and only afterwards swaps in the
+// host clients use — the pull zone for reads, else the public endpoint: the
+// signature covers the Host header, so signing against the CDN or proxy host
+// would produce URLs S3 rejects.
 func (s *S3Service) presign(ctx context.Context, what, key string, ttl time.Duration, read bool, sign presignFunc) (string, error) {
 	if err := validateKey(key); err != nil {
 		return "", fmt.Errorf("presign %s: %w", what, err)
@@ -70,10 +72,14 @@ func (s *S3Service) presign(ctx context.Context, what, key string, ttl time.Dura
 	if err != nil {
 		return "", fmt.Errorf("presign %s %s: %w", what, key, err)
 	}
-	if !read || s.pullZone == nil {
+	host := s.public
+	if read && s.pullZone != nil {
+		host = s.pullZone
+	}
+	if host == nil {
 		return req.URL, nil
 	}
-	swapped, err := swapHost(req.URL, s.pullZone)
+	swapped, err := swapHost(req.URL, host)
 	if err != nil {
 		return "", fmt.Errorf("presign %s %s: %w", what, key, err)
 	}

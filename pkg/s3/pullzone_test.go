@@ -184,3 +184,71 @@ func TestPresignedURLsAreVerified(t *testing.T) {
 		t.Errorf("PUT signed with a wrong secret: status %d, want 403", resp.StatusCode)
 	}
 }
+
+// A public endpoint is the upload-side twin of a pull zone: the embedded
+// server on 127.0.0.1 behind a proxy clients can reach. Part uploads and
+// PUTs are signed for the origin and then pointed at the proxy; downloads go
+// there too unless a pull zone is set.
+func TestPublicEndpointSwapsUploadsAndDownloads(t *testing.T) {
+	ctx := t.Context()
+	proxy := newPullZone(t, true)
+	p := gatewayParams(t)
+	p.PublicEndpoint = proxy.URL
+	svc, err := s3.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := "uploads/public-endpoint/data"
+	uploadID, err := svc.CreateMultipartUpload(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partURL, err := svc.PresignUploadPart(ctx, key, uploadID, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hostOf(t, partURL) != hostOf(t, proxy.URL) {
+		t.Fatalf("part URL host %s, want the public endpoint %s", hostOf(t, partURL), hostOf(t, proxy.URL))
+	}
+	data := []byte("one small last part through the public endpoint")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, partURL, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
+		t.Fatalf("PUT part via public endpoint: status %d etag %q", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+	if err := svc.CompleteMultipartUpload(ctx, key, uploadID, []s3.Part{{Number: 1, ETag: resp.Header.Get("ETag")}}); err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	getURL, err := svc.PresignGet(ctx, key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := get(t, http.MethodGet, getURL); hostOf(t, getURL) != hostOf(t, proxy.URL) || status != http.StatusOK || body != string(data) {
+		t.Fatalf("GET via public endpoint %s: status %d body %q", getURL, status, body)
+	}
+
+	// With a pull zone as well, downloads prefer the zone.
+	zone := newPullZone(t, true)
+	p.PullZoneURL = zone.URL
+	both, err := s3.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getURL, err = both.PresignGet(ctx, key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hostOf(t, getURL) != hostOf(t, zone.URL) {
+		t.Errorf("GET host %s with a pull zone, want the zone %s", hostOf(t, getURL), hostOf(t, zone.URL))
+	}
+}

@@ -48,6 +48,12 @@ type Params struct {
 	AccessKey   string
 	SecretKey   string
 	PullZoneURL string
+	// PublicEndpoint, when set, is where clients reach S3 if not at
+	// Endpoint (the embedded server behind a TLS proxy): presigned URLs are
+	// signed for Endpoint, then get this scheme and host — uploads always,
+	// downloads when there is no pull zone. The proxy must forward the
+	// origin's Host header, exactly like a pull zone.
+	PublicEndpoint string
 	PathStyle   bool
 	PresignTTL  time.Duration
 }
@@ -74,6 +80,7 @@ type S3Service struct {
 	region     string
 	presignTTL time.Duration
 	pullZone   *url.URL
+	public     *url.URL
 }
 
 // New builds the real aws-sdk-go-v2 client from p and returns a service over
@@ -145,6 +152,14 @@ func NewWithClient(client Client, presigner Presigner, p Params) (*S3Service, er
 		}
 		zone = z
 	}
+	var public *url.URL
+	if p.PublicEndpoint != "" {
+		u, err := parsePullZone(p.PublicEndpoint)
+		if err != nil {
+			return nil, fmt.Errorf("s3 public endpoint: %w", err)
+		}
+		public = u
+	}
 	return &S3Service{
 		MultipartCopyThreshold: DefaultMultipartCopyThreshold,
 		CopyPartSize:           DefaultCopyPartSize,
@@ -158,6 +173,7 @@ func NewWithClient(client Client, presigner Presigner, p Params) (*S3Service, er
 		region:                 p.Region,
 		presignTTL:             ttl,
 		pullZone:               zone,
+		public:                 public,
 	}, nil
 }
 

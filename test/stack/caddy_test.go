@@ -237,14 +237,16 @@ func TestCaddyfileE2EOverlay(t *testing.T) {
 	vars := e2eVars(t)
 	c := adapt(t, vars)
 	want := map[string]proxy{
-		"atcr.internal":     {upstream: "127.0.0.1:5000"},
-		"hold.test":         {upstream: "127.0.0.1:8080"},
-		"private-hold.test": {upstream: "127.0.0.1:8081"},
-		"pds.test":          {upstream: "127.0.0.1:2583"},
-		"*.pds.test":        {upstream: "127.0.0.1:2583"},
-		"plc.test":          {upstream: "127.0.0.1:2582"},
-		"blobs.test":        {upstream: "127.0.0.1:9000", hostUp: "127.0.0.1:9000"},
-		"blobs-bad.test":    {upstream: "127.0.0.1:9000"},
+		"atcr.internal":        {upstream: "127.0.0.1:5000"},
+		"hold.test":            {upstream: "127.0.0.1:8080"},
+		"private-hold.test":    {upstream: "127.0.0.1:8081"},
+		"pds.test":             {upstream: "127.0.0.1:2583"},
+		"*.pds.test":           {upstream: "127.0.0.1:2583"},
+		"plc.test":             {upstream: "127.0.0.1:2582"},
+		"blobs.test":           {upstream: "127.0.0.1:9000", hostUp: "127.0.0.1:9000"},
+		"blobs-bad.test":       {upstream: "127.0.0.1:9000"},
+		"s3.hold.test":         {upstream: "127.0.0.1:9000", hostUp: "127.0.0.1:9000"},
+		"s3.private-hold.test": {upstream: "127.0.0.1:9001", hostUp: "127.0.0.1:9001"},
 	}
 	if got := c.sites(); !maps.Equal(got, want) {
 		t.Errorf("sites = %+v\nwant    %+v", got, want)

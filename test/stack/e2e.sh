@@ -38,7 +38,7 @@ LOG_DIR="$STATE/logs"
 ENV_FILE="$STATE/stack.env"
 BUNDLE="$STATE/ca-bundle.pem"
 CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
-HOSTNAMES=(atcr.internal hold.test private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
+HOSTNAMES=(atcr.internal hold.test private-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
 # The private hold's GC grace window: short, so the GC test can age a blob past it.
@@ -161,6 +161,7 @@ server:
   data_dir: $STATE/hold
 storage:
   embedded_addr: 127.0.0.1:9000
+  public_endpoint: https://s3.hold.test
   pull_zone_url: https://blobs.test
 registration:
   owner_did: "$1"
@@ -188,6 +189,7 @@ server:
   data_dir: $STATE/private-hold
 storage:
   embedded_addr: 127.0.0.1:9001
+  public_endpoint: https://s3.private-hold.test
 registration:
   owner_did: "$1"
   allow_all_crew: false
