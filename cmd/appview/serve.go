@@ -65,8 +65,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return fmt.Errorf("identity directory: %w", err)
 	}
 
-	dbPath := filepath.Join(dataDir, dbFile)
-	database, err := db.Open(ctx, dbPath)
+	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))
 	if err != nil {
 		return err
 	}
@@ -76,13 +75,12 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 
-	webMount, sessions, credentials, webCleanup, err := webRoutes(ctx, cfg, webDeps{
-		DBPath: dbPath, Directory: dir, HTTPClient: httpClient, PDSSessions: pdsSessions, Logger: logger,
+	webMount, sessions, credentials, err := webRoutes(ctx, cfg, webDeps{
+		DB: database, Directory: dir, HTTPClient: httpClient, PDSSessions: pdsSessions, Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
-	defer webCleanup()
 
 	authSvc, err := auth.New(auth.Options{
 		BaseURL:        cfg.Server.BaseURL,
@@ -94,6 +92,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		HTTPClient:     httpClient,
 		DB:             database,
 		Sessions:       pdsSessions,
+		Clients:        sessions,
 		Verifier:       credentials,
 		Logger:         logger,
 	})

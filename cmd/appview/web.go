@@ -11,9 +11,9 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
 	appoauth "atcr.io/pkg/appview/oauth"
-	"atcr.io/pkg/appview/oauth/sqlconn"
 	"atcr.io/pkg/appview/pdssession"
 	"atcr.io/pkg/appview/ui"
 	"atcr.io/pkg/config"
@@ -22,10 +22,9 @@ import (
 // webDeps is what the web front end (OAuth, device flow, UI) takes from
 // runServe.
 type webDeps struct {
-	// DBPath is the AppView database file; runServe has opened it with
-	// db.Open (the OAuth, session and device tables come from its
-	// migrations 0003-0005).
-	DBPath string
+	// DB is the AppView database; the OAuth, session and device tables come
+	// from its migrations 0003-0005.
+	DB *db.DB
 	// Directory is the shared identity directory (pkg/atproto/directory).
 	Directory identity.Directory
 	// HTTPClient is the guarded client (safehttp, with
@@ -50,10 +49,9 @@ type webDeps struct {
 //     device secrets, then app passwords behind the usual cache. The device
 //     check is deliberately outside the cache, so a revoked device fails at
 //     once.
-//   - cleanup closes the database pool; call it after the server stopped.
-func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount func(chi.Router), sessions *appoauth.Sessions, credential auth.CredentialVerifier, cleanup func(), err error) {
-	if d.DBPath == "" || d.Directory == nil || d.HTTPClient == nil || d.PDSSessions == nil {
-		return nil, nil, nil, nil, errors.New("web: DBPath, Directory, HTTPClient and PDSSessions are required")
+func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount func(chi.Router), sessions *appoauth.Sessions, credential auth.CredentialVerifier, err error) {
+	if d.DB == nil || d.Directory == nil || d.HTTPClient == nil || d.PDSSessions == nil {
+		return nil, nil, nil, errors.New("web: DB, Directory, HTTPClient and PDSSessions are required")
 	}
 	log := d.Logger
 	if log == nil {
@@ -61,15 +59,11 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	}
 	scopes, err := appoauth.ResolveScopes(cfg.OAuth.Scopes, cfg.OAuth.FallbackGeneric)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("oauth.scopes: %w", err)
+		return nil, nil, nil, fmt.Errorf("oauth.scopes: %w", err)
 	}
-	pool, err := sqlconn.Open(ctx, d.DBPath)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	fail := func(err error) (func(chi.Router), *appoauth.Sessions, auth.CredentialVerifier, func(), error) {
-		pool.Close()
-		return nil, nil, nil, nil, err
+	pool := d.DB.SQL()
+	fail := func(err error) (func(chi.Router), *appoauth.Sessions, auth.CredentialVerifier, error) {
+		return nil, nil, nil, err
 	}
 	oauthClient, err := appoauth.New(ctx, appoauth.Options{
 		BaseURL:    cfg.Server.BaseURL,
@@ -121,10 +115,5 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		web.Mount(r)
 	}
 	log.InfoContext(ctx, "oauth: client ready", "client_id", oauthClient.ClientID(), "scopes", len(scopes), "ui", cfg.UI.Enabled)
-	cleanup = func() {
-		if err := pool.Close(); err != nil {
-			log.Warn("web: close database", "err", err)
-		}
-	}
-	return mount, appoauth.NewSessions(oauthClient, d.PDSSessions), deviceFlow, cleanup, nil
+	return mount, appoauth.NewSessions(oauthClient, d.PDSSessions), deviceFlow, nil
 }

@@ -33,17 +33,16 @@ func webConfig(t *testing.T) (*config.AppViewConfig, webDeps) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg, webDeps{DBPath: dbPath, Directory: identity.NewMockDirectory(), HTTPClient: safehttp.New(safehttp.Options{}), PDSSessions: pds}
+	return cfg, webDeps{DB: database, Directory: identity.NewMockDirectory(), HTTPClient: safehttp.New(safehttp.Options{}), PDSSessions: pds}
 }
 
 // The routes the AppView mounts: client documents, device API, UI.
 func TestWebRoutes(t *testing.T) {
 	cfg, deps := webConfig(t)
-	mount, sessions, verifier, cleanup, err := webRoutes(context.Background(), cfg, deps)
+	mount, sessions, verifier, err := webRoutes(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
 	if sessions == nil || verifier == nil {
 		t.Fatal("no session provider or verifier")
 	}
@@ -80,11 +79,10 @@ func TestWebRoutes(t *testing.T) {
 	// ui.enabled false: only the client documents.
 	cfg2, deps2 := webConfig(t)
 	cfg2.UI.Enabled = false
-	mount2, _, _, cleanup2, err := webRoutes(context.Background(), cfg2, deps2)
+	mount2, _, _, err := webRoutes(context.Background(), cfg2, deps2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup2()
 	r = chi.NewRouter()
 	mount2(r)
 	if rec := get(http.MethodGet, "/oauth/jwks.json"); rec.Code != 200 {
@@ -101,7 +99,7 @@ func TestWebRoutes(t *testing.T) {
 func TestWebRoutesRefusesBareDIDAudience(t *testing.T) {
 	cfg, deps := webConfig(t)
 	cfg.OAuth.Scopes = []string{"atproto", "rpc:io.atcr.hold.initiateUpload?aud=did:web:hold.example"}
-	_, _, _, _, err := webRoutes(context.Background(), cfg, deps)
+	_, _, _, err := webRoutes(context.Background(), cfg, deps)
 	if err == nil || !strings.Contains(err.Error(), "oauth.scopes") || !strings.Contains(err.Error(), "bare DID") {
 		t.Fatalf("err = %v, want a refusal naming oauth.scopes and the bare DID", err)
 	}

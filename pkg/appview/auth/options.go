@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -50,6 +52,11 @@ type Options struct {
 	// Sessions is the PDS session provider shared with the registry. nil:
 	// New builds one from DB, HTTPClient, Logger and Now (see Service.Sessions).
 	Sessions *pdssession.Provider
+	// Clients writes the user's sailor profile after a first login. nil:
+	// Sessions. The AppView passes its combined provider (OAuth session
+	// first, app-password session second), so device-secret logins, which
+	// have no app-password session, get their profile too.
+	Clients ClientProvider
 	// Verifier checks credentials. nil: app passwords through the PDS,
 	// behind a CachingVerifier with VerifyCacheTTL.
 	Verifier CredentialVerifier
@@ -110,4 +117,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.Now = time.Now
 	}
 	return o, nil
+}
+
+// ClientProvider returns a PDS client authenticated as a user.
+type ClientProvider interface {
+	Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error)
 }

@@ -51,7 +51,11 @@ func (s *Service) ensureProfile(ctx context.Context, did syntax.DID) {
 // PDS has none. The write carries swapRecord: null, so a profile created
 // meanwhile (another login, the user) is not overwritten.
 func (s *Service) createProfileIfAbsent(ctx context.Context, did syntax.DID) (bool, error) {
-	c, err := s.sessions.Client(ctx, did)
+	clients := s.clients
+	if clients == nil {
+		clients = s.sessions
+	}
+	c, err := clients.Client(ctx, did)
 	if err != nil {
 		return false, err
 	}

@@ -25,6 +25,7 @@ type Service struct {
 	dir         identity.Directory
 	db          *db.DB
 	sessions    *pdssession.Provider
+	clients     ClientProvider
 	verifier    CredentialVerifier
 	log         *slog.Logger
 	now         func() time.Time
@@ -64,6 +65,7 @@ func New(opts Options) (*Service, error) {
 		dir:         opts.Directory,
 		db:          opts.DB,
 		sessions:    sessions,
+		clients:     opts.Clients,
 		verifier:    verifier,
 		log:         opts.Logger,
 		now:         opts.Now,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -80,16 +81,7 @@ func (s *Service) verifyToken(raw string) (*access.Grant, error) {
 	if len(raw) > maxTokenBytes {
 		return nil, fmt.Errorf("registry token of %d bytes exceeds %d", len(raw), maxTokenBytes)
 	}
-	var claims Claims
-	_, err := jwt.ParseWithClaims(raw, &claims,
-		func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
-		jwt.WithValidMethods([]string{signingMethod.Alg()}),
-		jwt.WithIssuer(s.service),
-		jwt.WithAudience(s.service),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.now),
-	)
+	claims, err := s.parseToken(raw)
 	if err != nil {
 		return nil, fmt.Errorf("registry token: %w", err)
 	}
@@ -110,6 +102,45 @@ func (s *Service) verifyToken(raw string) (*access.Grant, error) {
 		}
 	}
 	return g, nil
+}
+
+// parseToken verifies raw's ES256 signature with our own key and validates
+// its claims. The signature is checked with signingMethod itself rather than
+// through golang-jwt's global algorithm registry: libraries linked into the
+// same binary re-register "ES256" (indigo's OAuth client does, for its own
+// key types), and our verification must not depend on who won.
+func (s *Service) parseToken(raw string) (*Claims, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, jwt.ErrTokenMalformed
+	}
+	parser := jwt.NewParser()
+	var claims Claims
+	tok, _, err := parser.ParseUnverified(raw, &claims)
+	if err != nil {
+		return nil, err
+	}
+	if alg, _ := tok.Header["alg"].(string); alg != signingMethod.Alg() {
+		return nil, fmt.Errorf("%w: alg %q, want %s", jwt.ErrTokenSignatureInvalid, alg, signingMethod.Alg())
+	}
+	sig, err := parser.DecodeSegment(parts[2])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", jwt.ErrTokenMalformed, err)
+	}
+	if err := signingMethod.Verify(parts[0]+"."+parts[1], sig, &s.key.PublicKey); err != nil {
+		return nil, fmt.Errorf("%w: %v", jwt.ErrTokenSignatureInvalid, err)
+	}
+	validator := jwt.NewValidator(
+		jwt.WithIssuer(s.service),
+		jwt.WithAudience(s.service),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(s.now),
+	)
+	if err := validator.Validate(&claims); err != nil {
+		return nil, err
+	}
+	return &claims, nil
 }
 
 // groupAccess folds a flat access list into the claim's per-resource form,

@@ -106,3 +106,9 @@ func fromUnix(s int64) time.Time {
 	}
 	return time.Unix(s, 0).UTC()
 }
+
+// SQL returns the connection pool, for the packages whose tables live in this
+// database but whose queries stay beside their logic (the OAuth client store,
+// the device flow and the web sessions). One pool per process means one set of
+// connection settings and one writer queue.
+func (d *DB) SQL() *sql.DB { return d.sql }

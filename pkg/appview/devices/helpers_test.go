@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/pkg/appview/auth"
-	"atcr.io/pkg/appview/oauth/sqlconn"
+	"atcr.io/pkg/appview/db"
 )
 
 const (
@@ -61,11 +61,12 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
-	pool, err := sqlconn.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
+	database, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
+	pool := database.SQL()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pool.Close() })
+	t.Cleanup(func() { database.Close() })
 	dir := identity.NewMockDirectory()
 	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
 	dir.Insert(identity.Identity{DID: bobDID, Handle: "bob.test"})

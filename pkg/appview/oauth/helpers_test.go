@@ -18,7 +18,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/golang-jwt/jwt/v5"
 
-	"atcr.io/pkg/appview/oauth/sqlconn"
+	"atcr.io/pkg/appview/db"
 )
 
 const aliceDID = syntax.DID("did:plc:alice000000000000000000")
@@ -45,11 +45,12 @@ func (c *clock) Advance(d time.Duration) {
 
 func openPool(t *testing.T) *sql.DB {
 	t.Helper()
-	pool, err := sqlconn.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
+	database, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
+	pool := database.SQL()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pool.Close() })
+	t.Cleanup(func() { database.Close() })
 	return pool
 }
 

@@ -23,7 +23,7 @@ import (
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/devices"
 	appoauth "atcr.io/pkg/appview/oauth"
-	"atcr.io/pkg/appview/oauth/sqlconn"
+	"atcr.io/pkg/appview/db"
 )
 
 const aliceDID = syntax.DID("did:plc:alice000000000000000000")
@@ -80,11 +80,12 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := sqlconn.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
+	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
+	pool := database.SQL()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pool.Close() })
+	t.Cleanup(func() { database.Close() })
 	dir := identity.NewMockDirectory()
 	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
 	e := &testEnv{pool: pool, t: t, login: &fakeLogin{requests: map[string][2]string{}, handle: "alice.test"}, clock: time.Now}
