@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
+	"atcr.io/internal/startup"
 	"atcr.io/pkg/config"
-	"atcr.io/pkg/version"
 )
 
 func rootCommand() *cobra.Command {
@@ -16,7 +14,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), gcCommand(), repoCommand(), configCommand(), versionCommand())
+	root.AddCommand(serveCommand(), gcCommand(), repoCommand(), startup.ConfigCommand(config.KindHold), startup.VersionCommand())
 	return root
 }
 
@@ -97,32 +95,4 @@ func repoCommand() *cobra.Command {
 	configFlag(imp, &importConfig)
 	cmd.AddCommand(export, imp)
 	return cmd
-}
-
-func configCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Config file tools"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "init FILE",
-		Short: "Write a fully commented config file with every key and its default",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := config.InitFile(args[0], config.KindHold); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "wrote", args[0])
-			return nil
-		},
-	})
-	return cmd
-}
-
-func versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, args []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), version.String())
-		},
-	}
 }

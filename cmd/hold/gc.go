@@ -65,16 +65,10 @@ func runGC(ctx context.Context, out io.Writer, cfg *config.HoldConfig, dryRun bo
 	if err != nil {
 		return err
 	}
-	if err := prepareDataDir(cfg); err != nil {
-		return err
-	}
 	// A running hold keeps writing layer records this process would not see
 	// (its repository view is the one it opened), so a sweep here could
 	// delete a blob that has just been referenced.
-	lock, err := lockDataDir(cfg.Server.DataDir)
-	if errors.Is(err, errLocked) {
-		return fmt.Errorf("%w: stop it first, or let it collect by itself (gc.interval, or send it SIGUSR2)", err)
-	}
+	lock, err := claimDataDir(cfg, "stop it first, or let it collect by itself (gc.interval, or send it SIGUSR2)")
 	if err != nil {
 		return err
 	}

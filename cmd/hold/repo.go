@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,13 +46,7 @@ func runImport(ctx context.Context, out io.Writer, cfg *config.HoldConfig, files
 	if err != nil {
 		return err
 	}
-	if err := prepareDataDir(cfg); err != nil {
-		return err
-	}
-	lock, err := lockDataDir(cfg.Server.DataDir)
-	if errors.Is(err, errLocked) {
-		return fmt.Errorf("%w: stop the hold before importing", err)
-	}
+	lock, err := claimDataDir(cfg, "stop the hold before importing")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,10 +34,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	// Absolute paths first: the embedded S3 server changes the process's
 	// working directory while it runs (versitygw's posix backend needs it).
-	if err := prepareDataDir(cfg); err != nil {
-		return err
-	}
-	lock, err := lockDataDir(cfg.Server.DataDir)
+	lock, err := claimDataDir(cfg, "")
 	if err != nil {
 		return err
 	}
@@ -114,16 +112,22 @@ func crewRoutes(members *crew.Service) []server.Route {
 	}
 }
 
-// prepareDataDir makes the config's paths absolute and creates the data
-// directory.
-func prepareDataDir(cfg *config.HoldConfig) error {
+// claimDataDir makes the config's paths absolute, creates the data
+// directory and takes its lock, for every command that must not run next
+// to a running hold. whenLocked, if set, tells the operator what to do when
+// another process holds the lock.
+func claimDataDir(cfg *config.HoldConfig, whenLocked string) (*dataDirLock, error) {
 	if err := absolutePaths(cfg); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	return nil
+	lock, err := lockDataDir(cfg.Server.DataDir)
+	if errors.Is(err, errLocked) && whenLocked != "" {
+		return nil, fmt.Errorf("%w: %s", err, whenLocked)
+	}
+	return lock, err
 }
 
 // absolutePaths makes the config's file paths independent of the working

@@ -31,18 +31,18 @@ type HoldServerConfig struct {
 
 // StorageConfig is the S3 section; code reads it through HoldConfig.S3Params.
 type StorageConfig struct {
-	Bucket       string        `yaml:"bucket" env:"S3_BUCKET" comment:"S3 bucket that holds the blobs (S3 naming rules: 3-63 of a-z 0-9 . -)."`
-	Region       string        `yaml:"region" env:"AWS_REGION" comment:"S3 region used for signing."`
-	Endpoint     string        `yaml:"endpoint" env:"S3_ENDPOINT" comment:"S3 endpoint URL; empty starts the embedded S3 server."`
-	AccessKey    string        `yaml:"access_key" env:"AWS_ACCESS_KEY_ID" comment:"S3 access key ID; set together with secret_key."`
-	SecretKey    string        `yaml:"secret_key" env:"AWS_SECRET_ACCESS_KEY" comment:"S3 secret access key; set together with access_key."`
-	PullZoneURL  string        `yaml:"pull_zone_url" env:"S3_PULL_ZONE_URL" comment:"CDN URL whose host replaces the S3 host in presigned download URLs, after signing."`
+	Bucket      string `yaml:"bucket" env:"S3_BUCKET" comment:"S3 bucket that holds the blobs (S3 naming rules: 3-63 of a-z 0-9 . -)."`
+	Region      string `yaml:"region" env:"AWS_REGION" comment:"S3 region used for signing."`
+	Endpoint    string `yaml:"endpoint" env:"S3_ENDPOINT" comment:"S3 endpoint URL; empty starts the embedded S3 server."`
+	AccessKey   string `yaml:"access_key" env:"AWS_ACCESS_KEY_ID" comment:"S3 access key ID; set together with secret_key."`
+	SecretKey   string `yaml:"secret_key" env:"AWS_SECRET_ACCESS_KEY" comment:"S3 secret access key; set together with access_key."`
+	PullZoneURL string `yaml:"pull_zone_url" env:"S3_PULL_ZONE_URL" comment:"CDN URL whose host replaces the S3 host in presigned download URLs, after signing."`
 	// PublicEndpoint exists for S3 servers clients cannot reach at endpoint,
 	// above all the embedded one on 127.0.0.1 behind a TLS reverse proxy.
-	PublicEndpoint string `yaml:"public_endpoint" env:"S3_PUBLIC_ENDPOINT" comment:"URL clients use to reach S3 when it differs from endpoint (e.g. the embedded server behind a TLS proxy that forwards the origin's Host header); its host replaces the S3 host in presigned upload URLs, and in downloads when no pull zone is set."`
-	PathStyle    bool          `yaml:"path_style" env:"S3_PATH_STYLE" comment:"Put the bucket in the URL path instead of the host name (the embedded server always does)."`
-	PresignTTL   time.Duration `yaml:"presign_ttl" env:"S3_PRESIGN_TTL" comment:"Lifetime of presigned URLs, from 1s to 7 days (the SigV4 maximum)."`
-	EmbeddedAddr string        `yaml:"embedded_addr" env:"HOLD_EMBEDDED_S3_ADDR" comment:"Listen address of the embedded S3 server, used when endpoint is empty."`
+	PublicEndpoint string        `yaml:"public_endpoint" env:"S3_PUBLIC_ENDPOINT" comment:"URL clients use to reach S3 when it differs from endpoint (e.g. the embedded server behind a TLS proxy that forwards the origin's Host header); its host replaces the S3 host in presigned upload URLs, and in downloads when no pull zone is set."`
+	PathStyle      bool          `yaml:"path_style" env:"S3_PATH_STYLE" comment:"Put the bucket in the URL path instead of the host name (the embedded server always does)."`
+	PresignTTL     time.Duration `yaml:"presign_ttl" env:"S3_PRESIGN_TTL" comment:"Lifetime of presigned URLs, from 1s to 7 days (the SigV4 maximum)."`
+	EmbeddedAddr   string        `yaml:"embedded_addr" env:"HOLD_EMBEDDED_S3_ADDR" comment:"Listen address of the embedded S3 server, used when endpoint is empty."`
 }
 
 // RegistrationConfig is the content of the hold's captain record.
@@ -70,15 +70,15 @@ type GCConfig struct {
 // pkg/s3.Params field for field (same names, types and order) so cmd/hold
 // converts with s3.Params(cfg.S3Params()); config stays a leaf package.
 type S3Params struct {
-	Bucket      string
-	Region      string
-	Endpoint    string
-	AccessKey   string
-	SecretKey   string
+	Bucket         string
+	Region         string
+	Endpoint       string
+	AccessKey      string
+	SecretKey      string
 	PullZoneURL    string
 	PublicEndpoint string
-	PathStyle   bool
-	PresignTTL  time.Duration
+	PathStyle      bool
+	PresignTTL     time.Duration
 }
 
 // devHoldURL is the public URL used under insecure_local_dev when none is set.
@@ -114,11 +114,11 @@ func DefaultHold() *HoldConfig {
 func (c *HoldConfig) S3Params() S3Params {
 	s := c.Storage
 	return S3Params{
-		Bucket:      s.Bucket,
-		Region:      s.Region,
-		Endpoint:    s.Endpoint,
-		AccessKey:   s.AccessKey,
-		SecretKey:   s.SecretKey,
+		Bucket:         s.Bucket,
+		Region:         s.Region,
+		Endpoint:       s.Endpoint,
+		AccessKey:      s.AccessKey,
+		SecretKey:      s.SecretKey,
 		PullZoneURL:    s.PullZoneURL,
 		PublicEndpoint: s.PublicEndpoint,
 		PathStyle:      s.PathStyle,

@@ -54,8 +54,8 @@ type Params struct {
 	// downloads when there is no pull zone. The proxy must forward the
 	// origin's Host header, exactly like a pull zone.
 	PublicEndpoint string
-	PathStyle   bool
-	PresignTTL  time.Duration
+	PathStyle      bool
+	PresignTTL     time.Duration
 }
 
 // S3Service is the registry's object-store API over one bucket. The exported

@@ -56,7 +56,7 @@ func NewAppPasswordVerifier(dir identity.Directory, sessions *pdssession.Provide
 
 // Verify resolves identifier to a DID and its PDS, then logs in there.
 func (v *AppPasswordVerifier) Verify(ctx context.Context, identifier, secret string) (*Identity, error) {
-	ident, err := resolveLogin(ctx, v.dir, identifier)
+	ident, err := ResolveLogin(ctx, v.dir, identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +78,11 @@ func (v *AppPasswordVerifier) Verify(ctx context.Context, identifier, secret str
 	return nil, err
 }
 
-// resolveLogin resolves the username a client sent. An identifier that is
-// malformed or names no identity is a credential failure (401); a lookup
-// that failed for other reasons is an infrastructure error.
-func resolveLogin(ctx context.Context, dir identity.Directory, identifier string) (*identity.Identity, error) {
+// ResolveLogin resolves the username a client sent (handle or DID), for
+// every CredentialVerifier. An identifier that is malformed or names no
+// identity is a credential failure (wrapping ErrInvalidCredentials: 401); a
+// lookup that failed for other reasons is an infrastructure error.
+func ResolveLogin(ctx context.Context, dir identity.Directory, identifier string) (*identity.Identity, error) {
 	ident, err := directory.ResolveIdentity(ctx, dir, identifier)
 	switch {
 	case err == nil:

@@ -7,13 +7,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+
+	"atcr.io/pkg/appview/throttle"
 )
 
 // Bounds of the verification cache and failure throttle.
@@ -44,18 +45,12 @@ type CachingVerifier struct {
 
 	cache    *lru.Cache[[sha256.Size]byte, cachedIdentity]
 	flights  singleflight.Group
-	failMu   sync.Mutex
-	failures *lru.Cache[syntax.DID, failureCount]
+	failures *throttle.Failures[syntax.DID]
 }
 
 type cachedIdentity struct {
 	id      Identity
 	expires time.Time
-}
-
-type failureCount struct {
-	n     int
-	since time.Time
 }
 
 var _ CredentialVerifier = (*CachingVerifier)(nil)
@@ -77,7 +72,8 @@ func NewCachingVerifier(inner CredentialVerifier, dir identity.Directory, ttl ti
 	if v.cache, err = lru.New[[sha256.Size]byte, cachedIdentity](verifyCacheSize); err != nil {
 		return nil, fmt.Errorf("caching verifier: %w", err)
 	}
-	if v.failures, err = lru.New[syntax.DID, failureCount](verifyCacheSize); err != nil {
+	v.failures, err = throttle.New[syntax.DID](throttle.Options{Max: maxFailures, Window: failureWindow, Size: verifyCacheSize, Now: now})
+	if err != nil {
 		return nil, fmt.Errorf("caching verifier: %w", err)
 	}
 	return v, nil
@@ -85,7 +81,7 @@ func NewCachingVerifier(inner CredentialVerifier, dir identity.Directory, ttl ti
 
 // Verify answers from the cache when it can and asks inner otherwise.
 func (v *CachingVerifier) Verify(ctx context.Context, identifier, secret string) (*Identity, error) {
-	ident, err := resolveLogin(ctx, v.dir, identifier)
+	ident, err := ResolveLogin(ctx, v.dir, identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -94,14 +90,14 @@ func (v *CachingVerifier) Verify(ctx context.Context, identifier, secret string)
 		id := hit.id
 		return &id, nil
 	}
-	if v.throttled(ident.DID) {
+	if v.failures.Blocked(ident.DID) {
 		return nil, fmt.Errorf("%w: %s: %d failed logins within %s", ErrRateLimited, ident.DID, maxFailures, failureWindow)
 	}
 	res, err, _ := v.flights.Do(string(key[:]), func() (any, error) {
 		id, err := v.inner.Verify(ctx, identifier, secret)
 		if err != nil {
 			if errors.Is(err, ErrInvalidCredentials) {
-				v.recordFailure(ident.DID)
+				v.failures.Record(ident.DID)
 			}
 			return nil, err
 		}
@@ -127,23 +123,4 @@ func (v *CachingVerifier) key(did syntax.DID, secret string) [sha256.Size]byte {
 	var out [sha256.Size]byte
 	copy(out[:], mac.Sum(nil))
 	return out
-}
-
-func (v *CachingVerifier) throttled(did syntax.DID) bool {
-	v.failMu.Lock()
-	defer v.failMu.Unlock()
-	f, ok := v.failures.Get(did)
-	return ok && f.n >= maxFailures && v.now().Before(f.since.Add(failureWindow))
-}
-
-func (v *CachingVerifier) recordFailure(did syntax.DID) {
-	v.failMu.Lock()
-	defer v.failMu.Unlock()
-	now := v.now()
-	f, ok := v.failures.Get(did)
-	if !ok || !now.Before(f.since.Add(failureWindow)) {
-		f = failureCount{since: now}
-	}
-	f.n++
-	v.failures.Add(did, f)
 }

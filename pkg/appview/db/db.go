@@ -6,14 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
-	// The one SQLite driver of the project (see the package comment).
-	_ "github.com/glebarez/go-sqlite"
-
+	"atcr.io/internal/sqlite"
 	"atcr.io/migrations"
 )
 
@@ -30,56 +25,35 @@ type DB struct {
 	path string
 }
 
-// Open opens (creating if needed) the database file at path and applies
-// every pending migration from migrations/. It refuses a database that has a
-// migration this binary does not know (a downgrade) with ErrUnknownMigration.
+// Open opens (creating if needed, 0600: it holds PDS refresh tokens) the
+// database file at path through internal/sqlite and applies every pending
+// migration from migrations/. It refuses a database that has a migration
+// this binary does not know (a downgrade) with ErrUnknownMigration.
 func Open(ctx context.Context, path string) (*DB, error) {
 	return open(ctx, path, migrations.FS)
 }
 
 // open is Open with the migration set as a parameter, for tests.
 func open(ctx context.Context, path string, fsys fs.FS) (*DB, error) {
-	if err := createPrivate(path); err != nil {
-		return nil, err
-	}
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-	q.Add("_pragma", "foreign_keys(1)")
-	// FULL: a refreshed PDS session must survive power loss, because the
-	// PDS has already rotated the refresh token it replaced.
-	q.Add("_pragma", "synchronous(FULL)")
-	// Write transactions take the write lock at BEGIN, so two writers queue
-	// on busy_timeout instead of failing when a read lock cannot upgrade.
-	q.Set("_txlock", "immediate")
-	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	sqlDB, err := sqlite.Open(ctx, path, sqlite.Options{
+		// FULL: a refreshed PDS session must survive power loss, because
+		// the PDS has already rotated the refresh token it replaced.
+		Synchronous: sqlite.SynchronousFull,
+		BusyTimeout: busyTimeout,
+		ForeignKeys: true,
+		// Write transactions take the write lock at BEGIN, so two writers
+		// queue on busy_timeout instead of failing when a read lock cannot
+		// upgrade.
+		ImmediateTx: true,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	d := &DB{sql: sqlDB, path: path}
-	if err := sqlDB.PingContext(ctx); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	if err := migrate(ctx, sqlDB, fsys); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	return d, nil
-}
-
-// createPrivate makes the parent directory (0700) and the database file
-// (0600) before SQLite does: the file holds PDS refresh tokens, and SQLite
-// gives its -wal and -shm files the permissions of the main file.
-func createPrivate(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create directory of %s: %w", path, err)
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	return f.Close()
+	return &DB{sql: sqlDB, path: path}, nil
 }
 
 // Close closes the database.

@@ -3,8 +3,9 @@
 // migrations/, and the typed queries the other AppView packages call. No SQL
 // lives outside this package.
 //
-// The driver is github.com/glebarez/go-sqlite (driver name "sqlite", pure
-// Go), the same one the hold uses, so the project links one SQLite driver.
+// The file is opened through internal/sqlite (github.com/glebarez/go-sqlite,
+// pure Go), the same way the hold opens its databases, so the project links
+// one SQLite driver.
 //
 // What is stored here that matters: PDS sessions (the tokens an app-password
 // login produced, refreshed in place) and which accounts have had their

@@ -2,17 +2,14 @@ package devices
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/pkg/appview/auth"
-	"atcr.io/pkg/atproto/directory"
 )
 
 // Device is a credential-helper installation allowed to log in as a user.
@@ -74,7 +71,7 @@ func (s *Service) Verify(ctx context.Context, identifier, secret string) (*auth.
 	if !strings.HasPrefix(secret, SecretPrefix) {
 		return s.next.Verify(ctx, identifier, secret)
 	}
-	ident, err := s.resolve(ctx, identifier)
+	ident, err := auth.ResolveLogin(ctx, s.dir, identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -119,23 +116,4 @@ func (s *Service) touch(ctx context.Context, id string, used int64) {
 	if _, err := s.db.ExecContext(ctx, `UPDATE devices SET last_used_at = ? WHERE id = ?`, now.Unix(), id); err != nil {
 		s.log.WarnContext(ctx, "devices: record use", "device", id, "err", err)
 	}
-}
-
-// resolve maps the username to an identity; names that do not resolve are
-// refused credentials (401), lookup failures are infrastructure errors.
-func (s *Service) resolve(ctx context.Context, identifier string) (*identity.Identity, error) {
-	ident, err := directory.ResolveIdentity(ctx, s.dir, identifier)
-	switch {
-	case err == nil:
-		return ident, nil
-	case errors.Is(err, directory.ErrInvalidIdentifier),
-		errors.Is(err, identity.ErrHandleNotFound),
-		errors.Is(err, identity.ErrHandleMismatch),
-		errors.Is(err, identity.ErrHandleNotDeclared),
-		errors.Is(err, identity.ErrInvalidHandle),
-		errors.Is(err, identity.ErrHandleReservedTLD),
-		errors.Is(err, identity.ErrDIDNotFound):
-		return nil, fmt.Errorf("%w: %w", auth.ErrInvalidCredentials, err)
-	}
-	return nil, err
 }

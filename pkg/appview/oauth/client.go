@@ -18,9 +18,8 @@ import (
 	indigooauth "github.com/bluesky-social/indigo/atproto/auth/oauth"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
-	lru "github.com/hashicorp/golang-lru/v2"
-	"golang.org/x/sync/singleflight"
 
+	"atcr.io/pkg/appview/servicetoken"
 	"atcr.io/pkg/version"
 )
 
@@ -34,9 +33,8 @@ const (
 // Defaults applied when the matching Options field is zero.
 const (
 	DefaultRefreshMargin      = 2 * time.Minute
-	DefaultServiceTokenTTL    = 5 * time.Minute
-	DefaultServiceTokenMargin = 10 * time.Second
-	defaultTokenCacheSize     = 10_000
+	DefaultServiceTokenTTL    = servicetoken.DefaultTTL
+	DefaultServiceTokenMargin = servicetoken.DefaultMargin
 )
 
 // Options configures New.
@@ -94,9 +92,7 @@ type Client struct {
 	liveMu sync.Mutex
 	live   map[syntax.DID]*liveSession
 
-	tokenTTL, tokenMargin time.Duration
-	tokens                *lru.Cache[tokenKey, serviceToken]
-	minting               singleflight.Group
+	tokens *servicetoken.Cache
 }
 
 // New builds the client, creating the confidential client key on first
@@ -107,18 +103,19 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		store:       NewStore(opts.DB, opts.Now),
-		scopes:      slices.Clone(opts.Scopes),
-		log:         opts.Logger,
-		now:         opts.Now,
-		margin:      opts.RefreshMargin,
-		live:        map[syntax.DID]*liveSession{},
-		tokenTTL:    opts.ServiceTokenTTL,
-		tokenMargin: opts.ServiceTokenMargin,
+		store:  NewStore(opts.DB, opts.Now),
+		scopes: slices.Clone(opts.Scopes),
+		log:    opts.Logger,
+		now:    opts.Now,
+		margin: opts.RefreshMargin,
+		live:   map[syntax.DID]*liveSession{},
 	}
 	var err error
-	if c.tokens, err = lru.New[tokenKey, serviceToken](defaultTokenCacheSize); err != nil {
-		return nil, fmt.Errorf("oauth: token cache: %w", err)
+	c.tokens, err = servicetoken.New(servicetoken.Options{
+		Client: c.APIClient, Now: c.now, TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	base := strings.TrimRight(opts.BaseURL, "/")
 	var cfg indigooauth.ClientConfig
@@ -181,15 +178,6 @@ func (o *Options) check() error {
 	}
 	if o.RefreshMargin <= 0 {
 		o.RefreshMargin = DefaultRefreshMargin
-	}
-	if o.ServiceTokenTTL <= 0 {
-		o.ServiceTokenTTL = DefaultServiceTokenTTL
-	}
-	if o.ServiceTokenMargin <= 0 {
-		o.ServiceTokenMargin = DefaultServiceTokenMargin
-	}
-	if o.ServiceTokenMargin >= o.ServiceTokenTTL {
-		return fmt.Errorf("oauth options: ServiceTokenMargin %s must be shorter than ServiceTokenTTL %s", o.ServiceTokenMargin, o.ServiceTokenTTL)
 	}
 	return nil
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	indigooauth "github.com/bluesky-social/indigo/atproto/auth/oauth"
 	"github.com/bluesky-social/indigo/atproto/syntax"
-	"github.com/golang-jwt/jwt/v5"
+
+	"atcr.io/pkg/appview/servicetoken"
 )
 
 // refreshTimeout bounds a token refresh, which runs detached from the
@@ -148,7 +149,7 @@ func (c *Client) newSession(data *indigooauth.ClientSessionData) (*indigooauth.C
 // the margin. It runs under l.mu, so one refresh per account at a time.
 func (c *Client) refreshIfDue(ctx context.Context, l *liveSession) error {
 	access, _ := l.sess.GetHostAccessData()
-	exp := tokenExpiry(access)
+	exp := servicetoken.Expiry(access)
 	if exp.IsZero() || c.now().Add(c.margin).Before(exp) {
 		return nil
 	}
@@ -178,15 +179,4 @@ func (c *Client) refreshIfDue(ctx context.Context, l *liveSession) error {
 func refreshRejected(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "(HTTP 400)") || strings.Contains(msg, "(HTTP 401)") || strings.Contains(msg, "(HTTP 403)")
-}
-
-// tokenExpiry returns the exp claim of a JWT access token, read without
-// verification (the PDS checks its own tokens; this only schedules a
-// refresh), or the zero time for an opaque token.
-func tokenExpiry(token string) time.Time {
-	var claims jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil || claims.ExpiresAt == nil {
-		return time.Time{}
-	}
-	return claims.ExpiresAt.Time
 }

@@ -15,7 +15,7 @@
 //     refreshes: concurrent requests cause one refreshSession call.
 //   - ServiceToken: a com.atproto.server.getServiceAuth token for (aud, lxm),
 //     cached until shortly before it expires, with concurrent misses for the
-//     same key collapsed into one PDS call.
+//     same key collapsed into one PDS call (pkg/appview/servicetoken).
 //
 // Every PDS call goes through the guarded HTTP client (pkg/atproto/safehttp).
 package pdssession

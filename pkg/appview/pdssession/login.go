@@ -11,6 +11,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/servicetoken"
 )
 
 // Sentinel errors of Login, returned wrapped.
@@ -81,7 +82,7 @@ func (p *Provider) Login(ctx context.Context, did syntax.DID, pdsHost, password 
 		PDSHost:         pdsHost,
 		AccessJWT:       out.AccessJWT,
 		RefreshJWT:      out.RefreshJWT,
-		AccessExpiresAt: tokenExpiry(out.AccessJWT),
+		AccessExpiresAt: servicetoken.Expiry(out.AccessJWT),
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}

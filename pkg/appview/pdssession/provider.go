@@ -12,27 +12,26 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
-	"golang.org/x/sync/singleflight"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/servicetoken"
 	"atcr.io/pkg/atproto/safehttp"
 )
 
 // Defaults applied when the matching Options field is zero.
 const (
 	DefaultRefreshMargin      = 2 * time.Minute
-	DefaultServiceTokenTTL    = 5 * time.Minute
-	DefaultServiceTokenMargin = 10 * time.Second
-	DefaultCacheSize          = 10_000
+	DefaultServiceTokenTTL    = servicetoken.DefaultTTL
+	DefaultServiceTokenMargin = servicetoken.DefaultMargin
+	DefaultCacheSize          = servicetoken.DefaultCacheSize
 	// MaxServiceTokenTTL is the reference PDS's limit for a token bound to
-	// a method (getServiceAuth refuses an exp more than an hour ahead), and
-	// the hold's serviceauth.DefaultMaxLifetime.
-	MaxServiceTokenTTL = time.Hour
+	// a method (servicetoken.MaxTTL).
+	MaxServiceTokenTTL = servicetoken.MaxTTL
 )
 
 // pdsCallTimeout bounds PDS calls made on behalf of several waiting
-// requests (a refresh, a service-token mint), which run detached from any
-// single request's cancellation.
+// requests (a refresh), which run detached from any single request's
+// cancellation.
 const pdsCallTimeout = 15 * time.Second
 
 // ErrNoSession means there is no usable PDS session for the account: the
@@ -76,14 +75,10 @@ type Provider struct {
 	now    func() time.Time
 	margin time.Duration
 
-	tokenTTL    time.Duration
-	tokenMargin time.Duration
-
 	mu       sync.Mutex // guards sessions: one *session per DID at a time
 	sessions *lru.Cache[syntax.DID, *session]
 
-	tokens  *lru.Cache[tokenKey, serviceToken]
-	minting singleflight.Group
+	tokens *servicetoken.Cache
 }
 
 // New returns a Provider.
@@ -95,13 +90,11 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("pdssession: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, MaxServiceTokenTTL)
 	}
 	p := &Provider{
-		db:          opts.DB,
-		http:        opts.HTTPClient,
-		log:         opts.Logger,
-		now:         opts.Now,
-		margin:      opts.RefreshMargin,
-		tokenTTL:    opts.ServiceTokenTTL,
-		tokenMargin: opts.ServiceTokenMargin,
+		db:     opts.DB,
+		http:   opts.HTTPClient,
+		log:    opts.Logger,
+		now:    opts.Now,
+		margin: opts.RefreshMargin,
 	}
 	if p.http == nil {
 		p.http = safehttp.New(safehttp.Options{})
@@ -115,15 +108,6 @@ func New(opts Options) (*Provider, error) {
 	if p.margin <= 0 {
 		p.margin = DefaultRefreshMargin
 	}
-	if p.tokenTTL <= 0 {
-		p.tokenTTL = DefaultServiceTokenTTL
-	}
-	if p.tokenMargin <= 0 {
-		p.tokenMargin = DefaultServiceTokenMargin
-	}
-	if p.tokenMargin >= p.tokenTTL {
-		return nil, fmt.Errorf("pdssession: ServiceTokenMargin %s must be shorter than ServiceTokenTTL %s", p.tokenMargin, p.tokenTTL)
-	}
 	size := opts.CacheSize
 	if size <= 0 {
 		size = DefaultCacheSize
@@ -132,8 +116,11 @@ func New(opts Options) (*Provider, error) {
 	if p.sessions, err = lru.New[syntax.DID, *session](size); err != nil {
 		return nil, fmt.Errorf("pdssession: session cache: %w", err)
 	}
-	if p.tokens, err = lru.New[tokenKey, serviceToken](size); err != nil {
-		return nil, fmt.Errorf("pdssession: token cache: %w", err)
+	p.tokens, err = servicetoken.New(servicetoken.Options{
+		Client: p.Client, Now: p.now, TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin, Size: size,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pdssession: %w", err)
 	}
 	return p, nil
 }
@@ -218,7 +205,7 @@ func (p *Provider) persistRefresh(ctx context.Context, s *session, data atclient
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pdsCallTimeout)
 	defer cancel()
 	updated, err := p.db.UpdatePDSSessionTokens(ctx, s.did, s.persistedRefresh, data.AccessToken, data.RefreshToken,
-		tokenExpiry(data.AccessToken), p.now())
+		servicetoken.Expiry(data.AccessToken), p.now())
 	switch {
 	case err != nil:
 		p.log.ErrorContext(ctx, "pdssession: persist refreshed session", "did", s.did, "err", err)
@@ -236,7 +223,7 @@ func (p *Provider) persistRefresh(ctx context.Context, s *session, data atclient
 // callers into one refreshSession.
 func (p *Provider) refreshIfDue(ctx context.Context, s *session) error {
 	access, refresh := s.auth.GetTokens()
-	exp := tokenExpiry(access)
+	exp := servicetoken.Expiry(access)
 	if exp.IsZero() || p.now().Add(p.margin).Before(exp) {
 		return nil
 	}

@@ -3,10 +3,7 @@ package ui
 import (
 	"errors"
 	"net/http"
-	"sync"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"atcr.io/pkg/appview/devices"
 )
@@ -42,7 +39,7 @@ func (ui *UI) devicePage(w http.ResponseWriter, r *http.Request) {
 		ui.render(w, r, http.StatusOK, "device", data)
 		return
 	}
-	if ui.codes.blocked(sess.idHash) {
+	if ui.codes.Blocked(sess.idHash) {
 		data.Error = "Too many wrong codes. Wait a few minutes and try again."
 		ui.render(w, r, http.StatusTooManyRequests, "device", data)
 		return
@@ -50,7 +47,7 @@ func (ui *UI) devicePage(w http.ResponseWriter, r *http.Request) {
 	req, err := ui.devices.Pending(r.Context(), typed)
 	switch {
 	case errors.Is(err, devices.ErrUnknownUserCode):
-		ui.codes.fail(sess.idHash)
+		ui.codes.Record(sess.idHash)
 		data.Error = "This code is unknown or expired. Check it, or start the login again on your device."
 		ui.render(w, r, http.StatusNotFound, "device", data)
 		return
@@ -73,7 +70,7 @@ func (ui *UI) deviceDecide(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := sessionFrom(r) // csrfProtect guarantees one on POST
 		code := r.PostForm.Get("user_code")
-		if ui.codes.blocked(sess.idHash) {
+		if ui.codes.Blocked(sess.idHash) {
 			ui.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Wait a few minutes and try again.")
 			return
 		}
@@ -85,7 +82,7 @@ func (ui *UI) deviceDecide(approve bool) http.HandlerFunc {
 		}
 		switch {
 		case errors.Is(err, devices.ErrUnknownUserCode):
-			ui.codes.fail(sess.idHash)
+			ui.codes.Record(sess.idHash)
 			ui.fail(w, r, http.StatusNotFound, "Code not found", "This code is unknown, expired or already used. Start the login again on your device.")
 		case err != nil:
 			ui.log.ErrorContext(r.Context(), "ui: device decision", "err", err)
@@ -99,43 +96,4 @@ func (ui *UI) deviceDecide(approve bool) http.HandlerFunc {
 				Message: "The device was not given access.", Link: "/", LinkText: "Back to ATCR"})
 		}
 	}
-}
-
-// attemptLimiter counts wrong user codes per browser session.
-type attemptLimiter struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	counts *lru.Cache[string, attempts]
-}
-
-type attempts struct {
-	n     int
-	since time.Time
-}
-
-func newAttemptLimiter(now func() time.Time) *attemptLimiter {
-	counts, err := lru.New[string, attempts](maxLimiterGroups)
-	if err != nil {
-		panic(err) // only for a non-positive size
-	}
-	return &attemptLimiter{now: now, counts: counts}
-}
-
-func (l *attemptLimiter) blocked(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, ok := l.counts.Get(key)
-	return ok && a.n >= maxCodeAttempts && l.now().Before(a.since.Add(codeAttemptSpan))
-}
-
-func (l *attemptLimiter) fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	a, ok := l.counts.Get(key)
-	if !ok || !now.Before(a.since.Add(codeAttemptSpan)) {
-		a = attempts{since: now}
-	}
-	a.n++
-	l.counts.Add(key, a)
 }

@@ -21,9 +21,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
 	appoauth "atcr.io/pkg/appview/oauth"
-	"atcr.io/pkg/appview/db"
 )
 
 const aliceDID = syntax.DID("did:plc:alice000000000000000000")

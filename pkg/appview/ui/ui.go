@@ -16,6 +16,7 @@ import (
 
 	"atcr.io/pkg/appview/devices"
 	appoauth "atcr.io/pkg/appview/oauth"
+	"atcr.io/pkg/appview/throttle"
 )
 
 // DefaultSessionTTL is the lifetime of a browser session.
@@ -65,7 +66,7 @@ type UI struct {
 	sessions *sessionStore
 	login    Login
 	devices  Devices
-	codes    *attemptLimiter
+	codes    *throttle.Failures[string] // wrong user codes per browser session
 	pages    *pages
 	log      *slog.Logger
 	now      func() time.Time
@@ -96,6 +97,12 @@ func New(opts Options) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
+	codes, err := throttle.New[string](throttle.Options{
+		Max: maxCodeAttempts, Window: codeAttemptSpan, Size: maxLimiterGroups, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &UI{
 		origin:   u.Scheme + "://" + u.Host,
 		registry: opts.Registry,
@@ -103,7 +110,7 @@ func New(opts Options) (*UI, error) {
 		sessions: &sessionStore{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now},
 		login:    opts.Login,
 		devices:  opts.Devices,
-		codes:    newAttemptLimiter(opts.Now),
+		codes:    codes,
 		pages:    p,
 		log:      opts.Logger,
 		now:      opts.Now,

@@ -28,26 +28,11 @@ func ValidateOutput(nsid string, body map[string]any) error {
 // Parameters the lexicon does not declare are ignored. NSIDs outside
 // io.atcr.* return nil.
 func ValidateParams(nsid string, query url.Values) error {
-	ours, err := owned(nsid)
-	if err != nil || !ours {
+	cat, m, err := resolveMethod(nsid)
+	if err != nil || m == nil || m.params == nil {
 		return err
 	}
-	cat, def, err := resolveMain(nsid)
-	if err != nil {
-		return err
-	}
-	var params *lexicon.SchemaParams
-	switch s := def.(type) {
-	case lexicon.SchemaQuery:
-		params = s.Parameters
-	case lexicon.SchemaProcedure:
-		params = s.Parameters
-	default:
-		return fmt.Errorf("%w: %s is not a query or procedure", ErrUnknownLexicon, nsid)
-	}
-	if params == nil {
-		return nil
-	}
+	params := m.params
 	data := make(map[string]any, len(query))
 	for name, prop := range params.Properties {
 		vals, ok := query[name]
@@ -64,31 +49,47 @@ func ValidateParams(nsid string, query url.Values) error {
 	return validateObject(cat, nsid, "params", obj, data)
 }
 
-// validateBody finds the input or output schema of an owned method and
-// validates body against it.
-func validateBody(nsid, which string, body map[string]any) error {
+// method is what validation needs of a query or procedure definition.
+type method struct {
+	params        *lexicon.SchemaParams
+	input, output *lexicon.SchemaBody // input is nil for a query
+	query         bool
+}
+
+// resolveMethod returns the catalog and main definition of an io.atcr.*
+// query or procedure; the method is nil (with no error) for NSIDs outside
+// io.atcr.*, which callers leave unchecked.
+func resolveMethod(nsid string) (lexicon.Catalog, *method, error) {
 	ours, err := owned(nsid)
 	if err != nil || !ours {
-		return err
+		return nil, nil, err
 	}
 	cat, def, err := resolveMain(nsid)
 	if err != nil {
+		return nil, nil, err
+	}
+	switch s := def.(type) {
+	case lexicon.SchemaQuery:
+		return cat, &method{params: s.Parameters, output: s.Output, query: true}, nil
+	case lexicon.SchemaProcedure:
+		return cat, &method{params: s.Parameters, input: s.Input, output: s.Output}, nil
+	}
+	return nil, nil, fmt.Errorf("%w: %s is not a query or procedure", ErrUnknownLexicon, nsid)
+}
+
+// validateBody finds the input or output schema of an owned method and
+// validates body against it.
+func validateBody(nsid, which string, body map[string]any) error {
+	cat, m, err := resolveMethod(nsid)
+	if err != nil || m == nil {
 		return err
 	}
-	var schemaBody *lexicon.SchemaBody
-	switch s := def.(type) {
-	case lexicon.SchemaProcedure:
-		schemaBody = s.Output
-		if which == "input" {
-			schemaBody = s.Input
-		}
-	case lexicon.SchemaQuery:
-		if which == "input" {
+	schemaBody := m.output
+	if which == "input" {
+		if m.query {
 			return fmt.Errorf("%w: %s is a query and takes no input", ErrUnknownLexicon, nsid)
 		}
-		schemaBody = s.Output
-	default:
-		return fmt.Errorf("%w: %s is not a query or procedure", ErrUnknownLexicon, nsid)
+		schemaBody = m.input
 	}
 	if schemaBody == nil || schemaBody.Schema == nil {
 		return fmt.Errorf("%w: %s declares no JSON %s schema", ErrUnknownLexicon, nsid, which)

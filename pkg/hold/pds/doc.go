@@ -5,7 +5,7 @@
 // export/import for backups.
 //
 // The repository uses indigo's atproto/repo and atproto/repo/mst primitives
-// with our own SQLite storage (glebarez/go-sqlite, driver "sqlite"): indigo's
+// with our own SQLite storage (opened through internal/sqlite): indigo's
 // legacy repomgr/carstore neither emits sync v1.1 firehose events (no prevData,
 // no op prev) nor builds without cgo.
 //

@@ -1,17 +1,17 @@
 package pds
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
+	"log/slog"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/internal/keyfile"
 )
 
 // keyFileName is the signing key file inside the data directory. It holds the
@@ -74,63 +74,26 @@ func didWebFromURL(u *url.URL) (syntax.DID, error) {
 	return did, nil
 }
 
-// loadOrCreateKey reads the signing key from dir, or generates a K-256 key and
-// writes it atomically (temp file + rename, mode 0600) on first start.
-func loadOrCreateKey(dir string) (atcrypto.PrivateKeyExportable, bool, error) {
+// loadOrCreateKey reads the signing key from dir, or generates a K-256 key
+// on first start; internal/keyfile writes it 0600 and atomically, so hold
+// processes starting together on one data directory agree on the key.
+func loadOrCreateKey(dir string, log *slog.Logger) (atcrypto.PrivateKeyExportable, bool, error) {
 	path := filepath.Join(dir, keyFileName)
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		key, err := atcrypto.ParsePrivateMultibase(strings.TrimSpace(string(raw)))
+	raw, created, err := keyfile.LoadOrCreate(path, func() ([]byte, error) {
+		key, err := atcrypto.GeneratePrivateKeyK256()
 		if err != nil {
-			return nil, false, fmt.Errorf("parse signing key %s: %w", path, err)
+			return nil, fmt.Errorf("generate signing key: %w", err)
 		}
-		return key, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("read signing key %s: %w", path, err)
-	}
-	key, err := atcrypto.GeneratePrivateKeyK256()
+		return []byte(key.Multibase() + "\n"), nil
+	}, log)
 	if err != nil {
-		return nil, false, fmt.Errorf("generate signing key: %w", err)
+		return nil, false, fmt.Errorf("signing key: %w", err)
 	}
-	if err := writeFileAtomic(path, []byte(key.Multibase()+"\n"), 0o600); err != nil {
-		return nil, false, fmt.Errorf("write signing key: %w", err)
-	}
-	return key, true, nil
-}
-
-// writeFileAtomic writes data to a temp file in the target's directory, syncs
-// it and renames it over path, so a crash never leaves a half-written key.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	key, err := atcrypto.ParsePrivateMultibase(strings.TrimSpace(string(raw)))
 	if err != nil {
-		return fmt.Errorf("create temp file in %s: %w", dir, err)
+		return nil, false, fmt.Errorf("parse signing key %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename to %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable; best effort on filesystems without dir sync
-		d.Close()
-	}
-	return nil
+	return key, created, nil
 }
 
 // DIDDocument returns the hold's DID document: the #atproto Multikey and the

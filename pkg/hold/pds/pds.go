@@ -98,7 +98,7 @@ func Open(ctx context.Context, opts Options) (*PDS, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", opts.DataDir, err)
 	}
-	key, created, err := loadOrCreateKey(opts.DataDir)
+	key, created, err := loadOrCreateKey(opts.DataDir, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -13,10 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
-	// The hold later links grype, which registers the "sqlite" driver through
-	// glebarez as well; importing modernc.org/sqlite directly would panic
-	// with "Register called twice".
-	_ "github.com/glebarez/go-sqlite"
+	"atcr.io/internal/sqlite"
 )
 
 // dbFileName is the repository database inside the data directory.
@@ -54,18 +50,14 @@ CREATE TABLE IF NOT EXISTS blobs (
 );
 `
 
-// openDB opens (creating if needed) the repository database in WAL mode with
-// synchronous=FULL: one WAL fsync per commit, so an acknowledged write
-// survives power loss. DSN pragmas apply to every pooled connection.
+// openDB opens (creating if needed) the repository database through
+// internal/sqlite: WAL with synchronous=FULL, one WAL fsync per commit, so
+// an acknowledged write survives power loss.
 func openDB(ctx context.Context, dir string) (*sql.DB, error) {
 	path := filepath.Join(dir, dbFileName)
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "synchronous(FULL)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousFull})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()

@@ -1,0 +1,18 @@
+// Package servicetoken mints and caches the service-auth tokens the AppView
+// sends to holds: com.atproto.server.getServiceAuth on the user's PDS, asked
+// for through whatever session the caller has for that user (an
+// app-password session in pkg/appview/pdssession, an OAuth session in
+// pkg/appview/oauth).
+//
+// A Cache keeps one token per (did, aud, lxm) in a bounded LRU until Margin
+// before it expires, and collapses concurrent misses for one key into one
+// PDS call (singleflight), run detached from the request that started it
+// because every waiting request uses its result. When the PDS refuses the
+// expiry we ask for (BadExpiration: our clock and its disagree) the mint is
+// retried without one, taking the PDS's default lifetime. The token's own
+// exp claim wins when it is earlier than the one asked for.
+//
+// Expiry reads the exp claim of any JWT a PDS hands the AppView (service
+// tokens, session access tokens) without verifying it: it only schedules
+// refreshes and cache lifetimes, and the PDS checks its own tokens.
+package servicetoken
