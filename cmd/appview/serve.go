@@ -145,11 +145,20 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		// as long as the client sends. Idle keep-alive connections are closed.
 		IdleTimeout: 2 * time.Minute,
 	}
+	// When shutdown begins, chunks waiting for upload memory give up at
+	// once; requests already streaming get the shutdown grace period.
+	stopDrain := context.AfterFunc(ctx, store.Drain)
+	defer stopDrain()
 	runErr := serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	// Aborting the open upload sessions is courtesy (the holds expire them
+	// anyway), so it gets a short, bounded time of its own.
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uploadCloseTimeout)
 	defer cancel()
 	if err := store.Close(closeCtx); err != nil {
 		logger.Warn("Upload sessions not closed cleanly", "err", err)
 	}
 	return runErr
 }
+
+// uploadCloseTimeout bounds the abort of open upload sessions at shutdown.
+const uploadCloseTimeout = 3 * time.Second

@@ -12,7 +12,6 @@ import (
 	"atcr.io/pkg/hold/holdoci"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/hold/server"
-	"atcr.io/pkg/s3"
 )
 
 // blobXRPC is what pkg/hold/holdoci contributes to the router: the upload
@@ -31,9 +30,10 @@ type blobXRPC struct {
 // sweeper (stopped by close). Upload sessions live in
 // <data_dir>/uploads.sqlite.
 func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS,
-	storage *s3.S3Service, members *crew.Service, dir identity.Directory) (*blobXRPC, error) {
+	storage *blobStorage, members *crew.Service, dir identity.Directory) (*blobXRPC, error) {
 	h, err := holdoci.New(holdoci.Options{
-		S3:         storage,
+		S3:         storage.svc,
+		Staging:    storage.staging(),
 		PDS:        p,
 		DataDir:    cfg.Server.DataDir,
 		SessionTTL: cfg.Uploads.SessionTTL,

@@ -63,7 +63,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
-	blobs, err := openBlobXRPC(ctx, logger, cfg, repo, storage.svc, members, dir)
+	blobs, err := openBlobXRPC(ctx, logger, cfg, repo, storage, members, dir)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"atcr.io/pkg/config"
+	"atcr.io/pkg/hold/holdoci"
 	"atcr.io/pkg/s3"
 	"atcr.io/pkg/s3/embedded"
 )
@@ -29,6 +30,9 @@ func openStorage(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfi
 			Addr:    cfg.Storage.EmbeddedAddr,
 			Region:  params.Region,
 			Bucket:  params.Bucket,
+			// MD5 ETags cost the embedded server most of its CPU on every
+			// part upload and on the move of each verified blob.
+			ChecksumETags: true,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start embedded s3: %w", err)
@@ -52,6 +56,16 @@ func openStorage(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfi
 	}
 	st.svc = svc
 	return st, nil
+}
+
+// staging reads back and moves verified uploads: the embedded server reads
+// and renames its files, any other S3 is read over HTTP and copies
+// server-side.
+func (st *blobStorage) staging() holdoci.StagingStore {
+	if st.embedded != nil {
+		return st.embedded
+	}
+	return st.svc
 }
 
 func (st *blobStorage) close(ctx context.Context) error {

@@ -19,6 +19,10 @@ type errorDescriptor struct {
 	value   string
 	message string
 	status  int
+	// publicMessage: a 5xx whose Message is shown to clients. Such a code
+	// is only ever given messages the registry wrote, never text taken
+	// from the failure (see ErrorCodeUpstream).
+	publicMessage bool
 }
 
 // errorTable is the one table of codes; only register appends to it.
@@ -66,7 +70,21 @@ var (
 	// ErrorCodeRangeInvalid answers an out-of-order chunk (the spec requires
 	// 416); the code is distribution's.
 	ErrorCodeRangeInvalid = register("RANGE_INVALID", "invalid content range", http.StatusRequestedRangeNotSatisfiable)
+
+	// ErrorCodeUpstream answers a failure of a service the registry acts as
+	// a gateway for (a user's PDS, a hold, the identity directory): 502.
+	// Unlike other 5xx codes its message reaches the client, so it can say
+	// which service failed; give it only messages written for clients
+	// (WithMessage), never an error's text. Detail is still dropped.
+	ErrorCodeUpstream = registerPublic("UNKNOWN", "an upstream service failed; try again later", http.StatusBadGateway)
 )
+
+// registerPublic registers a 5xx code whose message clients may see.
+func registerPublic(value, message string, status int) ErrorCode {
+	c := register(value, message, status)
+	errorTable[c].publicMessage = true
+	return c
+}
 
 func (c ErrorCode) descriptor() errorDescriptor {
 	if c < 0 || int(c) >= len(errorTable) {

@@ -38,6 +38,7 @@ func TestErrorTable(t *testing.T) {
 		{ErrorCodeManifestTooLarge, "MANIFEST_INVALID", 413},
 		{ErrorCodeManifestUnsupported, "UNSUPPORTED", 415},
 		{ErrorCodeRangeInvalid, "RANGE_INVALID", 416},
+		{ErrorCodeUpstream, "UNKNOWN", 502},
 	}
 	if len(tests) != len(errorTable) {
 		t.Fatalf("the table has %d rows, this test covers %d", len(errorTable), len(tests))
@@ -182,6 +183,8 @@ func TestServeJSON(t *testing.T) {
 		{"wrapped Errors", fmt.Errorf("put: %w", Errors{ErrorCodeSizeInvalid.WithDetail(nil)}), 400, []string{"SIZE_INVALID"}, ""},
 		{"internal error", fmt.Errorf("db password=hunter2: %w", io.ErrUnexpectedEOF), 500, []string{"UNKNOWN"}, ""},
 		{"5xx detail stripped", ErrorCodeUnknown.WithDetail("goroutine 1 [running]: secret"), 500, []string{"UNKNOWN"}, ""},
+		{"5xx message stripped", ErrorCodeUnknown.WithMessage("db password=hunter2"), 500, []string{"UNKNOWN"}, ""},
+		{"upstream detail stripped", &Error{Code: ErrorCodeUpstream, Message: "the PDS failed", Detail: "secret"}, 502, []string{"UNKNOWN"}, ""},
 		{"unencodable detail dropped", ErrorCodeBlobUnknown.WithDetail(make(chan int)), 404, []string{"BLOB_UNKNOWN"}, ""},
 		{"nil error", nil, 500, []string{"UNKNOWN"}, ""},
 		{"empty Errors", Errors{}, 500, []string{"UNKNOWN"}, ""},
@@ -225,6 +228,25 @@ func TestServeJSON(t *testing.T) {
 				t.Errorf("detail = %s, want %s", got.Errors[0].Detail, tt.detail)
 			}
 		})
+	}
+}
+
+// An upstream failure names the failed service in its message: the one 5xx
+// whose message clients see.
+func TestServeJSONUpstreamMessage(t *testing.T) {
+	rec := httptest.NewRecorder()
+	ServeJSON(rec, fmt.Errorf("createRecord: %w", ErrorCodeUpstream.WithMessage("the repository owner's PDS failed")))
+	var got wireErrors
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusBadGateway || got.Errors[0].Message != "the repository owner's PDS failed" {
+		t.Fatalf("status %d, body %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	ServeJSON(rec, ErrorCodeUpstream)
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got.Errors[0].Message != ErrorCodeUpstream.Message() {
+		t.Fatalf("bare code: %s", rec.Body)
 	}
 }
 

@@ -64,7 +64,9 @@ func FromError(err error) *Error {
 // Errors value in err's chain is written entry by entry; anything else goes
 // through FromError. Entries with a 5xx status are written with their code's
 // generic message and no detail, so internal failures never leak; the caller
-// logs them. Headers such as WWW-Authenticate must be set before the call.
+// logs them. The exception is a code registered with a public message
+// (ErrorCodeUpstream): its Message is written, its detail still dropped.
+// Headers such as WWW-Authenticate must be set before the call.
 func ServeJSON(w http.ResponseWriter, err error) {
 	var list Errors
 	if !errors.As(err, &list) || len(list) == 0 {
@@ -96,6 +98,9 @@ func publicError(e *Error) *Error {
 		return &Error{Code: ErrorCodeUnknown}
 	}
 	if e.Code.HTTPStatus() >= http.StatusInternalServerError {
+		if e.Code.descriptor().publicMessage {
+			return &Error{Code: e.Code, Message: e.Message}
+		}
 		return &Error{Code: e.Code}
 	}
 	return &Error{Code: e.Code, Message: e.Message, Detail: e.Detail}

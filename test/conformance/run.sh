@@ -175,6 +175,13 @@ mode_local() {
 	fi
 	# shellcheck disable=SC1090
 	. "$env_file"
+	# Blob GETs end at the presigned URL of the hold's embedded S3 server,
+	# which cannot send Docker-Content-Digest; the e2e stack's pull zone adds
+	# it (docs/conformance.md). Here that one check is off unless asked for.
+	if [[ -z "${OCI_API_BLOBS_DIGEST_HEADER:-}" ]]; then
+		log "local mode: OCI_API_BLOBS_DIGEST_HEADER=false (no pull zone in front of S3 here)"
+		export OCI_API_BLOBS_DIGEST_HEADER=false
+	fi
 	run_suite "$WORK/local/results" "$ATCR_REGISTRY" disabled "$ATCR_USERNAME" "$ATCR_USERNAME" "$ATCR_PASSWORD"
 	if ((started)); then
 		trap - EXIT

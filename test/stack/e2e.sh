@@ -211,6 +211,9 @@ server:
   base_url: https://atcr.internal
   data_dir: $STATE/appview
   default_hold_did: "did:web:hold.test"
+  # Well inside stop_pid's 10 s before SIGKILL (the AppView then takes at
+  # most 3 s more to abort open upload sessions).
+  shutdown_timeout: 5s
 identity:
   plc_url: https://plc.test
   allow_private_networks: true

@@ -83,6 +83,7 @@ server:
   public_url: $HOLD_URL
   public: true
   data_dir: $STATE/hold
+  shutdown_timeout: 5s
 storage:
   embedded_addr: 127.0.0.1:9000
 registration:
@@ -104,6 +105,9 @@ server:
   addr: $APPVIEW_ADDR
   base_url: http://$APPVIEW_ADDR
   data_dir: $STATE/appview
+  # Well inside stop_pid's 10 s before SIGKILL, with the AppView's own 3 s
+  # for aborting open upload sessions after it.
+  shutdown_timeout: 5s
   default_hold_did: "$HOLD_DID"
 identity:
   plc_url: $PLC_URL

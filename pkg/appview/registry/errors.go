@@ -28,8 +28,9 @@ var (
 	// ErrUploadTooLarge: the upload exceeds what one multipart upload can
 	// hold (BLOB_UPLOAD_INVALID, 400).
 	ErrUploadTooLarge = errors.New("upload too large")
-	// ErrTooManyUploads: the upload capacity (sessions or part buffers) is
-	// exhausted for now (TOOMANYREQUESTS, 429).
+	// ErrTooManyUploads: the upload capacity (sessions or upload memory) is
+	// exhausted for now, or the registry is shutting down
+	// (TOOMANYREQUESTS, 429).
 	ErrTooManyUploads = errors.New("too many uploads in progress")
 	// ErrTooManyReferences: a manifest references more content than the
 	// registry checks (MANIFEST_INVALID, 400).
@@ -44,9 +45,18 @@ var (
 	ErrQuotaExceeded = errors.New("hold quota exceeded")
 	// ErrHoldRefused: the hold does not let this account write (DENIED, 403).
 	ErrHoldRefused = errors.New("hold refused the account")
-	// ErrUnavailable: the PDS or the hold failed or could not be reached
-	// (UNKNOWN, 500; the detail goes to the log only).
+	// ErrUnavailable: a service the registry depends on failed or could
+	// not be reached (UNKNOWN, 500; the detail goes to the log only). The
+	// three below wrap it and say which service: 502 with a message naming
+	// it, so a client can tell "retry later" from a registry bug.
 	ErrUnavailable = errors.New("upstream service unavailable")
+	// ErrPDSUnavailable: the account's PDS failed or could not be reached.
+	ErrPDSUnavailable = fmt.Errorf("PDS: %w", ErrUnavailable)
+	// ErrHoldUnavailable: the hold failed or could not be reached.
+	ErrHoldUnavailable = fmt.Errorf("hold: %w", ErrUnavailable)
+	// ErrDirectoryUnavailable: identity resolution (PLC directory, handle
+	// or DID document) failed for reasons other than "not found".
+	ErrDirectoryUnavailable = fmt.Errorf("identity directory: %w", ErrUnavailable)
 )
 
 // MissingContentError lists what a manifest references but the registry
@@ -64,8 +74,9 @@ func (e *MissingContentError) Error() string {
 	return "manifest references unknown content: " + strings.Join(parts, ", ")
 }
 
-// sentinelCodes is the one table from sentinels to OCI errors. A nil
-// message keeps the code's default.
+// sentinelCodes is the one table from sentinels to OCI errors. An empty
+// message keeps the code's default. The first match wins: the specific
+// upstream sentinels come before ErrUnavailable, which they wrap.
 var sentinelCodes = []struct {
 	err     error
 	code    oci.ErrorCode
@@ -83,6 +94,9 @@ var sentinelCodes = []struct {
 	{ErrNoSession, oci.ErrorCodeUnauthorized, "the registry holds no session with your PDS; log in again"},
 	{ErrQuotaExceeded, oci.ErrorCodeDenied, "storage quota exceeded on the hold"},
 	{ErrHoldRefused, oci.ErrorCodeDenied, "the hold does not let this account write; ask its captain for crew membership"},
+	{ErrPDSUnavailable, oci.ErrorCodeUpstream, "the account's PDS failed or could not be reached; try again later"},
+	{ErrHoldUnavailable, oci.ErrorCodeUpstream, "the hold storing the blobs failed or could not be reached; try again later"},
+	{ErrDirectoryUnavailable, oci.ErrorCodeUpstream, "identity resolution (PLC directory, handle or DID document) failed; try again later"},
 	{ErrUnavailable, oci.ErrorCodeUnknown, ""},
 }
 

@@ -181,7 +181,9 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 
 // expectError checks an OCI error response's status and first code (for
 // HEAD, which has no body, the status only).
-func expectError(t *testing.T, resp *http.Response, status int, code string) {
+// expectError fails unless resp is an OCI error with the status and the
+// first entry's code; it returns that entry's message.
+func expectError(t *testing.T, resp *http.Response, status int, code string) string {
 	t.Helper()
 	var body struct {
 		Errors []struct {
@@ -194,13 +196,24 @@ func expectError(t *testing.T, resp *http.Response, status int, code string) {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, status, raw)
 	}
 	if resp.Request.Method == http.MethodHead { // no body to check
-		return
+		return ""
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || len(body.Errors) == 0 {
 		t.Fatalf("body %q is not an OCI error: %v", raw, err)
 	}
 	if body.Errors[0].Code != code {
 		t.Fatalf("code %s (%s), want %s", body.Errors[0].Code, body.Errors[0].Message, code)
+	}
+	return body.Errors[0].Message
+}
+
+// expectUpstream fails unless resp is the 502 of a failed upstream whose
+// message names it ("PDS", "hold").
+func expectUpstream(t *testing.T, resp *http.Response, upstream string) {
+	t.Helper()
+	msg := expectError(t, resp, http.StatusBadGateway, "UNKNOWN")
+	if resp.Request.Method != http.MethodHead && !strings.Contains(msg, upstream) {
+		t.Fatalf("message %q does not name the %s", msg, upstream)
 	}
 }
 

@@ -257,7 +257,7 @@ func TestPDSUnreachableDuringManifestPut(t *testing.T) {
 
 	// The manifest record cannot be written: nothing is tagged.
 	env.PDS.SetDown("com.atproto.repo.createRecord")
-	expectError(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", body, ct), http.StatusInternalServerError, "UNKNOWN")
+	expectUpstream(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", body, ct), "PDS")
 	if n := len(env.PDS.Records(env.alice.DID, atcr.TagNSID)); n != 0 || env.PDS.Calls("com.atproto.repo.putRecord") != 0 {
 		t.Fatalf("%d tag records / %d putRecord calls after a failed manifest write", n, env.PDS.Calls("com.atproto.repo.putRecord"))
 	}
@@ -266,7 +266,7 @@ func TestPDSUnreachableDuringManifestPut(t *testing.T) {
 	// The tag record cannot be written: the manifest exists untagged, and
 	// no tag points at anything missing.
 	env.PDS.SetDown("com.atproto.repo.putRecord")
-	expectError(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", body, ct), http.StatusInternalServerError, "UNKNOWN")
+	expectUpstream(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", body, ct), "PDS")
 	env.PDS.ClearDown()
 	if n := len(env.PDS.Records(env.alice.DID, atcr.TagNSID)); n != 0 {
 		t.Fatalf("%d tag records", n)
@@ -315,4 +315,24 @@ func TestPushByDigestWithTagParams(t *testing.T) {
 	if n := len(env.PDS.Records(env.alice.DID, atcr.TagNSID)); n != 2 {
 		t.Fatalf("%d tag records, want 2", n)
 	}
+}
+
+// Non-distributable layers live elsewhere (their urls): a manifest naming
+// one that was never pushed is accepted, while a missing ordinary layer is
+// still MANIFEST_BLOB_UNKNOWN.
+func TestNondistributableLayersNeedNotBePushed(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	cfg := []byte(`{"architecture":"amd64","os":"windows"}`)
+	env.pushBlob(t, env.alice, "alice.test/win", cfg)
+	manifest := func(layerType string) []byte {
+		return []byte(`{"schemaVersion":2,"mediaType":"` + oci.MediaTypeOCIManifest + `","config":{"mediaType":"` +
+			oci.MediaTypeOCIConfig + `","digest":"` + digestOf(cfg).String() + `","size":` + itoa(len(cfg)) +
+			`},"layers":[{"mediaType":"` + layerType + `","digest":"` + digestOf([]byte("never pushed")).String() +
+			`","size":12,"urls":["https://store.example.com/base"]}]}`)
+	}
+	ct := map[string]string{"Content-Type": oci.MediaTypeOCIManifest}
+	expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/win/manifests/foreign",
+		manifest(oci.MediaTypeOCILayerNondistributableGzip), ct), http.StatusCreated)
+	expectError(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/win/manifests/missing",
+		manifest(oci.MediaTypeOCILayerGzip), ct), http.StatusNotFound, "MANIFEST_BLOB_UNKNOWN")
 }

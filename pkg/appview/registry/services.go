@@ -100,6 +100,18 @@ type BlobService interface {
 	BlobURL(ctx context.Context, repo Repo, d oci.Digest) (string, error)
 }
 
+// Chunk is one request body streamed into an upload session.
+type Chunk struct {
+	// Start is the first byte's offset from Content-Range, or -1 when the
+	// request had none.
+	Start int64
+	// Size is the body's length from Content-Length, or -1 when unknown
+	// (chunked transfer encoding). A known size lets small chunks be held
+	// without a whole part buffer.
+	Size int64
+	Body io.Reader
+}
+
 // Upload is the state of a blob upload session.
 type Upload struct {
 	ID string
@@ -115,11 +127,10 @@ type UploadService interface {
 	StartUpload(ctx context.Context, repo Repo, expected oci.Digest) (Upload, error)
 	// GetUpload reports the session's state.
 	GetUpload(ctx context.Context, repo Repo, id string) (Upload, error)
-	// WriteUpload appends body. start is the first byte's offset from
-	// Content-Range, or -1 when the request had none; a start other than
-	// the current offset is ErrRangeInvalid. The returned state is valid
-	// even with an error, for the response headers.
-	WriteUpload(ctx context.Context, repo Repo, id string, start int64, body io.Reader) (Upload, error)
+	// WriteUpload appends a chunk. A Start other than the current offset
+	// is ErrRangeInvalid. The returned state is valid even with an error,
+	// for the response headers.
+	WriteUpload(ctx context.Context, repo Repo, id string, chunk Chunk) (Upload, error)
 	// FinishUpload completes the upload under digest d and ends the
 	// session. Content that does not hash to d wraps oci.ErrDigestMismatch,
 	// and nothing is stored under d.

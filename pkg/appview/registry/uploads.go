@@ -67,7 +67,7 @@ func (reg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, req *re
 		reg.reportUpload(r.Context(), w, req)
 		return err
 	}
-	up, err := reg.uploads.WriteUpload(r.Context(), req.repo, req.route.arg, start, r.Body)
+	up, err := reg.uploads.WriteUpload(r.Context(), req.repo, req.route.arg, Chunk{Start: start, Size: r.ContentLength, Body: r.Body})
 	if up.ID != "" {
 		reg.uploadHeaders(w, req, up)
 	}
@@ -123,7 +123,7 @@ func (reg *Registry) writeAndFinish(ctx context.Context, r *http.Request, repo R
 		if err != nil {
 			return err
 		}
-		if _, err := reg.uploads.WriteUpload(ctx, repo, id, start, r.Body); err != nil {
+		if _, err := reg.uploads.WriteUpload(ctx, repo, id, Chunk{Start: start, Size: r.ContentLength, Body: r.Body}); err != nil {
 			return err
 		}
 	}

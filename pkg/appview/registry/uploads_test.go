@@ -225,10 +225,10 @@ func TestHoldUnreachable(t *testing.T) {
 	env := newTestEnv(t, storagetest.EnvOptions{})
 	d := env.pushBlob(t, env.alice, "alice.test/app", randomBytes(10))
 	env.Hold.SetDown(true)
-	expectError(t, env.call(t, env.alice, http.MethodPost, "/v2/alice.test/app/blobs/uploads/", nil, nil), http.StatusInternalServerError, "UNKNOWN")
+	expectUpstream(t, env.call(t, env.alice, http.MethodPost, "/v2/alice.test/app/blobs/uploads/", nil, nil), "hold")
 	other := digestOf([]byte("not cached"))
-	expectError(t, env.call(t, storagetest.User{}, http.MethodHead, "/v2/alice.test/app/blobs/"+other.String(), nil, nil), http.StatusInternalServerError, "UNKNOWN")
-	expectError(t, env.call(t, storagetest.User{}, http.MethodGet, "/v2/alice.test/app/blobs/"+d.String(), nil, nil), http.StatusInternalServerError, "UNKNOWN")
+	expectUpstream(t, env.call(t, storagetest.User{}, http.MethodHead, "/v2/alice.test/app/blobs/"+other.String(), nil, nil), "hold")
+	expectUpstream(t, env.call(t, storagetest.User{}, http.MethodGet, "/v2/alice.test/app/blobs/"+d.String(), nil, nil), "hold")
 }
 
 func TestUploadPartFallback(t *testing.T) {

@@ -21,12 +21,14 @@
 //   - holds.go: which hold a push goes to, and where a hold DID is served.
 //   - holdclient.go: every call the AppView makes to a hold, in one file.
 //   - blobs.go: HEAD (stat) and GET (presigned redirect) with their caches.
-//   - uploads.go, uploadwrite.go, partpool.go: upload sessions that stream
-//     PATCH bodies through bounded, pooled part buffers to presigned S3
-//     part URLs.
+//   - uploads.go, uploadwrite.go, partsender.go, budget.go: upload
+//     sessions that stream PATCH bodies through pooled part buffers to
+//     presigned S3 part URLs (two parts in flight while the next fills),
+//     within one memory budget.
 //   - cache.go: small bounded LRU caches with per-entry expiry.
 //
-// Nothing is buffered whole: a blob upload holds at most one part buffer
-// (Options.PartSize) per session, and all sessions together at most
-// Options.MaxBufferedBytes. See docs/registry.md.
+// Nothing is buffered whole: a streaming chunk holds at most three part
+// buffers (Options.PartSize) while its request runs, an idle session only
+// its remainder (under MinPartSize, counted by its size), and all of them
+// together at most Options.MaxBufferedBytes. See docs/registry.md.
 package storage

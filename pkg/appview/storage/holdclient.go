@@ -90,7 +90,7 @@ func (c *holdClient) initiateUpload(ctx context.Context, h holdRef, expected oci
 		return "", err
 	}
 	if out.UploadID == "" {
-		return "", fmt.Errorf("hold %s: %w: initiateUpload returned no uploadId", h.did, registry.ErrUnavailable)
+		return "", fmt.Errorf("hold %s: %w: initiateUpload returned no uploadId", h.did, registry.ErrHoldUnavailable)
 	}
 	return out.UploadID, nil
 }
@@ -130,13 +130,13 @@ func (c *holdClient) putPart(ctx context.Context, h holdRef, target atcr.HoldGet
 		method = http.MethodPut
 	}
 	if method != http.MethodPut {
-		return "", fmt.Errorf("hold %s: %w: part upload method %q is not PUT", h.did, registry.ErrUnavailable, method)
+		return "", fmt.Errorf("hold %s: %w: part upload method %q is not PUT", h.did, registry.ErrHoldUnavailable, method)
 	}
 	ctx, cancel := context.WithTimeout(ctx, partPutTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target.URL, bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("hold %s: %w: part URL: %w", h.did, registry.ErrUnavailable, err)
+		return "", fmt.Errorf("hold %s: %w: part URL: %w", h.did, registry.ErrHoldUnavailable, err)
 	}
 	req.ContentLength = int64(len(body))
 	for k, v := range target.Headers {
@@ -146,13 +146,13 @@ func (c *holdClient) putPart(ctx context.Context, h holdRef, target atcr.HoldGet
 	}
 	resp, err := c.parts.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("hold %s: %w: put part: %w", h.did, registry.ErrUnavailable, err)
+		return "", fmt.Errorf("hold %s: %w: put part: %w", h.did, registry.ErrHoldUnavailable, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	etag := resp.Header.Get("ETag")
 	if resp.StatusCode != http.StatusOK || etag == "" {
-		return "", fmt.Errorf("hold %s: %w: put part answered %d (ETag %q)", h.did, registry.ErrUnavailable, resp.StatusCode, etag)
+		return "", fmt.Errorf("hold %s: %w: put part answered %d (ETag %q)", h.did, registry.ErrHoldUnavailable, resp.StatusCode, etag)
 	}
 	return etag, nil
 }
@@ -183,7 +183,7 @@ func (c *holdClient) uploadPart(ctx context.Context, h holdRef, uploadID string,
 		return "", err
 	}
 	if out.ETag == "" {
-		return "", fmt.Errorf("hold %s: %w: uploadPart returned no etag", h.did, registry.ErrUnavailable)
+		return "", fmt.Errorf("hold %s: %w: uploadPart returned no etag", h.did, registry.ErrHoldUnavailable)
 	}
 	return out.ETag, nil
 }
@@ -196,7 +196,7 @@ func (c *holdClient) completeUpload(ctx context.Context, h holdRef, uploadID str
 		return 0, err
 	}
 	if out.Digest != "" && out.Digest != d.String() {
-		return 0, fmt.Errorf("hold %s: %w: completed %s as %s", h.did, registry.ErrUnavailable, d, out.Digest)
+		return 0, fmt.Errorf("hold %s: %w: completed %s as %s", h.did, registry.ErrHoldUnavailable, d, out.Digest)
 	}
 	return out.Size, nil
 }
@@ -221,11 +221,11 @@ func (c *holdClient) blobLocation(ctx context.Context, h holdRef, d oci.Digest) 
 	defer resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
-		return "", fmt.Errorf("hold %s: %w: getBlob answered %d without a redirect", h.did, registry.ErrUnavailable, resp.StatusCode)
+		return "", fmt.Errorf("hold %s: %w: getBlob answered %d without a redirect", h.did, registry.ErrHoldUnavailable, resp.StatusCode)
 	}
 	u, err := url.Parse(loc)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("hold %s: %w: getBlob redirected to %q", h.did, registry.ErrUnavailable, loc)
+		return "", fmt.Errorf("hold %s: %w: getBlob redirected to %q", h.did, registry.ErrHoldUnavailable, loc)
 	}
 	return loc, nil
 }
@@ -242,7 +242,7 @@ func (c *holdClient) statBlob(ctx context.Context, h holdRef, d oci.Digest) (int
 		size, _ = strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
 	}
 	if resp.StatusCode != http.StatusOK || size < 0 {
-		return 0, fmt.Errorf("hold %s: %w: getBlob HEAD answered %d", h.did, registry.ErrUnavailable, resp.StatusCode)
+		return 0, fmt.Errorf("hold %s: %w: getBlob HEAD answered %d", h.did, registry.ErrHoldUnavailable, resp.StatusCode)
 	}
 	return size, nil
 }
@@ -262,7 +262,7 @@ func (c *holdClient) getBlob(ctx context.Context, h holdRef, method string, d oc
 	resp, err := api.Do(ctx, req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("hold %s: %w: getBlob: %w", h.did, registry.ErrUnavailable, err)
+		return nil, fmt.Errorf("hold %s: %w: getBlob: %w", h.did, registry.ErrHoldUnavailable, err)
 	}
 	resp.Body = cancelOnClose{resp.Body, cancel}
 	if resp.StatusCode >= 400 {
@@ -276,14 +276,14 @@ func (c *holdClient) getBlob(ctx context.Context, h holdRef, method string, d oc
 func (c *holdClient) do(ctx context.Context, api *atclient.APIClient, h holdRef, req *atclient.APIRequest, out any) error {
 	resp, err := api.Do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("hold %s: %w: %s: %w", h.did, registry.ErrUnavailable, req.Endpoint, err)
+		return fmt.Errorf("hold %s: %w: %s: %w", h.did, registry.ErrHoldUnavailable, req.Endpoint, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return holdErr(h, req.Endpoint.String(), decodeAPIError(resp))
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("hold %s: %w: %s: decode: %w", h.did, registry.ErrUnavailable, req.Endpoint, err)
+		return fmt.Errorf("hold %s: %w: %s: decode: %w", h.did, registry.ErrHoldUnavailable, req.Endpoint, err)
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func holdErr(h holdRef, nsid string, err error) error {
 	wrap := func(sentinel error) error { return fmt.Errorf("hold %s: %s: %w: %w", h.did, nsid, sentinel, err) }
 	var apiErr *atclient.APIError
 	if !errors.As(err, &apiErr) {
-		return wrap(registry.ErrUnavailable)
+		return wrap(registry.ErrHoldUnavailable)
 	}
 	switch apiErr.Name {
 	case atcr.ErrorInvalidDigest:
@@ -317,7 +317,7 @@ func holdErr(h holdRef, nsid string, err error) error {
 	case apiErr.StatusCode == http.StatusUnauthorized, apiErr.StatusCode == http.StatusForbidden:
 		return wrap(registry.ErrHoldRefused)
 	}
-	return wrap(registry.ErrUnavailable)
+	return wrap(registry.ErrHoldUnavailable)
 }
 
 // cancelOnClose releases a call's timeout when its body is closed.

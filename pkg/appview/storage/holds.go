@@ -108,18 +108,18 @@ func normaliseHold(v string) (syntax.DID, error) {
 func (s *Store) holdEndpoint(ctx context.Context, did syntax.DID) (string, error) {
 	id, err := s.dir.LookupDID(ctx, did)
 	if err != nil {
-		return "", fmt.Errorf("resolve hold %s: %w: %w", did, registry.ErrUnavailable, err)
+		return "", fmt.Errorf("resolve hold %s: %w: %w", did, registry.ErrHoldUnavailable, err)
 	}
 	if svc, ok := id.Services[holdServiceID]; ok && svc.URL != "" {
 		u, err := url.Parse(svc.URL)
 		if err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil && u.RawQuery == "" {
 			return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 		}
-		return "", fmt.Errorf("hold %s: %w: #%s endpoint %q is not an http(s) URL", did, registry.ErrUnavailable, holdServiceID, svc.URL)
+		return "", fmt.Errorf("hold %s: %w: #%s endpoint %q is not an http(s) URL", did, registry.ErrHoldUnavailable, holdServiceID, svc.URL)
 	}
 	ep, err := directory.PDSEndpoint(id)
 	if err != nil {
-		return "", fmt.Errorf("hold %s: %w: %w", did, registry.ErrUnavailable, err)
+		return "", fmt.Errorf("hold %s: %w: %w", did, registry.ErrHoldUnavailable, err)
 	}
 	return ep, nil
 }

@@ -78,7 +78,7 @@ func (s *Store) fetchManifest(ctx context.Context, owner registry.Owner, rec *ma
 		return nil, err
 	}
 	if got := oci.FromBytes(rec.digest.Algorithm(), body); got != rec.digest {
-		return nil, fmt.Errorf("manifest %s: blob hashes to %s, record says %s: %w", rec.uri, got, rec.digest, registry.ErrUnavailable)
+		return nil, fmt.Errorf("manifest %s: blob hashes to %s, record says %s: %w", rec.uri, got, rec.digest, registry.ErrPDSUnavailable)
 	}
 	s.manifests.Add(manifestKey{did: owner.DID, digest: rec.digest}, cachedManifest{body: body, mediaType: rec.value.MediaType})
 	return body, nil
@@ -158,7 +158,7 @@ func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, 
 		return nil, fmt.Errorf("store manifest %s: %w", put.Digest, err)
 	}
 	value := manifestRecord(repo.Path(), put.Digest, put.Manifest, hold, blob, s.now())
-	m, err := toRecordMap(value)
+	m, err := fitManifestRecord(value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
 	}

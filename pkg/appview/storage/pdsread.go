@@ -101,7 +101,7 @@ func (p *pdsReader) getBlob(ctx context.Context, pds string, did syntax.DID, cid
 	what := fmt.Sprintf("getBlob %s %s", did, cid)
 	resp, err := p.client(pds).Do(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", what, registry.ErrUnavailable, err)
+		return nil, fmt.Errorf("%s: %w: %w", what, registry.ErrPDSUnavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -111,10 +111,10 @@ func (p *pdsReader) getBlob(ctx context.Context, pds string, did syntax.DID, cid
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, oci.MaxManifestSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", what, registry.ErrUnavailable, err)
+		return nil, fmt.Errorf("%s: %w: %w", what, registry.ErrPDSUnavailable, err)
 	}
 	if len(data) > oci.MaxManifestSize {
-		return nil, fmt.Errorf("%s: %w: blob exceeds %d bytes", what, registry.ErrUnavailable, oci.MaxManifestSize)
+		return nil, fmt.Errorf("%s: %w: blob exceeds %d bytes", what, registry.ErrPDSUnavailable, oci.MaxManifestSize)
 	}
 	return data, nil
 }
@@ -132,5 +132,5 @@ func pdsErr(what string, err error) error {
 			return fmt.Errorf("%s: %w: %w", what, registry.ErrNameUnknown, err)
 		}
 	}
-	return fmt.Errorf("%s: %w: %w", what, registry.ErrUnavailable, err)
+	return fmt.Errorf("%s: %w: %w", what, registry.ErrPDSUnavailable, err)
 }

@@ -102,5 +102,5 @@ func writeErr(what string, err error, manifestWrite bool) error {
 			return fmt.Errorf("%s: %w: %w", what, registry.ErrManifestNotStorable, err)
 		}
 	}
-	return fmt.Errorf("%s: %w: %w", what, registry.ErrUnavailable, err)
+	return fmt.Errorf("%s: %w: %w", what, registry.ErrPDSUnavailable, err)
 }

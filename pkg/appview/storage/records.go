@@ -130,6 +130,61 @@ func annotations(m map[string]any) map[string]string {
 	return out
 }
 
+// maxManifestRecordJSON bounds an io.atcr.manifest record as JSON. The
+// reference PDS takes at most 1 MB of JSON per createRecord, and every
+// relay and AppView on the firehose carries the record; a manifest may be
+// 4 MiB. Annotations are its only open-ended part, and the exact bytes are
+// in manifestBlob anyway, so an oversized record drops them (see
+// fitManifestRecord).
+const maxManifestRecordJSON = 256 << 10
+
+// fitManifestRecord returns the record as a map for writing, within
+// maxManifestRecordJSON: when it is larger, the descriptors' annotations
+// are dropped, then the manifest's own (Referrers reads those from the
+// manifest bytes of such records). A record too large even then cannot be
+// stored.
+func fitManifestRecord(rec *atcr.Manifest) (map[string]any, error) {
+	for step := 0; ; step++ {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return nil, fmt.Errorf("encode record: %w", err)
+		}
+		if len(b) <= maxManifestRecordJSON {
+			return toRecordMap(rec)
+		}
+		switch step {
+		case 0:
+			dropDescriptorAnnotations(rec)
+		case 1:
+			rec.Annotations = nil
+		default:
+			return nil, fmt.Errorf("manifest record is %d bytes of JSON without annotations, limit %d", len(b), maxManifestRecordJSON)
+		}
+	}
+}
+
+func dropDescriptorAnnotations(rec *atcr.Manifest) {
+	if rec.Config != nil {
+		rec.Config.Annotations = nil
+	}
+	if rec.Subject != nil {
+		rec.Subject.Annotations = nil
+	}
+	for i := range rec.Layers {
+		rec.Layers[i].Annotations = nil
+	}
+	for i := range rec.Manifests {
+		rec.Manifests[i].Annotations = nil
+	}
+}
+
+// mayLackAnnotations reports a record whose manifest is large enough for
+// fitManifestRecord to have dropped its annotations.
+func mayLackAnnotations(rec *manifestRec) bool {
+	return rec.value.Annotations == nil && rec.value.ManifestBlob != nil &&
+		rec.value.ManifestBlob.Size > maxManifestRecordJSON-4096 // the record's own fields
+}
+
 // toRecordMap converts a generated record for validation and writing.
 func toRecordMap(rec any) (map[string]any, error) {
 	m, err := atcr.ToMap(rec)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
@@ -25,13 +26,40 @@ func (s *Store) Referrers(ctx context.Context, repo registry.Repo, subject oci.D
 			continue
 		}
 		seen[rec.digest] = true
-		out = append(out, oci.Descriptor{
+		desc := oci.Descriptor{
 			MediaType:    rec.value.MediaType,
 			Digest:       rec.digest,
 			Size:         rec.value.ManifestBlob.Size,
 			ArtifactType: rec.value.ArtifactType,
 			Annotations:  annotations(rec.value.Annotations),
-		})
+		}
+		if mayLackAnnotations(rec) {
+			a, err := s.annotationsFromBytes(ctx, repo.Owner, rec)
+			if err != nil {
+				return nil, err
+			}
+			desc.Annotations = a
+		}
+		out = append(out, desc)
 	}
 	return out, nil
+}
+
+// annotationsFromBytes reads a manifest's annotations from its bytes, for
+// records stored without them.
+func (s *Store) annotationsFromBytes(ctx context.Context, owner registry.Owner, rec *manifestRec) (map[string]string, error) {
+	body, mediaType := []byte(nil), rec.value.MediaType
+	if cm, ok := s.manifests.Get(manifestKey{did: owner.DID, digest: rec.digest}); ok {
+		body = cm.body
+	} else {
+		var err error
+		if body, err = s.fetchManifest(ctx, owner, rec); err != nil {
+			return nil, err
+		}
+	}
+	m, err := oci.ParseManifest(mediaType, body)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: stored bytes do not parse: %w: %w", rec.uri, registry.ErrPDSUnavailable, err)
+	}
+	return m.Annotations(), nil
 }

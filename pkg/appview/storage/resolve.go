@@ -22,7 +22,7 @@ func (s *Store) ResolveOwner(ctx context.Context, ident string) (registry.Owner,
 		if notFoundIdentity(err) {
 			return registry.Owner{}, fmt.Errorf("%w: %w", registry.ErrNameUnknown, err)
 		}
-		return registry.Owner{}, fmt.Errorf("%w: %w", registry.ErrUnavailable, err)
+		return registry.Owner{}, fmt.Errorf("%w: %w", registry.ErrDirectoryUnavailable, err)
 	}
 	pds, err := directory.PDSEndpoint(id)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"atcr.io/pkg/appview/registry"
@@ -71,10 +72,11 @@ type Options struct {
 	// buffer. Default 16 MiB; at least MinPartSize, at most MaxPartSize.
 	// Blobs up to MaxParts parts can be pushed (156 GiB at 16 MiB).
 	PartSize int
-	// MaxBufferedBytes bounds the part buffers all sessions hold together.
-	// Default 1 GiB.
+	// MaxBufferedBytes bounds the memory all sessions hold together: part
+	// buffers being filled and sent, and the remainders (under
+	// MinPartSize, counted by size) idle sessions keep. Default 1 GiB.
 	MaxBufferedBytes int64
-	// PartWait is how long a chunk waits for a free part buffer before the
+	// PartWait is how long a chunk waits for buffer memory before the
 	// client is told to retry later (429). Default 30s.
 	PartWait time.Duration
 	// UploadTTL: a session idle this long is aborted on the hold. Default 1h.
@@ -127,7 +129,7 @@ type Store struct {
 	indexes   *indexCache
 
 	uploads *uploadTable
-	parts   *partPool
+	budget  *memBudget
 
 	background sync.WaitGroup // aborts of expired sessions
 	flight     singleflight.Group
@@ -169,7 +171,7 @@ func New(opts Options) (*Store, error) {
 		manifests: newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
 		indexes:   newIndexCache(opts.MaxIndexes),
 		uploads:   newUploadTable(),
-		parts:     newPartPool(opts.PartSize, int(opts.MaxBufferedBytes/int64(opts.PartSize)), opts.PartWait),
+		budget:    newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.PartWait),
 	}
 	s.pds = newPDSReader(opts.HTTP)
 	s.hold = newHoldClient(opts.HTTP, opts.Sessions, s.sessionErr)
@@ -214,29 +216,51 @@ func withDefaults(o Options) Options {
 	return o
 }
 
+// closeConcurrency bounds the aborts Close runs at once.
+const closeConcurrency = 16
+
+// Drain makes chunks waiting for upload memory give up at once (429, retry
+// later) instead of waiting up to PartWait, so a graceful shutdown is not
+// held up by them. Chunks already streaming go on. Call it when shutdown
+// begins, before the HTTP server waits for in-flight requests.
+func (s *Store) Drain() { s.budget.drain() }
+
 // Close aborts every open upload session on its hold (an AppView restart
-// loses them anyway; clients start them again) and waits for aborts still
-// running in the background.
+// loses them anyway; clients start them again), at most closeConcurrency at
+// a time, and waits for aborts still running in the background. Sessions a
+// request still holds when ctx ends are left to the hold's own expiry.
 func (s *Store) Close(ctx context.Context) error {
+	s.Drain()
+	var g errgroup.Group
+	g.SetLimit(closeConcurrency)
 	for _, sess := range s.uploads.snapshot() {
-		select {
-		case sess.lock <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("storage: close: %w", ctx.Err())
+		if ctx.Err() != nil {
+			break
 		}
-		if s.dropSession(sess) {
-			s.abortSession(ctx, sess)
-		}
-		<-sess.lock
+		g.Go(func() error {
+			select {
+			case sess.lock <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			defer func() { <-sess.lock }()
+			if s.dropSession(sess) {
+				s.abortSession(ctx, sess)
+			}
+			return nil
+		})
 	}
+	_ = g.Wait()
 	done := make(chan struct{})
 	go func() { s.background.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("storage: close: %w", ctx.Err())
 	}
+	if left := len(s.uploads.snapshot()); ctx.Err() != nil {
+		return fmt.Errorf("storage: close: %d sessions left to the holds' expiry: %w", left, ctx.Err())
+	}
+	return nil
 }
 
 // sessionErr classifies an error of Sessions: no session is the user's to
@@ -245,7 +269,7 @@ func (s *Store) sessionErr(did syntax.DID, err error) error {
 	if s.opts.NoSessionErr != nil && errors.Is(err, s.opts.NoSessionErr) {
 		return fmt.Errorf("session of %s: %w: %w", did, registry.ErrNoSession, err)
 	}
-	return fmt.Errorf("session of %s: %w: %w", did, registry.ErrUnavailable, err)
+	return fmt.Errorf("session of %s: %w: %w", did, registry.ErrPDSUnavailable, err)
 }
 
 // userClient returns the owner's authenticated PDS client.

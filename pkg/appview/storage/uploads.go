@@ -31,10 +31,16 @@ type uploadSession struct {
 
 	// lock is held by the one request using the session; the fields below
 	// are guarded by it.
-	lock   chan struct{}
-	offset int64
-	parts  []atcr.HoldCompleteUpload_Part
-	buf    []byte // nil, or a pooled part buffer holding bytes not yet sent
+	lock     chan struct{}
+	offset   int64
+	parts    []atcr.HoldCompleteUpload_Part // sent, in part-number order
+	nextPart int                            // number of the next part to send
+	// buf holds received bytes not yet sent (nil when none); its capacity
+	// is reserved in the Store's memBudget. Between requests it is less
+	// than MinPartSize and sized to its contents.
+	buf []byte
+	// failed are parts whose send failed, kept to be sent again.
+	failed []pendingPart
 
 	lastUsed atomic.Int64 // unix nanoseconds
 }
@@ -138,16 +144,22 @@ func (s *Store) openSession(ctx context.Context, repo registry.Repo, expected oc
 		return nil, fmt.Errorf("start upload on %s: %w", holdDID, err)
 	}
 	sess := &uploadSession{
-		id:     newUploadID(),
-		owner:  repo.Owner.DID,
-		repo:   repo.Path(),
-		hold:   h,
-		holdID: holdID,
-		lock:   make(chan struct{}, 1),
+		id:       newUploadID(),
+		owner:    repo.Owner.DID,
+		repo:     repo.Path(),
+		hold:     h,
+		holdID:   holdID,
+		lock:     make(chan struct{}, 1),
+		nextPart: 1,
 	}
 	sess.lastUsed.Store(s.now().UnixNano())
 	return sess, nil
 }
+
+// BufferedBytes reports the memory upload sessions hold now: part buffers
+// being filled or sent, and the remainders of idle sessions, each counted
+// by its capacity. It never exceeds Options.MaxBufferedBytes.
+func (s *Store) BufferedBytes() int64 { return s.budget.used.Load() }
 
 // GetUpload implements registry.UploadService.
 func (s *Store) GetUpload(ctx context.Context, repo registry.Repo, id string) (registry.Upload, error) {
@@ -167,7 +179,7 @@ func (s *Store) CancelUpload(ctx context.Context, repo registry.Repo, id string)
 	}
 	defer s.release(sess)
 	if s.dropSession(sess) {
-		s.abortSession(ctx, sess)
+		s.abortSession(context.WithoutCancel(ctx), sess)
 	}
 	return nil
 }
@@ -189,7 +201,7 @@ func (s *Store) acquire(ctx context.Context, repo registry.Repo, id string) (*up
 	}
 	if s.expired(sess) {
 		if s.dropSession(sess) {
-			s.abortSession(ctx, sess)
+			s.abortSession(context.WithoutCancel(ctx), sess)
 		}
 		<-sess.lock
 		return nil, fmt.Errorf("upload %q expired: %w", id, registry.ErrUploadUnknown)
@@ -207,22 +219,26 @@ func (s *Store) expired(sess *uploadSession) bool {
 }
 
 // dropSession removes a session (its lock held, or unreachable) and
-// returns its part buffer to the pool.
+// returns the memory it holds to the budget.
 func (s *Store) dropSession(sess *uploadSession) bool {
 	if !s.uploads.remove(sess) {
 		return false
 	}
-	if sess.buf != nil {
-		s.parts.put(sess.buf)
-		sess.buf = nil
+	s.budget.free(sess.buf)
+	sess.buf = nil
+	for _, p := range sess.failed {
+		s.budget.free(p.buf)
 	}
+	sess.failed = nil
 	return true
 }
 
-// abortSession tells the hold to discard the session's parts; failures are
-// only logged (the hold expires uploads itself).
+// abortSession tells the hold to discard the session's parts, within ctx
+// (request paths pass context.WithoutCancel: a client gone away must not
+// stop the clean-up); failures are only logged (the hold expires uploads
+// itself).
 func (s *Store) abortSession(ctx context.Context, sess *uploadSession) {
-	err := s.hold.abortUpload(context.WithoutCancel(ctx), sess.hold, sess.holdID)
+	err := s.hold.abortUpload(ctx, sess.hold, sess.holdID)
 	switch {
 	case err == nil:
 	case errors.Is(err, registry.ErrUploadUnknown): // the hold already let it go

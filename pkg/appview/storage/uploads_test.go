@@ -32,7 +32,7 @@ func upload(t *testing.T, s *storage.Store, repo registry.Repo, data []byte, ste
 	}
 	for off := 0; off < len(data); off += step {
 		end := min(off+step, len(data))
-		if _, err := s.WriteUpload(ctx, repo, up.ID, int64(off), bytes.NewReader(data[off:end])); err != nil {
+		if _, err := s.WriteUpload(ctx, repo, up.ID, chunkOf(int64(off), bytes.NewReader(data[off:end]))); err != nil {
 			t.Fatalf("write at %d: %v", off, err)
 		}
 	}
@@ -82,7 +82,7 @@ func TestExpiredSessionsAreAborted(t *testing.T) {
 	ctx := t.Context()
 	first, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	second, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
-	if _, err := env.Store.WriteUpload(ctx, repo, first.ID, 0, bytes.NewReader(randomBytes(100))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, first.ID, chunkOf(0, bytes.NewReader(randomBytes(100)))); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(storage.DefaultUploadTTL + time.Minute)
@@ -109,34 +109,184 @@ func TestExpiredSessionsAreAborted(t *testing.T) {
 	}
 }
 
+// Idle sessions hold only their remainders, counted by size: many open
+// sessions with a small remainder each (what the conformance suite leaves
+// behind) never pin whole part buffers, and a new stream still gets one.
+func TestIdleSessionsHoldOnlyTheirBytes(t *testing.T) {
+	const sessions, remainder = 20, 1<<20 + 1
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
+		o.PartSize = storage.MinPartSize
+		o.MaxBufferedBytes = 32 << 20 // six part buffers; 20 idle remainders must fit besides
+		o.PartWait = 50 * time.Millisecond
+	}})
+	env.AddUser("alice.test")
+	repo := repoOf(t, env, "alice.test/app")
+	ctx := t.Context()
+	data := randomBytes(remainder)
+	var ids []string
+	for range sessions {
+		up, err := env.Store.StartUpload(ctx, repo, oci.Digest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Streamed (size unknown): it is read through a whole part buffer.
+		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, streamed(0, data)); err != nil {
+			t.Fatalf("session %d: %v", len(ids), err)
+		}
+		ids = append(ids, up.ID)
+	}
+	if got, want := env.Store.BufferedBytes(), int64(sessions*remainder); got != want {
+		t.Fatalf("idle sessions hold %d bytes, want exactly their remainders (%d)", got, want)
+	}
+	d := oci.FromBytes(oci.SHA256, data)
+	for _, id := range ids {
+		if _, err := env.Store.FinishUpload(ctx, repo, id, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.Store.BufferedBytes(); got != 0 {
+		t.Fatalf("%d bytes still held after every session finished", got)
+	}
+}
+
 func TestUploadCapacity(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
 		o.PartSize = storage.MinPartSize
 		o.MaxBufferedBytes = storage.MinPartSize // one part buffer for everyone
 		o.PartWait = 50 * time.Millisecond
-		o.MaxUploadsPerUser = 2
+		o.MaxUploadsPerUser = 3
 	}})
 	env.AddUser("alice.test")
 	repo := repoOf(t, env, "alice.test/app")
 	ctx := t.Context()
 	a, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	b, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
+	c, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	if _, err := env.Store.StartUpload(ctx, repo, oci.Digest{}); !errors.Is(err, registry.ErrTooManyUploads) {
-		t.Fatalf("third session for one user: %v", err)
+		t.Fatalf("fourth session for one user: %v", err)
 	}
-	// a keeps a remainder in the only buffer: b must wait, then gets 429.
-	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, 0, bytes.NewReader(randomBytes(1000))); err != nil {
+	// Small remainders cost their size: a and b both fit.
+	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, chunkOf(0, bytes.NewReader(randomBytes(1000)))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.WriteUpload(ctx, repo, b.ID, 0, bytes.NewReader(randomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
-		t.Fatalf("write without a free buffer: %v", err)
+	if _, err := env.Store.WriteUpload(ctx, repo, b.ID, chunkOf(0, bytes.NewReader(randomBytes(10)))); err != nil {
+		t.Fatalf("small chunk next to another session's remainder: %v", err)
 	}
-	// Finishing a returns the buffer.
+	// A streamed chunk needs a whole part buffer, which the remainders
+	// leave no room for: it waits PartWait, then 429.
+	if _, err := env.Store.WriteUpload(ctx, repo, c.ID, streamed(0, randomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
+		t.Fatalf("stream without room for a part buffer: %v", err)
+	}
+	// Ending a and b returns their memory.
 	if err := env.Store.CancelUpload(ctx, repo, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.WriteUpload(ctx, repo, b.ID, 0, bytes.NewReader(randomBytes(10))); err != nil {
-		t.Fatalf("write after the buffer was freed: %v", err)
+	if err := env.Store.CancelUpload(ctx, repo, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.WriteUpload(ctx, repo, c.ID, streamed(0, randomBytes(10))); err != nil {
+		t.Fatalf("stream after the memory was freed: %v", err)
+	}
+}
+
+// Drain (shutdown) ends a wait for upload memory at once: the chunk gets
+// 429 instead of holding the shutdown for PartWait.
+func TestDrainEndsWaitsForMemory(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
+		o.PartSize = storage.MinPartSize
+		o.MaxBufferedBytes = storage.MinPartSize
+		o.PartWait = time.Hour // only Drain can end the wait
+	}})
+	env.AddUser("alice.test")
+	repo := repoOf(t, env, "alice.test/app")
+	ctx := t.Context()
+	a, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
+	b, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
+	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, chunkOf(0, bytes.NewReader(randomBytes(1000)))); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.Store.WriteUpload(ctx, repo, b.ID, streamed(0, randomBytes(10)))
+		done <- err
+	}()
+	env.Store.Drain()
+	if err := <-done; !errors.Is(err, registry.ErrTooManyUploads) {
+		t.Fatalf("write waiting for memory after Drain: %v", err)
+	}
+	if err := env.Store.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if env.Hold.OpenUploads() != 0 {
+		t.Fatalf("%d uploads left open on the hold after Close", env.Hold.OpenUploads())
+	}
+}
+
+// A remainder of at least MinPartSize is sent as a part when its request
+// ends, so an idle session never holds one; parts sent while the stream
+// goes on, small chunks and the final PUT all land in order.
+func TestChunkedUploadParts(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{S3: storagetest.EmbeddedS3(t)})
+	env.AddUser("alice.test")
+	repo := repoOf(t, env, "alice.test/app")
+	ctx := t.Context()
+	data := randomBytes(2*storage.DefaultPartSize + storage.MinPartSize + 300)
+	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
+	chunks := []int{storage.MinPartSize + 100, 2 * storage.DefaultPartSize, 100, 100}
+	off := 0
+	for i, n := range chunks {
+		c := streamed(int64(off), data[off:off+n])
+		if i >= 2 {
+			c = chunkOf(int64(off), bytes.NewReader(data[off:off+n]))
+		}
+		st, err := env.Store.WriteUpload(ctx, repo, up.ID, c)
+		off += n
+		if err != nil || st.Offset != int64(off) {
+			t.Fatalf("chunk %d: %+v, %v", i, st, err)
+		}
+		if i < 2 && env.Store.BufferedBytes() != 0 {
+			t.Fatalf("after chunk %d the session still holds %d bytes", i, env.Store.BufferedBytes())
+		}
+	}
+	d := oci.FromBytes(oci.SHA256, data)
+	if n, err := env.Store.FinishUpload(ctx, repo, up.ID, d); err != nil || n != int64(len(data)) {
+		t.Fatalf("finish: %d, %v", n, err)
+	}
+	// Parts: the 5 MiB+100 remainder, two whole parts, then the 200 bytes.
+	if c := env.Hold.Completed(); len(c) != 1 || c[0].Parts != 4 || c[0].Digest != d {
+		t.Fatalf("completed uploads: %+v", c)
+	}
+}
+
+// Parts whose send fails stay in memory and are sent again, under their
+// numbers, by the next request; the upload then completes intact.
+func TestFailedPartsAreSentAgain(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = storage.MinPartSize }})
+	env.AddUser("alice.test")
+	repo := repoOf(t, env, "alice.test/app")
+	ctx := t.Context()
+	data := randomBytes(3*storage.MinPartSize + 10)
+	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
+	env.Hold.SetDown(true)
+	st, err := env.Store.WriteUpload(ctx, repo, up.ID, streamed(0, data))
+	if err == nil || st.Offset == 0 {
+		t.Fatalf("write with the hold down: %+v, %v", st, err)
+	}
+	env.Hold.SetDown(false)
+	if st.Offset < int64(len(data)) {
+		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, streamed(st.Offset, data[st.Offset:])); err != nil {
+			t.Fatalf("resume at %d: %v", st.Offset, err)
+		}
+	}
+	d := oci.FromBytes(oci.SHA256, data)
+	if n, err := env.Store.FinishUpload(ctx, repo, up.ID, d); err != nil || n != int64(len(data)) {
+		t.Fatalf("finish after the hold came back: %d, %v", n, err)
+	}
+	if !env.Hold.HasBlob(t, d) {
+		t.Fatal("blob not stored")
+	}
+	if got := env.Store.BufferedBytes(); got != 0 {
+		t.Fatalf("%d bytes still held", got)
 	}
 }
 
@@ -146,10 +296,10 @@ func TestRangeAndRepositoryChecks(t *testing.T) {
 	repo := repoOf(t, env, "alice.test/app")
 	ctx := t.Context()
 	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
-	if _, err := env.Store.WriteUpload(ctx, repo, up.ID, 0, bytes.NewReader([]byte("abc"))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, up.ID, chunkOf(0, bytes.NewReader([]byte("abc")))); err != nil {
 		t.Fatal(err)
 	}
-	st, err := env.Store.WriteUpload(ctx, repo, up.ID, 5, bytes.NewReader([]byte("x")))
+	st, err := env.Store.WriteUpload(ctx, repo, up.ID, chunkOf(5, bytes.NewReader([]byte("x"))))
 	if !errors.Is(err, registry.ErrRangeInvalid) || st.Offset != 3 {
 		t.Fatalf("gap: %+v, %v", st, err)
 	}
@@ -181,4 +331,13 @@ func TestPrivateHoldReadsAsCaller(t *testing.T) {
 	if env.Hold.Calls("com.atproto.sync.getBlob") != before {
 		t.Fatal("presigned URL not reused")
 	}
+}
+
+func chunkOf(start int64, r *bytes.Reader) registry.Chunk {
+	return registry.Chunk{Start: start, Size: r.Size(), Body: r}
+}
+
+// streamed is a chunk of unknown size (chunked transfer encoding).
+func streamed(start int64, data []byte) registry.Chunk {
+	return registry.Chunk{Start: start, Size: -1, Body: bytes.NewReader(data)}
 }

@@ -7,48 +7,100 @@ import (
 	"io"
 
 	"atcr.io/pkg/appview/registry"
-	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
 
-// WriteUpload implements registry.UploadService. The body streams into the
-// session's part buffer; each time the buffer fills it is sent as one part
-// to the hold's presigned URL and reused. What is left when the body ends
-// (less than one part) stays in the buffer for the next chunk or the final
-// PUT: S3 needs every part but the last to be at least 5 MiB, and a
-// presigned UploadPart needs its length up front. Nothing else is held.
-func (s *Store) WriteUpload(ctx context.Context, repo registry.Repo, id string, start int64, body io.Reader) (registry.Upload, error) {
+// smallChunk: a chunk of known size that leaves the session holding at
+// most this many bytes goes into an exactly sized buffer instead of a whole
+// part buffer (the conformance suite and resumable clients send many small
+// chunks).
+const smallChunk = 1 << 20
+
+// WriteUpload implements registry.UploadService. The body streams into
+// part buffers; each full buffer is sent as one part to the hold's
+// presigned URL while the next one fills (partsInFlight at a time). When
+// the body ends, a remainder of at least MinPartSize is sent as a part too
+// (S3 takes parts of any size from 5 MiB); a smaller one stays with the
+// session, moved into a buffer of its own size, for the next chunk or the
+// final PUT: S3 needs every part but the last to be at least 5 MiB, and a
+// presigned UploadPart needs its length up front. An idle session thus
+// holds less than MinPartSize, counted in the budget by what it holds.
+func (s *Store) WriteUpload(ctx context.Context, repo registry.Repo, id string, chunk registry.Chunk) (registry.Upload, error) {
 	sess, err := s.acquire(ctx, repo, id)
 	if err != nil {
 		return registry.Upload{}, err
 	}
 	defer s.release(sess)
-	if start >= 0 && start != sess.offset {
-		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, start, sess.offset, registry.ErrRangeInvalid)
+	if chunk.Start >= 0 && chunk.Start != sess.offset {
+		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
-	err = s.appendBody(ctx, sess, body)
+	if err := s.resendFailed(ctx, sess); err != nil {
+		return sess.state(), err
+	}
+	if chunk.Size >= 0 && chunk.Size <= smallChunk && len(sess.buf)+int(chunk.Size) <= smallChunk {
+		err = s.appendSmall(ctx, sess, chunk)
+	} else {
+		err = s.appendStream(ctx, sess, chunk.Body)
+	}
 	return sess.state(), err
 }
 
-// appendBody reads body into the session, flushing full parts.
-func (s *Store) appendBody(ctx context.Context, sess *uploadSession, body io.Reader) error {
-	defer s.releaseEmptyBuffer(sess)
-	for {
-		if sess.buf != nil && len(sess.buf) == cap(sess.buf) {
-			if err := s.flushPart(ctx, sess); err != nil {
-				return err
-			}
+// appendSmall appends a small chunk of known size. A body shorter than
+// announced keeps what arrived.
+func (s *Store) appendSmall(ctx context.Context, sess *uploadSession, chunk registry.Chunk) error {
+	if need := len(sess.buf) + int(chunk.Size); need > cap(sess.buf) {
+		if err := s.budget.reserve(ctx, int64(need-cap(sess.buf))); err != nil {
+			return err
 		}
-		if sess.buf == nil {
-			buf, err := s.parts.get(ctx)
-			if err != nil {
+		s.moveBuffer(sess, need)
+	}
+	n, err := io.ReadFull(chunk.Body, sess.buf[len(sess.buf):len(sess.buf)+int(chunk.Size)])
+	sess.buf = sess.buf[:len(sess.buf)+n]
+	sess.offset += int64(n)
+	s.settle(sess)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("upload %s: read chunk: %w", sess.id, err)
+	}
+	return nil
+}
+
+// appendStream reads body through part buffers, sending each full one
+// while the next fills, and waits for every part before it returns.
+func (s *Store) appendStream(ctx context.Context, sess *uploadSession, body io.Reader) error {
+	snd := newPartSender(s, sess)
+	err := s.streamParts(ctx, sess, snd, body)
+	if err == nil && len(sess.buf) >= MinPartSize {
+		if err = snd.send(ctx, sess.buf); err == nil {
+			sess.buf = nil
+		}
+	}
+	err = errors.Join(err, snd.wait())
+	s.settle(sess)
+	return err
+}
+
+func (s *Store) streamParts(ctx context.Context, sess *uploadSession, snd *partSender, body io.Reader) error {
+	for {
+		if snd.err != nil {
+			return snd.err
+		}
+		if cap(sess.buf) != s.budget.partSize {
+			if err := s.growToPart(ctx, sess, snd); err != nil {
 				return err
 			}
-			sess.buf = buf
+			if snd.err != nil { // a part failed while we waited
+				return snd.err
+			}
 		}
 		n, err := io.ReadFull(body, sess.buf[len(sess.buf):cap(sess.buf)])
 		sess.buf = sess.buf[:len(sess.buf)+n]
 		sess.offset += int64(n)
+		if len(sess.buf) == cap(sess.buf) {
+			if err := snd.send(ctx, sess.buf); err != nil {
+				return err
+			}
+			sess.buf = nil // the sender owns it now, reservation included
+		}
 		switch {
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return nil
@@ -60,29 +112,61 @@ func (s *Store) appendBody(ctx context.Context, sess *uploadSession, body io.Rea
 	}
 }
 
-// releaseEmptyBuffer gives an empty buffer back to the pool between
-// requests; a buffer holding a remainder stays with the session.
-func (s *Store) releaseEmptyBuffer(sess *uploadSession) {
-	if sess.buf != nil && len(sess.buf) == 0 {
-		s.parts.put(sess.buf)
-		sess.buf = nil
+// growToPart moves the session's bytes into a whole part buffer. While its
+// own parts are in flight it waits for those rather than for other
+// sessions, so a slow part never turns into a 429.
+func (s *Store) growToPart(ctx context.Context, sess *uploadSession, snd *partSender) error {
+	need := int64(s.budget.partSize - cap(sess.buf))
+	for !s.budget.tryReserve(need) {
+		if snd.waitOne() {
+			continue
+		}
+		if err := s.budget.reserve(ctx, need); err != nil {
+			return err
+		}
+		break
+	}
+	s.moveBuffer(sess, s.budget.partSize)
+	return nil
+}
+
+// moveBuffer moves the session's bytes into a new buffer of capacity n.
+// A larger capacity must already be reserved; a smaller one releases the
+// difference.
+func (s *Store) moveBuffer(sess *uploadSession, n int) {
+	old := sess.buf
+	sess.buf = append(s.budget.alloc(n), old...)
+	s.budget.recycle(old)
+	if n < cap(old) {
+		s.budget.release(int64(cap(old) - n))
 	}
 }
 
-// flushPart sends the buffered bytes as the next part. On failure the bytes
-// stay buffered, so a later request sends them again.
-func (s *Store) flushPart(ctx context.Context, sess *uploadSession) error {
-	n := len(sess.parts) + 1
-	if n > MaxParts {
-		return fmt.Errorf("upload %s: part %d: %w", sess.id, n, registry.ErrUploadTooLarge)
+// settle leaves the session holding no more memory than its bytes need
+// between requests: nothing when empty, an exactly sized copy otherwise
+// (a copy of less than MinPartSize, cheap next to sending it).
+func (s *Store) settle(sess *uploadSession) {
+	switch n := len(sess.buf); {
+	case n == 0:
+		s.budget.free(sess.buf)
+		sess.buf = nil
+	case cap(sess.buf) > n+n/8+4096:
+		s.moveBuffer(sess, n)
 	}
-	etag, err := s.hold.sendPart(ctx, sess.hold, sess.holdID, n, sess.buf)
-	if err != nil {
-		return fmt.Errorf("upload %s: part %d: %w", sess.id, n, err)
-	}
-	sess.parts = append(sess.parts, atcr.HoldCompleteUpload_Part{PartNumber: int64(n), ETag: etag})
-	if sess.buf != nil {
-		sess.buf = sess.buf[:0]
+}
+
+// resendFailed sends again the parts whose send failed during an earlier
+// request, under their numbers, before anything else is accepted.
+func (s *Store) resendFailed(ctx context.Context, sess *uploadSession) error {
+	for len(sess.failed) > 0 {
+		p := sess.failed[0]
+		etag, err := s.hold.sendPart(ctx, sess.hold, sess.holdID, p.number, p.buf)
+		if err != nil {
+			return fmt.Errorf("upload %s: part %d: %w", sess.id, p.number, err)
+		}
+		sess.addPart(p.number, etag)
+		s.budget.free(p.buf)
+		sess.failed = sess.failed[1:]
 	}
 	return nil
 }
@@ -98,16 +182,29 @@ func (s *Store) FinishUpload(ctx context.Context, repo registry.Repo, id string,
 		return 0, err
 	}
 	defer s.release(sess)
+	if err := s.resendFailed(ctx, sess); err != nil {
+		return 0, err
+	}
 	if len(sess.parts) == 0 || len(sess.buf) > 0 {
-		if err := s.flushPart(ctx, sess); err != nil {
+		n, err := sess.nextPartNumber()
+		if err != nil {
 			return 0, err
 		}
+		etag, err := s.hold.sendPart(ctx, sess.hold, sess.holdID, n, sess.buf)
+		if err != nil {
+			// The bytes stay buffered; a retried PUT sends them again.
+			return 0, fmt.Errorf("upload %s: part %d: %w", id, n, err)
+		}
+		sess.nextPart++
+		sess.addPart(n, etag)
+		s.budget.free(sess.buf)
+		sess.buf = nil
 	}
 	size, err := s.hold.completeUpload(ctx, sess.hold, sess.holdID, d, sess.parts)
 	if err != nil {
 		if errors.Is(err, oci.ErrDigestMismatch) || errors.Is(err, registry.ErrUploadUnknown) {
 			if s.dropSession(sess) {
-				s.abortSession(ctx, sess)
+				s.abortSession(context.WithoutCancel(ctx), sess)
 			}
 		}
 		return 0, fmt.Errorf("upload %s: complete as %s: %w", id, d, err)

@@ -51,6 +51,23 @@ func BenchmarkCompleteUpload64MiB(b *testing.B) {
 	}
 }
 
+// BenchmarkCompleteUpload64MiBRename is BenchmarkCompleteUpload64MiB as
+// cmd/hold runs the embedded server: the verified upload is renamed to its
+// blob key instead of copied.
+func BenchmarkCompleteUpload64MiBRename(b *testing.B) {
+	e := newEnv(b, withEmbeddedMover)
+	data := randomBytes(97, benchBlobSize)
+	b.SetBytes(benchBlobSize)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		id, d, parts := stageUpload(b, e, data, 3_000_000+uint64(i))
+		b.StartTimer()
+		if resp := e.complete(b, alice, id, d.String(), parts); resp.status != http.StatusOK {
+			b.Fatalf("complete: %d %s %s", resp.status, resp.errName, resp.message)
+		}
+	}
+}
+
 // BenchmarkCompleteSteps64MiB splits completion into its three S3 steps.
 func BenchmarkCompleteSteps64MiB(b *testing.B) {
 	e := newEnv(b)

@@ -20,7 +20,8 @@
 // SDK signs the payload and needs to read it twice.
 //
 // completeUpload assembles the parts, streams the staging object back through
-// a hash and only then moves it to s3.BlobKey(digest). A mismatch deletes
+// a hash and only then moves it to s3.BlobKey(digest) (Options.Staging: S3's
+// GET, copy and delete, or file reads and a rename on the embedded server). A mismatch deletes
 // the staging object and answers InvalidDigest naming the computed digest:
 // nothing is ever stored at a digest key whose bytes differ. When the blob
 // already exists the staging object is just deleted. A session whose parts

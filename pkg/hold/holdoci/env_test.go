@@ -52,7 +52,14 @@ var bucketSeq atomic.Int64
 type envConfig struct {
 	pullZone string
 	modify   func(*Options)
+	// embeddedMover: the gateway's default bucket, with the gateway as
+	// Options.Staging (file reads and renames), as cmd/hold runs the
+	// embedded server.
+	embeddedMover bool
 }
+
+// withEmbeddedMover configures newEnv as cmd/hold runs the embedded server.
+func withEmbeddedMover(c *envConfig) { c.embeddedMover = true }
 
 // newEnv builds an environment; alice and bob may write, eve may not.
 func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
@@ -63,7 +70,9 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 	}
 	ctx := context.Background()
 	params := gateway.Params()
-	params.Bucket = fmt.Sprintf("holdoci-%d", bucketSeq.Add(1))
+	if !cfg.embeddedMover {
+		params.Bucket = fmt.Sprintf("holdoci-%d", bucketSeq.Add(1))
+	}
 	params.PullZoneURL = cfg.pullZone
 	svc, err := s3.New(ctx, params)
 	if err != nil {
@@ -90,6 +99,9 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		SessionTTL: time.Hour, SweepInterval: 10 * time.Millisecond,
 		Authorizer: e.auth, Quota: e.quota, Captain: e.captain,
 		Logger: quietLogger(), Now: e.clock.Now,
+	}
+	if cfg.embeddedMover {
+		e.opts.Staging = gateway
 	}
 	if cfg.modify != nil {
 		cfg.modify(&e.opts)

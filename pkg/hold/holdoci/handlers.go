@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,6 +47,17 @@ type IdentityResolver interface {
 	LookupDID(ctx context.Context, did syntax.DID) (*identity.Identity, error)
 }
 
+// StagingStore is how completeUpload reads an assembled upload back to
+// verify it and moves it to its blob key. *s3.S3Service implements it over
+// S3 (a GET; a server-side copy and a delete). The embedded S3 server
+// (*embedded.Server), running in the hold's own process, implements it on
+// its files (a read; a rename), which saves an HTTP round of every byte and
+// reading and writing every byte again.
+type StagingStore interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, s3.ObjectInfo, error)
+	Move(ctx context.Context, src, dst string) error
+}
+
 // Defaults for Options.
 const (
 	DefaultSessionTTL    = 24 * time.Hour
@@ -68,7 +80,10 @@ type Options struct {
 	// DisablePresignedUploads makes getPartUploadUrl hand out the hold's own
 	// uploadPart URL instead of presigned S3 part URLs.
 	DisablePresignedUploads bool
-	Authorizer              Authorizer
+	// Staging reads assembled uploads back and moves them to their blob
+	// keys; nil means S3.
+	Staging    StagingStore
+	Authorizer Authorizer
 	// Quota may be nil: unlimited, and notifyManifest reports no usage.
 	Quota Quota
 	// Captain may be nil: no Bluesky posts.
@@ -84,6 +99,7 @@ type Options struct {
 // release it with Close.
 type Handlers struct {
 	s3          *s3.S3Service
+	staging     StagingStore
 	pds         *pds.PDS
 	sessions    *sessionStore
 	spoolDir    string
@@ -122,7 +138,7 @@ func New(opts Options) (*Handlers, error) {
 		return nil, errors.New("holdoci: Authorizer is required")
 	}
 	h := &Handlers{
-		s3: opts.S3, pds: opts.PDS,
+		s3: opts.S3, staging: opts.Staging, pds: opts.PDS,
 		ttl:        orDefault(opts.SessionTTL, DefaultSessionTTL),
 		sweepEvery: orDefault(opts.SweepInterval, DefaultSweepInterval),
 		presignTTL: orDefault(opts.PresignTTL, s3.DefaultPresignTTL),
@@ -133,6 +149,9 @@ func New(opts Options) (*Handlers, error) {
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if h.staging == nil {
+		h.staging = opts.S3
 	}
 	h.log = h.log.With("component", "holdoci")
 	if h.now == nil {

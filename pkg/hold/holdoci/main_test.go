@@ -27,7 +27,7 @@ func runWithGateway(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	gateway, err = embedded.Start(ctx, embedded.Options{DataDir: dir})
+	gateway, err = embedded.Start(ctx, embedded.Options{DataDir: dir, ChecksumETags: true}) // as cmd/hold runs it
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start embedded s3:", err)
 		return 1

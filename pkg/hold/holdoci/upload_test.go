@@ -2,6 +2,8 @@ package holdoci
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,6 +35,50 @@ func TestPresignedThreePartUpload(t *testing.T) {
 
 	// The session is gone: completing again knows no such upload.
 	wantError(t, e.complete(t, alice, id, d.String(), parts), http.StatusBadRequest, atcr.ErrorInvalidUploadId)
+}
+
+// With the embedded server as Options.Staging (cmd/hold's set-up), the
+// verified upload is read from its file and renamed to its blob key; a
+// mismatch is never moved.
+func TestVerifiedUploadIsMovedByTheMover(t *testing.T) {
+	moves := &countingMover{}
+	e := newEnv(t, withEmbeddedMover, func(c *envConfig) {
+		c.modify = func(o *Options) { moves.next = o.Staging; o.Staging = moves }
+	})
+	data := randomBytes(11, 7*mib)
+	d := oci.FromBytes(oci.SHA256, data)
+	id, parts := e.pushPresigned(t, alice, data, 5*mib, 2*mib)
+	if resp := e.complete(t, alice, id, d.String(), parts); resp.status != http.StatusOK {
+		t.Fatalf("complete: %d %s %s", resp.status, resp.errName, resp.message)
+	}
+	e.wantBlob(t, d, data)
+	e.wantNoObject(t, stagingKey(t, id))
+	if moves.n != 1 {
+		t.Fatalf("%d moves, want 1", moves.n)
+	}
+
+	claimed := oci.FromBytes(oci.SHA256, []byte("not these bytes"))
+	id, parts = e.pushPresigned(t, alice, randomBytes(12, 1000), 1000)
+	wantError(t, e.complete(t, alice, id, claimed.String(), parts), http.StatusBadRequest, atcr.ErrorInvalidDigest)
+	e.wantNoObject(t, s3.BlobKey(claimed))
+	if moves.n != 1 {
+		t.Fatalf("a mismatched upload was moved (%d moves)", moves.n)
+	}
+}
+
+// countingMover counts the moves it passes on.
+type countingMover struct {
+	next StagingStore
+	n    int
+}
+
+func (m *countingMover) Open(ctx context.Context, key string) (io.ReadCloser, s3.ObjectInfo, error) {
+	return m.next.Open(ctx, key)
+}
+
+func (m *countingMover) Move(ctx context.Context, src, dst string) error {
+	m.n++
+	return m.next.Move(ctx, src, dst)
 }
 
 func TestUploadPartThroughHold(t *testing.T) {

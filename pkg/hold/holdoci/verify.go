@@ -56,7 +56,7 @@ func (h *Handlers) verifyAndStore(ctx context.Context, sess session, key string,
 
 // hashObject streams the object at key through a hash of alg.
 func (h *Handlers) hashObject(ctx context.Context, key string, alg oci.Algorithm) (oci.Digest, int64, error) {
-	body, _, err := h.s3.Open(ctx, key)
+	body, _, err := h.staging.Open(ctx, key)
 	if err != nil {
 		return oci.Digest{}, 0, err
 	}
@@ -79,7 +79,7 @@ func (h *Handlers) storeBlob(ctx context.Context, staging string, digest oci.Dig
 	case err == nil:
 		return h.s3.Delete(ctx, staging)
 	case errors.Is(err, s3.ErrNotFound):
-		return h.s3.Move(ctx, staging, final)
+		return h.staging.Move(ctx, staging, final)
 	default:
 		return err
 	}

@@ -15,6 +15,9 @@ import (
 // also bounds each UploadPartCopy range.
 const copyObjectThreshold = 5 << 30
 
+// dirPerm is the mode of the directories the backend (and Move) creates.
+const dirPerm = 0o750
+
 // forceSideCar makes newBackend skip the xattr probe; tests use it to cover
 // the fallback on a filesystem that does support xattrs.
 var forceSideCar = false
@@ -23,28 +26,29 @@ var forceSideCar = false
 // content types) lives in extended attributes when the filesystem has them,
 // else in a sidecar tree under <dataDir>/sidecar, which must lie outside
 // root (versitygw checks this with a string prefix, so it must not even
-// start with "s3").
-func newBackend(root, dataDir string) (*posix.Posix, error) {
-	opts := posix.PosixOpts{CopyObjectThreshold: copyObjectThreshold}
-	opts.SetNewDirPerm(0o750)
+// start with "s3"). checksumETags is Options.ChecksumETags. The metadata
+// store is returned too: Server.Move keeps it in step.
+func newBackend(root, dataDir string, checksumETags bool) (*posix.Posix, meta.MetadataStorer, error) {
+	opts := posix.PosixOpts{CopyObjectThreshold: copyObjectThreshold, DataIntegrityEtag: checksumETags}
+	opts.SetNewDirPerm(dirPerm)
 	opts.SetNewFilePerm(0o640)
 
 	var store meta.MetadataStorer = meta.XattrMeta{}
 	if probeErr := (meta.XattrMeta{}).Test(root); probeErr != nil || forceSideCar {
 		dir := filepath.Join(dataDir, "sidecar")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("sidecar metadata dir: %w", err)
+		if err := os.MkdirAll(dir, dirPerm); err != nil {
+			return nil, nil, fmt.Errorf("sidecar metadata dir: %w", err)
 		}
 		sc, err := meta.NewSideCar(dir)
 		if err != nil {
-			return nil, fmt.Errorf("sidecar metadata: %w", err)
+			return nil, nil, fmt.Errorf("sidecar metadata: %w", err)
 		}
 		slog.Info("embedded s3: extended attributes unavailable, keeping object metadata in a sidecar directory", "dir", dir, "xattr_error", probeErr)
 		store, opts.SideCarDir = sc, dir
 	}
 	be, err := posix.New(root, store, opts)
 	if err != nil {
-		return nil, fmt.Errorf("posix backend: %w", err)
+		return nil, nil, fmt.Errorf("posix backend: %w", err)
 	}
-	return be, nil
+	return be, store, nil
 }

@@ -173,6 +173,36 @@ func TestSideCarFallback(t *testing.T) {
 	}
 }
 
+// With ChecksumETags, ETags come from CRC64NVME, not MD5, and a multipart
+// upload of presigned-size parts still completes byte for byte.
+func TestChecksumETags(t *testing.T) {
+	srv := startServer(t, Options{DataDir: t.TempDir(), ChecksumETags: true})
+	svc := service(t, srv)
+	ctx := t.Context()
+	data := bytes.Repeat([]byte("0123456789abcdef"), (s3.MinPartSize+100)/16)
+	key := "uploads/crc/data"
+	id, err := svc.CreateMultipartUpload(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []s3.Part
+	for i, chunk := range [][]byte{data[:s3.MinPartSize], data[s3.MinPartSize:]} {
+		p, err := svc.UploadPart(ctx, key, id, int32(i+1), bytes.NewReader(chunk))
+		if err != nil || !strings.Contains(p.ETag, "CRC64NVME") {
+			t.Fatalf("part %d: ETag %q, %v", i+1, p.ETag, err)
+		}
+		parts = append(parts, p)
+	}
+	if err := svc.CompleteMultipartUpload(ctx, key, id, parts); err != nil {
+		t.Fatal(err)
+	}
+	info, err := svc.Stat(ctx, key)
+	if err != nil || !strings.Contains(info.ETag, "CRC64NVME") || info.Size != int64(len(data)) {
+		t.Fatalf("Stat = %+v, %v", info, err)
+	}
+	roundTrip(t, svc, "blobs/crc/data", data[:100])
+}
+
 func TestCorruptCredentialsFileIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, CredentialsFileName), []byte("{not json"), 0o600); err != nil {
@@ -215,5 +245,73 @@ func TestResolveAddr(t *testing.T) {
 	}
 	if got := endpointURL(":9000"); got != "http://127.0.0.1:9000" {
 		t.Errorf("endpointURL(:9000) = %q", got)
+	}
+}
+
+// Move renames the object's file: the bytes and the metadata (ETag) arrive
+// at the destination, the source and its emptied directory are gone, in
+// both metadata modes; keys that would leave the bucket are refused. Open
+// reads what a GET would send.
+func TestMoveRenames(t *testing.T) {
+	for _, sidecar := range []bool{false, true} {
+		t.Run(map[bool]string{false: "xattr", true: "sidecar"}[sidecar], func(t *testing.T) {
+			forceSideCar = sidecar
+			t.Cleanup(func() { forceSideCar = false })
+			dir := t.TempDir()
+			srv := startServer(t, Options{DataDir: dir, ChecksumETags: true})
+			svc := service(t, srv)
+			ctx := t.Context()
+			data := []byte("staged bytes, verified")
+			src, dst := "uploads/0123abcd/data", "blobs/sha256/ab/abcdef/data"
+			if err := svc.PutBytes(ctx, src, data); err != nil {
+				t.Fatal(err)
+			}
+			before, err := svc.Stat(ctx, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Move(ctx, src, dst); err != nil {
+				t.Fatalf("Move: %v", err)
+			}
+			after, err := svc.Stat(ctx, dst)
+			if err != nil || after.ETag != before.ETag || after.Size != int64(len(data)) {
+				t.Fatalf("destination %+v, %v; want the source's %+v", after, err, before)
+			}
+			rc, _, err := svc.Open(ctx, dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			if !bytes.Equal(got, data) {
+				t.Fatalf("moved bytes %q", got)
+			}
+			if _, err := svc.Stat(ctx, src); !errors.Is(err, s3.ErrNotFound) {
+				t.Fatalf("source after Move: %v", err)
+			}
+			direct, info, err := srv.Open(ctx, dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ = io.ReadAll(direct)
+			direct.Close()
+			if !bytes.Equal(got, data) || info.Size != int64(len(data)) {
+				t.Fatalf("Open read %q (size %d)", got, info.Size)
+			}
+			if _, _, err := srv.Open(ctx, src); !errors.Is(err, s3.ErrNotFound) {
+				t.Fatalf("Open of the moved source: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "s3", DefaultBucket, "uploads", "0123abcd")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("emptied source directory left behind: %v", err)
+			}
+			if err := srv.Move(ctx, src, dst); !errors.Is(err, s3.ErrNotFound) {
+				t.Fatalf("Move of a missing object: %v", err)
+			}
+			for _, bad := range []string{"../x", "a/../../x", "/abs", "a//b", ""} {
+				if err := srv.Move(ctx, dst, bad); !errors.Is(err, s3.ErrInvalidKey) {
+					t.Fatalf("Move to %q: %v", bad, err)
+				}
+			}
+		})
 	}
 }

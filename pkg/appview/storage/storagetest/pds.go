@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -263,6 +264,9 @@ func (p *PDS) uploadBlob(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
+// maxRecordWriteJSON is the reference PDS's body limit on record writes.
+const maxRecordWriteJSON = 1_000_000
+
 func (p *PDS) writeRecord(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Repo       string          `json:"repo"`
@@ -275,7 +279,14 @@ func (p *PDS) writeRecord(w http.ResponseWriter, r *http.Request) {
 		xrpcError(w, http.StatusUnauthorized, "AuthRequired", "no session")
 		return
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 2<<20)).Decode(&in); err != nil || in.Repo != did.String() {
+	// The reference PDS takes at most 1 MB of JSON on createRecord and
+	// putRecord, and answers more with 413.
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRecordWriteJSON)).Decode(&in); err != nil || in.Repo != did.String() {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			xrpcError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "request entity too large")
+			return
+		}
 		xrpcError(w, http.StatusBadRequest, "InvalidRequest", "bad body or foreign repo")
 		return
 	}

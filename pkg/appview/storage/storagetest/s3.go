@@ -29,7 +29,7 @@ func MockS3(t testing.TB) *s3.S3Service {
 // using it must not run in parallel with each other.
 func EmbeddedS3(t testing.TB) *s3.S3Service {
 	t.Helper()
-	srv, err := embedded.Start(t.Context(), embedded.Options{DataDir: t.TempDir()})
+	srv, err := embedded.Start(t.Context(), embedded.Options{DataDir: t.TempDir(), ChecksumETags: true}) // as cmd/hold runs it
 	if err != nil {
 		t.Fatalf("start embedded S3: %v", err)
 	}
