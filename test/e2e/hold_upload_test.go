@@ -39,15 +39,17 @@ func TestHoldMultipartUpload(t *testing.T) {
 	want := oci.FromHash(oci.SHA256, hasher)
 
 	up := hold.initiate(t, alice, want.String())
-	s3Endpoint, err := url.Parse(env(t, "ATCR_S3_ENDPOINT"))
+	// The hold signs for its embedded S3 on 127.0.0.1 and hands out the
+	// public endpoint (storage.public_endpoint) clients reach over TLS.
+	s3Public, err := url.Parse(env(t, "ATCR_S3_PUBLIC_ENDPOINT"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, p := range parts {
 		partURL := up.putPart(t, int64(i+1), p)
-		// Presigned against S3 itself: parts never pass through the hold.
-		if u, err := url.Parse(partURL); err != nil || u.Host != s3Endpoint.Host || u.Query().Get("X-Amz-Signature") == "" {
-			t.Errorf("part %d URL %s://%s%s is not a presigned S3 URL at %s", i+1, u.Scheme, u.Host, u.Path, s3Endpoint.Host)
+		// Presigned S3 URLs: parts never pass through the hold.
+		if u, err := url.Parse(partURL); err != nil || u.Scheme != "https" || u.Host != s3Public.Host || u.Query().Get("X-Amz-Signature") == "" {
+			t.Errorf("part %d URL %s://%s%s is not a presigned S3 URL at %s", i+1, u.Scheme, u.Host, u.Path, s3Public)
 		}
 	}
 	up.completeOK(t, want, size)

@@ -278,6 +278,7 @@ write_stack_env() {
 		ATCR_PDS_URL=https://pds.test \
 		ATCR_PLC_URL=https://plc.test \
 		ATCR_S3_ENDPOINT=http://127.0.0.1:9000 \
+		ATCR_S3_PUBLIC_ENDPOINT=https://s3.hold.test \
 		ATCR_PULL_ZONE_URL=https://blobs.test \
 		ATCR_PULL_ZONE_BAD_URL=https://blobs-bad.test \
 		ATCR_CA_BUNDLE="$BUNDLE"
