@@ -33,7 +33,7 @@ stack-deps: ## install what the stack needs (Node 22 + PDS under test/, caddy, O
 	test/stack/install.sh
 
 .PHONY: test
-test: check unit e2e ## everything CI runs: format/vet checks, unit and integration tests, end-to-end tests
+test: check unit e2e conformance ## everything CI runs: format/vet checks, unit and integration tests, end-to-end tests, OCI conformance
 
 .PHONY: check
 check: ## gofmt and go vet
