@@ -8,7 +8,8 @@
 // one SQLite driver.
 //
 // What is stored here that matters: PDS sessions (the tokens an app-password
-// login produced, refreshed in place) and which accounts have had their
-// sailor profile checked. Everything else the AppView will keep here is a
-// cache that can be rebuilt from PDSes and holds.
+// login produced, refreshed in place), which accounts have had their sailor
+// profile checked, and blob tombstones (blobs unlinked from one repository by
+// a blob DELETE; they exist nowhere else). Everything else the AppView will
+// keep here is a cache that can be rebuilt from PDSes and holds.
 package db

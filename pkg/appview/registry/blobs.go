@@ -53,14 +53,26 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, req *reques
 	return nil
 }
 
-// deleteBlob refuses DELETE /v2/<name>/blobs/<digest> with 405
-// UNSUPPORTED. A blob lives once per hold, content-addressed and shared by
-// every repository and user whose manifests reference it, so no repository
-// owns it; deleting manifests is how content is removed, and the hold's
-// garbage collector reclaims blobs no manifest references. Answering 202
-// without deleting would break the spec's promise that a deleted blob is
-// gone; the conformance suite counts 405 as "unsupported", not a failure.
-func (reg *Registry) deleteBlob(http.ResponseWriter, *http.Request, *request) error {
-	return oci.ErrorCodeUnsupported.WithMessage(
-		"blobs are shared content-addressed storage in the hold; delete manifests and let the hold's garbage collection reclaim unreferenced blobs")
+// deleteBlob answers DELETE /v2/<name>/blobs/<digest> with 202 Accepted
+// once the blob is unlinked from the repository, as distribution unlinks
+// a blob from a repository rather than deleting shared content: the bytes
+// are stored once per hold, content-addressed, and shared by every
+// repository referencing them, so no repository can destroy them. This
+// repository then answers 404 for the blob until it is uploaded or mounted
+// into it again; the hold's garbage collection reclaims the bytes once no
+// layer record references them. A blob the repository does not have is
+// 404 BLOB_UNKNOWN.
+func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, req *request) error {
+	d, err := oci.ParseDigest(req.route.arg)
+	if err != nil {
+		return err
+	}
+	if err := reg.blobs.DeleteBlob(r.Context(), req.repo, d); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
 }

@@ -88,16 +88,31 @@ type CatalogService interface {
 	Repositories(ctx context.Context) ([]string, error)
 }
 
-// BlobService finds blobs in holds.
+// BlobService finds blobs in holds, and links them to and unlinks them
+// from repositories. A blob is stored once per hold and shared by every
+// repository referencing it; what a repository can remove is its link.
 type BlobService interface {
-	// StatBlob returns a blob's size (ErrBlobUnknown). With forPush the
-	// owner's push hold alone is asked — where a manifest pushed now must
-	// find it; otherwise the holds of the repository's manifests are asked
-	// first, then the push hold.
+	// StatBlob returns a blob's size (ErrBlobUnknown, also for a blob
+	// unlinked from the repository). With forPush the owner's push hold
+	// alone is asked — where a manifest pushed now must find it; otherwise
+	// the holds of the repository's manifests are asked first, then the
+	// push hold.
 	StatBlob(ctx context.Context, repo Repo, d oci.Digest, forPush bool) (int64, error)
 	// BlobURL returns a presigned URL the client downloads the blob from
-	// (ErrBlobUnknown).
+	// (ErrBlobUnknown, also for a blob unlinked from the repository).
 	BlobURL(ctx context.Context, repo Repo, d oci.Digest) (string, error)
+	// DeleteBlob unlinks a blob from the repository: from then on the
+	// repository answers as if it never had it (StatBlob and BlobURL say
+	// ErrBlobUnknown, a manifest referencing it is missing content) until
+	// it is uploaded or mounted into the repository again. The bytes stay
+	// in the hold for every other repository. A blob the repository does
+	// not have is ErrBlobUnknown.
+	DeleteBlob(ctx context.Context, repo Repo, d oci.Digest) error
+	// MountBlob links a blob into repo without an upload when it is on the
+	// owner's push hold; from is the source repository the client named,
+	// nil when none. A blob unlinked from the source or absent from the
+	// push hold is ErrBlobUnknown, and the client uploads it instead.
+	MountBlob(ctx context.Context, repo Repo, d oci.Digest, from *Repo) error
 }
 
 // Chunk is one request body streamed into an upload session.
@@ -131,9 +146,10 @@ type UploadService interface {
 	// is ErrRangeInvalid. The returned state is valid even with an error,
 	// for the response headers.
 	WriteUpload(ctx context.Context, repo Repo, id string, chunk Chunk) (Upload, error)
-	// FinishUpload completes the upload under digest d and ends the
-	// session. Content that does not hash to d wraps oci.ErrDigestMismatch,
-	// and nothing is stored under d.
+	// FinishUpload completes the upload under digest d, links d to the
+	// repository again if it had been unlinked, and ends the session.
+	// Content that does not hash to d wraps oci.ErrDigestMismatch, and
+	// nothing is stored under d.
 	FinishUpload(ctx context.Context, repo Repo, id string, d oci.Digest) (int64, error)
 	// CancelUpload ends the session and discards what was uploaded.
 	CancelUpload(ctx context.Context, repo Repo, id string) error

@@ -12,8 +12,9 @@ import (
 
 // startUpload answers POST /v2/<name>/blobs/uploads/ in its three forms:
 // ?mount=<digest>[&from=<repo>] (201 when the blob is already on the
-// owner's push hold, else a normal session), ?digest=<digest> with the
-// whole blob as body (monolithic, 201), or a new session (202).
+// owner's push hold and not unlinked from the source, else a normal
+// session; a mount links the blob to the repository), ?digest=<digest>
+// with the whole blob as body (monolithic, 201), or a new session (202).
 func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, req *request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -23,12 +24,21 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, req *re
 			return err
 		}
 		// The source repository only had to be readable (authorize); the
-		// blob must be where the manifest pushed next will look for it.
-		if _, err := reg.blobs.StatBlob(ctx, req.repo, d, true); err == nil {
-			reg.blobCreated(w, req, d)
-			return nil
-		} else if !errors.Is(err, ErrBlobUnknown) {
+		// blob must be where the manifest pushed next will look for it, and
+		// not unlinked from the source. Otherwise: a normal session.
+		src, ok, err := reg.mountSource(ctx, q.Get("from"), req)
+		if err != nil {
 			return err
+		}
+		if ok {
+			err = reg.blobs.MountBlob(ctx, req.repo, d, src)
+			if err == nil {
+				reg.blobCreated(w, req, d)
+				return nil
+			}
+			if !errors.Is(err, ErrBlobUnknown) {
+				return err
+			}
 		}
 	}
 	if digest := q.Get("digest"); digest != "" {
@@ -56,6 +66,31 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, req *re
 	reg.uploadHeaders(w, req, up)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// mountSource resolves the from parameter of a mount: nil without one (or
+// with an invalid name, which authorize ignored too), the target itself
+// when it names the same repository. ok is false when the source's
+// identity does not exist: nothing can be mounted from it.
+func (reg *Registry) mountSource(ctx context.Context, from string, req *request) (src *Repo, ok bool, err error) {
+	if from == "" {
+		return nil, true, nil
+	}
+	name, err := oci.ParseRepository(from)
+	if err != nil {
+		return nil, true, nil
+	}
+	if name == req.repo.Name {
+		return &req.repo, true, nil
+	}
+	owner, err := reg.resolver.ResolveOwner(ctx, name.Identity())
+	if errors.Is(err, ErrNameUnknown) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return &Repo{Name: name, Owner: owner}, true, nil
 }
 
 // patchUpload answers PATCH /v2/<name>/blobs/uploads/<id>: one chunk,

@@ -35,7 +35,11 @@ type blobKey struct {
 }
 
 // StatBlob implements registry.BlobService through the hold's getBlob HEAD.
+// A blob unlinked from the repository is unknown whatever the hold says.
 func (s *Store) StatBlob(ctx context.Context, repo registry.Repo, d oci.Digest, forPush bool) (int64, error) {
+	if err := s.checkLinked(ctx, repo, d); err != nil {
+		return 0, err
+	}
 	var size int64
 	err := s.eachHold(ctx, repo, forPush, func(h holdRef) error {
 		n, err := s.statOn(ctx, h, d)
@@ -46,8 +50,12 @@ func (s *Store) StatBlob(ctx context.Context, repo registry.Repo, d oci.Digest, 
 }
 
 // BlobURL implements registry.BlobService: the Location of the hold's
-// getBlob 307, cached for less than its validity.
+// getBlob 307, cached for less than its validity. A blob unlinked from the
+// repository is unknown, cached URL or not.
 func (s *Store) BlobURL(ctx context.Context, repo registry.Repo, d oci.Digest) (string, error) {
+	if err := s.checkLinked(ctx, repo, d); err != nil {
+		return "", err
+	}
 	var loc string
 	err := s.eachHold(ctx, repo, false, func(h holdRef) error {
 		key := blobKey{hold: h.did, digest: d, caller: h.caller}

@@ -1,7 +1,8 @@
 // Package storage is the AppView's ATProto-backed implementation of the
 // registry's services (pkg/appview/registry): manifests and tags are records
 // in the owner's PDS, blobs live in a hold reached over XRPC, and the
-// AppView keeps only caches and in-flight upload sessions in memory.
+// AppView keeps caches and in-flight upload sessions in memory and blob
+// tombstones (Options.Tombstones) in its database.
 //
 // Where things are:
 //
@@ -21,6 +22,9 @@
 //   - holds.go: which hold a push goes to, and where a hold DID is served.
 //   - holdclient.go: every call the AppView makes to a hold, in one file.
 //   - blobs.go: HEAD (stat) and GET (presigned redirect) with their caches.
+//   - unlink.go: blob DELETE as a per-repository unlink (tombstones in the
+//     AppView database, consulted before the caches), mounts, and the
+//     relink of an upload; the bytes stay in the hold.
 //   - uploads.go, uploadwrite.go, partsender.go, budget.go: upload
 //     sessions that stream PATCH bodies through pooled part buffers to
 //     presigned S3 part URLs (two parts in flight while the next fills),

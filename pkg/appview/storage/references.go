@@ -17,7 +17,8 @@ const statConcurrency = 4
 
 // checkReferences verifies that what a manifest references exists before
 // any record is written: the blobs of an image manifest on hold h (where
-// the manifest record will send pulls), the children of an index as
+// the manifest record will send pulls) and not unlinked from the
+// repository, the children of an index as
 // manifests of the same repository. Missing content is a
 // *registry.MissingContentError listing every digest, in manifest order.
 func (s *Store) checkReferences(ctx context.Context, repo registry.Repo, h holdRef, m *oci.Manifest) error {
@@ -35,10 +36,20 @@ func (s *Store) checkReferences(ctx context.Context, repo registry.Repo, h holdR
 			missing[i] = len(recs) == 0
 		}
 	} else {
+		// A blob unlinked from this repository is missing here even though
+		// the hold still has it (for other repositories).
+		unlinked, err := s.unlinkedOf(ctx, repo, refs)
+		if err != nil {
+			return err
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(statConcurrency)
 		var mu sync.Mutex
 		for i, d := range refs {
+			if unlinked[d] {
+				missing[i] = true
+				continue
+			}
 			g.Go(func() error {
 				_, err := s.statOn(gctx, h, d)
 				if errors.Is(err, registry.ErrBlobUnknown) {

@@ -64,6 +64,9 @@ type Options struct {
 	// DefaultHold is the hold of users whose profile and legacy records
 	// name none (config server.default_hold_did).
 	DefaultHold syntax.DID
+	// Tombstones persists the blobs unlinked from a repository by a blob
+	// DELETE (*db.DB). Required: unlinks must survive a restart.
+	Tombstones Tombstones
 	// HTTP is the base setting of the guarded clients built for PDS reads,
 	// hold XRPC and presigned part uploads (network switches, RootCAs);
 	// timeouts and body limits are set per use.
@@ -111,11 +114,12 @@ type Options struct {
 // Store implements the registry's services over PDS records and holds. It
 // is safe for concurrent use; create one per process.
 type Store struct {
-	opts     Options
-	dir      identity.Directory
-	sessions Sessions
-	log      *slog.Logger
-	now      func() time.Time
+	opts       Options
+	dir        identity.Directory
+	sessions   Sessions
+	tombstones Tombstones
+	log        *slog.Logger
+	now        func() time.Time
 
 	pds  *pdsReader
 	hold *holdClient
@@ -147,8 +151,8 @@ var (
 
 // New returns a Store.
 func New(opts Options) (*Store, error) {
-	if opts.Directory == nil || opts.Sessions == nil {
-		return nil, errors.New("storage: Options.Directory and Options.Sessions are required")
+	if opts.Directory == nil || opts.Sessions == nil || opts.Tombstones == nil {
+		return nil, errors.New("storage: Options.Directory, Options.Sessions and Options.Tombstones are required")
 	}
 	opts = withDefaults(opts)
 	if opts.PartSize < MinPartSize || opts.PartSize > MaxPartSize {
@@ -158,20 +162,21 @@ func New(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: MaxBufferedBytes %d is less than one part (%d)", opts.MaxBufferedBytes, opts.PartSize)
 	}
 	s := &Store{
-		opts:      opts,
-		dir:       opts.Directory,
-		sessions:  opts.Sessions,
-		log:       opts.Logger,
-		now:       opts.Now,
-		tids:      syntax.NewTIDClock(0),
-		pushHolds: newTTLCache[syntax.DID, syntax.DID](100_000, opts.HoldTTL, opts.Now),
-		tagCache:  newTTLCache[tagKey, oci.Digest](100_000, opts.TagTTL, opts.Now),
-		stats:     newTTLCache[blobKey, int64](100_000, statTTL, opts.Now),
-		presigned: newTTLCache[blobKey, string](100_000, maxPresignCache, opts.Now),
-		manifests: newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
-		indexes:   newIndexCache(opts.MaxIndexes),
-		uploads:   newUploadTable(),
-		budget:    newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.PartWait),
+		opts:       opts,
+		dir:        opts.Directory,
+		sessions:   opts.Sessions,
+		tombstones: opts.Tombstones,
+		log:        opts.Logger,
+		now:        opts.Now,
+		tids:       syntax.NewTIDClock(0),
+		pushHolds:  newTTLCache[syntax.DID, syntax.DID](100_000, opts.HoldTTL, opts.Now),
+		tagCache:   newTTLCache[tagKey, oci.Digest](100_000, opts.TagTTL, opts.Now),
+		stats:      newTTLCache[blobKey, int64](100_000, statTTL, opts.Now),
+		presigned:  newTTLCache[blobKey, string](100_000, maxPresignCache, opts.Now),
+		manifests:  newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
+		indexes:    newIndexCache(opts.MaxIndexes),
+		uploads:    newUploadTable(),
+		budget:     newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.PartWait),
 	}
 	s.pds = newPDSReader(opts.HTTP)
 	s.hold = newHoldClient(opts.HTTP, opts.Sessions, s.sessionErr)

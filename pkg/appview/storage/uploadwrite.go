@@ -173,7 +173,8 @@ func (s *Store) resendFailed(ctx context.Context, sess *uploadSession) error {
 
 // FinishUpload implements registry.UploadService: the remainder goes as
 // the last part (an empty part for an empty blob, which S3 accepts as the
-// only part), then the hold completes the upload and verifies d. A digest
+// only part), then the hold completes the upload and verifies d, and d is
+// linked to the repository again if it had been unlinked. A digest
 // mismatch ends the session; other failures keep it so the PUT can be
 // retried.
 func (s *Store) FinishUpload(ctx context.Context, repo registry.Repo, id string, d oci.Digest) (int64, error) {
@@ -214,5 +215,9 @@ func (s *Store) FinishUpload(ctx context.Context, repo registry.Repo, id string,
 	}
 	s.dropSession(sess)
 	s.stats.Set(blobKey{hold: sess.hold.did, digest: d, caller: sess.owner}, sess.offset)
+	// Uploading a blob into a repository it was deleted from links it again.
+	if err := s.relink(ctx, sess.owner, sess.repo, d); err != nil {
+		return 0, err
+	}
 	return sess.offset, nil
 }

@@ -12,7 +12,8 @@
 //     presigned part URLs and completeUpload really verifies the digest.
 //   - Sessions: the pdssession stand-in, handing out PDS clients with a
 //     fake session token and service tokens the fake hold checks.
-//   - Env: a directory, a PDS, a hold and a storage.Store wired together.
+//   - Env: a directory, a PDS, a hold, an AppView database (pkg/appview/db,
+//     holding the blob tombstones) and a storage.Store wired together.
 //
 // Tokens here are plain strings ("session:<did>", "svc|<did>|<aud>|<lxm>")
 // that mean nothing outside these fakes; the end-to-end suite exercises the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/s3"
@@ -71,13 +73,18 @@ func (s *Sessions) Forget(did syntax.DID) {
 	s.none[did] = true
 }
 
-// Env is a directory, a PDS, a hold and a Store wired together.
+// Env is a directory, a PDS, a hold, an AppView database and a Store wired
+// together.
 type Env struct {
 	Dir      *identity.MockDirectory
 	PDS      *PDS
 	Hold     *Hold
 	Sessions *Sessions
-	Store    *storage.Store
+	// DB is the store's Tombstones: a real pkg/appview/db database.
+	DB    *db.DB
+	Store *storage.Store
+
+	logger *slog.Logger
 }
 
 // User is an account on the fake PDS.
@@ -92,6 +99,8 @@ type EnvOptions struct {
 	S3 *s3.S3Service
 	// Store adjusts the store's options before New.
 	Store func(*storage.Options)
+	// DB is the AppView database; nil opens a new one in t.TempDir().
+	DB *db.DB
 }
 
 // HoldDID is the DID of the env's hold, the store's default hold.
@@ -107,24 +116,50 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 	e := &Env{Dir: dir, PDS: NewPDS(t)}
 	e.Hold = e.AddHold(t, HoldDID, o.S3)
 	e.Sessions = &Sessions{PDSURL: e.PDS.URL(), HTTP: safehttp.New(HTTPOptions)}
+	e.logger = Logger(t)
+	e.DB = o.DB
+	if e.DB == nil {
+		e.DB = OpenDB(t, filepath.Join(t.TempDir(), "appview.db"))
+	}
+	e.Store = e.NewStore(t, e.DB, o.Store)
+	return e
+}
+
+// NewStore returns another Store over the env's directory, PDS and holds,
+// with database d: what an AppView restarted on the same data directory
+// sees. adjust (may be nil) changes the options before New.
+func (e *Env) NewStore(t testing.TB, d *db.DB, adjust func(*storage.Options)) *storage.Store {
+	t.Helper()
 	opts := storage.Options{
 		Directory:    e.Dir,
 		Sessions:     e.Sessions,
 		NoSessionErr: ErrNoSession,
 		DefaultHold:  HoldDID,
+		Tombstones:   d,
 		HTTP:         HTTPOptions,
-		Logger:       Logger(t),
+		Logger:       e.logger,
 	}
-	if o.Store != nil {
-		o.Store(&opts)
+	if adjust != nil {
+		adjust(&opts)
 	}
 	store, err := storage.New(opts)
 	if err != nil {
 		t.Fatalf("storage.New: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close(context.Background()) })
-	e.Store = store
-	return e
+	return store
+}
+
+// OpenDB opens (creating it) the AppView database at path, closed when the
+// test ends.
+func OpenDB(t testing.TB, path string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
 }
 
 // AddHold starts another hold and publishes its identity.
