@@ -15,6 +15,7 @@ import (
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/browse"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/pdssession"
 	"atcr.io/pkg/appview/registry"
@@ -75,8 +76,14 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 
+	// The UI's repository pages read users' records from their PDSes
+	// themselves (anonymously, like pulls), not through the registry.
+	repos, err := browse.New(browse.Options{Directory: dir, HTTP: httpOpts, Logger: logger})
+	if err != nil {
+		return err
+	}
 	webMount, sessions, credentials, err := webRoutes(ctx, cfg, webDeps{
-		DB: database, Directory: dir, HTTPClient: httpClient, PDSSessions: pdsSessions, Logger: logger,
+		DB: database, Directory: dir, HTTPClient: httpClient, PDSSessions: pdsSessions, Repositories: repos, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -104,6 +111,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		Sessions:     sessions,
 		NoSessionErr: pdssession.ErrNoSession,
 		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
+		Tombstones:   database, // blob DELETE unlinks, kept across restarts
 		HTTP:         httpOpts,
 		Logger:       logger,
 	})

@@ -33,6 +33,9 @@ type webDeps struct {
 	// PDSSessions is the app-password session provider that the token
 	// service fills (auth.Options.Sessions must be the same instance).
 	PDSSessions *pdssession.Provider
+	// Repositories feeds the UI's user and repository pages
+	// (*browse.Service); nil leaves those pages out.
+	Repositories ui.Repositories
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -99,7 +102,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	var web *ui.UI
 	if cfg.UI.Enabled {
 		web, err = ui.New(ui.Options{BaseURL: cfg.Server.BaseURL, Registry: cfg.ServiceName(), DB: pool,
-			Login: oauthClient, Devices: deviceFlow, Logger: log})
+			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Logger: log})
 		if err != nil {
 			return fail(err)
 		}

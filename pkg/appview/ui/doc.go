@@ -1,12 +1,17 @@
 // Package ui is the AppView's web interface: server-rendered html/template
 // pages with HTMX (2.0.11, vendored in static/), for logging in with ATProto
-// OAuth, approving credential-helper devices and managing them.
+// OAuth, approving credential-helper devices and managing them, and browsing
+// users' repositories.
 //
 // Routes (Mount): / (what ATCR is, and when logged in the docker and helper
 // commands), /login, /auth/oauth/authorize and /auth/oauth/callback (the
 // browser half of pkg/appview/oauth's login), POST /auth/logout, /device
 // (enter or confirm a user code, approve or deny), /settings (devices,
-// revoke), /static/*.
+// revoke), /static/*; with Options.Repositories also /u/{handle-or-did},
+// /r/{name} with its partials /r/{name}/-/tags and
+// /r/{name}/-/manifest/{digest}, and /open (repos.go, docs/ui.md). Those
+// pages read through the Repositories interface (pkg/appview/browse), never
+// the registry.
 //
 // Sessions: the atcr_session cookie (HttpOnly, SameSite=Lax, Secure except on
 // a plain-http loopback AppView) holds 32 random bytes; the database keeps

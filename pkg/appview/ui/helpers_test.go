@@ -26,7 +26,7 @@ import (
 	appoauth "atcr.io/pkg/appview/oauth"
 )
 
-const aliceDID = syntax.DID("did:plc:alice000000000000000000")
+const aliceDID = syntax.DID("did:plc:alice2222222222222222222")
 
 // fakeLogin stands in for the OAuth client: StartLogin remembers the
 // binding and return path under a state, FinishLogin checks them as the
@@ -77,7 +77,11 @@ type testEnv struct {
 	clock   func() time.Time
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
+
+// newTestEnvWith builds the environment with repository pages fed by repos
+// (nil: without them).
+func newTestEnvWith(t *testing.T, repos Repositories) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
@@ -97,7 +101,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	r := chi.NewRouter()
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(e.srv.Close)
-	ui, err := New(Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices})
+	ui, err := New(Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices, Repositories: repos})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,19 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"atcr.io/pkg/appview/browse"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// pageNames are the templates rendered inside the layout.
-var pageNames = []string{"home", "login", "device", "message", "settings"}
+// pageFiles are the templates rendered inside the layout, each with the
+// files of the fragments it uses.
+var pageFiles = map[string][]string{
+	"home": nil, "login": nil, "device": nil, "message": nil, "settings": nil, "user": nil,
+	"repo": {"partials.html"}, "tags": {"partials.html"}, "manifest": {"partials.html"},
+}
 
 // pages holds one parsed template set per page: the layout plus the page's
 // "content" block.
@@ -24,8 +30,12 @@ type pages struct {
 
 func parsePages() (*pages, error) {
 	p := &pages{sets: map[string]*template.Template{}}
-	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for name, extra := range pageFiles {
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		for _, f := range extra {
+			files = append(files, "templates/"+f)
+		}
+		t, err := template.New(name).Funcs(templateFuncs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("ui: parse %s: %w", name, err)
 		}
@@ -50,6 +60,11 @@ type pageData struct {
 	Message  string
 	Link     string
 	LinkText string
+	// Repository pages.
+	Browse  bool // the repository pages exist (Options.Repositories)
+	User    *browse.User
+	Repo    *browse.Repository
+	Partial *partialData
 }
 
 // render writes page name with status. Templates escape every value; the
@@ -58,6 +73,7 @@ type pageData struct {
 func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	data.Session = sessionFrom(r)
 	data.Registry = ui.registry
+	data.Browse = ui.repos != nil
 	var buf bytes.Buffer
 	if err := ui.pages.sets[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		ui.log.ErrorContext(r.Context(), "ui: render", "page", name, "err", err)
@@ -70,7 +86,7 @@ func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name st
 }
 
 // renderFragment writes one named template of a page's set (HTMX swaps).
-func (ui *UI) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
+func (ui *UI) renderFragment(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
 	var buf bytes.Buffer
 	if err := ui.pages.sets[page].ExecuteTemplate(&buf, name, data); err != nil {
 		ui.log.ErrorContext(r.Context(), "ui: render fragment", "fragment", name, "err", err)
@@ -78,6 +94,7 @@ func (ui *UI) renderFragment(w http.ResponseWriter, r *http.Request, page, name 
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 

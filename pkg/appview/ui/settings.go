@@ -56,7 +56,7 @@ func (ui *UI) revokeDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("HX-Request") == "true" {
-		ui.renderFragment(w, r, "settings", "revoked-row", ui.now().UTC().Format(time.TimeOnly+" UTC"))
+		ui.renderFragment(w, r, http.StatusOK, "settings", "revoked-row", ui.now().UTC().Format(time.TimeOnly+" UTC"))
 		return
 	}
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)

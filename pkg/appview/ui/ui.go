@@ -51,6 +51,9 @@ type Options struct {
 	Login Login
 	// Devices approves device requests and lists devices. Required.
 	Devices Devices
+	// Repositories feeds the user and repository pages (/u/, /r/, /open)
+	// from the records in users' PDSes. Optional: nil leaves them out.
+	Repositories Repositories
 	// SessionTTL defaults to DefaultSessionTTL.
 	SessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
@@ -66,6 +69,7 @@ type UI struct {
 	sessions *sessionStore
 	login    Login
 	devices  Devices
+	repos    Repositories
 	codes    *throttle.Failures[string] // wrong user codes per browser session
 	pages    *pages
 	log      *slog.Logger
@@ -110,6 +114,7 @@ func New(opts Options) (*UI, error) {
 		sessions: &sessionStore{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now},
 		login:    opts.Login,
 		devices:  opts.Devices,
+		repos:    opts.Repositories,
 		codes:    codes,
 		pages:    p,
 		log:      opts.Logger,
@@ -136,6 +141,11 @@ func (ui *UI) Mount(r chi.Router) {
 		r.Post("/device/deny", ui.deviceDecide(false))
 		r.Get("/settings", ui.settings)
 		r.Post("/settings/devices/{id}/revoke", ui.revokeDevice)
+		if ui.repos != nil {
+			r.Get(userPrefix+"*", ui.userPage)
+			r.Get(repoPrefix+"*", ui.repoRoute)
+			r.Get(openPath, ui.openName)
+		}
 	})
 }
 

@@ -1,0 +1,304 @@
+package browse
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"golang.org/x/sync/singleflight"
+
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/safehttp"
+	"atcr.io/pkg/oci"
+)
+
+// Defaults applied when the matching Options field is zero.
+const (
+	DefaultListTTL         = 15 * time.Second
+	DefaultMinRelist       = 5 * time.Second
+	DefaultMaxRecords      = 10_000
+	DefaultMaxListingBytes = 32 << 20
+	DefaultMaxListings     = 256
+	DefaultMaxCachedBytes  = 256 << 20
+)
+
+// Limits of anonymous PDS reads: a listRecords page of 100 records, or a
+// manifest blob of at most 4 MiB.
+const (
+	pdsReadTimeout  = 30 * time.Second
+	pdsReadMaxBytes = 8 << 20
+	// maxDescription bounds a README (the lexicon's maxLength).
+	maxDescription = 100_000
+	// annotationlessRecord: the registry leaves annotations out of a
+	// manifest record whose JSON would pass 256 KiB (pkg/appview/storage),
+	// so a record without annotations whose manifest is about that large
+	// may have had some; they are read from the manifest bytes.
+	annotationlessRecord = 256<<10 - 4096
+)
+
+// Options configures New.
+type Options struct {
+	// Directory resolves handles and DIDs (the AppView's shared, caching
+	// directory). Required.
+	Directory identity.Directory
+	// HTTP is the base of the guarded client for PDS reads (network
+	// switches, RootCAs); the timeout and body limit are set here.
+	HTTP safehttp.Options
+	// ListTTL: an account's records are listed again after this.
+	// Default 15s: a push shows up on the pages within it.
+	ListTTL time.Duration
+	// MinRelist: a page asking for a repository or manifest its listing
+	// lacks lists again when the listing is older than this. Default 5s.
+	MinRelist time.Duration
+	// MaxRecords bounds the records of one collection read per account.
+	// Default 10000.
+	MaxRecords int
+	// MaxListingBytes bounds the record JSON read per account (both
+	// collections); a listing that reaches it is truncated. Default 32 MiB.
+	MaxListingBytes int64
+	// MaxListings and MaxCachedBytes bound the cache: accounts kept, and
+	// record JSON kept in all. Defaults 256 and 256 MiB.
+	MaxListings    int
+	MaxCachedBytes int64
+	// Logger defaults to slog.Default(); Now to time.Now.
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Service answers the UI's questions about users and repositories. It is
+// safe for concurrent use.
+type Service struct {
+	opts   Options
+	dir    identity.Directory
+	pds    *pdsReader
+	cache  *listingCache
+	flight singleflight.Group
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a Service.
+func New(opts Options) (*Service, error) {
+	if opts.Directory == nil {
+		return nil, errors.New("browse: Options.Directory is required")
+	}
+	opts.ListTTL = cmp.Or(opts.ListTTL, DefaultListTTL)
+	opts.MinRelist = cmp.Or(opts.MinRelist, DefaultMinRelist)
+	opts.MaxRecords = cmp.Or(opts.MaxRecords, DefaultMaxRecords)
+	opts.MaxListingBytes = cmp.Or(opts.MaxListingBytes, DefaultMaxListingBytes)
+	opts.MaxListings = cmp.Or(opts.MaxListings, DefaultMaxListings)
+	opts.MaxCachedBytes = cmp.Or(opts.MaxCachedBytes, DefaultMaxCachedBytes)
+	if opts.ListTTL < 0 || opts.MinRelist < 0 || opts.MaxRecords < 0 || opts.MaxListingBytes < 0 ||
+		opts.MaxListings < 0 || opts.MaxCachedBytes < 0 {
+		return nil, errors.New("browse: negative Options value")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	httpOpts := opts.HTTP
+	httpOpts.Timeout, httpOpts.MaxResponseBytes = pdsReadTimeout, pdsReadMaxBytes
+	return &Service{
+		opts:  opts,
+		dir:   opts.Directory,
+		pds:   &pdsReader{http: safehttp.New(httpOpts)},
+		cache: newListingCache(opts.MaxListings, opts.MaxCachedBytes),
+		log:   opts.Logger,
+		now:   opts.Now,
+	}, nil
+}
+
+// User resolves ident (a handle or DID) and lists its repositories. An
+// account without any is a User with none, not ErrNotFound.
+func (s *Service) User(ctx context.Context, ident string) (*User, error) {
+	owner, err := s.resolve(ctx, ident)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.listing(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	repos := map[string]*RepoSummary{}
+	for _, e := range l.manifests {
+		r := repos[e.rec.Repository]
+		if r == nil {
+			name, _ := repoName(owner, e.rec.Repository) // decodeManifest checked it
+			r = &RepoSummary{Name: name}
+			repos[e.rec.Repository] = r
+		}
+		r.Manifests++
+		r.LastPush = later(r.LastPush, e.created)
+	}
+	for _, t := range l.tags {
+		if r := repos[t.rec.Repository]; r != nil {
+			r.Tags++
+			r.LastPush = later(r.LastPush, t.pushed)
+		}
+	}
+	u := &User{Owner: owner, Truncated: l.truncated}
+	for _, r := range repos {
+		u.Repositories = append(u.Repositories, *r)
+	}
+	slices.SortFunc(u.Repositories, func(a, b RepoSummary) int {
+		return cmp.Or(b.LastPush.Compare(a.LastPush), strings.Compare(a.Name.String(), b.Name.String()))
+	})
+	return u, nil
+}
+
+// Repository resolves the owner and reads the repository's page record.
+// It does not list the account (the tags are a separate, slower call),
+// so it answers for a repository without images too.
+func (s *Service) Repository(ctx context.Context, name oci.Repository) (*Repository, error) {
+	owner, err := s.resolve(ctx, name.Identity())
+	if err != nil {
+		return nil, err
+	}
+	full, err := repoName(owner, name.Path())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	desc, err := s.description(ctx, owner, name.Path())
+	if err != nil {
+		return nil, err
+	}
+	return &Repository{Owner: owner, Name: full, Description: desc}, nil
+}
+
+// description reads the README of the io.atcr.repo.page record, keyed by
+// the repository path with "/" spelled "~" (as tag record keys are).
+func (s *Service) description(ctx context.Context, owner Owner, path string) (string, error) {
+	v, err := s.pds.getRecord(ctx, owner, atcr.RepoPageNSID, strings.ReplaceAll(path, "/", "~"))
+	if errors.Is(err, errRecordNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var page atcr.RepoPage
+	if err := json.Unmarshal(v.Value, &page); err != nil || page.Repository != path {
+		s.log.DebugContext(ctx, "browse: ignoring repo page record", "uri", v.URI, "err", err)
+		return "", nil
+	}
+	if len(page.Description) > maxDescription {
+		page.Description = strings.ToValidUTF8(page.Description[:maxDescription], "") + "…"
+	}
+	return page.Description, nil
+}
+
+// Tags lists the repository's tags with the manifests they point at.
+// A repository with neither manifests nor tags is ErrNotFound.
+func (s *Service) Tags(ctx context.Context, name oci.Repository) (*TagList, error) {
+	owner, l, err := s.repoListing(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	full, _ := repoName(owner, name.Path())
+	list := &TagList{Owner: owner, Name: full, Truncated: l.truncated}
+	tagged := map[oci.Digest]bool{}
+	for _, t := range l.tagsOf(name.Path()) {
+		tag := Tag{Name: t.rec.Tag, PushedAt: t.pushed}
+		if e := l.target(t); e != nil {
+			sum := l.summary(e)
+			tag.Manifest = &sum
+			tagged[e.digest] = true
+		}
+		list.Tags = append(list.Tags, tag)
+	}
+	slices.SortFunc(list.Tags, func(a, b Tag) int {
+		return cmp.Or(b.PushedAt.Compare(a.PushedAt), strings.Compare(a.Name, b.Name))
+	})
+	untagged := map[oci.Digest]bool{}
+	for _, e := range l.manifestsOf(name.Path()) {
+		if !tagged[e.digest] {
+			untagged[e.digest] = true
+		}
+	}
+	list.Untagged = len(untagged)
+	return list, nil
+}
+
+// Manifest describes one manifest of the repository: blobs, platforms,
+// annotations and referrers (ErrNotFound when the repository has none by
+// that digest).
+func (s *Service) Manifest(ctx context.Context, name oci.Repository, d oci.Digest) (*Manifest, error) {
+	owner, l, err := s.repoListing(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	e := l.byDigest(name.Path(), d)
+	if e == nil {
+		if l, err = s.relist(ctx, owner, l); err != nil {
+			return nil, err
+		}
+		if e = l.byDigest(name.Path(), d); e == nil {
+			return nil, fmt.Errorf("manifest %s in %s: %w", d, name, ErrNotFound)
+		}
+	}
+	m := l.details(e)
+	if e.rec.Annotations == nil && e.rec.ManifestBlob.Size > annotationlessRecord {
+		all, err := s.annotationsFromBytes(ctx, owner, e)
+		if err != nil {
+			// The details are still worth showing without them.
+			s.log.WarnContext(ctx, "browse: annotations of a large manifest", "uri", e.uri, "err", err)
+		}
+		m.Annotations = imageAnnotations(all)
+	}
+	return m, nil
+}
+
+// repoListing resolves the owner and returns its listing, listed again
+// (within MinRelist) when it does not know the repository.
+func (s *Service) repoListing(ctx context.Context, name oci.Repository) (Owner, *listing, error) {
+	owner, err := s.resolve(ctx, name.Identity())
+	if err != nil {
+		return Owner{}, nil, err
+	}
+	l, err := s.listing(ctx, owner)
+	if err != nil {
+		return Owner{}, nil, err
+	}
+	known := func(l *listing) bool { return len(l.manifestsOf(name.Path())) > 0 || len(l.tagsOf(name.Path())) > 0 }
+	if !known(l) {
+		if l, err = s.relist(ctx, owner, l); err != nil {
+			return Owner{}, nil, err
+		}
+		if !known(l) {
+			return Owner{}, nil, fmt.Errorf("repository %s: %w", name, ErrNotFound)
+		}
+	}
+	return owner, l, nil
+}
+
+// annotationsFromBytes reads a manifest's annotations from its exact
+// bytes, checked against the record's digest.
+func (s *Service) annotationsFromBytes(ctx context.Context, owner Owner, e *manifestEntry) (map[string]string, error) {
+	body, err := s.pds.getBlob(ctx, owner, e.rec.ManifestBlob.Ref.String())
+	if err != nil {
+		return nil, err
+	}
+	if got := oci.FromBytes(e.digest.Algorithm(), body); got != e.digest {
+		return nil, fmt.Errorf("manifest blob of %s hashes to %s", e.uri, got)
+	}
+	m, err := oci.ParseManifest(e.rec.MediaType, body)
+	if err != nil {
+		return nil, fmt.Errorf("manifest blob of %s: %w", e.uri, err)
+	}
+	return m.Annotations(), nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

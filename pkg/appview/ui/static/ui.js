@@ -1,0 +1,55 @@
+// ATCR web UI behaviour. A file of its own because the Content-Security-Policy
+// allows no inline script: copy buttons, and error answers of HTMX partials.
+(function () {
+  "use strict";
+
+  // <button data-copy="text">: put the text on the clipboard.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("button[data-copy]");
+    if (!btn) {
+      return;
+    }
+    copyText(btn.getAttribute("data-copy")).then(
+      function () { flash(btn, "Copied"); },
+      function () { flash(btn, "Copy failed"); }
+    );
+  });
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    // Plain-http pages (local development) have no Clipboard API.
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "offscreen";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      if (ok) { resolve(); } else { reject(new Error("copy refused")); }
+    });
+  }
+
+  function flash(btn, text) {
+    if (!btn.hasAttribute("data-label")) {
+      btn.setAttribute("data-label", btn.textContent);
+    }
+    btn.textContent = text;
+    window.setTimeout(function () { btn.textContent = btn.getAttribute("data-label"); }, 1500);
+  }
+
+  // HTMX leaves 4xx/5xx answers unswapped. Partials answer errors with a
+  // friendly fragment (404 nothing there, 502 the PDS did not answer):
+  // elements marked data-swap-errors show it.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var status = ev.detail.xhr ? ev.detail.xhr.status : 0;
+    if (status >= 400 && ev.target.closest && ev.target.closest("[data-swap-errors]")) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+})();
