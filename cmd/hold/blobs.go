@@ -16,9 +16,10 @@ import (
 
 // blobXRPC is what pkg/hold/holdoci contributes to the router: the upload
 // methods (initiateUpload, getPartUploadUrl, uploadPart, completeUpload,
-// abortUpload, notifyManifest; mandatory service auth, holdoci checks
-// CanWrite itself), the OCI-digest getBlob handler, and a close function
-// that stops its session sweeper and closes its session database.
+// abortUpload, notifyManifest, notifyManifestDeleted; mandatory service
+// auth, holdoci checks permissions itself), the OCI-digest getBlob
+// handler, and a close function that stops its session sweeper and closes
+// its session database.
 type blobXRPC struct {
 	routes  []server.Route
 	getBlob http.Handler
@@ -26,9 +27,9 @@ type blobXRPC struct {
 }
 
 // openBlobXRPC builds holdoci over the S3 service and the repository, with
-// members as its Authorizer, Quota and Captain, and starts its expiry
-// sweeper (stopped by close). Upload sessions live in
-// <data_dir>/uploads.sqlite.
+// members as its Authorizer, Quota and Captain, dir and the guarded client
+// to reach users' PDSes, and starts its expiry sweeper (stopped by close).
+// Upload sessions live in <data_dir>/uploads.sqlite.
 func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS,
 	storage *blobStorage, members *crew.Service, dir identity.Directory) (*blobXRPC, error) {
 	h, err := holdoci.New(holdoci.Options{
@@ -42,6 +43,7 @@ func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		Quota:      members,
 		Captain:    members,
 		Identity:   dir,
+		PDSClient:  guardedClient(cfg),
 		Logger:     logger,
 	})
 	if err != nil {

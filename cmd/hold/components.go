@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -81,15 +82,22 @@ func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, 
 	return crew.New(ctx, p, crew.Options{Settings: crewSettings(cfg), Tiers: tiers, Logger: logger})
 }
 
+// guardedClient is the guarded HTTP client for URLs users influence: DID
+// documents and handles (the directory) and users' PDSes (holdoci's check
+// that a deleted manifest is gone).
+func guardedClient(cfg *config.HoldConfig) *http.Client {
+	dev := cfg.InsecureLocalDev
+	return safehttp.New(safehttp.Options{
+		AllowPrivateNetworks: dev || cfg.Identity.AllowPrivateNetworks,
+		AllowPlainHTTP:       dev,
+	})
+}
+
 // newDirectory builds the identity directory that resolves callers' DID
 // documents, behind the guarded HTTP client.
 func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 	dev := cfg.InsecureLocalDev
-	client := safehttp.New(safehttp.Options{
-		AllowPrivateNetworks: dev || cfg.Identity.AllowPrivateNetworks,
-		AllowPlainHTTP:       dev,
-	})
-	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: client, InsecureLocalDev: dev}
+	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: guardedClient(cfg), InsecureLocalDev: dev}
 	if dev {
 		opts.HandleResolverURL = cfg.Identity.HandleResolverURL
 	}

@@ -41,6 +41,7 @@ var DefaultScopes = []string{
 	"rpc:io.atcr.hold.completeUpload?aud=*",
 	"rpc:io.atcr.hold.abortUpload?aud=*",
 	"rpc:io.atcr.hold.notifyManifest?aud=*",
+	"rpc:io.atcr.hold.notifyManifestDeleted?aud=*",
 	"rpc:io.atcr.hold.getQuota?aud=*",
 	"rpc:io.atcr.hold.requestCrew?aud=*",
 	"rpc:io.atcr.hold.listTiers?aud=*",

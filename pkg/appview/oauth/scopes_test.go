@@ -1,10 +1,14 @@
 package appoauth
 
 import (
+	"encoding/json"
 	"errors"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
+
+	"atcr.io/lexicons"
 )
 
 func TestResolveScopes(t *testing.T) {
@@ -27,6 +31,45 @@ func TestResolveScopes(t *testing.T) {
 		if err := validateScope(s); err != nil {
 			t.Errorf("default scope refused: %v", err)
 		}
+	}
+}
+
+// TestDefaultScopesListEveryHoldMethod: the PDS grants rpc scopes only
+// for full NSIDs, so a hold method without its own entry in DefaultScopes
+// gets no service token for OAuth users. Every io.atcr.hold procedure and
+// query in lexicons/ must be listed.
+func TestDefaultScopesListEveryHoldMethod(t *testing.T) {
+	files, err := fs.Glob(lexicons.FS, "io/atcr/hold/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("hold lexicons: %v (%d files)", err, len(files))
+	}
+	methods := 0
+	for _, name := range files {
+		raw, err := fs.ReadFile(lexicons.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lex struct {
+			ID   string `json:"id"`
+			Defs struct {
+				Main struct {
+					Type string `json:"type"`
+				} `json:"main"`
+			} `json:"defs"`
+		}
+		if err := json.Unmarshal(raw, &lex); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if lex.Defs.Main.Type != "procedure" && lex.Defs.Main.Type != "query" {
+			continue
+		}
+		methods++
+		if want := "rpc:" + lex.ID + "?aud=*"; !slices.Contains(DefaultScopes, want) {
+			t.Errorf("DefaultScopes lacks %q", want)
+		}
+	}
+	if methods < 10 {
+		t.Fatalf("found %d hold methods in lexicons/, expected at least 10", methods)
 	}
 }
 

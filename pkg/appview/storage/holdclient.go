@@ -211,6 +211,17 @@ func (c *holdClient) notifyManifest(ctx context.Context, h holdRef, in atcr.Hold
 	return c.post(ctx, h, atcr.HoldNotifyManifestNSID, timeout, in, nil)
 }
 
+// notifyManifestDeleted tells the hold a manifest record is gone from the
+// owner's PDS and returns how many layer records the hold deleted.
+func (c *holdClient) notifyManifestDeleted(ctx context.Context, h holdRef, manifestURI string, timeout time.Duration) (int64, error) {
+	var out atcr.HoldNotifyManifestDeleted_Output
+	in := atcr.HoldNotifyManifestDeleted_Input{ManifestURI: manifestURI}
+	if err := c.post(ctx, h, atcr.HoldNotifyManifestDeletedNSID, timeout, in, &out); err != nil {
+		return 0, err
+	}
+	return out.LayersDeleted, nil
+}
+
 // blobLocation asks getBlob for an OCI digest and returns the presigned
 // URL of its 307, without following it.
 func (c *holdClient) blobLocation(ctx context.Context, h holdRef, d oci.Digest) (string, error) {

@@ -251,7 +251,8 @@ func notifyDescriptor(d oci.Descriptor) *atcr.HoldNotifyManifest_Descriptor {
 // DeleteManifest implements registry.ManifestService. A tag deletes its
 // record only. A digest lists the repository afresh (so no tag written
 // elsewhere survives), deletes every tag pointing at the manifest, then
-// every record of the manifest.
+// every record of the manifest, telling each record's hold once its record
+// is gone (notifyHoldDeleted).
 func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.Reference) error {
 	if !ref.IsDigest() {
 		return s.deleteTag(ctx, repo, ref.Tag())
@@ -280,8 +281,44 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeManifest(rec.rkey)
+		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
 	return nil
+}
+
+// notifyHoldDeleted tells the hold named in a deleted manifest record
+// (io.atcr.hold.notifyManifestDeleted) to drop the record's layer records,
+// which frees the owner's quota there and lets its garbage collector
+// reclaim blobs nothing else references. The delete has succeeded whatever
+// the hold answers: a failure is logged, and the layer records stay until
+// a later notification.
+func (s *Store) notifyHoldDeleted(ctx context.Context, owner syntax.DID, rec *manifestRec) {
+	if rec.value.HoldDID == "" {
+		return // an old record naming no hold: no hold holds its layer records
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.NotifyTimeout)
+	defer cancel()
+	log := s.log.With("hold", rec.value.HoldDID, "manifest", rec.uri)
+	hold, err := syntax.ParseDID(rec.value.HoldDID)
+	if err != nil {
+		log.WarnContext(ctx, "storage: deleted manifest names an invalid hold DID; not notifying it", "err", err)
+		return
+	}
+	n, err := s.notifyHoldOf(ctx, hold, owner, rec.uri)
+	if err != nil {
+		log.WarnContext(ctx, "storage: notifyManifestDeleted failed; the delete stands", "err", err)
+		return
+	}
+	log.DebugContext(ctx, "storage: hold dropped the deleted manifest's layer records", "layersDeleted", n)
+}
+
+// notifyHoldOf resolves the hold and calls notifyManifestDeleted as owner.
+func (s *Store) notifyHoldOf(ctx context.Context, hold, owner syntax.DID, manifestURI string) (int64, error) {
+	h, err := s.holdFor(ctx, hold, owner)
+	if err != nil {
+		return 0, err
+	}
+	return s.hold.notifyManifestDeleted(ctx, h, manifestURI, s.opts.NotifyTimeout)
 }
 
 func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) error {

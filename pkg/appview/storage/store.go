@@ -104,7 +104,8 @@ type Options struct {
 	// MaxReferences bounds the blobs and children a manifest push checks.
 	// Default 1000.
 	MaxReferences int
-	// NotifyTimeout bounds io.atcr.hold.notifyManifest. Default 10s.
+	// NotifyTimeout bounds io.atcr.hold.notifyManifest and
+	// notifyManifestDeleted (with the hold's resolution). Default 10s.
 	NotifyTimeout time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger

@@ -8,13 +8,17 @@ const (
 	ErrorAuthRequired         = "AuthRequired"
 	ErrorBlobNotFound         = "BlobNotFound"
 	ErrorCompletionFailed     = "CompletionFailed"
+	ErrorForbidden            = "Forbidden"
 	ErrorInvalidDigest        = "InvalidDigest"
 	ErrorInvalidPartNumber    = "InvalidPartNumber"
+	ErrorInvalidRequest       = "InvalidRequest"
 	ErrorInvalidUploadId      = "InvalidUploadId"
+	ErrorManifestStillExists  = "ManifestStillExists"
 	ErrorMissingParts         = "MissingParts"
 	ErrorQuotaExceeded        = "QuotaExceeded"
 	ErrorRegistrationDisabled = "RegistrationDisabled"
 	ErrorUploadExpired        = "UploadExpired"
+	ErrorUpstreamFailure      = "UpstreamFailure"
 )
 
 // RecordCollections returns the NSIDs of all record types, sorted.
@@ -75,6 +79,8 @@ func NewInput(nsid string) (any, bool) {
 		return new(HoldInitiateUpload_Input), true
 	case HoldNotifyManifestNSID:
 		return new(HoldNotifyManifest_Input), true
+	case HoldNotifyManifestDeletedNSID:
+		return new(HoldNotifyManifestDeleted_Input), true
 	case HoldRequestCrewNSID:
 		return new(HoldRequestCrew_Input), true
 	}
@@ -99,6 +105,8 @@ func NewOutput(nsid string) (any, bool) {
 		return new(HoldListTiers_Output), true
 	case HoldNotifyManifestNSID:
 		return new(HoldNotifyManifest_Output), true
+	case HoldNotifyManifestDeletedNSID:
+		return new(HoldNotifyManifestDeleted_Output), true
 	case HoldRequestCrewNSID:
 		return new(HoldRequestCrew_Output), true
 	case HoldUploadPartNSID:

@@ -35,6 +35,8 @@ var lexiconKinds = map[string]string{
 	"io.atcr.hold.requestCrew":      "procedure",
 	"io.atcr.hold.listTiers":        "query",
 	"io.atcr.hold.getQuota":         "query",
+	// Layer records of a deleted manifest (docs/hold.md, "Deleting a manifest").
+	"io.atcr.hold.notifyManifestDeleted": "procedure",
 }
 
 func TestEveryLexiconFileParses(t *testing.T) {
@@ -115,6 +117,8 @@ func TestDeclaredErrors(t *testing.T) {
 		"io.atcr.hold.notifyManifest":   {"QuotaExceeded", "BlobNotFound", "InvalidDigest"},
 		"io.atcr.hold.requestCrew":      {"AuthRequired", "RegistrationDisabled"},
 		"io.atcr.hold.getQuota":         {"AuthRequired"},
+
+		"io.atcr.hold.notifyManifestDeleted": {"InvalidRequest", "Forbidden", "ManifestStillExists"},
 	}
 	cat, err := schema.Catalog()
 	if err != nil {

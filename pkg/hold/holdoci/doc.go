@@ -1,7 +1,8 @@
 // Package holdoci is the hold's OCI blob surface: the io.atcr.hold.* upload
 // procedures, io.atcr.hold.notifyManifest (layer records, quota, Bluesky
-// posts) and com.atproto.sync.getBlob for OCI digests (a 307 to a presigned S3
-// URL, or size and digest for HEAD).
+// posts), io.atcr.hold.notifyManifestDeleted (dropping a deleted manifest's
+// layer records) and com.atproto.sync.getBlob for OCI digests (a 307 to a
+// presigned S3 URL, or size and digest for HEAD).
 //
 // # Uploads
 //
@@ -30,6 +31,17 @@
 //
 // Expired sessions are aborted and deleted by a sweeper (Start/Stop, or
 // SweepExpired once).
+//
+// # Layer records
+//
+// notifyManifest (notify.go) writes one io.atcr.hold.layer record per blob
+// of an announced manifest; quota (the crew package) and garbage collection
+// (the gc package) are computed from those records. notifyManifestDeleted
+// (deleted.go) removes the records of one manifest once the owner's PDS,
+// found through Options.Identity and asked with Options.PDSClient
+// (ownerpds.go), says the manifest record no longer exists. Both take the
+// per-user lock, so a deletion and a push of the same user never interleave
+// their record updates (layers.go).
 //
 // # Routing
 //

@@ -51,6 +51,13 @@ func errRepoNotFound(did string) *xrpc.Error {
 	return xrpc.NewError(http.StatusBadRequest, "RepoNotFound", "this hold hosts only its own repository, not "+did)
 }
 
+// errManifestStillExists: notifyManifestDeleted for a record the owner's
+// PDS still serves; the layer records stay, so quota keeps counting it.
+func errManifestStillExists(uri string) *xrpc.Error {
+	return xrpc.NewError(http.StatusConflict, atcr.ErrorManifestStillExists,
+		"the owner's PDS still has "+uri+"; delete the record first")
+}
+
 func errStorage(what string) *xrpc.Error {
 	return xrpc.UpstreamFailure("storage failed to " + what)
 }

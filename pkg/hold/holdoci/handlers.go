@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/s3"
 )
@@ -42,7 +44,8 @@ type Captain interface {
 }
 
 // IdentityResolver finds a user's verified handle, shown in Bluesky posts
-// and layer records; indigo's identity.Directory satisfies it.
+// and layer records, and the PDS notifyManifestDeleted asks whether a
+// manifest record is really gone; indigo's identity.Directory satisfies it.
 type IdentityResolver interface {
 	LookupDID(ctx context.Context, did syntax.DID) (*identity.Identity, error)
 }
@@ -88,9 +91,16 @@ type Options struct {
 	Quota Quota
 	// Captain may be nil: no Bluesky posts.
 	Captain Captain
-	// Identity may be nil: posts and layer records name users by DID.
+	// Identity may be nil: posts and layer records name users by DID, and
+	// notifyManifestDeleted cannot confirm a deletion (it answers 501 when
+	// there are layer records to delete).
 	Identity IdentityResolver
-	Logger   *slog.Logger
+	// PDSClient fetches records from users' PDSes (notifyManifestDeleted's
+	// check that a manifest is gone). It must be the guarded client
+	// (safehttp): the PDS URL comes from a DID document the user controls.
+	// nil means safehttp.New with production settings.
+	PDSClient *http.Client
+	Logger    *slog.Logger
 	// Now is the clock (time.Now); tests move it to expire sessions.
 	Now func() time.Time
 }
@@ -111,6 +121,7 @@ type Handlers struct {
 	quota       Quota
 	captain     Captain
 	identity    IdentityResolver
+	pdsClient   *http.Client
 	log         *slog.Logger
 	now         func() time.Time
 	uploadLocks keyedMutex // one completion, abort or sweep per session at a time
@@ -144,7 +155,7 @@ func New(opts Options) (*Handlers, error) {
 		presignTTL: orDefault(opts.PresignTTL, s3.DefaultPresignTTL),
 		noPresign:  opts.DisablePresignedUploads,
 		auth:       opts.Authorizer, quota: opts.Quota, captain: opts.Captain, identity: opts.Identity,
-		log: opts.Logger, now: opts.Now,
+		pdsClient: opts.PDSClient, log: opts.Logger, now: opts.Now,
 		spoolDir: filepath.Join(opts.DataDir, spoolDirName),
 	}
 	if h.log == nil {
@@ -152,6 +163,9 @@ func New(opts Options) (*Handlers, error) {
 	}
 	if h.staging == nil {
 		h.staging = opts.S3
+	}
+	if h.pdsClient == nil {
+		h.pdsClient = safehttp.New(safehttp.Options{})
 	}
 	h.log = h.log.With("component", "holdoci")
 	if h.now == nil {

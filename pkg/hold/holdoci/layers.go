@@ -99,10 +99,26 @@ func (h *Handlers) writeLayerRecords(ctx context.Context, lc layerContext, blobs
 	return written, nil
 }
 
+// manifestLayerCount returns how many io.atcr.hold.layer records name the
+// manifest.
+func (h *Handlers) manifestLayerCount(ctx context.Context, manifestURI syntax.ATURI) (int, error) {
+	n := 0
+	err := h.walkLayers(ctx, func(rec pds.Record) {
+		if stringField(rec, "manifest") == manifestURI.String() {
+			n++
+		}
+	})
+	return n, err
+}
+
 // DeleteManifestLayers deletes every io.atcr.hold.layer record of the
-// manifest, freeing the quota its blobs took (for blobs no other manifest
-// of the user references). It returns how many records it deleted. Not
-// routed yet: a manifest deletion will call it.
+// manifest, in commits of at most pds.MaxCommitOps, freeing the quota its
+// blobs took (for blobs no other manifest of the user references) and
+// leaving blobs no other record references to garbage collection. It
+// returns how many records it deleted; after an error the batches already
+// committed stay deleted, and calling it again deletes the rest.
+// notifyManifestDeleted calls it once the owner's PDS no longer has the
+// manifest record.
 func (h *Handlers) DeleteManifestLayers(ctx context.Context, manifestURI syntax.ATURI) (int, error) {
 	user, err := manifestURI.Authority().AsDID()
 	if err != nil {

@@ -52,6 +52,7 @@ func (h *Handlers) Routes() []Route {
 		x(http.MethodPost, atcr.HoldCompleteUploadNSID, h.CompleteUpload),
 		x(http.MethodPost, atcr.HoldAbortUploadNSID, h.AbortUpload),
 		x(http.MethodPost, atcr.HoldNotifyManifestNSID, h.NotifyManifest),
+		x(http.MethodPost, atcr.HoldNotifyManifestDeletedNSID, h.NotifyManifestDeleted),
 		blob(http.MethodGet),
 		blob(http.MethodHead),
 	}

@@ -28,6 +28,7 @@ func TestMountWrapsEachProcedureInItsOwnAuth(t *testing.T) {
 	want := []string{
 		atcr.HoldInitiateUploadNSID, atcr.HoldGetPartUploadURLNSID, atcr.HoldUploadPartNSID, atcr.HoldUploadPartNSID,
 		atcr.HoldCompleteUploadNSID, atcr.HoldAbortUploadNSID, atcr.HoldNotifyManifestNSID,
+		atcr.HoldNotifyManifestDeletedNSID,
 	}
 	if !slices.Equal(lxms, want) {
 		t.Fatalf("auth asked for %v, want %v", lxms, want)

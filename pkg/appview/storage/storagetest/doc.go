@@ -5,7 +5,8 @@
 //     PDS with an in-memory record store. It is strict: records that fail
 //     lexicon validation, bad record keys and dangling blob references are
 //     refused, and writes need the owner's session.
-//   - Hold: the io.atcr.hold.* upload XRPCs, notifyManifest and
+//   - Hold: the io.atcr.hold.* upload XRPCs, notifyManifest,
+//     notifyManifestDeleted (recorded, not acted on) and
 //     com.atproto.sync.getBlob (307 to a presigned URL, HEAD for stat) over
 //     a real pkg/s3 S3Service: the in-memory MockS3Client served by its
 //     HTTP handler, or the embedded versitygw server. Parts really go to

@@ -35,11 +35,21 @@ type Hold struct {
 	uploads   map[string]*holdUpload
 	calls     map[string]int
 	notified  []atcr.HoldNotifyManifest_Input
+	deleted   []DeletedNotice
+	onDeleted func(DeletedNotice)
 	completed []Completed
 	noPresign bool
 	down      bool
 	private   bool
 	notifyErr bool
+	deleteErr bool
+}
+
+// DeletedNotice is one io.atcr.hold.notifyManifestDeleted call: who called
+// (the service token's issuer) and the manifest named.
+type DeletedNotice struct {
+	Caller      syntax.DID
+	ManifestURI string
 }
 
 // Completed describes one completed upload.
@@ -66,6 +76,7 @@ func NewHold(t testing.TB, did syntax.DID, svc *s3.S3Service) *Hold {
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.completeUpload", h.protected(h.complete))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.abortUpload", h.protected(h.abort))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.notifyManifest", h.protected(h.notify))
+	mux.HandleFunc("POST /xrpc/io.atcr.hold.notifyManifestDeleted", h.protected(h.notifyDeleted))
 	mux.HandleFunc("GET /xrpc/com.atproto.sync.getBlob", h.getBlob)
 	mux.HandleFunc("HEAD /xrpc/com.atproto.sync.getBlob", h.getBlob)
 	h.srv = httptest.NewServer(h.gate(mux))
@@ -85,6 +96,15 @@ func (h *Hold) SetDown(v bool) { h.set(func() { h.down = v }) }
 
 // SetNotifyFails makes notifyManifest answer 500.
 func (h *Hold) SetNotifyFails(v bool) { h.set(func() { h.notifyErr = v }) }
+
+// SetNotifyDeletedFails makes notifyManifestDeleted answer 502
+// UpstreamFailure, as a hold whose check of the owner's PDS failed does.
+func (h *Hold) SetNotifyDeletedFails(v bool) { h.set(func() { h.deleteErr = v }) }
+
+// OnNotifyDeleted runs fn for each notifyManifestDeleted call before it is
+// answered, so a test can look at the world as the hold would (is the
+// record gone from the PDS yet?).
+func (h *Hold) OnNotifyDeleted(fn func(DeletedNotice)) { h.set(func() { h.onDeleted = fn }) }
 
 // SetPrivate makes getBlob require a service token.
 func (h *Hold) SetPrivate(v bool) { h.set(func() { h.private = v }) }
@@ -107,6 +127,13 @@ func (h *Hold) Notified() []atcr.HoldNotifyManifest_Input {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]atcr.HoldNotifyManifest_Input(nil), h.notified...)
+}
+
+// NotifiedDeleted returns the notifyManifestDeleted calls answered 200.
+func (h *Hold) NotifiedDeleted() []DeletedNotice {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]DeletedNotice(nil), h.deleted...)
 }
 
 // Completed returns the uploads completed so far.
@@ -348,6 +375,28 @@ func (h *Hold) notify(w http.ResponseWriter, r *http.Request, _ syntax.DID) {
 		return
 	}
 	writeJSON(w, atcr.HoldNotifyManifest_Output{LayersRecorded: int64(len(in.Layers))})
+}
+
+// notifyDeleted records the call; the real hold's checks (owner, record
+// gone from the PDS) are tested in pkg/hold/holdoci.
+func (h *Hold) notifyDeleted(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
+	var in atcr.HoldNotifyManifestDeleted_Input
+	if !h.decode(w, r, &in) {
+		return
+	}
+	notice := DeletedNotice{Caller: caller, ManifestURI: in.ManifestURI}
+	h.mu.Lock()
+	fail, hook := h.deleteErr, h.onDeleted
+	h.mu.Unlock()
+	if hook != nil {
+		hook(notice)
+	}
+	if fail {
+		xrpcError(w, http.StatusBadGateway, atcr.ErrorUpstreamFailure, "the owner's PDS could not confirm the deletion")
+		return
+	}
+	h.set(func() { h.deleted = append(h.deleted, notice) })
+	writeJSON(w, atcr.HoldNotifyManifestDeleted_Output{LayersDeleted: 1})
 }
 
 // getBlob answers an OCI digest: HEAD with its size, GET with a 307 to a

@@ -1,0 +1,65 @@
+package holdoci
+
+import (
+	"net/http"
+
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/serviceauth"
+	"atcr.io/pkg/atproto/xrpc"
+)
+
+// NotifyManifestDeleted serves io.atcr.hold.notifyManifestDeleted: the
+// caller deleted one of their io.atcr.manifest records, and the hold
+// deletes that manifest's io.atcr.hold.layer records, so the user's quota
+// no longer counts its blobs and garbage collection may reclaim the ones
+// no other layer record references.
+//
+// The caller must own the manifest (the URI's authority is the caller's
+// DID); no crew permission is needed, since deleting one's own records
+// grants nothing (a former member may still free what they left). The
+// records are deleted only once the owner's PDS confirms the manifest
+// record is gone (ownerpds.go): a user cannot free quota for an image that
+// is still served. A manifest with no layer records here answers 0 without
+// asking the PDS, which makes a repeated notification cheap and idempotent.
+func (h *Handlers) NotifyManifestDeleted(w http.ResponseWriter, r *http.Request) {
+	out, err := h.notifyManifestDeleted(w, r)
+	if err != nil {
+		xrpc.WriteError(w, err)
+		return
+	}
+	h.writeOK(w, out)
+}
+
+func (h *Handlers) notifyManifestDeleted(w http.ResponseWriter, r *http.Request) (*atcr.HoldNotifyManifestDeleted_Output, error) {
+	ctx := r.Context()
+	caller, ok := serviceauth.CallerDID(ctx)
+	if !ok {
+		return nil, xrpc.AuthRequired("a service token is required")
+	}
+	var in atcr.HoldNotifyManifestDeleted_Input
+	if err := decodeInput(w, r, atcr.HoldNotifyManifestDeletedNSID, &in); err != nil {
+		return nil, err
+	}
+	manifestURI, err := callerManifestURI(in.ManifestURI, caller)
+	if err != nil {
+		return nil, err
+	}
+	// Counting is local and cheap next to a PDS round trip; most repeated
+	// or stray notifications end here.
+	n, err := h.manifestLayerCount(ctx, manifestURI)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return &atcr.HoldNotifyManifestDeleted_Output{}, nil
+	}
+	if err := h.confirmManifestGone(ctx, manifestURI); err != nil {
+		return nil, err
+	}
+	deleted, err := h.DeleteManifestLayers(ctx, manifestURI)
+	if err != nil {
+		return nil, err
+	}
+	h.log.Info("manifest deleted", "manifest", manifestURI, "layersDeleted", deleted)
+	return &atcr.HoldNotifyManifestDeleted_Output{LayersDeleted: int64(deleted)}, nil
+}
