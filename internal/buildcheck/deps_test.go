@@ -3,6 +3,7 @@ package buildcheck
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,21 +46,27 @@ type rule struct {
 	from string
 	not  []string
 	why  string
+	// only, when set, is the complete list of non-standard-library import
+	// prefixes allowed.
+	only []string
 }
 
 var rules = []rule{
-	{"atcr.io/pkg/oci", []string{"atcr.io/", "github.com/bluesky-social/", "github.com/aws/"}, "pkg/oci is the leaf vocabulary"},
-	{"atcr.io/pkg/s3", []string{"github.com/bluesky-social/", "atcr.io/pkg/atproto", "atcr.io/pkg/appview", "atcr.io/pkg/hold"}, "pkg/s3 knows only S3 and digests"},
-	{"atcr.io/pkg/atproto", []string{"atcr.io/pkg/oci", "atcr.io/pkg/s3", "atcr.io/pkg/appview", "atcr.io/pkg/hold"}, "pkg/atproto is protocol plumbing"},
-	{"atcr.io/pkg/config", []string{"atcr.io/"}, "config is a leaf"},
-	{"atcr.io/pkg/logging", []string{"atcr.io/"}, "logging is a leaf"},
-	{"atcr.io/pkg/appview", []string{"atcr.io/pkg/hold", "atcr.io/pkg/s3", "atcr.io/cmd"}, "the AppView never reaches into the hold or S3"},
-	{"atcr.io/pkg/hold", []string{"atcr.io/pkg/appview", "atcr.io/cmd"}, "the hold never imports the AppView"},
-	{"atcr.io/cmd/credential-helper", []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, "the credential helper speaks HTTP only"},
-	{"atcr.io/cmd/s3-test", []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, "s3-test diagnoses S3 only"},
-	{"atcr.io/pkg/appview/access", []string{"atcr.io/pkg/appview/"}, "access is shared by registry and auth, so it imports neither"},
-	{"atcr.io/pkg/appview/auth", []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage"}, "auth must not depend on the registry"},
-	{"atcr.io/pkg/hold/server", []string{"atcr.io/pkg/s3"}, "the hold's router only routes"},
+	{from: "atcr.io/pkg/oci", why: "pkg/oci is the leaf vocabulary: the standard library and the OCI spec modules only", only: []string{"github.com/opencontainers/"}},
+	{from: "atcr.io/pkg/s3", not: []string{"github.com/bluesky-social/", "atcr.io/pkg/atproto", "atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "pkg/s3 knows only S3 and digests"},
+	{from: "atcr.io/pkg/atproto", not: []string{"atcr.io/pkg/oci", "atcr.io/pkg/s3", "atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "pkg/atproto is protocol plumbing"},
+	{from: "atcr.io/pkg/config", not: []string{"atcr.io/"}, why: "config is a leaf"},
+	{from: "atcr.io/pkg/logging", not: []string{"atcr.io/"}, why: "logging is a leaf"},
+	{from: "atcr.io/pkg/appview", not: []string{"atcr.io/pkg/hold", "atcr.io/pkg/s3", "atcr.io/cmd"}, why: "the AppView never reaches into the hold or S3"},
+	{from: "atcr.io/pkg/hold", not: []string{"atcr.io/pkg/appview", "atcr.io/cmd"}, why: "the hold never imports the AppView"},
+	{from: "atcr.io/cmd/credential-helper", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "the credential helper speaks HTTP only"},
+	{from: "atcr.io/cmd/s3-test", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "s3-test diagnoses S3 only"},
+	{from: "atcr.io/pkg/appview/access", not: []string{"atcr.io/pkg/appview/"}, why: "access is shared by registry and auth, so it imports neither"},
+	{from: "atcr.io/pkg/appview/auth", not: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage"}, why: "auth must not depend on the registry"},
+	{from: "atcr.io/pkg/hold/server", not: []string{"atcr.io/pkg/s3"}, why: "the hold's router only routes"},
+	{from: "atcr.io/pkg/appview/ui", not: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage"}, why: "the UI reads through its own interfaces"},
+	{from: "atcr.io/pkg/appview/browse", not: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage", "atcr.io/pkg/appview/ui"}, why: "browse is a read-only view under the UI"},
+	{from: "atcr.io/pkg/appview/db", not: []string{"net/http", "atcr.io/pkg/appview/"}, why: "the database layer knows no HTTP and no other AppView package"},
 }
 
 // under reports whether path is prefix itself or below it; a prefix ending in
@@ -93,6 +100,9 @@ func violations(p goPackage) []string {
 			if under(imp, r.from) {
 				continue
 			}
+			if r.only != nil && !isStdlib(imp) && !slices.ContainsFunc(r.only, func(ok string) bool { return under(imp, ok) }) {
+				out = append(out, p.ImportPath+" imports "+imp+": "+r.why)
+			}
 			for _, bad := range r.not {
 				if under(imp, bad) {
 					out = append(out, p.ImportPath+" imports "+imp+": "+r.why)
@@ -106,6 +116,13 @@ func violations(p goPackage) []string {
 		}
 	}
 	return out
+}
+
+// isStdlib reports whether an import path belongs to the standard library
+// (its first element has no dot).
+func isStdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
 }
 
 // isTestSupport reports whether path is a package of test fakes and suites,
@@ -131,6 +148,9 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 		{ImportPath: "atcr.io/pkg/s3", Imports: []string{"github.com/bluesky-social/indigo/atproto/syntax"}},
 		{ImportPath: "atcr.io/pkg/atproto/directory", Imports: []string{"atcr.io/cmd/hold"}},
 		{ImportPath: "atcr.io/pkg/appview/registry", Imports: []string{"atcr.io/pkg/appview/storage/storagetest"}},
+		{ImportPath: "atcr.io/pkg/oci", Imports: []string{"golang.org/x/sync/errgroup"}},
+		{ImportPath: "atcr.io/pkg/appview/ui", Imports: []string{"atcr.io/pkg/appview/storage"}},
+		{ImportPath: "atcr.io/pkg/appview/db", Imports: []string{"net/http"}},
 	}
 	for _, p := range bad {
 		if len(violations(p)) == 0 {
