@@ -90,9 +90,13 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	// an unhandled SIGUSR2 would terminate the process.
 	trigger, stopTrigger := gcTrigger()
 	defer stopTrigger()
+	// The GC loop ends with its own context, cancelled on every return:
+	// serving can fail (the port is taken) without a signal ending ctx.
+	gcCtx, stopGC := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	defer background.Wait() // before the repository and storage close
-	background.Go(func() { scheduleGC(ctx, logger, collector, repo, cfg.GC.Interval, trigger) })
+	defer stopGC()
+	background.Go(func() { scheduleGC(gcCtx, logger, collector, repo, cfg.GC.Interval, trigger) })
 
 	ln, err := serve.Listen(ctx, cfg.Server.Addr)
 	if err != nil {

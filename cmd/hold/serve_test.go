@@ -3,13 +3,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The hold serves its health and identity endpoints, bootstraps its captain,
@@ -113,5 +118,34 @@ func TestRepoExportImportAndOfflineGC(t *testing.T) {
 
 	if _, stderr, err := run(t, "repo", "export", "--config", holdConfig(t, port, t.TempDir(), "")); err == nil || !strings.Contains(stderr, "no hold repository") {
 		t.Errorf("export of an empty data dir: %v %s", err, stderr)
+	}
+}
+
+// A hold that cannot listen (the port is taken) exits with the error
+// instead of hanging on its background GC loop, which only the signal
+// context would have ended.
+func TestServeExitsWhenTheAddressIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	cfg := holdConfig(t, port, t.TempDir(), "")
+
+	// Generous: start-up (embedded S3, repository) takes a few seconds on a
+	// loaded machine; a hold that hangs never exits at all.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var stderr syncBuffer
+	cmd := exec.CommandContext(ctx, binary, "serve", "--config", cfg)
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("atcr-hold serve did not exit with its port taken; killed\n%s", stderr.String())
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("serve with its port taken: err %v, want a non-zero exit naming the address\n%s", err, stderr.String())
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -228,3 +230,22 @@ func expectStatus(t testing.TB, resp *http.Response, status int) {
 
 // digestOf is the sha256 digest of b.
 func digestOf(b []byte) oci.Digest { return oci.FromBytes(oci.SHA256, b) }
+
+// generator yields pseudo-random bytes without holding them, hashing what
+// it yields.
+type generator struct {
+	left int64
+	rng  *rand.ChaCha8
+	sum  hash.Hash
+}
+
+func (g *generator) Read(p []byte) (int, error) {
+	if g.left == 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), g.left)]
+	_, _ = g.rng.Read(p)
+	g.sum.Write(p)
+	g.left -= int64(len(p))
+	return len(p), nil
+}

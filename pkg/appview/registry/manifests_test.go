@@ -167,6 +167,38 @@ func TestPushIntoAnotherNamespaceIsDenied(t *testing.T) {
 	expectError(t, resp, http.StatusUnauthorized, "UNAUTHORIZED")
 }
 
+// TestWriteGrantForAnotherOwnerIsDenied: a grant is for repository names,
+// and names resolve to accounts; a write whose name now resolves to an
+// account other than the grant's subject (a handle moved after the token
+// was issued) is refused before anything is written, because the registry
+// would write with that other account's PDS session.
+func TestWriteGrantForAnotherOwnerIsDenied(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	// Alice's token, issued while "bob.test" was hers; it resolves to Bob now.
+	stale := storagetest.User{DID: env.alice.DID, Handle: env.bob.Handle}
+	cfg := []byte(`{}`)
+	body := imageManifest(t, [][]byte{cfg}, nil)
+	for _, c := range []struct{ method, path string }{
+		{http.MethodPut, "/v2/bob.test/app/manifests/v1"},
+		{http.MethodPost, "/v2/bob.test/app/blobs/uploads/"},
+		{http.MethodDelete, "/v2/bob.test/app/manifests/v1"},
+		{http.MethodDelete, "/v2/bob.test/app/blobs/" + digestOf(cfg).String()},
+	} {
+		resp := env.call(t, stale, c.method, c.path, body, map[string]string{"Content-Type": oci.MediaTypeOCIManifest})
+		expectError(t, resp, http.StatusForbidden, "DENIED")
+	}
+	for _, c := range []string{atcr.ManifestNSID, atcr.TagNSID} {
+		if n := len(env.PDS.Records(env.bob.DID, c)); n != 0 {
+			t.Fatalf("%d %s records written into Bob's repository", n, c)
+		}
+	}
+	if env.PDS.Calls("com.atproto.repo.uploadBlob") != 0 || env.Hold.Calls("io.atcr.hold.initiateUpload") != 0 {
+		t.Fatal("a write for another account reached the PDS or the hold")
+	}
+	// Reads stay open to the same token.
+	expectError(t, env.call(t, stale, http.MethodGet, "/v2/bob.test/app/manifests/v1", nil, nil), http.StatusNotFound, "MANIFEST_UNKNOWN")
+}
+
 func TestManifestUnknown(t *testing.T) {
 	env := newTestEnv(t, storagetest.EnvOptions{})
 	env.pushImage(t, env.alice, "alice.test/app", "v1")

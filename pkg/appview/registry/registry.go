@@ -141,7 +141,8 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		req.repo.Name = name
 	}
-	grant, err := reg.authorize(w, r, req)
+	want := wantedAccess(r, req)
+	grant, err := reg.authorize(w, r, want)
 	if err != nil {
 		reg.fail(w, r, err)
 		return
@@ -155,6 +156,14 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reg.fail(w, r, err)
 			return
 		}
+		// Writes go through the owner's PDS session, so they need the
+		// owner's own grant. The grant names the repository, and a handle
+		// can change hands while a token is valid.
+		if writes(want, req.repo.Name.String()) && grant.Subject != owner.DID {
+			reg.fail(w, r, oci.ErrorCodeDenied.WithMessage(fmt.Sprintf(
+				"%s now belongs to another account; log in again", req.repo.Name.Identity())))
+			return
+		}
 		req.repo.Owner = owner
 	}
 	if err := handle(w, r, req); err != nil {
@@ -162,12 +171,10 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorize asks the Controller for what the request needs, computed from
-// the method, the repository and, for a cross-repository mount, the source
-// repository. A Challenge sets its headers and becomes UNAUTHORIZED; the
+// authorize asks the Controller for what the request needs (wantedAccess).
+// A Challenge sets its headers and becomes UNAUTHORIZED; the
 // Controller's DENIED (an *oci.Error) passes through.
-func (reg *Registry) authorize(w http.ResponseWriter, r *http.Request, req *request) (*access.Grant, error) {
-	want := wantedAccess(r, req)
+func (reg *Registry) authorize(w http.ResponseWriter, r *http.Request, want []access.Access) (*access.Grant, error) {
 	grant, err := reg.ctrl.Authorized(r, want...)
 	if err == nil {
 		return grant, nil
@@ -212,6 +219,17 @@ func wantedAccess(r *http.Request, req *request) []access.Access {
 		}
 	}
 	return want
+}
+
+// writes reports whether want asks to push to or delete from the named
+// repository.
+func writes(want []access.Access, name string) bool {
+	for _, a := range want {
+		if a.Type == access.TypeRepository && a.Name == name && (a.Action == access.ActionPush || a.Action == access.ActionDelete) {
+			return true
+		}
+	}
+	return false
 }
 
 // fail writes err as the OCI error response. Server-side failures are

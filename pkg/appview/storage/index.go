@@ -37,14 +37,21 @@ type tagRec struct {
 
 // repoIndex holds one DID's manifest and tag records, listed from its PDS
 // (listRecords, bounded by Options.MaxRecords per collection) and kept up
-// to date by the writes this AppView makes. Lookups scan: an index holds at
-// most a few thousand records and lives in memory.
+// to date by the writes this AppView makes. Rare lookups scan (an index
+// holds at most Options.MaxRecords records per collection); the two every
+// pull makes do not: a manifest by digest goes through byDigestKey, and the
+// holds of a repository (asked for each blob) are kept once computed until
+// a manifest record changes.
 type repoIndex struct {
 	mu        sync.RWMutex
 	loadedAt  time.Time
 	display   string // handle, else DID: how the catalog names the owner
 	manifests map[string]*manifestRec
 	tags      map[string]*tagRec
+	// byDigestKey holds the same records as manifests, by digest.
+	byDigestKey map[oci.Digest][]*manifestRec
+	// holdsOf caches holds(repoPath); any manifest change clears it.
+	holdsOf map[string][]syntax.DID
 }
 
 // indexCache bounds the indexes kept, least recently used evicted.
@@ -96,7 +103,7 @@ func (s *Store) loadIndex(ctx context.Context, owner registry.Owner) (*repoIndex
 		}
 		err := s.pds.listRecords(ctx, owner.PDS, owner.DID, atcr.ManifestNSID, s.opts.MaxRecords, func(view recordView) error {
 			if rec, err := decodeManifestRecord(view); err == nil {
-				idx.manifests[rec.rkey] = rec
+				idx.putManifest(rec)
 			} else {
 				s.log.DebugContext(ctx, "storage: skipping manifest record", "err", err)
 			}
@@ -160,8 +167,8 @@ func (idx *repoIndex) byDigest(repoPath string, d oci.Digest) []*manifestRec {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	var out []*manifestRec
-	for _, rec := range idx.manifests {
-		if rec.value.Repository == repoPath && rec.digest == d {
+	for _, rec := range idx.byDigestKey[d] {
+		if rec.value.Repository == repoPath {
 			out = append(out, rec)
 		}
 	}
@@ -223,16 +230,26 @@ func (idx *repoIndex) referrers(repoPath string, d oci.Digest) []*manifestRec {
 
 // holds returns the distinct holds of the repository's manifests, newest
 // manifest first. Old records that only carry the deprecated holdEndpoint
-// URL name the did:web of its host.
+// URL name the did:web of its host. The result is shared: callers must not
+// modify it.
 func (idx *repoIndex) holds(repoPath string) []syntax.DID {
 	idx.mu.RLock()
+	cached, ok := idx.holdsOf[repoPath]
+	idx.mu.RUnlock()
+	if ok {
+		return cached
+	}
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if cached, ok := idx.holdsOf[repoPath]; ok {
+		return cached
+	}
 	recs := make([]*manifestRec, 0)
 	for _, rec := range idx.manifests {
 		if rec.value.Repository == repoPath {
 			recs = append(recs, rec)
 		}
 	}
-	idx.mu.RUnlock()
 	slices.SortFunc(recs, func(a, b *manifestRec) int { return strings.Compare(b.rkey, a.rkey) })
 	var out []syntax.DID
 	for _, rec := range recs {
@@ -245,6 +262,10 @@ func (idx *repoIndex) holds(repoPath string) []syntax.DID {
 			out = append(out, did)
 		}
 	}
+	if idx.holdsOf == nil {
+		idx.holdsOf = map[string][]syntax.DID{}
+	}
+	idx.holdsOf[repoPath] = out
 	return out
 }
 
@@ -286,7 +307,12 @@ func (idx *repoIndex) repos() []string {
 func (idx *repoIndex) putManifest(rec *manifestRec) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	idx.dropManifestLocked(rec.rkey)
 	idx.manifests[rec.rkey] = rec
+	if idx.byDigestKey == nil {
+		idx.byDigestKey = map[oci.Digest][]*manifestRec{}
+	}
+	idx.byDigestKey[rec.digest] = append(idx.byDigestKey[rec.digest], rec)
 }
 
 func (idx *repoIndex) putTag(rec *tagRec) {
@@ -298,7 +324,24 @@ func (idx *repoIndex) putTag(rec *tagRec) {
 func (idx *repoIndex) removeManifest(rkey string) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	idx.dropManifestLocked(rkey)
+}
+
+// dropManifestLocked removes the record under rkey from every map and
+// clears the holds cache (idx.mu held for writing).
+func (idx *repoIndex) dropManifestLocked(rkey string) {
+	idx.holdsOf = nil
+	old, ok := idx.manifests[rkey]
+	if !ok {
+		return
+	}
 	delete(idx.manifests, rkey)
+	same := slices.DeleteFunc(idx.byDigestKey[old.digest], func(r *manifestRec) bool { return r == old })
+	if len(same) == 0 {
+		delete(idx.byDigestKey, old.digest)
+	} else {
+		idx.byDigestKey[old.digest] = same
+	}
 }
 
 func (idx *repoIndex) removeTag(rkey string) {
