@@ -193,7 +193,7 @@ func run(ctx context.Context, root, dataDir, addr string, creds s3.CredentialsFi
 		}),
 	}
 	go func() {
-		srv.exitErr = embedgw.RunVersityGW(runCtx, be, cfg)
+		srv.exitErr = embedgw.RunVersityGW(runCtx, consumingBackend{be}, cfg)
 		close(srv.exited)
 	}()
 	if err := srv.waitReady(ctx); err != nil {
