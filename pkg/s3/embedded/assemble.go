@@ -11,9 +11,15 @@ import (
 	"github.com/versity/versitygw/s3response"
 )
 
-// consumingBackend is the posix backend with one change: completing a
-// multipart upload removes each part file as soon as its bytes are in the
-// assembled object, instead of all of them at the end.
+// tunedBackend is versitygw's posix backend with two changes, one per
+// file: completing a multipart upload consumes its parts (here), and
+// object bodies are sent without sendfile (getobject.go).
+type tunedBackend struct {
+	*posix.Posix
+}
+
+// CompleteMultipartUpload removes each part file as soon as its bytes are
+// in the assembled object, instead of all of them at the end.
 //
 // Assembly copies every byte (ext4 and most filesystems cannot share
 // blocks between files). Removing a part right after its copy means a
@@ -30,14 +36,10 @@ import (
 // after that point aborts the upload (its remaining files are removed) and
 // the client uploads again. S3 completions fail only on invalid input,
 // which versitygw checks before any copy, or on a full disk.
-type consumingBackend struct {
-	*posix.Posix
-}
-
-// CompleteMultipartUpload assembles with consumePart. It does not take one
-// of the backend's action slots as the wrapped method does (the gateway's
-// MaxRequests already bounds concurrent requests).
-func (b consumingBackend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
+//
+// Unlike the wrapped method it takes none of the backend's action slots
+// (the gateway's MaxRequests already bounds concurrent requests).
+func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
 	return b.CompleteMultipartUploadWithCopy(ctx, in, consumePart)
 }
 

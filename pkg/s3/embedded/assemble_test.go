@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"atcr.io/pkg/s3"
 )
 
@@ -103,5 +105,32 @@ func TestCompletionRefusedBeforeConsuming(t *testing.T) {
 	got, err := io.ReadAll(rc)
 	if err != nil || info.Size != int64(want.Len()) || !bytes.Equal(got, want.Bytes()) {
 		t.Fatalf("assembled object: %d bytes (size %d), equal %v, err %v", len(got), info.Size, bytes.Equal(got, want.Bytes()), err)
+	}
+}
+
+// A whole object's body reaches the gateway as a plain reader: no sendfile
+// (see getobject.go), and the same bytes.
+func TestGetObjectBodyIsAPlainReader(t *testing.T) {
+	srv := startServer(t, Options{DataDir: t.TempDir()})
+	svc := service(t, srv)
+	data := bytes.Repeat([]byte("plain "), 50_000)
+	if err := svc.PutBytes(t.Context(), "blobs/plain/data", data); err != nil {
+		t.Fatal(err)
+	}
+	bucket, key := srv.creds.Bucket, "blobs/plain/data"
+	out, err := srv.backend.GetObject(t.Context(), &awss3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatalf("GetObject: %v", err)
+	}
+	defer out.Body.Close()
+	if _, ok := out.Body.(io.WriterTo); ok {
+		t.Fatalf("body %T offers WriteTo: the gateway would sendfile it", out.Body)
+	}
+	if _, ok := out.Body.(*os.File); ok {
+		t.Fatal("body is the *os.File itself")
+	}
+	got, err := io.ReadAll(out.Body)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("body: %d bytes, equal %v, err %v", len(got), bytes.Equal(got, data), err)
 	}
 }

@@ -6,7 +6,7 @@
 // kept in <DataDir>/s3-credentials.json (mode 0600) and reused afterwards.
 //
 // Completing a multipart upload removes each part file as soon as it is
-// joined (consumingBackend), so a completion never holds two copies of an
+// joined (tunedBackend), so a completion never holds two copies of an
 // upload.
 //
 // Two process-wide constraints come from versitygw v1.8.0 and are enforced

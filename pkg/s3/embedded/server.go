@@ -74,6 +74,7 @@ type Server struct {
 	prevWD   string
 	root     string              // absolute: <DataDir>/s3, one directory per bucket
 	meta     meta.MetadataStorer // object metadata (extended attributes or sidecar)
+	backend  tunedBackend        // what the gateway serves
 
 	cancel   context.CancelFunc
 	exited   chan struct{}
@@ -175,7 +176,7 @@ func run(ctx context.Context, root, dataDir, addr string, creds s3.CredentialsFi
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, cancel: cancel, exited: make(chan struct{})}
+	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{be}, cancel: cancel, exited: make(chan struct{})}
 	cfg := &embedgw.Config{
 		RootUserAccess:    creds.AccessKeyID,
 		RootUserSecret:    creds.SecretAccessKey,
@@ -193,7 +194,7 @@ func run(ctx context.Context, root, dataDir, addr string, creds s3.CredentialsFi
 		}),
 	}
 	go func() {
-		srv.exitErr = embedgw.RunVersityGW(runCtx, consumingBackend{be}, cfg)
+		srv.exitErr = embedgw.RunVersityGW(runCtx, srv.backend, cfg)
 		close(srv.exited)
 	}()
 	if err := srv.waitReady(ctx); err != nil {
