@@ -10,6 +10,13 @@ import (
 	"github.com/versity/versitygw/backend/posix"
 )
 
+// tunedBackend is versitygw's posix backend with two changes, one per
+// file: completing a multipart upload consumes its parts (assemble.go), and
+// object bodies are sent without sendfile (getobject.go).
+type tunedBackend struct {
+	*posix.Posix
+}
+
 // copyObjectThreshold is S3's CopyObject limit. versitygw's zero default
 // makes every CopyObject fail ("larger than max allowable size: 0"), and it
 // also bounds each UploadPartCopy range.
