@@ -2,12 +2,10 @@ package gc
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,41 +17,18 @@ import (
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 	"atcr.io/pkg/s3/embedded"
+	"atcr.io/pkg/s3/embedded/embeddedtest"
 )
 
 // gateway is the embedded versitygw server shared by the tests (one per
-// process); gatewayDir is its data directory.
-var (
-	gateway    *embedded.Server
-	gatewayDir string
-)
+// process).
+var gateway *embeddedtest.Gateway
 
 func TestMain(m *testing.M) {
-	os.Exit(runWithGateway(m))
-}
-
-func runWithGateway(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "atcr-gc-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	gatewayDir = dir
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	gateway, err = embedded.Start(ctx, embedded.Options{DataDir: dir})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded s3:", err)
-		return 1
-	}
-	defer gateway.Stop(context.Background())
-	return m.Run()
+	os.Exit(embeddedtest.Run(m, embedded.Options{}, &gateway))
 }
 
 const grace = time.Hour
-
-var bucketSeq atomic.Int64
 
 // env is one test's hold: a real PDS and a fresh bucket on the gateway.
 type env struct {
@@ -71,8 +46,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	params := gateway.Params()
-	params.Bucket = fmt.Sprintf("gc-%d", bucketSeq.Add(1))
+	params := gateway.FreshBucket("gc")
 	svc, err := s3.New(t.Context(), params)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +95,7 @@ func (e *env) putOldBlob(content string) oci.Digest {
 func (e *env) backdate(key string) {
 	e.t.Helper()
 	old := time.Now().Add(-2 * grace)
-	path := filepath.Join(gatewayDir, "s3", e.bucket, filepath.FromSlash(key))
+	path := filepath.Join(gateway.Dir, "s3", e.bucket, filepath.FromSlash(key))
 	if err := os.Chtimes(path, old, old); err != nil {
 		e.t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -47,8 +46,6 @@ type testEnv struct {
 	opts    Options
 }
 
-var bucketSeq atomic.Int64
-
 type envConfig struct {
 	pullZone string
 	modify   func(*Options)
@@ -71,7 +68,7 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 	ctx := context.Background()
 	params := gateway.Params()
 	if !cfg.embeddedMover {
-		params.Bucket = fmt.Sprintf("holdoci-%d", bucketSeq.Add(1))
+		params = gateway.FreshBucket("holdoci")
 	}
 	params.PullZoneURL = cfg.pullZone
 	svc, err := s3.New(ctx, params)
@@ -101,7 +98,7 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		Logger: quietLogger(), Now: e.clock.Now,
 	}
 	if cfg.embeddedMover {
-		e.opts.Staging = gateway
+		e.opts.Staging = gateway.Server
 	}
 	if cfg.modify != nil {
 		cfg.modify(&e.opts)
