@@ -8,12 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/access"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/pdssession/pdstest"
@@ -33,26 +33,8 @@ var (
 		AppPassword: "bbbb-cccc-dddd-eeee"}
 )
 
-// clock is a test clock shared by the service and the fake PDS.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
-	clock   *clock
+	clock   *testclock.Clock
 	pds     *pdstest.Server
 	dir     *identity.MockDirectory
 	db      *db.DB
@@ -65,7 +47,7 @@ type env struct {
 // it, a real database and the token service behind a real HTTP server.
 func newEnv(t testing.TB, mutate ...func(*Options)) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, dataDir: t.TempDir()}
+	e := &env{clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), dataDir: t.TempDir()}
 	e.pds = pdstest.NewServer(t, e.clock.Now)
 	e.dir = identity.NewMockDirectory()
 	for _, a := range []pdstest.Account{alice, bob} {

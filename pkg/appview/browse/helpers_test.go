@@ -3,10 +3,10 @@ package browse_test
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/browse"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage/storagetest"
@@ -19,7 +19,7 @@ import (
 type testEnv struct {
 	*storagetest.Env
 	svc   *browse.Service
-	clock *clock
+	clock *testclock.Clock
 	alice storagetest.User
 }
 
@@ -28,7 +28,7 @@ func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
 // newTestEnvWith lets a test adjust the service's options.
 func newTestEnvWith(t *testing.T, adjust func(*browse.Options)) *testEnv {
 	t.Helper()
-	e := &testEnv{Env: storagetest.NewEnv(t, storagetest.EnvOptions{}), clock: &clock{t: time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &testEnv{Env: storagetest.NewEnv(t, storagetest.EnvOptions{}), clock: testclock.New(time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC))}
 	e.alice = e.AddUser("alice.test")
 	opts := browse.Options{Directory: e.Dir, HTTP: storagetest.HTTPOptions, Logger: storagetest.Logger(t), Now: e.clock.Now}
 	if adjust != nil {
@@ -40,23 +40,6 @@ func newTestEnvWith(t *testing.T, adjust func(*browse.Options)) *testEnv {
 	}
 	e.svc = svc
 	return e
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func repoName(t testing.TB, s string) oci.Repository {

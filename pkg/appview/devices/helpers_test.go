@@ -11,6 +11,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"golang.org/x/crypto/bcrypt"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
 )
@@ -19,23 +20,6 @@ const (
 	aliceDID = syntax.DID("did:plc:alice000000000000000000")
 	bobDID   = syntax.DID("did:plc:bob00000000000000000000")
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // nextVerifier stands in for the caching app-password verifier.
 type nextVerifier struct {
@@ -54,7 +38,7 @@ func (n *nextVerifier) Verify(ctx context.Context, identifier, secret string) (*
 }
 
 type testEnv struct {
-	clock *clock
+	clock *testclock.Clock
 	next  *nextVerifier
 	svc   *Service
 }
@@ -70,7 +54,7 @@ func newTestEnv(t testing.TB) *testEnv {
 	dir := identity.NewMockDirectory()
 	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
 	dir.Insert(identity.Identity{DID: bobDID, Handle: "bob.test"})
-	e := &testEnv{clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, next: &nextVerifier{}}
+	e := &testEnv{clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), next: &nextVerifier{}}
 	e.svc, err = New(Options{DB: pool, BaseURL: "https://atcr.example", ServiceName: "atcr.example",
 		Directory: dir, Next: e.next, BcryptCost: bcrypt.MinCost, Now: e.clock.Now})
 	if err != nil {

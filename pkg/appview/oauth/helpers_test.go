@@ -18,30 +18,13 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/golang-jwt/jwt/v5"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/db"
 )
 
 const aliceDID = syntax.DID("did:plc:alice000000000000000000")
 
-// clock is a settable test clock shared by the client and the fake server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 func openPool(t *testing.T) *sql.DB {
 	t.Helper()
@@ -59,7 +42,7 @@ func openPool(t *testing.T) *sql.DB {
 // one, as the PDS does) and getServiceAuth.
 type fakePDS struct {
 	t     *testing.T
-	clock *clock
+	clock *testclock.Clock
 	srv   *httptest.Server
 
 	mu           sync.Mutex
@@ -72,7 +55,7 @@ type fakePDS struct {
 	lastAssertOK bool
 }
 
-func newFakePDS(t *testing.T, c *clock) *fakePDS {
+func newFakePDS(t *testing.T, c *testclock.Clock) *fakePDS {
 	f := &fakePDS{t: t, clock: c, accessTTL: time.Hour}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", f.token)
@@ -168,7 +151,7 @@ func (f *fakePDS) sessionData(t *testing.T, id string, scopes []string) indigooa
 }
 
 type testEnv struct {
-	clock *clock
+	clock *testclock.Clock
 	pool  *sql.DB
 	pds   *fakePDS
 	dir   string

@@ -3,36 +3,18 @@ package pdssession
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/pdssession/pdstest"
 	"atcr.io/pkg/atproto/safehttp"
 )
 
-// clock is a test clock shared by the provider and the fake PDS.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 var alice = pdstest.Account{
 	DID:         "did:plc:alice000000000000000000",
@@ -42,7 +24,7 @@ var alice = pdstest.Account{
 }
 
 type env struct {
-	clock *clock
+	clock *testclock.Clock
 	pds   *pdstest.Server
 	db    *db.DB
 	dbDir string

@@ -14,6 +14,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/golang-jwt/jwt/v5"
+
+	"atcr.io/internal/testclock"
 )
 
 const (
@@ -24,29 +26,11 @@ const (
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a test clock shared by the cache and the fake PDS.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fakePDS answers getServiceAuth over real HTTP like the reference PDS:
 // an exp in its past or more than an hour ahead is BadExpiration, no exp
 // gives a 60 s token. status, when set, is returned instead of a token.
 type fakePDS struct {
-	clock *clock
+	clock *testclock.Clock
 	srv   *httptest.Server
 
 	mu      sync.Mutex
@@ -58,7 +42,7 @@ type fakePDS struct {
 	n       int
 }
 
-func newFakePDS(t *testing.T, c *clock) *fakePDS {
+func newFakePDS(t *testing.T, c *testclock.Clock) *fakePDS {
 	f := &fakePDS{clock: c}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -150,7 +134,7 @@ func newCache(t *testing.T, f *fakePDS, mutate ...func(*Options)) *Cache {
 
 func TestTokenCachedPerKeyAndRemintedNearExpiry(t *testing.T) {
 	ctx := context.Background()
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	c := newCache(t, f, func(o *Options) { o.TTL = time.Minute })
 
 	first, err := c.Token(ctx, aliceDID, holdDID, uploadLXM)
@@ -194,7 +178,7 @@ func TestTokenCachedPerKeyAndRemintedNearExpiry(t *testing.T) {
 // when it is re-minted.
 func TestTokenOwnExpiryWins(t *testing.T) {
 	ctx := context.Background()
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	f.set(func() { f.maxLife = 30 * time.Second })
 	c := newCache(t, f)
 	first, err := c.Token(ctx, aliceDID, holdDID, uploadLXM)
@@ -213,7 +197,7 @@ func TestTokenOwnExpiryWins(t *testing.T) {
 
 func TestTokenConcurrentMissesMintOnce(t *testing.T) {
 	ctx := context.Background()
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	c := newCache(t, f)
 	var wg sync.WaitGroup
 	tokens := make([]string, 20)
@@ -240,7 +224,7 @@ func TestTokenConcurrentMissesMintOnce(t *testing.T) {
 // past, so the mint is retried without exp and the PDS default is kept.
 func TestTokenClockSkewFallsBackToPDSDefault(t *testing.T) {
 	ctx := context.Background()
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	c := newCache(t, f, func(o *Options) {
 		o.Now = func() time.Time { return f.clock.Now().Add(-2 * time.Hour) }
 	})
@@ -258,7 +242,7 @@ func TestTokenClockSkewFallsBackToPDSDefault(t *testing.T) {
 
 func TestTokenErrors(t *testing.T) {
 	ctx := context.Background()
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	c := newCache(t, f)
 	if _, err := c.Token(ctx, aliceDID, holdDID, ""); err == nil {
 		t.Error("empty lxm accepted")
@@ -291,7 +275,7 @@ func TestTokenErrors(t *testing.T) {
 // A caller that gives up stops waiting; the mint it started finishes for
 // the others and is cached.
 func TestTokenCallerCancelDoesNotCancelMint(t *testing.T) {
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	gate := make(chan struct{})
 	f.set(func() { f.gate = gate })
 	c := newCache(t, f)
@@ -316,7 +300,7 @@ func TestTokenCallerCancelDoesNotCancelMint(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	f := newFakePDS(t, &clock{t: start})
+	f := newFakePDS(t, testclock.New(start))
 	if _, err := New(Options{}); err == nil {
 		t.Error("nil Client accepted")
 	}

@@ -4,15 +4,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"atcr.io/internal/testclock"
 )
 
-// clock is a test clock; the tests that use it run on one goroutine.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time          { return c.t }
-func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
-
-func newFailures(t *testing.T, c *clock, size int) *Failures[string] {
+func newFailures(t *testing.T, c *testclock.Clock, size int) *Failures[string] {
 	t.Helper()
 	f, err := New[string](Options{Max: 3, Window: time.Minute, Size: size, Now: c.Now})
 	if err != nil {
@@ -22,7 +18,7 @@ func newFailures(t *testing.T, c *clock, size int) *Failures[string] {
 }
 
 func TestBlockedAfterMaxWithinWindow(t *testing.T) {
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	f := newFailures(t, c, 100)
 	for i := range 3 {
 		if f.Blocked("alice") {
@@ -55,7 +51,7 @@ func TestBlockedAfterMaxWithinWindow(t *testing.T) {
 
 // Failures spread wider than the window never block.
 func TestSpreadFailuresNeverBlock(t *testing.T) {
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	f := newFailures(t, c, 100)
 	for range 10 {
 		f.Record("alice")
@@ -68,7 +64,7 @@ func TestSpreadFailuresNeverBlock(t *testing.T) {
 
 // A key pushed out of the bounded memory starts over.
 func TestBoundedKeys(t *testing.T) {
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	f := newFailures(t, c, 2)
 	for range 3 {
 		f.Record("alice")

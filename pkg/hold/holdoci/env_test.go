@@ -16,6 +16,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/atproto/serviceauth"
 	"atcr.io/pkg/hold/pds"
@@ -42,7 +43,7 @@ type testEnv struct {
 	auth    *fakeAuth
 	quota   *fakeQuota
 	captain *fakeCaptain
-	clock   *fakeClock
+	clock   *testclock.Clock
 	opts    Options
 }
 
@@ -89,7 +90,7 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		auth:    newFakeAuth(alice, bob),
 		quota:   &fakeQuota{pds: p, limit: -1},
 		captain: &fakeCaptain{},
-		clock:   &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		clock:   testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 	}
 	e.opts = Options{
 		S3: svc, PDS: p, DataDir: t.TempDir(),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -134,22 +133,4 @@ func (c *fakeCaptain) BlueskyPostsEnabled(context.Context) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.posts
-}
-
-// fakeClock is a settable clock for session expiry.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
