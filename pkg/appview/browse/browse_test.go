@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"atcr.io/pkg/appview/browse"
-	"atcr.io/pkg/appview/storage"
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
@@ -19,7 +19,7 @@ import (
 func TestBrowsePushedRepositories(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := t.Context()
-	app := e.repo(t, "alice.test/app")
+	app := e.Repo(t, "alice.test/app")
 	img := e.image(t, app, "amd64", map[string]string{
 		"org.opencontainers.image.title":    "App",
 		"org.opencontainers.image.source":   "https://example.com/app",
@@ -41,7 +41,7 @@ func TestBrowsePushedRepositories(t *testing.T) {
 		"config": e.blob(t, app, oci.MediaTypeOCIEmpty, []byte(`{}`)), "layers": []any{sbomBlob},
 		"subject": map[string]any{"mediaType": oci.MediaTypeOCIManifest, "digest": img.String(), "size": 1},
 	})
-	cli := e.repo(t, "alice.test/tools/cli")
+	cli := e.Repo(t, "alice.test/tools/cli")
 	e.image(t, cli, "amd64", nil, []int{100}, "edge")
 
 	u, err := e.svc.User(ctx, "alice.test")
@@ -148,7 +148,7 @@ func TestRepositoryDescription(t *testing.T) {
 func TestBrowseErrors(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := t.Context()
-	app := e.repo(t, "alice.test/app")
+	app := e.Repo(t, "alice.test/app")
 	img := e.image(t, app, "amd64", nil, []int{10}, "v1")
 	other := oci.FromBytes(oci.SHA256, []byte("other"))
 
@@ -189,7 +189,7 @@ func second[T any](_ T, err error) error { return err }
 func TestListingCache(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := t.Context()
-	app := e.repo(t, "alice.test/app")
+	app := e.Repo(t, "alice.test/app")
 	e.image(t, app, "amd64", nil, []int{10}, "v1")
 	calls := func() int { return e.PDS.Calls("com.atproto.repo.listRecords") }
 
@@ -213,7 +213,7 @@ func TestListingCache(t *testing.T) {
 	}
 	// ...but a new repository is looked for at once when the listing is
 	// older than MinRelist, and not sooner.
-	e.image(t, e.repo(t, "alice.test/new"), "amd64", nil, []int{30}, "v1")
+	e.image(t, e.Repo(t, "alice.test/new"), "amd64", nil, []int{30}, "v1")
 	if _, err := e.svc.Tags(ctx, repoName(t, "alice.test/new")); !errors.Is(err, browse.ErrNotFound) {
 		t.Fatalf("new repository within MinRelist: %v", err)
 	}
@@ -256,7 +256,7 @@ func TestHostileRecordsAreSkipped(t *testing.T) {
 		t.Fatalf("repositories = %+v, want only alice.test/app with one tag", u.Repositories)
 	}
 	// The record key convention of the registry, kept by this test's tags.
-	if k := storage.TagRecordKey("app", mustTag(t, "v1")); k != "app:v1" {
+	if k := pdsread.TagRecordKey("app", mustTag(t, "v1")); k != "app:v1" {
 		t.Fatalf("tag record key %q", k)
 	}
 }
@@ -303,7 +303,7 @@ func TestListingBounds(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newTestEnvWith(t, adjust)
 			for _, repo := range []string{"alice.test/a", "alice.test/b", "alice.test/c"} {
-				e.image(t, e.repo(t, repo), "amd64", nil, []int{10}, "v1")
+				e.image(t, e.Repo(t, repo), "amd64", nil, []int{10}, "v1")
 			}
 			u, err := e.svc.User(t.Context(), "alice.test")
 			if err != nil {
@@ -315,7 +315,7 @@ func TestListingBounds(t *testing.T) {
 		})
 	}
 	e := newTestEnv(t)
-	e.image(t, e.repo(t, "alice.test/a"), "amd64", nil, []int{10}, "v1")
+	e.image(t, e.Repo(t, "alice.test/a"), "amd64", nil, []int{10}, "v1")
 	if u, err := e.svc.User(t.Context(), "alice.test"); err != nil || u.Truncated || len(u.Repositories) != 1 {
 		t.Fatalf("default bounds: %+v, %v", u, err)
 	}
@@ -326,8 +326,8 @@ func TestListingBounds(t *testing.T) {
 func TestListingCacheEviction(t *testing.T) {
 	e := newTestEnvWith(t, func(o *browse.Options) { o.MaxCachedBytes = 1 })
 	bob := e.AddUser("bob.test")
-	e.image(t, e.repo(t, "alice.test/a"), "amd64", nil, []int{10}, "v1")
-	e.image(t, e.repo(t, "bob.test/b"), "amd64", nil, []int{10}, "v1")
+	e.image(t, e.Repo(t, "alice.test/a"), "amd64", nil, []int{10}, "v1")
+	e.image(t, e.Repo(t, "bob.test/b"), "amd64", nil, []int{10}, "v1")
 	calls := func() int { return e.PDS.Calls("com.atproto.repo.listRecords") }
 	base := calls()
 	for _, who := range []string{"alice.test", "alice.test", bob.Handle, "alice.test"} {

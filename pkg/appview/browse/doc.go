@@ -10,16 +10,17 @@
 //   - view.go: the values the pages show (User, Repository, TagList,
 //     Manifest, Summary) and the sentinel errors.
 //   - service.go: Options, New and the four questions the UI asks.
-//   - resolve.go: handle or DID → verified identity → PDS endpoint.
-//   - pds.go: anonymous getRecord, listRecords and getBlob, with errors
-//     classified as ErrNotFound or ErrUnavailable.
-//   - listing.go: one account's manifest and tag records, cached for a
-//     short TTL (bounded by account count and record bytes), loaded once
-//     for concurrent requests.
+//   - resolve.go: owners and the repository page record read through
+//     pkg/appview/pdsread, whose errors become ErrNotFound or
+//     ErrUnavailable here.
+//   - listing.go: one account's manifest and tag records
+//     (pdsread.Reader.ListRepository), cached for a short TTL (bounded by
+//     account count and record bytes), loaded once for concurrent
+//     requests.
 //   - summary.go: records → what a tag row and a manifest's details show
 //     (kind, platforms, size, times, annotations, referrers).
 //
-// Records are user-controlled input: digests, tags and repository names are
-// parsed with pkg/oci before use and records that fail are skipped; the
-// pages escape every value they print. See docs/ui.md.
+// Records are user-controlled input: pdsread parses digests, tags and
+// repository names with pkg/oci and skips records that fail; the pages
+// escape every value they print. See docs/ui.md.
 package browse

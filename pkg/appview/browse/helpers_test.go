@@ -51,17 +51,6 @@ func repoName(t testing.TB, s string) oci.Repository {
 	return r
 }
 
-// repo resolves a repository as the registry does.
-func (e *testEnv) repo(t testing.TB, name string) registry.Repo {
-	t.Helper()
-	r := repoName(t, name)
-	owner, err := e.Store.ResolveOwner(t.Context(), r.Identity())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return registry.Repo{Name: r, Owner: owner}
-}
-
 // blob uploads data into the repository's push hold.
 func (e *testEnv) blob(t testing.TB, repo registry.Repo, mediaType string, data []byte) map[string]any {
 	t.Helper()

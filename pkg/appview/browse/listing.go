@@ -2,8 +2,6 @@ package browse
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,35 +10,20 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/oci"
 )
-
-// manifestEntry is one usable io.atcr.manifest record.
-type manifestEntry struct {
-	rkey    string
-	uri     string
-	digest  oci.Digest
-	created time.Time
-	rec     atcr.Manifest
-}
-
-// tagEntry is one usable io.atcr.tag record.
-type tagEntry struct {
-	pushed time.Time
-	rec    atcr.Tag
-}
 
 // listing is one account's manifest and tag records at one moment. It is
 // never modified after load, so readers need no lock.
 type listing struct {
 	loadedAt  time.Time
-	manifests []*manifestEntry // newest record first (TID keys sort by time)
-	tags      []*tagEntry
+	manifests []*pdsread.ManifestRecord // newest record first (TID keys sort by time)
+	tags      []*pdsread.TagRecord
 	truncated bool
 	bytes     int64 // JSON size of the records kept: the cache's measure
-	byURI     map[string]*manifestEntry
-	byDigests map[repoDigest]*manifestEntry // the newest record of each
+	byURI     map[string]*pdsread.ManifestRecord
+	byDigests map[repoDigest]*pdsread.ManifestRecord // the newest record of each
 }
 
 type repoDigest struct {
@@ -102,43 +85,11 @@ func (s *Service) load(ctx context.Context, owner Owner) (*listing, error) {
 		// Detached: the listing serves every request waiting on it; each
 		// PDS call is bounded by the reader's timeout.
 		ctx := context.WithoutCancel(ctx)
-		l := &listing{loadedAt: s.now()}
-		// Both collections share one byte budget: records are the
-		// account owner's to make as large as their PDS allows.
-		fits := func(v recordView) bool {
-			l.bytes += int64(len(v.Value))
-			return l.bytes <= s.opts.MaxListingBytes
-		}
-		truncated, err := s.pds.listRecords(ctx, owner, atcr.ManifestNSID, s.opts.MaxRecords, func(v recordView) bool {
-			if !fits(v) {
-				return false
-			}
-			if e, err := decodeManifest(owner, v); err == nil {
-				l.manifests = append(l.manifests, e)
-			} else {
-				s.log.DebugContext(ctx, "browse: skipping manifest record", "err", err)
-			}
-			return true
-		})
+		found, err := s.pds.ListRepository(ctx, owner, pdsread.Limits{MaxRecords: s.opts.MaxRecords, MaxBytes: s.opts.MaxListingBytes}, s.log)
 		if err != nil {
-			return nil, fmt.Errorf("list manifests of %s: %w", owner.DID, err)
+			return nil, pageErr(err)
 		}
-		l.truncated = truncated
-		truncated, err = s.pds.listRecords(ctx, owner, atcr.TagNSID, s.opts.MaxRecords, func(v recordView) bool {
-			if !fits(v) {
-				return false
-			}
-			if e, err := decodeTag(owner, v); err == nil {
-				l.tags = append(l.tags, e)
-			} else {
-				s.log.DebugContext(ctx, "browse: skipping tag record", "err", err)
-			}
-			return true
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list tags of %s: %w", owner.DID, err)
-		}
-		l.truncated = l.truncated || truncated
+		l := &listing{loadedAt: s.now(), manifests: found.Manifests, tags: found.Tags, truncated: found.Truncated, bytes: found.Bytes}
 		l.index()
 		s.cache.add(owner.DID, l)
 		return l, nil
@@ -149,70 +100,11 @@ func (s *Service) load(ctx context.Context, owner Owner) (*listing, error) {
 	return v.(*listing), nil
 }
 
-// decodeManifest reads a listed io.atcr.manifest record. Records the
-// registry could not serve (bad digest, no manifest bytes, a repository
-// name outside the OCI grammar) are refused.
-func decodeManifest(owner Owner, v recordView) (*manifestEntry, error) {
-	uri, err := syntax.ParseATURI(v.URI)
-	if err != nil || uri.Collection() != atcr.ManifestNSID {
-		return nil, fmt.Errorf("record URI %q is not an %s AT-URI", v.URI, atcr.ManifestNSID)
-	}
-	var rec atcr.Manifest
-	if err := json.Unmarshal(v.Value, &rec); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", v.URI, err)
-	}
-	d, err := oci.ParseDigest(rec.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", v.URI, err)
-	}
-	if rec.ManifestBlob == nil || !rec.ManifestBlob.Ref.IsDefined() {
-		return nil, fmt.Errorf("%s has no manifestBlob", v.URI)
-	}
-	if _, err := repoName(owner, rec.Repository); err != nil {
-		return nil, fmt.Errorf("%s: %w", v.URI, err)
-	}
-	return &manifestEntry{rkey: uri.RecordKey().String(), uri: v.URI, digest: d, created: parseTime(rec.CreatedAt), rec: rec}, nil
-}
-
-// decodeTag reads a listed io.atcr.tag record.
-func decodeTag(owner Owner, v recordView) (*tagEntry, error) {
-	var rec atcr.Tag
-	if err := json.Unmarshal(v.Value, &rec); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", v.URI, err)
-	}
-	if _, err := oci.ParseTag(rec.Tag); err != nil {
-		return nil, fmt.Errorf("%s: %w", v.URI, err)
-	}
-	if _, err := repoName(owner, rec.Repository); err != nil {
-		return nil, fmt.Errorf("%s: %w", v.URI, err)
-	}
-	pushed := parseTime(rec.UpdatedAt)
-	if pushed.IsZero() {
-		pushed = parseTime(rec.CreatedAt)
-	}
-	return &tagEntry{pushed: pushed, rec: rec}, nil
-}
-
-// repoName is the full name of one of owner's repositories, spelled with
-// the owner's handle when it has one.
-func repoName(owner Owner, path string) (oci.Repository, error) {
-	return oci.ParseRepository(owner.Name() + "/" + path)
-}
-
-// parseTime reads a lexicon datetime; anything else is the zero time.
-func parseTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // manifestsOf returns the repository's manifest entries, newest first.
-func (l *listing) manifestsOf(path string) []*manifestEntry {
-	var out []*manifestEntry
+func (l *listing) manifestsOf(path string) []*pdsread.ManifestRecord {
+	var out []*pdsread.ManifestRecord
 	for _, e := range l.manifests {
-		if e.rec.Repository == path {
+		if e.Value.Repository == path {
 			out = append(out, e)
 		}
 	}
@@ -220,10 +112,10 @@ func (l *listing) manifestsOf(path string) []*manifestEntry {
 }
 
 // tagsOf returns the repository's tag entries.
-func (l *listing) tagsOf(path string) []*tagEntry {
-	var out []*tagEntry
+func (l *listing) tagsOf(path string) []*pdsread.TagRecord {
+	var out []*pdsread.TagRecord
 	for _, e := range l.tags {
-		if e.rec.Repository == path {
+		if e.Value.Repository == path {
 			out = append(out, e)
 		}
 	}
@@ -232,12 +124,12 @@ func (l *listing) tagsOf(path string) []*tagEntry {
 
 // index sorts the manifests newest first and builds the lookup maps.
 func (l *listing) index() {
-	slices.SortFunc(l.manifests, func(a, b *manifestEntry) int { return strings.Compare(b.rkey, a.rkey) })
-	l.byURI = make(map[string]*manifestEntry, len(l.manifests))
-	l.byDigests = make(map[repoDigest]*manifestEntry, len(l.manifests))
+	slices.SortFunc(l.manifests, func(a, b *pdsread.ManifestRecord) int { return strings.Compare(b.RKey, a.RKey) })
+	l.byURI = make(map[string]*pdsread.ManifestRecord, len(l.manifests))
+	l.byDigests = make(map[repoDigest]*pdsread.ManifestRecord, len(l.manifests))
 	for _, e := range l.manifests {
-		l.byURI[e.uri] = e
-		key := repoDigest{e.rec.Repository, e.digest}
+		l.byURI[e.URI] = e
+		key := repoDigest{e.Value.Repository, e.Digest}
 		if _, ok := l.byDigests[key]; !ok {
 			l.byDigests[key] = e
 		}
@@ -245,21 +137,21 @@ func (l *listing) index() {
 }
 
 // byDigest returns the repository's newest record of d, or nil.
-func (l *listing) byDigest(path string, d oci.Digest) *manifestEntry {
+func (l *listing) byDigest(path string, d oci.Digest) *pdsread.ManifestRecord {
 	return l.byDigests[repoDigest{path, d}]
 }
 
 // target returns the manifest a tag points at: by AT-URI, or by the
 // deprecated manifestDigest of old records; nil when it is not listed.
-func (l *listing) target(t *tagEntry) *manifestEntry {
-	if t.rec.Manifest == "" {
-		d, err := oci.ParseDigest(t.rec.ManifestDigest)
+func (l *listing) target(t *pdsread.TagRecord) *pdsread.ManifestRecord {
+	if t.Value.Manifest == "" {
+		d, err := oci.ParseDigest(t.Value.ManifestDigest)
 		if err != nil {
 			return nil
 		}
-		return l.byDigest(t.rec.Repository, d)
+		return l.byDigest(t.Value.Repository, d)
 	}
-	if e := l.byURI[t.rec.Manifest]; e != nil && e.rec.Repository == t.rec.Repository {
+	if e := l.byURI[t.Value.Manifest]; e != nil && e.Value.Repository == t.Value.Repository {
 		return e
 	}
 	return nil

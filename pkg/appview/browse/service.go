@@ -14,6 +14,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"golang.org/x/sync/singleflight"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/oci"
@@ -29,19 +30,8 @@ const (
 	DefaultMaxCachedBytes  = 256 << 20
 )
 
-// Limits of anonymous PDS reads: a listRecords page of 100 records, or a
-// manifest blob of at most 4 MiB.
-const (
-	pdsReadTimeout  = 30 * time.Second
-	pdsReadMaxBytes = 8 << 20
-	// maxDescription bounds a README (the lexicon's maxLength).
-	maxDescription = 100_000
-	// annotationlessRecord: the registry leaves annotations out of a
-	// manifest record whose JSON would pass 256 KiB (pkg/appview/storage),
-	// so a record without annotations whose manifest is about that large
-	// may have had some; they are read from the manifest bytes.
-	annotationlessRecord = 256<<10 - 4096
-)
+// maxDescription bounds a README (the lexicon's maxLength).
+const maxDescription = 100_000
 
 // Options configures New.
 type Options struct {
@@ -77,7 +67,7 @@ type Options struct {
 type Service struct {
 	opts   Options
 	dir    identity.Directory
-	pds    *pdsReader
+	pds    *pdsread.Reader
 	cache  *listingCache
 	flight singleflight.Group
 	log    *slog.Logger
@@ -105,12 +95,10 @@ func New(opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	httpOpts := opts.HTTP
-	httpOpts.Timeout, httpOpts.MaxResponseBytes = pdsReadTimeout, pdsReadMaxBytes
 	return &Service{
 		opts:  opts,
 		dir:   opts.Directory,
-		pds:   &pdsReader{http: safehttp.New(httpOpts)},
+		pds:   pdsread.NewReader(opts.HTTP),
 		cache: newListingCache(opts.MaxListings, opts.MaxCachedBytes),
 		log:   opts.Logger,
 		now:   opts.Now,
@@ -130,19 +118,19 @@ func (s *Service) User(ctx context.Context, ident string) (*User, error) {
 	}
 	repos := map[string]*RepoSummary{}
 	for _, e := range l.manifests {
-		r := repos[e.rec.Repository]
+		r := repos[e.Value.Repository]
 		if r == nil {
-			name, _ := repoName(owner, e.rec.Repository) // decodeManifest checked it
+			name, _ := pdsread.RepositoryName(owner, e.Value.Repository) // DecodeManifest checked it
 			r = &RepoSummary{Name: name}
-			repos[e.rec.Repository] = r
+			repos[e.Value.Repository] = r
 		}
 		r.Manifests++
-		r.LastPush = later(r.LastPush, e.created)
+		r.LastPush = later(r.LastPush, e.Created)
 	}
 	for _, t := range l.tags {
-		if r := repos[t.rec.Repository]; r != nil {
+		if r := repos[t.Value.Repository]; r != nil {
 			r.Tags++
-			r.LastPush = later(r.LastPush, t.pushed)
+			r.LastPush = later(r.LastPush, t.Pushed)
 		}
 	}
 	u := &User{Owner: owner, Truncated: l.truncated}
@@ -163,7 +151,7 @@ func (s *Service) Repository(ctx context.Context, name oci.Repository) (*Reposit
 	if err != nil {
 		return nil, err
 	}
-	full, err := repoName(owner, name.Path())
+	full, err := pdsread.RepositoryName(owner, name.Path())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
@@ -177,8 +165,8 @@ func (s *Service) Repository(ctx context.Context, name oci.Repository) (*Reposit
 // description reads the README of the io.atcr.repo.page record, keyed by
 // the repository path with "/" spelled "~" (as tag record keys are).
 func (s *Service) description(ctx context.Context, owner Owner, path string) (string, error) {
-	v, err := s.pds.getRecord(ctx, owner, atcr.RepoPageNSID, strings.ReplaceAll(path, "/", "~"))
-	if errors.Is(err, errRecordNotFound) {
+	v, err := s.repoPage(ctx, owner, path)
+	if errors.Is(err, pdsread.ErrRecordNotFound) {
 		return "", nil
 	}
 	if err != nil {
@@ -202,15 +190,15 @@ func (s *Service) Tags(ctx context.Context, name oci.Repository) (*TagList, erro
 	if err != nil {
 		return nil, err
 	}
-	full, _ := repoName(owner, name.Path())
+	full, _ := pdsread.RepositoryName(owner, name.Path())
 	list := &TagList{Owner: owner, Name: full, Truncated: l.truncated}
 	tagged := map[oci.Digest]bool{}
 	for _, t := range l.tagsOf(name.Path()) {
-		tag := Tag{Name: t.rec.Tag, PushedAt: t.pushed}
+		tag := Tag{Name: t.Value.Tag, PushedAt: t.Pushed}
 		if e := l.target(t); e != nil {
 			sum := l.summary(e)
 			tag.Manifest = &sum
-			tagged[e.digest] = true
+			tagged[e.Digest] = true
 		}
 		list.Tags = append(list.Tags, tag)
 	}
@@ -219,8 +207,8 @@ func (s *Service) Tags(ctx context.Context, name oci.Repository) (*TagList, erro
 	})
 	untagged := map[oci.Digest]bool{}
 	for _, e := range l.manifestsOf(name.Path()) {
-		if !tagged[e.digest] {
-			untagged[e.digest] = true
+		if !tagged[e.Digest] {
+			untagged[e.Digest] = true
 		}
 	}
 	list.Untagged = len(untagged)
@@ -245,11 +233,11 @@ func (s *Service) Manifest(ctx context.Context, name oci.Repository, d oci.Diges
 		}
 	}
 	m := l.details(e)
-	if e.rec.Annotations == nil && e.rec.ManifestBlob.Size > annotationlessRecord {
+	if pdsread.MayLackAnnotations(&e.Value) {
 		all, err := s.annotationsFromBytes(ctx, owner, e)
 		if err != nil {
 			// The details are still worth showing without them.
-			s.log.WarnContext(ctx, "browse: annotations of a large manifest", "uri", e.uri, "err", err)
+			s.log.WarnContext(ctx, "browse: annotations of a large manifest", "uri", e.URI, "err", err)
 		}
 		m.Annotations = imageAnnotations(all)
 	}
@@ -281,17 +269,14 @@ func (s *Service) repoListing(ctx context.Context, name oci.Repository) (Owner, 
 
 // annotationsFromBytes reads a manifest's annotations from its exact
 // bytes, checked against the record's digest.
-func (s *Service) annotationsFromBytes(ctx context.Context, owner Owner, e *manifestEntry) (map[string]string, error) {
-	body, err := s.pds.getBlob(ctx, owner, e.rec.ManifestBlob.Ref.String())
+func (s *Service) annotationsFromBytes(ctx context.Context, owner Owner, e *pdsread.ManifestRecord) (map[string]string, error) {
+	body, err := s.pds.ManifestBytes(ctx, owner, e)
 	if err != nil {
-		return nil, err
+		return nil, pageErr(err)
 	}
-	if got := oci.FromBytes(e.digest.Algorithm(), body); got != e.digest {
-		return nil, fmt.Errorf("manifest blob of %s hashes to %s", e.uri, got)
-	}
-	m, err := oci.ParseManifest(e.rec.MediaType, body)
+	m, err := oci.ParseManifest(e.Value.MediaType, body)
 	if err != nil {
-		return nil, fmt.Errorf("manifest blob of %s: %w", e.uri, err)
+		return nil, fmt.Errorf("manifest blob of %s: %w", e.URI, err)
 	}
 	return m.Annotations(), nil
 }

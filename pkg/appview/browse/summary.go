@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
@@ -22,18 +23,18 @@ const (
 // first, in this order; others of that prefix follow sorted.
 var ociImageAnnotations = []string{
 	"title", "description", "version", "source", "url", "documentation", "licenses",
-	"vendor", "authors", "revision", "created", "base.name", "base.digest", "ref.name",
+	"vendor", "authors", "revision", "created", "base.name", "base.Digest", "ref.name",
 }
 
 const ociImagePrefix = "org.opencontainers.image."
 
 // summary describes one manifest record for a row.
-func (l *listing) summary(e *manifestEntry) Summary {
-	s := Summary{Digest: e.digest, MediaType: e.rec.MediaType, CreatedAt: e.created, ArtifactType: artifactType(&e.rec)}
+func (l *listing) summary(e *pdsread.ManifestRecord) Summary {
+	s := Summary{Digest: e.Digest, MediaType: e.Value.MediaType, CreatedAt: e.Created, ArtifactType: artifactType(&e.Value)}
 	switch {
-	case oci.IsIndexMediaType(e.rec.MediaType):
+	case oci.IsIndexMediaType(e.Value.MediaType):
 		s.Kind = KindIndex
-		for _, c := range e.rec.Manifests {
+		for _, c := range e.Value.Manifests {
 			if isAttestation(c) {
 				continue
 			}
@@ -41,17 +42,17 @@ func (l *listing) summary(e *manifestEntry) Summary {
 				s.Platforms = append(s.Platforms, p)
 			}
 			if d, err := oci.ParseDigest(c.Digest); err == nil {
-				if child := l.byDigest(e.rec.Repository, d); child != nil && !oci.IsIndexMediaType(child.rec.MediaType) {
-					s.Size += blobsSize(&child.rec)
+				if child := l.byDigest(e.Value.Repository, d); child != nil && !oci.IsIndexMediaType(child.Value.MediaType) {
+					s.Size += blobsSize(&child.Value)
 				}
 			}
 		}
 	case s.ArtifactType != "":
 		s.Kind = KindArtifact
-		s.Size = blobsSize(&e.rec)
+		s.Size = blobsSize(&e.Value)
 	default:
 		s.Kind = KindImage
-		s.Size = blobsSize(&e.rec)
+		s.Size = blobsSize(&e.Value)
 	}
 	return s
 }
@@ -123,20 +124,20 @@ func descriptor(b *atcr.Manifest_BlobReference) (Descriptor, bool) {
 // details fills what a manifest's expanded view shows, from the records
 // alone. Annotations come from the record (see Service.Manifest for the
 // records stored without them).
-func (l *listing) details(e *manifestEntry) *Manifest {
+func (l *listing) details(e *pdsread.ManifestRecord) *Manifest {
 	m := &Manifest{Summary: l.summary(e)}
-	path := e.rec.Repository
-	if e.rec.Config != nil {
-		if d, ok := descriptor(e.rec.Config); ok {
+	path := e.Value.Repository
+	if e.Value.Config != nil {
+		if d, ok := descriptor(e.Value.Config); ok {
 			m.Config = &d
 		}
 	}
-	for i := range e.rec.Layers {
-		if d, ok := descriptor(&e.rec.Layers[i]); ok {
+	for i := range e.Value.Layers {
+		if d, ok := descriptor(&e.Value.Layers[i]); ok {
 			m.Layers = append(m.Layers, d)
 		}
 	}
-	for _, c := range e.rec.Manifests {
+	for _, c := range e.Value.Manifests {
 		d, err := oci.ParseDigest(c.Digest)
 		if err != nil {
 			continue
@@ -147,24 +148,24 @@ func (l *listing) details(e *manifestEntry) *Manifest {
 			InRepository: l.byDigest(path, d) != nil,
 		})
 	}
-	if e.rec.Subject != nil {
-		if d, ok := descriptor(e.rec.Subject); ok {
+	if e.Value.Subject != nil {
+		if d, ok := descriptor(e.Value.Subject); ok {
 			m.Subject = &d
 		}
 	}
-	m.Annotations = imageAnnotations(stringValues(e.rec.Annotations))
+	m.Annotations = imageAnnotations(stringValues(e.Value.Annotations))
 	for _, t := range l.tagsOf(path) {
-		if target := l.target(t); target != nil && target.digest == e.digest {
-			m.Tags = append(m.Tags, t.rec.Tag)
+		if target := l.target(t); target != nil && target.Digest == e.Digest {
+			m.Tags = append(m.Tags, t.Value.Tag)
 		}
 	}
 	slices.Sort(m.Tags)
 	seen := map[oci.Digest]bool{}
 	for _, r := range l.manifestsOf(path) {
-		if r.rec.Subject == nil || r.rec.Subject.Digest != e.digest.String() || seen[r.digest] {
+		if r.Value.Subject == nil || r.Value.Subject.Digest != e.Digest.String() || seen[r.Digest] {
 			continue
 		}
-		seen[r.digest] = true
+		seen[r.Digest] = true
 		if len(m.Referrers) < maxShownReferrers {
 			m.Referrers = append(m.Referrers, l.summary(r))
 		}

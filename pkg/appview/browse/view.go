@@ -4,8 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
-
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/oci"
 )
 
@@ -20,23 +19,9 @@ var (
 	ErrUnavailable = errors.New("upstream unavailable")
 )
 
-// Owner is a resolved account.
-type Owner struct {
-	DID syntax.DID
-	// Handle is the verified handle, or "" when the account has none.
-	Handle string
-	// PDS is the base URL of the account's PDS.
-	PDS string
-}
-
-// Name is how names and page URLs spell the account: the handle, or the
-// DID when there is no verified handle.
-func (o Owner) Name() string {
-	if o.Handle != "" {
-		return o.Handle
-	}
-	return o.DID.String()
-}
+// Owner is a resolved account: its DID, verified handle and PDS. Name
+// is how pages spell it (the handle, else the DID).
+type Owner = pdsread.Account
 
 // User is a user page: the account and its repositories.
 type User struct {

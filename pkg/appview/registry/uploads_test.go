@@ -9,6 +9,7 @@ import (
 
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/appview/uploads"
 	"atcr.io/pkg/oci"
 )
 
@@ -52,7 +53,7 @@ func (e *testEnv) fetchBlob(t *testing.T, repo string, d oci.Digest) []byte {
 func TestChunkedUpload(t *testing.T) {
 	// A part size of 5 MiB and 2 MiB chunks: parts are assembled across
 	// PATCHes, and out-of-order chunks are refused.
-	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = storage.MinPartSize }})
+	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize }})
 	data := randomBytes(13 << 20)
 	d := digestOf(data)
 	loc := env.startSession(t, env.alice, "alice.test/app")
@@ -231,7 +232,7 @@ func TestHoldUnreachable(t *testing.T) {
 }
 
 func TestUploadPartFallback(t *testing.T) {
-	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = storage.MinPartSize }})
+	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize }})
 	env.Hold.SetNoPresign(true)
 	data := randomBytes(6 << 20)
 	d := env.pushBlob(t, env.alice, "alice.test/app", data)

@@ -11,6 +11,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/access"
+	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
 )
@@ -41,7 +42,7 @@ func (s *Store) StatBlob(ctx context.Context, repo registry.Repo, d oci.Digest, 
 		return 0, err
 	}
 	var size int64
-	err := s.eachHold(ctx, repo, forPush, func(h holdRef) error {
+	err := s.eachHold(ctx, repo, forPush, func(h holdclient.Hold) error {
 		n, err := s.statOn(ctx, h, d)
 		size = n
 		return err
@@ -57,13 +58,13 @@ func (s *Store) BlobURL(ctx context.Context, repo registry.Repo, d oci.Digest) (
 		return "", err
 	}
 	var loc string
-	err := s.eachHold(ctx, repo, false, func(h holdRef) error {
-		key := blobKey{hold: h.did, digest: d, caller: h.caller}
+	err := s.eachHold(ctx, repo, false, func(h holdclient.Hold) error {
+		key := blobKey{hold: h.DID, digest: d, caller: h.Caller}
 		if u, ok := s.presigned.Get(key); ok {
 			loc = u
 			return nil
 		}
-		u, err := s.hold.blobLocation(ctx, h, d)
+		u, err := s.hold.BlobLocation(ctx, h, d)
 		if err != nil {
 			return err
 		}
@@ -80,7 +81,7 @@ func (s *Store) BlobURL(ctx context.Context, repo registry.Repo, d oci.Digest) (
 // was pushed), then the push hold. A hold without the blob is skipped; if
 // none has it, any other failure is returned before ErrBlobUnknown, so an
 // unreachable hold is a 5xx rather than a false "unknown".
-func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, fn func(holdRef) error) error {
+func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, fn func(holdclient.Hold) error) error {
 	caller := callerDID(ctx)
 	var tried []syntax.DID
 	var failure error
@@ -91,7 +92,7 @@ func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, 
 			}
 		}
 		tried = append(tried, did)
-		h, err := s.holdFor(ctx, did, caller)
+		h, err := s.hold.Hold(ctx, did, caller)
 		if err == nil {
 			err = fn(h)
 		}

@@ -8,8 +8,9 @@ import (
 // Repositories implements registry.CatalogService with the repositories
 // of the owners whose index this AppView holds: those pulled from or
 // pushed to recently (bounded by Options.MaxIndexes). It is what this
-// AppView has seen, not a global listing; the Jetstream-fed index of the
-// UI is the place for that. Owners are named by handle when they have one.
+// AppView has seen, not a listing of the network: ATCR has no index of
+// other users' records yet (docs/registry.md). Owners are named by handle
+// when they have one.
 func (s *Store) Repositories(context.Context) ([]string, error) {
 	var names []string
 	for _, did := range s.indexes.lru.Keys() {

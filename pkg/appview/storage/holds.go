@@ -10,25 +10,13 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
-	"atcr.io/pkg/atproto/directory"
 )
-
-// holdServiceID is the DID-document service (type AtcrHoldService) a hold
-// declares its XRPC endpoint under; #atproto_pds is the fallback (the
-// hold's embedded PDS serves the same host).
-const holdServiceID = "atcr_hold"
 
 // errNoHold: neither the user's records nor the configuration name a hold.
 var errNoHold = errors.New("no hold configured for this account and no default hold")
-
-// holdRef is a hold to call, and the user to call it as ("" = anonymous).
-type holdRef struct {
-	did      syntax.DID
-	endpoint string
-	caller   syntax.DID
-}
 
 // pushHold returns the hold that receives the owner's pushes: the sailor
 // profile's defaultHold, else the first legacy io.atcr.hold record, else
@@ -46,7 +34,7 @@ func (s *Store) pushHold(ctx context.Context, owner registry.Owner) (syntax.DID,
 }
 
 func (s *Store) discoverHold(ctx context.Context, owner registry.Owner) (syntax.DID, error) {
-	profile, err := s.pds.getRecord(ctx, owner.PDS, owner.DID, atcr.SailorProfileNSID, "self")
+	profile, err := s.getRecord(ctx, owner, atcr.SailorProfileNSID, "self")
 	switch {
 	case err == nil:
 		var p atcr.SailorProfile
@@ -56,22 +44,22 @@ func (s *Store) discoverHold(ctx context.Context, owner registry.Owner) (syntax.
 			}
 			s.log.WarnContext(ctx, "storage: ignoring unusable defaultHold", "did", owner.DID, "defaultHold", p.DefaultHold)
 		}
-	case !errors.Is(err, errRecordNotFound):
+	case !errors.Is(err, pdsread.ErrRecordNotFound):
 		return "", fmt.Errorf("hold discovery for %s: %w", owner.DID, err)
 	}
 	var legacy syntax.DID
-	err = s.pds.listRecords(ctx, owner.PDS, owner.DID, atcr.HoldNSID, 10, func(view recordView) error {
+	err = s.listRecords(ctx, owner, atcr.HoldNSID, 10, func(view pdsread.Record) bool {
 		var h atcr.Hold
-		if legacy != "" || json.Unmarshal(view.Value, &h) != nil {
-			return nil
+		if json.Unmarshal(view.Value, &h) != nil {
+			return true
 		}
 		for _, v := range []string{h.HoldDID, h.Endpoint} {
 			if did, err := normaliseHold(v); err == nil {
 				legacy = did
-				return nil
+				return false
 			}
 		}
-		return nil
+		return true
 	})
 	if err != nil {
 		return "", fmt.Errorf("hold discovery for %s: %w", owner.DID, err)
@@ -101,34 +89,4 @@ func normaliseHold(v string) (syntax.DID, error) {
 		id += "%3A" + p
 	}
 	return syntax.ParseDID(id)
-}
-
-// holdEndpoint returns the base URL a hold DID serves XRPC on: its
-// #atcr_hold service, else its #atproto_pds.
-func (s *Store) holdEndpoint(ctx context.Context, did syntax.DID) (string, error) {
-	id, err := s.dir.LookupDID(ctx, did)
-	if err != nil {
-		return "", fmt.Errorf("resolve hold %s: %w: %w", did, registry.ErrHoldUnavailable, err)
-	}
-	if svc, ok := id.Services[holdServiceID]; ok && svc.URL != "" {
-		u, err := url.Parse(svc.URL)
-		if err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil && u.RawQuery == "" {
-			return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-		}
-		return "", fmt.Errorf("hold %s: %w: #%s endpoint %q is not an http(s) URL", did, registry.ErrHoldUnavailable, holdServiceID, svc.URL)
-	}
-	ep, err := directory.PDSEndpoint(id)
-	if err != nil {
-		return "", fmt.Errorf("hold %s: %w: %w", did, registry.ErrHoldUnavailable, err)
-	}
-	return ep, nil
-}
-
-// holdFor returns a reference to call hold as caller.
-func (s *Store) holdFor(ctx context.Context, hold, caller syntax.DID) (holdRef, error) {
-	ep, err := s.holdEndpoint(ctx, hold)
-	if err != nil {
-		return holdRef{}, err
-	}
-	return holdRef{did: hold, endpoint: ep, caller: caller}, nil
 }

@@ -19,20 +19,6 @@ const stamp = "2026-03-01T12:00:00.000Z"
 
 func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
-// repoOf resolves "<handle>/<path>" like the registry does.
-func repoOf(t *testing.T, env *storagetest.Env, name string) registry.Repo {
-	t.Helper()
-	n, err := oci.ParseRepository(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := env.Store.ResolveOwner(t.Context(), n.Identity())
-	if err != nil {
-		t.Fatalf("resolve %s: %v", name, err)
-	}
-	return registry.Repo{Name: n, Owner: owner}
-}
-
 func TestHoldDiscoveryOrder(t *testing.T) {
 	const holdB, holdC = syntax.DID("did:web:hold-b.test"), syntax.DID("did:web:hold-c.test")
 	cases := []struct {
@@ -63,7 +49,7 @@ func TestHoldDiscoveryOrder(t *testing.T) {
 			}
 			user := env.AddUser("alice.test")
 			c.setup(t, env, user.DID)
-			if _, err := env.Store.StartUpload(t.Context(), repoOf(t, env, "alice.test/app"), oci.Digest{}); err != nil {
+			if _, err := env.Store.StartUpload(t.Context(), env.Repo(t, "alice.test/app"), oci.Digest{}); err != nil {
 				t.Fatalf("StartUpload: %v", err)
 			}
 			for did, h := range holds {
@@ -82,7 +68,7 @@ func TestHoldDiscoveryOrder(t *testing.T) {
 func TestNoHoldAnywhere(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.DefaultHold = "" }})
 	env.AddUser("alice.test")
-	_, err := env.Store.StartUpload(t.Context(), repoOf(t, env, "alice.test/app"), oci.Digest{})
+	_, err := env.Store.StartUpload(t.Context(), env.Repo(t, "alice.test/app"), oci.Digest{})
 	if !errors.Is(err, registry.ErrUnavailable) {
 		t.Fatalf("StartUpload without any hold: %v", err)
 	}
@@ -92,7 +78,7 @@ func TestPushHoldIsCached(t *testing.T) {
 	clk := newClock()
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.Now = clk.Now }})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	for range 3 {
 		if _, err := env.Store.StartUpload(t.Context(), repo, oci.Digest{}); err != nil {
 			t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
-	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
 
@@ -20,20 +20,6 @@ import (
 // often, so records written by another AppView show up without letting
 // requests for unknown digests hammer the PDS.
 const minIndexRefresh = 10 * time.Second
-
-// manifestRec is one io.atcr.manifest record.
-type manifestRec struct {
-	rkey   string
-	uri    string
-	value  atcr.Manifest
-	digest oci.Digest
-}
-
-// tagRec is one io.atcr.tag record.
-type tagRec struct {
-	rkey  string
-	value atcr.Tag
-}
 
 // repoIndex holds one DID's manifest and tag records, listed from its PDS
 // (listRecords, bounded by Options.MaxRecords per collection) and kept up
@@ -46,10 +32,10 @@ type repoIndex struct {
 	mu        sync.RWMutex
 	loadedAt  time.Time
 	display   string // handle, else DID: how the catalog names the owner
-	manifests map[string]*manifestRec
-	tags      map[string]*tagRec
+	manifests map[string]*pdsread.ManifestRecord
+	tags      map[string]*pdsread.TagRecord
 	// byDigestKey holds the same records as manifests, by digest.
-	byDigestKey map[oci.Digest][]*manifestRec
+	byDigestKey map[oci.Digest][]*pdsread.ManifestRecord
 	// holdsOf caches holds(repoPath); any manifest change clears it.
 	holdsOf map[string][]syntax.DID
 }
@@ -92,36 +78,24 @@ func (s *Store) loadIndex(ctx context.Context, owner registry.Owner) (*repoIndex
 		// Detached: the listing serves every request waiting on it; each
 		// PDS call is bounded by the read client's timeout.
 		ctx := context.WithoutCancel(ctx)
+		l, err := s.pds.ListRepository(ctx, account(owner), pdsread.Limits{MaxRecords: s.opts.MaxRecords}, s.log)
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %w", owner.DID, pdsErr(err))
+		}
 		idx := &repoIndex{
 			loadedAt:  s.now(),
 			display:   owner.DID.String(),
-			manifests: map[string]*manifestRec{},
-			tags:      map[string]*tagRec{},
+			manifests: map[string]*pdsread.ManifestRecord{},
+			tags:      map[string]*pdsread.TagRecord{},
 		}
 		if owner.Handle != "" {
 			idx.display = owner.Handle
 		}
-		err := s.pds.listRecords(ctx, owner.PDS, owner.DID, atcr.ManifestNSID, s.opts.MaxRecords, func(view recordView) error {
-			if rec, err := decodeManifestRecord(view); err == nil {
-				idx.putManifest(rec)
-			} else {
-				s.log.DebugContext(ctx, "storage: skipping manifest record", "err", err)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", owner.DID, err)
+		for _, rec := range l.Manifests {
+			idx.putManifest(rec)
 		}
-		err = s.pds.listRecords(ctx, owner.PDS, owner.DID, atcr.TagNSID, s.opts.MaxRecords, func(view recordView) error {
-			if rec, err := decodeTagRecord(view); err == nil {
-				idx.tags[rec.rkey] = rec
-			} else {
-				s.log.DebugContext(ctx, "storage: skipping tag record", "err", err)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", owner.DID, err)
+		for _, rec := range l.Tags {
+			idx.tags[rec.RKey] = rec
 		}
 		s.indexes.lru.Add(owner.DID, idx)
 		return idx, nil
@@ -141,7 +115,7 @@ func (s *Store) loadedIndex(did syntax.DID) *repoIndex {
 
 // manifestsByDigest finds the repository's records of a digest, reloading
 // the index once when it misses and is not brand new.
-func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*manifestRec, error) {
+func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*pdsread.ManifestRecord, error) {
 	idx, err := s.index(ctx, repo.Owner)
 	if err != nil {
 		return nil, err
@@ -163,26 +137,26 @@ func (idx *repoIndex) loaded() time.Time {
 
 // byDigest returns the repository's records of d, newest first (TID keys
 // sort by time).
-func (idx *repoIndex) byDigest(repoPath string, d oci.Digest) []*manifestRec {
+func (idx *repoIndex) byDigest(repoPath string, d oci.Digest) []*pdsread.ManifestRecord {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	var out []*manifestRec
+	var out []*pdsread.ManifestRecord
 	for _, rec := range idx.byDigestKey[d] {
-		if rec.value.Repository == repoPath {
+		if rec.Value.Repository == repoPath {
 			out = append(out, rec)
 		}
 	}
-	slices.SortFunc(out, func(a, b *manifestRec) int { return strings.Compare(b.rkey, a.rkey) })
+	slices.SortFunc(out, func(a, b *pdsread.ManifestRecord) int { return strings.Compare(b.RKey, a.RKey) })
 	return out
 }
 
-func (idx *repoIndex) manifest(rkey string) *manifestRec {
+func (idx *repoIndex) manifest(rkey string) *pdsread.ManifestRecord {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	return idx.manifests[rkey]
 }
 
-func (idx *repoIndex) tag(rkey string) *tagRec {
+func (idx *repoIndex) tag(rkey string) *pdsread.TagRecord {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	return idx.tags[rkey]
@@ -194,8 +168,8 @@ func (idx *repoIndex) tagNames(repoPath string) []string {
 	defer idx.mu.RUnlock()
 	var out []string
 	for _, t := range idx.tags {
-		if t.value.Repository == repoPath {
-			out = append(out, t.value.Tag)
+		if t.Value.Repository == repoPath {
+			out = append(out, t.Value.Tag)
 		}
 	}
 	slices.Sort(out)
@@ -207,7 +181,7 @@ func (idx *repoIndex) hasManifests(repoPath string) bool {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	for _, rec := range idx.manifests {
-		if rec.value.Repository == repoPath {
+		if rec.Value.Repository == repoPath {
 			return true
 		}
 	}
@@ -215,16 +189,16 @@ func (idx *repoIndex) hasManifests(repoPath string) bool {
 }
 
 // referrers returns the repository's records whose subject is d.
-func (idx *repoIndex) referrers(repoPath string, d oci.Digest) []*manifestRec {
+func (idx *repoIndex) referrers(repoPath string, d oci.Digest) []*pdsread.ManifestRecord {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	var out []*manifestRec
+	var out []*pdsread.ManifestRecord
 	for _, rec := range idx.manifests {
-		if rec.value.Repository == repoPath && rec.value.Subject != nil && rec.value.Subject.Digest == d.String() {
+		if rec.Value.Repository == repoPath && rec.Value.Subject != nil && rec.Value.Subject.Digest == d.String() {
 			out = append(out, rec)
 		}
 	}
-	slices.SortFunc(out, func(a, b *manifestRec) int { return strings.Compare(a.rkey, b.rkey) })
+	slices.SortFunc(out, func(a, b *pdsread.ManifestRecord) int { return strings.Compare(a.RKey, b.RKey) })
 	return out
 }
 
@@ -244,18 +218,18 @@ func (idx *repoIndex) holds(repoPath string) []syntax.DID {
 	if cached, ok := idx.holdsOf[repoPath]; ok {
 		return cached
 	}
-	recs := make([]*manifestRec, 0)
+	recs := make([]*pdsread.ManifestRecord, 0)
 	for _, rec := range idx.manifests {
-		if rec.value.Repository == repoPath {
+		if rec.Value.Repository == repoPath {
 			recs = append(recs, rec)
 		}
 	}
-	slices.SortFunc(recs, func(a, b *manifestRec) int { return strings.Compare(b.rkey, a.rkey) })
+	slices.SortFunc(recs, func(a, b *pdsread.ManifestRecord) int { return strings.Compare(b.RKey, a.RKey) })
 	var out []syntax.DID
 	for _, rec := range recs {
-		hold := rec.value.HoldDID
+		hold := rec.Value.HoldDID
 		if hold == "" {
-			hold = rec.value.HoldEndpoint
+			hold = rec.Value.HoldEndpoint
 		}
 		did, err := normaliseHold(hold)
 		if err == nil && !slices.Contains(out, did) {
@@ -271,16 +245,16 @@ func (idx *repoIndex) holds(repoPath string) []syntax.DID {
 
 // tagsPointingAt returns the tag records that name one of recs, by AT-URI
 // or by the deprecated manifestDigest.
-func (idx *repoIndex) tagsPointingAt(repoPath string, recs []*manifestRec) []*tagRec {
+func (idx *repoIndex) tagsPointingAt(repoPath string, recs []*pdsread.ManifestRecord) []*pdsread.TagRecord {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	var out []*tagRec
+	var out []*pdsread.TagRecord
 	for _, t := range idx.tags {
-		if t.value.Repository != repoPath {
+		if t.Value.Repository != repoPath {
 			continue
 		}
 		for _, rec := range recs {
-			if t.value.Manifest == rec.uri || (t.value.Manifest == "" && t.value.ManifestDigest == rec.digest.String()) {
+			if t.Value.Manifest == rec.URI || (t.Value.Manifest == "" && t.Value.ManifestDigest == rec.Digest.String()) {
 				out = append(out, t)
 				break
 			}
@@ -296,29 +270,29 @@ func (idx *repoIndex) repos() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, rec := range idx.manifests {
-		if !seen[rec.value.Repository] {
-			seen[rec.value.Repository] = true
-			out = append(out, rec.value.Repository)
+		if !seen[rec.Value.Repository] {
+			seen[rec.Value.Repository] = true
+			out = append(out, rec.Value.Repository)
 		}
 	}
 	return out
 }
 
-func (idx *repoIndex) putManifest(rec *manifestRec) {
+func (idx *repoIndex) putManifest(rec *pdsread.ManifestRecord) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	idx.dropManifestLocked(rec.rkey)
-	idx.manifests[rec.rkey] = rec
+	idx.dropManifestLocked(rec.RKey)
+	idx.manifests[rec.RKey] = rec
 	if idx.byDigestKey == nil {
-		idx.byDigestKey = map[oci.Digest][]*manifestRec{}
+		idx.byDigestKey = map[oci.Digest][]*pdsread.ManifestRecord{}
 	}
-	idx.byDigestKey[rec.digest] = append(idx.byDigestKey[rec.digest], rec)
+	idx.byDigestKey[rec.Digest] = append(idx.byDigestKey[rec.Digest], rec)
 }
 
-func (idx *repoIndex) putTag(rec *tagRec) {
+func (idx *repoIndex) putTag(rec *pdsread.TagRecord) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	idx.tags[rec.rkey] = rec
+	idx.tags[rec.RKey] = rec
 }
 
 func (idx *repoIndex) removeManifest(rkey string) {
@@ -336,11 +310,11 @@ func (idx *repoIndex) dropManifestLocked(rkey string) {
 		return
 	}
 	delete(idx.manifests, rkey)
-	same := slices.DeleteFunc(idx.byDigestKey[old.digest], func(r *manifestRec) bool { return r == old })
+	same := slices.DeleteFunc(idx.byDigestKey[old.Digest], func(r *pdsread.ManifestRecord) bool { return r == old })
 	if len(same) == 0 {
-		delete(idx.byDigestKey, old.digest)
+		delete(idx.byDigestKey, old.Digest)
 	} else {
-		idx.byDigestKey[old.digest] = same
+		idx.byDigestKey[old.Digest] = same
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
@@ -13,7 +14,7 @@ import (
 // bigIndex is an index of n manifest records of one repository, spread
 // over two holds, as a busy CI account's would be.
 func bigIndex(n int) (*repoIndex, oci.Digest) {
-	idx := &repoIndex{manifests: map[string]*manifestRec{}, tags: map[string]*tagRec{}}
+	idx := &repoIndex{manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
 	clock := syntax.NewTIDClock(0)
 	var last oci.Digest
 	for i := range n {
@@ -23,8 +24,8 @@ func bigIndex(n int) (*repoIndex, oci.Digest) {
 			hold = "did:web:hold-b.example"
 		}
 		rkey := clock.Next().String()
-		idx.putManifest(&manifestRec{rkey: rkey, uri: manifestURI("did:plc:alice", rkey), digest: d,
-			value: atcr.Manifest{Repository: "app", Digest: d.String(), HoldDID: hold}})
+		idx.putManifest(&pdsread.ManifestRecord{RKey: rkey, URI: pdsread.ManifestURI("did:plc:alice", rkey), Digest: d,
+			Value: atcr.Manifest{Repository: "app", Digest: d.String(), HoldDID: hold}})
 		last = d
 	}
 	return idx, last
@@ -68,16 +69,16 @@ func TestIndexHoldsComputedOnce(t *testing.T) {
 // TestIndexTracksManifestChanges checks that the digest lookup and the
 // holds cache follow every change of the manifest records.
 func TestIndexTracksManifestChanges(t *testing.T) {
-	idx := &repoIndex{manifests: map[string]*manifestRec{}, tags: map[string]*tagRec{}}
+	idx := &repoIndex{manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
 	d1 := oci.FromBytes(oci.SHA256, []byte("one"))
 	d2 := oci.FromBytes(oci.SHA256, []byte("two"))
-	rec := func(rkey, repo string, d oci.Digest, hold string) *manifestRec {
-		return &manifestRec{rkey: rkey, digest: d, value: atcr.Manifest{Repository: repo, Digest: d.String(), HoldDID: hold}}
+	rec := func(rkey, repo string, d oci.Digest, hold string) *pdsread.ManifestRecord {
+		return &pdsread.ManifestRecord{RKey: rkey, Digest: d, Value: atcr.Manifest{Repository: repo, Digest: d.String(), HoldDID: hold}}
 	}
 	digests := func(repo string, d oci.Digest) []string {
 		var out []string
 		for _, r := range idx.byDigest(repo, d) {
-			out = append(out, r.rkey)
+			out = append(out, r.RKey)
 		}
 		return out
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
@@ -25,7 +26,7 @@ func writeElsewhere(t *testing.T, env *storagetest.Env, u storagetest.User, repo
 	})
 	if tag != "" {
 		tg, _ := oci.ParseTag(tag)
-		env.PDS.PutRecord(t, u.DID, atcr.TagNSID, storage.TagRecordKey(repo, tg), atcr.Tag{
+		env.PDS.PutRecord(t, u.DID, atcr.TagNSID, pdsread.TagRecordKey(repo, tg), atcr.Tag{
 			Repository: repo, Tag: tag, Manifest: "at://" + u.DID.String() + "/" + atcr.ManifestNSID + "/" + rkey, CreatedAt: stamp,
 		})
 	}
@@ -36,7 +37,7 @@ func TestRecordsWrittenElsewhereAppear(t *testing.T) {
 	clk := newClock()
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.Now = clk.Now }})
 	alice := env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 
 	// The index is listed (empty) on first use.
@@ -66,7 +67,7 @@ func TestRecordsWrittenElsewhereAppear(t *testing.T) {
 
 	// A tag moved elsewhere is seen once the tag cache entry expires.
 	tg := mustTag(t, "v1")
-	env.PDS.PutRecord(t, alice.DID, atcr.TagNSID, storage.TagRecordKey("app", tg), atcr.Tag{
+	env.PDS.PutRecord(t, alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", tg), atcr.Tag{
 		Repository: "app", Tag: "v1", Manifest: "at://" + alice.DID.String() + "/" + atcr.ManifestNSID + "/3kaaaaaaaaab2", CreatedAt: stamp,
 	})
 	if m, _ := env.Store.GetManifest(ctx, repo, oci.TagReference(tg)); m == nil || m.Digest != d1 {
@@ -82,7 +83,7 @@ func TestManifestBytesAreVerifiedAndCached(t *testing.T) {
 	clk := newClock()
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.Now = clk.Now }})
 	alice := env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	d := writeElsewhere(t, env, alice, "app", "3kaaaaaaaaaa2", "v1")
 	for range 3 {
 		if _, err := env.Store.GetManifest(t.Context(), repo, oci.DigestReference(d)); err != nil {

@@ -18,9 +18,9 @@ import (
 func pushImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string) (oci.Digest, string) {
 	t.Helper()
 	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
-	config := randomBytes(200)
-	layer := randomBytes(3000)
-	cd, ld := upload(t, env.Store, repo, config, 1000), upload(t, env.Store, repo, layer, 1000)
+	config := storagetest.RandomBytes(200)
+	layer := storagetest.RandomBytes(3000)
+	cd, ld := storagetest.Upload(t, env.Store, repo, config, 1000), storagetest.Upload(t, env.Store, repo, layer, 1000)
 	body := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,`+
 		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},`+
 		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":%d}]}`,
@@ -48,7 +48,7 @@ func pushImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag strin
 func TestDeleteManifestNotifiesTheHold(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	alice := env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	d, uri := pushImage(t, env, repo, "v1")
 	pushImage(t, env, repo, "v2")
 
@@ -87,7 +87,7 @@ func TestDeleteManifestNotifiesTheHold(t *testing.T) {
 func TestDeleteManifestStandsWhenTheHoldFails(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	alice := env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	refused, _ := pushImage(t, env, repo, "v1")
 	unreachable, _ := pushImage(t, env, repo, "v2")
 

@@ -8,6 +8,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/holdclient"
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
@@ -30,7 +32,7 @@ type cachedManifest struct {
 // record's manifestBlob on the owner's PDS.
 func (s *Store) GetManifest(ctx context.Context, repo registry.Repo, ref oci.Reference) (*registry.Manifest, error) {
 	var d oci.Digest
-	var rec *manifestRec
+	var rec *pdsread.ManifestRecord
 	if ref.IsDigest() {
 		d = ref.Digest()
 		recs, err := s.manifestsByDigest(ctx, repo, d)
@@ -64,23 +66,20 @@ func (s *Store) GetManifest(ctx context.Context, repo registry.Repo, ref oci.Ref
 	if err != nil {
 		return nil, err
 	}
-	return &registry.Manifest{Body: body, MediaType: rec.value.MediaType, Digest: d}, nil
+	return &registry.Manifest{Body: body, MediaType: rec.Value.MediaType, Digest: d}, nil
 }
 
 // fetchManifest reads a record's manifestBlob and checks it against the
 // record's digest before caching it.
-func (s *Store) fetchManifest(ctx context.Context, owner registry.Owner, rec *manifestRec) ([]byte, error) {
-	body, err := s.pds.getBlob(ctx, owner.PDS, owner.DID, rec.value.ManifestBlob.Ref.String())
-	if errors.Is(err, errRecordNotFound) {
-		return nil, fmt.Errorf("manifest %s: bytes missing from the PDS: %w", rec.uri, registry.ErrManifestUnknown)
+func (s *Store) fetchManifest(ctx context.Context, owner registry.Owner, rec *pdsread.ManifestRecord) ([]byte, error) {
+	body, err := s.pds.ManifestBytes(ctx, account(owner), rec)
+	if errors.Is(err, pdsread.ErrRecordNotFound) {
+		return nil, fmt.Errorf("manifest %s: bytes missing from the PDS: %w", rec.URI, registry.ErrManifestUnknown)
 	}
 	if err != nil {
-		return nil, err
+		return nil, pdsErr(err)
 	}
-	if got := oci.FromBytes(rec.digest.Algorithm(), body); got != rec.digest {
-		return nil, fmt.Errorf("manifest %s: blob hashes to %s, record says %s: %w", rec.uri, got, rec.digest, registry.ErrPDSUnavailable)
-	}
-	s.manifests.Add(manifestKey{did: owner.DID, digest: rec.digest}, cachedManifest{body: body, mediaType: rec.value.MediaType})
+	s.manifests.Add(manifestKey{did: owner.DID, digest: rec.Digest}, cachedManifest{body: body, mediaType: rec.Value.MediaType})
 	return body, nil
 }
 
@@ -97,7 +96,7 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 	if err != nil {
 		return err
 	}
-	h, err := s.holdFor(ctx, holdDID, repo.Owner.DID)
+	h, err := s.hold.Hold(ctx, holdDID, repo.Owner.DID)
 	if err != nil {
 		return err
 	}
@@ -129,21 +128,21 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 
 // reusableManifest returns an existing record of the same digest, media
 // type and hold in this repository, confirmed on the PDS, or nil.
-func (s *Store) reusableManifest(ctx context.Context, repo registry.Repo, put registry.ManifestPut, hold syntax.DID) (*manifestRec, error) {
+func (s *Store) reusableManifest(ctx context.Context, repo registry.Repo, put registry.ManifestPut, hold syntax.DID) (*pdsread.ManifestRecord, error) {
 	idx, err := s.index(ctx, repo.Owner)
 	if err != nil {
 		return nil, err
 	}
 	for _, rec := range idx.byDigest(repo.Path(), put.Digest) {
-		if rec.value.HoldDID != hold.String() || rec.value.MediaType != put.Manifest.MediaType() {
+		if rec.Value.HoldDID != hold.String() || rec.Value.MediaType != put.Manifest.MediaType() {
 			continue
 		}
-		_, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.ManifestNSID, rec.rkey)
+		_, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rec.RKey)
 		switch {
 		case err == nil:
 			return rec, nil
-		case errors.Is(err, errRecordNotFound):
-			idx.removeManifest(rec.rkey) // deleted elsewhere
+		case errors.Is(err, pdsread.ErrRecordNotFound):
+			idx.removeManifest(rec.RKey) // deleted elsewhere
 		default:
 			return nil, err
 		}
@@ -152,7 +151,7 @@ func (s *Store) reusableManifest(ctx context.Context, repo registry.Repo, put re
 }
 
 // createManifest uploads the bytes and writes the manifest record.
-func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, repo registry.Repo, put registry.ManifestPut, hold syntax.DID) (*manifestRec, error) {
+func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, repo registry.Repo, put registry.ManifestPut, hold syntax.DID) (*pdsread.ManifestRecord, error) {
 	blob, err := uploadBlob(ctx, client, put.Body, put.Manifest.MediaType())
 	if err != nil {
 		return nil, fmt.Errorf("store manifest %s: %w", put.Digest, err)
@@ -166,7 +165,7 @@ func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, 
 	if _, err := writeRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rkey, m, true); err != nil {
 		return nil, fmt.Errorf("store manifest %s: %w", put.Digest, err)
 	}
-	rec := &manifestRec{rkey: rkey, uri: manifestURI(repo.Owner.DID, rkey), value: *value, digest: put.Digest}
+	rec := &pdsread.ManifestRecord{RKey: rkey, URI: pdsread.ManifestURI(repo.Owner.DID, rkey), Value: *value, Digest: put.Digest, Created: s.now().UTC()}
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.putManifest(rec)
 	}
@@ -174,19 +173,19 @@ func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, 
 }
 
 // writeTag points the tag's record at rec, keeping its first creation time.
-func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo registry.Repo, tag oci.Tag, rec *manifestRec) error {
-	rkey := TagRecordKey(repo.Path(), tag)
+func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo registry.Repo, tag oci.Tag, rec *pdsread.ManifestRecord) error {
+	rkey := pdsread.TagRecordKey(repo.Path(), tag)
 	key := tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()}
 	now := datetime(s.now())
-	value := atcr.Tag{Repository: repo.Path(), Tag: tag.String(), Manifest: rec.uri, CreatedAt: now}
+	value := atcr.Tag{Repository: repo.Path(), Tag: tag.String(), Manifest: rec.URI, CreatedAt: now}
 	idx := s.loadedIndex(repo.Owner.DID)
 	if idx != nil {
-		if old := idx.tag(rkey); old != nil && old.value.CreatedAt != "" {
-			value.CreatedAt, value.UpdatedAt = old.value.CreatedAt, now
-			if old.value.Manifest == rec.uri && s.tagUnchanged(ctx, repo, rkey, rec.uri) {
+		if old := idx.tag(rkey); old != nil && old.Value.CreatedAt != "" {
+			value.CreatedAt, value.UpdatedAt = old.Value.CreatedAt, now
+			if old.Value.Manifest == rec.URI && s.tagUnchanged(ctx, repo, rkey, rec.URI) {
 				// Re-pushing a tag unchanged (CI does it all day) costs a
 				// read, not a write against the PDS's write budget.
-				s.tagCache.Set(key, rec.digest)
+				s.tagCache.Set(key, rec.Digest)
 				return nil
 			}
 		}
@@ -199,29 +198,29 @@ func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo r
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
 	if idx != nil {
-		idx.putTag(&tagRec{rkey: rkey, value: value})
+		idx.putTag(&pdsread.TagRecord{RKey: rkey, Value: value, Pushed: s.now().UTC()})
 	}
-	s.tagCache.Set(key, rec.digest)
+	s.tagCache.Set(key, rec.Digest)
 	return nil
 }
 
 // tagUnchanged confirms on the PDS that a tag record already points at uri.
 func (s *Store) tagUnchanged(ctx context.Context, repo registry.Repo, rkey, uri string) bool {
-	view, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.TagNSID, rkey)
+	view, err := s.getRecord(ctx, repo.Owner, atcr.TagNSID, rkey)
 	if err != nil {
 		return false
 	}
-	t, err := decodeTagRecord(*view)
-	return err == nil && t.value.Manifest == uri
+	t, err := pdsread.DecodeTag(account(repo.Owner), *view)
+	return err == nil && t.Value.Manifest == uri
 }
 
 // notifyHold tells the hold about the push; the push has succeeded
 // whatever the hold answers.
-func (s *Store) notifyHold(ctx context.Context, h holdRef, repo registry.Repo, put registry.ManifestPut, rec *manifestRec) {
+func (s *Store) notifyHold(ctx context.Context, h holdclient.Hold, repo registry.Repo, put registry.ManifestPut, rec *pdsread.ManifestRecord) {
 	in := atcr.HoldNotifyManifest_Input{
 		Repository:     repo.Path(),
 		ManifestDigest: put.Digest.String(),
-		ManifestURI:    rec.uri,
+		ManifestURI:    rec.URI,
 		MediaType:      put.Manifest.MediaType(),
 		Layers:         []atcr.HoldNotifyManifest_Descriptor{},
 	}
@@ -239,8 +238,8 @@ func (s *Store) notifyHold(ctx context.Context, h holdRef, repo registry.Repo, p
 	if subj, ok := put.Manifest.Subject(); ok {
 		in.Subject = notifyDescriptor(subj)
 	}
-	if err := s.hold.notifyManifest(context.WithoutCancel(ctx), h, in, s.opts.NotifyTimeout); err != nil {
-		s.log.WarnContext(ctx, "storage: notifyManifest failed; the push stands", "hold", h.did, "manifest", rec.uri, "err", err)
+	if err := s.hold.NotifyManifest(context.WithoutCancel(ctx), h, in, s.opts.NotifyTimeout); err != nil {
+		s.log.WarnContext(ctx, "storage: notifyManifest failed; the push stands", "hold", h.DID, "manifest", rec.URI, "err", err)
 	}
 }
 
@@ -270,17 +269,17 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 		return err
 	}
 	for _, t := range idx.tagsPointingAt(repo.Path(), recs) {
-		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.rkey); err != nil {
+		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.RKey); err != nil {
 			return err
 		}
-		idx.removeTag(t.rkey)
-		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.value.Tag})
+		idx.removeTag(t.RKey)
+		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.Value.Tag})
 	}
 	for _, rec := range recs {
-		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rec.rkey); err != nil {
+		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rec.RKey); err != nil {
 			return err
 		}
-		idx.removeManifest(rec.rkey)
+		idx.removeManifest(rec.RKey)
 		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
 	return nil
@@ -292,19 +291,19 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 // reclaim blobs nothing else references. The delete has succeeded whatever
 // the hold answers: a failure is logged, and the layer records stay until
 // a later notification.
-func (s *Store) notifyHoldDeleted(ctx context.Context, owner syntax.DID, rec *manifestRec) {
-	if rec.value.HoldDID == "" {
+func (s *Store) notifyHoldDeleted(ctx context.Context, owner syntax.DID, rec *pdsread.ManifestRecord) {
+	if rec.Value.HoldDID == "" {
 		return // an old record naming no hold: no hold holds its layer records
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.NotifyTimeout)
 	defer cancel()
-	log := s.log.With("hold", rec.value.HoldDID, "manifest", rec.uri)
-	hold, err := syntax.ParseDID(rec.value.HoldDID)
+	log := s.log.With("hold", rec.Value.HoldDID, "manifest", rec.URI)
+	hold, err := syntax.ParseDID(rec.Value.HoldDID)
 	if err != nil {
 		log.WarnContext(ctx, "storage: deleted manifest names an invalid hold DID; not notifying it", "err", err)
 		return
 	}
-	n, err := s.notifyHoldOf(ctx, hold, owner, rec.uri)
+	n, err := s.notifyHoldOf(ctx, hold, owner, rec.URI)
 	if err != nil {
 		log.WarnContext(ctx, "storage: notifyManifestDeleted failed; the delete stands", "err", err)
 		return
@@ -314,17 +313,17 @@ func (s *Store) notifyHoldDeleted(ctx context.Context, owner syntax.DID, rec *ma
 
 // notifyHoldOf resolves the hold and calls notifyManifestDeleted as owner.
 func (s *Store) notifyHoldOf(ctx context.Context, hold, owner syntax.DID, manifestURI string) (int64, error) {
-	h, err := s.holdFor(ctx, hold, owner)
+	h, err := s.hold.Hold(ctx, hold, owner)
 	if err != nil {
 		return 0, err
 	}
-	return s.hold.notifyManifestDeleted(ctx, h, manifestURI, s.opts.NotifyTimeout)
+	return s.hold.NotifyManifestDeleted(ctx, h, manifestURI, s.opts.NotifyTimeout)
 }
 
 func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) error {
-	rkey := TagRecordKey(repo.Path(), tag)
-	_, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.TagNSID, rkey)
-	if errors.Is(err, errRecordNotFound) {
+	rkey := pdsread.TagRecordKey(repo.Path(), tag)
+	_, err := s.getRecord(ctx, repo.Owner, atcr.TagNSID, rkey)
+	if errors.Is(err, pdsread.ErrRecordNotFound) {
 		return fmt.Errorf("delete tag %s in %s: %w", tag, repo.Name, registry.ErrManifestUnknown)
 	}
 	if err != nil {

@@ -3,42 +3,15 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atdata"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
-
-// TagRecordKey returns the record key of a tag: the repository path with
-// "/" replaced by "~", then ":", then the tag ("tools~cli:v1.2"). It is
-// reversible and collision-free: neither repository paths nor tags may
-// contain ":" or "~", so the first ":" separates the two parts and every
-// "~" was a "/". A re-push of the same tag overwrites the same record.
-func TagRecordKey(repoPath string, tag oci.Tag) string {
-	return strings.ReplaceAll(repoPath, "/", "~") + ":" + tag.String()
-}
-
-// ParseTagRecordKey is the inverse of TagRecordKey.
-func ParseTagRecordKey(rkey string) (repoPath string, tag oci.Tag, err error) {
-	path, t, ok := strings.Cut(rkey, ":")
-	if !ok || path == "" {
-		return "", oci.Tag{}, fmt.Errorf("tag record key %q has no repository part", rkey)
-	}
-	tag, err = oci.ParseTag(t)
-	if err != nil {
-		return "", oci.Tag{}, fmt.Errorf("tag record key %q: %w", rkey, err)
-	}
-	return strings.ReplaceAll(path, "~", "/"), tag, nil
-}
-
-// manifestURI is the AT-URI of a manifest record.
-func manifestURI(did syntax.DID, rkey string) string {
-	return "at://" + did.String() + "/" + atcr.ManifestNSID + "/" + rkey
-}
 
 // datetime formats t as the lexicons' datetime (RFC 3339, UTC, ms).
 func datetime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -130,16 +103,10 @@ func annotations(m map[string]any) map[string]string {
 	return out
 }
 
-// maxManifestRecordJSON bounds an io.atcr.manifest record as JSON. The
-// reference PDS takes at most 1 MB of JSON per createRecord, and every
-// relay and AppView on the firehose carries the record; a manifest may be
-// 4 MiB. Annotations are its only open-ended part, and the exact bytes are
-// in manifestBlob anyway, so an oversized record drops them (see
-// fitManifestRecord).
-const maxManifestRecordJSON = 256 << 10
-
 // fitManifestRecord returns the record as a map for writing, within
-// maxManifestRecordJSON: when it is larger, the descriptors' annotations
+// pdsread.MaxManifestRecordJSON (the reference PDS takes at most 1 MB of
+// JSON per createRecord, and every relay and AppView on the firehose
+// carries the record; a manifest may be 4 MiB): when it is larger, the descriptors' annotations
 // are dropped, then the manifest's own (Referrers reads those from the
 // manifest bytes of such records). A record too large even then cannot be
 // stored.
@@ -149,7 +116,7 @@ func fitManifestRecord(rec *atcr.Manifest) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode record: %w", err)
 		}
-		if len(b) <= maxManifestRecordJSON {
+		if len(b) <= pdsread.MaxManifestRecordJSON {
 			return toRecordMap(rec)
 		}
 		switch step {
@@ -158,7 +125,7 @@ func fitManifestRecord(rec *atcr.Manifest) (map[string]any, error) {
 		case 1:
 			rec.Annotations = nil
 		default:
-			return nil, fmt.Errorf("manifest record is %d bytes of JSON without annotations, limit %d", len(b), maxManifestRecordJSON)
+			return nil, fmt.Errorf("manifest record is %d bytes of JSON without annotations, limit %d", len(b), pdsread.MaxManifestRecordJSON)
 		}
 	}
 }
@@ -178,13 +145,6 @@ func dropDescriptorAnnotations(rec *atcr.Manifest) {
 	}
 }
 
-// mayLackAnnotations reports a record whose manifest is large enough for
-// fitManifestRecord to have dropped its annotations.
-func mayLackAnnotations(rec *manifestRec) bool {
-	return rec.value.Annotations == nil && rec.value.ManifestBlob != nil &&
-		rec.value.ManifestBlob.Size > maxManifestRecordJSON-4096 // the record's own fields
-}
-
 // toRecordMap converts a generated record for validation and writing.
 func toRecordMap(rec any) (map[string]any, error) {
 	m, err := atcr.ToMap(rec)
@@ -192,41 +152,4 @@ func toRecordMap(rec any) (map[string]any, error) {
 		return nil, fmt.Errorf("encode record: %w", err)
 	}
 	return m, nil
-}
-
-// decodeManifestRecord reads a listed or fetched io.atcr.manifest record.
-// Records the registry cannot serve (no bytes, bad digest) are refused.
-func decodeManifestRecord(view recordView) (*manifestRec, error) {
-	uri, err := syntax.ParseATURI(view.URI)
-	if err != nil || uri.Collection() != atcr.ManifestNSID {
-		return nil, fmt.Errorf("manifest record URI %q is not an %s AT-URI", view.URI, atcr.ManifestNSID)
-	}
-	var value atcr.Manifest
-	if err := json.Unmarshal(view.Value, &value); err != nil {
-		return nil, fmt.Errorf("decode manifest record %s: %w", view.URI, err)
-	}
-	d, err := oci.ParseDigest(value.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("manifest record %s: %w", view.URI, err)
-	}
-	if value.ManifestBlob == nil || !value.ManifestBlob.Ref.IsDefined() {
-		return nil, fmt.Errorf("manifest record %s has no manifestBlob", view.URI)
-	}
-	return &manifestRec{rkey: uri.RecordKey().String(), uri: view.URI, value: value, digest: d}, nil
-}
-
-// decodeTagRecord reads a listed or fetched io.atcr.tag record.
-func decodeTagRecord(view recordView) (*tagRec, error) {
-	uri, err := syntax.ParseATURI(view.URI)
-	if err != nil || uri.Collection() != atcr.TagNSID {
-		return nil, fmt.Errorf("tag record URI %q is not an %s AT-URI", view.URI, atcr.TagNSID)
-	}
-	var value atcr.Tag
-	if err := json.Unmarshal(view.Value, &value); err != nil {
-		return nil, fmt.Errorf("decode tag record %s: %w", view.URI, err)
-	}
-	if _, err := oci.ParseTag(value.Tag); err != nil {
-		return nil, fmt.Errorf("tag record %s: %w", view.URI, err)
-	}
-	return &tagRec{rkey: uri.RecordKey().String(), value: value}, nil
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -13,47 +12,6 @@ import (
 	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/oci"
 )
-
-func TestTagRecordKey(t *testing.T) {
-	cases := []struct{ path, tag, key string }{
-		{"app", "latest", "app:latest"},
-		{"tools/cli", "v1.2.3", "tools~cli:v1.2.3"},
-		{"a/b/c-d/e_f.g", "Tag_1-x.y", "a~b~c-d~e_f.g:Tag_1-x.y"},
-		{"x", "_", "x:_"},
-	}
-	seen := map[string]bool{}
-	for _, c := range cases {
-		tag, err := oci.ParseTag(c.tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := TagRecordKey(c.path, tag)
-		if key != c.key {
-			t.Errorf("TagRecordKey(%q, %q) = %q, want %q", c.path, c.tag, key, c.key)
-		}
-		if err := schema.ValidateRecordKey(atcr.TagNSID, key); err != nil {
-			t.Errorf("key %q is not a valid record key: %v", key, err)
-		}
-		path, back, err := ParseTagRecordKey(key)
-		if err != nil || path != c.path || back != tag {
-			t.Errorf("ParseTagRecordKey(%q) = %q, %q, %v", key, path, back, err)
-		}
-		if seen[key] {
-			t.Errorf("key %q produced twice", key)
-		}
-		seen[key] = true
-	}
-	// Pairs that a naive "/"→"-" or "_" mapping would collide.
-	a, _ := oci.ParseTag("c")
-	if TagRecordKey("a-b", a) == TagRecordKey("a/b", a) || TagRecordKey("a_b", a) == TagRecordKey("a/b", a) {
-		t.Error("distinct repositories share a tag key")
-	}
-	for _, bad := range []string{"", "app", ":latest", "app:", "app:bad tag"} {
-		if _, _, err := ParseTagRecordKey(bad); err == nil {
-			t.Errorf("ParseTagRecordKey(%q) succeeded", bad)
-		}
-	}
-}
 
 func TestManifestRecordValidates(t *testing.T) {
 	sum, _ := multihash.Sum([]byte("x"), multihash.SHA2_256, -1)
@@ -89,23 +47,4 @@ func TestManifestRecordValidates(t *testing.T) {
 			t.Fatalf("image record %+v", rec)
 		}
 	}
-}
-
-// FuzzParseTagRecordKey: whatever parses maps back to the same key.
-func FuzzParseTagRecordKey(f *testing.F) {
-	for _, s := range []string{"app:latest", "a~b:v1", "::", "~:~", "a:b:c"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, rkey string) {
-		path, tag, err := ParseTagRecordKey(rkey)
-		if err != nil {
-			return
-		}
-		if strings.Contains(path, ":") {
-			return // not a repository path; ParseRepository would refuse it
-		}
-		if back := TagRecordKey(path, tag); back != rkey {
-			t.Fatalf("ParseTagRecordKey(%q) → %q %q → %q", rkey, path, tag, back)
-		}
-	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
 )
@@ -21,7 +22,7 @@ const statConcurrency = 4
 // repository, the children of an index as
 // manifests of the same repository. Missing content is a
 // *registry.MissingContentError listing every digest, in manifest order.
-func (s *Store) checkReferences(ctx context.Context, repo registry.Repo, h holdRef, m *oci.Manifest) error {
+func (s *Store) checkReferences(ctx context.Context, repo registry.Repo, h holdclient.Hold, m *oci.Manifest) error {
 	refs := uniqueDigests(m.References())
 	if len(refs) > s.opts.MaxReferences {
 		return fmt.Errorf("%d references, limit %d: %w", len(refs), s.opts.MaxReferences, registry.ErrTooManyReferences)
@@ -78,12 +79,12 @@ func (s *Store) checkReferences(ctx context.Context, repo registry.Repo, h holdR
 }
 
 // statOn stats one blob on one hold through the stat cache.
-func (s *Store) statOn(ctx context.Context, h holdRef, d oci.Digest) (int64, error) {
-	key := blobKey{hold: h.did, digest: d, caller: h.caller}
+func (s *Store) statOn(ctx context.Context, h holdclient.Hold, d oci.Digest) (int64, error) {
+	key := blobKey{hold: h.DID, digest: d, caller: h.Caller}
 	if n, ok := s.stats.Get(key); ok {
 		return n, nil
 	}
-	n, err := s.hold.statBlob(ctx, h, d)
+	n, err := s.hold.StatBlob(ctx, h, d)
 	if err != nil {
 		return 0, err
 	}

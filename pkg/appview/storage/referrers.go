@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
 )
@@ -22,18 +23,18 @@ func (s *Store) Referrers(ctx context.Context, repo registry.Repo, subject oci.D
 	seen := map[oci.Digest]bool{}
 	out := []oci.Descriptor{}
 	for _, rec := range idx.referrers(repo.Path(), subject) {
-		if seen[rec.digest] || len(out) == maxReferrers {
+		if seen[rec.Digest] || len(out) == maxReferrers {
 			continue
 		}
-		seen[rec.digest] = true
+		seen[rec.Digest] = true
 		desc := oci.Descriptor{
-			MediaType:    rec.value.MediaType,
-			Digest:       rec.digest,
-			Size:         rec.value.ManifestBlob.Size,
-			ArtifactType: rec.value.ArtifactType,
-			Annotations:  annotations(rec.value.Annotations),
+			MediaType:    rec.Value.MediaType,
+			Digest:       rec.Digest,
+			Size:         rec.Value.ManifestBlob.Size,
+			ArtifactType: rec.Value.ArtifactType,
+			Annotations:  annotations(rec.Value.Annotations),
 		}
-		if mayLackAnnotations(rec) {
+		if pdsread.MayLackAnnotations(&rec.Value) {
 			a, err := s.annotationsFromBytes(ctx, repo.Owner, rec)
 			if err != nil {
 				return nil, err
@@ -47,9 +48,9 @@ func (s *Store) Referrers(ctx context.Context, repo registry.Repo, subject oci.D
 
 // annotationsFromBytes reads a manifest's annotations from its bytes, for
 // records stored without them.
-func (s *Store) annotationsFromBytes(ctx context.Context, owner registry.Owner, rec *manifestRec) (map[string]string, error) {
-	body, mediaType := []byte(nil), rec.value.MediaType
-	if cm, ok := s.manifests.Get(manifestKey{did: owner.DID, digest: rec.digest}); ok {
+func (s *Store) annotationsFromBytes(ctx context.Context, owner registry.Owner, rec *pdsread.ManifestRecord) (map[string]string, error) {
+	body, mediaType := []byte(nil), rec.Value.MediaType
+	if cm, ok := s.manifests.Get(manifestKey{did: owner.DID, digest: rec.Digest}); ok {
 		body = cm.body
 	} else {
 		var err error
@@ -59,7 +60,7 @@ func (s *Store) annotationsFromBytes(ctx context.Context, owner registry.Owner, 
 	}
 	m, err := oci.ParseManifest(mediaType, body)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: stored bytes do not parse: %w: %w", rec.uri, registry.ErrPDSUnavailable, err)
+		return nil, fmt.Errorf("manifest %s: stored bytes do not parse: %w: %w", rec.URI, registry.ErrPDSUnavailable, err)
 	}
 	return m.Annotations(), nil
 }

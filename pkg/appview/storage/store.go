@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"atcr.io/pkg/appview/holdclient"
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/appview/uploads"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/oci"
 )
@@ -28,14 +28,9 @@ type Sessions interface {
 	ServiceToken(ctx context.Context, did, aud syntax.DID, lxm syntax.NSID) (string, error)
 }
 
-// Defaults applied when the matching Options field is zero.
+// Defaults applied when the matching Options field is zero (the upload
+// options' defaults are pkg/appview/uploads').
 const (
-	DefaultPartSize           = 16 << 20
-	DefaultMaxBufferedBytes   = 1 << 30
-	DefaultPartWait           = 30 * time.Second
-	DefaultUploadTTL          = time.Hour
-	DefaultMaxUploads         = 10_000
-	DefaultMaxUploadsPerUser  = 100
 	DefaultIndexTTL           = 10 * time.Minute
 	DefaultTagTTL             = 30 * time.Second
 	DefaultHoldTTL            = 5 * time.Minute
@@ -44,12 +39,6 @@ const (
 	DefaultMaxRecords         = 10_000
 	DefaultMaxReferences      = 1_000
 	DefaultNotifyTimeout      = 10 * time.Second
-	// MinPartSize is S3's smallest part (all but the last).
-	MinPartSize = 5 << 20
-	// MaxPartSize bounds one part buffer.
-	MaxPartSize = 256 << 20
-	// MaxParts is S3's part count limit per multipart upload.
-	MaxParts = 10_000
 )
 
 // Options configures New.
@@ -71,21 +60,12 @@ type Options struct {
 	// hold XRPC and presigned part uploads (network switches, RootCAs);
 	// timeouts and body limits are set per use.
 	HTTP safehttp.Options
-	// PartSize is the multipart part size and the size of each pooled part
-	// buffer. Default 16 MiB; at least MinPartSize, at most MaxPartSize.
-	// Blobs up to MaxParts parts can be pushed (156 GiB at 16 MiB).
-	PartSize int
-	// MaxBufferedBytes bounds the memory all sessions hold together: part
-	// buffers being filled and sent, and the remainders (under
-	// MinPartSize, counted by size) idle sessions keep. Default 1 GiB.
-	MaxBufferedBytes int64
-	// PartWait is how long a chunk waits for buffer memory before the
-	// client is told to retry later (429). Default 30s.
-	PartWait time.Duration
-	// UploadTTL: a session idle this long is aborted on the hold. Default 1h.
-	UploadTTL time.Duration
-	// MaxUploads and MaxUploadsPerUser bound the open sessions.
-	// Defaults 10000 and 100.
+	// PartSize, MaxBufferedBytes, PartWait, UploadTTL, MaxUploads and
+	// MaxUploadsPerUser configure the upload sessions (see
+	// uploads.Options for their meaning and defaults).
+	PartSize                      int
+	MaxBufferedBytes              int64
+	PartWait, UploadTTL           time.Duration
 	MaxUploads, MaxUploadsPerUser int
 	// IndexTTL: a repository index is listed again from the PDS after this.
 	// Default 10m.
@@ -122,9 +102,10 @@ type Store struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	pds  *pdsReader
-	hold *holdClient
-	tids *syntax.TIDClock
+	pds     *pdsread.Reader
+	hold    *holdclient.Client
+	uploads *uploads.Manager
+	tids    *syntax.TIDClock
 
 	pushHolds *ttlCache[syntax.DID, syntax.DID]
 	tagCache  *ttlCache[tagKey, oci.Digest]
@@ -133,11 +114,7 @@ type Store struct {
 	manifests *sizedCache[manifestKey, cachedManifest]
 	indexes   *indexCache
 
-	uploads *uploadTable
-	budget  *memBudget
-
-	background sync.WaitGroup // aborts of expired sessions
-	flight     singleflight.Group
+	flight singleflight.Group
 }
 
 var (
@@ -156,12 +133,6 @@ func New(opts Options) (*Store, error) {
 		return nil, errors.New("storage: Options.Directory, Options.Sessions and Options.Tombstones are required")
 	}
 	opts = withDefaults(opts)
-	if opts.PartSize < MinPartSize || opts.PartSize > MaxPartSize {
-		return nil, fmt.Errorf("storage: PartSize %d outside %d..%d", opts.PartSize, MinPartSize, MaxPartSize)
-	}
-	if opts.MaxBufferedBytes < int64(opts.PartSize) {
-		return nil, fmt.Errorf("storage: MaxBufferedBytes %d is less than one part (%d)", opts.MaxBufferedBytes, opts.PartSize)
-	}
 	s := &Store{
 		opts:       opts,
 		dir:        opts.Directory,
@@ -169,6 +140,7 @@ func New(opts Options) (*Store, error) {
 		tombstones: opts.Tombstones,
 		log:        opts.Logger,
 		now:        opts.Now,
+		pds:        pdsread.NewReader(opts.HTTP),
 		tids:       syntax.NewTIDClock(0),
 		pushHolds:  newTTLCache[syntax.DID, syntax.DID](100_000, opts.HoldTTL, opts.Now),
 		tagCache:   newTTLCache[tagKey, oci.Digest](100_000, opts.TagTTL, opts.Now),
@@ -176,11 +148,29 @@ func New(opts Options) (*Store, error) {
 		presigned:  newTTLCache[blobKey, string](100_000, maxPresignCache, opts.Now),
 		manifests:  newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
 		indexes:    newIndexCache(opts.MaxIndexes),
-		uploads:    newUploadTable(),
-		budget:     newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.PartWait),
 	}
-	s.pds = newPDSReader(opts.HTTP)
-	s.hold = newHoldClient(opts.HTTP, opts.Sessions, s.sessionErr)
+	var err error
+	s.hold, err = holdclient.New(holdclient.Options{
+		Directory: opts.Directory, Tokens: opts.Sessions, TokenErr: s.sessionErr, HTTP: opts.HTTP,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	s.uploads, err = uploads.New(uploads.Options{
+		Hold:              s.hold,
+		PushHold:          s.pushTarget,
+		PartSize:          opts.PartSize,
+		MaxBufferedBytes:  opts.MaxBufferedBytes,
+		PartWait:          opts.PartWait,
+		UploadTTL:         opts.UploadTTL,
+		MaxUploads:        opts.MaxUploads,
+		MaxUploadsPerUser: opts.MaxUploadsPerUser,
+		Logger:            opts.Logger,
+		Now:               opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
 	return s, nil
 }
 
@@ -195,21 +185,13 @@ func withDefaults(o Options) Options {
 			*n = def
 		}
 	}
-	setInt(&o.PartSize, DefaultPartSize)
-	if o.MaxBufferedBytes <= 0 {
-		o.MaxBufferedBytes = DefaultMaxBufferedBytes
-	}
 	if o.ManifestCacheBytes <= 0 {
 		o.ManifestCacheBytes = DefaultManifestCacheBytes
 	}
-	setDuration(&o.PartWait, DefaultPartWait)
-	setDuration(&o.UploadTTL, DefaultUploadTTL)
 	setDuration(&o.IndexTTL, DefaultIndexTTL)
 	setDuration(&o.TagTTL, DefaultTagTTL)
 	setDuration(&o.HoldTTL, DefaultHoldTTL)
 	setDuration(&o.NotifyTimeout, DefaultNotifyTimeout)
-	setInt(&o.MaxUploads, DefaultMaxUploads)
-	setInt(&o.MaxUploadsPerUser, DefaultMaxUploadsPerUser)
 	setInt(&o.MaxIndexes, DefaultMaxIndexes)
 	setInt(&o.MaxRecords, DefaultMaxRecords)
 	setInt(&o.MaxReferences, DefaultMaxReferences)
@@ -220,53 +202,6 @@ func withDefaults(o Options) Options {
 		o.Now = time.Now
 	}
 	return o
-}
-
-// closeConcurrency bounds the aborts Close runs at once.
-const closeConcurrency = 16
-
-// Drain makes chunks waiting for upload memory give up at once (429, retry
-// later) instead of waiting up to PartWait, so a graceful shutdown is not
-// held up by them. Chunks already streaming go on. Call it when shutdown
-// begins, before the HTTP server waits for in-flight requests.
-func (s *Store) Drain() { s.budget.drain() }
-
-// Close aborts every open upload session on its hold (an AppView restart
-// loses them anyway; clients start them again), at most closeConcurrency at
-// a time, and waits for aborts still running in the background. Sessions a
-// request still holds when ctx ends are left to the hold's own expiry.
-func (s *Store) Close(ctx context.Context) error {
-	s.Drain()
-	var g errgroup.Group
-	g.SetLimit(closeConcurrency)
-	for _, sess := range s.uploads.snapshot() {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			select {
-			case sess.lock <- struct{}{}:
-			case <-ctx.Done():
-				return nil
-			}
-			defer func() { <-sess.lock }()
-			if s.dropSession(sess) {
-				s.abortSession(ctx, sess)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	done := make(chan struct{})
-	go func() { s.background.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	if left := len(s.uploads.snapshot()); ctx.Err() != nil {
-		return fmt.Errorf("storage: close: %d sessions left to the holds' expiry: %w", left, ctx.Err())
-	}
-	return nil
 }
 
 // sessionErr classifies an error of Sessions: no session is the user's to
@@ -285,13 +220,4 @@ func (s *Store) userClient(ctx context.Context, did syntax.DID) (*atclient.APICl
 		return nil, s.sessionErr(did, err)
 	}
 	return c, nil
-}
-
-// guardedClient builds a safehttp client from the base options with the
-// given limits; redirect handling is the caller's.
-func guardedClient(base safehttp.Options, timeout time.Duration, maxBody int64) *http.Client {
-	o := base
-	o.Timeout = timeout
-	o.MaxResponseBytes = maxBody
-	return safehttp.New(o)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
@@ -46,7 +47,7 @@ func (s *Store) Tags(ctx context.Context, repo registry.Repo) ([]string, error) 
 // (Options.TagTTL, updated by our own writes), else from the tag record,
 // read fresh from the PDS by its key. The manifest record is returned when
 // it was read on the way.
-func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) (oci.Digest, *manifestRec, error) {
+func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) (oci.Digest, *pdsread.ManifestRecord, error) {
 	key := tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()}
 	if d, ok := s.tagCache.Get(key); ok {
 		return d, nil, nil
@@ -54,32 +55,32 @@ func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	unknown := func(why string) error {
 		return fmt.Errorf("tag %s in %s: %s: %w", tag, repo.Name, why, registry.ErrManifestUnknown)
 	}
-	view, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.TagNSID, TagRecordKey(repo.Path(), tag))
-	if errors.Is(err, errRecordNotFound) {
+	view, err := s.getRecord(ctx, repo.Owner, atcr.TagNSID, pdsread.TagRecordKey(repo.Path(), tag))
+	if errors.Is(err, pdsread.ErrRecordNotFound) {
 		return oci.Digest{}, nil, unknown("no tag record")
 	}
 	if err != nil {
 		return oci.Digest{}, nil, err
 	}
-	t, err := decodeTagRecord(*view)
-	if err != nil || t.value.Repository != repo.Path() || t.value.Tag != tag.String() {
+	t, err := pdsread.DecodeTag(account(repo.Owner), *view)
+	if err != nil || t.Value.Repository != repo.Path() || t.Value.Tag != tag.String() {
 		return oci.Digest{}, nil, unknown("unusable tag record")
 	}
 	rec, err := s.tagTarget(ctx, repo, t)
 	if err != nil {
 		return oci.Digest{}, nil, err
 	}
-	s.tagCache.Set(key, rec.digest)
-	return rec.digest, rec, nil
+	s.tagCache.Set(key, rec.Digest)
+	return rec.Digest, rec, nil
 }
 
 // tagTarget finds the manifest record a tag record names: by AT-URI (in
 // the loaded index, else read from the PDS), or, for old records, by the
 // deprecated manifestDigest.
-func (s *Store) tagTarget(ctx context.Context, repo registry.Repo, t *tagRec) (*manifestRec, error) {
-	unknown := fmt.Errorf("tag %s in %s points at no manifest: %w", t.value.Tag, repo.Name, registry.ErrManifestUnknown)
-	if t.value.Manifest == "" {
-		d, err := oci.ParseDigest(t.value.ManifestDigest)
+func (s *Store) tagTarget(ctx context.Context, repo registry.Repo, t *pdsread.TagRecord) (*pdsread.ManifestRecord, error) {
+	unknown := fmt.Errorf("tag %s in %s points at no manifest: %w", t.Value.Tag, repo.Name, registry.ErrManifestUnknown)
+	if t.Value.Manifest == "" {
+		d, err := oci.ParseDigest(t.Value.ManifestDigest)
 		if err != nil {
 			return nil, unknown
 		}
@@ -92,25 +93,25 @@ func (s *Store) tagTarget(ctx context.Context, repo registry.Repo, t *tagRec) (*
 		}
 		return recs[0], nil
 	}
-	uri, err := syntax.ParseATURI(t.value.Manifest)
+	uri, err := syntax.ParseATURI(t.Value.Manifest)
 	if err != nil || uri.Authority().String() != repo.Owner.DID.String() || uri.Collection() != atcr.ManifestNSID {
 		return nil, unknown
 	}
 	rkey := uri.RecordKey().String()
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
-		if rec := idx.manifest(rkey); rec != nil && rec.value.Repository == repo.Path() {
+		if rec := idx.manifest(rkey); rec != nil && rec.Value.Repository == repo.Path() {
 			return rec, nil
 		}
 	}
-	view, err := s.pds.getRecord(ctx, repo.Owner.PDS, repo.Owner.DID, atcr.ManifestNSID, rkey)
-	if errors.Is(err, errRecordNotFound) {
+	view, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rkey)
+	if errors.Is(err, pdsread.ErrRecordNotFound) {
 		return nil, unknown
 	}
 	if err != nil {
 		return nil, err
 	}
-	rec, err := decodeManifestRecord(*view)
-	if err != nil || rec.value.Repository != repo.Path() {
+	rec, err := pdsread.DecodeManifest(account(repo.Owner), *view)
+	if err != nil || rec.Value.Repository != repo.Path() {
 		return nil, unknown
 	}
 	return rec, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
 )
@@ -35,8 +36,8 @@ func (s *Store) DeleteBlob(ctx context.Context, repo registry.Repo, d oci.Digest
 		return err
 	}
 	var holds []syntax.DID
-	err := s.eachHold(ctx, repo, false, func(h holdRef) error {
-		holds = append(holds, h.did)
+	err := s.eachHold(ctx, repo, false, func(h holdclient.Hold) error {
+		holds = append(holds, h.DID)
 		_, err := s.statOn(ctx, h, d)
 		return err
 	})
@@ -63,7 +64,7 @@ func (s *Store) MountBlob(ctx context.Context, repo registry.Repo, d oci.Digest,
 			return fmt.Errorf("mount from %s: %w", from.Name, err)
 		}
 	}
-	err := s.eachHold(ctx, repo, true, func(h holdRef) error {
+	err := s.eachHold(ctx, repo, true, func(h holdclient.Hold) error {
 		_, err := s.statOn(ctx, h, d)
 		return err
 	})

@@ -21,10 +21,10 @@ func TestUnlinkSurvivesRestart(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{DB: storagetest.OpenDB(t, path)})
 	alice := env.AddUser("alice.test")
 	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: alice.DID})
-	app, other := repoOf(t, env, "alice.test/app"), repoOf(t, env, "alice.test/other")
-	data := randomBytes(600)
-	d := upload(t, env.Store, app, data, 1000)
-	upload(t, env.Store, other, data, 1000)
+	app, other := env.Repo(t, "alice.test/app"), env.Repo(t, "alice.test/other")
+	data := storagetest.RandomBytes(600)
+	d := storagetest.Upload(t, env.Store, app, data, 1000)
+	storagetest.Upload(t, env.Store, other, data, 1000)
 	if err := env.Store.DeleteBlob(ctx, app, d); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
@@ -43,7 +43,7 @@ func TestUnlinkSurvivesRestart(t *testing.T) {
 		t.Fatalf("the other repository after restart: %d, %v", n, err)
 	}
 
-	upload(t, restarted, app, data, 1000)
+	storagetest.Upload(t, restarted, app, data, 1000)
 	again := env.NewStore(t, storagetest.OpenDB(t, path), nil)
 	if n, err := again.StatBlob(ctx, app, d, true); err != nil || n != int64(len(data)) {
 		t.Fatalf("stat after re-upload and restart: %d, %v", n, err)
@@ -59,8 +59,8 @@ func TestUnlinkIsCheckedBeforeCaches(t *testing.T) {
 	alice := env.AddUser("alice.test")
 	asAlice := access.WithGrant(t.Context(), &access.Grant{Subject: alice.DID})
 	anon := context.Background()
-	repo := repoOf(t, env, "alice.test/app")
-	d := upload(t, env.Store, repo, randomBytes(300), 1000)
+	repo := env.Repo(t, "alice.test/app")
+	d := storagetest.Upload(t, env.Store, repo, storagetest.RandomBytes(300), 1000)
 	for _, ctx := range []context.Context{asAlice, anon} {
 		if _, err := env.Store.StatBlob(ctx, repo, d, false); err != nil {
 			t.Fatal(err)
@@ -107,7 +107,7 @@ func TestUnlinkIsCheckedBeforeCaches(t *testing.T) {
 func TestDeleteBlobTheRepositoryDoesNotHave(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	alice := env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	d := oci.FromBytes(oci.SHA256, []byte("never uploaded"))
 	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: alice.DID})
 	if err := env.Store.DeleteBlob(ctx, repo, d); !errors.Is(err, registry.ErrBlobUnknown) {
@@ -124,9 +124,9 @@ func TestDeleteBlobTheRepositoryDoesNotHave(t *testing.T) {
 func TestTombstoneFailureFailsClosed(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
-	data := randomBytes(200)
-	d := upload(t, env.Store, repo, data, 1000)
+	repo := env.Repo(t, "alice.test/app")
+	data := storagetest.RandomBytes(200)
+	d := storagetest.Upload(t, env.Store, repo, data, 1000)
 	if _, err := env.Store.StatBlob(t.Context(), repo, d, true); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestTombstoneFailureFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.WriteUpload(t.Context(), repo, up.ID, streamed(0, data)); err != nil {
+	if _, err := env.Store.WriteUpload(t.Context(), repo, up.ID, storagetest.Streamed(0, data)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Store.FinishUpload(t.Context(), repo, up.ID, d); err == nil {

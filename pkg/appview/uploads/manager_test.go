@@ -1,48 +1,20 @@
-package storage_test
+package uploads_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/access"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/appview/uploads"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
-}
-
-// upload pushes data through Start/Write/Finish in chunks of step bytes.
-func upload(t *testing.T, s *storage.Store, repo registry.Repo, data []byte, step int) oci.Digest {
-	t.Helper()
-	ctx := t.Context()
-	up, err := s.StartUpload(ctx, repo, oci.Digest{})
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	for off := 0; off < len(data); off += step {
-		end := min(off+step, len(data))
-		if _, err := s.WriteUpload(ctx, repo, up.ID, chunkOf(int64(off), bytes.NewReader(data[off:end]))); err != nil {
-			t.Fatalf("write at %d: %v", off, err)
-		}
-	}
-	d := oci.FromBytes(oci.SHA256, data)
-	n, err := s.FinishUpload(ctx, repo, up.ID, d)
-	if err != nil || n != int64(len(data)) {
-		t.Fatalf("finish: %d, %v", n, err)
-	}
-	return d
-}
 
 // TestEmbeddedS3AcceptsSmallLastParts runs uploads against versitygw, which
 // checks S3's multipart rules and SigV4 for real: an empty blob (one empty
@@ -51,13 +23,13 @@ func upload(t *testing.T, s *storage.Store, repo registry.Repo, data []byte, ste
 func TestEmbeddedS3AcceptsSmallLastParts(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{
 		S3:    storagetest.EmbeddedS3(t),
-		Store: func(o *storage.Options) { o.PartSize = storage.MinPartSize },
+		Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize },
 	})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
-	for _, size := range []int{0, 1, 1000, storage.MinPartSize, storage.MinPartSize + 7} {
-		data := randomBytes(size)
-		d := upload(t, env.Store, repo, data, 1<<20)
+	repo := env.Repo(t, "alice.test/app")
+	for _, size := range []int{0, 1, 1000, uploads.MinPartSize, uploads.MinPartSize + 7} {
+		data := storagetest.RandomBytes(size)
+		d := storagetest.Upload(t, env.Store, repo, data, 1<<20)
 		if !env.Hold.HasBlob(t, d) {
 			t.Fatalf("%d-byte blob not stored", size)
 		}
@@ -75,17 +47,17 @@ func TestEmbeddedS3AcceptsSmallLastParts(t *testing.T) {
 }
 
 func TestExpiredSessionsAreAborted(t *testing.T) {
-	clk := newClock()
+	clk := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.Now = clk.Now }})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 	first, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	second, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
-	if _, err := env.Store.WriteUpload(ctx, repo, first.ID, chunkOf(0, bytes.NewReader(randomBytes(100)))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, first.ID, storagetest.Chunk(0, storagetest.RandomBytes(100))); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(storage.DefaultUploadTTL + time.Minute)
+	clk.Advance(uploads.DefaultUploadTTL + time.Minute)
 
 	// Touching an expired session ends it at once.
 	if _, err := env.Store.GetUpload(ctx, repo, first.ID); !errors.Is(err, registry.ErrUploadUnknown) {
@@ -115,14 +87,14 @@ func TestExpiredSessionsAreAborted(t *testing.T) {
 func TestIdleSessionsHoldOnlyTheirBytes(t *testing.T) {
 	const sessions, remainder = 20, 1<<20 + 1
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
-		o.PartSize = storage.MinPartSize
+		o.PartSize = uploads.MinPartSize
 		o.MaxBufferedBytes = 32 << 20 // six part buffers; 20 idle remainders must fit besides
 		o.PartWait = 50 * time.Millisecond
 	}})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
-	data := randomBytes(remainder)
+	data := storagetest.RandomBytes(remainder)
 	var ids []string
 	for range sessions {
 		up, err := env.Store.StartUpload(ctx, repo, oci.Digest{})
@@ -130,7 +102,7 @@ func TestIdleSessionsHoldOnlyTheirBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Streamed (size unknown): it is read through a whole part buffer.
-		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, streamed(0, data)); err != nil {
+		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(0, data)); err != nil {
 			t.Fatalf("session %d: %v", len(ids), err)
 		}
 		ids = append(ids, up.ID)
@@ -151,13 +123,13 @@ func TestIdleSessionsHoldOnlyTheirBytes(t *testing.T) {
 
 func TestUploadCapacity(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
-		o.PartSize = storage.MinPartSize
-		o.MaxBufferedBytes = storage.MinPartSize // one part buffer for everyone
+		o.PartSize = uploads.MinPartSize
+		o.MaxBufferedBytes = uploads.MinPartSize // one part buffer for everyone
 		o.PartWait = 50 * time.Millisecond
 		o.MaxUploadsPerUser = 3
 	}})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 	a, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	b, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
@@ -166,15 +138,15 @@ func TestUploadCapacity(t *testing.T) {
 		t.Fatalf("fourth session for one user: %v", err)
 	}
 	// Small remainders cost their size: a and b both fit.
-	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, chunkOf(0, bytes.NewReader(randomBytes(1000)))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, storagetest.Chunk(0, storagetest.RandomBytes(1000))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.WriteUpload(ctx, repo, b.ID, chunkOf(0, bytes.NewReader(randomBytes(10)))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, b.ID, storagetest.Chunk(0, storagetest.RandomBytes(10))); err != nil {
 		t.Fatalf("small chunk next to another session's remainder: %v", err)
 	}
 	// A streamed chunk needs a whole part buffer, which the remainders
 	// leave no room for: it waits PartWait, then 429.
-	if _, err := env.Store.WriteUpload(ctx, repo, c.ID, streamed(0, randomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
+	if _, err := env.Store.WriteUpload(ctx, repo, c.ID, storagetest.Streamed(0, storagetest.RandomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
 		t.Fatalf("stream without room for a part buffer: %v", err)
 	}
 	// Ending a and b returns their memory.
@@ -184,7 +156,7 @@ func TestUploadCapacity(t *testing.T) {
 	if err := env.Store.CancelUpload(ctx, repo, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.WriteUpload(ctx, repo, c.ID, streamed(0, randomBytes(10))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, c.ID, storagetest.Streamed(0, storagetest.RandomBytes(10))); err != nil {
 		t.Fatalf("stream after the memory was freed: %v", err)
 	}
 }
@@ -193,21 +165,21 @@ func TestUploadCapacity(t *testing.T) {
 // 429 instead of holding the shutdown for PartWait.
 func TestDrainEndsWaitsForMemory(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
-		o.PartSize = storage.MinPartSize
-		o.MaxBufferedBytes = storage.MinPartSize
+		o.PartSize = uploads.MinPartSize
+		o.MaxBufferedBytes = uploads.MinPartSize
 		o.PartWait = time.Hour // only Drain can end the wait
 	}})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 	a, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	b, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
-	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, chunkOf(0, bytes.NewReader(randomBytes(1000)))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, a.ID, storagetest.Chunk(0, storagetest.RandomBytes(1000))); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := env.Store.WriteUpload(ctx, repo, b.ID, streamed(0, randomBytes(10)))
+		_, err := env.Store.WriteUpload(ctx, repo, b.ID, storagetest.Streamed(0, storagetest.RandomBytes(10)))
 		done <- err
 	}()
 	env.Store.Drain()
@@ -228,16 +200,16 @@ func TestDrainEndsWaitsForMemory(t *testing.T) {
 func TestChunkedUploadParts(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{S3: storagetest.EmbeddedS3(t)})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
-	data := randomBytes(2*storage.DefaultPartSize + storage.MinPartSize + 300)
+	data := storagetest.RandomBytes(2*uploads.DefaultPartSize + uploads.MinPartSize + 300)
 	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
-	chunks := []int{storage.MinPartSize + 100, 2 * storage.DefaultPartSize, 100, 100}
+	chunks := []int{uploads.MinPartSize + 100, 2 * uploads.DefaultPartSize, 100, 100}
 	off := 0
 	for i, n := range chunks {
-		c := streamed(int64(off), data[off:off+n])
+		c := storagetest.Streamed(int64(off), data[off:off+n])
 		if i >= 2 {
-			c = chunkOf(int64(off), bytes.NewReader(data[off:off+n]))
+			c = storagetest.Chunk(int64(off), data[off:off+n])
 		}
 		st, err := env.Store.WriteUpload(ctx, repo, up.ID, c)
 		off += n
@@ -261,20 +233,20 @@ func TestChunkedUploadParts(t *testing.T) {
 // Parts whose send fails stay in memory and are sent again, under their
 // numbers, by the next request; the upload then completes intact.
 func TestFailedPartsAreSentAgain(t *testing.T) {
-	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = storage.MinPartSize }})
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize }})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
-	data := randomBytes(3*storage.MinPartSize + 10)
+	data := storagetest.RandomBytes(3*uploads.MinPartSize + 10)
 	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
 	env.Hold.SetDown(true)
-	st, err := env.Store.WriteUpload(ctx, repo, up.ID, streamed(0, data))
+	st, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(0, data))
 	if err == nil || st.Offset == 0 {
 		t.Fatalf("write with the hold down: %+v, %v", st, err)
 	}
 	env.Hold.SetDown(false)
 	if st.Offset < int64(len(data)) {
-		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, streamed(st.Offset, data[st.Offset:])); err != nil {
+		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(st.Offset, data[st.Offset:])); err != nil {
 			t.Fatalf("resume at %d: %v", st.Offset, err)
 		}
 	}
@@ -293,17 +265,17 @@ func TestFailedPartsAreSentAgain(t *testing.T) {
 func TestRangeAndRepositoryChecks(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
+	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
-	if _, err := env.Store.WriteUpload(ctx, repo, up.ID, chunkOf(0, bytes.NewReader([]byte("abc")))); err != nil {
+	if _, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Chunk(0, []byte("abc"))); err != nil {
 		t.Fatal(err)
 	}
-	st, err := env.Store.WriteUpload(ctx, repo, up.ID, chunkOf(5, bytes.NewReader([]byte("x"))))
+	st, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Chunk(5, []byte("x")))
 	if !errors.Is(err, registry.ErrRangeInvalid) || st.Offset != 3 {
 		t.Fatalf("gap: %+v, %v", st, err)
 	}
-	if _, err := env.Store.GetUpload(ctx, repoOf(t, env, "alice.test/other"), up.ID); !errors.Is(err, registry.ErrUploadUnknown) {
+	if _, err := env.Store.GetUpload(ctx, env.Repo(t, "alice.test/other"), up.ID); !errors.Is(err, registry.ErrUploadUnknown) {
 		t.Fatalf("session visible from another repository: %v", err)
 	}
 }
@@ -311,8 +283,8 @@ func TestRangeAndRepositoryChecks(t *testing.T) {
 func TestPrivateHoldReadsAsCaller(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	alice := env.AddUser("alice.test")
-	repo := repoOf(t, env, "alice.test/app")
-	d := upload(t, env.Store, repo, []byte("private bytes"), 100)
+	repo := env.Repo(t, "alice.test/app")
+	d := storagetest.Upload(t, env.Store, repo, []byte("private bytes"), 100)
 	env.Hold.SetPrivate(true)
 
 	anon := context.Background()
@@ -331,13 +303,4 @@ func TestPrivateHoldReadsAsCaller(t *testing.T) {
 	if env.Hold.Calls("com.atproto.sync.getBlob") != before {
 		t.Fatal("presigned URL not reused")
 	}
-}
-
-func chunkOf(start int64, r *bytes.Reader) registry.Chunk {
-	return registry.Chunk{Start: start, Size: r.Size(), Body: r}
-}
-
-// streamed is a chunk of unknown size (chunked transfer encoding).
-func streamed(start int64, data []byte) registry.Chunk {
-	return registry.Chunk{Start: start, Size: -1, Body: bytes.NewReader(data)}
 }

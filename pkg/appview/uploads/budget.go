@@ -1,4 +1,4 @@
-package storage
+package uploads
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type memBudget struct {
 	sem      *semaphore.Weighted
 	parts    sync.Pool
 	used     atomic.Int64 // bytes reserved now, for BufferedBytes
-	// drained ends every wait for memory (Store.Drain, at shutdown).
+	// drained ends every wait for memory (Manager.Drain, at shutdown).
 	drained  context.Context
 	drainNow context.CancelFunc
 }

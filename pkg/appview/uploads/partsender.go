@@ -1,12 +1,12 @@
-package storage
+package uploads
 
 import (
 	"context"
 	"fmt"
 	"slices"
 
+	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/registry"
-	"atcr.io/pkg/atproto/atcr"
 )
 
 // partsInFlight is how many parts of one stream are sent at once while the
@@ -18,7 +18,7 @@ const partsInFlight = 2
 // belongs to the request holding the session's lock: results are applied
 // to the session by the request's goroutine only (collect).
 type partSender struct {
-	s        *Store
+	m        *Manager
 	sess     *uploadSession
 	done     chan partResult
 	inflight int
@@ -42,8 +42,8 @@ type pendingPart struct {
 	buf    []byte
 }
 
-func newPartSender(s *Store, sess *uploadSession) *partSender {
-	return &partSender{s: s, sess: sess, done: make(chan partResult, partsInFlight)}
+func newPartSender(m *Manager, sess *uploadSession) *partSender {
+	return &partSender{m: m, sess: sess, done: make(chan partResult, partsInFlight)}
 }
 
 // send takes buf (and its reservation) as the session's next part and
@@ -64,7 +64,7 @@ func (p *partSender) send(ctx context.Context, buf []byte) error {
 	p.inflight++
 	h, holdID := p.sess.hold, p.sess.holdID
 	go func() {
-		etag, err := p.s.hold.sendPart(ctx, h, holdID, n, buf)
+		etag, err := p.m.hold.SendPart(ctx, h, holdID, n, buf)
 		p.done <- partResult{number: n, buf: buf, etag: etag, err: err}
 	}()
 	return nil
@@ -97,7 +97,7 @@ func (p *partSender) collect(r partResult) {
 		return
 	}
 	p.sess.addPart(r.number, r.etag)
-	p.s.budget.free(r.buf)
+	p.m.budget.free(r.buf)
 }
 
 // nextPartNumber is the number the session's next part gets.
@@ -111,8 +111,8 @@ func (sess *uploadSession) nextPartNumber() (int, error) {
 // addPart records a sent part, keeping the list in part-number order as
 // completeUpload requires (parts finish out of order).
 func (sess *uploadSession) addPart(n int, etag string) {
-	part := atcr.HoldCompleteUpload_Part{PartNumber: int64(n), ETag: etag}
-	i, _ := slices.BinarySearchFunc(sess.parts, part, func(a, b atcr.HoldCompleteUpload_Part) int {
+	part := holdclient.Part{PartNumber: int64(n), ETag: etag}
+	i, _ := slices.BinarySearchFunc(sess.parts, part, func(a, b holdclient.Part) int {
 		return int(a.PartNumber - b.PartNumber)
 	})
 	sess.parts = slices.Insert(sess.parts, i, part)

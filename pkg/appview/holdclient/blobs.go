@@ -1,0 +1,92 @@
+package holdclient
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
+
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/oci"
+)
+
+// getBlobNSID is the method a hold serves OCI blobs on, with the digest in
+// its cid parameter.
+const getBlobNSID = "com.atproto.sync.getBlob"
+
+// BlobLocation asks getBlob for an OCI digest and returns the presigned
+// URL of its 307, without following it.
+func (c *Client) BlobLocation(ctx context.Context, h Hold, d oci.Digest) (string, error) {
+	resp, err := c.getBlob(ctx, h, http.MethodGet, d)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+		return "", fmt.Errorf("hold %s: %w: getBlob answered %d without a redirect", h.DID, registry.ErrHoldUnavailable, resp.StatusCode)
+	}
+	u, err := url.Parse(loc)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("hold %s: %w: getBlob redirected to %q", h.DID, registry.ErrHoldUnavailable, loc)
+	}
+	return loc, nil
+}
+
+// StatBlob asks getBlob with HEAD for an OCI digest's size.
+func (c *Client) StatBlob(ctx context.Context, h Hold, d oci.Digest) (int64, error) {
+	resp, err := c.getBlob(ctx, h, http.MethodHead, d)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	size := resp.ContentLength
+	if size < 0 {
+		size, _ = strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
+	}
+	if resp.StatusCode != http.StatusOK || size < 0 {
+		return 0, fmt.Errorf("hold %s: %w: getBlob HEAD answered %d", h.DID, registry.ErrHoldUnavailable, resp.StatusCode)
+	}
+	return size, nil
+}
+
+// getBlob sends com.atproto.sync.getBlob?did=<hold>&cid=<digest>; a 404
+// or BlobNotFound is registry.ErrBlobUnknown.
+func (c *Client) getBlob(ctx context.Context, h Hold, method string, d oci.Digest) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	api, err := c.api(ctx, h, getBlobNSID, true)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req := atclient.NewAPIRequest(method, getBlobNSID, nil)
+	req.QueryParams.Set("did", h.DID.String())
+	req.QueryParams.Set("cid", d.String())
+	resp, err := api.Do(ctx, req)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("hold %s: %w: getBlob: %w", h.DID, registry.ErrHoldUnavailable, err)
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		return nil, holdErr(h, getBlobNSID, decodeAPIError(resp))
+	}
+	return resp, nil
+}
+
+// cancelOnClose releases a call's timeout when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}

@@ -1,0 +1,25 @@
+// Package holdclient is the AppView's client of holds: every XRPC call the
+// AppView makes to an atcr-hold, method by method as
+// lexicons/io/atcr/hold/*.json declare them, and the PUTs of part bytes to
+// the presigned URLs a hold hands out. A mismatch with the hold is fixed
+// here, in one place.
+//
+// Where things are:
+//
+//   - client.go: Client, Options, Hold (a hold DID, its endpoint and the
+//     user the call is made as) and how a hold DID is resolved to its
+//     endpoint (#atcr_hold, else #atproto_pds).
+//   - uploads.go: initiateUpload, getPartUploadUrl + the part PUT (or the
+//     uploadPart fallback), completeUpload, abortUpload.
+//   - manifests.go: notifyManifest, notifyManifestDeleted.
+//   - blobs.go: com.atproto.sync.getBlob for OCI digests (the 307's
+//     Location for a pull, the size for HEAD).
+//   - errors.go: the hold's XRPC errors mapped onto the registry's
+//     sentinels (pkg/appview/registry), which are the AppView's vocabulary
+//     for holds too.
+//
+// Protected methods carry a service token minted through the user's
+// credentials (Options.Tokens; aud = hold DID, lxm = the method). Every
+// request goes through the guarded HTTP client (pkg/atproto/safehttp);
+// redirects are answers (getBlob's 307), never followed.
+package holdclient

@@ -1,0 +1,39 @@
+package holdclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
+
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
+)
+
+// holdErr maps a hold's XRPC error onto the registry's sentinels.
+func holdErr(h Hold, nsid string, err error) error {
+	wrap := func(sentinel error) error { return fmt.Errorf("hold %s: %s: %w: %w", h.DID, nsid, sentinel, err) }
+	var apiErr *atclient.APIError
+	if !errors.As(err, &apiErr) {
+		return wrap(registry.ErrHoldUnavailable)
+	}
+	switch apiErr.Name {
+	case atcr.ErrorInvalidDigest:
+		return wrap(oci.ErrDigestMismatch)
+	case atcr.ErrorBlobNotFound:
+		return wrap(registry.ErrBlobUnknown)
+	case atcr.ErrorInvalidUploadId, atcr.ErrorUploadExpired:
+		return wrap(registry.ErrUploadUnknown)
+	case atcr.ErrorQuotaExceeded:
+		return wrap(registry.ErrQuotaExceeded)
+	}
+	switch {
+	case apiErr.StatusCode == http.StatusNotFound && nsid == getBlobNSID:
+		return wrap(registry.ErrBlobUnknown)
+	case apiErr.StatusCode == http.StatusUnauthorized, apiErr.StatusCode == http.StatusForbidden:
+		return wrap(registry.ErrHoldRefused)
+	}
+	return wrap(registry.ErrHoldUnavailable)
+}
