@@ -28,6 +28,9 @@ var (
 	// ErrUploadTooLarge: the upload exceeds what one multipart upload can
 	// hold (BLOB_UPLOAD_INVALID, 400).
 	ErrUploadTooLarge = errors.New("upload too large")
+	// ErrBodyStalled: the client stopped sending an upload's body for
+	// longer than Options.BodyIdleTimeout (BLOB_UPLOAD_INVALID, 400).
+	ErrBodyStalled = errors.New("upload body stalled")
 	// ErrTooManyUploads: the upload capacity (sessions or upload memory) is
 	// exhausted for now, or the registry is shutting down
 	// (TOOMANYREQUESTS, 429).
@@ -88,6 +91,7 @@ var sentinelCodes = []struct {
 	{ErrUploadUnknown, oci.ErrorCodeBlobUploadUnknown, ""},
 	{ErrRangeInvalid, oci.ErrorCodeRangeInvalid, "chunk does not start at the end of the upload; GET the upload for its range"},
 	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
+	{ErrBodyStalled, oci.ErrorCodeBlobUploadInvalid, "the request body stopped arriving; resume the upload from the offset GET reports"},
 	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
 	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},
 	{ErrManifestNotStorable, oci.ErrorCodeManifestInvalid, "manifest cannot be stored as an io.atcr.manifest record"},

@@ -104,17 +104,21 @@ type testEnv struct {
 	bob   storagetest.User
 }
 
-func newTestEnv(t testing.TB, o storagetest.EnvOptions) *testEnv {
+func newTestEnv(t testing.TB, o storagetest.EnvOptions, adjust ...func(*registry.Options)) *testEnv {
 	t.Helper()
 	env := &testEnv{Env: storagetest.NewEnv(t, o)}
 	env.alice = env.AddUser("alice.test")
 	env.bob = env.AddUser("bob.test")
 	env.auth = &fakeAuth{users: map[string]storagetest.User{"alice.test": env.alice, "bob.test": env.bob}}
 	s := env.Store
-	reg, err := registry.New(registry.Options{
+	opts := registry.Options{
 		Controller: env.auth, Resolver: s, Manifests: s, Tags: s, Referrers: s, Catalog: s, Blobs: s, Uploads: s,
 		Logger: storagetest.Logger(t),
-	})
+	}
+	for _, a := range adjust {
+		a(&opts)
+	}
+	reg, err := registry.New(opts)
 	if err != nil {
 		t.Fatalf("registry.New: %v", err)
 	}

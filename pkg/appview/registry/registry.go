@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"atcr.io/pkg/appview/access"
 	"atcr.io/pkg/oci"
@@ -27,6 +29,10 @@ type Options struct {
 	// BaseURL, when set, makes Location and Link URLs absolute
 	// ("https://atcr.io"); empty means relative URLs.
 	BaseURL string
+	// BodyIdleTimeout ends a blob upload whose client sends nothing for
+	// this long (DefaultBodyIdleTimeout when zero): an upload holds memory
+	// while its body streams.
+	BodyIdleTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -45,6 +51,7 @@ type Registry struct {
 	blobs     BlobService
 	uploads   UploadService
 	urls      urlBuilder
+	bodyIdle  time.Duration
 	log       *slog.Logger
 	handlers  map[resource]methods
 }
@@ -90,6 +97,7 @@ func New(opts Options) (*Registry, error) {
 		blobs:     opts.Blobs,
 		uploads:   opts.Uploads,
 		urls:      urlBuilder{prefix: prefix},
+		bodyIdle:  cmp.Or(opts.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		log:       opts.Logger,
 	}
 	if reg.log == nil {

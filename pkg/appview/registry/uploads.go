@@ -50,7 +50,7 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, req *re
 		if err != nil {
 			return err
 		}
-		if err := reg.writeAndFinish(ctx, r, req.repo, up.ID, d); err != nil {
+		if err := reg.writeAndFinish(ctx, w, r, req.repo, up.ID, d); err != nil {
 			// Nobody else knows this session's ID: end it now rather than
 			// leave it to expire.
 			_ = reg.uploads.CancelUpload(context.WithoutCancel(ctx), req.repo, up.ID)
@@ -102,7 +102,7 @@ func (reg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, req *re
 		reg.reportUpload(r.Context(), w, req)
 		return err
 	}
-	up, err := reg.uploads.WriteUpload(r.Context(), req.repo, req.route.arg, Chunk{Start: start, Size: r.ContentLength, Body: r.Body})
+	up, err := reg.uploads.WriteUpload(r.Context(), req.repo, req.route.arg, Chunk{Start: start, Size: r.ContentLength, Body: reg.uploadBody(w, r)})
 	if up.ID != "" {
 		reg.uploadHeaders(w, req, up)
 	}
@@ -120,7 +120,7 @@ func (reg *Registry) putUpload(w http.ResponseWriter, r *http.Request, req *requ
 	if err != nil {
 		return err
 	}
-	if err := reg.writeAndFinish(r.Context(), r, req.repo, req.route.arg, d); err != nil {
+	if err := reg.writeAndFinish(r.Context(), w, r, req.repo, req.route.arg, d); err != nil {
 		return err
 	}
 	reg.blobCreated(w, req, d)
@@ -152,13 +152,13 @@ func (reg *Registry) deleteUpload(w http.ResponseWriter, r *http.Request, req *r
 
 // writeAndFinish streams a request body (if any) into the session and
 // completes it under d.
-func (reg *Registry) writeAndFinish(ctx context.Context, r *http.Request, repo Repo, id string, d oci.Digest) error {
+func (reg *Registry) writeAndFinish(ctx context.Context, w http.ResponseWriter, r *http.Request, repo Repo, id string, d oci.Digest) error {
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 		start, err := chunkStart(r)
 		if err != nil {
 			return err
 		}
-		if _, err := reg.uploads.WriteUpload(ctx, repo, id, Chunk{Start: start, Size: r.ContentLength, Body: r.Body}); err != nil {
+		if _, err := reg.uploads.WriteUpload(ctx, repo, id, Chunk{Start: start, Size: r.ContentLength, Body: reg.uploadBody(w, r)}); err != nil {
 			return err
 		}
 	}

@@ -60,13 +60,13 @@ type Options struct {
 	// hold XRPC and presigned part uploads (network switches, RootCAs);
 	// timeouts and body limits are set per use.
 	HTTP safehttp.Options
-	// PartSize, MaxBufferedBytes, PartWait, UploadTTL, MaxUploads and
-	// MaxUploadsPerUser configure the upload sessions (see
-	// uploads.Options for their meaning and defaults).
-	PartSize                      int
-	MaxBufferedBytes              int64
-	PartWait, UploadTTL           time.Duration
-	MaxUploads, MaxUploadsPerUser int
+	// PartSize, MaxBufferedBytes, MaxBufferedBytesPerUser, PartWait,
+	// UploadTTL, MaxUploads and MaxUploadsPerUser configure the upload
+	// sessions (see uploads.Options for their meaning and defaults).
+	PartSize                                  int
+	MaxBufferedBytes, MaxBufferedBytesPerUser int64
+	PartWait, UploadTTL                       time.Duration
+	MaxUploads, MaxUploadsPerUser             int
 	// IndexTTL: a repository index is listed again from the PDS after this.
 	// Default 10m.
 	IndexTTL time.Duration
@@ -157,16 +157,18 @@ func New(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	s.uploads, err = uploads.New(uploads.Options{
-		Hold:              s.hold,
-		PushHold:          s.pushTarget,
-		PartSize:          opts.PartSize,
-		MaxBufferedBytes:  opts.MaxBufferedBytes,
-		PartWait:          opts.PartWait,
-		UploadTTL:         opts.UploadTTL,
-		MaxUploads:        opts.MaxUploads,
-		MaxUploadsPerUser: opts.MaxUploadsPerUser,
-		Logger:            opts.Logger,
-		Now:               opts.Now,
+		Hold:             s.hold,
+		PushHold:         s.pushTarget,
+		PartSize:         opts.PartSize,
+		MaxBufferedBytes: opts.MaxBufferedBytes,
+		// The per-user share is a bound on top of the total.
+		MaxBufferedBytesPerUser: opts.MaxBufferedBytesPerUser,
+		PartWait:                opts.PartWait,
+		UploadTTL:               opts.UploadTTL,
+		MaxUploads:              opts.MaxUploads,
+		MaxUploadsPerUser:       opts.MaxUploadsPerUser,
+		Logger:                  opts.Logger,
+		Now:                     opts.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)

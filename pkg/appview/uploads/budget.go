@@ -7,32 +7,45 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/registry"
 )
 
-// memBudget bounds the memory all upload sessions hold together
-// (Options.MaxBufferedBytes). Every buffer is counted by its capacity for as
-// long as it exists: the whole part buffers of chunks being streamed and
-// sent, and the remainders idle sessions keep between requests, which are
-// exactly as large as the bytes they hold (under MinPartSize, see
-// uploadwrite.go). An idle session therefore costs what it holds, never a
-// whole part. Part-sized buffers are reused through a sync.Pool, so the
-// garbage collector may still reclaim idle ones.
+// memBudget bounds the memory upload sessions hold: all of them together
+// (Options.MaxBufferedBytes) and each owner's (Options.MaxBufferedBytesPerUser),
+// so one account's stalled or failing uploads can never take the memory
+// every other user's pushes need. Every buffer is counted by its capacity
+// for as long as it exists: the whole part buffers of chunks being streamed
+// and sent, and the remainders idle sessions keep between requests, which
+// are exactly as large as the bytes they hold (under MinPartSize, see
+// write.go). An idle session therefore costs what it holds, never a whole
+// part. Part-sized buffers are reused through a sync.Pool, so the garbage
+// collector may still reclaim idle ones.
 type memBudget struct {
 	partSize int
 	wait     time.Duration
-	sem      *semaphore.Weighted
+	max      int64
+	perUser  int64
 	parts    sync.Pool
 	used     atomic.Int64 // bytes reserved now, for BufferedBytes
+
+	mu     sync.Mutex
+	byUser map[syntax.DID]int64
+	// freed is closed (and replaced) whenever memory is released: waiters
+	// look again.
+	freed chan struct{}
+
 	// drained ends every wait for memory (Manager.Drain, at shutdown).
 	drained  context.Context
 	drainNow context.CancelFunc
 }
 
-func newMemBudget(partSize int, limit int64, wait time.Duration) *memBudget {
-	b := &memBudget{partSize: partSize, wait: wait, sem: semaphore.NewWeighted(limit)}
+func newMemBudget(partSize int, limit, perUser int64, wait time.Duration) *memBudget {
+	b := &memBudget{
+		partSize: partSize, wait: wait, max: limit, perUser: perUser,
+		byUser: map[syntax.DID]int64{}, freed: make(chan struct{}),
+	}
 	b.drained, b.drainNow = context.WithCancel(context.Background())
 	b.parts.New = func() any {
 		buf := make([]byte, 0, partSize)
@@ -41,50 +54,71 @@ func newMemBudget(partSize int, limit int64, wait time.Duration) *memBudget {
 	return b
 }
 
-// tryReserve takes n bytes of the budget if they are free now.
-func (b *memBudget) tryReserve(n int64) bool {
+// tryReserve takes n bytes of the budget for owner if they are free now.
+func (b *memBudget) tryReserve(owner syntax.DID, n int64) bool {
 	if n <= 0 {
 		return true
 	}
-	if !b.sem.TryAcquire(n) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used.Load()+n > b.max || b.byUser[owner]+n > b.perUser {
 		return false
 	}
 	b.used.Add(n)
+	b.byUser[owner] += n
 	return true
 }
 
-// reserve takes n bytes of the budget, waiting at most b.wait for them:
-// then the client is told to retry later (ErrTooManyUploads, 429).
-func (b *memBudget) reserve(ctx context.Context, n int64) error {
+// reserve takes n bytes of the budget for owner, waiting at most b.wait
+// for them: then the client is told to retry later (ErrTooManyUploads,
+// 429).
+func (b *memBudget) reserve(ctx context.Context, owner syntax.DID, n int64) error {
 	if n <= 0 {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, b.wait)
-	defer cancel()
-	defer context.AfterFunc(b.drained, cancel)()
-	if err := b.sem.Acquire(wctx, n); err != nil {
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("wait for %d bytes of upload memory: %w", n, ctx.Err())
-		case b.drained.Err() != nil:
-			return fmt.Errorf("shutting down: %w", registry.ErrTooManyUploads)
+	timeout := time.NewTimer(b.wait)
+	defer timeout.Stop()
+	for {
+		if b.tryReserve(owner, n) {
+			return nil
 		}
-		return fmt.Errorf("upload memory exhausted for %s: %w", b.wait, registry.ErrTooManyUploads)
+		b.mu.Lock()
+		freed := b.freed
+		b.mu.Unlock()
+		if b.tryReserve(owner, n) { // released between the two locks
+			return nil
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d bytes of upload memory: %w", n, ctx.Err())
+		case <-b.drained.Done():
+			return fmt.Errorf("shutting down: %w", registry.ErrTooManyUploads)
+		case <-timeout.C:
+			return fmt.Errorf("upload memory exhausted for %s: %w", b.wait, registry.ErrTooManyUploads)
+		}
 	}
-	b.used.Add(n)
-	return nil
 }
 
 // drain ends every current and future wait for memory: the waiters get
 // ErrTooManyUploads at once.
 func (b *memBudget) drain() { b.drainNow() }
 
-// release returns n bytes to the budget.
-func (b *memBudget) release(n int64) {
-	if n > 0 {
-		b.used.Add(-n)
-		b.sem.Release(n)
+// release returns n of owner's bytes to the budget.
+func (b *memBudget) release(owner syntax.DID, n int64) {
+	if n <= 0 {
+		return
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used.Add(-n)
+	if left := b.byUser[owner] - n; left > 0 {
+		b.byUser[owner] = left
+	} else {
+		delete(b.byUser, owner)
+	}
+	close(b.freed)
+	b.freed = make(chan struct{})
 }
 
 // alloc returns an empty buffer of capacity n, which the caller has
@@ -105,8 +139,8 @@ func (b *memBudget) recycle(buf []byte) {
 	}
 }
 
-// free releases a buffer's capacity and pools part-sized buffers.
-func (b *memBudget) free(buf []byte) {
+// free releases a buffer of owner's and pools part-sized buffers.
+func (b *memBudget) free(owner syntax.DID, buf []byte) {
 	b.recycle(buf)
-	b.release(int64(cap(buf)))
+	b.release(owner, int64(cap(buf)))
 }

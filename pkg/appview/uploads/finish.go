@@ -28,9 +28,6 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 		return Finished{}, err
 	}
 	defer m.release(sess)
-	if err := m.resendFailed(ctx, sess); err != nil {
-		return Finished{}, err
-	}
 	if len(sess.parts) == 0 || len(sess.buf) > 0 {
 		n, err := sess.nextPartNumber()
 		if err != nil {
@@ -43,7 +40,7 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 		}
 		sess.nextPart++
 		sess.addPart(n, etag)
-		m.budget.free(sess.buf)
+		m.budget.free(sess.owner, sess.buf)
 		sess.buf = nil
 	}
 	size, err := m.hold.CompleteUpload(ctx, sess.hold, sess.holdID, d, sess.parts)

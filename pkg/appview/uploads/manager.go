@@ -45,6 +45,11 @@ type Options struct {
 	// buffers being filled and sent, and the remainders (under
 	// MinPartSize, counted by size) idle sessions keep. Default 1 GiB.
 	MaxBufferedBytes int64
+	// MaxBufferedBytesPerUser bounds the memory one owner's sessions hold
+	// together, so one account cannot take what other users' pushes
+	// need. Default a quarter of MaxBufferedBytes, but at least the three
+	// part buffers one streaming chunk uses (and at most MaxBufferedBytes).
+	MaxBufferedBytesPerUser int64
 	// PartWait is how long a chunk waits for buffer memory before the
 	// client is told to retry later (429). Default 30s.
 	PartWait time.Duration
@@ -89,7 +94,7 @@ func New(opts Options) (*Manager, error) {
 		log:    opts.Logger,
 		now:    opts.Now,
 		table:  newUploadTable(),
-		budget: newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.PartWait),
+		budget: newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.MaxBufferedBytesPerUser, opts.PartWait),
 	}, nil
 }
 
@@ -100,6 +105,10 @@ func withDefaults(o Options) Options {
 	if o.MaxBufferedBytes <= 0 {
 		o.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
+	if o.MaxBufferedBytesPerUser <= 0 {
+		o.MaxBufferedBytesPerUser = max(o.MaxBufferedBytes/4, int64(partsInFlight+1)*int64(o.PartSize))
+	}
+	o.MaxBufferedBytesPerUser = min(o.MaxBufferedBytesPerUser, o.MaxBufferedBytes)
 	if o.PartWait <= 0 {
 		o.PartWait = DefaultPartWait
 	}

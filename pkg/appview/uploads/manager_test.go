@@ -3,6 +3,8 @@ package uploads_test
 import (
 	"context"
 	"errors"
+	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,6 +91,7 @@ func TestIdleSessionsHoldOnlyTheirBytes(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
 		o.PartSize = uploads.MinPartSize
 		o.MaxBufferedBytes = 32 << 20 // six part buffers; 20 idle remainders must fit besides
+		o.MaxBufferedBytesPerUser = 32 << 20
 		o.PartWait = 50 * time.Millisecond
 	}})
 	env.AddUser("alice.test")
@@ -232,23 +235,35 @@ func TestChunkedUploadParts(t *testing.T) {
 
 // Parts whose send fails stay in memory and are sent again, under their
 // numbers, by the next request; the upload then completes intact.
-func TestFailedPartsAreSentAgain(t *testing.T) {
+// TestFailedPartRewinds: a part whose send fails releases its memory at
+// once (a failing hold cannot pin upload memory) and takes the session
+// back to the part's start, which the client learns from the answer and
+// resumes from.
+func TestFailedPartRewinds(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize }})
 	env.AddUser("alice.test")
 	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 	data := storagetest.RandomBytes(3*uploads.MinPartSize + 10)
 	up, _ := env.Store.StartUpload(ctx, repo, oci.Digest{})
+	// One part gets through, then the hold goes down.
+	if _, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Chunk(0, data[:uploads.MinPartSize])); err != nil {
+		t.Fatal(err)
+	}
 	env.Hold.SetDown(true)
-	st, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(0, data))
-	if err == nil || st.Offset == 0 {
-		t.Fatalf("write with the hold down: %+v, %v", st, err)
+	st, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(uploads.MinPartSize, data[uploads.MinPartSize:]))
+	if err == nil || st.Offset != uploads.MinPartSize {
+		t.Fatalf("write with the hold down: %+v, %v; want the offset rewound to the failed part's start %d", st, err, uploads.MinPartSize)
+	}
+	if got := env.Store.BufferedBytes(); got != 0 {
+		t.Fatalf("%d bytes held after the failed send", got)
+	}
+	if got, err := env.Store.GetUpload(ctx, repo, up.ID); err != nil || got.Offset != uploads.MinPartSize {
+		t.Fatalf("GET after the failure: %+v, %v", got, err)
 	}
 	env.Hold.SetDown(false)
-	if st.Offset < int64(len(data)) {
-		if _, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(st.Offset, data[st.Offset:])); err != nil {
-			t.Fatalf("resume at %d: %v", st.Offset, err)
-		}
+	if _, err := env.Store.WriteUpload(ctx, repo, up.ID, storagetest.Streamed(st.Offset, data[st.Offset:])); err != nil {
+		t.Fatalf("resume at %d: %v", st.Offset, err)
 	}
 	d := oci.FromBytes(oci.SHA256, data)
 	if n, err := env.Store.FinishUpload(ctx, repo, up.ID, d); err != nil || n != int64(len(data)) {
@@ -302,5 +317,70 @@ func TestPrivateHoldReadsAsCaller(t *testing.T) {
 	}
 	if env.Hold.Calls("com.atproto.sync.getBlob") != before {
 		t.Fatal("presigned URL not reused")
+	}
+}
+
+// stalledBody sends one byte, then nothing until release is closed: a
+// client that stops sending in the middle of a PATCH.
+type stalledBody struct {
+	sent    bool
+	release <-chan struct{}
+}
+
+func (b *stalledBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		p[0] = 'x'
+		return 1, nil
+	}
+	<-b.release
+	return 0, io.ErrUnexpectedEOF
+}
+
+// TestOneAccountCannotTakeEveryonesMemory: an account whose PATCH bodies
+// stall holds at most its share of the upload memory, so another account's
+// push still streams.
+func TestOneAccountCannotTakeEveryonesMemory(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
+		o.PartSize = uploads.MinPartSize
+		o.MaxBufferedBytes = 8 * uploads.MinPartSize
+		o.MaxBufferedBytesPerUser = 4 * uploads.MinPartSize
+		o.PartWait = 50 * time.Millisecond
+	}})
+	env.AddUser("mallory.test")
+	env.AddUser("bob.test")
+	mallory, bob := env.Repo(t, "mallory.test/x"), env.Repo(t, "bob.test/app")
+	ctx := t.Context()
+	release := make(chan struct{})
+	var stalled sync.WaitGroup
+	refused := make(chan error, 20)
+	for range 20 {
+		up, err := env.Store.StartUpload(ctx, mallory, oci.Digest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stalled.Add(1)
+		go func() {
+			defer stalled.Done()
+			_, err := env.Store.WriteUpload(ctx, mallory, up.ID, registry.Chunk{Start: 0, Size: -1, Body: &stalledBody{release: release}})
+			if errors.Is(err, registry.ErrTooManyUploads) {
+				refused <- err
+			}
+		}()
+	}
+	defer func() { close(release); stalled.Wait() }()
+	// Four of mallory's chunks hold a part buffer each; the others are
+	// refused once they have waited PartWait for her share.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(refused) < 16 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := env.Store.BufferedBytes(); got > 4*uploads.MinPartSize {
+		t.Fatalf("mallory's stalled chunks hold %d bytes, more than her share", got)
+	}
+	data := storagetest.RandomBytes(3*uploads.MinPartSize + 10)
+	d := storagetest.Upload(t, env.Store, bob, data, len(data))
+	if !env.Hold.HasBlob(t, d) {
+		t.Fatal("bob's blob not stored")
 	}
 }

@@ -23,32 +23,33 @@ type partSender struct {
 	done     chan partResult
 	inflight int
 	// err is the first failed send; later sends are refused so the stream
-	// stops, and the failed parts wait in sess.failed for the next request.
-	err error
+	// stops. A failed part's buffer is released at once (holding it for a
+	// retry would let a failing hold pin upload memory); rewind is where
+	// the session must go back to: the start of the earliest failed part.
+	err    error
+	rewind *partStart
+}
+
+// partStart is where a part begins: its number and its offset in the blob.
+type partStart struct {
+	number int
+	offset int64
 }
 
 type partResult struct {
-	number int
-	buf    []byte
-	etag   string
-	err    error
-}
-
-// pendingPart is a part whose send failed: its bytes stay in memory (and
-// in the budget) and are sent again, under the same number, before the
-// session accepts anything else.
-type pendingPart struct {
-	number int
-	buf    []byte
+	partStart
+	buf  []byte
+	etag string
+	err  error
 }
 
 func newPartSender(m *Manager, sess *uploadSession) *partSender {
 	return &partSender{m: m, sess: sess, done: make(chan partResult, partsInFlight)}
 }
 
-// send takes buf (and its reservation) as the session's next part and
-// starts sending it, first waiting for a free slot. On error buf stays
-// with the caller.
+// send takes buf (and its reservation) as the session's next part, which
+// holds the blob's bytes up to the session's offset, and starts sending it,
+// first waiting for a free slot. On error buf stays with the caller.
 func (p *partSender) send(ctx context.Context, buf []byte) error {
 	for p.err == nil && p.inflight >= partsInFlight {
 		p.collect(<-p.done)
@@ -60,12 +61,13 @@ func (p *partSender) send(ctx context.Context, buf []byte) error {
 	if err != nil {
 		return err
 	}
+	start := partStart{number: n, offset: p.sess.offset - int64(len(buf))}
 	p.sess.nextPart++
 	p.inflight++
 	h, holdID := p.sess.hold, p.sess.holdID
 	go func() {
 		etag, err := p.m.hold.SendPart(ctx, h, holdID, n, buf)
-		p.done <- partResult{number: n, buf: buf, etag: etag, err: err}
+		p.done <- partResult{partStart: start, buf: buf, etag: etag, err: err}
 	}()
 	return nil
 }
@@ -79,25 +81,43 @@ func (p *partSender) waitOne() bool {
 	return true
 }
 
-// wait waits for every part in flight and returns the first failure.
+// wait waits for every part in flight, rewinds the session to the earliest
+// failed part if any failed, and returns the first failure.
 func (p *partSender) wait() error {
 	for p.waitOne() {
+	}
+	if p.rewind != nil {
+		p.m.rewind(p.sess, *p.rewind)
 	}
 	return p.err
 }
 
 func (p *partSender) collect(r partResult) {
 	p.inflight--
+	p.m.budget.free(p.sess.owner, r.buf)
 	if r.err != nil {
-		p.sess.failed = append(p.sess.failed, pendingPart{number: r.number, buf: r.buf})
-		slices.SortFunc(p.sess.failed, func(a, b pendingPart) int { return a.number - b.number })
+		if p.rewind == nil || r.number < p.rewind.number {
+			p.rewind = &r.partStart
+		}
 		if p.err == nil {
 			p.err = fmt.Errorf("upload %s: part %d: %w", p.sess.id, r.number, r.err)
 		}
 		return
 	}
 	p.sess.addPart(r.number, r.etag)
-	p.m.budget.free(r.buf)
+}
+
+// rewind takes the session back to the start of a part whose send failed:
+// the part and everything after it (later parts, the buffered remainder)
+// are dropped and their memory returned, and the client resumes from the
+// offset GET reports (or starts the blob again, as most clients do). Later
+// parts that did arrive are replaced when sent again under their numbers.
+func (m *Manager) rewind(sess *uploadSession, to partStart) {
+	m.budget.free(sess.owner, sess.buf)
+	sess.buf = nil
+	sess.offset = to.offset
+	sess.nextPart = to.number
+	sess.parts = slices.DeleteFunc(sess.parts, func(p holdclient.Part) bool { return p.PartNumber >= int64(to.number) })
 }
 
 // nextPartNumber is the number the session's next part gets.
@@ -109,11 +129,16 @@ func (sess *uploadSession) nextPartNumber() (int, error) {
 }
 
 // addPart records a sent part, keeping the list in part-number order as
-// completeUpload requires (parts finish out of order).
+// completeUpload requires (parts finish out of order); a part sent again
+// after a rewind replaces its earlier entry.
 func (sess *uploadSession) addPart(n int, etag string) {
 	part := holdclient.Part{PartNumber: int64(n), ETag: etag}
-	i, _ := slices.BinarySearchFunc(sess.parts, part, func(a, b holdclient.Part) int {
+	i, found := slices.BinarySearchFunc(sess.parts, part, func(a, b holdclient.Part) int {
 		return int(a.PartNumber - b.PartNumber)
 	})
+	if found {
+		sess.parts[i] = part
+		return
+	}
 	sess.parts = slices.Insert(sess.parts, i, part)
 }

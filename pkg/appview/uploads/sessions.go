@@ -38,8 +38,6 @@ type uploadSession struct {
 	// is reserved in the Manager's memBudget. Between requests it is less
 	// than MinPartSize and sized to its contents.
 	buf []byte
-	// failed are parts whose send failed, kept to be sent again.
-	failed []pendingPart
 
 	lastUsed atomic.Int64 // unix nanoseconds
 }
@@ -144,12 +142,8 @@ func (m *Manager) dropSession(sess *uploadSession) bool {
 	if !m.table.remove(sess) {
 		return false
 	}
-	m.budget.free(sess.buf)
+	m.budget.free(sess.owner, sess.buf)
 	sess.buf = nil
-	for _, p := range sess.failed {
-		m.budget.free(p.buf)
-	}
-	sess.failed = nil
 	return true
 }
 

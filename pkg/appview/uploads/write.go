@@ -33,9 +33,6 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 	if chunk.Start >= 0 && chunk.Start != sess.offset {
 		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
-	if err := m.resendFailed(ctx, sess); err != nil {
-		return sess.state(), err
-	}
 	if chunk.Size >= 0 && chunk.Size <= smallChunk && len(sess.buf)+int(chunk.Size) <= smallChunk {
 		err = m.appendSmall(ctx, sess, chunk)
 	} else {
@@ -48,7 +45,7 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 // announced keeps what arrived.
 func (m *Manager) appendSmall(ctx context.Context, sess *uploadSession, chunk registry.Chunk) error {
 	if need := len(sess.buf) + int(chunk.Size); need > cap(sess.buf) {
-		if err := m.budget.reserve(ctx, int64(need-cap(sess.buf))); err != nil {
+		if err := m.budget.reserve(ctx, sess.owner, int64(need-cap(sess.buf))); err != nil {
 			return err
 		}
 		m.moveBuffer(sess, need)
@@ -116,11 +113,11 @@ func (m *Manager) streamParts(ctx context.Context, sess *uploadSession, snd *par
 // sessions, so a slow part never turns into a 429.
 func (m *Manager) growToPart(ctx context.Context, sess *uploadSession, snd *partSender) error {
 	need := int64(m.budget.partSize - cap(sess.buf))
-	for !m.budget.tryReserve(need) {
+	for !m.budget.tryReserve(sess.owner, need) {
 		if snd.waitOne() {
 			continue
 		}
-		if err := m.budget.reserve(ctx, need); err != nil {
+		if err := m.budget.reserve(ctx, sess.owner, need); err != nil {
 			return err
 		}
 		break
@@ -137,7 +134,7 @@ func (m *Manager) moveBuffer(sess *uploadSession, n int) {
 	sess.buf = append(m.budget.alloc(n), old...)
 	m.budget.recycle(old)
 	if n < cap(old) {
-		m.budget.release(int64(cap(old) - n))
+		m.budget.release(sess.owner, int64(cap(old)-n))
 	}
 }
 
@@ -147,25 +144,9 @@ func (m *Manager) moveBuffer(sess *uploadSession, n int) {
 func (m *Manager) settle(sess *uploadSession) {
 	switch n := len(sess.buf); {
 	case n == 0:
-		m.budget.free(sess.buf)
+		m.budget.free(sess.owner, sess.buf)
 		sess.buf = nil
 	case cap(sess.buf) > n+n/8+4096:
 		m.moveBuffer(sess, n)
 	}
-}
-
-// resendFailed sends again the parts whose send failed during an earlier
-// request, under their numbers, before anything else is accepted.
-func (m *Manager) resendFailed(ctx context.Context, sess *uploadSession) error {
-	for len(sess.failed) > 0 {
-		p := sess.failed[0]
-		etag, err := m.hold.SendPart(ctx, sess.hold, sess.holdID, p.number, p.buf)
-		if err != nil {
-			return fmt.Errorf("upload %s: part %d: %w", sess.id, p.number, err)
-		}
-		sess.addPart(p.number, etag)
-		m.budget.free(p.buf)
-		sess.failed = sess.failed[1:]
-	}
-	return nil
 }
