@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
-	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/serviceauth"
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
@@ -67,16 +67,15 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
-	defer closeLogged(logger, "upload sessions", blobs.close)
+	defer closeLogged(logger, "upload sessions", blobs.Close)
 
 	handler, err := server.New(server.Options{
 		Version:    version.String(),
 		Middleware: []func(http.Handler) http.Handler{logging.Middleware(logger)},
-		PDS:        pds.NewHandlers(repo),
 		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     members,
-		Routes:     append(crewRoutes(members), blobs.routes...),
-		OCIGetBlob: blobs.getBlob,
+		Routes:     slices.Concat(pds.NewHandlers(repo).Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
+		OCIGetBlob: http.HandlerFunc(blobs.GetBlob),
 	})
 	if err != nil {
 		return err
@@ -104,16 +103,6 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	return serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
-}
-
-// crewRoutes are the crew and quota XRPC methods.
-func crewRoutes(members *crew.Service) []server.Route {
-	h := crew.NewHandlers(members)
-	return []server.Route{
-		{Method: http.MethodPost, NSID: atcr.HoldRequestCrewNSID, Auth: server.ServiceAuth, Handler: http.HandlerFunc(h.RequestCrew)},
-		{Method: http.MethodGet, NSID: atcr.HoldListTiersNSID, Auth: server.Public, Handler: http.HandlerFunc(h.ListTiers)},
-		{Method: http.MethodGet, NSID: atcr.HoldGetQuotaNSID, Auth: server.ServiceAuth, Handler: http.HandlerFunc(h.GetQuota)},
-	}
 }
 
 // claimDataDir makes the config's paths absolute, creates the data

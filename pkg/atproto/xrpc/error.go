@@ -59,11 +59,6 @@ func PayloadTooLarge(message string) *Error {
 	return NewError(http.StatusRequestEntityTooLarge, "PayloadTooLarge", message)
 }
 
-// RateLimitExceeded is the 429 for a caller over its request budget.
-func RateLimitExceeded(message string) *Error {
-	return NewError(http.StatusTooManyRequests, "RateLimitExceeded", message)
-}
-
 // UpstreamFailure is the 502 for a failure of a service this one depends on
 // (a PDS, the PLC directory, S3). The message must not quote the upstream.
 func UpstreamFailure(message string) *Error {

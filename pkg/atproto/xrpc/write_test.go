@@ -36,7 +36,6 @@ func TestWriteError(t *testing.T) {
 		{"forbidden", Forbidden("not crew"), 403, "Forbidden", "not crew"},
 		{"not found", NotFound("no such blob"), 404, "NotFound", "no such blob"},
 		{"payload too large", PayloadTooLarge("over 4 MiB"), 413, "PayloadTooLarge", "over 4 MiB"},
-		{"rate limited", RateLimitExceeded("slow down"), 429, "RateLimitExceeded", "slow down"},
 		{"not implemented", MethodNotImplemented("no"), 501, "MethodNotImplemented", "no"},
 		{"upstream", UpstreamFailure("pds unavailable"), 502, "UpstreamFailure", "pds unavailable"},
 		{"custom name", NewError(400, "InvalidDigest", "digest mismatch"), 400, "InvalidDigest", "digest mismatch"},

@@ -31,6 +31,6 @@
 // without anyone having to invalidate anything.
 //
 // Handlers serves io.atcr.hold.requestCrew, io.atcr.hold.listTiers and
-// io.atcr.hold.getQuota; the router applies service auth in front of the
-// first and the last.
+// io.atcr.hold.getQuota; Handlers.Routes lists them for the hold's router,
+// listTiers public and the other two behind service auth.
 package crew

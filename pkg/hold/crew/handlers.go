@@ -25,8 +25,19 @@ type Handlers struct {
 // NewHandlers returns the HTTP handlers for s.
 func NewHandlers(s *Service) *Handlers { return &Handlers{s: s} }
 
-// RequestCrew serves io.atcr.hold.requestCrew. The router must put
-// mandatory service auth in front of it; the caller is the token's issuer.
+// Routes lists the crew and quota methods: listTiers is public,
+// requestCrew and getQuota need a service token and decide access
+// themselves.
+func (h *Handlers) Routes() []xrpc.Route {
+	return []xrpc.Route{
+		{Method: http.MethodPost, NSID: atcr.HoldRequestCrewNSID, Auth: xrpc.ServiceAuth, Handler: http.HandlerFunc(h.RequestCrew)},
+		{Method: http.MethodGet, NSID: atcr.HoldListTiersNSID, Auth: xrpc.Public, Handler: http.HandlerFunc(h.ListTiers)},
+		{Method: http.MethodGet, NSID: atcr.HoldGetQuotaNSID, Auth: xrpc.ServiceAuth, Handler: http.HandlerFunc(h.GetQuota)},
+	}
+}
+
+// RequestCrew serves io.atcr.hold.requestCrew behind mandatory service
+// auth; the caller is the token's issuer.
 func (h *Handlers) RequestCrew(w http.ResponseWriter, r *http.Request) {
 	caller, _ := serviceauth.CallerDID(r.Context())
 	in, err := decodeJoin(r)
@@ -88,9 +99,8 @@ func (h *Handlers) ListTiers(w http.ResponseWriter, r *http.Request) {
 	_ = xrpc.WriteJSON(w, http.StatusOK, out)
 }
 
-// GetQuota serves io.atcr.hold.getQuota. The router puts mandatory service
-// auth in front of it; a caller may read their own quota, the owner and
-// crew admins anyone's.
+// GetQuota serves io.atcr.hold.getQuota behind mandatory service auth; a
+// caller may read their own quota, the owner and crew admins anyone's.
 func (h *Handlers) GetQuota(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	user, err := syntax.ParseDID(r.URL.Query().Get("userDid"))

@@ -16,15 +16,15 @@ import (
 	"atcr.io/pkg/atproto/serviceauth"
 )
 
-// handlerServer serves h's methods; the X-Test-Caller header stands in for
-// a verified service-auth token (the router's job, tested in pkg/hold/server).
+// handlerServer serves the routes of s's handlers; the X-Test-Caller header
+// stands in for a verified service-auth token (the router's job, tested in
+// pkg/hold/server).
 func handlerServer(t *testing.T, s *Service) *httptest.Server {
 	t.Helper()
-	h := NewHandlers(s)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /xrpc/"+atcr.HoldRequestCrewNSID, h.RequestCrew)
-	mux.HandleFunc("GET /xrpc/"+atcr.HoldListTiersNSID, h.ListTiers)
-	mux.HandleFunc("GET /xrpc/"+atcr.HoldGetQuotaNSID, h.GetQuota)
+	for _, rt := range NewHandlers(s).Routes() {
+		mux.Handle(rt.Method+" "+rt.URLPath(), rt.Handler)
+	}
 	withCaller := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c := r.Header.Get("X-Test-Caller"); c != "" {
 			r = r.WithContext(serviceauth.WithCallerDID(r.Context(), syntax.DID(c)))

@@ -29,15 +29,6 @@ func (s *Service) Usage(ctx context.Context, user syntax.DID) (int64, error) {
 	return all[user], nil
 }
 
-// InvalidateUsage drops the cached usage. Usage follows commits by itself
-// (the cache is keyed by the firehose sequence number); this exists for
-// callers that change layer records outside the repository's commit path.
-func (s *Service) InvalidateUsage(syntax.DID) {
-	s.usage.mu.Lock()
-	s.usage.valid = false
-	s.usage.mu.Unlock()
-}
-
 // usageByUser returns the cached per-user usage, rescanning the layer
 // collection when a commit happened since the last scan.
 func (s *Service) usageByUser(ctx context.Context) (map[syntax.DID]int64, error) {

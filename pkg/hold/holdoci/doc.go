@@ -45,12 +45,12 @@
 //
 // # Routing
 //
-// Routes lists every endpoint with the authentication it needs; Mount
-// registers the procedures, each wrapped in auth(<method NSID>) — the hold's
-// mandatory service-auth middleware for that lxm, which puts the caller in
-// the context for serviceauth.CallerDID. getBlob is not mounted: the hold's
-// router owns com.atproto.sync.getBlob and sends requests whose cid
-// IsOCIDigestParam to GetBlob (behind optional service auth), the rest to
-// the PDS. Authorisation (Authorizer.CanRead / CanWrite) is checked here, so
-// the handlers are safe to test alone.
+// Routes lists the io.atcr.hold.* procedures as xrpc.Route values, each
+// with xrpc.ServiceAuth: the hold's router (pkg/hold/server) mounts them
+// behind mandatory service auth for the method's NSID, which puts the
+// caller in the context for serviceauth.CallerDID. GetBlob is not a route:
+// com.atproto.sync.getBlob belongs to the PDS, and the router sends the
+// requests whose cid is an OCI digest to GetBlob instead (behind optional
+// service auth and the read check). Authorisation (Authorizer.CanRead /
+// CanWrite) is checked here as well, so the handlers are safe to test alone.
 package holdoci

@@ -45,12 +45,6 @@ func errBlobNotFound(status int, digest string) *xrpc.Error {
 	return xrpc.NewError(status, atcr.ErrorBlobNotFound, "blob "+digest+" is not stored on this hold")
 }
 
-// errRepoNotFound matches the reference PDS's answer to a sync call for a
-// repository it does not host.
-func errRepoNotFound(did string) *xrpc.Error {
-	return xrpc.NewError(http.StatusBadRequest, "RepoNotFound", "this hold hosts only its own repository, not "+did)
-}
-
 // errManifestStillExists: notifyManifestDeleted for a record the owner's
 // PDS still serves; the layer records stay, so quota keeps counting it.
 func errManifestStillExists(uri string) *xrpc.Error {

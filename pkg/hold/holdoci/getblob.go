@@ -4,23 +4,16 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"atcr.io/pkg/atproto/serviceauth"
 	"atcr.io/pkg/atproto/xrpc"
+	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
 
-// IsOCIDigestParam reports whether a getBlob cid parameter is meant as an
-// OCI digest (and so belongs to GetBlob rather than the PDS's ATProto blob
-// handler). Only the prefix is checked: GetBlob itself refuses a malformed
-// digest.
-func IsOCIDigestParam(cid string) bool {
-	return strings.HasPrefix(cid, string(oci.SHA256)+":") || strings.HasPrefix(cid, string(oci.SHA512)+":")
-}
-
-// GetBlob serves com.atproto.sync.getBlob when cid is an OCI digest. GET
+// GetBlob serves com.atproto.sync.getBlob when cid is an OCI digest (the
+// hold's router sends it those requests only). GET
 // answers 307 to a presigned GET of the blob (through the pull zone when one
 // is configured); HEAD answers 200 with the size and digest and no redirect,
 // since a presigned URL is bound to one method. The caller (optional service
@@ -35,7 +28,7 @@ func (h *Handlers) getBlob(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	if did := q.Get("did"); did != h.pds.DID().String() {
-		return errRepoNotFound(did)
+		return pds.RepoNotFound(did)
 	}
 	digest, err := oci.ParseDigest(q.Get("cid"))
 	if err != nil {

@@ -16,9 +16,14 @@
 // transaction, then broadcast. A failed write reloads the tree from the last
 // durable head, because the in-memory tree may be half mutated.
 //
-// Callers of this package (crew, layer, scan code) use the record API; the hold's
-// router mounts the XRPC handlers from Handlers and applies authorisation to the
-// routes marked as such. Commits are limited to MaxCommitOps operations and
-// MaxCommitBytes of blocks, the limits relays enforce; larger batches must be
-// split by the caller.
+// Callers of this package (crew, layer, scan code) use the record API.
+// Handlers.Routes lists the XRPC endpoints as xrpc.Route values; the hold's
+// router mounts them and applies the access each declares (xrpc.Admins for
+// uploadBlob and deleteRecord, xrpc.Readers for getBlob), so the handlers
+// assume an admitted caller. Handlers answer errors through xrpc.WriteError:
+// the sentinel errors map to XRPC statuses and names through one table
+// (errors.go); anything else is logged and answered 500 without detail.
+// Commits are limited to MaxCommitOps operations and MaxCommitBytes of
+// blocks, the limits relays enforce; larger batches must be split by the
+// caller.
 package pds

@@ -10,6 +10,8 @@ import (
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/events"
 	"github.com/gorilla/websocket"
+
+	"atcr.io/pkg/atproto/xrpc"
 )
 
 const (
@@ -38,7 +40,7 @@ func (h *Handlers) SubscribeRepos(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("cursor"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			badRequest(w, "cursor must be a non-negative integer")
+			xrpc.WriteError(w, xrpc.InvalidRequest("cursor must be a non-negative integer"))
 			return
 		}
 		cursor = &n

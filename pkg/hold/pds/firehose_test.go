@@ -14,12 +14,11 @@ import (
 	"github.com/bluesky-social/indigo/atproto/repo"
 	"github.com/bluesky-social/indigo/events"
 	lexutil "github.com/bluesky-social/indigo/lex/util"
-	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/websocket"
 )
 
-// startServer serves h's routes on a test server the way the hold's router
-// will: Mount plus getBlob wired by hand (write routes unguarded here).
+// startServer serves p's routes on a test server without the access checks
+// the hold's router puts in front of some of them.
 func startServer(t testing.TB, p *PDS) *httptest.Server {
 	t.Helper()
 	return serveHandlers(t, NewHandlers(p))
@@ -27,14 +26,7 @@ func startServer(t testing.TB, p *PDS) *httptest.Server {
 
 func serveHandlers(t testing.TB, h *Handlers) *httptest.Server {
 	t.Helper()
-	r := chi.NewRouter()
-	h.Mount(r, func(next http.Handler) http.Handler { return next })
-	for _, rt := range h.Routes() {
-		if rt.Access == AccessBlobRead {
-			r.Method(rt.Method, rt.Path, rt.Handler)
-		}
-	}
-	srv := httptest.NewServer(r)
+	srv := httptest.NewServer(routerOf(h))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -9,6 +9,8 @@ import (
 
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/atproto/xrpc"
 )
 
 // maxJSONBody bounds procedure input bodies (deleteRecord).
@@ -25,7 +27,7 @@ type recordView struct {
 // before crawling). The hold hosts no accounts but its own.
 func (h *Handlers) DescribeServer(w http.ResponseWriter, r *http.Request) {
 	invite := true
-	writeJSON(w, http.StatusOK, comatproto.ServerDescribeServer_Output{
+	h.writeOK(w, comatproto.ServerDescribeServer_Output{
 		Did:                  h.pds.DID().String(),
 		AvailableUserDomains: []string{},
 		InviteCodeRequired:   &invite,
@@ -37,30 +39,30 @@ func (h *Handlers) DescribeServer(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) ResolveHandle(w http.ResponseWriter, r *http.Request) {
 	handle := r.URL.Query().Get("handle")
 	if handle == "" {
-		badRequest(w, "handle is required")
+		xrpc.WriteError(w, xrpc.InvalidRequest("handle is required"))
 		return
 	}
 	if !h.pds.isSelf(handle) || handle == h.pds.DID().String() {
-		writeXRPCError(w, http.StatusBadRequest, "HandleNotFound", "unknown handle "+handle)
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, "HandleNotFound", "unknown handle "+handle))
 		return
 	}
-	writeJSON(w, http.StatusOK, comatproto.IdentityResolveHandle_Output{Did: h.pds.DID().String()})
+	h.writeOK(w, comatproto.IdentityResolveHandle_Output{Did: h.pds.DID().String()})
 }
 
 // DescribeRepo serves com.atproto.repo.describeRepo.
 func (h *Handlers) DescribeRepo(w http.ResponseWriter, r *http.Request) {
 	repo := r.URL.Query().Get("repo")
 	if !h.pds.isSelf(repo) {
-		repoNotFound(w, repo)
+		xrpc.WriteError(w, RepoNotFound(repo))
 		return
 	}
 	colls, err := h.pds.Collections()
 	if err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
 	_, handleErr := syntax.ParseHandle(h.pds.Handle())
-	writeJSON(w, http.StatusOK, comatproto.RepoDescribeRepo_Output{
+	h.writeOK(w, comatproto.RepoDescribeRepo_Output{
 		Did:             h.pds.DID().String(),
 		Handle:          h.pds.Handle(),
 		DidDoc:          h.pds.DIDDocument(),
@@ -73,54 +75,55 @@ func (h *Handlers) DescribeRepo(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) GetRecord(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if repo := q.Get("repo"); !h.pds.isSelf(repo) {
-		repoNotFound(w, repo)
+		xrpc.WriteError(w, RepoNotFound(repo))
 		return
 	}
-	coll, rkey, ok := collectionAndKey(w, q.Get("collection"), q.Get("rkey"))
-	if !ok {
+	coll, rkey, err := collectionAndKey(q.Get("collection"), q.Get("rkey"))
+	if err != nil {
+		xrpc.WriteError(w, err)
 		return
 	}
 	val, c, err := h.pds.GetRecord(r.Context(), coll, rkey)
 	if err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
 	if want := q.Get("cid"); want != "" && want != c {
-		writeXRPCError(w, http.StatusBadRequest, "RecordNotFound", "record has a different cid")
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, "RecordNotFound", "record has a different cid"))
 		return
 	}
-	writeJSON(w, http.StatusOK, recordView{URI: recordURI(h.pds.DID(), coll, rkey), CID: c, Value: val})
+	h.writeOK(w, recordView{URI: recordURI(h.pds.DID(), coll, rkey), CID: c, Value: val})
 }
 
 // ListRecords serves com.atproto.repo.listRecords.
 func (h *Handlers) ListRecords(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if repo := q.Get("repo"); !h.pds.isSelf(repo) {
-		repoNotFound(w, repo)
+		xrpc.WriteError(w, RepoNotFound(repo))
 		return
 	}
 	coll, err := syntax.ParseNSID(q.Get("collection"))
 	if err != nil {
-		badRequest(w, "invalid collection: "+err.Error())
+		xrpc.WriteError(w, xrpc.InvalidRequest("invalid collection: "+err.Error()))
 		return
 	}
 	limit := 50
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 100 {
-			badRequest(w, "limit must be 1..100")
+			xrpc.WriteError(w, xrpc.InvalidRequest("limit must be 1..100"))
 			return
 		}
 	}
 	reverse := false
 	if s := q.Get("reverse"); s != "" {
 		if reverse, err = strconv.ParseBool(s); err != nil {
-			badRequest(w, "reverse must be true or false")
+			xrpc.WriteError(w, xrpc.InvalidRequest("reverse must be true or false"))
 			return
 		}
 	}
 	recs, next, err := h.pds.ListRecords(r.Context(), coll, limit, q.Get("cursor"), reverse)
 	if err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
 	out := struct {
@@ -130,7 +133,7 @@ func (h *Handlers) ListRecords(w http.ResponseWriter, r *http.Request) {
 	for _, rec := range recs {
 		out.Records = append(out.Records, recordView{URI: rec.URI.String(), CID: rec.CID, Value: rec.Value})
 	}
-	writeJSON(w, http.StatusOK, out)
+	h.writeOK(w, out)
 }
 
 // UploadBlob serves com.atproto.repo.uploadBlob (authorised by the router).
@@ -140,15 +143,15 @@ func (h *Handlers) UploadBlob(w http.ResponseWriter, r *http.Request) {
 		limit = DefaultMaxBlobSize
 	}
 	if r.ContentLength > limit {
-		writeErr(w, h.log, ErrBlobTooLarge)
+		h.writeErr(w, ErrBlobTooLarge)
 		return
 	}
 	blob, err := h.pds.UploadBlob(r.Context(), r.Header.Get("Content-Type"), r.Body, limit)
 	if err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"blob": blob})
+	h.writeOK(w, map[string]any{"blob": blob})
 }
 
 // DeleteRecord serves com.atproto.repo.deleteRecord (authorised by the
@@ -158,19 +161,20 @@ func (h *Handlers) DeleteRecord(w http.ResponseWriter, r *http.Request) {
 	var in comatproto.RepoDeleteRecord_Input
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxJSONBody))
 	if err := dec.Decode(&in); err != nil {
-		badRequest(w, "invalid JSON body: "+err.Error())
+		xrpc.WriteError(w, xrpc.InvalidRequest("invalid JSON body: "+err.Error()))
 		return
 	}
 	if !h.pds.isSelf(in.Repo) {
-		repoNotFound(w, in.Repo)
+		xrpc.WriteError(w, RepoNotFound(in.Repo))
 		return
 	}
 	if in.SwapCommit != nil && *in.SwapCommit != "" {
-		badRequest(w, "swapCommit is not supported")
+		xrpc.WriteError(w, xrpc.InvalidRequest("swapCommit is not supported"))
 		return
 	}
-	coll, rkey, ok := collectionAndKey(w, in.Collection, in.Rkey)
-	if !ok {
+	coll, rkey, err := collectionAndKey(in.Collection, in.Rkey)
+	if err != nil {
+		xrpc.WriteError(w, err)
 		return
 	}
 	wr := Write{Op: Delete, Collection: coll, RKey: rkey}
@@ -179,32 +183,30 @@ func (h *Handlers) DeleteRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.pds.ApplyWrites(r.Context(), []Write{wr})
 	if errors.Is(err, ErrRecordNotFound) && wr.SwapRecord == "" {
-		writeJSON(w, http.StatusOK, struct{}{})
+		h.writeOK(w, struct{}{})
 		return
 	}
 	if err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, comatproto.RepoDeleteRecord_Output{
+	h.writeOK(w, comatproto.RepoDeleteRecord_Output{
 		Commit: &comatproto.RepoDefs_CommitMeta{Cid: res.Commit, Rev: res.Rev},
 	})
 }
 
-// collectionAndKey parses the collection and rkey parameters, writing a 400
-// when either is invalid.
-func collectionAndKey(w http.ResponseWriter, collection, rkey string) (syntax.NSID, syntax.RecordKey, bool) {
+// collectionAndKey parses the collection and rkey parameters; either one
+// invalid is a 400 InvalidRequest.
+func collectionAndKey(collection, rkey string) (syntax.NSID, syntax.RecordKey, error) {
 	coll, err := syntax.ParseNSID(collection)
 	if err != nil {
-		badRequest(w, "invalid collection: "+err.Error())
-		return "", "", false
+		return "", "", xrpc.InvalidRequest("invalid collection: " + err.Error())
 	}
 	key, err := syntax.ParseRecordKey(rkey)
 	if err != nil {
-		badRequest(w, "invalid rkey: "+err.Error())
-		return "", "", false
+		return "", "", xrpc.InvalidRequest("invalid rkey: " + err.Error())
 	}
-	return coll, key, true
+	return coll, key, nil
 }
 
 func recordURI(did syntax.DID, coll syntax.NSID, rkey syntax.RecordKey) string {

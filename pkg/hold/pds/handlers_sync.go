@@ -8,6 +8,8 @@ import (
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
+
+	"atcr.io/pkg/atproto/xrpc"
 )
 
 // carContentType is the media type of CAR responses.
@@ -18,7 +20,7 @@ const carContentType = "application/vnd.ipld.car"
 func (h *Handlers) selfDID(w http.ResponseWriter, r *http.Request) bool {
 	did := r.URL.Query().Get("did")
 	if did != h.pds.DID().String() {
-		repoNotFound(w, did)
+		xrpc.WriteError(w, RepoNotFound(did))
 		return false
 	}
 	return true
@@ -34,7 +36,7 @@ func (h *Handlers) SyncGetRepo(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("since"); s != "" {
 		tid, err := syntax.ParseTID(s)
 		if err != nil {
-			badRequest(w, "since must be a revision (TID): "+err.Error())
+			xrpc.WriteError(w, xrpc.InvalidRequest("since must be a revision (TID): "+err.Error()))
 			return
 		}
 		since = tid
@@ -60,13 +62,14 @@ func (h *Handlers) SyncGetRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	coll, rkey, ok := collectionAndKey(w, q.Get("collection"), q.Get("rkey"))
-	if !ok {
+	coll, rkey, err := collectionAndKey(q.Get("collection"), q.Get("rkey"))
+	if err != nil {
+		xrpc.WriteError(w, err)
 		return
 	}
 	var buf bytes.Buffer // small: commit, a few nodes, one record
 	if err := h.pds.ExportRecordProof(r.Context(), &buf, coll, rkey); err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", carContentType)
@@ -81,12 +84,12 @@ func (h *Handlers) SyncGetBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := cid.Decode(r.URL.Query().Get("cid"))
 	if err != nil {
-		badRequest(w, "invalid cid")
+		xrpc.WriteError(w, xrpc.InvalidRequest("invalid cid"))
 		return
 	}
 	data, mimeType, err := h.pds.GetBlob(r.Context(), c.String())
 	if err != nil {
-		writeErr(w, h.log, err)
+		h.writeErr(w, err)
 		return
 	}
 	hdr := w.Header()
@@ -108,7 +111,7 @@ func (h *Handlers) SyncListRepos(w http.ResponseWriter, r *http.Request) {
 			Did: h.pds.DID().String(), Head: commit, Rev: rev, Active: &active,
 		})
 	}
-	writeJSON(w, http.StatusOK, out)
+	h.writeOK(w, out)
 }
 
 // SyncGetRepoStatus serves com.atproto.sync.getRepoStatus.
@@ -117,7 +120,7 @@ func (h *Handlers) SyncGetRepoStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, rev := h.pds.Head()
-	writeJSON(w, http.StatusOK, comatproto.SyncGetRepoStatus_Output{Did: h.pds.DID().String(), Active: true, Rev: &rev})
+	h.writeOK(w, comatproto.SyncGetRepoStatus_Output{Did: h.pds.DID().String(), Active: true, Rev: &rev})
 }
 
 // SyncGetLatestCommit serves com.atproto.sync.getLatestCommit.
@@ -126,5 +129,5 @@ func (h *Handlers) SyncGetLatestCommit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	commit, rev := h.pds.Head()
-	writeJSON(w, http.StatusOK, comatproto.SyncGetLatestCommit_Output{Cid: commit, Rev: rev})
+	h.writeOK(w, comatproto.SyncGetLatestCommit_Output{Cid: commit, Rev: rev})
 }

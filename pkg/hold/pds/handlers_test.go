@@ -11,7 +11,8 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/repo"
-	"github.com/go-chi/chi/v5"
+
+	"atcr.io/pkg/atproto/xrpc"
 )
 
 // getJSON fetches path and decodes the JSON body; it returns the status.
@@ -240,19 +241,33 @@ func TestXRPCBlobAndDelete(t *testing.T) {
 	}
 }
 
-func TestMountWithoutWriteAuthOmitsWrites(t *testing.T) {
+// The router guards routes by their Auth: the repository's write routes
+// must be Admins and getBlob Readers, everything else is public.
+func TestRoutesDeclareWhoMayCall(t *testing.T) {
 	p := openTestPDS(t, "")
-	r := chi.NewRouter()
-	NewHandlers(p).Mount(r, nil)
-	for _, path := range []string{"/xrpc/com.atproto.repo.uploadBlob", "/xrpc/com.atproto.repo.deleteRecord"} {
-		if r.Match(chi.NewRouteContext(), http.MethodPost, path) {
-			t.Errorf("%s mounted without write auth", path)
+	want := map[string]xrpc.Auth{
+		"POST /xrpc/com.atproto.repo.uploadBlob":   xrpc.Admins,
+		"POST /xrpc/com.atproto.repo.deleteRecord": xrpc.Admins,
+		"GET /xrpc/com.atproto.sync.getBlob":       xrpc.Readers,
+		"HEAD /xrpc/com.atproto.sync.getBlob":      xrpc.Readers,
+	}
+	seen := map[string]bool{}
+	for _, rt := range NewHandlers(p).Routes() {
+		key := rt.Method + " " + rt.URLPath()
+		if seen[key] {
+			t.Errorf("%s listed twice", key)
+		}
+		seen[key] = true
+		if got := rt.Auth; got != want[key] { // absent from want: xrpc.Public
+			t.Errorf("%s: Auth %d, want %d", key, got, want[key])
 		}
 	}
-	if !r.Match(chi.NewRouteContext(), http.MethodGet, "/xrpc/com.atproto.sync.getRepo") {
-		t.Error("public route missing")
+	for key := range want {
+		if !seen[key] {
+			t.Errorf("%s not listed", key)
+		}
 	}
-	if r.Match(chi.NewRouteContext(), http.MethodGet, "/xrpc/com.atproto.sync.getBlob") {
-		t.Error("getBlob must be left to the router")
+	if !seen["GET /xrpc/com.atproto.sync.getRepo"] {
+		t.Error("public route missing")
 	}
 }

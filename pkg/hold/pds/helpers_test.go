@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/go-chi/chi/v5"
 )
 
 // testURL is the public URL of test holds. *.example.com is covered by the
@@ -35,6 +37,22 @@ func openTestPDS(t testing.TB, dir string, mods ...func(*Options)) *PDS {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
+}
+
+// xrpcError is the XRPC error body the handlers answer with.
+type xrpcError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// routerOf mounts every route of h with no access checks: what the hold's
+// router serves once it has admitted the caller.
+func routerOf(h *Handlers) http.Handler {
+	r := chi.NewRouter()
+	for _, rt := range h.Routes() {
+		r.Method(rt.Method, rt.URLPath(), rt.Handler)
+	}
+	return r
 }
 
 // crewRecord is shaped like an io.atcr.hold.crew record.

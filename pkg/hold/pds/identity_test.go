@@ -16,7 +16,6 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/repo"
-	"github.com/go-chi/chi/v5"
 	blocks "github.com/ipfs/go-block-format"
 )
 
@@ -84,9 +83,7 @@ func TestDIDDocumentResolvesOverTLS(t *testing.T) {
 	ctx := context.Background()
 	p := openTestPDS(t, "")
 	mustPut(t, p, crewNSID, "alice", crewRecord("did:plc:alice"))
-	r := chi.NewRouter()
-	NewHandlers(p).Mount(r, nil)
-	srv := httptest.NewTLSServer(r)
+	srv := httptest.NewTLSServer(routerOf(NewHandlers(p)))
 	defer srv.Close()
 
 	dir := &identity.BaseDirectory{HTTPClient: resolvingClient(srv), SkipHandleVerification: true}

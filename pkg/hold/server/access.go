@@ -6,6 +6,7 @@ import (
 
 	"atcr.io/pkg/atproto/serviceauth"
 	"atcr.io/pkg/atproto/xrpc"
+	"atcr.io/pkg/oci"
 )
 
 // requireAdmin lets the request through when the verified caller may
@@ -54,10 +55,10 @@ func ociDispatch(oci, atproto http.Handler) http.Handler {
 }
 
 // isOCIDigest tells an OCI digest ("sha256:…", "sha512:…") from an ATProto
-// CID (base32 "b…", never containing a colon). The OCI handler validates the
-// digest itself.
+// CID (base32 "b…", never containing a colon). Only the prefix is checked:
+// the OCI handler refuses a malformed digest itself.
 func isOCIDigest(cid string) bool {
-	return strings.HasPrefix(cid, "sha256:") || strings.HasPrefix(cid, "sha512:")
+	return strings.HasPrefix(cid, string(oci.SHA256)+":") || strings.HasPrefix(cid, string(oci.SHA512)+":")
 }
 
 // notFound answers unknown paths; unknown XRPC methods get the XRPC error.

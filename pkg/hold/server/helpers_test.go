@@ -88,7 +88,7 @@ func newTestHold(t *testing.T, access fakeAccess, mods ...holdOption) *testHold 
 	opts := Options{
 		Version:    "v1.2.3",
 		Middleware: []func(http.Handler) http.Handler{logging.Middleware(quietLogger())},
-		PDS:        pds.NewHandlers(p),
+		Routes:     pds.NewHandlers(p).Routes(),
 		Verifier:   &serviceauth.Verifier{Audience: p.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     access,
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -11,30 +10,12 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"atcr.io/pkg/atproto/serviceauth"
-	"atcr.io/pkg/hold/pds"
+	"atcr.io/pkg/atproto/xrpc"
 )
 
-// Auth is how a Route is protected.
-type Auth int
-
-const (
-	// Public routes are open to anyone.
-	Public Auth = iota
-	// ServiceAuth routes need a valid service-auth token whose lxm is the
-	// route's method.
-	ServiceAuth
-)
-
-// Route is one io.atcr.hold.* XRPC endpoint.
-type Route struct {
-	Method  string // http.MethodGet for queries, http.MethodPost for procedures
-	NSID    string
-	Auth    Auth
-	Handler http.Handler
-}
-
-// Access makes the router's access decisions; crew.Service implements it.
-// Errors are *xrpc.Error values (401, 403) or internal errors.
+// Access makes the router's access decisions for xrpc.Readers and
+// xrpc.Admins routes; crew.Service implements it. Errors are *xrpc.Error
+// values (401, 403) or internal errors.
 type Access interface {
 	CanRead(ctx context.Context, caller syntax.DID) error
 	CanAdmin(ctx context.Context, caller syntax.DID) error
@@ -46,23 +27,24 @@ type Options struct {
 	// Middleware wraps every request (request logging, for example). It
 	// must keep http.Hijacker working for the firehose.
 	Middleware []func(http.Handler) http.Handler
-	// PDS serves com.atproto.* and /.well-known/*. Required.
-	PDS *pds.Handlers
 	// Verifier checks service-auth tokens. Required.
 	Verifier *serviceauth.Verifier
 	// Access decides blob reads and repository administration. Required.
 	Access Access
-	// Routes are the io.atcr.hold.* methods.
-	Routes []Route
-	// OCIGetBlob serves com.atproto.sync.getBlob for OCI digests, after the
-	// read check. Nil answers 404 BlobNotFound for them.
+	// Routes are the endpoints of the hold's packages (PDS, crew, blob
+	// uploads), each mounted behind what its Auth asks for. A method and
+	// path may appear once.
+	Routes []xrpc.Route
+	// OCIGetBlob serves the com.atproto.sync.getBlob requests whose cid is
+	// an OCI digest, after the getBlob route's read check; the route's own
+	// handler gets the rest. Nil answers 404 BlobNotFound for them.
 	OCIGetBlob http.Handler
 }
 
 // New returns the hold's root handler.
 func New(opts Options) (http.Handler, error) {
-	if opts.PDS == nil || opts.Verifier == nil || opts.Access == nil {
-		return nil, errors.New("server: PDS, Verifier and Access are required")
+	if opts.Verifier == nil || opts.Access == nil {
+		return nil, errors.New("server: Verifier and Access are required")
 	}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
@@ -72,35 +54,18 @@ func New(opts Options) (http.Handler, error) {
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed)
 
-	h := healthHandlers{version: opts.Version}
-	r.Get("/health", h.health)
-	r.Get("/xrpc/_health", h.xrpcHealth)
-
-	mandatory := serviceauth.Middleware(opts.Verifier, nil, true)
-	optional := serviceauth.Middleware(opts.Verifier, nil, false)
-	admin := func(next http.Handler) http.Handler { return mandatory(requireAdmin(opts.Access, next)) }
-	opts.PDS.Mount(r, admin)
-
-	getBlob := optional(blobRead(opts.Access, ociDispatch(opts.OCIGetBlob, http.HandlerFunc(opts.PDS.SyncGetBlob))))
-	r.Method(http.MethodGet, "/xrpc/com.atproto.sync.getBlob", getBlob)
-	r.Method(http.MethodHead, "/xrpc/com.atproto.sync.getBlob", getBlob)
-
-	for _, rt := range opts.Routes {
-		if _, err := syntax.ParseNSID(rt.NSID); err != nil {
-			return nil, fmt.Errorf("server: route %q: %w", rt.NSID, err)
+	m := &mounter{
+		router:     r,
+		access:     opts.Access,
+		mandatory:  serviceauth.Middleware(opts.Verifier, nil, true),
+		optional:   serviceauth.Middleware(opts.Verifier, nil, false),
+		ociGetBlob: opts.OCIGetBlob,
+		mounted:    map[string]bool{},
+	}
+	for _, rt := range append(healthRoutes(opts.Version), opts.Routes...) {
+		if err := m.mount(rt); err != nil {
+			return nil, err
 		}
-		if rt.Handler == nil {
-			return nil, fmt.Errorf("server: route %s has no handler", rt.NSID)
-		}
-		handler := rt.Handler
-		switch rt.Auth {
-		case Public:
-		case ServiceAuth:
-			handler = mandatory(handler)
-		default:
-			return nil, fmt.Errorf("server: route %s: unknown auth %d", rt.NSID, rt.Auth)
-		}
-		r.Method(rt.Method, "/xrpc/"+rt.NSID, handler)
 	}
 	return r, nil
 }

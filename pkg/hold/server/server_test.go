@@ -149,10 +149,10 @@ func TestHoldRoutes(t *testing.T) {
 		_ = xrpc.WriteJSON(w, 200, map[string]string{"caller": caller.String()})
 	})
 	h := newTestHold(t, fakeAccess{}, func(o *Options) {
-		o.Routes = []Route{
-			{Method: "GET", NSID: "io.atcr.hold.listTiers", Auth: Public, Handler: echoCaller},
-			{Method: "POST", NSID: "io.atcr.hold.requestCrew", Auth: ServiceAuth, Handler: echoCaller},
-		}
+		o.Routes = append(o.Routes,
+			xrpc.Route{Method: "GET", NSID: "io.atcr.hold.listTiers", Auth: xrpc.Public, Handler: echoCaller},
+			xrpc.Route{Method: "POST", NSID: "io.atcr.hold.requestCrew", Auth: xrpc.ServiceAuth, Handler: echoCaller},
+		)
 	})
 	if r := h.do("GET", "/xrpc/io.atcr.hold.listTiers", "", ""); r.status != 200 || string(r.body) != "{\"caller\":\"\"}\n" {
 		t.Errorf("public route: %d %s", r.status, r.body)
@@ -197,6 +197,42 @@ func TestFirehoseThroughMiddleware(t *testing.T) {
 
 func TestNewRefusesIncompleteOptions(t *testing.T) {
 	if _, err := New(Options{}); err == nil {
-		t.Error("New without PDS, Verifier and Access succeeded")
+		t.Error("New without Verifier and Access succeeded")
+	}
+}
+
+// A route the router could not serve as declared stops New.
+func TestNewRefusesBadRoutes(t *testing.T) {
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	valid := xrpc.Route{Method: "GET", NSID: "io.atcr.hold.listTiers", Auth: xrpc.Public, Handler: ok}
+	for _, tc := range []struct {
+		name, want string
+		routes     []xrpc.Route
+	}{
+		{"listed twice", "listed twice", []xrpc.Route{valid, valid}},
+		{"bad NSID", "not an nsid", []xrpc.Route{{Method: "GET", NSID: "not an nsid", Handler: ok}}},
+		{"NSID and path", "both", []xrpc.Route{{Method: "GET", NSID: "io.atcr.hold.listTiers", Path: "/x", Handler: ok}}},
+		{"relative path", "absolute path", []xrpc.Route{{Method: "GET", Path: "health", Handler: ok}}},
+		{"no method", "no HTTP method", []xrpc.Route{{NSID: "io.atcr.hold.listTiers", Handler: ok}}},
+		{"no handler", "no handler", []xrpc.Route{{Method: "GET", NSID: "io.atcr.hold.listTiers"}}},
+		{"unknown auth", "unknown auth", []xrpc.Route{{Method: "GET", NSID: "io.atcr.hold.listTiers", Auth: xrpc.Auth(99), Handler: ok}}},
+		{"health clashes", "listed twice", []xrpc.Route{{Method: "GET", Path: "/health", Handler: ok}}},
+	} {
+		opts := Options{Verifier: &serviceauth.Verifier{}, Access: fakeAccess{}, Routes: tc.routes}
+		if _, err := New(opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: New error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestIsOCIDigest(t *testing.T) {
+	for cid, want := range map[string]bool{
+		"sha256:abc": true, "sha512:" + strings.Repeat("a", 128): true,
+		"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku": false,
+		"md5:abc": false, "": false,
+	} {
+		if got := isOCIDigest(cid); got != want {
+			t.Errorf("isOCIDigest(%q) = %v", cid, got)
+		}
 	}
 }
