@@ -155,18 +155,19 @@ func (c *Client) post(ctx context.Context, h Hold, nsid string, timeout time.Dur
 	return nil
 }
 
-// do sends a raw request and decodes a JSON answer or XRPC error.
-func (c *Client) do(ctx context.Context, api *atclient.APIClient, h Hold, req *atclient.APIRequest, out any) error {
-	resp, err := api.Do(ctx, req)
+// do sends a request made outside atclient and decodes a JSON answer or
+// XRPC error.
+func (c *Client) do(h Hold, nsid string, req *http.Request, out any) error {
+	resp, err := c.xrpc.Do(req)
 	if err != nil {
-		return fmt.Errorf("hold %s: %w: %s: %w", h.DID, registry.ErrHoldUnavailable, req.Endpoint, err)
+		return fmt.Errorf("hold %s: %w: %s: %w", h.DID, registry.ErrHoldUnavailable, nsid, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return holdErr(h, req.Endpoint.String(), decodeAPIError(resp))
+		return holdErr(h, nsid, decodeAPIError(resp))
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("hold %s: %w: %s: decode: %w", h.DID, registry.ErrHoldUnavailable, req.Endpoint, err)
+		return fmt.Errorf("hold %s: %w: %s: decode: %w", h.DID, registry.ErrHoldUnavailable, nsid, err)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func holdErr(h Hold, nsid string, err error) error {
 	case atcr.ErrorInvalidUploadId, atcr.ErrorUploadExpired:
 		return wrap(registry.ErrUploadUnknown)
 	case atcr.ErrorQuotaExceeded:
-		return wrap(registry.ErrQuotaExceeded)
+		return fmt.Errorf("hold %s: %s: %w", h.DID, nsid, &registry.QuotaError{Hold: h.DID.String(), Detail: apiErr.Message})
 	}
 	switch {
 	case apiErr.StatusCode == http.StatusNotFound && nsid == getBlobNSID:

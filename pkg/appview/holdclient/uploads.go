@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bluesky-social/indigo/atproto/atclient"
-
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
@@ -99,7 +97,9 @@ func restrictedHeader(k string) bool {
 	return false
 }
 
-// uploadPart sends one part through the hold (buffered fallback).
+// uploadPart sends one part through the hold (buffered fallback). The
+// hold needs the part's length up front (it spools the part to disk), so
+// the request is built here: atclient would send a bytes.Reader chunked.
 func (c *Client) uploadPart(ctx context.Context, h Hold, uploadID string, n int, body []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, partPutTimeout)
 	defer cancel()
@@ -107,12 +107,17 @@ func (c *Client) uploadPart(ctx context.Context, h Hold, uploadID string, n int,
 	if err != nil {
 		return "", err
 	}
-	req := atclient.NewAPIRequest(http.MethodPost, atcr.HoldUploadPartNSID, bytes.NewReader(body))
-	req.QueryParams.Set("uploadId", uploadID)
-	req.QueryParams.Set("partNumber", strconv.Itoa(n))
-	req.Headers.Set("Content-Type", "application/octet-stream")
+	q := url.Values{"uploadId": {uploadID}, "partNumber": {strconv.Itoa(n)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.Endpoint+"/xrpc/"+atcr.HoldUploadPartNSID+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("hold %s: %w: uploadPart: %w", h.DID, registry.ErrHoldUnavailable, err)
+	}
+	for k, v := range api.Headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
 	var out atcr.HoldUploadPart_Output
-	if err := c.do(ctx, api, h, req, &out); err != nil {
+	if err := c.do(h, atcr.HoldUploadPartNSID, req, &out); err != nil {
 		return "", err
 	}
 	if out.ETag == "" {

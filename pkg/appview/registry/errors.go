@@ -77,6 +77,44 @@ func (e *MissingContentError) Error() string {
 	return "manifest references unknown content: " + strings.Join(parts, ", ")
 }
 
+// QuotaError is a hold's refusal for quota. It wraps ErrQuotaExceeded and
+// carries what the client should read: the hold and what it said of the
+// quota and the usage (DENIED, 403).
+type QuotaError struct {
+	Hold string
+	// Detail is the hold's message ("this push needs 3 MiB more, 1 GiB of
+	// 1 GiB (tier deckhand) already used"); it is shown sanitized.
+	Detail string
+}
+
+// maxQuotaDetail bounds the hold's words in a response.
+const maxQuotaDetail = 300
+
+// Error implements error.
+func (e *QuotaError) Error() string { return e.message() }
+
+// Unwrap makes the error an ErrQuotaExceeded.
+func (e *QuotaError) Unwrap() error { return ErrQuotaExceeded }
+
+// message is the response's text: the hold's detail kept to printable
+// ASCII and maxQuotaDetail bytes (a hold is the user's choice, not ours).
+func (e *QuotaError) message() string {
+	detail := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, e.Detail)
+	if len(detail) > maxQuotaDetail {
+		detail = detail[:maxQuotaDetail] + "..."
+	}
+	msg := "storage quota exceeded on hold " + e.Hold
+	if detail != "" {
+		msg += ": " + detail
+	}
+	return msg
+}
+
 // sentinelCodes is the one table from sentinels to OCI errors. An empty
 // message keeps the code's default. The first match wins: the specific
 // upstream sentinels come before ErrUnavailable, which they wrap.
@@ -118,6 +156,10 @@ func ociError(err error) error {
 		if len(out) > 0 {
 			return out
 		}
+	}
+	var quota *QuotaError
+	if errors.As(err, &quota) {
+		return &oci.Error{Code: oci.ErrorCodeDenied, Message: quota.message()}
 	}
 	var coded *oci.Error
 	var list oci.Errors

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"atcr.io/pkg/appview/storage/storagetest"
-	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
 
@@ -75,14 +74,5 @@ func TestCatalogPagination(t *testing.T) {
 	if !slices.Equal(c.Repositories, []string{"alice.test/one"}) ||
 		resp.Header.Get("Link") != `</v2/_catalog?last=alice.test%2Fone&n=1>; rel="next"` {
 		t.Fatalf("catalog page %v, Link %q", c.Repositories, resp.Header.Get("Link"))
-	}
-}
-
-func TestNotifyFailureDoesNotFailPush(t *testing.T) {
-	env := newTestEnv(t, storagetest.EnvOptions{})
-	env.Hold.SetNotifyFails(true)
-	env.pushImage(t, env.alice, "alice.test/app", "v1")
-	if env.Hold.Calls(atcr.HoldNotifyManifestNSID) != 1 || len(env.PDS.Records(env.alice.DID, atcr.TagNSID)) != 1 {
-		t.Fatal("push did not complete around the failed notification")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
@@ -87,10 +86,11 @@ func (s *Store) fetchManifest(ctx context.Context, owner registry.Owner, rec *pd
 // references must exist first (blobs on the owner's push hold, index
 // children as manifests of this repository). Then, in this order, so a
 // failure never leaves a tag pointing at nothing: uploadBlob (the exact
-// bytes), createRecord io.atcr.manifest, putRecord io.atcr.tag (for each
-// tag), and finally io.atcr.hold.notifyManifest, whose failure is only
-// logged. A manifest already recorded in this repository with the same
-// hold is reused rather than recorded twice.
+// bytes), createRecord io.atcr.manifest, io.atcr.hold.notifyManifest
+// (retried while the hold is unreachable; a refusal withdraws the record
+// and fails the push), putRecord io.atcr.tag (for each tag). A manifest
+// already recorded in this repository with the same hold is reused rather
+// than recorded twice.
 func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registry.ManifestPut) error {
 	holdDID, err := s.pushHold(ctx, repo.Owner)
 	if err != nil {
@@ -111,10 +111,19 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 	if err != nil {
 		return err
 	}
-	if rec == nil {
+	created := rec == nil
+	if created {
 		if rec, err = s.createManifest(ctx, client, repo, put, holdDID); err != nil {
 			return err
 		}
+	}
+	// The hold accounts for the layers (quota, garbage collection) before
+	// any tag names the image: a push the hold refuses leaves no image.
+	if err := s.notifyHold(ctx, h, repo, put, rec); err != nil {
+		if created {
+			s.withdrawManifest(ctx, client, repo, rec)
+		}
+		return s.notifyRefusal(ctx, repo, h, put, err)
 	}
 	for _, tag := range put.Tags {
 		if err := s.writeTag(ctx, client, repo, tag, rec); err != nil {
@@ -122,8 +131,23 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 		}
 	}
 	s.manifests.Add(manifestKey{did: repo.Owner.DID, digest: put.Digest}, cachedManifest{body: put.Body, mediaType: put.Manifest.MediaType()})
-	s.notifyHold(ctx, h, repo, put, rec)
 	return nil
+}
+
+// withdrawManifest deletes a manifest record this push created when the
+// hold refused it, so no record claims an image whose layers nobody
+// accounts for. It runs whatever the client does meanwhile; a failure is
+// logged (the record stays, untagged).
+func (s *Store) withdrawManifest(ctx context.Context, client *atclient.APIClient, repo registry.Repo, rec *pdsread.ManifestRecord) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.NotifyTimeout)
+	defer cancel()
+	if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rec.RKey); err != nil {
+		s.log.ErrorContext(ctx, "storage: could not withdraw the manifest record of a refused push", "manifest", rec.URI, "err", err)
+		return
+	}
+	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
+		idx.removeManifest(rec.RKey)
+	}
 }
 
 // reusableManifest returns an existing record of the same digest, media
@@ -214,39 +238,6 @@ func (s *Store) tagUnchanged(ctx context.Context, repo registry.Repo, rkey, uri 
 	return err == nil && t.Value.Manifest == uri
 }
 
-// notifyHold tells the hold about the push; the push has succeeded
-// whatever the hold answers.
-func (s *Store) notifyHold(ctx context.Context, h holdclient.Hold, repo registry.Repo, put registry.ManifestPut, rec *pdsread.ManifestRecord) {
-	in := atcr.HoldNotifyManifest_Input{
-		Repository:     repo.Path(),
-		ManifestDigest: put.Digest.String(),
-		ManifestURI:    rec.URI,
-		MediaType:      put.Manifest.MediaType(),
-		Layers:         []atcr.HoldNotifyManifest_Descriptor{},
-	}
-	if len(put.Tags) > 0 {
-		in.Tag = put.Tags[0].String()
-	}
-	if cfg, ok := put.Manifest.Config(); ok {
-		in.Config = notifyDescriptor(cfg)
-	}
-	for _, l := range put.Manifest.Layers() {
-		if !oci.IsNondistributable(l.MediaType) {
-			in.Layers = append(in.Layers, *notifyDescriptor(l))
-		}
-	}
-	if subj, ok := put.Manifest.Subject(); ok {
-		in.Subject = notifyDescriptor(subj)
-	}
-	if err := s.hold.NotifyManifest(context.WithoutCancel(ctx), h, in, s.opts.NotifyTimeout); err != nil {
-		s.log.WarnContext(ctx, "storage: notifyManifest failed; the push stands", "hold", h.DID, "manifest", rec.URI, "err", err)
-	}
-}
-
-func notifyDescriptor(d oci.Descriptor) *atcr.HoldNotifyManifest_Descriptor {
-	return &atcr.HoldNotifyManifest_Descriptor{Digest: d.Digest.String(), MediaType: d.MediaType, Size: d.Size}
-}
-
 // DeleteManifest implements registry.ManifestService. A tag deletes its
 // record only. A digest lists the repository afresh (so no tag written
 // elsewhere survives), deletes every tag pointing at the manifest, then
@@ -283,41 +274,6 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
 	return nil
-}
-
-// notifyHoldDeleted tells the hold named in a deleted manifest record
-// (io.atcr.hold.notifyManifestDeleted) to drop the record's layer records,
-// which frees the owner's quota there and lets its garbage collector
-// reclaim blobs nothing else references. The delete has succeeded whatever
-// the hold answers: a failure is logged, and the layer records stay until
-// a later notification.
-func (s *Store) notifyHoldDeleted(ctx context.Context, owner syntax.DID, rec *pdsread.ManifestRecord) {
-	if rec.Value.HoldDID == "" {
-		return // an old record naming no hold: no hold holds its layer records
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.NotifyTimeout)
-	defer cancel()
-	log := s.log.With("hold", rec.Value.HoldDID, "manifest", rec.URI)
-	hold, err := syntax.ParseDID(rec.Value.HoldDID)
-	if err != nil {
-		log.WarnContext(ctx, "storage: deleted manifest names an invalid hold DID; not notifying it", "err", err)
-		return
-	}
-	n, err := s.notifyHoldOf(ctx, hold, owner, rec.URI)
-	if err != nil {
-		log.WarnContext(ctx, "storage: notifyManifestDeleted failed; the delete stands", "err", err)
-		return
-	}
-	log.DebugContext(ctx, "storage: hold dropped the deleted manifest's layer records", "layersDeleted", n)
-}
-
-// notifyHoldOf resolves the hold and calls notifyManifestDeleted as owner.
-func (s *Store) notifyHoldOf(ctx context.Context, hold, owner syntax.DID, manifestURI string) (int64, error) {
-	h, err := s.hold.Hold(ctx, hold, owner)
-	if err != nil {
-		return 0, err
-	}
-	return s.hold.NotifyManifestDeleted(ctx, h, manifestURI, s.opts.NotifyTimeout)
 }
 
 func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) error {

@@ -39,6 +39,7 @@ const (
 	DefaultMaxRecords         = 10_000
 	DefaultMaxReferences      = 1_000
 	DefaultNotifyTimeout      = 10 * time.Second
+	DefaultNotifyBackoff      = 500 * time.Millisecond
 )
 
 // Options configures New.
@@ -87,6 +88,10 @@ type Options struct {
 	// NotifyTimeout bounds io.atcr.hold.notifyManifest and
 	// notifyManifestDeleted (with the hold's resolution). Default 10s.
 	NotifyTimeout time.Duration
+	// NotifyBackoff is the wait before notifyManifest is tried again after
+	// the hold failed or could not be reached (then four times longer).
+	// Default 500ms.
+	NotifyBackoff time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -194,6 +199,7 @@ func withDefaults(o Options) Options {
 	setDuration(&o.TagTTL, DefaultTagTTL)
 	setDuration(&o.HoldTTL, DefaultHoldTTL)
 	setDuration(&o.NotifyTimeout, DefaultNotifyTimeout)
+	setDuration(&o.NotifyBackoff, DefaultNotifyBackoff)
 	setInt(&o.MaxIndexes, DefaultMaxIndexes)
 	setInt(&o.MaxRecords, DefaultMaxRecords)
 	setInt(&o.MaxReferences, DefaultMaxReferences)

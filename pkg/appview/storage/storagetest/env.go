@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
@@ -138,6 +139,8 @@ func (e *Env) NewStore(t testing.TB, d *db.DB, adjust func(*storage.Options)) *s
 		Tombstones:   d,
 		HTTP:         HTTPOptions,
 		Logger:       e.logger,
+		// Tests that fail notifications should not wait real seconds.
+		NotifyBackoff: time.Millisecond,
 	}
 	if adjust != nil {
 		adjust(&opts)

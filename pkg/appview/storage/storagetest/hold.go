@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,12 +20,20 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
 
-// maxFallbackPart bounds a part sent through uploadPart.
+// maxFallbackPart bounds a part sent through uploadPart: the fake holds it
+// in memory (the real hold spools up to 5 GiB to disk); larger is 413.
 const maxFallbackPart = 64 << 20
+
+// Validity of what the fake hands out, as the real hold's defaults.
+const (
+	sessionTTL = 24 * time.Hour
+	presignTTL = 15 * time.Minute
+)
 
 // Hold is a fake hold (see the package comment).
 type Hold struct {
@@ -41,8 +51,11 @@ type Hold struct {
 	noPresign bool
 	down      bool
 	private   bool
-	notifyErr bool
+	notifyErr *notifyFailure
 	deleteErr bool
+	// recorded are the layer records notifyManifest wrote: manifest URI →
+	// digests.
+	recorded map[string]map[string]bool
 }
 
 // DeletedNotice is one io.atcr.hold.notifyManifestDeleted call: who called
@@ -64,15 +77,22 @@ type holdUpload struct {
 	s3ID     string
 	owner    syntax.DID
 	expected string
+	// assembled: S3 completed the multipart upload; a repeated
+	// completeUpload only verifies and moves.
+	assembled bool
 }
 
 // NewHold starts a fake hold named did over svc, stopped when the test ends.
 func NewHold(t testing.TB, did syntax.DID, svc *s3.S3Service) *Hold {
-	h := &Hold{DID: did, S3: svc, uploads: map[string]*holdUpload{}, calls: map[string]int{}}
+	h := &Hold{DID: did, S3: svc, uploads: map[string]*holdUpload{}, calls: map[string]int{}, recorded: map[string]map[string]bool{}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		xrpc.WriteError(w, xrpc.NewError(http.StatusNotFound, "MethodNotImplemented", "not implemented by this hold"))
+	})
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.initiateUpload", h.protected(h.initiate))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.getPartUploadUrl", h.protected(h.partURL))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.uploadPart", h.protected(h.uploadPart))
+	mux.HandleFunc("PUT /xrpc/io.atcr.hold.uploadPart", h.protected(h.uploadPart))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.completeUpload", h.protected(h.complete))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.abortUpload", h.protected(h.abort))
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.notifyManifest", h.protected(h.notify))
@@ -94,8 +114,27 @@ func (h *Hold) SetNoPresign(v bool) { h.set(func() { h.noPresign = v }) }
 // SetDown makes every request fail by dropping the connection.
 func (h *Hold) SetDown(v bool) { h.set(func() { h.down = v }) }
 
-// SetNotifyFails makes notifyManifest answer 500.
-func (h *Hold) SetNotifyFails(v bool) { h.set(func() { h.notifyErr = v }) }
+// notifyFailure is how notifyManifest fails, and how many more times.
+type notifyFailure struct {
+	left          int // < 0: every time
+	status        int
+	name, message string
+}
+
+// SetNotifyFails makes notifyManifest answer 500 every time (v) or not.
+func (h *Hold) SetNotifyFails(v bool) {
+	if v {
+		h.SetNotifyError(-1, http.StatusInternalServerError, "InternalServerError", "notify failed")
+		return
+	}
+	h.set(func() { h.notifyErr = nil })
+}
+
+// SetNotifyError makes the next n notifyManifest calls (every one, for
+// n < 0) answer the XRPC error status/name/message.
+func (h *Hold) SetNotifyError(n, status int, name, message string) {
+	h.set(func() { h.notifyErr = &notifyFailure{left: n, status: status, name: name, message: message} })
+}
 
 // SetNotifyDeletedFails makes notifyManifestDeleted answer 502
 // UpstreamFailure, as a hold whose check of the owner's PDS failed does.
@@ -151,6 +190,14 @@ func (h *Hold) OpenUploads() int {
 	return len(h.uploads)
 }
 
+// DeleteBlob removes a stored blob, as the hold's garbage collector does.
+func (h *Hold) DeleteBlob(t testing.TB, d oci.Digest) {
+	t.Helper()
+	if err := h.S3.Delete(t.Context(), s3.BlobKey(d)); err != nil {
+		t.Fatalf("delete %s: %v", d, err)
+	}
+}
+
 // HasBlob reports whether a blob is stored at its content-addressed key.
 func (h *Hold) HasBlob(t testing.TB, d oci.Digest) bool {
 	t.Helper()
@@ -176,47 +223,72 @@ func (h *Hold) gate(next http.Handler) http.Handler {
 }
 
 // protected checks the service token Sessions.ServiceToken mints: issued
-// for this hold and bound to the method called.
+// for this hold and bound to the method called, refused with the real
+// hold's error names.
 func (h *Hold) protected(next func(http.ResponseWriter, *http.Request, syntax.DID)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller, ok := h.caller(r)
-		if !ok {
-			xrpcError(w, http.StatusUnauthorized, "AuthRequired", "service token required")
+		caller, err := h.caller(r)
+		if err == nil && caller == "" {
+			err = xrpc.AuthRequired("service token required")
+		}
+		if err != nil {
+			xrpc.WriteError(w, err)
 			return
 		}
 		next(w, r, caller)
 	}
 }
 
-func (h *Hold) caller(r *http.Request) (syntax.DID, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+// caller reads the fake token "svc|<did>|<aud>|<lxm>": "" without one, an
+// *xrpc.Error (401) for one that is not for this call.
+func (h *Hold) caller(r *http.Request) (syntax.DID, error) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return "", nil
+	}
+	tok, _ := strings.CutPrefix(auth, "Bearer ")
 	parts := strings.Split(tok, "|")
-	lxm := strings.TrimPrefix(r.URL.Path, "/xrpc/")
-	if !ok || len(parts) != 4 || parts[0] != "svc" || parts[2] != h.DID.String() || parts[3] != lxm {
-		return "", false
+	if len(parts) != 4 || parts[0] != "svc" {
+		return "", xrpc.NewError(http.StatusUnauthorized, "InvalidToken", "malformed service token")
+	}
+	if parts[2] != h.DID.String() {
+		return "", xrpc.NewError(http.StatusUnauthorized, "BadJwtAudience", "service token is not for this hold")
+	}
+	if parts[3] != strings.TrimPrefix(r.URL.Path, "/xrpc/") {
+		return "", xrpc.NewError(http.StatusUnauthorized, "BadJwtLexiconMethod", "service token is for another method")
 	}
 	did, err := syntax.ParseDID(parts[1])
-	return did, err == nil
+	if err != nil {
+		return "", xrpc.NewError(http.StatusUnauthorized, "InvalidToken", "service token issuer is not a DID")
+	}
+	return did, nil
 }
 
 func (h *Hold) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
-		xrpcError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		xrpc.WriteError(w, xrpc.InvalidRequest("request body is not valid JSON"))
 		return false
 	}
 	return true
 }
 
-// upload finds a session of caller.
+// upload finds a live session of caller; unknown, foreign and expired
+// sessions are the same InvalidUploadId, as on the real hold.
 func (h *Hold) upload(w http.ResponseWriter, id string, caller syntax.DID) *holdUpload {
 	h.mu.Lock()
 	u := h.uploads[id]
 	h.mu.Unlock()
 	if u == nil || u.owner != caller {
-		xrpcError(w, http.StatusBadRequest, atcr.ErrorInvalidUploadId, "no such upload")
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidUploadId, "no such upload session"))
 		return nil
 	}
 	return u
+}
+
+// storageFailed answers a failure of S3 as the real hold does: 502 with a
+// message that does not quote the storage's.
+func storageFailed(w http.ResponseWriter, what string) {
+	xrpc.WriteError(w, xrpc.UpstreamFailure("storage failed to "+what))
 }
 
 func (h *Hold) initiate(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
@@ -224,17 +296,23 @@ func (h *Hold) initiate(w http.ResponseWriter, r *http.Request, caller syntax.DI
 	if !h.decode(w, r, &in) {
 		return
 	}
-	var b [12]byte
+	if in.Digest != "" {
+		if _, err := oci.ParseDigest(in.Digest); err != nil {
+			xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest, "digest: "+err.Error()))
+			return
+		}
+	}
+	var b [16]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	key, _ := s3.UploadKey(id)
 	s3ID, err := h.S3.CreateMultipartUpload(r.Context(), key)
 	if err != nil {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
+		storageFailed(w, "start the upload")
 		return
 	}
 	h.set(func() { h.uploads[id] = &holdUpload{key: key, s3ID: s3ID, owner: caller, expected: in.Digest} })
-	writeJSON(w, atcr.HoldInitiateUpload_Output{UploadID: id})
+	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldInitiateUpload_Output{UploadID: id, ExpiresAt: datetime(time.Now().Add(sessionTTL))})
 }
 
 func (h *Hold) partURL(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
@@ -247,22 +325,27 @@ func (h *Hold) partURL(w http.ResponseWriter, r *http.Request, caller syntax.DID
 		return
 	}
 	if in.PartNumber < 1 || in.PartNumber > s3.MaxParts {
-		xrpcError(w, http.StatusBadRequest, atcr.ErrorInvalidPartNumber, "part number out of range")
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidPartNumber, "part number out of range"))
 		return
 	}
 	h.mu.Lock()
 	noPresign := h.noPresign
 	h.mu.Unlock()
+	out := atcr.HoldGetPartUploadURL_Output{Method: http.MethodPut, Headers: map[string]any{}, ExpiresAt: datetime(time.Now().Add(presignTTL))}
 	if noPresign {
-		writeJSON(w, atcr.HoldGetPartUploadURL_Output{Method: http.MethodPut})
-		return
+		// As the real hold without presigning: its own uploadPart, which
+		// takes the service token instead of a signature.
+		q := url.Values{"uploadId": {in.UploadID}, "partNumber": {strconv.FormatInt(in.PartNumber, 10)}}
+		out.URL = h.URL() + "/xrpc/" + atcr.HoldUploadPartNSID + "?" + q.Encode()
+	} else {
+		signed, err := h.S3.PresignUploadPart(r.Context(), u.key, u.s3ID, int32(in.PartNumber), presignTTL)
+		if err != nil {
+			storageFailed(w, "presign the part")
+			return
+		}
+		out.URL = signed
 	}
-	url, err := h.S3.PresignUploadPart(r.Context(), u.key, u.s3ID, int32(in.PartNumber), 15*time.Minute)
-	if err != nil {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
-		return
-	}
-	writeJSON(w, atcr.HoldGetPartUploadURL_Output{URL: url, Method: http.MethodPut})
+	_ = xrpc.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Hold) uploadPart(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
@@ -273,73 +356,122 @@ func (h *Hold) uploadPart(w http.ResponseWriter, r *http.Request, caller syntax.
 	}
 	n, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil || n < 1 || n > s3.MaxParts {
-		xrpcError(w, http.StatusBadRequest, atcr.ErrorInvalidPartNumber, "part number out of range")
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidPartNumber, "part number out of range"))
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxFallbackPart))
-	if err != nil {
-		xrpcError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+	switch {
+	case r.ContentLength < 0:
+		xrpc.WriteError(w, xrpc.InvalidRequest("Content-Length is required"))
+		return
+	case r.ContentLength > maxFallbackPart:
+		xrpc.WriteError(w, xrpc.PayloadTooLarge("part too large"))
+		return
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil || int64(len(data)) != r.ContentLength {
+		xrpc.WriteError(w, xrpc.InvalidRequest("the part body ended early"))
 		return
 	}
 	part, err := h.S3.UploadPart(r.Context(), u.key, u.s3ID, int32(n), bytes.NewReader(data))
 	if err != nil {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
+		storageFailed(w, "store the part")
 		return
 	}
-	writeJSON(w, atcr.HoldUploadPart_Output{ETag: part.ETag})
+	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldUploadPart_Output{ETag: part.ETag})
 }
 
-// complete assembles the parts, verifies the digest by reading the
+// complete checks its input in the real hold's order (digest, parts,
+// session), assembles the parts, verifies the digest by reading the
 // assembled object back, and only then moves it to its content-addressed
-// key; on a mismatch the staging object is deleted.
+// key; on a mismatch nothing is stored and the session ends. Other
+// failures keep the session, so the call can be repeated.
 func (h *Hold) complete(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
 	var in atcr.HoldCompleteUpload_Input
 	if !h.decode(w, r, &in) {
+		return
+	}
+	d, err := oci.ParseDigest(in.Digest)
+	if err != nil {
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest, "digest: "+err.Error()))
+		return
+	}
+	if err := checkParts(in.Parts); err != nil {
+		xrpc.WriteError(w, err)
 		return
 	}
 	u := h.upload(w, in.UploadID, caller)
 	if u == nil {
 		return
 	}
-	d, err := oci.ParseDigest(in.Digest)
-	if err != nil {
-		xrpcError(w, http.StatusBadRequest, atcr.ErrorInvalidDigest, err.Error())
+	ctx := r.Context()
+	end := func() {
+		h.set(func() { delete(h.uploads, in.UploadID) })
+		_ = h.S3.Delete(ctx, u.key)
+	}
+	if u.expected != "" && u.expected != d.String() {
+		end()
+		_ = h.S3.AbortMultipartUpload(ctx, u.key, u.s3ID)
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest,
+			"the upload was started for "+u.expected+", not "+d.String()))
 		return
 	}
 	parts := make([]s3.Part, len(in.Parts))
 	for i, p := range in.Parts {
 		parts[i] = s3.Part{Number: int32(p.PartNumber), ETag: p.ETag}
 	}
-	ctx := r.Context()
-	h.set(func() { delete(h.uploads, in.UploadID) })
-	if err := h.S3.CompleteMultipartUpload(ctx, u.key, u.s3ID, parts); err != nil {
-		xrpcError(w, http.StatusBadRequest, atcr.ErrorMissingParts, err.Error())
+	if !u.assembled {
+		if err := h.S3.CompleteMultipartUpload(ctx, u.key, u.s3ID, parts); err != nil {
+			xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorCompletionFailed, "storage refused the parts"))
+			return
+		}
+		h.set(func() { u.assembled = true })
+	}
+	size, err := h.verify(ctx, u.key, d)
+	if errors.Is(err, oci.ErrDigestMismatch) {
+		end()
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest, err.Error()))
 		return
 	}
-	rc, _, err := h.S3.Open(ctx, u.key)
 	if err != nil {
-		xrpcError(w, http.StatusInternalServerError, atcr.ErrorCompletionFailed, err.Error())
-		return
-	}
-	hasher := oci.NewHasher(d.Algorithm())
-	_, err = io.Copy(hasher, rc)
-	rc.Close()
-	if err == nil {
-		err = hasher.Verify(d, oci.SizeUnknown)
-	}
-	if err != nil {
-		_ = h.S3.Delete(ctx, u.key)
-		xrpcError(w, http.StatusBadRequest, atcr.ErrorInvalidDigest, err.Error())
+		storageFailed(w, "read the assembled upload")
 		return
 	}
 	if err := h.S3.Move(ctx, u.key, s3.BlobKey(d)); err != nil {
-		xrpcError(w, http.StatusInternalServerError, atcr.ErrorCompletionFailed, err.Error())
+		storageFailed(w, "store the blob")
 		return
 	}
 	h.set(func() {
-		h.completed = append(h.completed, Completed{Digest: d, Parts: len(parts), Size: hasher.Size()})
+		delete(h.uploads, in.UploadID)
+		h.completed = append(h.completed, Completed{Digest: d, Parts: len(parts), Size: size})
 	})
-	writeJSON(w, atcr.HoldCompleteUpload_Output{Status: "completed", Digest: d.String(), Size: hasher.Size()})
+	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldCompleteUpload_Output{Status: "completed", Digest: d.String(), Size: size})
+}
+
+// checkParts refuses an empty, unordered or incomplete parts list.
+func checkParts(parts []atcr.HoldCompleteUpload_Part) error {
+	if len(parts) == 0 {
+		return xrpc.NewError(http.StatusBadRequest, atcr.ErrorMissingParts, "no parts")
+	}
+	for i, p := range parts {
+		if p.ETag == "" || (i > 0 && p.PartNumber <= parts[i-1].PartNumber) {
+			return xrpc.NewError(http.StatusBadRequest, atcr.ErrorMissingParts, "parts must be in ascending order, each with its ETag")
+		}
+	}
+	return nil
+}
+
+// verify hashes the object at key and compares it with d.
+func (h *Hold) verify(ctx context.Context, key string, d oci.Digest) (int64, error) {
+	rc, _, err := h.S3.Open(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	hasher := oci.NewHasher(d.Algorithm())
+	if _, err := io.Copy(hasher, rc); err != nil {
+		return 0, err
+	}
+	return hasher.Size(), hasher.Verify(d, oci.SizeUnknown)
 }
 
 func (h *Hold) abort(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
@@ -352,13 +484,18 @@ func (h *Hold) abort(w http.ResponseWriter, r *http.Request, caller syntax.DID) 
 		return
 	}
 	h.set(func() { delete(h.uploads, in.UploadID) })
-	if err := h.S3.AbortMultipartUpload(r.Context(), u.key, u.s3ID); err != nil {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
+	if err := h.S3.AbortMultipartUpload(r.Context(), u.key, u.s3ID); err != nil && !u.assembled {
+		storageFailed(w, "abort the upload")
 		return
 	}
-	writeJSON(w, atcr.HoldAbortUpload_Output{})
+	_ = h.S3.Delete(r.Context(), u.key)
+	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldAbortUpload_Output{})
 }
 
+// notify records the manifest's blobs as the real hold does: every blob
+// (config and layers) must be stored, each gets one layer record per
+// manifest, and a repeated notification records nothing new. Quota and the
+// manifest record's ownership are the real hold's (pkg/hold/holdoci).
 func (h *Hold) notify(w http.ResponseWriter, r *http.Request, _ syntax.DID) {
 	var in atcr.HoldNotifyManifest_Input
 	if !h.decode(w, r, &in) {
@@ -366,19 +503,55 @@ func (h *Hold) notify(w http.ResponseWriter, r *http.Request, _ syntax.DID) {
 	}
 	h.mu.Lock()
 	fail := h.notifyErr
-	if !fail {
-		h.notified = append(h.notified, in)
+	if fail != nil {
+		if fail.left--; fail.left == 0 {
+			h.notifyErr = nil
+		}
 	}
 	h.mu.Unlock()
-	if fail {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", "notify failed")
+	if fail != nil {
+		xrpc.WriteError(w, xrpc.NewError(fail.status, fail.name, fail.message))
 		return
 	}
-	writeJSON(w, atcr.HoldNotifyManifest_Output{LayersRecorded: int64(len(in.Layers))})
+	blobs := in.Layers
+	if in.Config != nil {
+		blobs = append([]atcr.HoldNotifyManifest_Descriptor{*in.Config}, blobs...)
+	}
+	for _, b := range blobs {
+		d, err := oci.ParseDigest(b.Digest)
+		if err != nil {
+			xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest, "digest: "+err.Error()))
+			return
+		}
+		if _, err := h.S3.Stat(r.Context(), s3.BlobKey(d)); errors.Is(err, s3.ErrNotFound) {
+			xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorBlobNotFound, "blob "+d.String()+" is not stored on this hold"))
+			return
+		} else if err != nil {
+			storageFailed(w, "look up a blob")
+			return
+		}
+	}
+	var written int64
+	h.set(func() {
+		h.notified = append(h.notified, in)
+		seen := h.recorded[in.ManifestURI]
+		if seen == nil {
+			seen = map[string]bool{}
+			h.recorded[in.ManifestURI] = seen
+		}
+		for _, b := range blobs {
+			if !seen[b.Digest] {
+				seen[b.Digest] = true
+				written++
+			}
+		}
+	})
+	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldNotifyManifest_Output{LayersRecorded: written})
 }
 
-// notifyDeleted records the call; the real hold's checks (owner, record
-// gone from the PDS) are tested in pkg/hold/holdoci.
+// notifyDeleted records the call and drops the manifest's layer records;
+// the real hold's checks (owner, record gone from the PDS) are tested in
+// pkg/hold/holdoci.
 func (h *Hold) notifyDeleted(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
 	var in atcr.HoldNotifyManifestDeleted_Input
 	if !h.decode(w, r, &in) {
@@ -392,47 +565,69 @@ func (h *Hold) notifyDeleted(w http.ResponseWriter, r *http.Request, caller synt
 		hook(notice)
 	}
 	if fail {
-		xrpcError(w, http.StatusBadGateway, atcr.ErrorUpstreamFailure, "the owner's PDS could not confirm the deletion")
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadGateway, atcr.ErrorUpstreamFailure, "the owner's PDS could not confirm the deletion"))
 		return
 	}
-	h.set(func() { h.deleted = append(h.deleted, notice) })
-	writeJSON(w, atcr.HoldNotifyManifestDeleted_Output{LayersDeleted: 1})
+	var deleted int64
+	h.set(func() {
+		h.deleted = append(h.deleted, notice)
+		deleted = int64(len(h.recorded[in.ManifestURI]))
+		delete(h.recorded, in.ManifestURI)
+	})
+	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldNotifyManifestDeleted_Output{LayersDeleted: deleted})
 }
 
-// getBlob answers an OCI digest: HEAD with its size, GET with a 307 to a
-// presigned URL.
+// getBlob answers an OCI digest: HEAD with its size and digest, GET with a
+// 307 to a presigned URL. A token that is sent must be valid; a private
+// hold needs one.
 func (h *Hold) getBlob(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	private := h.private
 	h.mu.Unlock()
-	if _, ok := h.caller(r); private && !ok {
-		xrpcError(w, http.StatusUnauthorized, "AuthRequired", "this hold is private")
+	caller, err := h.caller(r)
+	if err == nil && private && caller == "" {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		err = xrpc.AuthRequired("this hold is private")
+	}
+	if err != nil {
+		xrpc.WriteError(w, err)
 		return
 	}
 	q := r.URL.Query()
+	if q.Get("did") != h.DID.String() {
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, "RepoNotFound", "this hold hosts only its own repository"))
+		return
+	}
 	d, err := oci.ParseDigest(q.Get("cid"))
-	if err != nil || q.Get("did") != h.DID.String() {
-		xrpcError(w, http.StatusBadRequest, "InvalidRequest", "want did=<this hold> and an OCI digest")
+	if err != nil {
+		xrpc.WriteError(w, xrpc.InvalidRequest("cid: want an OCI digest"))
 		return
 	}
 	info, err := h.S3.Stat(r.Context(), s3.BlobKey(d))
 	if errors.Is(err, s3.ErrNotFound) {
-		xrpcError(w, http.StatusNotFound, atcr.ErrorBlobNotFound, "no such blob")
+		xrpc.WriteError(w, xrpc.NewError(http.StatusNotFound, atcr.ErrorBlobNotFound, "blob "+d.String()+" is not stored on this hold"))
 		return
 	}
 	if err != nil {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
+		storageFailed(w, "look up the blob")
 		return
 	}
+	w.Header().Set("Docker-Content-Digest", d.String())
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("ETag", `"`+d.String()+`"`)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	url, err := h.S3.PresignGet(r.Context(), s3.BlobKey(d), 15*time.Minute)
+	signed, err := h.S3.PresignGet(r.Context(), s3.BlobKey(d), presignTTL)
 	if err != nil {
-		xrpcError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
+		storageFailed(w, "presign the blob")
 		return
 	}
-	http.Redirect(w, r, url, http.StatusTemporaryRedirect)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, signed, http.StatusTemporaryRedirect)
 }
+
+// datetime formats t as the lexicons' datetime.
+func datetime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
