@@ -10,10 +10,10 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
-	appoauth "atcr.io/pkg/appview/oauth"
 	"atcr.io/pkg/appview/pdssession"
 	"atcr.io/pkg/appview/ui"
 	"atcr.io/pkg/config"

@@ -2,7 +2,7 @@
 // sends to holds: com.atproto.server.getServiceAuth on the user's PDS, asked
 // for through whatever session the caller has for that user (an
 // app-password session in pkg/appview/pdssession, an OAuth session in
-// pkg/appview/oauth).
+// pkg/appview/appoauth).
 //
 // A Cache keeps one token per (did, aud, lxm) in a bounded LRU until Margin
 // before it expires, and collapses concurrent misses for one key into one

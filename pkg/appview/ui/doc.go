@@ -5,7 +5,7 @@
 //
 // Routes (Mount): / (what ATCR is, and when logged in the docker and helper
 // commands), /login, /auth/oauth/authorize and /auth/oauth/callback (the
-// browser half of pkg/appview/oauth's login), POST /auth/logout, /device
+// browser half of pkg/appview/appoauth's login), POST /auth/logout, /device
 // (enter or confirm a user code, approve or deny), /settings (devices,
 // revoke), /static/*; with Options.Repositories also /u/{handle-or-did},
 // /r/{name} with its partials /r/{name}/-/tags and

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	appoauth "atcr.io/pkg/appview/oauth"
+	"atcr.io/pkg/appview/appoauth"
 )
 
 // maxReturnTo bounds the stored return path.

@@ -14,8 +14,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/devices"
-	appoauth "atcr.io/pkg/appview/oauth"
 	"atcr.io/pkg/appview/throttle"
 )
 
