@@ -8,7 +8,7 @@ import (
 	"atcr.io/pkg/appview/access"
 )
 
-// BenchmarkIssueToken measures signing one registry JWT (ES256).
+// BenchmarkIssueToken measures signing one registry token (ES256).
 func BenchmarkIssueToken(b *testing.B) {
 	e := newEnv(b)
 	g := &access.Grant{Subject: alice.DID, Handle: "alice.test",
