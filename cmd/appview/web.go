@@ -22,7 +22,7 @@ import (
 // webDeps is what the web front end (OAuth, device flow, UI) takes from
 // runServe.
 type webDeps struct {
-	// DB is the AppView database; the OAuth, session and device tables come
+	// DB is the AppView database; the OAuth-session, browser-session and device tables come
 	// from its migrations 0003-0005.
 	DB *db.DB
 	// Directory is the shared identity directory (pkg/atproto/directory).
