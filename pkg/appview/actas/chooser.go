@@ -15,16 +15,6 @@ import (
 	"atcr.io/pkg/appview/servicetoken"
 )
 
-// Defaults applied when the matching Options field is zero.
-const (
-	DefaultServiceTokenTTL    = servicetoken.DefaultTTL
-	DefaultServiceTokenMargin = servicetoken.DefaultMargin
-	DefaultCacheSize          = servicetoken.DefaultCacheSize
-	// MaxServiceTokenTTL is the reference PDS's limit for a token bound to
-	// a method (servicetoken.MaxTTL).
-	MaxServiceTokenTTL = servicetoken.MaxTTL
-)
-
 // ErrNoSession means the AppView holds neither an OAuth session nor an
 // app-password session for the account (never logged in here, or the PDS
 // refused the session's refresh). The registry answers it with 401: the
@@ -41,13 +31,15 @@ type Options struct {
 	// app-password session: (*apppassword.Provider).Client. Its errors wrap
 	// apppassword.ErrNoSession when the user has none. Required.
 	AppPassword servicetoken.ClientFunc
-	// ServiceTokenTTL is the lifetime asked of getServiceAuth. Default 5m,
-	// at most MaxServiceTokenTTL.
+	// ServiceTokenTTL is the lifetime asked of getServiceAuth. Default
+	// servicetoken.DefaultTTL (5m), at most servicetoken.MaxTTL (the
+	// reference PDS's limit for a token bound to a method).
 	ServiceTokenTTL time.Duration
 	// ServiceTokenMargin: a cached service token is re-minted this long
-	// before it expires. Default 10s.
+	// before it expires. Default servicetoken.DefaultMargin (10s).
 	ServiceTokenMargin time.Duration
-	// CacheSize bounds the service tokens kept per source. Default 10000.
+	// CacheSize bounds the service tokens kept per source. Default
+	// servicetoken.DefaultCacheSize (10000).
 	CacheSize int
 	// Now defaults to time.Now.
 	Now func() time.Time
@@ -66,8 +58,8 @@ func New(opts Options) (*Chooser, error) {
 	if opts.OAuth == nil || opts.AppPassword == nil {
 		return nil, errors.New("actas: Options.OAuth and Options.AppPassword are required")
 	}
-	if opts.ServiceTokenTTL > MaxServiceTokenTTL {
-		return nil, fmt.Errorf("actas: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, MaxServiceTokenTTL)
+	if opts.ServiceTokenTTL > servicetoken.MaxTTL {
+		return nil, fmt.Errorf("actas: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, servicetoken.MaxTTL)
 	}
 	c := &Chooser{oauth: opts.OAuth, appPassword: appPasswordSource(opts.AppPassword)}
 	tokens := func(client servicetoken.ClientFunc) (*servicetoken.Cache, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 
 	"atcr.io/pkg/appview/apppassword"
+	"atcr.io/pkg/appview/servicetoken"
 )
 
 // The OAuth session goes first, for clients and service tokens; the
@@ -135,7 +136,7 @@ func TestOAuthServiceTokenCache(t *testing.T) {
 	if m := oauth.minted(); m != 2 {
 		t.Errorf("mints = %d, want 2 (one per lxm)", m)
 	}
-	e.clock.Advance(DefaultServiceTokenTTL - DefaultServiceTokenMargin)
+	e.clock.Advance(servicetoken.DefaultTTL - servicetoken.DefaultMargin)
 	tok3, err := c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
 	if err != nil {
 		t.Fatal(err)

@@ -216,9 +216,6 @@ func (c *Client) dropMismatchedSessions(ctx context.Context) error {
 	return nil
 }
 
-// Scopes returns the scopes the client requests.
-func (c *Client) Scopes() []string { return slices.Clone(c.scopes) }
-
 // ClientID returns the OAuth client_id.
 func (c *Client) ClientID() string { return c.app.Config.ClientID }
 

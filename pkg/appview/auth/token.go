@@ -46,10 +46,8 @@ type Token struct {
 	ExpiresIn time.Duration
 }
 
-// IssueToken signs a registry token carrying g. The token endpoint calls it;
-// it is exported so that other packages' tests can mint tokens without a
-// PDS.
-func (s *Service) IssueToken(g *access.Grant) (Token, error) {
+// issueToken signs a registry token carrying g.
+func (s *Service) issueToken(g *access.Grant) (Token, error) {
 	now := s.now().Truncate(time.Second)
 	jti, err := randomID()
 	if err != nil {
