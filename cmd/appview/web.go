@@ -22,8 +22,8 @@ import (
 // webDeps is what the web front end (OAuth, device flow, UI) takes from
 // runServe.
 type webDeps struct {
-	// DB is the AppView database; the OAuth-session, browser-session and device tables come
-	// from its migrations 0003-0005.
+	// DB is the AppView database; the tables of OAuth sessions, browser
+	// sessions and devices come from its migrations 0003-0005.
 	DB *db.DB
 	// Directory is the shared identity directory (pkg/atproto/directory).
 	Directory identity.Directory
@@ -83,7 +83,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	if err != nil {
 		return fail(err)
 	}
-	appPasswords, err := auth.NewCachingVerifier(auth.NewAppPasswordVerifier(d.Directory, d.AppPasswords), d.Directory, auth.DefaultVerifyCacheTTL, nil)
+	appPasswordCheck, err := auth.NewCachingVerifier(auth.NewAppPasswordVerifier(d.Directory, d.AppPasswords), d.Directory, auth.DefaultVerifyCacheTTL, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -92,7 +92,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		BaseURL:     cfg.Server.BaseURL,
 		ServiceName: cfg.ServiceName(),
 		Directory:   d.Directory,
-		Next:        appPasswords,
+		Next:        appPasswordCheck,
 		Logger:      log,
 	})
 	if err != nil {
