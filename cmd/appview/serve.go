@@ -14,10 +14,11 @@ import (
 
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
+	"atcr.io/pkg/appview/actas"
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/browse"
 	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/pdssession"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/atproto/directory"
@@ -71,7 +72,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 	defer database.Close()
-	pdsSessions, err := pdssession.New(pdssession.Options{DB: database, HTTPClient: httpClient, Logger: logger})
+	appPasswords, err := apppassword.New(apppassword.Options{DB: database, HTTPClient: httpClient, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -82,9 +83,16 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
-	webMount, sessions, credentials, err := webRoutes(ctx, cfg, webDeps{
-		DB: database, Directory: dir, HTTPClient: httpClient, PDSSessions: pdsSessions, Repositories: repos, Logger: logger,
+	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
+		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos, Logger: logger,
 	})
+	if err != nil {
+		return err
+	}
+	// The one decision of how the AppView acts as a user at their PDS (PDS
+	// clients, service tokens for holds): the OAuth session first, the
+	// app-password session second.
+	actAs, err := actas.New(actas.Options{OAuth: oauthClient.APIClient, AppPassword: appPasswords.Client})
 	if err != nil {
 		return err
 	}
@@ -98,8 +106,8 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		Directory:      dir,
 		HTTPClient:     httpClient,
 		DB:             database,
-		Sessions:       pdsSessions,
-		Clients:        sessions,
+		AppPasswords:   appPasswords,
+		Clients:        actAs,
 		Verifier:       credentials,
 		Logger:         logger,
 	})
@@ -108,8 +116,8 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	}
 	store, err := storage.New(storage.Options{
 		Directory:    dir,
-		Sessions:     sessions,
-		NoSessionErr: pdssession.ErrNoSession,
+		Sessions:     actAs,
+		NoSessionErr: actas.ErrNoSession,
 		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
 		Tombstones:   database, // blob DELETE unlinks, kept across restarts
 		HTTP:         httpOpts,

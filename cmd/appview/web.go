@@ -10,11 +10,11 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/pkg/appview/appoauth"
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
-	appoauth "atcr.io/pkg/appview/oauth"
-	"atcr.io/pkg/appview/pdssession"
 	"atcr.io/pkg/appview/ui"
 	"atcr.io/pkg/config"
 )
@@ -22,17 +22,17 @@ import (
 // webDeps is what the web front end (OAuth, device flow, UI) takes from
 // runServe.
 type webDeps struct {
-	// DB is the AppView database; the OAuth, session and device tables come
-	// from its migrations 0003-0005.
+	// DB is the AppView database; the tables of OAuth sessions, browser
+	// sessions and devices come from its migrations 0003-0005.
 	DB *db.DB
 	// Directory is the shared identity directory (pkg/atproto/directory).
 	Directory identity.Directory
 	// HTTPClient is the guarded client (safehttp, with
 	// identity.allow_private_networks) for every OAuth and PDS request.
 	HTTPClient *http.Client
-	// PDSSessions is the app-password session provider that the token
-	// service fills (auth.Options.Sessions must be the same instance).
-	PDSSessions *pdssession.Provider
+	// AppPasswords keeps the app-password sessions that the token endpoint
+	// creates (auth.Options.AppPasswords must be the same instance).
+	AppPasswords *apppassword.Provider
 	// Repositories feeds the UI's user and repository pages
 	// (*browse.Service); nil leaves those pages out.
 	Repositories ui.Repositories
@@ -45,16 +45,15 @@ type webDeps struct {
 //   - mount adds their routes to the AppView's router: the client metadata
 //     and JWKS, POST /auth/device/code and /auth/device/token, and the UI
 //     pages (with ui.enabled false only the two OAuth documents).
-//   - sessions is the registry's session provider (storage.Options.Sessions;
-//     its "no session" error is pdssession.ErrNoSession): the user's OAuth
-//     session first, the app-password session second.
+//   - oauthClient holds the users' OAuth sessions: one of the two sources
+//     of the actas.Chooser runServe builds.
 //   - credential is the token endpoint's verifier (auth.Options.Verifier):
 //     device secrets, then app passwords behind the usual cache. The device
 //     check is deliberately outside the cache, so a revoked device fails at
 //     once.
-func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount func(chi.Router), sessions *appoauth.Sessions, credential auth.CredentialVerifier, err error) {
-	if d.DB == nil || d.Directory == nil || d.HTTPClient == nil || d.PDSSessions == nil {
-		return nil, nil, nil, errors.New("web: DB, Directory, HTTPClient and PDSSessions are required")
+func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount func(chi.Router), oauthClient *appoauth.Client, credential auth.CredentialVerifier, err error) {
+	if d.DB == nil || d.Directory == nil || d.HTTPClient == nil || d.AppPasswords == nil {
+		return nil, nil, nil, errors.New("web: DB, Directory, HTTPClient and AppPasswords are required")
 	}
 	log := d.Logger
 	if log == nil {
@@ -65,10 +64,10 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		return nil, nil, nil, fmt.Errorf("oauth.scopes: %w", err)
 	}
 	pool := d.DB.SQL()
-	fail := func(err error) (func(chi.Router), *appoauth.Sessions, auth.CredentialVerifier, error) {
+	fail := func(err error) (func(chi.Router), *appoauth.Client, auth.CredentialVerifier, error) {
 		return nil, nil, nil, err
 	}
-	oauthClient, err := appoauth.New(ctx, appoauth.Options{
+	oauthClient, err = appoauth.New(ctx, appoauth.Options{
 		BaseURL:    cfg.Server.BaseURL,
 		ClientName: cfg.OAuth.ClientName,
 		Scopes:     scopes,
@@ -84,7 +83,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	if err != nil {
 		return fail(err)
 	}
-	appPasswords, err := auth.NewCachingVerifier(auth.NewAppPasswordVerifier(d.Directory, d.PDSSessions), d.Directory, auth.DefaultVerifyCacheTTL, nil)
+	appPasswordCheck, err := auth.NewCachingVerifier(auth.NewAppPasswordVerifier(d.Directory, d.AppPasswords), d.Directory, auth.DefaultVerifyCacheTTL, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -93,7 +92,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		BaseURL:     cfg.Server.BaseURL,
 		ServiceName: cfg.ServiceName(),
 		Directory:   d.Directory,
-		Next:        appPasswords,
+		Next:        appPasswordCheck,
 		Logger:      log,
 	})
 	if err != nil {
@@ -118,5 +117,5 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		web.Mount(r)
 	}
 	log.InfoContext(ctx, "oauth: client ready", "client_id", oauthClient.ClientID(), "scopes", len(scopes), "ui", cfg.UI.Enabled)
-	return mount, appoauth.NewSessions(oauthClient, d.PDSSessions), deviceFlow, nil
+	return mount, oauthClient, deviceFlow, nil
 }

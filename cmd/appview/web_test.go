@@ -12,8 +12,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/pdssession"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/config"
 )
@@ -29,22 +29,22 @@ func webConfig(t *testing.T) (*config.AppViewConfig, webDeps) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { database.Close() })
-	pds, err := pdssession.New(pdssession.Options{DB: database})
+	appPasswords, err := apppassword.New(apppassword.Options{DB: database})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg, webDeps{DB: database, Directory: identity.NewMockDirectory(), HTTPClient: safehttp.New(safehttp.Options{}), PDSSessions: pds}
+	return cfg, webDeps{DB: database, Directory: identity.NewMockDirectory(), HTTPClient: safehttp.New(safehttp.Options{}), AppPasswords: appPasswords}
 }
 
 // The routes the AppView mounts: client documents, device API, UI.
 func TestWebRoutes(t *testing.T) {
 	cfg, deps := webConfig(t)
-	mount, sessions, verifier, err := webRoutes(context.Background(), cfg, deps)
+	mount, oauthClient, verifier, err := webRoutes(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sessions == nil || verifier == nil {
-		t.Fatal("no session provider or verifier")
+	if oauthClient == nil || verifier == nil {
+		t.Fatal("no OAuth client or verifier")
 	}
 	r := chi.NewRouter()
 	mount(r)

@@ -19,7 +19,7 @@ import (
 )
 
 // What the reference PDS does with rpc scopes, which the AppView's default
-// scope list (pkg/appview/oauth.DefaultScopes) and its start-up validation
+// scope list (pkg/appview/appoauth.DefaultScopes) and its start-up validation
 // rely on. A loopback public client (no metadata to host) asks alice for:
 //
 //	rpc:io.atcr.hold.*?aud=*                        a partial lxm wildcard

@@ -15,7 +15,7 @@ const (
 	challengeInsufficientScope = "insufficient_scope"
 )
 
-// Controller checks the registry JWT of /v2 requests. Create it with
+// Controller checks the registry token of /v2 requests. Create it with
 // Service.Controller.
 //
 // Authorized returns:

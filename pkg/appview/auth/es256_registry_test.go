@@ -19,7 +19,7 @@ func TestTokensVerifyDespiteES256Reregistration(t *testing.T) {
 	}
 	e := newEnv(t)
 	g := &access.Grant{Subject: bob.DID, Access: []access.Access{repo("bob.test/app", "pull")}}
-	tok, err := e.svc.IssueToken(g)
+	tok, err := e.svc.issueToken(g)
 	if err != nil {
 		t.Fatal(err)
 	}

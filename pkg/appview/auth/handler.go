@@ -139,7 +139,7 @@ func (s *Service) login(ctx context.Context, username, password string) (*Identi
 // issue signs the token for id's grant and writes the response.
 func (s *Service) issue(w http.ResponseWriter, r *http.Request, id *Identity, requested []access.Access) {
 	g := s.grantFor(r.Context(), id, requested)
-	tok, err := s.IssueToken(g)
+	tok, err := s.issueToken(g)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "auth: issue registry token", "err", err)
 		oci.ServeJSON(w, oci.ErrorCodeUnknown)

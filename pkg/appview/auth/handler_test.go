@@ -218,7 +218,7 @@ func TestTokenEndpointMethods(t *testing.T) {
 func TestIssueTokenRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	in := &access.Grant{Subject: bob.DID, Handle: "bob.test", Access: []access.Access{repo("bob.test/app", "push")}}
-	tok, err := e.svc.IssueToken(in)
+	tok, err := e.svc.issueToken(in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestSigningKeyPersistedAndReused(t *testing.T) {
 	}
 
 	// A restarted service accepts the tokens of the previous one.
-	tok, err := e.svc.IssueToken(&access.Grant{Access: []access.Access{repo("alice.test/app", "pull")}})
+	tok, err := e.svc.issueToken(&access.Grant{Access: []access.Access{repo("alice.test/app", "pull")}})
 	if err != nil {
 		t.Fatal(err)
 	}

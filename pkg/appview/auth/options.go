@@ -14,8 +14,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/pdssession"
 )
 
 // Defaults applied when the matching Options field is zero.
@@ -34,7 +34,7 @@ type Options struct {
 	// ServiceName is the JWT issuer and audience and the challenge's
 	// service. Default: host[:port] of BaseURL.
 	ServiceName string
-	// TokenTTL is the registry JWT lifetime. Default 5m.
+	// TokenTTL is the registry token lifetime. Default 5m.
 	TokenTTL time.Duration
 	// DataDir holds auth/token-key.pem, the signing key (created on first
 	// start). Required.
@@ -45,15 +45,16 @@ type Options struct {
 	// Directory resolves handles and DIDs. Required.
 	Directory identity.Directory
 	// HTTPClient is the guarded client for PDS calls, used to build
-	// Sessions when that is nil.
+	// AppPasswords when that is nil.
 	HTTPClient *http.Client
-	// DB stores PDS sessions and profile checks. Required.
+	// DB stores app-password sessions and profile checks. Required.
 	DB *db.DB
-	// Sessions is the PDS session provider shared with the registry. nil:
-	// New builds one from DB, HTTPClient, Logger and Now (see Service.Sessions).
-	Sessions *pdssession.Provider
+	// AppPasswords keeps the app-password sessions that logins with an app
+	// password create; the AppView shares it with pkg/appview/actas. nil:
+	// New builds one from DB, HTTPClient, Logger and Now.
+	AppPasswords *apppassword.Provider
 	// Clients writes the user's sailor profile after a first login. nil:
-	// Sessions. The AppView passes its combined provider (OAuth session
+	// AppPasswords. The AppView passes its *actas.Chooser (OAuth session
 	// first, app-password session second), so device-secret logins, which
 	// have no app-password session, get their profile too.
 	Clients ClientProvider
@@ -119,7 +120,8 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// ClientProvider returns a PDS client authenticated as a user.
+// ClientProvider returns a PDS client authenticated as a user
+// (*actas.Chooser in the AppView).
 type ClientProvider interface {
 	Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error)
 }

@@ -53,7 +53,7 @@ func (s *Service) ensureProfile(ctx context.Context, did syntax.DID) {
 func (s *Service) createProfileIfAbsent(ctx context.Context, did syntax.DID) (bool, error) {
 	clients := s.clients
 	if clients == nil {
-		clients = s.sessions
+		clients = s.appPasswords
 	}
 	c, err := clients.Client(ctx, did)
 	if err != nil {

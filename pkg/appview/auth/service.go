@@ -10,25 +10,25 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/pdssession"
 )
 
 // Service is the token service: it verifies credentials, issues registry
 // JWTs (TokenHandler) and checks them (Controller). Create it with New.
 type Service struct {
-	realm       string
-	service     string
-	tokenTTL    time.Duration
-	defaultHold string
-	key         *ecdsa.PrivateKey
-	dir         identity.Directory
-	db          *db.DB
-	sessions    *pdssession.Provider
-	clients     ClientProvider
-	verifier    CredentialVerifier
-	log         *slog.Logger
-	now         func() time.Time
+	realm        string
+	service      string
+	tokenTTL     time.Duration
+	defaultHold  string
+	key          *ecdsa.PrivateKey
+	dir          identity.Directory
+	db           *db.DB
+	appPasswords *apppassword.Provider
+	clients      ClientProvider
+	verifier     CredentialVerifier
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // New loads (or on first start creates) the signing key and returns the
@@ -42,43 +42,39 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessions := opts.Sessions
-	if sessions == nil {
-		sessions, err = pdssession.New(pdssession.Options{DB: opts.DB, HTTPClient: opts.HTTPClient, Logger: opts.Logger, Now: opts.Now})
+	appPasswords := opts.AppPasswords
+	if appPasswords == nil {
+		appPasswords, err = apppassword.New(apppassword.Options{DB: opts.DB, HTTPClient: opts.HTTPClient, Logger: opts.Logger, Now: opts.Now})
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
 	verifier := opts.Verifier
 	if verifier == nil {
-		verifier, err = NewCachingVerifier(NewAppPasswordVerifier(opts.Directory, sessions), opts.Directory, opts.VerifyCacheTTL, opts.Now)
+		verifier, err = NewCachingVerifier(NewAppPasswordVerifier(opts.Directory, appPasswords), opts.Directory, opts.VerifyCacheTTL, opts.Now)
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
 	return &Service{
-		realm:       opts.BaseURL + "/auth/token",
-		service:     opts.ServiceName,
-		tokenTTL:    opts.TokenTTL,
-		defaultHold: opts.DefaultHoldDID,
-		key:         key,
-		dir:         opts.Directory,
-		db:          opts.DB,
-		sessions:    sessions,
-		clients:     opts.Clients,
-		verifier:    verifier,
-		log:         opts.Logger,
-		now:         opts.Now,
+		realm:        opts.BaseURL + "/auth/token",
+		service:      opts.ServiceName,
+		tokenTTL:     opts.TokenTTL,
+		defaultHold:  opts.DefaultHoldDID,
+		key:          key,
+		dir:          opts.Directory,
+		db:           opts.DB,
+		appPasswords: appPasswords,
+		clients:      opts.Clients,
+		verifier:     verifier,
+		log:          opts.Logger,
+		now:          opts.Now,
 	}, nil
 }
-
-// Sessions returns the PDS session provider, for the registry (it must use
-// the same instance so refreshes and service tokens are shared).
-func (s *Service) Sessions() *pdssession.Provider { return s.sessions }
 
 // TokenHandler serves /auth/token: GET with HTTP Basic (or no) credentials
 // and POST with an OAuth2 password grant.
 func (s *Service) TokenHandler() http.Handler { return http.HandlerFunc(s.serveToken) }
 
-// Controller returns the access.Controller that checks registry JWTs.
+// Controller returns the access.Controller that checks registry tokens.
 func (s *Service) Controller() *Controller { return &Controller{s: s} }

@@ -30,7 +30,7 @@ type ResourceActions struct {
 	Actions []string `json:"actions"`
 }
 
-// Claims are the registry JWT's claims: iss and aud are the service name,
+// Claims are the registry token's claims: iss and aud are the service name,
 // sub the user's DID (absent for anonymous tokens), exp/iat/nbf/jti, the
 // access list, and the handle the user logged in as (for logs and display).
 type Claims struct {
@@ -39,17 +39,15 @@ type Claims struct {
 	Handle string            `json:"handle,omitempty"`
 }
 
-// Token is an issued registry JWT.
+// Token is an issued registry token.
 type Token struct {
 	Raw       string
 	IssuedAt  time.Time
 	ExpiresIn time.Duration
 }
 
-// IssueToken signs a registry JWT carrying g. The token endpoint calls it;
-// it is exported so that other packages' tests can mint tokens without a
-// PDS.
-func (s *Service) IssueToken(g *access.Grant) (Token, error) {
+// issueToken signs a registry token carrying g.
+func (s *Service) issueToken(g *access.Grant) (Token, error) {
 	now := s.now().Truncate(time.Second)
 	jti, err := randomID()
 	if err != nil {
@@ -75,7 +73,7 @@ func (s *Service) IssueToken(g *access.Grant) (Token, error) {
 	return Token{Raw: raw, IssuedAt: now, ExpiresIn: s.tokenTTL}, nil
 }
 
-// verifyToken checks a registry JWT against this service's key, algorithm,
+// verifyToken checks a registry token against this service's key, algorithm,
 // issuer, audience and lifetime, and returns its grant.
 func (s *Service) verifyToken(raw string) (*access.Grant, error) {
 	if len(raw) > maxTokenBytes {

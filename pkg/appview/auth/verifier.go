@@ -8,7 +8,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"atcr.io/pkg/appview/pdssession"
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/atproto/directory"
 )
 
@@ -38,20 +38,20 @@ type CredentialVerifier interface {
 }
 
 // AppPasswordVerifier checks ATProto app passwords with
-// com.atproto.server.createSession on the user's PDS and keeps the session
-// it creates (pdssession.Provider.Login). It does not cache: wrap it in a
-// CachingVerifier.
+// com.atproto.server.createSession on the user's PDS and keeps the
+// app-password session it creates (apppassword.Provider.Login). It does not
+// cache: wrap it in a CachingVerifier.
 type AppPasswordVerifier struct {
-	dir      identity.Directory
-	sessions *pdssession.Provider
+	dir          identity.Directory
+	appPasswords *apppassword.Provider
 }
 
 var _ CredentialVerifier = (*AppPasswordVerifier)(nil)
 
 // NewAppPasswordVerifier returns a verifier resolving identities through
-// dir and storing sessions in sessions.
-func NewAppPasswordVerifier(dir identity.Directory, sessions *pdssession.Provider) *AppPasswordVerifier {
-	return &AppPasswordVerifier{dir: dir, sessions: sessions}
+// dir and keeping app-password sessions in appPasswords.
+func NewAppPasswordVerifier(dir identity.Directory, appPasswords *apppassword.Provider) *AppPasswordVerifier {
+	return &AppPasswordVerifier{dir: dir, appPasswords: appPasswords}
 }
 
 // Verify resolves identifier to a DID and its PDS, then logs in there.
@@ -64,15 +64,15 @@ func (v *AppPasswordVerifier) Verify(ctx context.Context, identifier, secret str
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
 	}
-	err = v.sessions.Login(ctx, ident.DID, host, secret)
+	err = v.appPasswords.Login(ctx, ident.DID, host, secret)
 	switch {
 	case err == nil:
 		return &Identity{DID: ident.DID, Handle: ident.Handle}, nil
-	case errors.Is(err, pdssession.ErrRateLimited):
+	case errors.Is(err, apppassword.ErrRateLimited):
 		return nil, fmt.Errorf("%w: %w", ErrRateLimited, err)
-	case errors.Is(err, pdssession.ErrInvalidCredentials),
-		errors.Is(err, pdssession.ErrNotAppPassword),
-		errors.Is(err, pdssession.ErrAccountInactive):
+	case errors.Is(err, apppassword.ErrInvalidCredentials),
+		errors.Is(err, apppassword.ErrNotAppPassword),
+		errors.Is(err, apppassword.ErrAccountInactive):
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
 	}
 	return nil, err
@@ -103,9 +103,9 @@ func ResolveLogin(ctx context.Context, dir identity.Directory, identifier string
 // to fix without saying which part was wrong.
 func publicMessage(err error) string {
 	switch {
-	case errors.Is(err, pdssession.ErrNotAppPassword):
+	case errors.Is(err, apppassword.ErrNotAppPassword):
 		return "use an ATProto app password, not the account password"
-	case errors.Is(err, pdssession.ErrAccountInactive):
+	case errors.Is(err, apppassword.ErrAccountInactive):
 		return "the account is not active"
 	}
 	return ErrInvalidCredentials.Error()

@@ -106,7 +106,7 @@ func New(opts Options) (*Cache, error) {
 	return c, nil
 }
 
-// Token returns a service-auth token minted by did's PDS for calling method
+// Token returns a service token minted by did's PDS for calling method
 // lxm on the service aud. lxm is required: a token bound to a method is the
 // narrowest the PDS issues. A PDS refusal is returned wrapped, with the
 // *atclient.APIError inside for errors.As.

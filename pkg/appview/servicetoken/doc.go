@@ -1,8 +1,8 @@
-// Package servicetoken mints and caches the service-auth tokens the AppView
+// Package servicetoken mints and caches the service tokens the AppView
 // sends to holds: com.atproto.server.getServiceAuth on the user's PDS, asked
-// for through whatever session the caller has for that user (an
-// app-password session in pkg/appview/pdssession, an OAuth session in
-// pkg/appview/oauth).
+// for through a PDS client authenticated as that user (ClientFunc).
+// pkg/appview/actas decides which of the user's sessions that client comes
+// from, and keeps one Cache per kind of session (OAuth, app password).
 //
 // A Cache keeps one token per (did, aud, lxm) in a bounded LRU until Margin
 // before it expires, and collapses concurrent misses for one key into one
@@ -13,6 +13,7 @@
 // exp claim wins when it is earlier than the one asked for.
 //
 // Expiry reads the exp claim of any JWT a PDS hands the AppView (service
-// tokens, session access tokens) without verifying it: it only schedules
-// refreshes and cache lifetimes, and the PDS checks its own tokens.
+// tokens, the access tokens of OAuth and app-password sessions) without
+// verifying it: it only schedules refreshes and cache lifetimes, and the
+// PDS checks its own tokens.
 package servicetoken

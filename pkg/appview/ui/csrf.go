@@ -16,8 +16,9 @@ const maxFormBytes = 16 << 10
 //     Sec-Fetch-Site must be same-origin (when sent), and Origin must be
 //     this AppView's (when sent; "null" is refused).
 //  2. A synchronizer token: the form field csrf_token (or the header
-//     X-CSRF-Token that HTMX sends) must equal the session's token. A
-//     request without a session has no token to match and is refused.
+//     X-CSRF-Token that HTMX sends) must equal the browser session's token.
+//     A request without a browser session has no token to match and is
+//     refused.
 //
 // Safe methods pass untouched; the UI has no state-changing GET.
 func (ui *UI) csrfProtect(next http.Handler) http.Handler {
@@ -37,13 +38,13 @@ func (ui *UI) csrfProtect(next http.Handler) http.Handler {
 			ui.fail(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
 			return
 		}
-		sess := sessionFrom(r)
+		sess := browserSessionFrom(r)
 		token := r.PostForm.Get("csrf_token")
 		if token == "" {
 			token = r.Header.Get("X-CSRF-Token")
 		}
 		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRF)) != 1 {
-			ui.log.InfoContext(r.Context(), "ui: refused request with a missing or wrong CSRF token", "path", r.URL.Path, "session", sess != nil)
+			ui.log.InfoContext(r.Context(), "ui: refused request with a missing or wrong CSRF token", "path", r.URL.Path, "browser_session", sess != nil)
 			ui.fail(w, r, http.StatusForbidden, "Request refused", "Your session has changed or expired. Reload the page and try again.")
 			return
 		}

@@ -29,7 +29,7 @@ type deviceRequestView struct {
 // request it names with Approve and Deny. Logged-out users log in first and
 // come back here.
 func (ui *UI) devicePage(w http.ResponseWriter, r *http.Request) {
-	sess := ui.requireSession(w, r)
+	sess := ui.requireBrowserSession(w, r)
 	if sess == nil {
 		return
 	}
@@ -68,7 +68,7 @@ func (ui *UI) devicePage(w http.ResponseWriter, r *http.Request) {
 // deviceDecide handles POST /device/approve and /device/deny.
 func (ui *UI) deviceDecide(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess := sessionFrom(r) // csrfProtect guarantees one on POST
+		sess := browserSessionFrom(r) // csrfProtect guarantees one on POST
 		code := r.PostForm.Get("user_code")
 		if ui.codes.Blocked(sess.idHash) {
 			ui.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Wait a few minutes and try again.")

@@ -5,7 +5,7 @@
 //
 // Routes (Mount): / (what ATCR is, and when logged in the docker and helper
 // commands), /login, /auth/oauth/authorize and /auth/oauth/callback (the
-// browser half of pkg/appview/oauth's login), POST /auth/logout, /device
+// browser half of pkg/appview/appoauth's login), POST /auth/logout, /device
 // (enter or confirm a user code, approve or deny), /settings (devices,
 // revoke), /static/*; with Options.Repositories also /u/{handle-or-did},
 // /r/{name} with its partials /r/{name}/-/tags and
@@ -13,16 +13,19 @@
 // pages read through the Repositories interface (pkg/appview/browse), never
 // the registry.
 //
-// Sessions: the atcr_session cookie (HttpOnly, SameSite=Lax, Secure except on
-// a plain-http loopback AppView) holds 32 random bytes; the database keeps
-// only their SHA-256, with the DID, the handle, a per-session CSRF token and
-// a 24-hour expiry. A login is bound to the browser that started it by a
-// short-lived atcr_login cookie checked at the callback, so nobody can finish
-// their own login in someone else's browser.
+// Browser sessions (browsersession.go; docs/auth.md has the vocabulary):
+// the atcr_session cookie (HttpOnly, SameSite=Lax, Secure except on a
+// plain-http loopback AppView) holds 32 random bytes; the database keeps
+// only their SHA-256, with the DID, the handle, a per-session CSRF token
+// and a 24-hour expiry. It is the UI's own session, not the user's OAuth
+// session, which outlives it (logout ends only the browser session). A
+// login is bound to the browser that started it by a short-lived
+// atcr_login cookie checked at the callback, so nobody can finish their own
+// login in someone else's browser.
 //
-// Every POST passes two checks (csrf.go): Sec-Fetch-Site and Origin must say
-// same-origin, and the form's csrf_token (or HTMX's X-CSRF-Token header) must
-// equal the session's token. Every response carries a Content-Security-Policy
-// without inline scripts, X-Frame-Options DENY and nosniff; templates escape
-// everything they print. See docs/oauth.md.
+// Every POST passes two checks (csrf.go): Sec-Fetch-Site and Origin must
+// say same-origin, and the form's csrf_token (or HTMX's X-CSRF-Token
+// header) must equal the browser session's token. Every response carries a
+// Content-Security-Policy without inline scripts, X-Frame-Options DENY and
+// nosniff; templates escape everything they print. See docs/oauth.md.
 package ui

@@ -20,10 +20,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
 
+	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
-	appoauth "atcr.io/pkg/appview/oauth"
 )
 
 const aliceDID = syntax.DID("did:plc:alice2222222222222222222")

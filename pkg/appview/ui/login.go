@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	appoauth "atcr.io/pkg/appview/oauth"
+	"atcr.io/pkg/appview/appoauth"
 )
 
 // maxReturnTo bounds the stored return path.
@@ -94,17 +94,17 @@ func (ui *UI) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if old := sessionFrom(r); old != nil {
-		_ = ui.sessions.delete(r.Context(), old) // a new login replaces the browser's session
+	if old := browserSessionFrom(r); old != nil {
+		_ = ui.browserSessions.delete(r.Context(), old) // a new login replaces the browser's session
 	}
-	cookie, _, err := ui.sessions.create(r.Context(), login.DID, login.Handle.String())
+	cookie, _, err := ui.browserSessions.create(r.Context(), login.DID, login.Handle.String())
 	if err != nil {
-		ui.log.ErrorContext(r.Context(), "ui: create session", "err", err)
+		ui.log.ErrorContext(r.Context(), "ui: create browser session", "err", err)
 		ui.fail(w, r, http.StatusInternalServerError, "Something went wrong", "You are logged in at your PDS, but the session could not be saved. Try again.")
 		return
 	}
 	http.SetCookie(w, ui.cookie(loginCookie, "", loginCookiePath, -1))
-	http.SetCookie(w, ui.cookie(SessionCookie, cookie, "/", int(ui.sessions.ttl.Seconds())))
+	http.SetCookie(w, ui.cookie(BrowserSessionCookie, cookie, "/", int(ui.browserSessions.ttl.Seconds())))
 	dest := SafeReturnTo(login.ReturnTo)
 	if dest == "" {
 		dest = "/"
@@ -116,19 +116,19 @@ func (ui *UI) callback(w http.ResponseWriter, r *http.Request) {
 // kept: the user's credential helpers push through it. Revoking ATCR's
 // access is done at the PDS.
 func (ui *UI) logout(w http.ResponseWriter, r *http.Request) {
-	if sess := sessionFrom(r); sess != nil {
-		if err := ui.sessions.delete(r.Context(), sess); err != nil {
+	if sess := browserSessionFrom(r); sess != nil {
+		if err := ui.browserSessions.delete(r.Context(), sess); err != nil {
 			ui.log.ErrorContext(r.Context(), "ui: logout", "err", err)
 		}
 	}
-	http.SetCookie(w, ui.cookie(SessionCookie, "", "/", -1))
+	http.SetCookie(w, ui.cookie(BrowserSessionCookie, "", "/", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// requireSession returns the session, or redirects to the login page
-// (coming back to this URL) and returns nil.
-func (ui *UI) requireSession(w http.ResponseWriter, r *http.Request) *Session {
-	if sess := sessionFrom(r); sess != nil {
+// requireBrowserSession returns the browser session, or redirects to the
+// login page (coming back to this URL) and returns nil.
+func (ui *UI) requireBrowserSession(w http.ResponseWriter, r *http.Request) *BrowserSession {
+	if sess := browserSessionFrom(r); sess != nil {
 		return sess
 	}
 	target := "/login"

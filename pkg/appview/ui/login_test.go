@@ -25,7 +25,7 @@ func TestLoginSessionCookie(t *testing.T) {
 	if cb.StatusCode != http.StatusSeeOther || cb.Header.Get("Location") != "/" {
 		t.Fatalf("callback: %d → %s (%s)", cb.StatusCode, cb.Header.Get("Location"), cb.body)
 	}
-	c := findCookie(cb, SessionCookie)
+	c := findCookie(cb, BrowserSessionCookie)
 	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 86400 || len(c.Value) != 43 {
 		t.Fatalf("session cookie = %+v", c)
 	}
@@ -54,7 +54,7 @@ func TestCookieSecureOnHTTPS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := ui.cookie(SessionCookie, "v", "/", 10); c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		if c := ui.cookie(BrowserSessionCookie, "v", "/", 10); c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
 			t.Errorf("%s: cookie = %+v, want Secure=%v HttpOnly SameSite=Lax", base, c, secure)
 		}
 	}
@@ -68,7 +68,7 @@ func TestCallbackInOtherBrowser(t *testing.T) {
 	start := attacker.get("/auth/oauth/authorize?handle=alice.test")
 	loc, _ := url.Parse(start.Header.Get("Location"))
 	cb := victim.get("/auth/oauth/callback?state=" + url.QueryEscape(loc.Query().Get("state")) + "&code=c&iss=x")
-	if cb.StatusCode != http.StatusBadRequest || findCookie(cb, SessionCookie) != nil {
+	if cb.StatusCode != http.StatusBadRequest || findCookie(cb, BrowserSessionCookie) != nil {
 		t.Fatalf("callback in another browser: %d, cookies %v", cb.StatusCode, cb.Cookies())
 	}
 	if !strings.Contains(cb.body, "another browser") {
@@ -112,7 +112,7 @@ func TestLoginErrors(t *testing.T) {
 	if r := b.get("/auth/oauth/authorize?handle="); r.StatusCode != 400 {
 		t.Errorf("empty handle: %d", r.StatusCode)
 	}
-	if r := b.get("/auth/oauth/callback?state=forged&code=c"); r.StatusCode != 400 || findCookie(r, SessionCookie) != nil {
+	if r := b.get("/auth/oauth/callback?state=forged&code=c"); r.StatusCode != 400 || findCookie(r, BrowserSessionCookie) != nil {
 		t.Errorf("unknown state: %d", r.StatusCode)
 	}
 	// Templates escape what users type.
@@ -134,7 +134,7 @@ func TestLogout(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d %s", r.StatusCode, r.body)
 	}
-	if c := findCookie(r, SessionCookie); c == nil || c.MaxAge >= 0 {
+	if c := findCookie(r, BrowserSessionCookie); c == nil || c.MaxAge >= 0 {
 		t.Errorf("session cookie not cleared: %+v", c)
 	}
 	if r := b.get("/settings"); r.StatusCode != http.StatusSeeOther {

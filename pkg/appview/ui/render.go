@@ -46,9 +46,9 @@ func parsePages() (*pages, error) {
 
 // pageData is what every page gets; Page carries the page's own fields.
 type pageData struct {
-	Title    string
-	Session  *Session
-	Registry string
+	Title          string
+	BrowserSession *BrowserSession
+	Registry       string
 	// Page-specific fields, flattened for the templates.
 	Error    string
 	Handle   string
@@ -71,7 +71,7 @@ type pageData struct {
 // page is rendered to a buffer first so a template error never sends half
 // a page.
 func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
-	data.Session = sessionFrom(r)
+	data.BrowserSession = browserSessionFrom(r)
 	data.Registry = ui.registry
 	data.Browse = ui.repos != nil
 	var buf bytes.Buffer

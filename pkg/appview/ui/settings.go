@@ -19,7 +19,7 @@ const timeLayout = "2006-01-02 15:04 UTC"
 
 // settings (GET /settings) lists the user's devices.
 func (ui *UI) settings(w http.ResponseWriter, r *http.Request) {
-	sess := ui.requireSession(w, r)
+	sess := ui.requireBrowserSession(w, r)
 	if sess == nil {
 		return
 	}
@@ -43,7 +43,7 @@ func (ui *UI) settings(w http.ResponseWriter, r *http.Request) {
 // revokeDevice (POST /settings/devices/{id}/revoke) deletes a device. HTMX
 // gets the replacement table row; a plain form post goes back to /settings.
 func (ui *UI) revokeDevice(w http.ResponseWriter, r *http.Request) {
-	sess := sessionFrom(r) // csrfProtect guarantees one on POST
+	sess := browserSessionFrom(r) // csrfProtect guarantees one on POST
 	id := chi.URLParam(r, "id")
 	err := ui.devices.Revoke(r.Context(), sess.DID, id)
 	switch {

@@ -14,13 +14,13 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/devices"
-	appoauth "atcr.io/pkg/appview/oauth"
 	"atcr.io/pkg/appview/throttle"
 )
 
-// DefaultSessionTTL is the lifetime of a browser session.
-const DefaultSessionTTL = 24 * time.Hour
+// DefaultBrowserSessionTTL is the lifetime of a browser session.
+const DefaultBrowserSessionTTL = 24 * time.Hour
 
 // Login is what the UI needs of the OAuth client (*appoauth.Client).
 type Login interface {
@@ -54,8 +54,8 @@ type Options struct {
 	// Repositories feeds the user and repository pages (/u/, /r/, /open)
 	// from the records in users' PDSes. Optional: nil leaves them out.
 	Repositories Repositories
-	// SessionTTL defaults to DefaultSessionTTL.
-	SessionTTL time.Duration
+	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
+	BrowserSessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -63,17 +63,17 @@ type Options struct {
 
 // UI is the web interface. Create it with New and add its routes with Mount.
 type UI struct {
-	origin   string
-	registry string
-	secure   bool
-	sessions *sessionStore
-	login    Login
-	devices  Devices
-	repos    Repositories
-	codes    *throttle.Failures[string] // wrong user codes per browser session
-	pages    *pages
-	log      *slog.Logger
-	now      func() time.Time
+	origin          string
+	registry        string
+	secure          bool
+	browserSessions *browserSessionStore
+	login           Login
+	devices         Devices
+	repos           Repositories
+	codes           *throttle.Failures[string] // wrong user codes per browser session
+	pages           *pages
+	log             *slog.Logger
+	now             func() time.Time
 }
 
 // New checks opts and parses the templates.
@@ -85,8 +85,8 @@ func New(opts Options) (*UI, error) {
 	if opts.DB == nil || opts.Login == nil || opts.Devices == nil {
 		return nil, errors.New("ui: DB, Login and Devices are required")
 	}
-	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = DefaultSessionTTL
+	if opts.BrowserSessionTTL <= 0 {
+		opts.BrowserSessionTTL = DefaultBrowserSessionTTL
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -108,17 +108,17 @@ func New(opts Options) (*UI, error) {
 		return nil, err
 	}
 	return &UI{
-		origin:   u.Scheme + "://" + u.Host,
-		registry: opts.Registry,
-		secure:   !(u.Scheme == "http" && isLoopback(u.Hostname())),
-		sessions: &sessionStore{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now},
-		login:    opts.Login,
-		devices:  opts.Devices,
-		repos:    opts.Repositories,
-		codes:    codes,
-		pages:    p,
-		log:      opts.Logger,
-		now:      opts.Now,
+		origin:          u.Scheme + "://" + u.Host,
+		registry:        opts.Registry,
+		secure:          !(u.Scheme == "http" && isLoopback(u.Hostname())),
+		browserSessions: &browserSessionStore{db: opts.DB, ttl: opts.BrowserSessionTTL, now: opts.Now},
+		login:           opts.Login,
+		devices:         opts.Devices,
+		repos:           opts.Repositories,
+		codes:           codes,
+		pages:           p,
+		log:             opts.Logger,
+		now:             opts.Now,
 	}, nil
 }
 
@@ -130,7 +130,7 @@ func (ui *UI) Mount(r chi.Router) {
 		r.Get("/static/*", staticHandler().ServeHTTP)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(securityHeaders, noStore, ui.withSession, ui.csrfProtect)
+		r.Use(securityHeaders, noStore, ui.withBrowserSession, ui.csrfProtect)
 		r.Get("/", ui.home)
 		r.Get("/login", ui.loginPage)
 		r.Get("/auth/oauth/authorize", ui.authorize)

@@ -21,10 +21,10 @@ var GenericScopes = []string{ScopeAtproto, "transition:generic"}
 
 // DefaultScopes is the granular set requested when oauth.scopes is empty:
 // the record collections ATCR writes, blobs (the manifest bytes) and the
-// service-auth tokens the AppView mints for holds. The reference PDS takes
-// an rpc lxm only as "*" or a full NSID: rpc:io.atcr.hold.*?aud=* passes
-// PAR but is left out of the grant (test/e2e/scopes_test.go), and
-// rpc:*?aud=* is refused, so every hold method the AppView calls is listed.
+// service tokens the AppView mints for holds. The reference PDS takes an
+// rpc lxm only as "*" or a full NSID: rpc:io.atcr.hold.*?aud=* passes PAR
+// but is left out of the grant (test/e2e/scopes_test.go), and rpc:*?aud=*
+// is refused, so every hold method the AppView calls is listed.
 // aud=* because a user may push to any hold; an aud naming one hold must be
 // did#fragment (a bare DID is dropped the same way).
 var DefaultScopes = []string{

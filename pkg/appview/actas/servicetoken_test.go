@@ -1,4 +1,4 @@
-package pdssession
+package actas
 
 import (
 	"context"
@@ -7,28 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
-	"github.com/golang-jwt/jwt/v5"
+	"atcr.io/pkg/appview/apppassword"
 )
 
-const (
-	holdDID   = syntax.DID("did:web:hold.example")
-	uploadLXM = syntax.NSID("io.atcr.hold.initiateUpload")
-)
-
-func syntaxDID(s string) syntax.DID { return syntax.DID(s) }
-
-func decodeServiceToken(t *testing.T, tok string) (iss, aud, lxm string, exp time.Time) {
-	t.Helper()
-	var c struct {
-		jwt.RegisteredClaims
-		LXM string `json:"lxm"`
-	}
-	if _, _, err := jwt.NewParser().ParseUnverified(tok, &c); err != nil {
-		t.Fatalf("service token: %v", err)
-	}
-	return c.Issuer, c.Audience[0], c.LXM, c.ExpiresAt.Time
-}
+// Service tokens through app-password sessions: the user has no OAuth
+// session (the env's real OAuth client holds none), so every token is
+// minted on the fake PDS through alice's app-password session.
 
 func TestServiceTokenCachedAndRemintedNearExpiry(t *testing.T) {
 	ctx := context.Background()
@@ -36,7 +20,7 @@ func TestServiceTokenCachedAndRemintedNearExpiry(t *testing.T) {
 	e.login(t)
 	const getServiceAuth = "com.atproto.server.getServiceAuth"
 
-	first, err := e.p.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
+	first, err := e.c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +33,7 @@ func TestServiceTokenCachedAndRemintedNearExpiry(t *testing.T) {
 	}
 
 	e.clock.Advance(40 * time.Second)
-	again, err := e.p.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
+	again, err := e.c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
 	if err != nil || again != first {
 		t.Fatalf("40s later: got a different token (err %v)", err)
 	}
@@ -58,10 +42,10 @@ func TestServiceTokenCachedAndRemintedNearExpiry(t *testing.T) {
 	}
 
 	// Another method or audience is another token.
-	if _, err := e.p.ServiceToken(ctx, alice.DID, holdDID, "io.atcr.hold.completeUpload"); err != nil {
+	if _, err := e.c.ServiceToken(ctx, alice.DID, holdDID, "io.atcr.hold.completeUpload"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.p.ServiceToken(ctx, alice.DID, "did:web:other.example", uploadLXM); err != nil {
+	if _, err := e.c.ServiceToken(ctx, alice.DID, "did:web:other.example", uploadLXM); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.pds.Calls(getServiceAuth); n != 3 {
@@ -69,7 +53,7 @@ func TestServiceTokenCachedAndRemintedNearExpiry(t *testing.T) {
 	}
 
 	e.clock.Advance(11 * time.Second) // 9 s left: inside the 10 s margin
-	fresh, err := e.p.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
+	fresh, err := e.c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +76,7 @@ func TestServiceTokenConcurrentMissesMintOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tokens[i], errs[i] = e.p.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
+			tokens[i], errs[i] = e.c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)
 		}()
 	}
 	wg.Wait()
@@ -109,11 +93,11 @@ func TestServiceTokenConcurrentMissesMintOnce(t *testing.T) {
 func TestServiceTokenErrors(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	if _, err := e.p.ServiceToken(ctx, alice.DID, holdDID, uploadLXM); !errors.Is(err, ErrNoSession) {
-		t.Errorf("without login: err = %v, want ErrNoSession", err)
+	if _, err := e.c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM); !errors.Is(err, ErrNoSession) || !errors.Is(err, apppassword.ErrNoSession) {
+		t.Errorf("without login: err = %v, want ErrNoSession (wrapping apppassword.ErrNoSession)", err)
 	}
 	e.login(t)
-	if _, err := e.p.ServiceToken(ctx, alice.DID, holdDID, ""); err == nil {
+	if _, err := e.c.ServiceToken(ctx, alice.DID, holdDID, ""); err == nil {
 		t.Error("empty lxm accepted")
 	}
 	if n := e.pds.Calls("com.atproto.server.getServiceAuth"); n != 0 {
@@ -127,7 +111,7 @@ func TestServiceTokenClockSkewFallsBackToPDSDefault(t *testing.T) {
 	e.login(t)
 	// Our clock runs two hours behind the PDS: every exp we ask for is in
 	// the PDS's past.
-	skewed := e.provider(t, e.db, func(o *Options) {
+	skewed := e.chooser(t, func(o *Options) {
 		o.Now = func() time.Time { return e.clock.Now().Add(-2 * time.Hour) }
 	})
 	tok, err := skewed.ServiceToken(ctx, alice.DID, holdDID, uploadLXM)

@@ -1,4 +1,4 @@
-package pdssession
+package apppassword
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/internal/testclock"
+	"atcr.io/pkg/appview/apppassword/pdstest"
 	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/pdssession/pdstest"
 	"atcr.io/pkg/atproto/safehttp"
 )
 

@@ -17,9 +17,9 @@ import (
 
 // Cookie names.
 const (
-	// SessionCookie carries the browser session: 32 random bytes, of which
-	// the database keeps only the SHA-256.
-	SessionCookie = "atcr_session"
+	// BrowserSessionCookie carries the browser session: 32 random bytes,
+	// of which the database keeps only the SHA-256.
+	BrowserSessionCookie = "atcr_session"
 	// loginCookie binds a started OAuth login to the browser that started
 	// it; it lives only on the callback's path.
 	loginCookie     = "atcr_login"
@@ -27,8 +27,10 @@ const (
 	loginCookieTTL  = 30 * time.Minute
 )
 
-// Session is a logged-in browser.
-type Session struct {
+// BrowserSession is a logged-in browser: the web UI's session, kept in
+// table web_sessions and named by the atcr_session cookie. It is neither
+// the user's OAuth session nor an app-password session (docs/auth.md).
+type BrowserSession struct {
 	DID    syntax.DID
 	Handle string // "" when the account has no valid handle
 	// CSRF is the synchronizer token every form of this session carries.
@@ -38,23 +40,23 @@ type Session struct {
 }
 
 // Display is the handle, or the DID when there is none.
-func (s *Session) Display() string {
+func (s *BrowserSession) Display() string {
 	if s.Handle != "" {
 		return s.Handle
 	}
 	return s.DID.String()
 }
 
-// sessionStore keeps browser sessions in table web_sessions.
-type sessionStore struct {
+// browserSessionStore keeps browser sessions in table web_sessions.
+type browserSessionStore struct {
 	db  *sql.DB
 	ttl time.Duration
 	now func() time.Time
 }
 
-// create stores a new session and returns the cookie value. Expired
-// sessions are purged on the way.
-func (s *sessionStore) create(ctx context.Context, did syntax.DID, handle string) (string, *Session, error) {
+// create stores a new browser session and returns the cookie value.
+// Expired ones are purged on the way.
+func (s *browserSessionStore) create(ctx context.Context, did syntax.DID, handle string) (string, *BrowserSession, error) {
 	cookie, err := randomToken()
 	if err != nil {
 		return "", nil, err
@@ -64,23 +66,23 @@ func (s *sessionStore) create(ctx context.Context, did syntax.DID, handle string
 		return "", nil, err
 	}
 	now := s.now()
-	sess := &Session{DID: did, Handle: handle, CSRF: csrf, ExpiresAt: now.Add(s.ttl), idHash: hashToken(cookie)}
+	sess := &BrowserSession{DID: did, Handle: handle, CSRF: csrf, ExpiresAt: now.Add(s.ttl), idHash: hashToken(cookie)}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, now.Unix()); err != nil {
-		return "", nil, fmt.Errorf("purge web sessions: %w", err)
+		return "", nil, fmt.Errorf("purge browser sessions: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO web_sessions (id_hash, did, handle, csrf_token, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, sess.idHash, did.String(), handle, csrf, now.Unix(), sess.ExpiresAt.Unix()); err != nil {
-		return "", nil, fmt.Errorf("save web session: %w", err)
+		return "", nil, fmt.Errorf("save browser session: %w", err)
 	}
 	return cookie, sess, nil
 }
 
-// lookup returns the live session of a cookie value, or nil.
-func (s *sessionStore) lookup(ctx context.Context, cookie string) (*Session, error) {
+// lookup returns the live browser session of a cookie value, or nil.
+func (s *browserSessionStore) lookup(ctx context.Context, cookie string) (*BrowserSession, error) {
 	if cookie == "" || len(cookie) > 128 {
 		return nil, nil
 	}
-	sess := &Session{idHash: hashToken(cookie)}
+	sess := &BrowserSession{idHash: hashToken(cookie)}
 	var did string
 	var expires int64
 	err := s.db.QueryRowContext(ctx, `SELECT did, handle, csrf_token, expires_at FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
@@ -89,48 +91,50 @@ func (s *sessionStore) lookup(ctx context.Context, cookie string) (*Session, err
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read web session: %w", err)
+		return nil, fmt.Errorf("read browser session: %w", err)
 	}
 	sess.DID, sess.ExpiresAt = syntax.DID(did), time.Unix(expires, 0)
 	return sess, nil
 }
 
-// delete ends a session.
-func (s *sessionStore) delete(ctx context.Context, sess *Session) error {
+// delete ends a browser session.
+func (s *browserSessionStore) delete(ctx context.Context, sess *BrowserSession) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, sess.idHash); err != nil {
-		return fmt.Errorf("delete web session: %w", err)
+		return fmt.Errorf("delete browser session: %w", err)
 	}
 	return nil
 }
 
-type sessionKey struct{}
+type browserSessionKey struct{}
 
-// withSession puts the request's session (or nil) into its context.
-func (ui *UI) withSession(next http.Handler) http.Handler {
+// withBrowserSession puts the request's browser session (or nil) into its
+// context.
+func (ui *UI) withBrowserSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(SessionCookie)
+		c, err := r.Cookie(BrowserSessionCookie)
 		if err != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sess, err := ui.sessions.lookup(r.Context(), c.Value)
+		sess, err := ui.browserSessions.lookup(r.Context(), c.Value)
 		if err != nil {
-			ui.log.ErrorContext(r.Context(), "ui: session", "err", err)
+			ui.log.ErrorContext(r.Context(), "ui: read browser session", "err", err)
 			ui.fail(w, r, http.StatusInternalServerError, "Something went wrong", "Could not read your session; try again.")
 			return
 		}
 		if sess == nil {
-			http.SetCookie(w, ui.cookie(SessionCookie, "", "/", -1)) // stale or forged: clear it
+			http.SetCookie(w, ui.cookie(BrowserSessionCookie, "", "/", -1)) // stale or forged: clear it
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), browserSessionKey{}, sess)))
 	})
 }
 
-// sessionFrom returns the request's session, or nil when logged out.
-func sessionFrom(r *http.Request) *Session {
-	s, _ := r.Context().Value(sessionKey{}).(*Session)
+// browserSessionFrom returns the request's browser session, or nil when
+// logged out.
+func browserSessionFrom(r *http.Request) *BrowserSession {
+	s, _ := r.Context().Value(browserSessionKey{}).(*BrowserSession)
 	return s
 }
 

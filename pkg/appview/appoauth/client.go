@@ -19,7 +19,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"atcr.io/pkg/appview/servicetoken"
 	"atcr.io/pkg/version"
 )
 
@@ -30,12 +29,8 @@ const (
 	CallbackPath = "/auth/oauth/callback"
 )
 
-// Defaults applied when the matching Options field is zero.
-const (
-	DefaultRefreshMargin      = 2 * time.Minute
-	DefaultServiceTokenTTL    = servicetoken.DefaultTTL
-	DefaultServiceTokenMargin = servicetoken.DefaultMargin
-)
+// DefaultRefreshMargin applies when Options.RefreshMargin is zero.
+const DefaultRefreshMargin = 2 * time.Minute
 
 // Options configures New.
 type Options struct {
@@ -69,15 +64,12 @@ type Options struct {
 	// RefreshMargin: an access token expiring within it is refreshed before
 	// use. Default 2m.
 	RefreshMargin time.Duration
-	// ServiceTokenTTL is the lifetime asked of getServiceAuth (default 5m);
-	// a cached token is reused until ServiceTokenMargin before it expires
-	// (default 10s).
-	ServiceTokenTTL, ServiceTokenMargin time.Duration
 }
 
 // Client is the AppView's ATProto OAuth client: it runs logins (StartLogin,
-// FinishLogin), serves its metadata and keys, and hands out API clients
-// and service tokens made from the stored sessions.
+// FinishLogin), serves its metadata and keys, and hands out PDS clients
+// made from the stored OAuth sessions (APIClient), through which
+// pkg/appview/actas acts as the user, service tokens included.
 type Client struct {
 	app    *indigooauth.ClientApp
 	store  *Store
@@ -91,8 +83,6 @@ type Client struct {
 
 	liveMu sync.Mutex
 	live   map[syntax.DID]*liveSession
-
-	tokens *servicetoken.Cache
 }
 
 // New builds the client, creating the confidential client key on first
@@ -109,13 +99,6 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		now:    opts.Now,
 		margin: opts.RefreshMargin,
 		live:   map[syntax.DID]*liveSession{},
-	}
-	var err error
-	c.tokens, err = servicetoken.New(servicetoken.Options{
-		Client: c.APIClient, Now: c.now, TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	base := strings.TrimRight(opts.BaseURL, "/")
 	var cfg indigooauth.ClientConfig
@@ -232,9 +215,6 @@ func (c *Client) dropMismatchedSessions(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Scopes returns the scopes the client requests.
-func (c *Client) Scopes() []string { return slices.Clone(c.scopes) }
 
 // ClientID returns the OAuth client_id.
 func (c *Client) ClientID() string { return c.app.Config.ClientID }

@@ -1,4 +1,4 @@
-package pdssession
+package apppassword
 
 import "github.com/golang-jwt/jwt/v5"
 

@@ -1,4 +1,4 @@
-package pdssession
+package apppassword
 
 import (
 	"context"
@@ -127,12 +127,12 @@ func (p *Provider) deleteSession(ctx context.Context, pdsHost, refreshJWT string
 	req.Headers.Set("Authorization", "Bearer "+refreshJWT)
 	resp, err := c.Do(ctx, req)
 	if err != nil {
-		p.log.WarnContext(ctx, "pdssession: revoke unused session", "pds", pdsHost, "err", err)
+		p.log.WarnContext(ctx, "apppassword: revoke unused session", "pds", pdsHost, "err", err)
 		return
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body) // reuse the connection
 	if resp.StatusCode != http.StatusOK {
-		p.log.WarnContext(ctx, "pdssession: revoke unused session", "pds", pdsHost, "status", resp.StatusCode)
+		p.log.WarnContext(ctx, "apppassword: revoke unused session", "pds", pdsHost, "status", resp.StatusCode)
 	}
 }

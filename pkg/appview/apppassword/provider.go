@@ -1,4 +1,4 @@
-package pdssession
+package apppassword
 
 import (
 	"context"
@@ -20,13 +20,8 @@ import (
 
 // Defaults applied when the matching Options field is zero.
 const (
-	DefaultRefreshMargin      = 2 * time.Minute
-	DefaultServiceTokenTTL    = servicetoken.DefaultTTL
-	DefaultServiceTokenMargin = servicetoken.DefaultMargin
-	DefaultCacheSize          = servicetoken.DefaultCacheSize
-	// MaxServiceTokenTTL is the reference PDS's limit for a token bound to
-	// a method (servicetoken.MaxTTL).
-	MaxServiceTokenTTL = servicetoken.MaxTTL
+	DefaultRefreshMargin = 2 * time.Minute
+	DefaultCacheSize     = 10_000
 )
 
 // pdsCallTimeout bounds PDS calls made on behalf of several waiting
@@ -34,11 +29,11 @@ const (
 // cancellation.
 const pdsCallTimeout = 15 * time.Second
 
-// ErrNoSession means there is no usable PDS session for the account: the
-// user never logged in here with an app password, or the PDS rejected the
-// session's refresh token (revoked app password, expired session). A new
-// `docker login` creates one. The registry answers it with 401.
-var ErrNoSession = errors.New("no PDS session for this account; log in again")
+// ErrNoSession means there is no usable app-password session for the
+// account: the user never logged in here with an app password, or the PDS
+// rejected the session's refresh token (revoked app password, expired
+// session). A new `docker login` creates one.
+var ErrNoSession = errors.New("no app-password session for this account")
 
 // Options configures New.
 type Options struct {
@@ -54,20 +49,15 @@ type Options struct {
 	// RefreshMargin: Client refreshes the access token when it expires
 	// within this margin. Default 2m.
 	RefreshMargin time.Duration
-	// ServiceTokenTTL is the lifetime requested for service tokens. Default
-	// 5m, at most MaxServiceTokenTTL.
-	ServiceTokenTTL time.Duration
-	// ServiceTokenMargin: a cached service token is re-minted this long
-	// before it expires. Default 10s.
-	ServiceTokenMargin time.Duration
-	// CacheSize bounds the in-memory clients and service tokens kept.
-	// Default 10000 each.
+	// CacheSize bounds the app-password sessions kept in memory (the
+	// others stay in the database). Default 10000.
 	CacheSize int
 }
 
-// Provider hands out PDS clients and service tokens for logged-in users. It
-// is safe for concurrent use; create one per process and share it between
-// the token service and the registry.
+// Provider keeps the app-password sessions of the users who logged in with
+// an app password and hands out PDS clients made from them. It is safe for
+// concurrent use; create one per process and share it between the token
+// endpoint, which fills it (Login), and pkg/appview/actas, which uses it.
 type Provider struct {
 	db     *db.DB
 	http   *http.Client
@@ -75,19 +65,14 @@ type Provider struct {
 	now    func() time.Time
 	margin time.Duration
 
-	mu       sync.Mutex // guards sessions: one *session per DID at a time
-	sessions *lru.Cache[syntax.DID, *session]
-
-	tokens *servicetoken.Cache
+	mu   sync.Mutex // guards live: one *session per DID at a time
+	live *lru.Cache[syntax.DID, *session]
 }
 
 // New returns a Provider.
 func New(opts Options) (*Provider, error) {
 	if opts.DB == nil {
-		return nil, errors.New("pdssession: Options.DB is required")
-	}
-	if opts.ServiceTokenTTL > MaxServiceTokenTTL {
-		return nil, fmt.Errorf("pdssession: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, MaxServiceTokenTTL)
+		return nil, errors.New("apppassword: Options.DB is required")
 	}
 	p := &Provider{
 		db:     opts.DB,
@@ -113,19 +98,14 @@ func New(opts Options) (*Provider, error) {
 		size = DefaultCacheSize
 	}
 	var err error
-	if p.sessions, err = lru.New[syntax.DID, *session](size); err != nil {
-		return nil, fmt.Errorf("pdssession: session cache: %w", err)
-	}
-	p.tokens, err = servicetoken.New(servicetoken.Options{
-		Client: p.Client, Now: p.now, TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin, Size: size,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pdssession: %w", err)
+	if p.live, err = lru.New[syntax.DID, *session](size); err != nil {
+		return nil, fmt.Errorf("apppassword: session cache: %w", err)
 	}
 	return p, nil
 }
 
-// Client returns an API client authenticated as did on its PDS. The access
+// Client returns an API client authenticated as did on its PDS through its
+// app-password session. The access
 // token is valid for at least the refresh margin when Client returns; later
 // expiry is handled by indigo's PasswordAuth, which refreshes on the PDS's
 // ExpiredToken answer. It returns an error wrapping ErrNoSession when the
@@ -141,21 +121,12 @@ func (p *Provider) Client(ctx context.Context, did syntax.DID) (*atclient.APICli
 	return s.client(), nil
 }
 
-// Forget drops did's session from memory and the database (logout, or a
-// session the PDS no longer accepts).
-func (p *Provider) Forget(ctx context.Context, did syntax.DID) error {
-	p.mu.Lock()
-	p.sessions.Remove(did)
-	p.mu.Unlock()
-	return p.db.DeletePDSSession(ctx, did)
-}
-
 // session returns the in-memory session of did, loading it from the
 // database on first use.
 func (p *Provider) session(ctx context.Context, did syntax.DID) (*session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.sessions.Get(did); ok {
+	if s, ok := p.live.Get(did); ok {
 		return s, nil
 	}
 	stored, err := p.db.PDSSession(ctx, did)
@@ -166,7 +137,7 @@ func (p *Provider) session(ctx context.Context, did syntax.DID) (*session, error
 		return nil, err
 	}
 	s := p.newSession(stored)
-	p.sessions.Add(did, s)
+	p.live.Add(did, s)
 	return s, nil
 }
 
@@ -175,7 +146,7 @@ func (p *Provider) install(stored db.PDSSession) {
 	s := p.newSession(stored)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sessions.Add(stored.DID, s)
+	p.live.Add(stored.DID, s)
 }
 
 // newSession builds the client for a stored session. Its RefreshCallback
@@ -208,11 +179,11 @@ func (p *Provider) persistRefresh(ctx context.Context, s *session, data atclient
 		servicetoken.Expiry(data.AccessToken), p.now())
 	switch {
 	case err != nil:
-		p.log.ErrorContext(ctx, "pdssession: persist refreshed session", "did", s.did, "err", err)
+		p.log.ErrorContext(ctx, "apppassword: persist refreshed session", "did", s.did, "err", err)
 	case !updated:
-		p.log.InfoContext(ctx, "pdssession: refreshed a session a newer login replaced", "did", s.did)
+		p.log.InfoContext(ctx, "apppassword: refreshed a session a newer login replaced", "did", s.did)
 	default:
-		p.log.DebugContext(ctx, "pdssession: refreshed session", "did", s.did)
+		p.log.DebugContext(ctx, "apppassword: refreshed session", "did", s.did)
 	}
 	s.persistedRefresh = data.RefreshToken
 }
@@ -239,23 +210,23 @@ func (p *Provider) refreshIfDue(ctx context.Context, s *session) error {
 		p.discard(ctx, s, refresh)
 		return fmt.Errorf("%w: %s: refresh rejected: %w", ErrNoSession, s.did, err)
 	}
-	return fmt.Errorf("refresh PDS session of %s: %w", s.did, err)
+	return fmt.Errorf("refresh app-password session of %s: %w", s.did, err)
 }
 
 // discard drops a session the PDS rejected, unless a newer login has
 // already replaced it (in memory or in the database).
 func (p *Provider) discard(ctx context.Context, s *session, refresh string) {
 	p.mu.Lock()
-	if live, ok := p.sessions.Peek(s.did); ok && live == s {
-		p.sessions.Remove(s.did)
+	if live, ok := p.live.Peek(s.did); ok && live == s {
+		p.live.Remove(s.did)
 	}
 	p.mu.Unlock()
 	if err := p.db.DiscardPDSSession(ctx, s.did, refresh); err != nil {
-		p.log.ErrorContext(ctx, "pdssession: drop rejected session", "did", s.did, "err", err)
+		p.log.ErrorContext(ctx, "apppassword: drop rejected session", "did", s.did, "err", err)
 	}
 }
 
-// session is the live state of one DID's PDS session.
+// session is the live state of one DID's app-password session.
 type session struct {
 	did  syntax.DID
 	api  *atclient.APIClient // template; callers get copies

@@ -3,6 +3,7 @@ package appoauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestAPIClientRefreshesAndPersists(t *testing.T) {
 	}
 	// A restarted client uses the stored, rotated tokens without refreshing.
 	restarted := e.client(t)
-	if _, err := restarted.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.initiateUpload"); err != nil {
+	if err := getServiceAuth(ctx, restarted, "io.atcr.hold.initiateUpload"); err != nil {
 		t.Fatalf("service token after restart: %v", err)
 	}
 	if r, _ := e.pds.counts(); r != 1 {
@@ -66,7 +67,9 @@ func TestAPIClientRefreshesAndPersists(t *testing.T) {
 
 // Many requests finding the token due at once refresh it once: the
 // per-account lock. Without it each would send the same refresh token and
-// the PDS (like this fake) refuses the replays. Run with -race.
+// the PDS (like this fake) refuses the replays. The count is checked on
+// every run; `go test -race` also checks the lock for data races (make
+// unit does not pass -race).
 func TestConcurrentRefreshIsSerialised(t *testing.T) {
 	ctx := context.Background()
 	e := newTestEnv(t)
@@ -95,7 +98,8 @@ func TestConcurrentRefreshIsSerialised(t *testing.T) {
 }
 
 // A refused refresh ends the session: it is deleted and the caller gets
-// ErrNoOAuthSession, which makes Sessions fall back to app passwords.
+// ErrNoOAuthSession, on which pkg/appview/actas turns to the app-password
+// session.
 func TestRejectedRefreshDropsSession(t *testing.T) {
 	ctx := context.Background()
 	e := newTestEnv(t)
@@ -111,91 +115,38 @@ func TestRejectedRefreshDropsSession(t *testing.T) {
 	if _, err := c.store.latestSession(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
 		t.Errorf("the rejected session is still stored: %v", err)
 	}
-	fb := &fallback{}
-	s := NewSessions(c, fb)
-	if _, err := s.Client(ctx, aliceDID); err != nil || fb.clients != 1 {
-		t.Errorf("Sessions.Client = %v, fallback used %d times; want the fallback", err, fb.clients)
-	}
 }
 
-// Service tokens are cached per (did, aud, lxm) until shortly before exp.
-func TestServiceTokenCache(t *testing.T) {
+// A method the grant does not cover reaches the caller as the PDS's 403,
+// an *atclient.APIError: pkg/appview/actas falls back to the app-password
+// session on exactly that answer, while the client's own failures (no
+// session, refused refresh) are plain errors.
+func TestScopeRefusalReachesCaller(t *testing.T) {
 	ctx := context.Background()
 	e := newTestEnv(t)
 	seedSession(t, e, "s1")
 	c := e.client(t)
-	tok1, err := c.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.initiateUpload")
-	if err != nil {
-		t.Fatal(err)
+	if err := getServiceAuth(ctx, c, "io.atcr.hold.initiateUpload"); err != nil {
+		t.Fatalf("granted method: %v", err)
 	}
-	tok2, _ := c.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.initiateUpload")
-	if tok1 != tok2 {
-		t.Error("a cached token was not reused")
+	var apiErr *atclient.APIError
+	if err := getServiceAuth(ctx, c, "io.atcr.hold.notGranted"); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden {
+		t.Errorf("uncovered method through OAuth: %v, want the PDS's 403", err)
 	}
-	if _, err := c.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.completeUpload"); err != nil {
-		t.Fatal(err)
-	}
-	if _, m := e.pds.counts(); m != 2 {
-		t.Errorf("mints = %d, want 2 (one per lxm)", m)
-	}
-	e.clock.Advance(DefaultServiceTokenTTL - DefaultServiceTokenMargin)
-	tok3, err := c.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.initiateUpload")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok3 == tok1 {
-		t.Error("a token within the margin of its expiry was reused")
-	}
-	if _, err := c.ServiceToken(ctx, aliceDID, holdDID, ""); err == nil {
-		t.Error("an empty lxm was accepted")
+	if _, err := c.APIClient(ctx, "did:plc:nobody00000000000000000"); errors.As(err, &apiErr) || !errors.Is(err, ErrNoOAuthSession) {
+		t.Errorf("no session: %v, want a plain ErrNoOAuthSession", err)
 	}
 }
 
-// Sessions prefers OAuth and falls back to the app-password provider only
-// when the account has no OAuth session.
-func TestSessionsPreferOAuth(t *testing.T) {
-	ctx := context.Background()
-	e := newTestEnv(t)
-	c := e.client(t)
-	fb := &fallback{}
-	s := NewSessions(c, fb)
-	if _, err := s.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.initiateUpload"); err != nil || fb.tokens != 1 {
-		t.Fatalf("no OAuth session: %v, fallback tokens %d; want the fallback", err, fb.tokens)
-	}
-	seedSession(t, e, "s1")
-	api, err := s.Client(ctx, aliceDID)
+// getServiceAuth asks alice's PDS for a service token through her OAuth
+// session, as pkg/appview/actas does.
+func getServiceAuth(ctx context.Context, c *Client, lxm string) error {
+	api, err := c.APIClient(ctx, aliceDID)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if _, ok := api.Auth.(*atclient.PasswordAuth); ok || fb.clients != 0 {
-		t.Error("Client used the app-password session although an OAuth session exists")
-	}
-	if _, err := s.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.initiateUpload"); err != nil || fb.tokens != 1 {
-		t.Errorf("with an OAuth session: %v, fallback tokens %d; want OAuth", err, fb.tokens)
-	}
-	if _, m := e.pds.counts(); m != 1 {
-		t.Errorf("OAuth mints = %d, want 1", m)
-	}
-	// A method the grant does not cover goes to the app-password session.
-	if _, err := c.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.notGranted"); !errors.Is(err, ErrInsufficientScope) {
-		t.Errorf("uncovered method through OAuth: %v, want ErrInsufficientScope", err)
-	}
-	if tok, err := s.ServiceToken(ctx, aliceDID, holdDID, "io.atcr.hold.notGranted"); err != nil || tok != "app-password-token" || fb.tokens != 2 {
-		t.Errorf("uncovered method through Sessions: %q, %v (fallback tokens %d); want the fallback", tok, err, fb.tokens)
-	}
-}
-
-// fallback stands in for pdssession.Provider.
-type fallback struct{ clients, tokens int }
-
-func (f *fallback) Client(context.Context, syntax.DID) (*atclient.APIClient, error) {
-	f.clients++
-	return &atclient.APIClient{Auth: &atclient.PasswordAuth{}}, nil
-}
-
-func (f *fallback) ServiceToken(context.Context, syntax.DID, syntax.DID, syntax.NSID) (string, error) {
-	f.tokens++
-	return "app-password-token", nil
+	return api.Get(ctx, "com.atproto.server.getServiceAuth",
+		map[string]any{"aud": holdDID.String(), "lxm": lxm}, nil)
 }
 
 // Idle sessions are unloaded but keep their slot (and lock); the next use

@@ -13,17 +13,19 @@
 //   - the guarded HTTP client and the project's identity directory, in place
 //     of indigo's public-internet-only defaults (Options.HTTPClient,
 //     Options.Directory);
-//   - Store, indigo's ClientAuthStore on the AppView database, so sessions
-//     (tokens, DPoP keys) survive restarts;
-//   - one live session per account with a per-account lock around refresh,
-//     because two indigo ClientSession values refreshing the same grant
-//     would replay its refresh token;
-//   - a start-up check that drops sessions whose scopes differ, as sets,
-//     from the configured ones (ResolveScopes, ScopesCover, SameScopes);
-//   - service tokens for holds (getServiceAuth through the session, cached
-//     per DID, audience and method) and Sessions, the registry's session
-//     provider that falls back to app-password sessions.
+//   - Store, indigo's ClientAuthStore on the AppView database, so OAuth
+//     sessions (tokens, DPoP keys) survive restarts;
+//   - one live OAuth session per account with a per-account lock around
+//     refresh, because two indigo ClientSession values refreshing the same
+//     grant would replay its refresh token;
+//   - a start-up check that drops OAuth sessions whose scopes differ, as
+//     sets, from the configured ones (ResolveScopes, ScopesCover,
+//     SameScopes);
+//   - APIClient, a PDS client authenticated through the user's OAuth
+//     session: one of the two sources pkg/appview/actas chooses from when
+//     the AppView acts as a user (the other is the app-password session of
+//     pkg/appview/apppassword). Service tokens are minted there.
 //
 // The browser side of the login (cookies, redirects, pages) is
-// pkg/appview/ui's; see docs/oauth.md.
+// pkg/appview/ui's; see docs/oauth.md, and docs/auth.md for the vocabulary.
 package appoauth

@@ -1,0 +1,124 @@
+package actas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/appoauth"
+	"atcr.io/pkg/appview/apppassword"
+	"atcr.io/pkg/appview/servicetoken"
+)
+
+// ErrNoSession means the AppView holds neither an OAuth session nor an
+// app-password session for the account (never logged in here, or the PDS
+// refused the session's refresh). The registry answers it with 401: the
+// user logs in again.
+var ErrNoSession = errors.New("no OAuth or app-password session for this account; log in again")
+
+// Options configures New.
+type Options struct {
+	// OAuth returns a PDS client authenticated through the user's OAuth
+	// session: (*appoauth.Client).APIClient. Its errors wrap
+	// appoauth.ErrNoOAuthSession when the user has none. Required.
+	OAuth servicetoken.ClientFunc
+	// AppPassword returns a PDS client authenticated through the user's
+	// app-password session: (*apppassword.Provider).Client. Its errors wrap
+	// apppassword.ErrNoSession when the user has none. Required.
+	AppPassword servicetoken.ClientFunc
+	// ServiceTokenTTL is the lifetime asked of getServiceAuth. Default
+	// servicetoken.DefaultTTL (5m), at most servicetoken.MaxTTL (the
+	// reference PDS's limit for a token bound to a method).
+	ServiceTokenTTL time.Duration
+	// ServiceTokenMargin: a cached service token is re-minted this long
+	// before it expires. Default servicetoken.DefaultMargin (10s).
+	ServiceTokenMargin time.Duration
+	// CacheSize bounds the service tokens kept per source. Default
+	// servicetoken.DefaultCacheSize (10000).
+	CacheSize int
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Chooser decides, per call, which of a user's sessions the AppView acts
+// through (see the package documentation). It is safe for concurrent use;
+// create one per process.
+type Chooser struct {
+	oauth, appPassword             servicetoken.ClientFunc
+	oauthTokens, appPasswordTokens *servicetoken.Cache
+}
+
+// New returns a Chooser over the two sources.
+func New(opts Options) (*Chooser, error) {
+	if opts.OAuth == nil || opts.AppPassword == nil {
+		return nil, errors.New("actas: Options.OAuth and Options.AppPassword are required")
+	}
+	if opts.ServiceTokenTTL > servicetoken.MaxTTL {
+		return nil, fmt.Errorf("actas: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, servicetoken.MaxTTL)
+	}
+	c := &Chooser{oauth: opts.OAuth, appPassword: appPasswordSource(opts.AppPassword)}
+	tokens := func(client servicetoken.ClientFunc) (*servicetoken.Cache, error) {
+		return servicetoken.New(servicetoken.Options{Client: client, Now: opts.Now,
+			TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin, Size: opts.CacheSize})
+	}
+	var err error
+	if c.oauthTokens, err = tokens(c.oauth); err != nil {
+		return nil, fmt.Errorf("actas: %w", err)
+	}
+	if c.appPasswordTokens, err = tokens(c.appPassword); err != nil {
+		return nil, fmt.Errorf("actas: %w", err)
+	}
+	return c, nil
+}
+
+// appPasswordSource makes the app-password source's "no session" the
+// package's ErrNoSession: it is the last source asked, so its "no session"
+// means the user has none at all.
+func appPasswordSource(client servicetoken.ClientFunc) servicetoken.ClientFunc {
+	return func(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
+		api, err := client(ctx, did)
+		if errors.Is(err, apppassword.ErrNoSession) {
+			return nil, fmt.Errorf("%w: %w", ErrNoSession, err)
+		}
+		return api, err
+	}
+}
+
+// Client returns a PDS client authenticated as did: through its OAuth
+// session if it has one, otherwise through its app-password session.
+// Without either the error wraps ErrNoSession.
+func (c *Chooser) Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
+	api, err := c.oauth(ctx, did)
+	if errors.Is(err, appoauth.ErrNoOAuthSession) {
+		return c.appPassword(ctx, did)
+	}
+	return api, err
+}
+
+// ServiceToken returns a service token minted by did's PDS for calling
+// method lxm on the service aud: through did's OAuth session if it has one
+// and its grant covers lxm, otherwise through its app-password session.
+// Without either the error wraps ErrNoSession. lxm is required: a token
+// bound to a method is the narrowest the PDS issues.
+func (c *Chooser) ServiceToken(ctx context.Context, did, aud syntax.DID, lxm syntax.NSID) (string, error) {
+	tok, err := c.oauthTokens.Token(ctx, did, aud, lxm)
+	if errors.Is(err, appoauth.ErrNoOAuthSession) || grantLacksMethod(err) {
+		return c.appPasswordTokens.Token(ctx, did, aud, lxm)
+	}
+	return tok, err
+}
+
+// grantLacksMethod reports whether the PDS refused an OAuth session a
+// service token because its grant holds no rpc scope for the method (HTTP
+// 403: an older login, or a PDS that dropped the scope). Only
+// getServiceAuth answers with an *atclient.APIError: the OAuth source's
+// own failures (no session, refused refresh) are plain errors.
+func grantLacksMethod(err error) bool {
+	var apiErr *atclient.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden
+}
