@@ -116,7 +116,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	}
 	store, err := storage.New(storage.Options{
 		Directory:    dir,
-		Sessions:     actAs,
+		ActAs:        actAs,
 		NoSessionErr: actas.ErrNoSession,
 		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
 		Tombstones:   database, // blob DELETE unlinks, kept across restarts

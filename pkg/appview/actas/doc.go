@@ -22,6 +22,6 @@
 //     would hide it behind a second, unrelated error.
 //
 // cmd/appview builds one Chooser and hands it to the registry's storage
-// (storage.Options.Sessions) and to the token endpoint, which writes a
+// (storage.Options.ActAs) and to the token endpoint, which writes a
 // new user's sailor profile through it (auth.Options.Clients).
 package actas

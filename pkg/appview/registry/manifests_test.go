@@ -316,7 +316,7 @@ func TestNoSessionIsUnauthorized(t *testing.T) {
 	env := newTestEnv(t, storagetest.EnvOptions{})
 	cfg := []byte(`{}`)
 	env.pushBlob(t, env.alice, "alice.test/app", cfg)
-	env.Sessions.Forget(env.alice.DID)
+	env.ActAs.Forget(env.alice.DID)
 	resp := env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", imageManifest(t, [][]byte{cfg}, nil),
 		map[string]string{"Content-Type": oci.MediaTypeOCIManifest})
 	expectError(t, resp, http.StatusUnauthorized, "UNAUTHORIZED")

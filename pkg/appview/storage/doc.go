@@ -14,8 +14,8 @@
 // Where things are:
 //
 //   - store.go: Options, New, the Store that implements every registry
-//     service, and Sessions, the user's credentials it writes and calls
-//     holds with.
+//     service, and ActAs, how it acts as the user to write records and
+//     call holds.
 //   - resolve.go: registry.Resolver over pdsread.Resolve.
 //   - pdsread.go: the reads, with pdsread's errors in the registry's terms.
 //   - pdswrite.go: the owner's writes (uploadBlob, createRecord,

@@ -18,7 +18,7 @@ import (
 	"atcr.io/pkg/atproto/schema"
 )
 
-// The owner's writes. Each goes through the client pdssession hands out,
+// The owner's writes. Each goes through the client ActAs hands out,
 // authenticated as the owner; a record is validated against its lexicon
 // before it is sent.
 

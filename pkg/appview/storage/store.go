@@ -20,10 +20,11 @@ import (
 	"atcr.io/pkg/oci"
 )
 
-// Sessions is what the store needs from pkg/appview/pdssession: an API
-// client authenticated as the user (to write records and upload blobs to
-// their PDS) and service-auth tokens to call a hold as the user.
-type Sessions interface {
+// ActAs is how the store acts as a user (pkg/appview/actas decides
+// whether through the user's OAuth session or app-password session): an
+// API client authenticated as the user (to write records and upload blobs
+// to their PDS) and service tokens to call a hold as the user.
+type ActAs interface {
 	Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error)
 	ServiceToken(ctx context.Context, did, aud syntax.DID, lxm syntax.NSID) (string, error)
 }
@@ -46,10 +47,11 @@ const (
 type Options struct {
 	// Directory resolves handles, DIDs and hold DIDs. Required.
 	Directory identity.Directory
-	// Sessions writes as the user and mints hold tokens. Required.
-	Sessions Sessions
-	// NoSessionErr is the error Sessions wraps when the user has no PDS
-	// session (pdssession.ErrNoSession); the registry answers it with 401.
+	// ActAs writes as the user and mints service tokens. Required.
+	ActAs ActAs
+	// NoSessionErr is the error ActAs wraps when the AppView holds no
+	// session of the user (actas.ErrNoSession); the registry answers it
+	// with 401.
 	NoSessionErr error
 	// DefaultHold is the hold of users whose profile and legacy records
 	// name none (config server.default_hold_did).
@@ -102,7 +104,7 @@ type Options struct {
 type Store struct {
 	opts       Options
 	dir        identity.Directory
-	sessions   Sessions
+	actAs      ActAs
 	tombstones Tombstones
 	log        *slog.Logger
 	now        func() time.Time
@@ -134,14 +136,14 @@ var (
 
 // New returns a Store.
 func New(opts Options) (*Store, error) {
-	if opts.Directory == nil || opts.Sessions == nil || opts.Tombstones == nil {
-		return nil, errors.New("storage: Options.Directory, Options.Sessions and Options.Tombstones are required")
+	if opts.Directory == nil || opts.ActAs == nil || opts.Tombstones == nil {
+		return nil, errors.New("storage: Options.Directory, Options.ActAs and Options.Tombstones are required")
 	}
 	opts = withDefaults(opts)
 	s := &Store{
 		opts:       opts,
 		dir:        opts.Directory,
-		sessions:   opts.Sessions,
+		actAs:      opts.ActAs,
 		tombstones: opts.Tombstones,
 		log:        opts.Logger,
 		now:        opts.Now,
@@ -156,7 +158,7 @@ func New(opts Options) (*Store, error) {
 	}
 	var err error
 	s.hold, err = holdclient.New(holdclient.Options{
-		Directory: opts.Directory, Tokens: opts.Sessions, TokenErr: s.sessionErr, HTTP: opts.HTTP,
+		Directory: opts.Directory, Tokens: opts.ActAs, TokenErr: s.sessionErr, HTTP: opts.HTTP,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -212,7 +214,7 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// sessionErr classifies an error of Sessions: no session is the user's to
+// sessionErr classifies an error of ActAs: no session is the user's to
 // fix (401), anything else is an upstream failure.
 func (s *Store) sessionErr(did syntax.DID, err error) error {
 	if s.opts.NoSessionErr != nil && errors.Is(err, s.opts.NoSessionErr) {
@@ -223,7 +225,7 @@ func (s *Store) sessionErr(did syntax.DID, err error) error {
 
 // userClient returns the owner's authenticated PDS client.
 func (s *Store) userClient(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
-	c, err := s.sessions.Client(ctx, did)
+	c, err := s.actAs.Client(ctx, did)
 	if err != nil {
 		return nil, s.sessionErr(did, err)
 	}

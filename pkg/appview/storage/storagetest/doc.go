@@ -11,7 +11,7 @@
 //     a real pkg/s3 S3Service: the in-memory MockS3Client served by its
 //     HTTP handler, or the embedded versitygw server. Parts really go to
 //     presigned part URLs and completeUpload really verifies the digest.
-//   - Sessions: the pdssession stand-in, handing out PDS clients with a
+//   - ActAs: the pkg/appview/actas stand-in, handing out PDS clients with a
 //     fake session token and service tokens the fake hold checks.
 //   - Env: a directory, a PDS, a hold, an AppView database (pkg/appview/db,
 //     holding the blob tombstones) and a storage.Store wired together.

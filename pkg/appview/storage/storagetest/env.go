@@ -23,14 +23,14 @@ import (
 	"atcr.io/pkg/s3"
 )
 
-// ErrNoSession is what Sessions returns for a user without a session.
+// ErrNoSession is what ActAs returns for a user without a session.
 var ErrNoSession = errors.New("storagetest: no session")
 
 // HTTPOptions lets the guarded clients reach the httptest servers.
 var HTTPOptions = safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true}
 
-// Sessions stands in for pkg/appview/pdssession.
-type Sessions struct {
+// ActAs stands in for pkg/appview/actas.
+type ActAs struct {
 	PDSURL string
 	HTTP   *http.Client
 
@@ -40,7 +40,7 @@ type Sessions struct {
 }
 
 // Client returns a client that writes to the fake PDS as did.
-func (s *Sessions) Client(_ context.Context, did syntax.DID) (*atclient.APIClient, error) {
+func (s *ActAs) Client(_ context.Context, did syntax.DID) (*atclient.APIClient, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.none[did] {
@@ -54,7 +54,7 @@ func (s *Sessions) Client(_ context.Context, did syntax.DID) (*atclient.APIClien
 }
 
 // ServiceToken returns the fake token Hold checks.
-func (s *Sessions) ServiceToken(_ context.Context, did, aud syntax.DID, lxm syntax.NSID) (string, error) {
+func (s *ActAs) ServiceToken(_ context.Context, did, aud syntax.DID, lxm syntax.NSID) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.none[did] {
@@ -65,7 +65,7 @@ func (s *Sessions) ServiceToken(_ context.Context, did, aud syntax.DID, lxm synt
 }
 
 // Forget removes did's session.
-func (s *Sessions) Forget(did syntax.DID) {
+func (s *ActAs) Forget(did syntax.DID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.none == nil {
@@ -77,10 +77,10 @@ func (s *Sessions) Forget(did syntax.DID) {
 // Env is a directory, a PDS, a hold, an AppView database and a Store wired
 // together.
 type Env struct {
-	Dir      *identity.MockDirectory
-	PDS      *PDS
-	Hold     *Hold
-	Sessions *Sessions
+	Dir   *identity.MockDirectory
+	PDS   *PDS
+	Hold  *Hold
+	ActAs *ActAs
 	// DB is the store's Tombstones: a real pkg/appview/db database.
 	DB    *db.DB
 	Store *storage.Store
@@ -116,7 +116,7 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 	dir := identity.NewMockDirectory()
 	e := &Env{Dir: dir, PDS: NewPDS(t)}
 	e.Hold = e.AddHold(t, HoldDID, o.S3)
-	e.Sessions = &Sessions{PDSURL: e.PDS.URL(), HTTP: safehttp.New(HTTPOptions)}
+	e.ActAs = &ActAs{PDSURL: e.PDS.URL(), HTTP: safehttp.New(HTTPOptions)}
 	e.logger = Logger(t)
 	e.DB = o.DB
 	if e.DB == nil {
@@ -133,7 +133,7 @@ func (e *Env) NewStore(t testing.TB, d *db.DB, adjust func(*storage.Options)) *s
 	t.Helper()
 	opts := storage.Options{
 		Directory:    e.Dir,
-		Sessions:     e.Sessions,
+		ActAs:        e.ActAs,
 		NoSessionErr: ErrNoSession,
 		DefaultHold:  HoldDID,
 		Tombstones:   d,

@@ -222,7 +222,7 @@ func (h *Hold) gate(next http.Handler) http.Handler {
 	})
 }
 
-// protected checks the service token Sessions.ServiceToken mints: issued
+// protected checks the service token ActAs.ServiceToken mints: issued
 // for this hold and bound to the method called, refused with the real
 // hold's error names.
 func (h *Hold) protected(next func(http.ResponseWriter, *http.Request, syntax.DID)) http.HandlerFunc {

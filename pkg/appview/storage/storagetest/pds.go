@@ -367,7 +367,7 @@ func (p *PDS) deleteRecord(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{})
 }
 
-// sessionDID reads the fake session token Sessions.Client sends.
+// sessionDID reads the fake session token ActAs.Client sends.
 func sessionDID(r *http.Request) (syntax.DID, bool) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer session:")
 	if !ok {
