@@ -21,8 +21,8 @@ import (
 	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
-	"atcr.io/pkg/appview/apppassword/pdstest"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/pdstest"
 	"atcr.io/pkg/atproto/safehttp"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/internal/testclock"
-	"atcr.io/pkg/appview/apppassword/pdstest"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/pdstest"
 	"atcr.io/pkg/atproto/safehttp"
 )
 
@@ -83,6 +83,6 @@ func putProfile(ctx context.Context, p *Provider, did syntax.DID) error {
 		return err
 	}
 	body := map[string]any{"repo": did.String(), "collection": "io.atcr.sailor.profile", "rkey": "self",
-		"record": map[string]any{"$type": "io.atcr.sailor.profile", "createdAt": "2026-03-01T12:00:00Z"}}
+		"record": map[string]any{"$type": "io.atcr.sailor.profile", "createdAt": "2026-03-01T12:00:00Z", "updatedAt": "2026-03-01T12:00:00Z"}}
 	return c.Post(ctx, "com.atproto.repo.putRecord", body, nil)
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"atcr.io/pkg/appview/apppassword/pdstest"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/pdstest"
 )
 
 func TestLoginStoresSessionAndClientWrites(t *testing.T) {
@@ -154,8 +154,8 @@ func TestExpiredTokenMidUseIsRefreshedByIndigo(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(11 * time.Minute) // expires while the caller holds the client
-	body := map[string]any{"repo": alice.DID.String(), "collection": "io.atcr.tag", "rkey": "latest",
-		"record": map[string]any{"$type": "io.atcr.tag"}}
+	body := map[string]any{"repo": alice.DID.String(), "collection": "io.atcr.tag", "rkey": "app:latest",
+		"record": map[string]any{"$type": "io.atcr.tag", "repository": "app", "tag": "latest", "manifest": "at://" + alice.DID.String() + "/io.atcr.manifest/3kabcdefghij2", "createdAt": "2026-03-01T12:00:00Z"}}
 	if err := c.Post(ctx, "com.atproto.repo.putRecord", body, nil); err != nil {
 		t.Fatalf("put with expired access token: %v", err)
 	}

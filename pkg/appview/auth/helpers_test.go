@@ -15,8 +15,8 @@ import (
 
 	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/access"
-	"atcr.io/pkg/appview/apppassword/pdstest"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/pdstest"
 	"atcr.io/pkg/atproto/safehttp"
 )
 

@@ -43,7 +43,7 @@ func TestExistingProfileIsKept(t *testing.T) {
 	e := newEnv(t)
 	mine := map[string]any{"$type": atcr.SailorProfileNSID, "defaultHold": "did:web:my-own-hold.example",
 		"createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z"}
-	e.pds.SetRecord(bob.DID, atcr.SailorProfileNSID, "self", mine)
+	e.pds.SetRecord(t, bob.DID, atcr.SailorProfileNSID, "self", mine)
 	if r := e.getToken(t, "bob.test", bob.AppPassword); r.status != http.StatusOK {
 		t.Fatalf("HTTP %d", r.status)
 	}

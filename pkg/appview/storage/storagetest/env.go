@@ -18,6 +18,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/pdstest"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/s3"
@@ -29,10 +30,11 @@ var ErrNoSession = errors.New("storagetest: no session")
 // HTTPOptions lets the guarded clients reach the httptest servers.
 var HTTPOptions = safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true}
 
-// ActAs stands in for pkg/appview/actas.
+// ActAs stands in for pkg/appview/actas: it acts as any account of the
+// fake PDS with a fresh access token of the account's session there.
 type ActAs struct {
-	PDSURL string
-	HTTP   *http.Client
+	PDS  *pdstest.Server
+	HTTP *http.Client
 
 	mu     sync.Mutex
 	none   map[syntax.DID]bool
@@ -46,9 +48,9 @@ func (s *ActAs) Client(_ context.Context, did syntax.DID) (*atclient.APIClient, 
 	if s.none[did] {
 		return nil, ErrNoSession
 	}
-	c := atclient.NewAPIClient(s.PDSURL)
+	c := atclient.NewAPIClient(s.PDS.URL())
 	c.Client = s.HTTP
-	c.Headers.Set("Authorization", "Bearer session:"+did.String())
+	c.Headers.Set("Authorization", "Bearer "+s.PDS.AccessToken(did))
 	c.AccountDID = &did
 	return c, nil
 }
@@ -78,7 +80,7 @@ func (s *ActAs) Forget(did syntax.DID) {
 // together.
 type Env struct {
 	Dir   *identity.MockDirectory
-	PDS   *PDS
+	PDS   *pdstest.Server
 	Hold  *Hold
 	ActAs *ActAs
 	// DB is the store's Tombstones: a real pkg/appview/db database.
@@ -114,9 +116,9 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 		o.S3 = MockS3(t)
 	}
 	dir := identity.NewMockDirectory()
-	e := &Env{Dir: dir, PDS: NewPDS(t)}
+	e := &Env{Dir: dir, PDS: pdstest.NewServer(t, nil)}
 	e.Hold = e.AddHold(t, HoldDID, o.S3)
-	e.ActAs = &ActAs{PDSURL: e.PDS.URL(), HTTP: safehttp.New(HTTPOptions)}
+	e.ActAs = &ActAs{PDS: e.PDS, HTTP: safehttp.New(HTTPOptions)}
 	e.logger = Logger(t)
 	e.DB = o.DB
 	if e.DB == nil {
@@ -183,7 +185,7 @@ func (e *Env) AddUser(handle string) User {
 	sum := sha256.Sum256([]byte(handle))
 	id := strings.ToLower(base32.StdEncoding.EncodeToString(sum[:]))[:24]
 	did := syntax.DID("did:plc:" + id)
-	e.PDS.AddAccount(did)
+	e.PDS.AddAccount(pdstest.Account{DID: did, Handle: syntax.Handle(handle)})
 	e.Dir.Insert(identity.Identity{
 		DID:         did,
 		Handle:      syntax.Handle(handle),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/pdstest"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/oci"
@@ -215,7 +216,7 @@ func (h *Hold) gate(next http.Handler) http.Handler {
 		down := h.down
 		h.mu.Unlock()
 		if down {
-			dropConnection(w)
+			pdstest.DropConnection(w)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -2,7 +2,6 @@ package pdstest
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,7 +40,8 @@ type Server struct {
 	accounts     map[syntax.DID]Account
 	usedRefresh  map[string]bool // jti of rotated or deleted refresh tokens
 	revokedUpTo  map[string]time.Time
-	records      map[string]json.RawMessage
+	repos        map[syntax.DID]*repo
+	down         map[string]bool // NSIDs answered by dropping the connection
 	calls        map[string]int
 	accessTTL    time.Duration
 	refreshDelay time.Duration
@@ -61,18 +61,24 @@ func NewServer(t testing.TB, now func() time.Time) *Server {
 		accounts:    map[syntax.DID]Account{},
 		usedRefresh: map[string]bool{},
 		revokedUpTo: map[string]time.Time{},
-		records:     map[string]json.RawMessage{},
+		repos:       map[syntax.DID]*repo{},
+		down:        map[string]bool{},
 		calls:       map[string]int{},
 		accessTTL:   2 * time.Hour,
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /xrpc/com.atproto.server.createSession", s.count(s.createSession))
-	mux.HandleFunc("POST /xrpc/com.atproto.server.refreshSession", s.count(s.refreshSession))
-	mux.HandleFunc("POST /xrpc/com.atproto.server.deleteSession", s.count(s.deleteSession))
-	mux.HandleFunc("GET /xrpc/com.atproto.server.getServiceAuth", s.count(s.getServiceAuth))
-	mux.HandleFunc("GET /xrpc/com.atproto.repo.getRecord", s.count(s.getRecord))
-	mux.HandleFunc("POST /xrpc/com.atproto.repo.putRecord", s.count(s.putRecord))
-	s.srv = httptest.NewServer(mux)
+	mux.HandleFunc("POST /xrpc/com.atproto.server.createSession", s.createSession)
+	mux.HandleFunc("POST /xrpc/com.atproto.server.refreshSession", s.refreshSession)
+	mux.HandleFunc("POST /xrpc/com.atproto.server.deleteSession", s.deleteSession)
+	mux.HandleFunc("GET /xrpc/com.atproto.server.getServiceAuth", s.getServiceAuth)
+	mux.HandleFunc("GET /xrpc/com.atproto.repo.getRecord", s.getRecord)
+	mux.HandleFunc("GET /xrpc/com.atproto.repo.listRecords", s.listRecords)
+	mux.HandleFunc("GET /xrpc/com.atproto.sync.getBlob", s.getBlob)
+	mux.HandleFunc("POST /xrpc/com.atproto.repo.uploadBlob", s.uploadBlob)
+	mux.HandleFunc("POST /xrpc/com.atproto.repo.createRecord", s.writeRecord)
+	mux.HandleFunc("POST /xrpc/com.atproto.repo.putRecord", s.writeRecord)
+	mux.HandleFunc("POST /xrpc/com.atproto.repo.deleteRecord", s.deleteRecord)
+	s.srv = httptest.NewServer(s.gate(mux))
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -80,11 +86,24 @@ func NewServer(t testing.TB, now func() time.Time) *Server {
 // URL is the PDS base URL (http://127.0.0.1:port).
 func (s *Server) URL() string { return s.srv.URL }
 
-// AddAccount registers a, replacing an account with the same DID.
+// AddAccount registers a, replacing an account with the same DID; its
+// repository starts empty the first time.
 func (s *Server) AddAccount(a Account) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accounts[a.DID] = a
+	if s.repos[a.DID] == nil {
+		s.repos[a.DID] = newRepo()
+	}
+}
+
+// AccessToken returns a valid access token of did's app-password session,
+// for test doubles that act as the user without logging in.
+func (s *Server) AccessToken(did syntax.DID) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	access, _ := s.newSession(did.String(), ScopeAppPass)
+	return access
 }
 
 // Identity returns a's identity with this server as its PDS, for an
@@ -129,45 +148,54 @@ func (s *Server) Calls(nsid string) int {
 	return s.calls[nsid]
 }
 
-// Record returns the stored record, or false.
-func (s *Server) Record(did syntax.DID, collection, rkey string) (map[string]any, bool) {
-	s.mu.Lock()
-	raw, ok := s.records[recordKey(did.String(), collection, rkey)]
-	s.mu.Unlock()
-	if !ok {
-		return nil, false
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		panic(fmt.Sprintf("pdstest: stored record is not JSON: %v", err))
-	}
-	return out, true
-}
-
-// SetRecord stores a record directly, as if the user had written it.
-func (s *Server) SetRecord(did syntax.DID, collection, rkey string, record map[string]any) {
-	raw, err := json.Marshal(record)
-	if err != nil {
-		panic(fmt.Sprintf("pdstest: record is not JSON: %v", err))
-	}
+// SetDown makes the listed methods (all methods when none are listed)
+// drop the connection without an answer, like an unreachable PDS, until
+// ClearDown.
+func (s *Server) SetDown(nsids ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.records[recordKey(did.String(), collection, rkey)] = raw
+	if len(nsids) == 0 {
+		nsids = []string{"*"}
+	}
+	for _, n := range nsids {
+		s.down[n] = true
+	}
 }
 
-func recordKey(did, collection, rkey string) string {
-	return did + "/" + collection + "/" + rkey
+// ClearDown answers every method again.
+func (s *Server) ClearDown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = map[string]bool{}
 }
 
-// count wraps a handler with the per-method call counter.
-func (s *Server) count(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// gate counts calls and plays dead for methods marked down.
+func (s *Server) gate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		nsid := strings.TrimPrefix(r.URL.Path, "/xrpc/")
 		s.mu.Lock()
 		s.calls[nsid]++
+		down := s.down[nsid] || s.down["*"]
 		s.mu.Unlock()
-		h(w, r)
+		if down {
+			DropConnection(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// DropConnection closes the client's connection without an answer, as an
+// unreachable server does (the fake hold of storagetest plays dead with it
+// too).
+func DropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
 	}
+	panic(http.ErrAbortHandler)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
