@@ -103,19 +103,6 @@ func TagRecordKey(repoPath string, tag oci.Tag) string {
 	return RepoPageKey(repoPath) + ":" + tag.String()
 }
 
-// ParseTagRecordKey is the inverse of TagRecordKey.
-func ParseTagRecordKey(rkey string) (repoPath string, tag oci.Tag, err error) {
-	path, t, ok := strings.Cut(rkey, ":")
-	if !ok || path == "" {
-		return "", oci.Tag{}, fmt.Errorf("tag record key %q has no repository part", rkey)
-	}
-	tag, err = oci.ParseTag(t)
-	if err != nil {
-		return "", oci.Tag{}, fmt.Errorf("tag record key %q: %w", rkey, err)
-	}
-	return strings.ReplaceAll(path, "~", "/"), tag, nil
-}
-
 // RepoPageKey is the record key of a repository's io.atcr.repo.page
 // record: its path with "/" spelled "~", as in tag record keys.
 func RepoPageKey(repoPath string) string { return strings.ReplaceAll(repoPath, "/", "~") }

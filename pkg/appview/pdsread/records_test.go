@@ -1,6 +1,7 @@
 package pdsread
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,4 +68,18 @@ func FuzzParseTagRecordKey(f *testing.F) {
 			t.Fatalf("ParseTagRecordKey(%q) → %q %q → %q", rkey, path, tag, back)
 		}
 	})
+}
+
+// ParseTagRecordKey is the inverse of TagRecordKey: the tests use it to
+// show that record keys are reversible, hence collision-free.
+func ParseTagRecordKey(rkey string) (repoPath string, tag oci.Tag, err error) {
+	path, t, ok := strings.Cut(rkey, ":")
+	if !ok || path == "" {
+		return "", oci.Tag{}, fmt.Errorf("tag record key %q has no repository part", rkey)
+	}
+	tag, err = oci.ParseTag(t)
+	if err != nil {
+		return "", oci.Tag{}, fmt.Errorf("tag record key %q: %w", rkey, err)
+	}
+	return strings.ReplaceAll(path, "~", "/"), tag, nil
 }

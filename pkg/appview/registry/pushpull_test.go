@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/storage/storagetest"
 	"atcr.io/pkg/atproto/atcr"
 )
@@ -238,9 +237,8 @@ func TestTagRecordKeyRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for rkey := range env.PDS.Records(env.alice.DID, atcr.TagNSID) {
-		path, tag, err := pdsread.ParseTagRecordKey(rkey)
-		if err != nil || path != "a/b-c/d_e" || tag.String() != "Tag_1.0-x" {
-			t.Fatalf("tag key %q → %q %q %v", rkey, path, tag, err)
+		if rkey != "a~b-c~d_e:Tag_1.0-x" {
+			t.Fatalf("tag record key %q, want a~b-c~d_e:Tag_1.0-x", rkey)
 		}
 	}
 }
