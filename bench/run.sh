@@ -242,8 +242,10 @@ reset_hwm() {
 	done
 }
 
-# status_kb PID FIELD prints a /proc/PID/status field in kB.
-status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# status_kb PID FIELD prints a /proc/PID/status field in kB, or nothing when
+# PID is gone (callers record that; a failure here would end the run under
+# set -e before they could).
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
 # warm_up pushes a 1 MiB image to each registry once, untimed by the figures,
 # so no measured push pays a one-time cost: ATCR's first push for an account

@@ -14,14 +14,19 @@ type goPackage struct {
 	Name       string
 	Doc        string
 	GoFiles    []string
-	Imports    []string
-	Deps       []string
+	Imports    []string // of the package's non-test files
+	Deps       []string // everything it links, transitively
+	// TestImports and XTestImports are the imports of its _test.go files
+	// (in the package and in package x_test).
+	TestImports  []string
+	XTestImports []string
 }
 
-// listPackages runs `go list -json` on the module's packages.
-func listPackages(t *testing.T, patterns ...string) []goPackage {
+// listPackages runs `go list -json` with args (flags, then patterns) in the
+// module's root.
+func listPackages(t *testing.T, args ...string) []goPackage {
 	t.Helper()
-	args := append([]string{"list", "-json"}, patterns...)
+	args = append([]string{"list", "-json"}, args...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = "../.."
 	out, err := cmd.Output()
@@ -61,6 +66,7 @@ var rules = []rule{
 	{from: "atcr.io/pkg/hold", not: []string{"atcr.io/pkg/appview", "atcr.io/cmd"}, why: "the hold never imports the AppView"},
 	{from: "atcr.io/cmd/credential-helper", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "the credential helper speaks HTTP only"},
 	{from: "atcr.io/cmd/s3-test", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "s3-test diagnoses S3 only"},
+	{from: "atcr.io/internal/holdcontract", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "the hold's XRPC contract suite is run by both sides, so it imports neither"},
 	{from: "atcr.io/pkg/appview/access", not: []string{"atcr.io/pkg/appview/"}, why: "access is shared by registry and auth, so it imports neither"},
 	{from: "atcr.io/pkg/appview/auth", not: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage"}, why: "auth must not depend on the registry"},
 	{from: "atcr.io/pkg/hold/server", not: []string{"atcr.io/pkg/s3"}, why: "the hold's router only routes"},
@@ -79,17 +85,21 @@ func under(path, prefix string) bool {
 }
 
 // violations lists the imports of p that break the rules. Imports inside the
-// rule's own subtree are always allowed.
+// rule's own subtree are always allowed, and so is the one exception a
+// test-support package may carry (testSupport).
 func violations(p goPackage) []string {
+	return checkImports(p, exceptionOf(p.ImportPath))
+}
+
+// checkImports is violations with the exception given: imports under the
+// prefix exempt ("" for none) break no rule.
+func checkImports(p goPackage, exempt string) []string {
 	var out []string
-	if isTestSupport(p.ImportPath) {
-		// Fakes for tests (storagetest, pdstest, ...) may stand in for
-		// anything; the rule below keeps them out of production code.
-		return nil
-	}
-	for _, imp := range p.Imports {
-		if strings.HasPrefix(imp, "atcr.io/") && isTestSupport(imp) {
-			out = append(out, p.ImportPath+" imports "+imp+": test-support packages are for _test.go files only")
+	if !isTestSupport(p.ImportPath) {
+		for _, imp := range p.Imports {
+			if isTestSupport(imp) {
+				out = append(out, p.ImportPath+" imports "+imp+": test-support packages (the list in "+testSupportFile+") are for _test.go files only")
+			}
 		}
 	}
 	for _, r := range rules {
@@ -97,7 +107,7 @@ func violations(p goPackage) []string {
 			continue
 		}
 		for _, imp := range p.Imports {
-			if under(imp, r.from) {
+			if under(imp, r.from) || (exempt != "" && under(imp, exempt)) {
 				continue
 			}
 			if r.only != nil && !isStdlib(imp) && !slices.ContainsFunc(r.only, func(ok string) bool { return under(imp, ok) }) {
@@ -125,12 +135,6 @@ func isStdlib(path string) bool {
 	return !strings.Contains(first, ".")
 }
 
-// isTestSupport reports whether path is a package of test fakes and suites,
-// named like net/http/httptest.
-func isTestSupport(path string) bool {
-	return strings.HasSuffix(path[strings.LastIndex(path, "/")+1:], "test")
-}
-
 func TestPackageDependencies(t *testing.T) {
 	for _, p := range listPackages(t, "./...") {
 		for _, v := range violations(p) {
@@ -147,10 +151,22 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 		{ImportPath: "atcr.io/pkg/hold/gc", Imports: []string{"atcr.io/pkg/appview/db"}},
 		{ImportPath: "atcr.io/pkg/s3", Imports: []string{"github.com/bluesky-social/indigo/atproto/syntax"}},
 		{ImportPath: "atcr.io/pkg/atproto/directory", Imports: []string{"atcr.io/cmd/hold"}},
-		{ImportPath: "atcr.io/pkg/appview/registry", Imports: []string{"atcr.io/pkg/appview/storage/storagetest"}},
 		{ImportPath: "atcr.io/pkg/oci", Imports: []string{"golang.org/x/sync/errgroup"}},
 		{ImportPath: "atcr.io/pkg/appview/ui", Imports: []string{"atcr.io/pkg/appview/storage"}},
 		{ImportPath: "atcr.io/pkg/appview/db", Imports: []string{"net/http"}},
+		// Production code whose name merely ends in "test" gets no pass.
+		{ImportPath: "atcr.io/cmd/s3-test", Imports: []string{"atcr.io/pkg/hold/holdoci"}},
+		// Test-support packages obey the rules of where they sit.
+		{ImportPath: "atcr.io/pkg/appview/pdssession/pdstest", Imports: []string{"atcr.io/pkg/s3"}},
+		{ImportPath: "atcr.io/pkg/s3/s3test", Imports: []string{"atcr.io/pkg/appview/db"}},
+		{ImportPath: "atcr.io/internal/holdcontract", Imports: []string{"atcr.io/pkg/hold/holdoci"}},
+		{ImportPath: "atcr.io/internal/holdcontract", Imports: []string{"atcr.io/pkg/appview/storage"}},
+	}
+	// No production package imports a listed test-support package.
+	for _, s := range testSupport {
+		for _, importer := range []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/hold/holdoci", "atcr.io/cmd/s3-test", "atcr.io/internal/startup"} {
+			bad = append(bad, goPackage{ImportPath: importer, Imports: []string{s.path}})
+		}
 	}
 	for _, p := range bad {
 		if len(violations(p)) == 0 {
@@ -161,17 +177,22 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 	if v := violations(ok); len(v) != 0 {
 		t.Errorf("allowed imports refused: %v", v)
 	}
-}
-
-// One SQLite driver registers the name "sqlite" per binary: glebarez/go-sqlite
-// (pure Go, and the one grype links). Importing modernc.org/sqlite as well
-// panics at start-up with "Register called twice".
-func TestOneSQLiteDriver(t *testing.T) {
-	for _, p := range listPackages(t, "./cmd/...") {
-		for _, d := range p.Deps {
-			if d == "modernc.org/sqlite" || d == "github.com/mattn/go-sqlite3" {
-				t.Errorf("%s links %s; use github.com/glebarez/go-sqlite", p.ImportPath, d)
+	// Test-support packages may import each other (where they sit still counts).
+	for _, s := range testSupport {
+		for _, other := range testSupport {
+			for _, v := range violations(goPackage{ImportPath: s.path, Imports: []string{other.path}}) {
+				if strings.Contains(v, "test-support") {
+					t.Errorf("one test-support package importing another refused: %s", v)
+				}
 			}
 		}
+	}
+	// An exception excuses what it names and nothing else.
+	p := goPackage{ImportPath: "atcr.io/pkg/appview/somethingtest", Imports: []string{"atcr.io/pkg/s3/embedded", "atcr.io/pkg/hold/pds"}}
+	if v := checkImports(p, "atcr.io/pkg/s3"); len(v) != 1 || !strings.Contains(v[0], "atcr.io/pkg/hold/pds") {
+		t.Errorf("with the exception atcr.io/pkg/s3: %q, want only the pkg/hold/pds import refused", v)
+	}
+	if v := checkImports(p, ""); len(v) != 2 {
+		t.Errorf("without an exception: %q, want both imports refused", v)
 	}
 }

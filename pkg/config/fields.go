@@ -66,20 +66,6 @@ func walkStruct(v reflect.Value, prefix string, depth int, visit func(field) err
 	return nil
 }
 
-// supportedKind reports whether a key of type t can be set from the
-// environment and written to the template.
-func supportedKind(t reflect.Type) bool {
-	switch {
-	case t == durationType, t == stringSliceType:
-		return true
-	}
-	switch t.Kind() {
-	case reflect.String, reflect.Bool, reflect.Int:
-		return true
-	}
-	return false
-}
-
 // setFromString parses raw according to v's type and stores it in v.
 // Lists are space separated, like shell words without quoting.
 func setFromString(v reflect.Value, raw string) error {

@@ -203,3 +203,17 @@ func TestLoadDefaultsOnly(t *testing.T) {
 		t.Errorf("LoadAppView(\"\") = %+v, want %+v", cfg, want)
 	}
 }
+
+// supportedKind reports whether a key of type t can be set from the
+// environment (setFromString) and written to the template (formatValue).
+func supportedKind(t reflect.Type) bool {
+	switch {
+	case t == durationType, t == stringSliceType:
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int:
+		return true
+	}
+	return false
+}

@@ -51,9 +51,6 @@ type LevelToggle struct {
 	gen uint64
 }
 
-// Level returns the level currently in effect.
-func (t *LevelToggle) Level() slog.Level { return t.level.Level() }
-
 // Toggle switches to DEBUG, or back to the configured level if a toggle is
 // already in effect. trigger names the cause in the log line.
 func (t *LevelToggle) Toggle(trigger string) {

@@ -40,17 +40,17 @@ func TestToggleAutoRevert(t *testing.T) {
 	logger, toggle, buf, clock := newTestLogger(slog.LevelInfo)
 	logger.Debug("hidden before")
 	toggle.Toggle(TriggerSignal)
-	if toggle.Level() != slog.LevelDebug {
-		t.Fatalf("level %v after toggle, want DEBUG", toggle.Level())
+	if toggle.level.Level() != slog.LevelDebug {
+		t.Fatalf("level %v after toggle, want DEBUG", toggle.level.Level())
 	}
 	logger.Debug("shown while raised")
 	clock.Advance(30*time.Minute - time.Second)
-	if toggle.Level() != slog.LevelDebug {
-		t.Fatalf("level %v before 30 minutes passed, want DEBUG", toggle.Level())
+	if toggle.level.Level() != slog.LevelDebug {
+		t.Fatalf("level %v before 30 minutes passed, want DEBUG", toggle.level.Level())
 	}
 	clock.Advance(time.Second)
-	if toggle.Level() != slog.LevelInfo {
-		t.Fatalf("level %v after 30 minutes, want INFO", toggle.Level())
+	if toggle.level.Level() != slog.LevelInfo {
+		t.Fatalf("level %v after 30 minutes, want INFO", toggle.level.Level())
 	}
 	logger.Debug("hidden after")
 	wantLines(t, buf, upFromInfo, "level=DEBUG msg=shown while raised", downAuto)
@@ -66,8 +66,8 @@ func TestSecondToggleRevertsAtOnce(t *testing.T) {
 	_, toggle, buf, clock := newTestLogger(slog.LevelInfo)
 	toggle.Toggle(TriggerSignal)
 	toggle.Toggle(TriggerSignal)
-	if toggle.Level() != slog.LevelInfo {
-		t.Fatalf("level %v after second toggle, want INFO", toggle.Level())
+	if toggle.level.Level() != slog.LevelInfo {
+		t.Fatalf("level %v after second toggle, want INFO", toggle.level.Level())
 	}
 	if n := clock.pending(); n != 0 {
 		t.Fatalf("%d auto-revert timers still pending after the second toggle", n)
@@ -87,8 +87,8 @@ func TestStaleTimerDoesNotEndNewToggle(t *testing.T) {
 	toggle.Toggle(TriggerSignal)
 	toggle.Toggle(TriggerSignal)
 	clock.all()[0].f() // the first toggle's timer, firing although it was stopped
-	if toggle.Level() != slog.LevelDebug {
-		t.Fatalf("stale timer reverted the second toggle: level %v", toggle.Level())
+	if toggle.level.Level() != slog.LevelDebug {
+		t.Fatalf("stale timer reverted the second toggle: level %v", toggle.level.Level())
 	}
 	clock.Advance(DefaultAutoRevert)
 	wantLines(t, buf, upFromInfo, downBySignal, upFromInfo, downAuto)
@@ -108,8 +108,8 @@ func TestToggleKeepsConfiguredLevel(t *testing.T) {
 		"level=INFO msg=Log level changed from=WARN to=DEBUG trigger=test auto_revert_in=30m0s",
 		"level=INFO msg=Log level changed from=DEBUG to=WARN trigger=test",
 	)
-	if toggle.Level() != slog.LevelWarn {
-		t.Errorf("level %v, want WARN", toggle.Level())
+	if toggle.level.Level() != slog.LevelWarn {
+		t.Errorf("level %v, want WARN", toggle.level.Level())
 	}
 }
 
@@ -117,8 +117,8 @@ func TestToggleAtDebugChangesNothing(t *testing.T) {
 	t.Parallel()
 	_, toggle, buf, clock := newTestLogger(slog.LevelDebug)
 	toggle.Toggle(TriggerSignal)
-	if toggle.Level() != slog.LevelDebug || clock.pending() != 0 {
-		t.Fatalf("level %v with %d timers, want DEBUG and none", toggle.Level(), clock.pending())
+	if toggle.level.Level() != slog.LevelDebug || clock.pending() != 0 {
+		t.Fatalf("level %v with %d timers, want DEBUG and none", toggle.level.Level(), clock.pending())
 	}
 	wantLines(t, buf, "level=INFO msg=Log level unchanged level=DEBUG trigger=SIGUSR1 reason=configured level already includes debug")
 }
@@ -151,8 +151,8 @@ func TestToggleConcurrent(t *testing.T) {
 		next = map[string]string{"DEBUG": "INFO", "INFO": "DEBUG"}[next]
 	}
 	wantLevel := map[string]slog.Level{"DEBUG": slog.LevelInfo, "INFO": slog.LevelDebug}[next]
-	if toggle.Level() != wantLevel {
-		t.Errorf("level %v does not match the last logged change", toggle.Level())
+	if toggle.level.Level() != wantLevel {
+		t.Errorf("level %v does not match the last logged change", toggle.level.Level())
 	}
 }
 

@@ -16,9 +16,9 @@ import (
 func waitLevel(t *testing.T, toggle *LevelToggle, want slog.Level) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for toggle.Level() != want {
+	for toggle.level.Level() != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("level still %v, want %v", toggle.Level(), want)
+			t.Fatalf("level still %v, want %v", toggle.level.Level(), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -74,15 +74,6 @@ func ParseDigest(s string) (Digest, error) {
 	return Digest{alg: alg, hex: hexStr}, nil
 }
 
-// MustParseDigest is ParseDigest for constants in tests; it panics on error.
-func MustParseDigest(s string) Digest {
-	d, err := ParseDigest(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
 // FromBytes returns the digest of b under alg.
 func FromBytes(alg Algorithm, b []byte) Digest {
 	h := alg.New()

@@ -15,7 +15,7 @@
 //   - tags.go, reference.go: Tag and Reference (tag or digest).
 //   - mediatypes.go: media type constants and predicates.
 //   - manifest.go, validate.go, jsonkeys.go: ParseManifest and Manifest.
-//   - verify.go, hasher.go: VerifyReader and Hasher for streamed content.
+//   - hasher.go: Hasher, which digests and verifies streamed content.
 //   - errcode.go, errserve.go: the error table, FromError and ServeJSON.
 //
 // Every parse or verification failure wraps one sentinel (ErrInvalidDigest,

@@ -113,8 +113,8 @@ func TestFromErrorPerSentinel(t *testing.T) {
 	_, manifestErr := ParseManifest(MediaTypeOCIManifest, []byte(`{"schemaVersion":3}`))
 	_, tooLargeErr := ParseManifest(MediaTypeOCIManifest, make([]byte, MaxManifestSize+1))
 	_, unsupportedErr := ParseManifest(MediaTypeDockerSchema1Signed, []byte(`{}`))
-	_, mismatchErr := io.ReadAll(VerifyReader(strings.NewReader("abc"), FromBytes(SHA256, []byte("abd")), 3))
-	_, sizeErr := io.ReadAll(VerifyReader(strings.NewReader("ab"), FromBytes(SHA256, []byte("ab")), 3))
+	mismatchErr := hasherOf("abc").Verify(FromBytes(SHA256, []byte("abd")), 3)
+	sizeErr := hasherOf("ab").Verify(FromBytes(SHA256, []byte("ab")), 3)
 
 	tests := []struct {
 		name    string
@@ -279,4 +279,11 @@ func TestServeJSONOverHTTP(t *testing.T) {
 	if head.StatusCode != 401 || len(b) != 0 {
 		t.Errorf("HEAD = %d with %d body bytes, want 401 and none", head.StatusCode, len(b))
 	}
+}
+
+// hasherOf returns a SHA256 Hasher that has hashed content.
+func hasherOf(content string) *Hasher {
+	h := NewHasher(SHA256)
+	_, _ = h.Write([]byte(content))
+	return h
 }

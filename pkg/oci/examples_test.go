@@ -64,11 +64,14 @@ func ExampleParseManifest() {
 	// 32 a3ed95caeb02
 }
 
-func ExampleVerifyReader() {
+func ExampleHasher_Verify() {
 	blob := "hello"
 	want := oci.FromBytes(oci.SHA256, []byte("hello, world"))
-	_, err := io.Copy(io.Discard, oci.VerifyReader(strings.NewReader(blob), want, oci.SizeUnknown))
-	fmt.Println(errors.Is(err, oci.ErrDigestMismatch))
+	h := oci.NewHasher(want.Algorithm())
+	if _, err := io.Copy(h, strings.NewReader(blob)); err != nil {
+		panic(err)
+	}
+	fmt.Println(errors.Is(h.Verify(want, oci.SizeUnknown), oci.ErrDigestMismatch))
 	// Output:
 	// true
 }

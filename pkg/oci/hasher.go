@@ -9,6 +9,17 @@ import (
 	"slices"
 )
 
+// Content verification errors.
+var (
+	// ErrDigestMismatch: the content hashed to another digest (DIGEST_INVALID, 400).
+	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrSizeMismatch: the content is shorter or longer than declared (SIZE_INVALID, 400).
+	ErrSizeMismatch = errors.New("size mismatch")
+)
+
+// SizeUnknown tells Hasher.Verify not to check the size.
+const SizeUnknown int64 = -1
+
 // Hasher digests a stream written to it, for uploads whose bytes pass
 // through in pieces (io.Copy(io.MultiWriter(dst, h), body)). A blob upload's
 // digest algorithm is known only at the final PUT, so a Hasher can run

@@ -170,15 +170,3 @@ func (m *Manifest) Digest() Digest { return m.digest }
 
 // Size returns the length of the parsed body in bytes.
 func (m *Manifest) Size() int64 { return m.size }
-
-// Descriptor returns the descriptor of the manifest itself, with the
-// artifactType and annotations a referrers index entry needs.
-func (m *Manifest) Descriptor() Descriptor {
-	return Descriptor{
-		MediaType:    m.mediaType,
-		Digest:       m.digest,
-		Size:         m.size,
-		Annotations:  m.Annotations(),
-		ArtifactType: m.ArtifactType(),
-	}
-}

@@ -2,7 +2,6 @@ package oci
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -121,18 +120,9 @@ func TestManifestAccessors(t *testing.T) {
 		t.Errorf("subject = %+v", subj)
 	}
 
-	// The manifest's own descriptor is what a referrers index lists.
-	b, err := json.Marshal(a.Descriptor())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wire map[string]any
-	if err := json.Unmarshal(b, &wire); err != nil {
-		t.Fatal(err)
-	}
-	if wire["digest"] != a.Digest().String() || wire["artifactType"] != "application/vnd.example.sbom.v1" ||
-		wire["mediaType"] != MediaTypeOCIManifest || wire["size"] != float64(a.Size()) {
-		t.Errorf("Descriptor() JSON = %s", b)
+	// What a referrers index lists for the manifest itself.
+	if a.ArtifactType() != "application/vnd.example.sbom.v1" || a.MediaType() != MediaTypeOCIManifest {
+		t.Errorf("artifactType %q, mediaType %q", a.ArtifactType(), a.MediaType())
 	}
 }
 

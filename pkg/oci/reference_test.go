@@ -79,7 +79,10 @@ func TestReferenceConstructors(t *testing.T) {
 	if r := TagReference(tag); r.IsDigest() || r.String() != "latest" {
 		t.Errorf("TagReference = %+v", r)
 	}
-	d := MustParseDigest(testSHA256)
+	d, err := ParseDigest(testSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r := DigestReference(d); !r.IsDigest() || r.Digest() != d {
 		t.Errorf("DigestReference = %+v", r)
 	}

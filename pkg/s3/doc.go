@@ -1,7 +1,7 @@
 // Package s3 is the registry's only door to object storage: S3Service wraps an
 // aws-sdk-go-v2 S3 client with the operations the hold needs (Stat, PutBytes,
 // streaming Put and Open, Move, Delete, WalkBlobs, ListPrefix, multipart
-// uploads, presigned GET/HEAD/PUT/UploadPart URLs) and owns the bucket's key
+// uploads, presigned GET/PUT/UploadPart URLs) and owns the bucket's key
 // layout:
 //
 //	blobs/<alg>/<first 2 hex>/<hex>/data   content-addressed blob (BlobKey)

@@ -9,14 +9,15 @@ import (
 	"atcr.io/pkg/s3"
 )
 
-func ExampleBlobKeyFromString() {
-	key, err := s3.BlobKeyFromString("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
-	fmt.Println(key, err)
-	_, err = s3.BlobKeyFromString("sha256:../../etc/passwd")
-	fmt.Println(errors.Is(err, s3.ErrInvalidKey), errors.Is(err, oci.ErrInvalidDigest))
+func ExampleBlobKey() {
+	d, err := oci.ParseDigest("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+	fmt.Println(s3.BlobKey(d), err)
+	// A string that is not a digest never gets as far as a key.
+	_, err = oci.ParseDigest("sha256:../../etc/passwd")
+	fmt.Println(errors.Is(err, oci.ErrInvalidDigest))
 	// Output:
 	// blobs/sha256/2c/2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824/data <nil>
-	// true true
+	// true
 }
 
 func ExampleS3Service_WalkBlobs() {

@@ -37,16 +37,6 @@ func BlobKey(d oci.Digest) string {
 	return BlobPrefix + string(d.Algorithm()) + "/" + hex[:2] + "/" + hex + "/" + dataLeaf
 }
 
-// BlobKeyFromString validates s with oci.ParseDigest and returns its BlobKey.
-// A bad digest is an error wrapping both ErrInvalidKey and oci.ErrInvalidDigest.
-func BlobKeyFromString(s string) (string, error) {
-	d, err := oci.ParseDigest(s)
-	if err != nil {
-		return "", fmt.Errorf("blob key: %w: %w", ErrInvalidKey, err)
-	}
-	return BlobKey(d), nil
-}
-
 // DigestFromBlobKey is the inverse of BlobKey: it returns the digest a key
 // names, or false when the key is not a well-formed blob key (wrong shape,
 // unknown algorithm, bad hex, or a fan-out directory that does not match the

@@ -28,7 +28,13 @@ func gatewayParams(t testing.TB) s3.Params {
 // server.
 func newGatewayService(t testing.TB) *s3.S3Service {
 	t.Helper()
-	svc, err := s3.New(t.Context(), gatewayParams(t))
+	return gatewayService(t, gatewayParams(t))
+}
+
+// gatewayService returns a service on p's bucket, creating it.
+func gatewayService(t testing.TB, p s3.Params) *s3.S3Service {
+	t.Helper()
+	svc, err := s3.New(t.Context(), p)
 	if err != nil {
 		t.Fatalf("s3.New: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // Handler serves the mock's objects over HTTP the way presigned URLs reach
-// S3: path-style GET, HEAD and PUT of /<bucket>/<key>, and PUT with
+// S3: path-style GET and PUT of /<bucket>/<key>, and PUT with
 // ?partNumber=&uploadId= for multipart parts. It checks that the URL is
 // presigned and not expired (X-Amz-Date + X-Amz-Expires) but does NOT verify
 // the signature. Serve it with httptest.NewServer and sign with
@@ -47,7 +47,7 @@ func (m *MockS3Client) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	switch {
-	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+	case r.Method == http.MethodGet:
 		m.mu.Lock()
 		o, err := m.objectLocked(&bucket, &key)
 		m.mu.Unlock()
@@ -58,9 +58,7 @@ func (m *MockS3Client) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", o.etag)
 		w.Header().Set("Content-Length", strconv.Itoa(len(o.data)))
 		w.Header().Set("Last-Modified", o.modified.Format(http.TimeFormat))
-		if r.Method == http.MethodGet {
-			_, _ = w.Write(o.data)
-		}
+		_, _ = w.Write(o.data)
 	case r.Method == http.MethodPut && q.Has("uploadId"):
 		n, err := strconv.ParseInt(q.Get("partNumber"), 10, 32)
 		if err != nil {

@@ -19,14 +19,6 @@ func (s *S3Service) PresignGet(ctx context.Context, key string, ttl time.Duratio
 	})
 }
 
-// PresignHead is PresignGet for HEAD (SigV4 binds the method, so a GET URL
-// cannot be used for HEAD). It goes through the pull zone too.
-func (s *S3Service) PresignHead(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	return s.presign(ctx, "HEAD", key, ttl, true, func(p Presigner, opt func(*awss3.PresignOptions)) (*v4.PresignedHTTPRequest, error) {
-		return p.PresignHeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &key}, opt)
-	})
-}
-
 // PresignPut returns a URL that PUTs one object to key. Writes never go
 // through the pull zone (CDNs are read-only); they use the public endpoint
 // when one is set.

@@ -88,13 +88,6 @@ func TestPullZoneSwapAfterSigning(t *testing.T) {
 	if status, _, body := get(t, http.MethodGet, getURL); status != http.StatusOK || body != string(data) {
 		t.Fatalf("GET via pull zone: status %d body %q, want 200 %q", status, body, data)
 	}
-	headURL, err := svc.PresignHead(ctx, key, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if status, hdr, _ := get(t, http.MethodHead, headURL); status != http.StatusOK || hdr.Get("Content-Length") != "28" {
-		t.Errorf("HEAD via pull zone: status %d, Content-Length %q", status, hdr.Get("Content-Length"))
-	}
 
 	// Writes never go through the zone.
 	putURL, err := svc.PresignPut(ctx, key, 0)
@@ -136,7 +129,8 @@ func TestPullZoneSwapAfterSigning(t *testing.T) {
 
 func TestPresignedURLsAreVerified(t *testing.T) {
 	ctx := t.Context()
-	svc := newGatewayService(t)
+	params := gatewayParams(t)
+	svc := gatewayService(t, params)
 	key := "uploads/verified/data"
 	if err := svc.PutBytes(ctx, key, []byte("signed")); err != nil {
 		t.Fatal(err)
@@ -163,8 +157,7 @@ func TestPresignedURLsAreVerified(t *testing.T) {
 		t.Errorf("GET URL used for HEAD: status %d, want 403 (SigV4 binds the method)", status)
 	}
 
-	p := gatewayParams(t)
-	p.Bucket = svc.Bucket()
+	p := params // the same bucket, signed with a wrong secret
 	p.SecretKey = "wrong" + p.SecretKey
 	forged, err := s3.New(ctx, p)
 	if err != nil {

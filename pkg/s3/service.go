@@ -177,9 +177,6 @@ func NewWithClient(client Client, presigner Presigner, p Params) (*S3Service, er
 	}, nil
 }
 
-// Bucket returns the bucket the service works on.
-func (s *S3Service) Bucket() string { return s.bucket }
-
 // CheckBucket returns nil when the bucket exists and the credentials may use
 // it, an error wrapping ErrNotFound when it does not exist, or the S3 error.
 func (s *S3Service) CheckBucket(ctx context.Context) error {

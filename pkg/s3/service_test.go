@@ -42,8 +42,8 @@ func TestNewWithClientValidatesParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if svc.presignTTL != DefaultPresignTTL || svc.Bucket() != "atcr" || svc.pullZone.String() != "https://cdn.example.com" {
-		t.Errorf("defaults: ttl %s bucket %s zone %s", svc.presignTTL, svc.Bucket(), svc.pullZone)
+	if svc.presignTTL != DefaultPresignTTL || svc.bucket != "atcr" || svc.pullZone.String() != "https://cdn.example.com" {
+		t.Errorf("defaults: ttl %s bucket %s zone %s", svc.presignTTL, svc.bucket, svc.pullZone)
 	}
 }
 

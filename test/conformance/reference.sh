@@ -3,7 +3,7 @@
 # storage, started on a free loopback port. test/conformance/run.sh --reference
 # runs the conformance suite against it; bench/run.sh measures it beside ATCR.
 # Sourced after test/stack/lib.sh (log, die, now_ms, port_busy, pid_alive,
-# stop_pid, TOOLS_DIR), never executed.
+# stop_pid, tool_version, TOOLS_DIR), never executed.
 
 REFERENCE_MODULE=github.com/distribution/distribution/v3
 REFERENCE_VERSION=v3.1.2
@@ -16,7 +16,7 @@ REFERENCE_DIR=""
 # skipped when the binary's build info already names the pinned version.
 install_reference_registry() {
 	local have t0
-	have=$(go version -m "$REFERENCE_BIN" 2>/dev/null | awk -v m="$REFERENCE_MODULE" '$1 == "mod" && $2 == m { print $3 }')
+	have=$(tool_version "$REFERENCE_BIN" "$REFERENCE_MODULE")
 	if [[ "$have" == "$REFERENCE_VERSION" ]]; then
 		log "reference registry: present (distribution $REFERENCE_VERSION)"
 		return 0

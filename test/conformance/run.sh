@@ -49,11 +49,15 @@ build_suite() {
 		log "suite: present ($SUITE_VERSION)"
 		return 0
 	fi
-	local t0 dir
+	local t0 dir json
+	command -v go >/dev/null || die "go is required to build the conformance suite"
 	t0=$(now_ms)
 	log "suite: go mod download $SUITE_MODULE@$SUITE_VERSION"
-	# Outside any module: the download must not touch ATCR's go.mod.
-	dir=$(cd / && go mod download -json "$SUITE_MODULE@$SUITE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+	# Outside any module: the download must not touch ATCR's go.mod. With -json
+	# go reports a failure on stdout, so it goes into the message.
+	json=$(cd / && go mod download -json "$SUITE_MODULE@$SUITE_VERSION" 2>&1) ||
+		die "go mod download of $SUITE_MODULE@$SUITE_VERSION failed: $(tr -s ' \t\n' ' ' <<<"$json" | cut -c1-500)"
+	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
 	[[ -n "$dir" && -f "$dir/go.mod" ]] || die "go mod download gave no module directory for $SUITE_MODULE@$SUITE_VERSION"
 	rm -rf "$WORK/src" "$SUITE_STAMP"
 	mkdir -p "$WORK" "$TOOLS_DIR"

@@ -7,6 +7,7 @@
 #     test/e2e drive /usr/bin/chromium with chromedp; certutil makes its trust store);
 #   - crane, oras and regctl into bin/tools (go install, pinned versions).
 # A second run only checks stamps and versions and takes about a second.
+# Sourcing it (as test/stack's Go tests do) defines the functions and runs nothing.
 set -euo pipefail
 STACK_LOG_TAG=install
 # shellcheck source=lib.sh
@@ -107,11 +108,6 @@ install_browser() {
 	log "chromium: installed in $(elapsed "$t0") s"
 }
 
-# tool_version BIN MODULE prints the module version recorded in a Go binary's build info.
-tool_version() {
-	go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }'
-}
-
 install_go_tools() {
 	local line name module pkg version t0
 	mkdir -p "$TOOLS_DIR"
@@ -124,7 +120,7 @@ install_go_tools() {
 		command -v go >/dev/null || die "go is required to install $name"
 		t0=$(now_ms)
 		log "$name: go install $pkg@$version"
-		GOBIN="$TOOLS_DIR" go install "$pkg@$version" >&2
+		GOBIN="$TOOLS_DIR" go install "$pkg@$version" >&2 || die "go install of $pkg@$version failed"
 		log "$name: installed in $(elapsed "$t0") s"
 	done
 }
@@ -139,4 +135,6 @@ main() {
 	log "all stack dependencies ready ($(elapsed "$t0") s)"
 }
 
-main "$@"
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	main "$@"
+fi

@@ -33,6 +33,16 @@ now_ms() { date +%s%3N; }
 # elapsed START_MS prints seconds since START_MS with one decimal.
 elapsed() { awk -v s="$1" -v e="$(now_ms)" 'BEGIN { printf "%.1f", (e - s) / 1000 }'; }
 
+# tool_version BIN MODULE prints the version of MODULE recorded in the Go binary
+# BIN's build info, or nothing when BIN is missing or not a Go binary. It never
+# fails: the installers run under set -euo pipefail, where a failing probe in
+# `have=$(...)` would end the script silently, and "not installed yet" is the
+# normal state of a fresh clone.
+tool_version() {
+	[[ -f "$1" ]] || return 0
+	go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }' || true
+}
+
 # require_binaries makes sure bin/atcr-hold and bin/atcr-appview exist, building them
 # with `make build` when a Makefile offers it; fails with a clear message otherwise.
 require_binaries() {

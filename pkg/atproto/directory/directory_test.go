@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
-	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/safehttp"
 )
@@ -37,9 +36,9 @@ func TestPLCLookupIsCached(t *testing.T) {
 		if err != nil || pds != "https://pds.example.com" {
 			t.Fatalf("PDSEndpoint = %q, %v", pds, err)
 		}
-		key, err := SigningKey(ident)
+		key, err := ident.PublicKey()
 		if err != nil || !key.Equal(pub) {
-			t.Fatalf("SigningKey = %v, %v", key, err)
+			t.Fatalf("PublicKey = %v, %v", key, err)
 		}
 	}
 	if n := plc.requests.Load(); n != 1 {
@@ -196,12 +195,5 @@ func TestPDSEndpoint(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("PDSEndpoint(%q) = %q, %v; want %q", tc.endpoint, got, err, tc.want)
 		}
-	}
-}
-
-func TestSigningKeyMissing(t *testing.T) {
-	_, err := SigningKey(&identity.Identity{DID: aliceDID, Handle: syntax.HandleInvalid})
-	if !errors.Is(err, identity.ErrKeyNotDeclared) {
-		t.Fatalf("err = %v, want ErrKeyNotDeclared", err)
 	}
 }

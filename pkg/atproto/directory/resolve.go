@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
@@ -49,14 +48,4 @@ func PDSEndpoint(ident *identity.Identity) (string, error) {
 		return "", fmt.Errorf("%w: %s declares %q", ErrNoPDS, ident.DID, raw)
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-}
-
-// SigningKey returns the identity's #atproto signing key, the key that signs
-// its repo commits and service-auth tokens.
-func SigningKey(ident *identity.Identity) (atcrypto.PublicKey, error) {
-	key, err := ident.PublicKey()
-	if err != nil {
-		return nil, fmt.Errorf("signing key of %s: %w", ident.DID, err)
-	}
-	return key, nil
 }

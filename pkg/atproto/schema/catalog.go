@@ -36,12 +36,6 @@ var loadCatalog = sync.OnceValues(func() (*lexicon.BaseCatalog, error) {
 	return cat, nil
 })
 
-// Catalog returns the catalog of the embedded io.atcr.* lexicons, loaded
-// once. It is read-only: it offers only Resolve.
-func Catalog() (lexicon.Catalog, error) {
-	return loadCatalog()
-}
-
 // owned reports whether nsid is in ATCR's namespace, after checking that it
 // is an NSID at all.
 func owned(nsid string) (bool, error) {

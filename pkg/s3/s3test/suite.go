@@ -24,7 +24,7 @@ func Run(t *testing.T, newService func(t *testing.T) *s3.S3Service) {
 	t.Run("MultipartThroughService", func(t *testing.T) { testMultipartThroughService(t, newService(t)) })
 	t.Run("MultipartAbort", func(t *testing.T) { testMultipartAbort(t, newService(t)) })
 	t.Run("MultipartPresignedParts", func(t *testing.T) { testMultipartPresignedParts(t, newService(t)) })
-	t.Run("PresignPutGetHead", func(t *testing.T) { testPresignPutGetHead(t, newService(t)) })
+	t.Run("PresignPutGet", func(t *testing.T) { testPresignPutGet(t, newService(t)) })
 	t.Run("PresignExpired", func(t *testing.T) { testPresignExpired(t, newService(t)) })
 	t.Run("WalkBlobs", func(t *testing.T) { testWalkBlobs(t, newService(t)) })
 	t.Run("ListPrefix", func(t *testing.T) { testListPrefix(t, newService(t)) })
