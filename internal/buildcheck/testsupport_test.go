@@ -29,7 +29,7 @@ var testSupport = []testSupportPackage{
 	{path: "atcr.io/cmd/credential-helper/internal/devicetest"},
 	{path: "atcr.io/internal/holdcontract"},
 	{path: "atcr.io/internal/testclock"},
-	{path: "atcr.io/pkg/appview/pdssession/pdstest"},
+	{path: "atcr.io/pkg/appview/pdstest"},
 	{path: "atcr.io/pkg/appview/storage/storagetest", mayImport: "atcr.io/pkg/s3"}, // the one exception: its fake hold keeps blobs in a real S3Service
 	{path: "atcr.io/pkg/s3/embedded/embeddedtest"},
 	{path: "atcr.io/pkg/s3/s3test"},
