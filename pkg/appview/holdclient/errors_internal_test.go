@@ -1,13 +1,19 @@
 package holdclient
 
 import (
+	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/oci"
 )
 
@@ -36,4 +42,37 @@ func TestHoldErrClassification(t *testing.T) {
 			t.Errorf("holdErr(%s, %v) = %v, want %v", c.nsid, c.err, got, c.want)
 		}
 	}
+}
+
+// TestPartURLSignatureStaysOutOfErrors: a failed part PUT's error (which
+// the registry logs at ERROR) names the URL without its query, the
+// signature of a presigned UploadPart.
+func TestPartURLSignatureStaysOutOfErrors(t *testing.T) {
+	c, err := New(Options{Directory: identity.NewMockDirectory(), Tokens: noTokens{}, HTTP: safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: the PUT fails to connect
+	target := atcr.HoldGetPartUploadURL_Output{URL: "http://" + addr + "/bucket/uploads/x?partNumber=1&X-Amz-Signature=s3cr3t"}
+	_, err = c.putPart(t.Context(), Hold{DID: "did:web:hold.test"}, target, []byte("part"))
+	if err == nil {
+		t.Fatal("PUT to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "X-Amz-Signature") {
+		t.Fatalf("error carries the signature: %v", err)
+	}
+	if !errors.Is(err, registry.ErrHoldUnavailable) {
+		t.Fatalf("error %v is not ErrHoldUnavailable", err)
+	}
+}
+
+type noTokens struct{}
+
+func (noTokens) ServiceToken(context.Context, syntax.DID, syntax.DID, syntax.NSID) (string, error) {
+	return "", errors.New("no tokens here")
 }

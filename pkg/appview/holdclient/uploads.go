@@ -3,6 +3,7 @@ package holdclient
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,7 +68,7 @@ func (c *Client) putPart(ctx context.Context, h Hold, target atcr.HoldGetPartUpl
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target.URL, bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("hold %s: %w: part URL: %w", h.DID, registry.ErrHoldUnavailable, err)
+		return "", fmt.Errorf("hold %s: %w: part URL %s is unusable", h.DID, registry.ErrHoldUnavailable, withoutQuery(target.URL))
 	}
 	req.ContentLength = int64(len(body))
 	for k, v := range target.Headers {
@@ -77,6 +78,11 @@ func (c *Client) putPart(ctx context.Context, h Hold, target atcr.HoldGetPartUpl
 	}
 	resp, err := c.parts.Do(req)
 	if err != nil {
+		// The URL's query is its signature: it must not reach the logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = withoutQuery(ue.URL)
+		}
 		return "", fmt.Errorf("hold %s: %w: put part: %w", h.DID, registry.ErrHoldUnavailable, err)
 	}
 	defer resp.Body.Close()
@@ -86,6 +92,17 @@ func (c *Client) putPart(ctx context.Context, h Hold, target atcr.HoldGetPartUpl
 		return "", fmt.Errorf("hold %s: %w: put part answered %d (ETag %q)", h.DID, registry.ErrHoldUnavailable, resp.StatusCode, etag)
 	}
 	return etag, nil
+}
+
+// withoutQuery is a presigned URL fit for a log: its query (the
+// signature) left out.
+func withoutQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String() + "?…"
 }
 
 // restrictedHeader: headers a hold may not make the AppView send.

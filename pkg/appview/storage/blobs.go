@@ -42,8 +42,15 @@ func (s *Store) StatBlob(ctx context.Context, repo registry.Repo, d oci.Digest, 
 		return 0, err
 	}
 	var size int64
+	stat := s.statOn
+	if forPush {
+		// A push's HEAD must reach the hold (it refreshes the blob against
+		// garbage collection), and a cached answer could hide a blob the
+		// hold has since collected.
+		stat = s.statFresh
+	}
 	err := s.eachHold(ctx, repo, forPush, func(h holdclient.Hold) error {
-		n, err := s.statOn(ctx, h, d)
+		n, err := stat(ctx, h, d)
 		size = n
 		return err
 	})
@@ -92,10 +99,7 @@ func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, 
 			}
 		}
 		tried = append(tried, did)
-		h, err := s.hold.Hold(ctx, did, caller)
-		if err == nil {
-			err = fn(h)
-		}
+		err := s.onHold(ctx, did, caller, forPush, fn)
 		switch {
 		case err == nil:
 			return true
@@ -130,6 +134,36 @@ func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, 
 		return failure
 	}
 	return fmt.Errorf("no hold of %s has it: %w", repo.Name, registry.ErrBlobUnknown)
+}
+
+// privateHoldTTL: a hold that refused an anonymous read is asked with the
+// caller's service token straight away for this long.
+const privateHoldTTL = 10 * time.Minute
+
+// onHold calls fn for one hold. A push asks as the caller (the owner): the
+// hold counts the owner's HEAD of a blob as a reference that keeps garbage
+// collection off it. A pull asks anonymously first and only sends the
+// caller's service token to a hold that refuses anonymous reads, so a hold
+// the image's owner chose does not learn who pulls from it unless it must
+// (and the puller's PDS mints no token for public holds).
+func (s *Store) onHold(ctx context.Context, did, caller syntax.DID, forPush bool, fn func(holdclient.Hold) error) error {
+	as := caller
+	if !forPush {
+		if _, private := s.privateHolds.Get(did); !private {
+			as = ""
+		}
+	}
+	h, err := s.hold.Hold(ctx, did, as)
+	if err != nil {
+		return err
+	}
+	err = fn(h)
+	if as == "" && caller != "" && errors.Is(err, registry.ErrHoldRefused) {
+		s.privateHolds.Set(did, true)
+		h.Caller = caller
+		err = fn(h)
+	}
+	return err
 }
 
 // callerDID is the authenticated user of the request, "" when anonymous:

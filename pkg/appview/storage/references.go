@@ -78,6 +78,18 @@ func (s *Store) checkReferences(ctx context.Context, repo registry.Repo, h holdc
 	return nil
 }
 
+// statFresh stats one blob on one hold, asking the hold, and caches the
+// answer.
+func (s *Store) statFresh(ctx context.Context, h holdclient.Hold, d oci.Digest) (int64, error) {
+	n, err := s.hold.StatBlob(ctx, h, d)
+	if err != nil {
+		s.stats.Remove(blobKey{hold: h.DID, digest: d, caller: h.Caller})
+		return 0, err
+	}
+	s.stats.Set(blobKey{hold: h.DID, digest: d, caller: h.Caller}, n)
+	return n, nil
+}
+
 // statOn stats one blob on one hold through the stat cache.
 func (s *Store) statOn(ctx context.Context, h holdclient.Hold, d oci.Digest) (int64, error) {
 	key := blobKey{hold: h.DID, digest: d, caller: h.Caller}

@@ -115,11 +115,13 @@ type Store struct {
 	tids    *syntax.TIDClock
 
 	pushHolds *ttlCache[syntax.DID, syntax.DID]
-	tagCache  *ttlCache[tagKey, oci.Digest]
-	stats     *ttlCache[blobKey, int64]
-	presigned *ttlCache[blobKey, string]
-	manifests *sizedCache[manifestKey, cachedManifest]
-	indexes   *indexCache
+	// privateHolds are holds that refused an anonymous read (onHold).
+	privateHolds *ttlCache[syntax.DID, bool]
+	tagCache     *ttlCache[tagKey, oci.Digest]
+	stats        *ttlCache[blobKey, int64]
+	presigned    *ttlCache[blobKey, string]
+	manifests    *sizedCache[manifestKey, cachedManifest]
+	indexes      *indexCache
 
 	flight singleflight.Group
 }
@@ -141,20 +143,21 @@ func New(opts Options) (*Store, error) {
 	}
 	opts = withDefaults(opts)
 	s := &Store{
-		opts:       opts,
-		dir:        opts.Directory,
-		actAs:      opts.ActAs,
-		tombstones: opts.Tombstones,
-		log:        opts.Logger,
-		now:        opts.Now,
-		pds:        pdsread.NewReader(opts.HTTP),
-		tids:       syntax.NewTIDClock(0),
-		pushHolds:  newTTLCache[syntax.DID, syntax.DID](100_000, opts.HoldTTL, opts.Now),
-		tagCache:   newTTLCache[tagKey, oci.Digest](100_000, opts.TagTTL, opts.Now),
-		stats:      newTTLCache[blobKey, int64](100_000, statTTL, opts.Now),
-		presigned:  newTTLCache[blobKey, string](100_000, maxPresignCache, opts.Now),
-		manifests:  newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
-		indexes:    newIndexCache(opts.MaxIndexes),
+		opts:         opts,
+		dir:          opts.Directory,
+		actAs:        opts.ActAs,
+		tombstones:   opts.Tombstones,
+		log:          opts.Logger,
+		now:          opts.Now,
+		pds:          pdsread.NewReader(opts.HTTP),
+		tids:         syntax.NewTIDClock(0),
+		pushHolds:    newTTLCache[syntax.DID, syntax.DID](100_000, opts.HoldTTL, opts.Now),
+		privateHolds: newTTLCache[syntax.DID, bool](10_000, privateHoldTTL, opts.Now),
+		tagCache:     newTTLCache[tagKey, oci.Digest](100_000, opts.TagTTL, opts.Now),
+		stats:        newTTLCache[blobKey, int64](100_000, statTTL, opts.Now),
+		presigned:    newTTLCache[blobKey, string](100_000, maxPresignCache, opts.Now),
+		manifests:    newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
+		indexes:      newIndexCache(opts.MaxIndexes),
 	}
 	var err error
 	s.hold, err = holdclient.New(holdclient.Options{

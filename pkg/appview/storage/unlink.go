@@ -64,8 +64,10 @@ func (s *Store) MountBlob(ctx context.Context, repo registry.Repo, d oci.Digest,
 			return fmt.Errorf("mount from %s: %w", from.Name, err)
 		}
 	}
+	// Asked fresh, as the owner: a mount is a reference to the blob, which
+	// keeps the hold's garbage collection off it.
 	err := s.eachHold(ctx, repo, true, func(h holdclient.Hold) error {
-		_, err := s.statOn(ctx, h, d)
+		_, err := s.statFresh(ctx, h, d)
 		return err
 	})
 	if err != nil {

@@ -48,6 +48,8 @@ type Hold struct {
 	private   bool
 	notifyErr *notifyFailure
 	deleteErr bool
+	// blobReaders are the callers of getBlob ("" anonymous), in order.
+	blobReaders []syntax.DID
 	// recorded are the layer records notifyManifest wrote: manifest URI →
 	// digests.
 	recorded map[string]map[string]bool
@@ -168,6 +170,14 @@ func (h *Hold) NotifiedDeleted() []DeletedNotice {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]DeletedNotice(nil), h.deleted...)
+}
+
+// BlobReaders returns who called getBlob, in order ("" for an anonymous
+// call).
+func (h *Hold) BlobReaders() []syntax.DID {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]syntax.DID(nil), h.blobReaders...)
 }
 
 // Completed returns the uploads completed so far.

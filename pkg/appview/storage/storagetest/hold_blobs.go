@@ -19,6 +19,9 @@ func (h *Hold) getBlob(w http.ResponseWriter, r *http.Request) {
 	private := h.private
 	h.mu.Unlock()
 	caller, err := h.caller(r)
+	if err == nil {
+		h.set(func() { h.blobReaders = append(h.blobReaders, caller) })
+	}
 	if err == nil && private && caller == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 		err = xrpc.AuthRequired("this hold is private")
