@@ -79,7 +79,10 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 
 	// The UI's repository pages read users' records from their PDSes
 	// themselves (anonymously, like pulls), not through the registry.
-	repos, err := browse.New(browse.Options{Directory: dir, HTTP: httpOpts, Logger: logger})
+	repos, err := browse.New(browse.Options{
+		Directory: dir, HTTP: httpOpts, Logger: logger,
+		MaxListingBytes: int64(cfg.Cache.UIAccountBytes), MaxCachedBytes: int64(cfg.Cache.UIBytes),
+	})
 	if err != nil {
 		return err
 	}
@@ -122,6 +125,20 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		Tombstones:   database, // blob DELETE unlinks, kept across restarts
 		HTTP:         httpOpts,
 		Logger:       logger,
+
+		PartSize:                int(cfg.Uploads.PartSize),
+		MaxBufferedBytes:        int64(cfg.Uploads.Memory),
+		MaxBufferedBytesPerUser: int64(cfg.Uploads.MemoryPerUser),
+		PartWait:                cfg.Uploads.PartWait,
+		UploadTTL:               cfg.Uploads.SessionTTL,
+		MaxUploads:              cfg.Uploads.MaxSessions,
+		MaxUploadsPerUser:       cfg.Uploads.MaxPerUser,
+
+		ManifestCacheBytes: int64(cfg.Cache.ManifestBytes),
+		LookupCacheBytes:   int64(cfg.Cache.LookupBytes),
+		IndexBytes:         int64(cfg.Cache.IndexBytes),
+		IndexAccountBytes:  int64(cfg.Cache.IndexAccountBytes),
+		IndexLoads:         cfg.Cache.IndexLoads,
 	})
 	if err != nil {
 		return err
@@ -130,8 +147,9 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		Controller: authSvc.Controller(),
 		Resolver:   store, Manifests: store, Tags: store, Referrers: store, Catalog: store,
 		Blobs: store, Uploads: store,
-		BaseURL: cfg.Server.BaseURL,
-		Logger:  logger,
+		BaseURL:         cfg.Server.BaseURL,
+		BodyIdleTimeout: cfg.Uploads.BodyIdleTimeout,
+		Logger:          logger,
 	})
 	if err != nil {
 		return err

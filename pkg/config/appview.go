@@ -9,13 +9,38 @@ import (
 // AppViewConfig configures atcr-appview. The yaml, env and comment tags are
 // the contract: see docs and WriteAppViewTemplate.
 type AppViewConfig struct {
-	Log              LogConfig           `yaml:"log" comment:"Logging."`
-	InsecureLocalDev bool                `yaml:"insecure_local_dev" env:"ATCR_INSECURE_LOCAL_DEV" comment:"Allow what only a laptop stack needs (plain-HTTP did:web, local handle resolver, loopback fetches); refused unless base_url is a loopback address."`
-	Server           AppViewServerConfig `yaml:"server" comment:"HTTP server and the registry's public identity."`
-	Identity         IdentityConfig      `yaml:"identity" comment:"How DIDs and handles are resolved."`
-	Auth             AuthConfig          `yaml:"auth" comment:"Registry token authentication."`
-	OAuth            OAuthConfig         `yaml:"oauth" comment:"ATProto OAuth client used to sign users in."`
-	UI               UIConfig            `yaml:"ui" comment:"Web interface."`
+	Log              LogConfig            `yaml:"log" comment:"Logging."`
+	InsecureLocalDev bool                 `yaml:"insecure_local_dev" env:"ATCR_INSECURE_LOCAL_DEV" comment:"Allow what only a laptop stack needs (plain-HTTP did:web, local handle resolver, loopback fetches); refused unless base_url is a loopback address."`
+	Server           AppViewServerConfig  `yaml:"server" comment:"HTTP server and the registry's public identity."`
+	Identity         IdentityConfig       `yaml:"identity" comment:"How DIDs and handles are resolved."`
+	Auth             AuthConfig           `yaml:"auth" comment:"Registry token authentication."`
+	OAuth            OAuthConfig          `yaml:"oauth" comment:"ATProto OAuth client used to sign users in."`
+	UI               UIConfig             `yaml:"ui" comment:"Web interface."`
+	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory)."`
+	Cache            AppViewCacheConfig   `yaml:"cache" comment:"Memory bounds of the caches and indexes, in bytes."`
+}
+
+// AppViewUploadsConfig bounds the upload sessions of the registry.
+type AppViewUploadsConfig struct {
+	Memory          ByteSize      `yaml:"memory" env:"ATCR_UPLOAD_MEMORY" comment:"Memory all upload sessions may hold together (part buffers and buffered remainders); a chunk that waits part_wait for it is answered 429."`
+	MemoryPerUser   ByteSize      `yaml:"memory_per_user" env:"ATCR_UPLOAD_MEMORY_PER_USER" comment:"Share of that memory one account's sessions may hold, so one account cannot stop other users' pushes; 0 means a quarter of memory."`
+	PartSize        ByteSize      `yaml:"part_size" env:"ATCR_UPLOAD_PART_SIZE" comment:"S3 multipart part size and the size of each part buffer (5MiB to 256MiB)."`
+	PartWait        time.Duration `yaml:"part_wait" env:"ATCR_UPLOAD_PART_WAIT" comment:"How long a chunk waits for upload memory before the client is told to retry (429)."`
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout" env:"ATCR_UPLOAD_BODY_IDLE_TIMEOUT" comment:"An upload whose client sends nothing for this long is cut off (400); what arrived stays with the session."`
+	SessionTTL      time.Duration `yaml:"session_ttl" env:"ATCR_UPLOAD_SESSION_TTL" comment:"An upload session idle this long is aborted on its hold."`
+	MaxSessions     int           `yaml:"max_sessions" env:"ATCR_UPLOAD_MAX_SESSIONS" comment:"Open upload sessions in all."`
+	MaxPerUser      int           `yaml:"max_sessions_per_user" env:"ATCR_UPLOAD_MAX_SESSIONS_PER_USER" comment:"Open upload sessions of one account."`
+}
+
+// AppViewCacheConfig bounds the AppView's caches and indexes in bytes.
+type AppViewCacheConfig struct {
+	IndexBytes        ByteSize `yaml:"index_bytes" env:"ATCR_CACHE_INDEX_BYTES" comment:"Record JSON of users' manifest and tag records the registry keeps (tag lists, referrers, digest lookups), all accounts together."`
+	IndexAccountBytes ByteSize `yaml:"index_account_bytes" env:"ATCR_CACHE_INDEX_ACCOUNT_BYTES" comment:"The same for one account; an account with more is listed only this far."`
+	ManifestBytes     ByteSize `yaml:"manifest_bytes" env:"ATCR_CACHE_MANIFEST_BYTES" comment:"Manifest bytes kept by digest (immutable)."`
+	LookupBytes       ByteSize `yaml:"lookup_bytes" env:"ATCR_CACHE_LOOKUP_BYTES" comment:"Short-lived answers of holds and PDSes (blob sizes, presigned URLs, tags, push holds); each kind may hold this much."`
+	UIBytes           ByteSize `yaml:"ui_bytes" env:"ATCR_CACHE_UI_BYTES" comment:"Record JSON the web UI keeps of the accounts it shows, all together."`
+	UIAccountBytes    ByteSize `yaml:"ui_account_bytes" env:"ATCR_CACHE_UI_ACCOUNT_BYTES" comment:"The same for one account."`
+	IndexLoads        int      `yaml:"index_loads" env:"ATCR_CACHE_INDEX_LOADS" comment:"Accounts whose records are listed from their PDS at the same time; more wait (and give up when their client does)."`
 }
 
 // AppViewServerConfig is the AppView's server section.
@@ -62,6 +87,24 @@ func DefaultAppView() *AppViewConfig {
 		Auth:     AuthConfig{TokenTTL: 5 * time.Minute},
 		OAuth:    OAuthConfig{ClientName: "ATCR", Scopes: []string{}},
 		UI:       UIConfig{Enabled: true},
+		Uploads: AppViewUploadsConfig{
+			Memory:          1 << 30,
+			PartSize:        16 << 20,
+			PartWait:        30 * time.Second,
+			BodyIdleTimeout: time.Minute,
+			SessionTTL:      time.Hour,
+			MaxSessions:     10_000,
+			MaxPerUser:      100,
+		},
+		Cache: AppViewCacheConfig{
+			IndexBytes:        256 << 20,
+			IndexAccountBytes: 32 << 20,
+			ManifestBytes:     64 << 20,
+			LookupBytes:       16 << 20,
+			UIBytes:           256 << 20,
+			UIAccountBytes:    32 << 20,
+			IndexLoads:        32,
+		},
 	}
 }
 
@@ -111,6 +154,33 @@ func (c *AppViewConfig) validate(src *sources) error {
 	ck.identity(c.Identity, dev)
 	ck.positive("auth.token_ttl", c.Auth.TokenTTL)
 	ck.notEmpty("oauth.client_name", c.OAuth.ClientName)
+	up := c.Uploads
+	if up.PartSize < 5<<20 || up.PartSize > 256<<20 {
+		ck.fail("uploads.part_size", "%s is outside 5MiB..256MiB", up.PartSize)
+	}
+	if up.Memory < up.PartSize {
+		ck.fail("uploads.memory", "%s is less than one part (%s)", up.Memory, up.PartSize)
+	}
+	if up.MemoryPerUser != 0 && up.MemoryPerUser < 3*up.PartSize {
+		ck.fail("uploads.memory_per_user", "%s is less than the three parts one streaming chunk needs (%s)", up.MemoryPerUser, 3*up.PartSize)
+	}
+	ck.positive("uploads.part_wait", up.PartWait)
+	ck.positive("uploads.body_idle_timeout", up.BodyIdleTimeout)
+	ck.positive("uploads.session_ttl", up.SessionTTL)
+	for key, n := range map[string]int{"uploads.max_sessions": up.MaxSessions, "uploads.max_sessions_per_user": up.MaxPerUser, "cache.index_loads": c.Cache.IndexLoads} {
+		if n < 1 {
+			ck.fail(key, "%d must be at least 1", n)
+		}
+	}
+	for key, b := range map[string]ByteSize{
+		"cache.index_bytes": c.Cache.IndexBytes, "cache.index_account_bytes": c.Cache.IndexAccountBytes,
+		"cache.manifest_bytes": c.Cache.ManifestBytes, "cache.lookup_bytes": c.Cache.LookupBytes,
+		"cache.ui_bytes": c.Cache.UIBytes, "cache.ui_account_bytes": c.Cache.UIAccountBytes,
+	} {
+		if b < 64<<10 {
+			ck.fail(key, "%s is below the 64KiB a cache needs to be useful", b)
+		}
+	}
 	for _, s := range c.OAuth.Scopes {
 		if s == "" || strings.ContainsFunc(s, unicode.IsSpace) {
 			ck.fail("oauth.scopes", "scope %q must be non-empty and contain no spaces", s)

@@ -10,6 +10,7 @@ import (
 
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
+	byteSizeType    = reflect.TypeFor[ByteSize]()
 	stringSliceType = reflect.TypeFor[[]string]()
 )
 
@@ -77,6 +78,13 @@ func setFromString(v reflect.Value, raw string) error {
 		}
 		v.SetInt(int64(d))
 		return nil
+	case v.Type() == byteSizeType:
+		b, err := ParseByteSize(raw)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(b))
+		return nil
 	case v.Type() == stringSliceType:
 		v.Set(reflect.ValueOf(strings.Fields(raw)))
 		return nil
@@ -108,6 +116,8 @@ func formatValue(v reflect.Value) (string, error) {
 	switch {
 	case v.Type() == durationType:
 		return formatDuration(time.Duration(v.Int())), nil
+	case v.Type() == byteSizeType:
+		return ByteSize(v.Int()).String(), nil
 	case v.Type() == stringSliceType:
 		items := make([]string, v.Len())
 		for i := range items {

@@ -208,7 +208,7 @@ func TestLoadDefaultsOnly(t *testing.T) {
 // environment (setFromString) and written to the template (formatValue).
 func supportedKind(t reflect.Type) bool {
 	switch {
-	case t == durationType, t == stringSliceType:
+	case t == durationType, t == byteSizeType, t == stringSliceType:
 		return true
 	}
 	switch t.Kind() {

@@ -18,6 +18,11 @@ import (
 // its cid parameter.
 const getBlobNSID = "com.atproto.sync.getBlob"
 
+// maxLocation bounds the URL a hold may redirect a pull to: a presigned S3
+// URL is under 2 KiB (3 with a session token); a longer one would only
+// fill the AppView's cache of them.
+const maxLocation = 8 << 10
+
 // BlobLocation asks getBlob for an OCI digest and returns the presigned
 // URL of its 307, without following it.
 func (c *Client) BlobLocation(ctx context.Context, h Hold, d oci.Digest) (string, error) {
@@ -29,6 +34,9 @@ func (c *Client) BlobLocation(ctx context.Context, h Hold, d oci.Digest) (string
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
 		return "", fmt.Errorf("hold %s: %w: getBlob answered %d without a redirect", h.DID, registry.ErrHoldUnavailable, resp.StatusCode)
+	}
+	if len(loc) > maxLocation {
+		return "", fmt.Errorf("hold %s: %w: getBlob redirected to a URL of %d bytes (at most %d)", h.DID, registry.ErrHoldUnavailable, len(loc), maxLocation)
 	}
 	u, err := url.Parse(loc)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

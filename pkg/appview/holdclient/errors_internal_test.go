@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -75,4 +77,22 @@ type noTokens struct{}
 
 func (noTokens) ServiceToken(context.Context, syntax.DID, syntax.DID, syntax.NSID) (string, error) {
 	return "", errors.New("no tokens here")
+}
+
+// TestLongLocationRefused: a hold cannot make the AppView cache (and hand
+// clients) a redirect of many kilobytes.
+func TestLongLocationRefused(t *testing.T) {
+	loc := "https://s3.example/b/k?" + strings.Repeat("a", maxLocation)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loc, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	c, err := New(Options{Directory: identity.NewMockDirectory(), Tokens: noTokens{}, HTTP: safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.BlobLocation(t.Context(), Hold{DID: "did:web:hold.test", Endpoint: srv.URL}, oci.FromBytes(oci.SHA256, []byte("x")))
+	if !errors.Is(err, registry.ErrHoldUnavailable) {
+		t.Fatalf("a %d-byte Location: %v, want ErrHoldUnavailable", len(loc), err)
+	}
 }

@@ -41,7 +41,9 @@ type Server struct {
 	usedRefresh  map[string]bool // jti of rotated or deleted refresh tokens
 	revokedUpTo  map[string]time.Time
 	repos        map[syntax.DID]*repo
-	down         map[string]bool // NSIDs answered by dropping the connection
+	down         map[string]bool          // NSIDs answered by dropping the connection
+	stalled      map[string]chan struct{} // NSIDs held until the channel closes
+	abandoned    map[string]int           // stalled requests whose client went away
 	calls        map[string]int
 	accessTTL    time.Duration
 	refreshDelay time.Duration
@@ -63,6 +65,8 @@ func NewServer(t testing.TB, now func() time.Time) *Server {
 		revokedUpTo: map[string]time.Time{},
 		repos:       map[syntax.DID]*repo{},
 		down:        map[string]bool{},
+		stalled:     map[string]chan struct{}{},
+		abandoned:   map[string]int{},
 		calls:       map[string]int{},
 		accessTTL:   2 * time.Hour,
 	}
@@ -169,17 +173,56 @@ func (s *Server) ClearDown() {
 	s.down = map[string]bool{}
 }
 
-// gate counts calls and plays dead for methods marked down.
+// Stall holds every request for nsid (a PDS that does not answer) until
+// the returned release is called or the request's client goes away, which
+// Abandoned counts.
+func (s *Server) Stall(nsid string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.stalled[nsid] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.stalled, nsid)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Abandoned returns how many stalled requests for nsid their client gave
+// up on.
+func (s *Server) Abandoned(nsid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.abandoned[nsid]
+}
+
+// gate counts calls, plays dead for methods marked down and holds stalled
+// ones.
 func (s *Server) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		nsid := strings.TrimPrefix(r.URL.Path, "/xrpc/")
 		s.mu.Lock()
 		s.calls[nsid]++
 		down := s.down[nsid] || s.down["*"]
+		stall := s.stalled[nsid]
 		s.mu.Unlock()
 		if down {
 			DropConnection(w)
 			return
+		}
+		if stall != nil {
+			select {
+			case <-stall:
+			case <-r.Context().Done():
+				s.mu.Lock()
+				s.abandoned[nsid]++
+				s.mu.Unlock()
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

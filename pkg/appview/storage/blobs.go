@@ -35,6 +35,13 @@ type blobKey struct {
 	caller syntax.DID
 }
 
+// digestBytes approximates the memory of an oci.Digest (algorithm and up
+// to 128 hex characters).
+const digestBytes = 160
+
+// bytes is what the key takes in a cache.
+func (k blobKey) bytes() int64 { return int64(len(k.hold)+len(k.caller)) + digestBytes }
+
 // StatBlob implements registry.BlobService through the hold's getBlob HEAD.
 // A blob unlinked from the repository is unknown whatever the hold says.
 func (s *Store) StatBlob(ctx context.Context, repo registry.Repo, d oci.Digest, forPush bool) (int64, error) {

@@ -1,42 +1,68 @@
 package storage
 
 import (
-	"sync/atomic"
+	"math"
+	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// ttlCache is a bounded LRU whose entries expire individually. Expired
-// entries are dropped when read; the size bound evicts the least recently
-// used. It is safe for concurrent use.
-type ttlCache[K comparable, V any] struct {
-	lru *lru.Cache[K, ttlEntry[V]]
-	ttl time.Duration
-	now func() time.Time
+// entryOverhead approximates what one cache entry costs beyond its key and
+// value bytes (list element, map bucket, expiry).
+const entryOverhead = 96
+
+// cache is an LRU bounded by the bytes of its entries, whose entries may
+// expire individually. Expired entries are dropped when read; the byte
+// bound evicts the least recently used. Every cache of the Store is one, so
+// its memory is bounded in bytes, not only in entries: keys and values
+// come from users (DIDs, tags, hold answers), and an entry count alone
+// would let long ones through. It is safe for concurrent use.
+type cache[K comparable, V any] struct {
+	mu   sync.Mutex
+	lru  *simplelru.LRU[K, cacheEntry[V]]
+	size func(K, V) int64
+	used int64
+	max  int64
+	ttl  time.Duration // 0: entries never expire
+	now  func() time.Time
 }
 
-type ttlEntry[V any] struct {
+type cacheEntry[V any] struct {
 	value   V
-	expires time.Time
+	expires time.Time // zero: never
+	bytes   int64
 }
 
-func newTTLCache[K comparable, V any](size int, ttl time.Duration, now func() time.Time) *ttlCache[K, V] {
-	c, err := lru.New[K, ttlEntry[V]](size)
+// newTTLCache returns a cache of at most maxBytes whose entries live ttl
+// (Set) or as long as SetFor says; size measures a key and its value.
+func newTTLCache[K comparable, V any](maxBytes int64, ttl time.Duration, now func() time.Time, size func(K, V) int64) *cache[K, V] {
+	c := &cache[K, V]{size: size, max: maxBytes, ttl: ttl, now: now}
+	// The entry count only backs up the byte bound.
+	l, err := simplelru.NewLRU[K, cacheEntry[V]](math.MaxInt32, func(_ K, e cacheEntry[V]) { c.used -= e.bytes })
 	if err != nil {
-		panic("storage: cache size must be positive") // sizes come from withDefaults
+		panic("storage: cache: " + err.Error())
 	}
-	return &ttlCache[K, V]{lru: c, ttl: ttl, now: now}
+	c.lru = l
+	return c
+}
+
+// newImmutableCache returns a cache of at most maxBytes for values that
+// never change (manifests by digest): entries never expire.
+func newImmutableCache[K comparable, V any](maxBytes int64, size func(K, V) int64) *cache[K, V] {
+	return newTTLCache[K, V](maxBytes, 0, time.Now, size)
 }
 
 // Get returns the live value for k.
-func (c *ttlCache[K, V]) Get(k K) (V, bool) {
+func (c *cache[K, V]) Get(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	e, ok := c.lru.Get(k)
 	if !ok {
 		var zero V
 		return zero, false
 	}
-	if !c.now().Before(e.expires) {
+	if !e.expires.IsZero() && !c.now().Before(e.expires) {
 		c.lru.Remove(k)
 		var zero V
 		return zero, false
@@ -44,59 +70,59 @@ func (c *ttlCache[K, V]) Get(k K) (V, bool) {
 	return e.value, true
 }
 
-// Set stores v for the cache's TTL.
-func (c *ttlCache[K, V]) Set(k K, v V) { c.SetFor(k, v, c.ttl) }
+// Set stores v for the cache's TTL (for ever without one).
+func (c *cache[K, V]) Set(k K, v V) {
+	if c.ttl == 0 {
+		c.put(k, v, time.Time{}, true)
+		return
+	}
+	c.SetFor(k, v, c.ttl)
+}
 
 // SetFor stores v for ttl; a ttl of zero or less stores nothing.
-func (c *ttlCache[K, V]) SetFor(k K, v V, ttl time.Duration) {
+func (c *cache[K, V]) SetFor(k K, v V, ttl time.Duration) {
 	if ttl <= 0 {
 		return
 	}
-	c.lru.Add(k, ttlEntry[V]{value: v, expires: c.now().Add(ttl)})
+	c.put(k, v, c.now().Add(ttl), true)
 }
 
-// Remove drops k.
-func (c *ttlCache[K, V]) Remove(k K) { c.lru.Remove(k) }
+// Add stores an immutable v unless k is present.
+func (c *cache[K, V]) Add(k K, v V) { c.put(k, v, time.Time{}, false) }
 
-// sizedCache is an LRU of immutable byte payloads bounded by their total
-// size: manifests by digest never change, so entries never expire, but
-// memory is bounded.
-type sizedCache[K comparable, V any] struct {
-	lru  *lru.Cache[K, V]
-	size func(V) int64
-	used atomic.Int64
-	max  int64
-}
-
-func newSizedCache[K comparable, V any](maxBytes int64, size func(V) int64) *sizedCache[K, V] {
-	c := &sizedCache[K, V]{size: size, max: maxBytes}
-	// The entry count only backs up the byte budget.
-	l, err := lru.NewWithEvict[K, V](1<<20, func(_ K, v V) { c.used.Add(-size(v)) })
-	if err != nil {
-		panic("storage: " + err.Error())
-	}
-	c.lru = l
-	return c
-}
-
-// Get returns the value for k.
-func (c *sizedCache[K, V]) Get(k K) (V, bool) { return c.lru.Get(k) }
-
-// Add stores v unless k is present (values are immutable) or v alone
-// would take more than an eighth of the budget; then it evicts the least
-// recently used entries until the budget holds.
-func (c *sizedCache[K, V]) Add(k K, v V) {
-	n := c.size(v)
+// put stores v, evicting the least recently used entries until the bound
+// holds. A value that alone would take more than an eighth of the bound is
+// not kept: it would evict everything else.
+func (c *cache[K, V]) put(k K, v V, expires time.Time, replace bool) {
+	n := c.size(k, v) + entryOverhead
 	if n > c.max/8 {
 		return
 	}
-	if present, _ := c.lru.ContainsOrAdd(k, v); present {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !replace && c.lru.Contains(k) {
 		return
 	}
-	c.used.Add(n)
-	for c.used.Load() > c.max {
+	c.lru.Remove(k)
+	c.lru.Add(k, cacheEntry[V]{value: v, expires: expires, bytes: n})
+	c.used += n
+	for c.used > c.max {
 		if _, _, ok := c.lru.RemoveOldest(); !ok {
 			return
 		}
 	}
+}
+
+// Remove drops k.
+func (c *cache[K, V]) Remove(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(k)
+}
+
+// Bytes reports what the entries take now, overhead included.
+func (c *cache[K, V]) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used
 }

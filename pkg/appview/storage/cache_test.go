@@ -7,7 +7,8 @@ import (
 
 func TestTTLCache(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := newTTLCache[string, int](2, time.Minute, func() time.Time { return now })
+	size := func(string, int) int64 { return 4 }
+	c := newTTLCache[string, int](2*(4+entryOverhead)*8, time.Minute, func() time.Time { return now }, size)
 	c.Set("a", 1)
 	c.SetFor("b", 2, time.Hour)
 	c.SetFor("never", 3, 0)
@@ -24,39 +25,46 @@ func TestTTLCache(t *testing.T) {
 	if _, ok := c.Get("b"); !ok {
 		t.Fatal("b expired early")
 	}
-	c.Set("c", 3)
-	c.Set("d", 4) // size 2: b is evicted
-	if _, ok := c.Get("b"); ok {
-		t.Fatal("size bound not enforced")
+	for i := range 20 {
+		c.Set(string(rune('c'+i)), i)
 	}
-	c.Remove("c")
-	if _, ok := c.Get("c"); ok {
-		t.Fatal("Remove kept c")
+	if _, ok := c.Get("b"); ok {
+		t.Fatal("byte bound not enforced: the oldest entry stayed")
+	}
+	if c.Bytes() > c.max {
+		t.Fatalf("%d bytes held, bound %d", c.Bytes(), c.max)
+	}
+	c.Remove("v")
+	if _, ok := c.Get("v"); ok {
+		t.Fatal("Remove kept v")
 	}
 }
 
-func TestSizedCache(t *testing.T) {
-	c := newSizedCache[int](100, func(b []byte) int64 { return int64(len(b)) })
-	c.Add(1, make([]byte, 12))
-	c.Add(2, make([]byte, 12))
-	c.Add(3, make([]byte, 13)) // over an eighth of the budget: not cached
+// TestCacheBoundsLongValues: entries are counted by their bytes, so long
+// values (a hold's presigned URL, a large manifest) fill the bound sooner
+// than short ones, and one that alone would take an eighth is not kept.
+func TestCacheBoundsLongValues(t *testing.T) {
+	c := newImmutableCache[int, []byte](1000+8*entryOverhead, func(_ int, b []byte) int64 { return int64(len(b)) })
+	c.Add(1, make([]byte, 100))
+	c.Add(2, make([]byte, 100))
+	c.Add(3, make([]byte, 1000)) // over an eighth of the bound: not cached
 	if _, ok := c.Get(3); ok {
 		t.Fatal("oversized value cached")
 	}
-	for i := 4; i < 12; i++ {
-		c.Add(i, make([]byte, 12))
+	for i := 4; i < 40; i++ {
+		c.Add(i, make([]byte, 100))
 	}
-	if used := c.used.Load(); used > 100 {
-		t.Fatalf("%d bytes held, budget 100", used)
+	if c.Bytes() > c.max {
+		t.Fatalf("%d bytes held, bound %d", c.Bytes(), c.max)
 	}
 	if _, ok := c.Get(1); ok {
 		t.Fatal("least recently used entry not evicted")
 	}
-	if _, ok := c.Get(11); !ok {
+	if _, ok := c.Get(39); !ok {
 		t.Fatal("newest entry evicted")
 	}
-	c.Add(11, make([]byte, 1)) // present: immutable, not replaced
-	if v, _ := c.Get(11); len(v) != 12 {
+	c.Add(39, make([]byte, 1)) // present: immutable, not replaced
+	if v, _ := c.Get(39); len(v) != 100 {
 		t.Fatal("present value replaced")
 	}
 }

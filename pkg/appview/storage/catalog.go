@@ -13,11 +13,7 @@ import (
 // when they have one.
 func (s *Store) Repositories(context.Context) ([]string, error) {
 	var names []string
-	for _, did := range s.indexes.lru.Keys() {
-		idx, ok := s.indexes.lru.Peek(did)
-		if !ok {
-			continue
-		}
+	for _, idx := range s.indexes.snapshot() {
 		for _, repo := range idx.repos() {
 			names = append(names, idx.display+"/"+repo)
 		}

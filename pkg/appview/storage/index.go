@@ -2,19 +2,25 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
 )
+
+// tagRecordJSON is about the JSON size of a tag record: what a tag our own
+// write adds to an index's measure (a manifest record adds its own JSON).
+const tagRecordJSON = 300
 
 // minIndexRefresh: a lookup that misses reloads an index at most this
 // often, so records written by another AppView show up without letting
@@ -22,12 +28,13 @@ import (
 const minIndexRefresh = 10 * time.Second
 
 // repoIndex holds one DID's manifest and tag records, listed from its PDS
-// (listRecords, bounded by Options.MaxRecords per collection) and kept up
-// to date by the writes this AppView makes. Rare lookups scan (an index
-// holds at most Options.MaxRecords records per collection); the two every
-// pull makes do not: a manifest by digest goes through byDigestKey, and the
-// holds of a repository (asked for each blob) are kept once computed until
-// a manifest record changes.
+// (listRecords, bounded by Options.MaxRecords per collection and
+// Options.IndexAccountBytes of record JSON) and kept up to date by the
+// writes this AppView makes. Rare lookups scan (an index holds at most
+// Options.MaxRecords records per collection); the two every pull makes do
+// not: a manifest by digest goes through byDigestKey, and the holds of a
+// repository (asked for each blob) are kept once computed until a manifest
+// record changes.
 type repoIndex struct {
 	mu        sync.RWMutex
 	loadedAt  time.Time
@@ -38,25 +45,77 @@ type repoIndex struct {
 	byDigestKey map[oci.Digest][]*pdsread.ManifestRecord
 	// holdsOf caches holds(repoPath); any manifest change clears it.
 	holdsOf map[string][]syntax.DID
+	// bytes is the record JSON the index was listed with (the cache's
+	// measure of it; records our own writes add are counted too).
+	bytes atomic.Int64
+	// truncated: the listing stopped at a bound, so a lookup that misses
+	// may be wrong.
+	truncated bool
 }
 
-// indexCache bounds the indexes kept, least recently used evicted.
+// indexCache keeps the indexes of at most maxIndexes DIDs and about
+// maxBytes of their record JSON in all, least recently used evicted (the
+// newest always stays).
 type indexCache struct {
-	lru *lru.Cache[syntax.DID, *repoIndex]
+	mu       sync.Mutex
+	lru      *simplelru.LRU[syntax.DID, *repoIndex]
+	maxBytes int64
 }
 
-func newIndexCache(size int) *indexCache {
-	c, err := lru.New[syntax.DID, *repoIndex](size)
+func newIndexCache(maxIndexes int, maxBytes int64) *indexCache {
+	c := &indexCache{maxBytes: maxBytes}
+	l, err := simplelru.NewLRU[syntax.DID, *repoIndex](maxIndexes, nil)
 	if err != nil {
 		panic("storage: index cache: " + err.Error())
 	}
-	return &indexCache{lru: c}
+	c.lru = l
+	return c
+}
+
+func (c *indexCache) get(did syntax.DID) (*repoIndex, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Get(did)
+}
+
+func (c *indexCache) peek(did syntax.DID) (*repoIndex, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Peek(did)
+}
+
+// add keeps idx and evicts the least recently used indexes while their
+// record JSON passes the bound.
+func (c *indexCache) add(did syntax.DID, idx *repoIndex) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Add(did, idx)
+	for c.totalLocked() > c.maxBytes && c.lru.Len() > 1 {
+		c.lru.RemoveOldest()
+	}
+}
+
+// totalLocked sums the indexes' bytes; they grow as our own writes land,
+// so the sum is taken rather than kept.
+func (c *indexCache) totalLocked() int64 {
+	var n int64
+	for _, idx := range c.lru.Values() {
+		n += idx.bytes.Load()
+	}
+	return n
+}
+
+// snapshot returns the cached indexes, for the catalog.
+func (c *indexCache) snapshot() []*repoIndex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Values()
 }
 
 // index returns the owner's index, listing it from the PDS when absent or
 // older than Options.IndexTTL.
 func (s *Store) index(ctx context.Context, owner registry.Owner) (*repoIndex, error) {
-	if idx, ok := s.indexes.lru.Get(owner.DID); ok && s.now().Sub(idx.loaded()) < s.opts.IndexTTL {
+	if idx, ok := s.indexes.get(owner.DID); ok && s.now().Sub(idx.loaded()) < s.opts.IndexTTL {
 		return idx, nil
 	}
 	return s.loadIndex(ctx, owner)
@@ -65,51 +124,89 @@ func (s *Store) index(ctx context.Context, owner registry.Owner) (*repoIndex, er
 // refreshIndex reloads the owner's index unless it was loaded within
 // minAge; a zero minAge always reloads.
 func (s *Store) refreshIndex(ctx context.Context, owner registry.Owner, minAge time.Duration) (*repoIndex, error) {
-	if idx, ok := s.indexes.lru.Get(owner.DID); ok && minAge > 0 && s.now().Sub(idx.loaded()) < minAge {
+	if idx, ok := s.indexes.get(owner.DID); ok && minAge > 0 && s.now().Sub(idx.loaded()) < minAge {
 		return idx, nil
 	}
 	return s.loadIndex(ctx, owner)
 }
 
-// loadIndex lists both collections; concurrent loads of one DID share one
-// listing.
+// loadIndex lists both collections. Concurrent loads of one DID share one
+// listing, run under the context of the request that started it: if that
+// client goes away the listing stops, and a request still waiting starts it
+// again under its own. At most Options.IndexLoads listings run at once; a
+// request waiting for a slot gives up when its client does.
 func (s *Store) loadIndex(ctx context.Context, owner registry.Owner) (*repoIndex, error) {
-	v, err, _ := s.flight.Do("index "+owner.DID.String(), func() (any, error) {
-		// Detached: the listing serves every request waiting on it; each
-		// PDS call is bounded by the read client's timeout.
-		ctx := context.WithoutCancel(ctx)
-		l, err := s.pds.ListRepository(ctx, account(owner), pdsread.Limits{MaxRecords: s.opts.MaxRecords}, s.log)
-		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", owner.DID, pdsErr(err))
+	for {
+		ch := s.flight.DoChan("index "+owner.DID.String(), func() (any, error) {
+			idx, err := s.listIndex(ctx, owner)
+			if err != nil && ctx.Err() != nil {
+				return nil, errLeaderGone{err}
+			}
+			return idx, err
+		})
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("index %s: %w", owner.DID, ctx.Err())
+		case r := <-ch:
+			var gone errLeaderGone
+			if r.Err != nil && ctx.Err() == nil && errors.As(r.Err, &gone) {
+				continue // the request that led the listing went away; lead it
+			}
+			if r.Err != nil {
+				return nil, r.Err
+			}
+			return r.Val.(*repoIndex), nil
 		}
-		idx := &repoIndex{
-			loadedAt:  s.now(),
-			display:   owner.DID.String(),
-			manifests: map[string]*pdsread.ManifestRecord{},
-			tags:      map[string]*pdsread.TagRecord{},
-		}
-		if owner.Handle != "" {
-			idx.display = owner.Handle
-		}
-		for _, rec := range l.Manifests {
-			idx.putManifest(rec)
-		}
-		for _, rec := range l.Tags {
-			idx.tags[rec.RKey] = rec
-		}
-		s.indexes.lru.Add(owner.DID, idx)
-		return idx, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return v.(*repoIndex), nil
+}
+
+// errLeaderGone is a listing that failed because the request it ran for
+// went away; requests still waiting for it start it again.
+type errLeaderGone struct{ err error }
+
+func (e errLeaderGone) Error() string { return e.err.Error() }
+func (e errLeaderGone) Unwrap() error { return e.err }
+
+// listIndex lists an owner's records into a new index and caches it.
+func (s *Store) listIndex(ctx context.Context, owner registry.Owner) (*repoIndex, error) {
+	if err := s.indexLoads.Acquire(ctx, 1); err != nil {
+		return nil, fmt.Errorf("index %s: wait for a listing slot: %w", owner.DID, err)
+	}
+	defer s.indexLoads.Release(1)
+	l, err := s.pds.ListRepository(ctx, account(owner),
+		pdsread.Limits{MaxRecords: s.opts.MaxRecords, MaxBytes: s.opts.IndexAccountBytes}, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", owner.DID, pdsErr(err))
+	}
+	if l.Truncated {
+		s.log.WarnContext(ctx, "storage: repository index truncated at its bound", "did", owner.DID,
+			"bytes", l.Bytes, "manifests", len(l.Manifests), "tags", len(l.Tags))
+	}
+	idx := &repoIndex{
+		loadedAt:  s.now(),
+		display:   owner.DID.String(),
+		manifests: map[string]*pdsread.ManifestRecord{},
+		tags:      map[string]*pdsread.TagRecord{},
+		truncated: l.Truncated,
+	}
+	idx.bytes.Store(l.Bytes)
+	if owner.Handle != "" {
+		idx.display = owner.Handle
+	}
+	for _, rec := range l.Manifests {
+		idx.putManifest(rec)
+	}
+	for _, rec := range l.Tags {
+		idx.tags[rec.RKey] = rec
+	}
+	s.indexes.add(owner.DID, idx)
+	return idx, nil
 }
 
 // loadedIndex returns the owner's index only if it is in memory: writes
 // update it, and a missing index is simply listed fresh on next use.
 func (s *Store) loadedIndex(did syntax.DID) *repoIndex {
-	idx, _ := s.indexes.lru.Peek(did)
+	idx, _ := s.indexes.peek(did)
 	return idx
 }
 

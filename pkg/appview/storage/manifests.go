@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -192,6 +193,9 @@ func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, 
 	rec := &pdsread.ManifestRecord{RKey: rkey, URI: pdsread.ManifestURI(repo.Owner.DID, rkey), Value: *value, Digest: put.Digest, Created: s.now().UTC()}
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.putManifest(rec)
+		if b, err := json.Marshal(m); err == nil {
+			idx.bytes.Add(int64(len(b)))
+		}
 	}
 	return rec, nil
 }
@@ -223,6 +227,7 @@ func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo r
 	}
 	if idx != nil {
 		idx.putTag(&pdsread.TagRecord{RKey: rkey, Value: value, Pushed: s.now().UTC()})
+		idx.bytes.Add(tagRecordJSON)
 	}
 	s.tagCache.Set(key, rec.Digest)
 	return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"atcr.io/pkg/appview/holdclient"
@@ -36,6 +37,10 @@ const (
 	DefaultTagTTL             = 30 * time.Second
 	DefaultHoldTTL            = 5 * time.Minute
 	DefaultManifestCacheBytes = 64 << 20
+	DefaultLookupCacheBytes   = 16 << 20
+	DefaultIndexBytes         = 256 << 20
+	DefaultIndexAccountBytes  = 32 << 20
+	DefaultIndexLoads         = 32
 	DefaultMaxIndexes         = 1_000
 	DefaultMaxRecords         = 10_000
 	DefaultMaxReferences      = 1_000
@@ -79,6 +84,16 @@ type Options struct {
 	HoldTTL time.Duration
 	// ManifestCacheBytes bounds the cache of manifest bytes. Default 64 MiB.
 	ManifestCacheBytes int64
+	// LookupCacheBytes bounds each cache of short-lived answers (blob
+	// sizes, presigned URLs, tags, push holds). Default 16 MiB.
+	LookupCacheBytes int64
+	// IndexBytes bounds the record JSON of all repository indexes kept;
+	// IndexAccountBytes one account's (its listing stops there). Defaults
+	// 256 MiB and 32 MiB.
+	IndexBytes, IndexAccountBytes int64
+	// IndexLoads bounds the accounts listed from their PDS at once; more
+	// wait, and stop waiting when their client goes away. Default 32.
+	IndexLoads int
 	// MaxIndexes bounds the DIDs whose index is kept. Default 1000.
 	MaxIndexes int
 	// MaxRecords bounds the records of one collection read into one index.
@@ -114,14 +129,15 @@ type Store struct {
 	uploads *uploads.Manager
 	tids    *syntax.TIDClock
 
-	pushHolds *ttlCache[syntax.DID, syntax.DID]
+	pushHolds *cache[syntax.DID, syntax.DID]
 	// privateHolds are holds that refused an anonymous read (onHold).
-	privateHolds *ttlCache[syntax.DID, bool]
-	tagCache     *ttlCache[tagKey, oci.Digest]
-	stats        *ttlCache[blobKey, int64]
-	presigned    *ttlCache[blobKey, string]
-	manifests    *sizedCache[manifestKey, cachedManifest]
+	privateHolds *cache[syntax.DID, bool]
+	tagCache     *cache[tagKey, oci.Digest]
+	stats        *cache[blobKey, int64]
+	presigned    *cache[blobKey, string]
+	manifests    *cache[manifestKey, cachedManifest]
 	indexes      *indexCache
+	indexLoads   *semaphore.Weighted
 
 	flight singleflight.Group
 }
@@ -151,13 +167,16 @@ func New(opts Options) (*Store, error) {
 		now:          opts.Now,
 		pds:          pdsread.NewReader(opts.HTTP),
 		tids:         syntax.NewTIDClock(0),
-		pushHolds:    newTTLCache[syntax.DID, syntax.DID](100_000, opts.HoldTTL, opts.Now),
-		privateHolds: newTTLCache[syntax.DID, bool](10_000, privateHoldTTL, opts.Now),
-		tagCache:     newTTLCache[tagKey, oci.Digest](100_000, opts.TagTTL, opts.Now),
-		stats:        newTTLCache[blobKey, int64](100_000, statTTL, opts.Now),
-		presigned:    newTTLCache[blobKey, string](100_000, maxPresignCache, opts.Now),
-		manifests:    newSizedCache[manifestKey](opts.ManifestCacheBytes, func(m cachedManifest) int64 { return int64(len(m.body)) }),
-		indexes:      newIndexCache(opts.MaxIndexes),
+		pushHolds:    newTTLCache(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
+		privateHolds: newTTLCache(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
+		tagCache:     newTTLCache(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ oci.Digest) int64 { return k.bytes() + digestBytes }),
+		stats:        newTTLCache(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
+		presigned:    newTTLCache(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
+		manifests: newImmutableCache(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
+			return int64(len(k.did)) + digestBytes + int64(len(m.body)+len(m.mediaType))
+		}),
+		indexes:    newIndexCache(opts.MaxIndexes, opts.IndexBytes),
+		indexLoads: semaphore.NewWeighted(int64(opts.IndexLoads)),
 	}
 	var err error
 	s.hold, err = holdclient.New(holdclient.Options{
@@ -197,15 +216,22 @@ func withDefaults(o Options) Options {
 			*n = def
 		}
 	}
-	if o.ManifestCacheBytes <= 0 {
-		o.ManifestCacheBytes = DefaultManifestCacheBytes
+	setBytes := func(n *int64, def int64) {
+		if *n <= 0 {
+			*n = def
+		}
 	}
+	setBytes(&o.ManifestCacheBytes, DefaultManifestCacheBytes)
+	setBytes(&o.LookupCacheBytes, DefaultLookupCacheBytes)
+	setBytes(&o.IndexBytes, DefaultIndexBytes)
+	setBytes(&o.IndexAccountBytes, DefaultIndexAccountBytes)
 	setDuration(&o.IndexTTL, DefaultIndexTTL)
 	setDuration(&o.TagTTL, DefaultTagTTL)
 	setDuration(&o.HoldTTL, DefaultHoldTTL)
 	setDuration(&o.NotifyTimeout, DefaultNotifyTimeout)
 	setDuration(&o.NotifyBackoff, DefaultNotifyBackoff)
 	setInt(&o.MaxIndexes, DefaultMaxIndexes)
+	setInt(&o.IndexLoads, DefaultIndexLoads)
 	setInt(&o.MaxRecords, DefaultMaxRecords)
 	setInt(&o.MaxReferences, DefaultMaxReferences)
 	if o.Logger == nil {

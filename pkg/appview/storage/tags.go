@@ -20,6 +20,9 @@ type tagKey struct {
 	tag  string
 }
 
+// bytes is what the key takes in a cache.
+func (k tagKey) bytes() int64 { return int64(len(k.did) + len(k.repo) + len(k.tag)) }
+
 // Tags implements registry.TagService from the owner's index. A
 // repository the index does not know yet (pushed through another AppView)
 // makes it list again, at most every minIndexRefresh.
