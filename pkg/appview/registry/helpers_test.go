@@ -19,6 +19,7 @@ import (
 
 	"atcr.io/pkg/appview/access"
 	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
 	"atcr.io/pkg/oci"
 )
@@ -109,8 +110,23 @@ func newTestEnv(t testing.TB, o storagetest.EnvOptions, adjust ...func(*registry
 	env := &testEnv{Env: storagetest.NewEnv(t, o)}
 	env.alice = env.AddUser("alice.test")
 	env.bob = env.AddUser("bob.test")
+	env.serve(t, env.Store, adjust...)
+	return env
+}
+
+// newTestEnvOver returns a second AppView (a Store and registry of its
+// own) over env's PDS, holds and database.
+func newTestEnvOver(t testing.TB, env *testEnv) *testEnv {
+	t.Helper()
+	other := &testEnv{Env: env.Env, alice: env.alice, bob: env.bob}
+	other.serve(t, env.NewStore(t, env.DB, nil))
+	return other
+}
+
+// serve starts the registry over s with its fake token endpoint.
+func (env *testEnv) serve(t testing.TB, s *storage.Store, adjust ...func(*registry.Options)) {
+	t.Helper()
 	env.auth = &fakeAuth{users: map[string]storagetest.User{"alice.test": env.alice, "bob.test": env.bob}}
-	s := env.Store
 	opts := registry.Options{
 		Controller: env.auth, Resolver: s, Manifests: s, Tags: s, Referrers: s, Catalog: s, Blobs: s, Uploads: s,
 		Logger: storagetest.Logger(t),
@@ -134,7 +150,6 @@ func newTestEnv(t testing.TB, o storagetest.EnvOptions, adjust ...func(*registry
 	t.Cleanup(env.srv.Close)
 	env.auth.realm = env.srv.URL + "/auth/token"
 	env.host = strings.TrimPrefix(env.srv.URL, "http://")
-	return env
 }
 
 // ref parses "alice.test/app:tag" against the test registry.

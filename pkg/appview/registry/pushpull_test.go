@@ -229,6 +229,30 @@ func TestCatalogListsSeenRepositories(t *testing.T) {
 	}
 }
 
+// TestCatalogDoesNotTellWhoPulls: the catalog names repositories pushed
+// through this AppView; one that was only pulled (its owner pushed
+// elsewhere) is not listed, so the catalog does not tell who looks at what.
+func TestCatalogDoesNotTellWhoPulls(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	img, _ := random.Image(64, 1)
+	if err := remote.Write(env.ref(t, "bob.test/secret:1"), img, as(env.bob)); err != nil {
+		t.Fatal(err)
+	}
+	// Another AppView over the same PDS and hold, which bob never used.
+	other := newTestEnvOver(t, env)
+	if _, err := remote.Image(other.ref(t, "bob.test/secret:1")); err != nil {
+		t.Fatalf("pull through the other AppView: %v", err)
+	}
+	reg, _ := name.NewRegistry(other.host, name.Insecure)
+	repos, err := remote.Catalog(t.Context(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(repos) != 0 {
+		t.Fatalf("the catalog of an AppView bob only pulled through lists %v", repos)
+	}
+}
+
 func TestTagRecordKeyRoundTrip(t *testing.T) {
 	// Documented in docs/registry.md: "/" → "~", then ":" + tag.
 	env := newTestEnv(t, storagetest.EnvOptions{})

@@ -38,6 +38,7 @@ const minIndexRefresh = 10 * time.Second
 type repoIndex struct {
 	mu        sync.RWMutex
 	loadedAt  time.Time
+	did       syntax.DID
 	display   string // handle, else DID: how the catalog names the owner
 	manifests map[string]*pdsread.ManifestRecord
 	tags      map[string]*pdsread.TagRecord
@@ -184,6 +185,7 @@ func (s *Store) listIndex(ctx context.Context, owner registry.Owner) (*repoIndex
 	}
 	idx := &repoIndex{
 		loadedAt:  s.now(),
+		did:       owner.DID,
 		display:   owner.DID.String(),
 		manifests: map[string]*pdsread.ManifestRecord{},
 		tags:      map[string]*pdsread.TagRecord{},

@@ -132,6 +132,7 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 		}
 	}
 	s.manifests.Add(manifestKey{did: repo.Owner.DID, digest: put.Digest}, cachedManifest{body: put.Body, mediaType: put.Manifest.MediaType()})
+	s.pushed(repo.Owner.DID)
 	return nil
 }
 

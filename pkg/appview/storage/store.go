@@ -137,7 +137,11 @@ type Store struct {
 	presigned    *cache[blobKey, string]
 	manifests    *cache[manifestKey, cachedManifest]
 	indexes      *indexCache
-	indexLoads   *semaphore.Weighted
+	// pushers are the owners who pushed through this AppView; catalog is
+	// the computed catalog (Repositories).
+	pushers    *cache[syntax.DID, bool]
+	catalog    *cache[struct{}, []string]
+	indexLoads *semaphore.Weighted
 
 	flight singleflight.Group
 }
@@ -175,7 +179,15 @@ func New(opts Options) (*Store, error) {
 		manifests: newImmutableCache(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
 			return int64(len(k.did)) + digestBytes + int64(len(m.body)+len(m.mediaType))
 		}),
-		indexes:    newIndexCache(opts.MaxIndexes, opts.IndexBytes),
+		indexes: newIndexCache(opts.MaxIndexes, opts.IndexBytes),
+		pushers: newTTLCache(opts.LookupCacheBytes, pusherTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
+		catalog: newTTLCache(opts.IndexBytes, catalogTTL, opts.Now, func(_ struct{}, names []string) int64 {
+			var n int64
+			for _, name := range names {
+				n += int64(len(name)) + 16
+			}
+			return n
+		}),
 		indexLoads: semaphore.NewWeighted(int64(opts.IndexLoads)),
 	}
 	var err error
