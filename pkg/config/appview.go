@@ -45,7 +45,7 @@ type AppViewCacheConfig struct {
 
 // AppViewServerConfig is the AppView's server section.
 type AppViewServerConfig struct {
-	Addr            string        `yaml:"addr" env:"ATCR_HTTP_ADDR" comment:"Listen address of the HTTP server."`
+	Addr            string        `yaml:"addr" env:"ATCR_HTTP_ADDR" comment:"Listen address of the HTTP server; without a host it binds loopback when base_url is a loopback address."`
 	BaseURL         string        `yaml:"base_url" env:"ATCR_BASE_URL" comment:"Origin clients use to reach the registry (OAuth redirects, token realm). Empty means http://127.0.0.1:5000 (this machine only); any other host needs https and default_hold_did."`
 	ServiceName     string        `yaml:"service_name" env:"ATCR_SERVICE_NAME" comment:"Registry service name in tokens; empty means host[:port] of base_url."`
 	DataDir         string        `yaml:"data_dir" env:"ATCR_DATA_DIR" comment:"Directory for the AppView database and keys."`
@@ -126,6 +126,7 @@ func (c *AppViewConfig) fillDefaults() {
 		c.Server.BaseURL = devAppViewURL
 	}
 	c.Server.BaseURL = trimRootSlash(c.Server.BaseURL)
+	c.Server.Addr = localListen(c.Server.Addr, c.Server.BaseURL)
 	if c.OAuth.Scopes == nil {
 		c.OAuth.Scopes = []string{}
 	}
@@ -140,6 +141,9 @@ func (c *AppViewConfig) validate(src *sources) error {
 	srv := c.Server
 	ck.hostPort("server.addr", srv.Addr)
 	ck.publicOrigin("server.base_url", srv.BaseURL, dev)
+	if !prod { // a non-loopback base_url under the switch is already refused
+		ck.localOnlyListen("server.addr", srv.Addr, dev)
+	}
 	if strings.ContainsAny(srv.ServiceName, "/ \t\r\n") {
 		ck.fail("server.service_name", "%q must be a host[:port], without scheme, path or spaces", srv.ServiceName)
 	}

@@ -351,3 +351,24 @@ func TestNoConfigLoadsDefaults(t *testing.T) {
 		t.Errorf("appview defaults: base_url %q service %q", av.Server.BaseURL, av.ServiceName())
 	}
 }
+
+// TestLocalAppViewBindsLoopback: with no config (a loopback base URL) the
+// AppView listens on loopback, not on every interface; under
+// insecure_local_dev an address beyond this machine is refused (L4).
+func TestLocalAppViewBindsLoopback(t *testing.T) {
+	cfg, err := loadAppViewBytes("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != "127.0.0.1:5000" {
+		t.Fatalf("no config listens on %q, want 127.0.0.1:5000", cfg.Server.Addr)
+	}
+	cfg, err = loadAppViewBytes(prodAppView, nil)
+	if err != nil || cfg.Server.Addr != ":5000" {
+		t.Fatalf("a production base_url: addr %q, %v; want every interface", cfg.Server.Addr, err)
+	}
+	_, err = loadAppViewBytes("insecure_local_dev: true\nserver:\n  addr: 0.0.0.0:5000\n", nil)
+	if err == nil || !strings.Contains(err.Error(), "server.addr") {
+		t.Fatalf("insecure_local_dev on 0.0.0.0: %v, want server.addr refused", err)
+	}
+}
