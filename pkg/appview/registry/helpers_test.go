@@ -236,6 +236,9 @@ func expectUpstream(t *testing.T, resp *http.Response, upstream string) {
 	if resp.Request.Method != http.MethodHead && !strings.Contains(msg, upstream) {
 		t.Fatalf("message %q does not name the %s", msg, upstream)
 	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a failed %s answered without Retry-After", upstream)
+	}
 }
 
 // expectStatus fails unless resp has the status.

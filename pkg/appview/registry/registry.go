@@ -245,6 +245,11 @@ func writes(want []access.Access, name string) bool {
 func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
 	out := ociError(err)
 	status := oci.FromError(out).Code.HTTPStatus() // the first entry's, as ServeJSON
+	if retry := retryAfter(status); retry != "" {
+		// An upstream outage or a full upload budget passes: say when to
+		// come back, so a client can tell it from a registry bug.
+		w.Header().Set("Retry-After", retry)
+	}
 	if status >= http.StatusInternalServerError {
 		reg.log.ErrorContext(r.Context(), "registry: request failed",
 			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
@@ -253,6 +258,16 @@ func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
 			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
 	}
 	oci.ServeJSON(w, out)
+}
+
+// retryAfter is the Retry-After of a response with this status, in
+// seconds, or "" for a status a retry does not help.
+func retryAfter(status int) string {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return "10"
+	}
+	return ""
 }
 
 func allowHeader(table methods) string {
