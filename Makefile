@@ -43,8 +43,8 @@ check: ## gofmt and go vet
 	$(GO) vet -tags e2e,stack ./test/...
 
 .PHONY: unit
-unit: stack-deps ## unit and integration tests (embedded S3, in-process servers, caddy validate)
-	$(GO) test -count=1 ./...
+unit: stack-deps ## unit and integration tests (embedded S3, in-process servers, caddy validate), with the race detector
+	$(GO) test -race -count=1 ./...
 
 .PHONY: e2e
 e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC)

@@ -29,11 +29,11 @@ func heapInUse() uint64 {
 // flood asks for. (At e26a50b every account's whole record set stayed.)
 func TestAnonymousFloodKeepsIndexesBounded(t *testing.T) {
 	const (
-		accounts          = 40
-		recordsPerAccount = 100
-		annotationBytes   = 20 << 10 // 2 MiB of record JSON per account, 80 MiB in all
-		indexBytes        = 2 << 20
-		accountBytes      = 256 << 10
+		accounts          = 24
+		recordsPerAccount = 40
+		annotationBytes   = 32 << 10 // 1.25 MiB of record JSON per account, 30 MiB in all
+		indexBytes        = 1 << 20
+		accountBytes      = 128 << 10
 		// The decoded records of indexBytes of JSON, with maps and
 		// strings, stay well under four times that; 8 MiB of slack for
 		// everything else the requests leave behind.
