@@ -51,11 +51,12 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		"service", cfg.ServiceName(), "default_hold", cfg.Server.DefaultHoldDID, "insecure_local_dev", cfg.InsecureLocalDev)
 
 	// One guarded client for every fetch of a user-supplied URL.
-	httpOpts := safehttp.Options{
-		AllowPrivateNetworks: cfg.InsecureLocalDev || cfg.Identity.AllowPrivateNetworks,
-		AllowPlainHTTP:       cfg.InsecureLocalDev,
-		UserAgent:            "atcr-appview/" + version.String(),
+	httpOpts, err := startup.GuardedHTTP(cfg.Identity, cfg.InsecureLocalDev)
+	if err != nil {
+		return err
 	}
+	httpOpts.UserAgent = "atcr-appview/" + version.String()
+	startup.WarnDeprecatedIdentity(logger, cfg.Identity, cfg.InsecureLocalDev)
 	httpClient := safehttp.New(httpOpts)
 	dir, err := directory.New(directory.Options{
 		PLCURL:            cfg.Identity.PLCURL,

@@ -16,6 +16,7 @@ type AppViewConfig struct {
 	Auth             AuthConfig          `yaml:"auth" comment:"Registry token authentication."`
 	OAuth            OAuthConfig         `yaml:"oauth" comment:"ATProto OAuth client used to sign users in."`
 	UI               UIConfig            `yaml:"ui" comment:"Web interface."`
+	Clients          ClientsConfig       `yaml:"clients" comment:"How the AppView tells clients apart behind a reverse proxy (login throttling counts per client address)."`
 }
 
 // AppViewServerConfig is the AppView's server section.
@@ -62,6 +63,7 @@ func DefaultAppView() *AppViewConfig {
 		Auth:     AuthConfig{TokenTTL: 5 * time.Minute},
 		OAuth:    OAuthConfig{ClientName: "ATCR", Scopes: []string{}},
 		UI:       UIConfig{Enabled: true},
+		Clients:  defaultClients(),
 	}
 }
 
@@ -116,5 +118,6 @@ func (c *AppViewConfig) validate(src *sources) error {
 			ck.fail("oauth.scopes", "scope %q must be non-empty and contain no spaces", s)
 		}
 	}
+	ck.clients(c.Clients)
 	return ck.err()
 }
