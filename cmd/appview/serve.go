@@ -18,6 +18,7 @@ import (
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/browse"
+	"atcr.io/pkg/appview/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
@@ -68,6 +69,13 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return fmt.Errorf("identity directory: %w", err)
 	}
 
+	// Who a request comes from, behind Caddy: login throttling counts per
+	// client address.
+	clientAddrs, err := clientaddr.New(cfg.Clients.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("clients.trusted_proxies: %w", err)
+	}
+
 	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))
 	if err != nil {
 		return err
@@ -85,7 +93,8 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
-		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos, Logger: logger,
+		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
+		ClientAddrs: clientAddrs, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -110,6 +119,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		AppPasswords:   appPasswords,
 		Clients:        actAs,
 		Verifier:       credentials,
+		ClientAddrs:    clientAddrs,
 		Logger:         logger,
 	})
 	if err != nil {
