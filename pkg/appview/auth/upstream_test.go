@@ -17,19 +17,7 @@ func TestTokenAnswers502WhenPDSIsDown(t *testing.T) {
 	e := newEnv(t)
 	e.pds.SetDown(createSession)
 	for range maxClientFailures + 2 {
-		r := e.getToken(t, "alice.test", alice.AppPassword)
-		if r.status != http.StatusBadGateway || len(r.errors) != 1 || r.errors[0].Code != "UNKNOWN" {
-			t.Fatalf("PDS down: HTTP %d %s, want 502", r.status, r.raw)
-		}
-		if !strings.Contains(r.errors[0].Message, "PDS failed or could not be reached") {
-			t.Errorf("message %q does not name the PDS", r.errors[0].Message)
-		}
-		if got := r.header.Get("Retry-After"); got != "30" {
-			t.Errorf("Retry-After = %q, want 30", got)
-		}
-		if strings.Contains(r.raw, "127.0.0.1") {
-			t.Errorf("response leaks the PDS address: %s", r.raw)
-		}
+		want502(t, e.getToken(t, "alice.test", alice.AppPassword), "PDS failed or could not be reached", "30")
 	}
 	e.pds.ClearDown()
 	if r := e.getToken(t, "alice.test", alice.AppPassword); r.status != http.StatusOK {
@@ -56,17 +44,29 @@ func TestTokenAnswers502WhenDirectoryFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, func(o *Options) { o.Directory = dir })
-	r := e.getToken(t, alice.DID.String(), alice.AppPassword)
-	if r.status != http.StatusBadGateway || len(r.errors) != 1 || r.errors[0].Code != "UNKNOWN" {
-		t.Fatalf("PLC down: HTTP %d %s, want 502", r.status, r.raw)
-	}
-	if !strings.Contains(r.errors[0].Message, "identity resolution") {
-		t.Errorf("message %q does not name identity resolution", r.errors[0].Message)
-	}
-	if got := r.header.Get("Retry-After"); got != "120" {
-		t.Errorf("Retry-After = %q, want 120 (the directory's error TTL)", got)
-	}
+	// Retry-After is the directory's error TTL: an earlier retry gets the
+	// cached failure.
+	want502(t, e.getToken(t, alice.DID.String(), alice.AppPassword), "identity resolution", "120")
 	if n := e.pds.Calls(createSession); n != 0 {
 		t.Errorf("createSession calls = %d without an identity", n)
+	}
+}
+
+// want502 checks an upstream failure's answer: 502 UNKNOWN whose message
+// names the failed service, Retry-After, and nothing of the upstream's
+// address (every upstream of these tests is on 127.0.0.1).
+func want502(t *testing.T, r tokenReply, service, retryAfter string) {
+	t.Helper()
+	if r.status != http.StatusBadGateway || len(r.errors) != 1 || r.errors[0].Code != "UNKNOWN" {
+		t.Fatalf("HTTP %d %s, want 502 UNKNOWN", r.status, r.raw)
+	}
+	if !strings.Contains(r.errors[0].Message, service) {
+		t.Errorf("message %q does not name %q", r.errors[0].Message, service)
+	}
+	if got := r.header.Get("Retry-After"); got != retryAfter {
+		t.Errorf("Retry-After = %q, want %s", got, retryAfter)
+	}
+	if strings.Contains(r.raw, "127.0.0.1") {
+		t.Errorf("response leaks an upstream address: %s", r.raw)
 	}
 }
