@@ -18,6 +18,7 @@ import (
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/browse"
+	"atcr.io/pkg/appview/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
@@ -51,11 +52,12 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		"service", cfg.ServiceName(), "default_hold", cfg.Server.DefaultHoldDID, "insecure_local_dev", cfg.InsecureLocalDev)
 
 	// One guarded client for every fetch of a user-supplied URL.
-	httpOpts := safehttp.Options{
-		AllowPrivateNetworks: cfg.InsecureLocalDev || cfg.Identity.AllowPrivateNetworks,
-		AllowPlainHTTP:       cfg.InsecureLocalDev,
-		UserAgent:            "atcr-appview/" + version.String(),
+	httpOpts, err := startup.GuardedHTTP(cfg.Identity, cfg.InsecureLocalDev)
+	if err != nil {
+		return err
 	}
+	httpOpts.UserAgent = "atcr-appview/" + version.String()
+	startup.WarnDeprecatedIdentity(logger, cfg.Identity, cfg.InsecureLocalDev)
 	httpClient := safehttp.New(httpOpts)
 	dir, err := directory.New(directory.Options{
 		PLCURL:            cfg.Identity.PLCURL,
@@ -65,6 +67,13 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	})
 	if err != nil {
 		return fmt.Errorf("identity directory: %w", err)
+	}
+
+	// Who a request comes from, behind Caddy: login throttling counts per
+	// client address.
+	clientAddrs, err := clientaddr.New(cfg.Clients.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("clients.trusted_proxies: %w", err)
 	}
 
 	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))
@@ -87,7 +96,8 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
-		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos, Logger: logger,
+		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
+		ClientAddrs: clientAddrs, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -112,6 +122,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		AppPasswords:   appPasswords,
 		Clients:        actAs,
 		Verifier:       credentials,
+		ClientAddrs:    clientAddrs,
 		Logger:         logger,
 	})
 	if err != nil {

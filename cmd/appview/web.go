@@ -13,6 +13,7 @@ import (
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
 	"atcr.io/pkg/appview/ui"
@@ -36,6 +37,9 @@ type webDeps struct {
 	// Repositories feeds the UI's user and repository pages
 	// (*browse.Service); nil leaves those pages out.
 	Repositories ui.Repositories
+	// ClientAddrs finds a request's client address (clients.trusted_proxies)
+	// for device requests and device-secret throttling; nil trusts loopback.
+	ClientAddrs *clientaddr.Resolver
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -49,8 +53,8 @@ type webDeps struct {
 //     of the actas.Chooser runServe builds.
 //   - credential is the token endpoint's verifier (auth.Options.Verifier):
 //     device secrets, then app passwords behind the usual cache. The device
-//     check is deliberately outside the cache, so a revoked device fails at
-//     once.
+//     check is outside the app-password cache and keeps its own, of bcrypt
+//     matches only, so a revoked device fails at once.
 func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount func(chi.Router), oauthClient *appoauth.Client, credential auth.CredentialVerifier, err error) {
 	if d.DB == nil || d.Directory == nil || d.HTTPClient == nil || d.AppPasswords == nil {
 		return nil, nil, nil, errors.New("web: DB, Directory, HTTPClient and AppPasswords are required")
@@ -93,6 +97,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		ServiceName: cfg.ServiceName(),
 		Directory:   d.Directory,
 		Next:        appPasswordCheck,
+		ClientAddrs: d.ClientAddrs,
 		Logger:      log,
 	})
 	if err != nil {

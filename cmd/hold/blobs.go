@@ -18,6 +18,10 @@ import (
 // Upload sessions live in <data_dir>/uploads.sqlite.
 func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS,
 	storage *blobStorage, members *crew.Service, dir identity.Directory) (*holdoci.Handlers, error) {
+	pdsClient, err := guardedClient(cfg)
+	if err != nil {
+		return nil, err
+	}
 	h, err := holdoci.New(holdoci.Options{
 		S3:         storage.svc,
 		Staging:    storage.staging(),
@@ -29,7 +33,7 @@ func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		Quota:      members,
 		Captain:    members,
 		Identity:   dir,
-		PDSClient:  guardedClient(cfg),
+		PDSClient:  pdsClient,
 		Logger:     logger,
 	})
 	if err != nil {

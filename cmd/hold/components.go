@@ -13,6 +13,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/startup"
 	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/atproto/schema"
@@ -85,19 +86,23 @@ func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, 
 // guardedClient is the guarded HTTP client for URLs users influence: DID
 // documents and handles (the directory) and users' PDSes (holdoci's check
 // that a deleted manifest is gone).
-func guardedClient(cfg *config.HoldConfig) *http.Client {
-	dev := cfg.InsecureLocalDev
-	return safehttp.New(safehttp.Options{
-		AllowPrivateNetworks: dev || cfg.Identity.AllowPrivateNetworks,
-		AllowPlainHTTP:       dev,
-	})
+func guardedClient(cfg *config.HoldConfig) (*http.Client, error) {
+	opts, err := startup.GuardedHTTP(cfg.Identity, cfg.InsecureLocalDev)
+	if err != nil {
+		return nil, err
+	}
+	return safehttp.New(opts), nil
 }
 
 // newDirectory builds the identity directory that resolves callers' DID
 // documents, behind the guarded HTTP client.
 func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 	dev := cfg.InsecureLocalDev
-	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: guardedClient(cfg), InsecureLocalDev: dev}
+	client, err := guardedClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: client, InsecureLocalDev: dev}
 	if dev {
 		opts.HandleResolverURL = cfg.Identity.HandleResolverURL
 	}

@@ -41,6 +41,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	defer lock.unlock()
 	logger.Info("Starting atcr-hold", "version", version.String(), "public_url", cfg.Server.PublicURL,
 		"data_dir", cfg.Server.DataDir, "insecure_local_dev", cfg.InsecureLocalDev)
+	startup.WarnDeprecatedIdentity(logger, cfg.Identity, cfg.InsecureLocalDev)
 
 	storage, err := openStorage(ctx, logger, cfg)
 	if err != nil {

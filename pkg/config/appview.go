@@ -18,6 +18,7 @@ type AppViewConfig struct {
 	UI               UIConfig             `yaml:"ui" comment:"Web interface."`
 	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory)."`
 	Cache            AppViewCacheConfig   `yaml:"cache" comment:"Memory bounds of the caches and indexes, in bytes."`
+	Clients          ClientsConfig        `yaml:"clients" comment:"How the AppView tells clients apart behind a reverse proxy (login throttling counts per client address)."`
 }
 
 // AppViewUploadsConfig bounds the upload sessions of the registry.
@@ -105,6 +106,7 @@ func DefaultAppView() *AppViewConfig {
 			UIAccountBytes:    32 << 20,
 			IndexLoads:        32,
 		},
+		Clients: defaultClients(),
 	}
 }
 
@@ -190,5 +192,6 @@ func (c *AppViewConfig) validate(src *sources) error {
 			ck.fail("oauth.scopes", "scope %q must be non-empty and contain no spaces", s)
 		}
 	}
+	ck.clients(c.Clients)
 	return ck.err()
 }

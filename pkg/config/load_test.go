@@ -284,6 +284,12 @@ func TestLoadAppViewErrors(t *testing.T) {
 			msg: "auth.token_ttl: must be a duration greater than zero", line: 6, key: "auth.token_ttl"},
 		{name: "bad env bool", yaml: prodAppView, env: map[string]string{"ATCR_UI_ENABLED": "yes please"},
 			msg: `config: env ATCR_UI_ENABLED: ui.enabled: cannot parse "yes please" as a bool`, key: "ui.enabled", envv: "ATCR_UI_ENABLED"},
+		{name: "trusted proxy not an address", yaml: prodAppView + "clients:\n  trusted_proxies: [127.0.0.1, caddy.internal]\n",
+			msg: `clients.trusted_proxies: "caddy.internal" is not an IP address or CIDR prefix`, line: 6, key: "clients.trusted_proxies"},
+		{name: "private host with scheme", yaml: prodAppView + "identity:\n  private_hosts: [pds.internal, https://plc.internal]\n",
+			msg: `identity.private_hosts: "https://plc.internal" is not a host name`, line: 6, key: "identity.private_hosts"},
+		{name: "private host with port", yaml: prodAppView, env: map[string]string{"ATCR_PRIVATE_HOSTS": "pds.internal:443"},
+			msg: `"pds.internal:443" is not a host name`, key: "identity.private_hosts", envv: "ATCR_PRIVATE_HOSTS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,6 +319,32 @@ func TestLoadAppViewValues(t *testing.T) {
 	cfg.Server.ServiceName = "atcr.io"
 	if got := cfg.ServiceName(); got != "atcr.io" {
 		t.Errorf("ServiceName() = %q, want the configured service_name", got)
+	}
+}
+
+// Trusted proxies default to loopback (Caddy on the same machine); [] trusts
+// none. Private hosts default to none and take names, wildcards and CIDRs.
+func TestLoadAppViewClientsAndPrivateHosts(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadAppViewBytes(prodAppView, map[string]string{"ATCR_PRIVATE_HOSTS": "pds.internal *.hold.internal 10.20.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Clients.TrustedProxies, " "); got != "127.0.0.0/8 ::1/128" {
+		t.Errorf("trusted_proxies = %q, want loopback by default", got)
+	}
+	if got := strings.Join(cfg.Identity.PrivateHosts, " "); got != "pds.internal *.hold.internal 10.20.0.0/16" {
+		t.Errorf("private_hosts = %q", got)
+	}
+	cfg, err = loadAppViewBytes(prodAppView+"clients:\n  trusted_proxies: []\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Clients.TrustedProxies == nil || len(cfg.Clients.TrustedProxies) != 0 {
+		t.Errorf("trusted_proxies: [] = %#v, want an empty list (trust none)", cfg.Clients.TrustedProxies)
+	}
+	if cfg.Identity.PrivateHosts == nil || len(cfg.Identity.PrivateHosts) != 0 {
+		t.Errorf("private_hosts default = %#v, want an empty list", cfg.Identity.PrivateHosts)
 	}
 }
 

@@ -41,6 +41,10 @@ CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
 HOSTNAMES=(atcr.internal hold.test private-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
+# The stack's own services, which resolve to 127.0.0.1: the only private hosts
+# the AppView's and holds' guarded HTTP clients may reach (identity.private_hosts).
+# Users' handles live under pds.test; the AppView streams parts to the holds' S3.
+PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test]'
 # The private hold's GC grace window: short, so the GC test can age a blob past it.
 PRIVATE_HOLD_GC_GRACE=10s
 
@@ -168,7 +172,7 @@ registration:
   allow_all_crew: true
 identity:
   plc_url: https://plc.test
-  allow_private_networks: true
+  private_hosts: $PRIVATE_HOSTS
 EOF
 }
 
@@ -195,7 +199,7 @@ registration:
   allow_all_crew: false
 identity:
   plc_url: https://plc.test
-  allow_private_networks: true
+  private_hosts: $PRIVATE_HOSTS
 gc:
   grace_period: $PRIVATE_HOLD_GC_GRACE
 EOF
@@ -216,7 +220,7 @@ server:
   shutdown_timeout: 5s
 identity:
   plc_url: https://plc.test
-  allow_private_networks: true
+  private_hosts: $PRIVATE_HOSTS
 EOF
 }
 

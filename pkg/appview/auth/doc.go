@@ -8,7 +8,11 @@
 // com.atproto.server.createSession on the user's PDS and keeps the
 // app-password session it gets through pkg/appview/apppassword; device
 // secrets are pkg/appview/devices'); successful app-password checks are
-// cached for a few minutes under an HMAC of DID and password. The service
+// cached for a few minutes under an HMAC of DID and password, and failed
+// ones are throttled per account and client address (loginthrottle.go), so
+// a stranger guessing from elsewhere cannot lock the owner out. A login
+// whose PDS or identity resolution fails gets 502 with Retry-After, as /v2
+// answers the same outage. The service
 // then signs the registry token, an ES256 JWT whose access claim lists what
 // the token allows: pull on any repository (records are public), push and
 // delete only on repositories whose first path component is the user's own

@@ -1,16 +1,17 @@
 package auth
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"atcr.io/pkg/appview/access"
+	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/oci"
 )
 
@@ -55,7 +56,7 @@ func (s *Service) tokenFromBasic(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var err error
-		if id, err = s.login(r.Context(), username, password); err != nil {
+		if id, err = s.login(r, username, password); err != nil {
 			s.writeLoginError(w, r, err)
 			return
 		}
@@ -114,7 +115,7 @@ func (s *Service) tokenFromPasswordGrant(w http.ResponseWriter, r *http.Request)
 		writeOAuthError(w, "invalid_request", "username and password are required")
 		return
 	}
-	id, err := s.login(r.Context(), username, password)
+	id, err := s.login(r, username, password)
 	if err != nil {
 		s.writeLoginError(w, r, err)
 		return
@@ -124,11 +125,16 @@ func (s *Service) tokenFromPasswordGrant(w http.ResponseWriter, r *http.Request)
 
 // login verifies credentials and, once per account, makes sure the sailor
 // profile exists.
-func (s *Service) login(ctx context.Context, username, password string) (*Identity, error) {
+func (s *Service) login(r *http.Request, username, password string) (*Identity, error) {
 	if username == "" || password == "" || len(username) > maxUsernameLength || len(password) > maxSecretLength {
 		return nil, ErrInvalidCredentials
 	}
-	id, err := s.verifier.Verify(ctx, strings.TrimPrefix(username, "@"), password)
+	ctx := r.Context()
+	id, err := s.verifier.Verify(ctx, LoginAttempt{
+		Username:   strings.TrimPrefix(username, "@"),
+		Credential: password,
+		ClientAddr: s.clientAddrs.Addr(r),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -165,20 +171,50 @@ func (s *Service) issue(w http.ResponseWriter, r *http.Request, id *Identity, re
 	_, _ = w.Write(body)
 }
 
+// Retry-After of a login that failed upstream: a PDS outage is worth a
+// retry soon; a failed identity lookup is cached by the directory for its
+// error TTL, so an earlier retry gets the same answer.
+const (
+	pdsRetryAfter       = 30 * time.Second
+	directoryRetryAfter = directory.DefaultErrTTL
+)
+
+// upstreamMessages say which service failed, in the registry's words
+// (pkg/appview/registry/errors.go), so /auth/token and /v2 answer an
+// outage alike.
+var upstreamMessages = []struct {
+	err        error
+	message    string
+	retryAfter time.Duration
+}{
+	{ErrPDSUnavailable, "the account's PDS failed or could not be reached; try again later", pdsRetryAfter},
+	{ErrDirectoryUnavailable, "identity resolution (PLC directory, handle or DID document) failed; try again later", directoryRetryAfter},
+}
+
 // writeLoginError answers a failed verification: 401 for refused
-// credentials, 429 when throttled, 500 (logged, details withheld) otherwise.
+// credentials, 429 when throttled, 502 with Retry-After when the user's PDS
+// or identity resolution failed, 500 (logged, details withheld) otherwise.
 func (s *Service) writeLoginError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
 		s.log.InfoContext(r.Context(), "auth: login refused", "err", err)
 		s.writeUnauthorized(w, publicMessage(err))
+		return
 	case errors.Is(err, ErrRateLimited):
 		s.log.WarnContext(r.Context(), "auth: login throttled", "err", err)
 		oci.ServeJSON(w, oci.ErrorCodeTooManyRequests.WithMessage(ErrRateLimited.Error()))
-	default:
-		s.log.ErrorContext(r.Context(), "auth: login failed", "err", err)
-		oci.ServeJSON(w, oci.ErrorCodeUnknown)
+		return
 	}
+	for _, u := range upstreamMessages {
+		if errors.Is(err, u.err) {
+			s.log.WarnContext(r.Context(), "auth: login failed upstream", "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(int(u.retryAfter/time.Second)))
+			oci.ServeJSON(w, oci.ErrorCodeUpstream.WithMessage(u.message))
+			return
+		}
+	}
+	s.log.ErrorContext(r.Context(), "auth: login failed", "err", err)
+	oci.ServeJSON(w, oci.ErrorCodeUnknown)
 }
 
 // writeUnauthorized writes 401 UNAUTHORIZED with a Basic challenge, the

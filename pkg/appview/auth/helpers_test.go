@@ -109,6 +109,14 @@ type tokenReply struct {
 // anonymous) and scopes.
 func (e *env) getToken(t *testing.T, user, password string, scopes ...string) tokenReply {
 	t.Helper()
+	return e.getTokenFrom(t, "", user, password, scopes...)
+}
+
+// getTokenFrom is getToken from client address addr: the test server's
+// peer is loopback, a trusted proxy by default, so X-Forwarded-For names
+// the client as Caddy would. addr "" sends no header.
+func (e *env) getTokenFrom(t *testing.T, addr, user, password string, scopes ...string) tokenReply {
+	t.Helper()
 	q := url.Values{"service": {serviceName}}
 	for _, s := range scopes {
 		q.Add("scope", s)
@@ -119,6 +127,9 @@ func (e *env) getToken(t *testing.T, user, password string, scopes ...string) to
 	}
 	if user != "" {
 		req.SetBasicAuth(user, password)
+	}
+	if addr != "" {
+		req.Header.Set("X-Forwarded-For", addr)
 	}
 	return e.do(t, req)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/apppassword"
+	"atcr.io/pkg/appview/clientaddr"
 	"atcr.io/pkg/appview/db"
 )
 
@@ -64,6 +65,10 @@ type Options struct {
 	// VerifyCacheTTL is how long a successful app-password check is reused.
 	// Default 5m.
 	VerifyCacheTTL time.Duration
+	// ClientAddrs finds a token request's client address, by which failed
+	// logins are throttled (clients.trusted_proxies). nil: the TCP peer, or
+	// X-Forwarded-For from a loopback peer (clientaddr.DefaultTrustedProxies).
+	ClientAddrs *clientaddr.Resolver
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now defaults to time.Now.

@@ -11,6 +11,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 
 	"atcr.io/pkg/appview/apppassword"
+	"atcr.io/pkg/appview/clientaddr"
 	"atcr.io/pkg/appview/db"
 )
 
@@ -27,6 +28,7 @@ type Service struct {
 	appPasswords *apppassword.Provider
 	clients      ClientProvider
 	verifier     CredentialVerifier
+	clientAddrs  *clientaddr.Resolver
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -67,6 +69,7 @@ func New(opts Options) (*Service, error) {
 		appPasswords: appPasswords,
 		clients:      opts.Clients,
 		verifier:     verifier,
+		clientAddrs:  opts.ClientAddrs,
 		log:          opts.Logger,
 		now:          opts.Now,
 	}, nil

@@ -13,29 +13,20 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
-
-	"atcr.io/pkg/appview/throttle"
 )
 
-// Bounds of the verification cache and failure throttle.
-const (
-	verifyCacheSize = 10_000
-	// maxFailures failed checks per account within failureWindow make
-	// further checks fail fast with ErrRateLimited. The reference PDS
-	// allows 30 createSession calls per identifier and client IP in five
-	// minutes — and the client IP is the AppView's — so without this a
-	// stranger could spend a user's whole login budget through ATCR.
-	maxFailures   = 10
-	failureWindow = 5 * time.Minute
-)
+// verifyCacheSize bounds the verification cache.
+const verifyCacheSize = 10_000
 
 // CachingVerifier remembers successful checks of an inner verifier for a
 // short TTL, so that each docker command does not cost a createSession on
-// the user's PDS, and throttles repeated failures per account. Entries are
-// keyed by HMAC-SHA256(per-process secret, DID, secret): the secret itself
-// is never stored. Failures are never cached as success, and a cached
-// success still needs the same secret. Concurrent identical checks share
-// one call to the inner verifier.
+// the user's PDS, and throttles repeated failures per account and client
+// (loginthrottle.go). Entries are keyed by HMAC-SHA256(per-process secret,
+// DID, credential): the credential itself is never stored. Failures are
+// never cached as success, and a cached success still needs the same
+// credential; it is answered before the throttle, so a throttled account's
+// owner keeps working. Concurrent identical checks share one call to the
+// inner verifier.
 type CachingVerifier struct {
 	inner   CredentialVerifier
 	dir     identity.Directory
@@ -45,7 +36,7 @@ type CachingVerifier struct {
 
 	cache    *lru.Cache[[sha256.Size]byte, cachedIdentity]
 	flights  singleflight.Group
-	failures *throttle.Failures[syntax.DID]
+	throttle *loginThrottle
 }
 
 type cachedIdentity struct {
@@ -72,33 +63,30 @@ func NewCachingVerifier(inner CredentialVerifier, dir identity.Directory, ttl ti
 	if v.cache, err = lru.New[[sha256.Size]byte, cachedIdentity](verifyCacheSize); err != nil {
 		return nil, fmt.Errorf("caching verifier: %w", err)
 	}
-	v.failures, err = throttle.New[syntax.DID](throttle.Options{Max: maxFailures, Window: failureWindow, Size: verifyCacheSize, Now: now})
-	if err != nil {
+	if v.throttle, err = newLoginThrottle(now); err != nil {
 		return nil, fmt.Errorf("caching verifier: %w", err)
 	}
 	return v, nil
 }
 
 // Verify answers from the cache when it can and asks inner otherwise.
-func (v *CachingVerifier) Verify(ctx context.Context, identifier, secret string) (*Identity, error) {
-	ident, err := ResolveLogin(ctx, v.dir, identifier)
+func (v *CachingVerifier) Verify(ctx context.Context, attempt LoginAttempt) (*Identity, error) {
+	ident, err := ResolveLogin(ctx, v.dir, attempt.Username)
 	if err != nil {
 		return nil, err
 	}
-	key := v.key(ident.DID, secret)
+	key := v.key(ident.DID, attempt.Credential)
 	if hit, ok := v.cache.Get(key); ok && v.now().Before(hit.expires) {
+		v.throttle.succeeded(ident.DID, attempt.ClientAddr)
 		id := hit.id
 		return &id, nil
 	}
-	if v.failures.Blocked(ident.DID) {
-		return nil, fmt.Errorf("%w: %s: %d failed logins within %s", ErrRateLimited, ident.DID, maxFailures, failureWindow)
+	if err := v.throttle.allow(ident.DID, attempt.ClientAddr); err != nil {
+		return nil, err
 	}
 	res, err, _ := v.flights.Do(string(key[:]), func() (any, error) {
-		id, err := v.inner.Verify(ctx, identifier, secret)
+		id, err := v.inner.Verify(ctx, attempt)
 		if err != nil {
-			if errors.Is(err, ErrInvalidCredentials) {
-				v.failures.Record(ident.DID)
-			}
 			return nil, err
 		}
 		if id.DID == ident.DID {
@@ -106,6 +94,14 @@ func (v *CachingVerifier) Verify(ctx context.Context, identifier, secret string)
 		}
 		return *id, nil
 	})
+	// Each caller's outcome counts for its own client, also when it shared
+	// another caller's check.
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		v.throttle.failed(ident.DID, attempt.ClientAddr)
+	case err == nil && res.(Identity).DID == ident.DID:
+		v.throttle.succeeded(ident.DID, attempt.ClientAddr)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -17,24 +17,24 @@ func TestVerifierChain(t *testing.T) {
 	e := newTestEnv(t)
 	issued := e.approvedSecret(t, "laptop")
 	for _, user := range []string{"alice.test", aliceDID.String()} {
-		id, err := e.svc.Verify(ctx, user, issued.Secret)
+		id, err := e.login(user, issued.Secret)
 		if err != nil || id.DID != aliceDID || id.Handle != "alice.test" {
 			t.Fatalf("Verify(%s, device secret) = %+v, %v", user, id, err)
 		}
 	}
-	if _, err := e.svc.Verify(ctx, "bob.test", issued.Secret); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := e.login("bob.test", issued.Secret); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("alice's secret as bob: %v", err)
 	}
-	if _, err := e.svc.Verify(ctx, "alice.test", issued.Secret[:len(issued.Secret)-1]+"x"); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := e.login("alice.test", issued.Secret[:len(issued.Secret)-1]+"x"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("a wrong device secret: %v", err)
 	}
-	if _, err := e.svc.Verify(ctx, "nobody.test", issued.Secret); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := e.login("nobody.test", issued.Secret); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("an unknown user: %v", err)
 	}
 	if e.next.calls != 0 {
 		t.Errorf("device secrets reached the app-password verifier %d times", e.next.calls)
 	}
-	if id, err := e.svc.Verify(ctx, "alice.test", "app-password"); err != nil || id.DID != aliceDID || e.next.calls != 1 {
+	if id, err := e.login("alice.test", "app-password"); err != nil || id.DID != aliceDID || e.next.calls != 1 {
 		t.Errorf("app password: %+v, %v, next called %d times", id, err, e.next.calls)
 	}
 
@@ -48,7 +48,7 @@ func TestVerifierChain(t *testing.T) {
 	if err := e.svc.Revoke(ctx, aliceDID, issued.DeviceID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Verify(ctx, "alice.test", issued.Secret); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := e.login("alice.test", issued.Secret); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("revoked secret: %v, want ErrInvalidCredentials at once", err)
 	}
 }
@@ -61,7 +61,7 @@ func TestSeveralDevices(t *testing.T) {
 	one := e.approvedSecret(t, "one")
 	two := e.approvedSecret(t, "two")
 	for _, s := range []string{one.Secret, two.Secret} {
-		if _, err := e.svc.Verify(ctx, "alice.test", s); err != nil {
+		if _, err := e.login("alice.test", s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,13 +71,13 @@ func TestSeveralDevices(t *testing.T) {
 	}
 	first := devs[0].LastUsedAt
 	e.clock.Advance(30 * time.Second)
-	_, _ = e.svc.Verify(ctx, "alice.test", two.Secret)
+	_, _ = e.login("alice.test", two.Secret)
 	devs, _ = e.svc.List(ctx, aliceDID)
 	if !devs[0].LastUsedAt.Equal(first) {
 		t.Error("last use rewritten within a minute")
 	}
 	e.clock.Advance(time.Minute)
-	_, _ = e.svc.Verify(ctx, "alice.test", two.Secret)
+	_, _ = e.login("alice.test", two.Secret)
 	devs, _ = e.svc.List(ctx, aliceDID)
 	if !devs[0].LastUsedAt.After(first) {
 		t.Error("last use not updated after a minute")

@@ -12,8 +12,11 @@
 // A device secret is stored only as a bcrypt hash, next to a 32-bit hint
 // (the start of its SHA-256) that picks the one row to compare. Verify is
 // the first link of the AppView's verifier chain: secrets with the
-// atcr_dev_ prefix are checked here on every call — nothing is cached, so
-// revoking a device in /settings takes effect at once — and every other
-// secret goes on to the caching app-password verifier. See
-// .notes/device-contract.md and docs/oauth.md.
+// atcr_dev_ prefix are checked here, and every other secret goes on to the
+// caching app-password verifier. The device's row is read on every call, so
+// revoking a device in /settings takes effect at once; only the bcrypt
+// result is cached (for ten minutes, keyed by an HMAC of the stored hash and
+// the secret), so a repeated login costs a query and an HMAC, not a bcrypt.
+// Failed comparisons are throttled per lookup hint and per client address
+// (verify.go). See .notes/device-contract.md and docs/oauth.md.
 package devices

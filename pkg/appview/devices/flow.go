@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/clientaddr"
 )
 
 // Errors of the device flow, returned wrapped. The first five are the
@@ -68,6 +69,11 @@ type Options struct {
 	Next auth.CredentialVerifier
 	// BcryptCost defaults to bcrypt.DefaultCost.
 	BcryptCost int
+	// ClientAddrs finds a request's client address: the one a device
+	// request is shown and counted with, and the one failed secret
+	// comparisons are throttled by (clients.trusted_proxies). nil: the TCP
+	// peer, or X-Forwarded-For from a loopback peer.
+	ClientAddrs *clientaddr.Resolver
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -82,6 +88,10 @@ type Service struct {
 	dir     identity.Directory
 	next    auth.CredentialVerifier
 	cost    int
+	addrs   *clientaddr.Resolver
+	check   *secretCheck
+	// compare is bcrypt.CompareHashAndPassword; tests count its calls.
+	compare func(hash, secret []byte) error
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -92,7 +102,8 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("devices: DB, BaseURL, Directory and Next are required")
 	}
 	s := &Service{db: opts.DB, baseURL: strings.TrimRight(opts.BaseURL, "/"), service: opts.ServiceName,
-		dir: opts.Directory, next: opts.Next, cost: opts.BcryptCost, log: opts.Logger, now: opts.Now}
+		dir: opts.Directory, next: opts.Next, cost: opts.BcryptCost, addrs: opts.ClientAddrs,
+		compare: bcrypt.CompareHashAndPassword, log: opts.Logger, now: opts.Now}
 	if s.cost == 0 {
 		s.cost = bcrypt.DefaultCost
 	}
@@ -101,6 +112,10 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	var err error
+	if s.check, err = newSecretCheck(s.now); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -51,7 +49,7 @@ func (s *Service) CodeHandler() http.Handler {
 			writeError(w, http.StatusBadRequest, ErrInvalidRequest.Code, err.Error())
 			return
 		}
-		a, err := s.Start(r.Context(), in.Get("client_name"), RemoteAddr(r))
+		a, err := s.Start(r.Context(), in.Get("client_name"), s.remoteAddr(r))
 		var fe *FlowError
 		switch {
 		case errors.As(err, &fe):
@@ -124,24 +122,13 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return r.PostForm, nil
 }
 
-// RemoteAddr is the client's address for display: the connection's peer,
-// or — when that is a loopback reverse proxy (Caddy in front of the
-// AppView) — the last address it appended to X-Forwarded-For.
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// remoteAddr is the client's address as a device request records and
+// shows it (clientaddr.Resolver.Addr).
+func (s *Service) remoteAddr(r *http.Request) string {
+	if addr := s.addrs.Addr(r); addr.IsValid() {
+		return addr.String()
 	}
-	ip := net.ParseIP(host)
-	if ip != nil && ip.IsLoopback() {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			hops := strings.Split(xff[len(xff)-1], ",")
-			if last := strings.TrimSpace(hops[len(hops)-1]); net.ParseIP(last) != nil {
-				return last
-			}
-		}
-	}
-	return host
+	return r.RemoteAddr
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

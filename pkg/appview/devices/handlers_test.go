@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"atcr.io/pkg/appview/clientaddr"
 )
 
 func post(t *testing.T, h http.Handler, contentType, body string) (int, map[string]any) {
@@ -74,16 +76,22 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
-func TestRemoteAddr(t *testing.T) {
-	r := httptest.NewRequest("POST", "/", nil)
-	r.RemoteAddr = "198.51.100.4:5555"
-	r.Header.Set("X-Forwarded-For", "10.0.0.1")
-	if got := RemoteAddr(r); got != "198.51.100.4" {
-		t.Errorf("a direct peer's forwarded header was trusted: %s", got)
+// A device request records the client's address as clients.trusted_proxies
+// decides it: the forwarded one behind a trusted proxy (post sends from
+// loopback with X-Forwarded-For 203.0.113.9), the peer when nobody is
+// trusted.
+func TestRequestAddressFollowsTrustedProxies(t *testing.T) {
+	e := newTestEnv(t)
+	var err error
+	if e.svc.addrs, err = clientaddr.New(nil); err != nil {
+		t.Fatal(err)
 	}
-	r.RemoteAddr = "127.0.0.1:5555"
-	r.Header.Set("X-Forwarded-For", "10.9.9.9, 198.51.100.7")
-	if got := RemoteAddr(r); got != "198.51.100.7" {
-		t.Errorf("behind a loopback proxy: %s, want the last hop", got)
+	code, out := post(t, e.svc.CodeHandler(), "application/json", `{"client_name":"laptop"}`)
+	if code != 200 {
+		t.Fatalf("code endpoint: %d %v", code, out)
+	}
+	req, err := e.svc.Pending(context.Background(), out["user_code"].(string))
+	if err != nil || req.RemoteAddr != "127.0.0.1" {
+		t.Errorf("trusting no proxy: %+v, %v; want the peer 127.0.0.1", req, err)
 	}
 }

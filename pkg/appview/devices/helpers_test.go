@@ -2,8 +2,10 @@ package devices
 
 import (
 	"context"
+	"net/netip"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,11 +29,11 @@ type nextVerifier struct {
 	calls int
 }
 
-func (n *nextVerifier) Verify(ctx context.Context, identifier, secret string) (*auth.Identity, error) {
+func (n *nextVerifier) Verify(ctx context.Context, attempt auth.LoginAttempt) (*auth.Identity, error) {
 	n.mu.Lock()
 	n.calls++
 	n.mu.Unlock()
-	if secret == "app-password" {
+	if attempt.Credential == "app-password" {
 		return &auth.Identity{DID: aliceDID, Handle: "alice.test"}, nil
 	}
 	return nil, auth.ErrInvalidCredentials
@@ -41,6 +43,8 @@ type testEnv struct {
 	clock *testclock.Clock
 	next  *nextVerifier
 	svc   *Service
+	// bcrypts counts the service's bcrypt comparisons.
+	bcrypts atomic.Int64
 }
 
 func newTestEnv(t testing.TB) *testEnv {
@@ -60,8 +64,26 @@ func newTestEnv(t testing.TB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	compare := e.svc.compare
+	e.svc.compare = func(hash, secret []byte) error {
+		e.bcrypts.Add(1)
+		return compare(hash, secret)
+	}
 	return e
 }
+
+// login runs a device-secret (or other) check as user from the test
+// client address.
+func (e *testEnv) login(user, secret string) (*auth.Identity, error) {
+	return e.loginFrom(testClient, user, secret)
+}
+
+func (e *testEnv) loginFrom(addr, user, secret string) (*auth.Identity, error) {
+	return e.svc.Verify(context.Background(), auth.LoginAttempt{Username: user, Credential: secret, ClientAddr: netip.MustParseAddr(addr)})
+}
+
+// testClient is the address logins come from unless a test says otherwise.
+const testClient = "198.51.100.20"
 
 // approvedSecret runs the flow to a device secret for alice.
 func (e *testEnv) approvedSecret(t testing.TB, name string) *Issued {

@@ -1,7 +1,8 @@
 // Package throttle counts failed attempts per key in fixed time windows and
 // says when a key has failed too often: the AppView uses it for failed
-// logins per account (pkg/appview/auth) and for wrong device codes per
-// browser session (pkg/appview/ui).
+// logins per account and client address (pkg/appview/auth), for failed
+// device-secret comparisons (pkg/appview/devices) and for wrong device codes
+// per browser session (pkg/appview/ui).
 //
 // A window starts at a key's first failure and lasts Window; Max failures
 // inside it block the key until the window ends, and the next failure after

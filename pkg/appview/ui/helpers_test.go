@@ -64,7 +64,7 @@ func (f *fakeLogin) FinishLogin(ctx context.Context, params url.Values, binding 
 
 type okVerifier struct{}
 
-func (okVerifier) Verify(context.Context, string, string) (*auth.Identity, error) {
+func (okVerifier) Verify(context.Context, auth.LoginAttempt) (*auth.Identity, error) {
 	return nil, errors.New("not used")
 }
 

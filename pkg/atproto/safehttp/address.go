@@ -8,12 +8,13 @@ import (
 )
 
 // ErrForbiddenAddress is returned (wrapped) when a request would connect to an
-// address outside the public internet and AllowPrivateNetworks is off.
+// address outside the public internet that Options.PrivateHosts does not
+// name (and AllowPrivateNetworks is off).
 var ErrForbiddenAddress = errors.New("destination address not allowed")
 
 // privateHint ends every refusal of a private target, so the operator who
-// meets it knows which switch exists (and can decide not to use it).
-const privateHint = " (set AllowPrivateNetworks / identity.allow_private_networks to permit private targets)"
+// meets it knows how to name a private service of their own.
+const privateHint = " (name the host in PrivateHosts / identity.private_hosts to permit it)"
 
 // blockedRange is a prefix that never holds a public service, with the reason
 // shown in errors so an operator can see why a fetch was refused.
@@ -43,11 +44,15 @@ var blockedRanges = func() []blockedRange {
 		{"240.0.0.0/4", "reserved address"},
 		{"::/128", "unspecified address"},
 		{"::1/128", "loopback address"},
+		// After ::/128 and ::1/128, which it contains, so they keep their names.
+		{"::/96", "IPv4-compatible address (deprecated)"},
 		{"::ffff:0:0/96", "IPv4-mapped address"},
 		{"64:ff9b:1::/48", "local-use NAT64 address"},
 		{"100::/64", "discard-only address"},
 		{"2001::/23", "IETF protocol assignment"},
 		{"2001:db8::/32", "documentation address"},
+		{"3fff::/20", "documentation address"},
+		{"5f00::/16", "SRv6 SID address"},
 		{"fc00::/7", "unique-local (private) address"},
 		{"fe80::/10", "link-local address"},
 		{"fec0::/10", "site-local address"},
@@ -102,21 +107,27 @@ func embeddedIPv4(addr netip.Addr) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// dialControl is the net.Dialer.Control hook: it sees the address the socket
-// is about to connect to, after DNS resolution, so it cannot be fooled by a
-// host name or by a resolver that answers differently on the second query.
-func dialControl(network, address string, _ syscall.RawConn) error {
-	switch network {
-	case "tcp4", "tcp6":
-	default:
-		return fmt.Errorf("%w: network %q", ErrForbiddenAddress, network)
+// dialControl returns the net.Dialer.Control hook: it sees the address the
+// socket is about to connect to, after DNS resolution, so it cannot be fooled
+// by a host name or by a resolver that answers differently on the second
+// query. Addresses in private's prefixes pass.
+func dialControl(private PrivateHosts) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		switch network {
+		case "tcp4", "tcp6":
+		default:
+			return fmt.Errorf("%w: network %q", ErrForbiddenAddress, network)
+		}
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("%w: unparsable dial address %q", ErrForbiddenAddress, address)
+		}
+		if private.allowsAddr(ap.Addr()) {
+			return nil
+		}
+		if err := CheckAddr(ap.Addr()); err != nil {
+			return fmt.Errorf("%w%s", err, privateHint)
+		}
+		return nil
 	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: unparsable dial address %q", ErrForbiddenAddress, address)
-	}
-	if err := CheckAddr(ap.Addr()); err != nil {
-		return fmt.Errorf("%w%s", err, privateHint)
-	}
-	return nil
 }

@@ -42,6 +42,17 @@ func TestCheckAddr(t *testing.T) {
 		{"64:ff9b::a00:1", false, "embeds 10.0.0.1"},
 		{"2002:a00:1::1", false, "embeds 10.0.0.1"},
 		{"64:ff9b::808:808", true, ""},
+		// IPv4-compatible (::/96, deprecated), the new documentation range
+		// and SRv6 SIDs; their neighbours stay allowed.
+		{"::7f00:1", false, "IPv4-compatible"},
+		{"::a00:1", false, "IPv4-compatible"},
+		{"::808:808", false, "IPv4-compatible"},
+		{"3fff::1", false, "documentation"},
+		{"3fff:fff:ffff::1", false, "documentation"},
+		{"3fff:1000::1", true, ""},
+		{"5f00::1", false, "SRv6"},
+		{"5f00:ffff::1", false, "SRv6"},
+		{"5f01::1", true, ""},
 		{"8.8.8.8", true, ""},
 		{"1.1.1.1", true, ""},
 		{"2606:4700:4700::1111", true, ""},
@@ -76,6 +87,7 @@ func TestCheckAddrScopedAndInvalid(t *testing.T) {
 }
 
 func TestDialControl(t *testing.T) {
+	control := dialControl(PrivateHosts{})
 	tests := []struct {
 		network, address string
 		ok               bool
@@ -89,7 +101,7 @@ func TestDialControl(t *testing.T) {
 		{"tcp4", "not-an-address", false},
 	}
 	for _, tc := range tests {
-		err := dialControl(tc.network, tc.address, nil)
+		err := control(tc.network, tc.address, nil)
 		if (err == nil) != tc.ok {
 			t.Errorf("dialControl(%s, %s) = %v, want ok=%v", tc.network, tc.address, err, tc.ok)
 		}

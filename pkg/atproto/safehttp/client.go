@@ -1,6 +1,7 @@
 package safehttp
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -31,11 +32,17 @@ var (
 
 // Options configures New. The zero value is the production setting.
 type Options struct {
-	// AllowPrivateNetworks permits connections to private, loopback,
-	// link-local and other non-public addresses. For test stacks whose names
-	// resolve to 127.0.0.1 and for private deployments
-	// (identity.allow_private_networks), and implied by insecure_local_dev.
-	// It does not permit plain http.
+	// PrivateHosts names the deployment's own private services (its PLC,
+	// PDS, holds) that may be reached although their addresses are not
+	// public (identity.private_hosts). Every other non-public address stays
+	// refused. It does not permit plain http.
+	PrivateHosts PrivateHosts
+	// AllowPrivateNetworks permits connections to every private, loopback,
+	// link-local and other non-public address, for every URL. Only
+	// insecure_local_dev should set it (and the deprecated
+	// identity.allow_private_networks, which PrivateHosts replaces): with
+	// it, any user can make the server connect to any internal https
+	// service. It does not permit plain http either.
 	AllowPrivateNetworks bool
 	// AllowPlainHTTP permits http:// URLs. It only takes effect together with
 	// AllowPrivateNetworks; only insecure_local_dev sets it.
@@ -81,19 +88,16 @@ func (o Options) plainHTTPAllowed() bool {
 
 // New returns the guarded client. Every request, including each redirect hop,
 // passes the scheme and host checks; every connection passes the address
-// check unless AllowPrivateNetworks is set.
+// check unless its host is named in PrivateHosts or AllowPrivateNetworks is
+// set.
 func New(opts Options) *http.Client {
 	opts = opts.withDefaults()
-	dialer := &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}
-	if !opts.AllowPrivateNetworks {
-		dialer.Control = dialControl
-	}
 	base := &http.Transport{
 		// No proxy, explicitly: a proxy from HTTPS_PROXY would make the dialer
 		// connect to the proxy, so the address check would vet the proxy and
-		// not the target.
+		// not the target — and the host name dial sees would be the proxy's.
 		Proxy:       nil,
-		DialContext: dialer.DialContext,
+		DialContext: newDialer(opts).DialContext,
 		TLSClientConfig: &tls.Config{
 			MinVersion: tls.VersionTLS12,
 			RootCAs:    opts.RootCAs,
@@ -165,10 +169,10 @@ func checkURL(req *http.Request, opts Options) error {
 	if host == "" {
 		return fmt.Errorf("%w: %s has no host", ErrForbiddenAddress, u.Redacted())
 	}
-	if opts.AllowPrivateNetworks {
+	if opts.AllowPrivateNetworks || opts.PrivateHosts.allowsHost(host) {
 		return nil
 	}
-	if addr, err := netip.ParseAddr(host); err == nil {
+	if addr, err := netip.ParseAddr(host); err == nil && !opts.PrivateHosts.allowsAddr(addr) {
 		if err := CheckAddr(addr); err != nil {
 			return fmt.Errorf("%s: %w%s", u.Redacted(), err, privateHint)
 		}
@@ -188,6 +192,37 @@ func checkRedirect(opts Options) func(*http.Request, []*http.Request) error {
 		}
 		return nil
 	}
+}
+
+// guardedDialer picks, per connection, whether the address check applies:
+// not for a host the operator named in PrivateHosts, for every other host.
+// The transport dials the URL's host name (no proxy), so the name it
+// passes is the one the operator listed, not something a DNS answer chose.
+type guardedDialer struct {
+	checked   *net.Dialer // Control runs the address check on the resolved IP
+	unchecked *net.Dialer
+	private   PrivateHosts
+	allowAll  bool
+}
+
+func newDialer(opts Options) *guardedDialer {
+	return &guardedDialer{
+		checked:   &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second, Control: dialControl(opts.PrivateHosts)},
+		unchecked: &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second},
+		private:   opts.PrivateHosts,
+		allowAll:  opts.AllowPrivateNetworks,
+	}
+}
+
+// DialContext is the transport's dial function.
+func (d *guardedDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if d.allowAll {
+		return d.unchecked.DialContext(ctx, network, address)
+	}
+	if host, _, err := net.SplitHostPort(address); err == nil && d.private.allowsHost(host) {
+		return d.unchecked.DialContext(ctx, network, address)
+	}
+	return d.checked.DialContext(ctx, network, address)
 }
 
 func closeBody(req *http.Request) {

@@ -47,7 +47,7 @@ func TestLoopbackRefusedByDefault(t *testing.T) {
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 	}
-	if !strings.Contains(err.Error(), "loopback") || !strings.Contains(err.Error(), "AllowPrivateNetworks") {
+	if !strings.Contains(err.Error(), "loopback") || !strings.Contains(err.Error(), "private_hosts") {
 		t.Errorf("error does not say why: %v", err)
 	}
 }
@@ -62,7 +62,7 @@ func TestLoopbackNameRefusedAtDial(t *testing.T) {
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 	}
-	if !strings.Contains(err.Error(), "AllowPrivateNetworks") {
+	if !strings.Contains(err.Error(), "private_hosts") {
 		t.Errorf("error does not name the switch: %v", err)
 	}
 }

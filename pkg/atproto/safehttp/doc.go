@@ -10,11 +10,17 @@
 // name that resolves (or re-resolves, DNS rebinding) to an internal address is
 // refused at connect time, whatever the URL said.
 //
-// Two switches relax it, and they mean different things:
+// Three options relax it, and they mean different things:
 //
-//   - AllowPrivateNetworks permits private and loopback *addresses*. Test stacks
-//     whose host names resolve to 127.0.0.1 and private deployments set it
-//     (config key identity.allow_private_networks). https is still required.
+//   - PrivateHosts names the deployment's own private services (its PLC, PDS,
+//     holds), by host name or by address/CIDR (config key
+//     identity.private_hosts, parsed by ParsePrivateHosts). Connections to a
+//     named host skip the address check; every other private address stays
+//     refused, so users cannot point the server at the rest of the internal
+//     network. https is still required.
+//   - AllowPrivateNetworks permits every private and loopback *address*, for
+//     every URL. insecure_local_dev sets it, and so does the deprecated
+//     identity.allow_private_networks. https is still required.
 //   - AllowPlainHTTP permits http:// URLs, and only takes effect together with
 //     AllowPrivateNetworks. Only insecure_local_dev sets it.
 package safehttp
