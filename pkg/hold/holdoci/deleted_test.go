@@ -1,10 +1,7 @@
 package holdoci
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,96 +9,11 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
-	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/gc"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
-
-// ownerPDS is a user's PDS as notifyManifestDeleted sees it: an anonymous
-// com.atproto.repo.getRecord over real HTTP that answers like the
-// reference PDS (400 RecordNotFound for a missing record).
-type ownerPDS struct {
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	records map[string]bool // "<did>/<collection>/<rkey>"
-	fail    bool            // answer 500
-	calls   int
-}
-
-func newOwnerPDS(t *testing.T) *ownerPDS {
-	t.Helper()
-	p := &ownerPDS{records: map[string]bool{}}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.calls++
-		q := r.URL.Query()
-		switch {
-		case r.URL.Path != "/xrpc/com.atproto.repo.getRecord" || r.Header.Get("Authorization") != "":
-			writeXRPC(w, http.StatusBadRequest, "InvalidRequest", "want an anonymous getRecord")
-		case p.fail:
-			writeXRPC(w, http.StatusInternalServerError, "InternalServerError", "down")
-		case p.records[q.Get("repo")+"/"+q.Get("collection")+"/"+q.Get("rkey")]:
-			_ = json.NewEncoder(w).Encode(map[string]any{"uri": "at://" + q.Get("repo"), "value": map[string]any{}})
-		default:
-			writeXRPC(w, http.StatusBadRequest, "RecordNotFound", "Could not locate record")
-		}
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func writeXRPC(w http.ResponseWriter, status int, name, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": name, "message": msg})
-}
-
-// put makes the PDS serve the record at uri.
-func (p *ownerPDS) put(uri string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.records[uri[len("at://"):]] = true
-}
-
-func (p *ownerPDS) remove(uri string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.records, uri[len("at://"):])
-}
-
-func (p *ownerPDS) setFail(v bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.fail = v
-}
-
-func (p *ownerPDS) callCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.calls
-}
-
-// withOwnerPDS resolves alice, bob and eve to pds through a mock directory
-// and reaches it with the guarded client (loopback http allowed, as in a
-// local stack).
-func withOwnerPDS(pds *ownerPDS) func(*envConfig) {
-	return func(c *envConfig) {
-		c.modify = func(o *Options) {
-			dir := identity.NewMockDirectory()
-			for _, did := range []syntax.DID{alice, bob, eve} {
-				dir.Insert(identity.Identity{DID: did, Handle: syntax.HandleInvalid, Services: map[string]identity.ServiceEndpoint{
-					"atproto_pds": {Type: "AtprotoPersonalDataServer", URL: pds.srv.URL},
-				}})
-			}
-			o.Identity = dir
-			o.PDSClient = safehttp.New(safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true})
-		}
-	}
-}
 
 func (e *testEnv) notifyDeleted(t testing.TB, caller syntax.DID, uri string) response {
 	t.Helper()
