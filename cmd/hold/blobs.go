@@ -9,19 +9,19 @@ import (
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/holdoci"
-	"atcr.io/pkg/hold/pds"
 )
 
 // openBlobXRPC builds holdoci over the S3 service and the repository, with
 // members as its Authorizer, Quota and Captain, dir and the guarded client
 // to reach users' PDSes, and starts its expiry sweeper (stopped by Close).
 // Upload sessions live in <data_dir>/uploads.sqlite.
-func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS,
+func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository,
 	storage *blobStorage, members *crew.Service, dir identity.Directory) (*holdoci.Handlers, error) {
 	h, err := holdoci.New(holdoci.Options{
 		S3:         storage.svc,
 		Staging:    storage.staging(),
-		PDS:        p,
+		PDS:        repo.PDS,
+		Layers:     repo.layers,
 		DataDir:    cfg.Server.DataDir,
 		SessionTTL: cfg.Uploads.SessionTTL,
 		PresignTTL: cfg.Storage.PresignTTL,

@@ -19,6 +19,7 @@ import (
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/gc"
+	"atcr.io/pkg/hold/layerindex"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/s3"
 )
@@ -27,25 +28,34 @@ import (
 // the data directory.
 func pdsDir(cfg *config.HoldConfig) string { return filepath.Join(cfg.Server.DataDir, "pds") }
 
+// repository is the hold's repository with its layer index.
+type repository struct {
+	*pds.PDS
+	layers *layerindex.Index
+}
+
 // openRepo opens (on first start: creates) the hold's repository. Records
-// are checked against the io.atcr.* lexicons before every write.
-func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*pds.PDS, error) {
+// are checked against the io.atcr.* lexicons before every write; the layer
+// index is kept beside them (and rebuilt when missing).
+func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*repository, error) {
+	layers := layerindex.New()
 	p, err := pds.Open(ctx, pds.Options{
 		DataDir:   pdsDir(cfg),
 		PublicURL: cfg.Server.PublicURL,
 		Logger:    logger,
 		Validate:  schema.ValidateRecord,
+		Indexes:   []pds.Index{layers},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
-	return p, nil
+	return &repository{PDS: p, layers: layers}, nil
 }
 
 // openExistingRepo opens the repository for a tool, refusing to create one
 // in a data directory that has none (a mistyped --config would otherwise
 // export an empty repository).
-func openExistingRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*pds.PDS, error) {
+func openExistingRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*repository, error) {
 	db := filepath.Join(pdsDir(cfg), "repo.sqlite")
 	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no hold repository at %s (check server.data_dir)", db)
@@ -69,7 +79,7 @@ func crewSettings(cfg *config.HoldConfig) crew.Settings {
 }
 
 // openCrew loads the quota tiers and bootstraps the captain and crew.
-func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS) (*crew.Service, error) {
+func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository) (*crew.Service, error) {
 	tiers, err := crew.LoadTiers(cfg.QuotasFile)
 	if err != nil {
 		return nil, err
@@ -79,7 +89,7 @@ func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, 
 	} else {
 		logger.Info("Quota tiers loaded", "file", cfg.QuotasFile, "tiers", len(tiers.List()), "default", tiers.Default)
 	}
-	return crew.New(ctx, p, crew.Options{Settings: crewSettings(cfg), Tiers: tiers, Logger: logger})
+	return crew.New(ctx, repo.PDS, crew.Options{Settings: crewSettings(cfg), Tiers: tiers, Usage: repo.layers, Logger: logger})
 }
 
 // guardedClient is the guarded HTTP client for URLs users influence: DID

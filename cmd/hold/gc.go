@@ -85,14 +85,14 @@ func runGC(ctx context.Context, out io.Writer, cfg *config.HoldConfig, dryRun bo
 	}
 	defer closeStorage(ctx, logger, storage)
 
-	collector, err := newCollector(logger, cfg, repo, storage.svc)
+	collector, err := newCollector(logger, cfg, repo.PDS, storage.svc)
 	if err != nil {
 		return err
 	}
 	rep, err := collector.Run(ctx, gc.Options{DryRun: dryRun})
 	printReport(out, rep, cfg.GC.GracePeriod)
 	if err == nil && !dryRun {
-		compactRepo(ctx, logger, repo)
+		compactRepo(ctx, logger, repo.PDS)
 	}
 	return err
 }

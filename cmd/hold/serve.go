@@ -74,14 +74,14 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 		Middleware: []func(http.Handler) http.Handler{logging.Middleware(logger)},
 		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     members,
-		Routes:     slices.Concat(pds.NewHandlers(repo).Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
+		Routes:     slices.Concat(pds.NewHandlers(repo.PDS).Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
 		OCIGetBlob: http.HandlerFunc(blobs.GetBlob),
 	})
 	if err != nil {
 		return err
 	}
 
-	collector, err := newCollector(logger, cfg, repo, storage.svc)
+	collector, err := newCollector(logger, cfg, repo.PDS, storage.svc)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	var background sync.WaitGroup
 	defer background.Wait() // before the repository and storage close
 	defer stopGC()
-	background.Go(func() { scheduleGC(gcCtx, logger, collector, repo, cfg.GC.Interval, trigger) })
+	background.Go(func() { scheduleGC(gcCtx, logger, collector, repo.PDS, cfg.GC.Interval, trigger) })
 
 	ln, err := serve.Listen(ctx, cfg.Server.Addr)
 	if err != nil {

@@ -46,11 +46,11 @@ func (h *Handlers) notifyManifestDeleted(w http.ResponseWriter, r *http.Request)
 	}
 	// Counting is local and cheap next to a PDS round trip; most repeated
 	// or stray notifications end here.
-	n, err := h.manifestLayerCount(ctx, manifestURI)
+	keys, err := h.layers.ManifestRecordKeys(ctx, manifestURI)
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
+	if len(keys) == 0 {
 		return &atcr.HoldNotifyManifestDeleted_Output{}, nil
 	}
 	if err := h.confirmManifestGone(ctx, manifestURI); err != nil {

@@ -48,7 +48,7 @@ func (e *testEnv) manifestsOf(t testing.TB) map[string]int {
 func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 	pds := newOwnerPDS(t)
 	e := newEnv(t, withOwnerPDS(pds))
-	members, err := crew.New(t.Context(), e.pds, crew.Options{Logger: quietLogger()})
+	members, err := crew.New(t.Context(), e.pds, crew.Options{Usage: e.layers, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

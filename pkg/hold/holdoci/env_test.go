@@ -19,6 +19,7 @@ import (
 	"atcr.io/internal/testclock"
 	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/atproto/serviceauth"
+	"atcr.io/pkg/hold/layerindex"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/s3"
 )
@@ -37,6 +38,7 @@ const callerHeader = "X-Test-Caller"
 type testEnv struct {
 	svc     *s3.S3Service
 	pds     *pds.PDS
+	layers  *layerindex.Index
 	h       *Handlers
 	srv     *httptest.Server
 	router  atomic.Pointer[http.Handler]
@@ -80,20 +82,22 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		t.Fatalf("EnsureBucket: %v", err)
 	}
 	svc.Logger = quietLogger()
-	p, err := pds.Open(ctx, pds.Options{DataDir: t.TempDir(), PublicURL: "https://hold.example.com", Logger: quietLogger(), Validate: schema.ValidateRecord})
+	layers := layerindex.New()
+	p, err := pds.Open(ctx, pds.Options{DataDir: t.TempDir(), PublicURL: "https://hold.example.com", Logger: quietLogger(),
+		Validate: schema.ValidateRecord, Indexes: []pds.Index{layers}})
 	if err != nil {
 		t.Fatalf("pds.Open: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
 	e := &testEnv{
-		svc: svc, pds: p,
+		svc: svc, pds: p, layers: layers,
 		auth:    newFakeAuth(alice, bob),
-		quota:   &fakeQuota{pds: p, limit: -1},
+		quota:   &fakeQuota{layers: layers, limit: -1},
 		captain: &fakeCaptain{},
 		clock:   testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 	}
 	e.opts = Options{
-		S3: svc, PDS: p, DataDir: t.TempDir(),
+		S3: svc, PDS: p, Layers: layers, DataDir: t.TempDir(),
 		SessionTTL: time.Hour, SweepInterval: 10 * time.Millisecond,
 		Authorizer: e.auth, Quota: e.quota, Captain: e.captain,
 		Logger: quietLogger(), Now: e.clock.Now,

@@ -67,10 +67,12 @@ const (
 	DefaultSweepInterval = 15 * time.Minute
 )
 
-// Options configure New. S3, PDS, DataDir and Authorizer are required.
+// Options configure New. S3, PDS, Layers, DataDir and Authorizer are required.
 type Options struct {
-	S3      *s3.S3Service
-	PDS     *pds.PDS
+	S3  *s3.S3Service
+	PDS *pds.PDS
+	// Layers is the index of the PDS's layer records (required).
+	Layers  LayerIndex
 	DataDir string // holds uploads.sqlite and the uploadPart spool
 	// SessionTTL is how long an upload session lives (DefaultSessionTTL).
 	SessionTTL time.Duration
@@ -111,6 +113,7 @@ type Handlers struct {
 	s3          *s3.S3Service
 	staging     StagingStore
 	pds         *pds.PDS
+	layers      LayerIndex
 	sessions    *sessionStore
 	spoolDir    string
 	ttl         time.Duration
@@ -143,13 +146,15 @@ func New(opts Options) (*Handlers, error) {
 		return nil, errors.New("holdoci: S3 is required")
 	case opts.PDS == nil:
 		return nil, errors.New("holdoci: PDS is required")
+	case opts.Layers == nil:
+		return nil, errors.New("holdoci: Layers is required")
 	case opts.DataDir == "":
 		return nil, errors.New("holdoci: DataDir is required")
 	case opts.Authorizer == nil:
 		return nil, errors.New("holdoci: Authorizer is required")
 	}
 	h := &Handlers{
-		s3: opts.S3, staging: opts.Staging, pds: opts.PDS,
+		s3: opts.S3, staging: opts.Staging, pds: opts.PDS, layers: opts.Layers,
 		ttl:        orDefault(opts.SessionTTL, DefaultSessionTTL),
 		sweepEvery: orDefault(opts.SweepInterval, DefaultSweepInterval),
 		presignTTL: orDefault(opts.PresignTTL, s3.DefaultPresignTTL),

@@ -72,7 +72,7 @@ func (h *Handlers) notifyManifest(w http.ResponseWriter, r *http.Request) (*atcr
 	// quota checks below must see the records the previous one wrote.
 	unlock := h.userLocks.Lock(caller.String())
 	defer unlock()
-	recorded, owned, err := h.layerIndex(ctx, caller, manifestURI)
+	recorded, owned, err := h.layerIndex(ctx, caller, manifestURI, blobs)
 	if err != nil {
 		return nil, err
 	}

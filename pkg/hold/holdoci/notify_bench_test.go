@@ -54,7 +54,7 @@ func BenchmarkNotifyManifest(b *testing.B) {
 		b.Run(fmt.Sprintf("records=%d", existing), func(b *testing.B) {
 			owner := newOwnerPDS(b)
 			e := newEnv(b, withOwnerPDS(owner))
-			members, err := crew.New(b.Context(), e.pds, crew.Options{Logger: quietLogger()})
+			members, err := crew.New(b.Context(), e.pds, crew.Options{Usage: e.layers, Logger: quietLogger()})
 			if err != nil {
 				b.Fatal(err)
 			}

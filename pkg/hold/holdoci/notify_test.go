@@ -10,7 +10,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
-	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
@@ -61,16 +60,24 @@ func (e *testEnv) notify(t testing.TB, caller syntax.DID, in atcr.HoldNotifyMani
 func (e *testEnv) layerRecords(t testing.TB) []atcr.HoldLayer {
 	t.Helper()
 	var out []atcr.HoldLayer
-	if err := e.h.walkLayers(t.Context(), func(rec pds.Record) {
-		var l atcr.HoldLayer
-		if err := atcr.FromMap(rec.Value, &l); err != nil {
+	cursor := ""
+	for {
+		recs, next, err := e.pds.ListRecords(t.Context(), layerCollection, 100, cursor, true)
+		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, l)
-	}); err != nil {
-		t.Fatal(err)
+		for _, rec := range recs {
+			var l atcr.HoldLayer
+			if err := atcr.FromMap(rec.Value, &l); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, l)
+		}
+		if next == "" {
+			return out
+		}
+		cursor = next
 	}
-	return out
 }
 
 func (e *testEnv) countRecords(t testing.TB, coll string) int {
