@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,10 +23,23 @@ import (
 )
 
 // user is a did:web identity served on a loopback port, which the hold (in
-// insecure_local_dev) resolves over plain http like a real user's DID.
+// insecure_local_dev) resolves over plain http like a real user's DID. The
+// same server is the user's PDS: it answers com.atproto.repo.getRecord for
+// the records published with publish.
 type user struct {
-	did syntax.DID
-	key atcrypto.PrivateKey
+	did     syntax.DID
+	key     atcrypto.PrivateKey
+	records *sync.Map // "<collection>/<rkey>" → record value
+}
+
+// publish makes the user's PDS serve value at the AT-URI uri.
+func (u user) publish(t *testing.T, uri string, value any) {
+	t.Helper()
+	parsed, err := syntax.ParseATURI(uri)
+	if err != nil || parsed.Authority().String() != u.did.String() {
+		t.Fatalf("publish %s: not a record of %s (%v)", uri, u.did, err)
+	}
+	u.records.Store(parsed.Collection().String()+"/"+parsed.RecordKey().String(), value)
 }
 
 func newUser(t *testing.T) user {
@@ -39,26 +53,43 @@ func newUser(t *testing.T) user {
 	if err != nil {
 		t.Fatal(err)
 	}
-	did := syntax.DID(fmt.Sprintf("did:web:127.0.0.1%%3A%d", ln.Addr().(*net.TCPAddr).Port))
+	port := ln.Addr().(*net.TCPAddr).Port
+	did := syntax.DID(fmt.Sprintf("did:web:127.0.0.1%%3A%d", port))
 	doc := map[string]any{
 		"@context": []string{"https://www.w3.org/ns/did/v1"},
 		"id":       did,
 		"verificationMethod": []map[string]string{{
 			"id": did.String() + "#atproto", "type": "Multikey", "controller": did.String(), "publicKeyMultibase": pub.Multibase(),
 		}},
+		"service": []map[string]string{{
+			"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": fmt.Sprintf("http://127.0.0.1:%d", port),
+		}},
 	}
+	records := &sync.Map{}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/.well-known/did.json" {
+		switch r.URL.Path {
+		case "/.well-known/did.json":
+			_ = json.NewEncoder(w).Encode(doc)
+		case "/xrpc/com.atproto.repo.getRecord":
+			q := r.URL.Query()
+			v, ok := records.Load(q.Get("collection") + "/" + q.Get("rkey"))
+			w.Header().Set("Content-Type", "application/json")
+			if q.Get("repo") != did.String() || !ok {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"RecordNotFound","message":"Could not locate record"}`))
+				return
+			}
+			uri := "at://" + did.String() + "/" + q.Get("collection") + "/" + q.Get("rkey")
+			_ = json.NewEncoder(w).Encode(map[string]any{"uri": uri, "value": v})
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		_ = json.NewEncoder(w).Encode(doc)
 	}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return user{did: did, key: key}
+	return user{did: did, key: key, records: records}
 }
 
 // call sends an XRPC request with a service token from u for the method (no

@@ -56,7 +56,7 @@ func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 	first, second := manifestURIOf(alice, "3kggggggggg22"), manifestURIOf(alice, "3kggggggggg33")
 	e.notify(t, alice, notifyInput(first, "v1", c, a, b))
 	e.notify(t, alice, notifyInput(second, "v2", oci.Digest{}, a))
-	pds.put(second) // first was deleted, second was not
+	pds.remove(first) // first was deleted, second was not
 	if used, err := members.Usage(t.Context(), alice); err != nil || used != 5100 {
 		t.Fatalf("usage before: %d, %v; want 5100", used, err)
 	}
@@ -103,7 +103,8 @@ func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 }
 
 // TestNotifyManifestDeletedRefusals: nothing is deleted while the record
-// is still on the owner's PDS (409), for another user's manifest (403), an
+// is still on the owner's PDS (409), for a caller who neither owns the
+// manifest nor is crew (403) [M3], an
 // anonymous caller (401), a URI that is not a manifest (400), or when the
 // owner's PDS fails or cannot be reached (502); once the PDS answers that
 // the record is gone, the same call succeeds.
@@ -113,11 +114,9 @@ func TestNotifyManifestDeletedRefusals(t *testing.T) {
 	a := e.putBlob(t, 90, 10)
 	uri := manifestURIOf(alice, "3khhhhhhhhh22")
 	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
-	pds.put(uri)
 
 	wantError(t, e.notifyDeleted(t, alice, uri), http.StatusConflict, atcr.ErrorManifestStillExists)
 	pds.remove(uri)
-	wantError(t, e.notifyDeleted(t, bob, uri), http.StatusForbidden, atcr.ErrorForbidden)
 	wantError(t, e.notifyDeleted(t, eve, uri), http.StatusForbidden, atcr.ErrorForbidden)
 	wantError(t, e.notifyDeleted(t, "", uri), http.StatusUnauthorized, atcr.ErrorAuthRequired)
 	wantError(t, e.notifyDeleted(t, alice, "at://"+alice.String()+"/"+atcr.TagNSID+"/app:v1"), http.StatusBadRequest, atcr.ErrorInvalidRequest)
@@ -139,11 +138,13 @@ func TestNotifyManifestDeletedRefusals(t *testing.T) {
 // (501); a user without layer records here gets 0 either way, without a
 // lookup.
 func TestNotifyManifestDeletedNeedsTheOwnersPDS(t *testing.T) {
-	dir := identity.NewMockDirectory() // knows nobody
-	e := newEnv(t, func(c *envConfig) { c.modify = func(o *Options) { o.Identity = dir } })
+	e := newEnv(t)
 	a := e.putBlob(t, 95, 10)
 	uri := manifestURIOf(alice, "3kiiiiiiiii22")
 	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
+	e.owner.remove(uri)
+	e.opts.Identity = identity.NewMockDirectory() // knows nobody
+	e.restart(t)
 	wantError(t, e.notifyDeleted(t, alice, uri), http.StatusBadGateway, atcr.ErrorUpstreamFailure)
 	e.wantDeleted(t, bob, manifestURIOf(bob, "3kiiiiiiiii22"), 0)
 
@@ -166,6 +167,7 @@ func TestNotifyManifestDeletedBatches(t *testing.T) {
 	}
 	uri := manifestURIOf(alice, "3kjjjjjjjjj22")
 	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, layers...))
+	e.owner.remove(uri)
 	before := e.pds.LastSeq()
 	e.wantDeleted(t, alice, uri, 250)
 	if commits := e.pds.LastSeq() - before; commits != 2 {
@@ -174,4 +176,43 @@ func TestNotifyManifestDeletedBatches(t *testing.T) {
 	if n := len(e.layerRecords(t)); n != 0 {
 		t.Fatalf("%d layer records left", n)
 	}
+}
+
+// TestNotifyManifestDeletedByCrewOrOwnerOnly [M3]: a crew member may
+// report another user's deleted manifest (the owner's PDS still decides);
+// someone outside the crew may report only their own, which costs one
+// indexed lookup and answers 0 when the hold has nothing of theirs.
+func TestNotifyManifestDeletedByCrewOrOwnerOnly(t *testing.T) {
+	e := newEnv(t)
+	a := e.putBlob(t, 96, 10)
+	uri := manifestURIOf(alice, "3kooooooooo22")
+	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
+	wantError(t, e.notifyDeleted(t, bob, uri), http.StatusConflict, atcr.ErrorManifestStillExists)
+	e.owner.remove(uri)
+	wantError(t, e.notifyDeleted(t, eve, uri), http.StatusForbidden, atcr.ErrorForbidden)
+	calls := e.owner.callCount()
+	e.wantDeleted(t, eve, manifestURIOf(eve, "3kooooooooo22"), 0)
+	if e.owner.callCount() != calls {
+		t.Fatal("an outsider's notification for a manifest without records reached a PDS")
+	}
+	e.wantDeleted(t, bob, uri, 1)
+}
+
+// TestConfirmManifestGoneNeedsRecordNotFound [L11]: a PDS answering a bare
+// 404 (a proxy, a wrong path, a PDS that does not host the repository)
+// does not count as "the record is gone": the layer records stay and the
+// answer is 502.
+func TestConfirmManifestGoneNeedsRecordNotFound(t *testing.T) {
+	e := newEnv(t)
+	a := e.putBlob(t, 97, 10)
+	uri := manifestURIOf(alice, "3kppppppppp22")
+	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
+	e.owner.setBare404(true)
+	wantError(t, e.notifyDeleted(t, alice, uri), http.StatusBadGateway, atcr.ErrorUpstreamFailure)
+	if got := e.manifestsOf(t); got[uri] != 1 {
+		t.Fatalf("a bare 404 freed the records: %v", got)
+	}
+	e.owner.setBare404(false)
+	e.owner.remove(uri)
+	e.wantDeleted(t, alice, uri, 1)
 }

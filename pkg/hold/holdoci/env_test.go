@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atcr.io/internal/testclock"
+	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/atproto/serviceauth"
 	"atcr.io/pkg/hold/layerindex"
@@ -42,6 +43,7 @@ type testEnv struct {
 	h       *Handlers
 	srv     *httptest.Server
 	router  atomic.Pointer[http.Handler]
+	owner   *ownerPDS // every test user's PDS
 	auth    *fakeAuth
 	quota   *fakeQuota
 	captain *fakeCaptain
@@ -56,6 +58,8 @@ type envConfig struct {
 	// Options.Staging (file reads and renames), as cmd/hold runs the
 	// embedded server.
 	embeddedMover bool
+	// owner is the users' PDS (a fresh one when nil).
+	owner *ownerPDS
 }
 
 // withEmbeddedMover configures newEnv as cmd/hold runs the embedded server.
@@ -96,11 +100,17 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		captain: &fakeCaptain{},
 		clock:   testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 	}
+	if cfg.owner == nil {
+		cfg.owner = newOwnerPDS(t)
+	}
+	e.owner = cfg.owner
 	e.opts = Options{
 		S3: svc, PDS: p, Layers: layers, DataDir: t.TempDir(),
 		SessionTTL: time.Hour, SweepInterval: 10 * time.Millisecond,
 		Authorizer: e.auth, Quota: e.quota, Captain: e.captain,
-		Logger: quietLogger(), Now: e.clock.Now,
+		Identity:  ownerDirectory(cfg.owner),
+		PDSClient: safehttp.New(safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true}),
+		Logger:    quietLogger(), Now: e.clock.Now,
 	}
 	if cfg.embeddedMover {
 		e.opts.Staging = gateway.Server

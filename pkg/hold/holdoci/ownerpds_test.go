@@ -11,7 +11,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
-	"atcr.io/pkg/atproto/safehttp"
 )
 
 // testHoldDID is the DID of the hold every test environment runs.
@@ -20,7 +19,7 @@ const testHoldDID = "did:web:hold.example.com"
 // recordCID is the CID the fake owner PDS reports for every record.
 const recordCID = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
 
-// ownerPDS is a user's PDS as notifyManifestDeleted sees it: an anonymous
+// ownerPDS is a user's PDS as notifyManifest and notifyManifestDeleted see it: an anonymous
 // com.atproto.repo.getRecord over real HTTP that answers like the
 // reference PDS (400 RecordNotFound for a missing record).
 type ownerPDS struct {
@@ -29,6 +28,7 @@ type ownerPDS struct {
 	mu      sync.Mutex
 	records map[string]map[string]any // "<did>/<collection>/<rkey>" → value
 	fail    bool                      // answer 500
+	bare404 bool                      // answer 404 without an XRPC error name
 	calls   int
 }
 
@@ -43,6 +43,8 @@ func newOwnerPDS(t testing.TB) *ownerPDS {
 		switch {
 		case r.URL.Path != "/xrpc/com.atproto.repo.getRecord" || r.Header.Get("Authorization") != "":
 			writeXRPC(w, http.StatusBadRequest, "InvalidRequest", "want an anonymous getRecord")
+		case p.bare404:
+			http.NotFound(w, r)
 		case p.fail:
 			writeXRPC(w, http.StatusInternalServerError, "InternalServerError", "down")
 		case p.records[q.Get("repo")+"/"+q.Get("collection")+"/"+q.Get("rkey")] != nil:
@@ -88,7 +90,13 @@ func (p *ownerPDS) putManifest(t testing.TB, uri string, in atcr.HoldNotifyManif
 	for _, l := range in.Layers {
 		rec.Layers = append(rec.Layers, conv(l))
 	}
-	m, err := atcr.ToMap(&rec)
+	p.putRecord(t, uri, &rec)
+}
+
+// putRecord makes the PDS serve rec at uri.
+func (p *ownerPDS) putRecord(t testing.TB, uri string, rec *atcr.Manifest) {
+	t.Helper()
+	m, err := atcr.ToMap(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,10 +105,23 @@ func (p *ownerPDS) putManifest(t testing.TB, uri string, in atcr.HoldNotifyManif
 	p.records[uri[len("at://"):]] = m
 }
 
+// setValue changes one field of the record at uri.
+func (p *ownerPDS) setValue(uri, field string, v any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.records[uri[len("at://"):]][field] = v
+}
+
 func (p *ownerPDS) remove(uri string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.records, uri[len("at://"):])
+}
+
+func (p *ownerPDS) setBare404(v bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bare404 = v
 }
 
 func (p *ownerPDS) setFail(v bool) {
@@ -115,20 +136,23 @@ func (p *ownerPDS) callCount() int {
 	return p.calls
 }
 
-// withOwnerPDS resolves alice, bob and eve to pds through a mock directory
-// and reaches it with the guarded client (loopback http allowed, as in a
-// local stack).
-func withOwnerPDS(pds *ownerPDS) func(*envConfig) {
-	return func(c *envConfig) {
-		c.modify = func(o *Options) {
-			dir := identity.NewMockDirectory()
-			for _, did := range []syntax.DID{alice, bob, eve} {
-				dir.Insert(identity.Identity{DID: did, Handle: syntax.HandleInvalid, Services: map[string]identity.ServiceEndpoint{
-					"atproto_pds": {Type: "AtprotoPersonalDataServer", URL: pds.srv.URL},
-				}})
-			}
-			o.Identity = dir
-			o.PDSClient = safehttp.New(safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true})
-		}
+// withOwnerPDS makes the environment's users' PDS p (instead of a fresh one).
+func withOwnerPDS(p *ownerPDS) func(*envConfig) {
+	return func(c *envConfig) { c.owner = p }
+}
+
+// ownerIdentity is a user whose DID document names p as their PDS.
+func ownerIdentity(p *ownerPDS, did syntax.DID, handle syntax.Handle) identity.Identity {
+	return identity.Identity{DID: did, Handle: handle, Services: map[string]identity.ServiceEndpoint{
+		"atproto_pds": {Type: "AtprotoPersonalDataServer", URL: p.srv.URL},
+	}}
+}
+
+// ownerDirectory resolves alice, bob and eve to p, with no verified handle.
+func ownerDirectory(p *ownerPDS) *identity.MockDirectory {
+	dir := identity.NewMockDirectory()
+	for _, did := range []syntax.DID{alice, bob, eve} {
+		dir.Insert(ownerIdentity(p, did, syntax.HandleInvalid))
 	}
+	return dir
 }
