@@ -119,6 +119,8 @@ func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 }
 
 // newCollector builds the blob garbage collector.
-func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service) (*gc.Collector, error) {
-	return gc.New(gc.Config{Records: p, Blobs: svc, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
+// pins protects the blobs pushes rely on: the running hold's upload
+// handlers, or the pin table a stopped hold left.
+func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service, pins gc.Pins) (*gc.Collector, error) {
+	return gc.New(gc.Config{Records: p, Blobs: svc, Pins: pins, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
 }

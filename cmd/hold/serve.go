@@ -81,7 +81,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 		return err
 	}
 
-	collector, err := newCollector(logger, cfg, repo.PDS, storage.svc)
+	collector, err := newCollector(logger, cfg, repo.PDS, storage.svc, blobs)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 
 	collect := func(now time.Time) gc.Report {
 		t.Helper()
-		col, err := gc.New(gc.Config{Records: e.pds, Blobs: e.svc, GracePeriod: time.Hour, Logger: quietLogger(),
+		col, err := gc.New(gc.Config{Records: e.pds, Blobs: e.svc, Pins: e.h, GracePeriod: time.Hour, Logger: quietLogger(),
 			Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)

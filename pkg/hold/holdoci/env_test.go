@@ -2,6 +2,7 @@ package holdoci
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -60,6 +61,10 @@ type envConfig struct {
 	embeddedMover bool
 	// owner is the users' PDS (a fresh one when nil).
 	owner *ownerPDS
+	// clockStart is where the test clock starts (2026-03-01 12:00 UTC when
+	// zero). Tests that compare it with S3's modification times (real
+	// time) start it from the real clock and move it by hand.
+	clockStart time.Time
 }
 
 // withEmbeddedMover configures newEnv as cmd/hold runs the embedded server.
@@ -98,7 +103,7 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		auth:    newFakeAuth(alice, bob),
 		quota:   &fakeQuota{layers: layers, limit: -1},
 		captain: &fakeCaptain{},
-		clock:   testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		clock:   testclock.New(cmp.Or(cfg.clockStart, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))),
 	}
 	if cfg.owner == nil {
 		cfg.owner = newOwnerPDS(t)

@@ -170,6 +170,10 @@ type Handlers struct {
 	partIdle       time.Duration
 	postLimit      *ratelimit.Limiter
 
+	// afterStat, set by tests only, runs in notifyManifest between the
+	// blobs' stat and their layer records (where GC must not delete).
+	afterStat func()
+
 	sweepMu   sync.Mutex
 	sweepStop context.CancelFunc
 	sweepDone chan struct{}

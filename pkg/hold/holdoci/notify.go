@@ -105,6 +105,9 @@ func (h *Handlers) recordLayers(ctx context.Context, lc layerContext, blobs []bl
 	if err := h.statBlobs(ctx, blobs); err != nil {
 		return nil, 0, err
 	}
+	if h.afterStat != nil {
+		h.afterStat()
+	}
 	// One update of a user's layer records at a time: the duplicate and
 	// quota checks below must see the records the previous one wrote.
 	unlock := h.userLocks.Lock(lc.user.String())

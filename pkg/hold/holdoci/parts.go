@@ -184,16 +184,20 @@ func (h *Handlers) spoolPart(w http.ResponseWriter, body io.Reader, size int64) 
 	rc := http.NewResponseController(w)
 	src := &readErrRecorder{r: &idleReader{r: io.LimitReader(body, size), rc: rc, idle: h.partIdle}}
 	n, err := io.Copy(f, src)
-	// No deadline while the part goes on to S3: an expired one would make
-	// the server's check for a closed connection cancel the request.
-	_ = rc.SetReadDeadline(time.Time{})
 	if src.err != nil || (err == nil && n != size) {
 		h.log.Debug("part body ended early", "read", n, "want", size, "err", src.err)
+		// The rest of the body is not read: close the connection instead
+		// of waiting for it.
+		w.Header().Set("Connection", "close")
 		return fail(xrpc.InvalidRequest(fmt.Sprintf("the body ended after %d of %d bytes", n, size)))
 	}
 	if err != nil {
+		w.Header().Set("Connection", "close")
 		return fail(fmt.Errorf("write part spool file: %w", err))
 	}
+	// No deadline while the part goes on to S3: an expired one would make
+	// the server's check for a closed connection cancel the request.
+	_ = rc.SetReadDeadline(time.Time{})
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fail(fmt.Errorf("rewind part spool file: %w", err))
 	}

@@ -39,3 +39,36 @@ func (h *Handlers) forgetPending(ctx context.Context, user syntax.DID, recorded 
 		h.log.Warn("forget pending blobs", "user", user, "err", err)
 	}
 }
+
+// PinStore is the pin table of a stopped hold, for `atcr-hold gc`: the
+// pins and upload sessions the hold left in <DataDir>/uploads.sqlite.
+// Its LockBlobs excludes nothing but other users of the same PinStore (no
+// push runs while the hold is stopped).
+type PinStore struct {
+	sessions *sessionStore
+	guard    blobGuard
+	now      func() time.Time
+}
+
+// OpenPinStore opens the pin table in dataDir (creating it if needed).
+func OpenPinStore(ctx context.Context, dataDir string) (*PinStore, error) {
+	s, err := openSessionStore(ctx, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return &PinStore{sessions: s, now: time.Now}, nil
+}
+
+// LockBlobs implements gc.Pins.
+func (p *PinStore) LockBlobs() (unlock func()) {
+	p.guard.mu.Lock()
+	return p.guard.mu.Unlock
+}
+
+// Pinned implements gc.Pins.
+func (p *PinStore) Pinned(ctx context.Context, digest string, since time.Time) (bool, error) {
+	return p.sessions.pinnedSince(ctx, digest, since, p.now())
+}
+
+// Close closes the database.
+func (p *PinStore) Close() error { return p.sessions.close() }
