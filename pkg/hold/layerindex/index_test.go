@@ -32,7 +32,9 @@ func openRepo(t *testing.T, dir string, idx *Index) *pds.PDS {
 	return p
 }
 
-func digestOf(i int) string { return oci.FromBytes(oci.SHA256, fmt.Appendf(nil, "blob-%d", i)).String() }
+func digestOf(i int) string {
+	return oci.FromBytes(oci.SHA256, fmt.Appendf(nil, "blob-%d", i)).String()
+}
 
 func manifestOf(user syntax.DID, n int) syntax.ATURI {
 	return syntax.ATURI(fmt.Sprintf("at://%s/%s/3kman%08d", user, atcr.ManifestNSID, n))
