@@ -18,19 +18,27 @@ import (
 func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository,
 	storage *blobStorage, members *crew.Service, dir identity.Directory) (*holdoci.Handlers, error) {
 	h, err := holdoci.New(holdoci.Options{
-		S3:         storage.svc,
-		Staging:    storage.staging(),
-		PDS:        repo.PDS,
-		Layers:     repo.layers,
-		DataDir:    cfg.Server.DataDir,
-		SessionTTL: cfg.Uploads.SessionTTL,
-		PresignTTL: cfg.Storage.PresignTTL,
-		Authorizer: members,
-		Quota:      members,
-		Captain:    members,
-		Identity:   dir,
-		PDSClient:  guardedClient(cfg),
-		Logger:     logger,
+		S3:                    storage.svc,
+		Staging:               storage.staging(),
+		PDS:                   repo.PDS,
+		Layers:                repo.layers,
+		DataDir:               cfg.Server.DataDir,
+		SessionTTL:            cfg.Uploads.SessionTTL,
+		EmptySessionTTL:       cfg.Uploads.EmptySessionTTL,
+		MaxSessionsPerUser:    cfg.Uploads.MaxSessionsPerUser,
+		MaxStagedBytesPerUser: int64(cfg.Uploads.MaxStagedMiBPerUser) << 20,
+		PartIdleTimeout:       cfg.Uploads.PartIdleTimeout,
+		PostsPerUserPerHour:   cfg.Registration.PostsPerUserHour,
+		// The embedded server's objects are local files a crash can tear:
+		// a re-push reads the stored copy back and repairs it.
+		RehashExisting: storage.embedded != nil,
+		PresignTTL:     cfg.Storage.PresignTTL,
+		Authorizer:     members,
+		Quota:          members,
+		Captain:        members,
+		Identity:       dir,
+		PDSClient:      guardedClient(cfg),
+		Logger:         logger,
 	})
 	if err != nil {
 		return nil, err

@@ -13,9 +13,11 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/atproto/schema"
+	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/gc"
@@ -104,10 +106,26 @@ func guardedClient(cfg *config.HoldConfig) *http.Client {
 }
 
 // newDirectory builds the identity directory that resolves callers' DID
-// documents, behind the guarded HTTP client.
+// documents, behind the guarded HTTP client, bounded in bytes, with every
+// lookup that leaves the process charged to the client address of the
+// request that caused it (limits.identity_lookups_per_minute).
 func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 	dev := cfg.InsecureLocalDev
-	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: guardedClient(cfg), InsecureLocalDev: dev}
+	l := cfg.Limits
+	limiter, err := ratelimit.New(ratelimit.Config{
+		Rate:    float64(l.IdentityLookupsPerMinute) / 60,
+		Burst:   l.IdentityLookupBurst,
+		MaxKeys: l.RateLimitClients,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity lookup rate limit: %w", err)
+	}
+	opts := directory.Options{
+		PLCURL: cfg.Identity.PLCURL, HTTPClient: guardedClient(cfg), InsecureLocalDev: dev,
+		CacheBytes:  int64(l.IdentityCacheMiB) << 20,
+		Capacity:    l.IdentityCacheEntries,
+		BeforeFetch: lookupGate(limiter),
+	}
 	if dev {
 		opts.HandleResolverURL = cfg.Identity.HandleResolverURL
 	}
@@ -123,4 +141,29 @@ func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 // handlers, or the pin table a stopped hold left.
 func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service, pins gc.Pins) (*gc.Collector, error) {
 	return gc.New(gc.Config{Records: p, Blobs: svc, Pins: pins, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
+}
+
+// lookupGate charges an identity lookup to the client address of the
+// request that caused it; work no request started (none today) is not
+// limited.
+func lookupGate(limiter *ratelimit.Limiter) func(context.Context) error {
+	return func(ctx context.Context) error {
+		client, ok := ratelimit.ClientFrom(ctx)
+		if !ok {
+			return nil
+		}
+		if ok, wait := limiter.Allow(client); !ok {
+			return xrpc.RateLimitExceeded("too many requests needing identity lookups from this address", wait)
+		}
+		return nil
+	}
+}
+
+// trustedProxies parses server.trusted_proxies (validated by config).
+func trustedProxies(cfg *config.HoldConfig) (ratelimit.TrustedProxies, error) {
+	t, err := ratelimit.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	return t, nil
 }

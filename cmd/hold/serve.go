@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
 	"atcr.io/pkg/atproto/serviceauth"
@@ -69,12 +70,21 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	defer closeLogged(logger, "upload sessions", blobs.Close)
 
+	proxies, err := trustedProxies(cfg)
+	if err != nil {
+		return err
+	}
+	pdsHandlers := pds.NewHandlers(repo.PDS)
+	pdsHandlers.MaxSubscribers = cfg.Server.MaxFirehoseSubscribers
 	handler, err := server.New(server.Options{
-		Version:    version.String(),
-		Middleware: []func(http.Handler) http.Handler{logging.Middleware(logger)},
+		Version: version.String(),
+		Middleware: []func(http.Handler) http.Handler{
+			logging.Middleware(logger),
+			ratelimit.ClientMiddleware(proxies), // identity lookups are charged per client address
+		},
 		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     members,
-		Routes:     slices.Concat(pds.NewHandlers(repo.PDS).Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
+		Routes:     slices.Concat(pdsHandlers.Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
 		OCIGetBlob: http.HandlerFunc(blobs.GetBlob),
 	})
 	if err != nil {
@@ -101,7 +111,9 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// No ReadTimeout: an upload part may take long; uploadPart renews an
+	// idle read deadline itself. Idle keep-alive connections are closed.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.Server.IdleTimeout}
 	return serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
 }
 

@@ -121,6 +121,33 @@ func (h *holdProc) call(u user, method, nsid, query, body string) (int, map[stri
 	return resp.StatusCode, out
 }
 
+// callFrom POSTs to nsid as u with X-Forwarded-For xff (none when empty)
+// and returns the status, body and Retry-After.
+func (h *holdProc) callFrom(u user, xff, nsid string) (int, map[string]any, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.url+"/xrpc/"+nsid, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tok, err := serviceauth.Mint(u.key, u.did, syntax.DID(h.did()), nsid, time.Minute)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(bytes.TrimSpace(raw), &out)
+	return resp.StatusCode, out, resp.Header.Get("Retry-After")
+}
+
 // The wired hold verifies real service tokens (DID document fetched through
 // the identity directory) and routes crew, quota and upload methods.
 func TestServeXRPCWiring(t *testing.T) {

@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -121,5 +123,23 @@ func TestClientAddr(t *testing.T) {
 	}
 	if _, err := ParseTrustedProxies([]string{"caddy"}); err == nil {
 		t.Error("a host name was accepted as a trusted proxy")
+	}
+}
+
+// TestClientMiddleware: the handler's context carries the client address.
+func TestClientMiddleware(t *testing.T) {
+	var got string
+	h := ClientMiddleware(LoopbackProxies)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = ClientFrom(r.Context())
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "127.0.0.1:1234"
+	r.Header.Set("X-Forwarded-For", "198.51.100.7")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got != "198.51.100.7" {
+		t.Fatalf("client %q", got)
+	}
+	if _, ok := ClientFrom(context.Background()); ok {
+		t.Fatal("a background context has a client")
 	}
 }
