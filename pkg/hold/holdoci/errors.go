@@ -1,6 +1,7 @@
 package holdoci
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -51,6 +52,16 @@ func errBlobNotFound(status int, digest string) *xrpc.Error {
 func errManifestStillExists(uri string) *xrpc.Error {
 	return xrpc.NewError(http.StatusConflict, atcr.ErrorManifestStillExists,
 		"the owner's PDS still has "+uri+"; delete the record first")
+}
+
+// storageOpTimeout bounds one metadata request to S3 (a HEAD, creating or
+// listing a multipart upload): a storage server that accepts connections
+// but does not answer costs a caller at most this long, then 502.
+const storageOpTimeout = 30 * time.Second
+
+// storageCtx bounds one S3 metadata request.
+func storageCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, storageOpTimeout)
 }
 
 // storageRetryAfter is the Retry-After of a storage failure: S3 (or the

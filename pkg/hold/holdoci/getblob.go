@@ -53,7 +53,9 @@ func (h *Handlers) getBlob(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Stat on GET too: a client must get the registry's 404, not S3's XML
 	// error behind a redirect.
-	info, err := h.s3.Stat(ctx, key)
+	sctx, cancel := storageCtx(ctx)
+	defer cancel()
+	info, err := h.s3.Stat(sctx, key)
 	if errors.Is(err, s3.ErrNotFound) {
 		return errBlobNotFound(http.StatusNotFound, digest.String())
 	}

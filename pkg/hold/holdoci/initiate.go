@@ -67,7 +67,9 @@ func (h *Handlers) initiateUpload(w http.ResponseWriter, r *http.Request) (*atcr
 	if err != nil {
 		return nil, err
 	}
-	s3UploadID, err := h.s3.CreateMultipartUpload(ctx, key)
+	sctx, cancel := storageCtx(ctx)
+	defer cancel()
+	s3UploadID, err := h.s3.CreateMultipartUpload(sctx, key)
 	if err != nil {
 		h.log.Error("create multipart upload", "upload", id, "err", err)
 		return nil, errStorage("start the upload")

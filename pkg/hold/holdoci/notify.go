@@ -224,7 +224,9 @@ func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			info, err := h.s3.Stat(ctx, s3.BlobKey(blobs[i].digest))
+			sctx, cancel := storageCtx(ctx)
+			defer cancel()
+			info, err := h.s3.Stat(sctx, s3.BlobKey(blobs[i].digest))
 			blobs[i].size, errs[i] = info.Size, err
 		})
 	}

@@ -128,7 +128,9 @@ func (h *Handlers) storeBlob(ctx context.Context, staging string, digest oci.Dig
 	release := h.guard.share()
 	defer release()
 	final := s3.BlobKey(digest)
-	info, err := h.s3.Stat(ctx, final)
+	sctx, cancel := storageCtx(ctx)
+	defer cancel()
+	info, err := h.s3.Stat(sctx, final)
 	switch {
 	case errors.Is(err, s3.ErrNotFound):
 		return h.staging.Move(ctx, staging, final)
