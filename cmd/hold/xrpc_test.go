@@ -96,6 +96,21 @@ func newUser(t *testing.T) user {
 // token for the zero user) and returns the status and decoded body.
 func (h *holdProc) call(u user, method, nsid, query, body string) (int, map[string]any) {
 	h.t.Helper()
+	status, out, _ := h.send(u, method, nsid, query, body, "")
+	return status, out
+}
+
+// callFrom POSTs to nsid as u with X-Forwarded-For xff and returns the
+// status, body and Retry-After.
+func (h *holdProc) callFrom(u user, xff, nsid string) (int, map[string]any, string) {
+	h.t.Helper()
+	status, out, header := h.send(u, http.MethodPost, nsid, "", "", xff)
+	return status, out, header.Get("Retry-After")
+}
+
+// send is call with an optional X-Forwarded-For, returning the headers too.
+func (h *holdProc) send(u user, method, nsid, query, body, xff string) (int, map[string]any, http.Header) {
+	h.t.Helper()
 	req, err := http.NewRequest(method, h.url+"/xrpc/"+nsid+query, strings.NewReader(body))
 	if err != nil {
 		h.t.Fatal(err)
@@ -110,30 +125,6 @@ func (h *holdProc) call(u user, method, nsid, query, body string) (int, map[stri
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(bytes.TrimSpace(raw), &out)
-	return resp.StatusCode, out
-}
-
-// callFrom POSTs to nsid as u with X-Forwarded-For xff (none when empty)
-// and returns the status, body and Retry-After.
-func (h *holdProc) callFrom(u user, xff, nsid string) (int, map[string]any, string) {
-	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.url+"/xrpc/"+nsid, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	tok, err := serviceauth.Mint(u.key, u.did, syntax.DID(h.did()), nsid, time.Minute)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
 	}
@@ -145,7 +136,7 @@ func (h *holdProc) callFrom(u user, xff, nsid string) (int, map[string]any, stri
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	_ = json.Unmarshal(bytes.TrimSpace(raw), &out)
-	return resp.StatusCode, out, resp.Header.Get("Retry-After")
+	return resp.StatusCode, out, resp.Header
 }
 
 // The wired hold verifies real service tokens (DID document fetched through

@@ -95,13 +95,7 @@ func (c *cacheDirectory) LookupHandle(ctx context.Context, h syntax.Handle) (*id
 
 // Lookup dispatches on the identifier's kind.
 func (c *cacheDirectory) Lookup(ctx context.Context, atid syntax.AtIdentifier) (*identity.Identity, error) {
-	if h, err := atid.AsHandle(); err == nil {
-		return c.LookupHandle(ctx, h)
-	}
-	if did, err := atid.AsDID(); err == nil {
-		return c.LookupDID(ctx, did)
-	}
-	return nil, fmt.Errorf("%w: %q", errNotIdentifier, atid)
+	return lookupAny(ctx, c, atid)
 }
 
 // Purge forgets what is cached for the identifier (and, for a DID, its

@@ -18,15 +18,20 @@ const maxQueryDigests = 500
 // ManifestDigests returns the digests recorded for the manifest.
 func (x *Index) ManifestDigests(ctx context.Context, manifest syntax.ATURI) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := x.query(ctx, func(scan func(...any) error) error {
-		var d string
-		if err := scan(&d); err != nil {
+	err := x.stringSet(ctx, out, `SELECT digest FROM layer_records WHERE manifest = ?`, manifest.String())
+	return out, err
+}
+
+// stringSet adds the single string column of every row to set.
+func (x *Index) stringSet(ctx context.Context, set map[string]bool, q string, args ...any) error {
+	return x.query(ctx, func(scan func(...any) error) error {
+		var s string
+		if err := scan(&s); err != nil {
 			return err
 		}
-		out[d] = true
+		set[s] = true
 		return nil
-	}, `SELECT digest FROM layer_records WHERE manifest = ?`, manifest.String())
-	return out, err
+	}, q, args...)
 }
 
 // ManifestRecordKeys returns the keys of the manifest's layer records.
@@ -54,14 +59,7 @@ func (x *Index) UserOwns(ctx context.Context, user syntax.DID, digests []string)
 		for _, d := range chunk {
 			args = append(args, d)
 		}
-		err := x.query(ctx, func(scan func(...any) error) error {
-			var d string
-			if err := scan(&d); err != nil {
-				return err
-			}
-			out[d] = true
-			return nil
-		}, `SELECT digest FROM layer_user_blobs WHERE user_did = ? AND digest IN (`+placeholders(len(chunk))+`)`, args...)
+		err := x.stringSet(ctx, out, `SELECT digest FROM layer_user_blobs WHERE user_did = ? AND digest IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
