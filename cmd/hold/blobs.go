@@ -9,32 +9,40 @@ import (
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/holdoci"
-	"atcr.io/pkg/hold/pds"
 )
 
 // openBlobXRPC builds holdoci over the S3 service and the repository, with
 // members as its Authorizer, Quota and Captain, dir and the guarded client
 // to reach users' PDSes, and starts its expiry sweeper (stopped by Close).
 // Upload sessions live in <data_dir>/uploads.sqlite.
-func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS,
+func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository,
 	storage *blobStorage, members *crew.Service, dir identity.Directory) (*holdoci.Handlers, error) {
 	pdsClient, err := guardedClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	h, err := holdoci.New(holdoci.Options{
-		S3:         storage.svc,
-		Staging:    storage.staging(),
-		PDS:        p,
-		DataDir:    cfg.Server.DataDir,
-		SessionTTL: cfg.Uploads.SessionTTL,
-		PresignTTL: cfg.Storage.PresignTTL,
-		Authorizer: members,
-		Quota:      members,
-		Captain:    members,
-		Identity:   dir,
-		PDSClient:  pdsClient,
-		Logger:     logger,
+		S3:                    storage.svc,
+		Staging:               storage.staging(),
+		PDS:                   repo.PDS,
+		Layers:                repo.layers,
+		DataDir:               cfg.Server.DataDir,
+		SessionTTL:            cfg.Uploads.SessionTTL,
+		EmptySessionTTL:       cfg.Uploads.EmptySessionTTL,
+		MaxSessionsPerUser:    cfg.Uploads.MaxSessionsPerUser,
+		MaxStagedBytesPerUser: int64(cfg.Uploads.MaxStagedMiBPerUser) << 20,
+		PartIdleTimeout:       cfg.Uploads.PartIdleTimeout,
+		PostsPerUserPerHour:   cfg.Registration.PostsPerUserHour,
+		// The embedded server's objects are local files a crash can tear:
+		// a re-push reads the stored copy back and repairs it.
+		RehashExisting: storage.embedded != nil,
+		PresignTTL:     cfg.Storage.PresignTTL,
+		Authorizer:     members,
+		Quota:          members,
+		Captain:        members,
+		Identity:       dir,
+		PDSClient:      pdsClient,
+		Logger:         logger,
 	})
 	if err != nil {
 		return nil, err

@@ -13,13 +13,16 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/internal/startup"
 	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/atproto/schema"
+	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/gc"
+	"atcr.io/pkg/hold/layerindex"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/s3"
 )
@@ -28,25 +31,34 @@ import (
 // the data directory.
 func pdsDir(cfg *config.HoldConfig) string { return filepath.Join(cfg.Server.DataDir, "pds") }
 
+// repository is the hold's repository with its layer index.
+type repository struct {
+	*pds.PDS
+	layers *layerindex.Index
+}
+
 // openRepo opens (on first start: creates) the hold's repository. Records
-// are checked against the io.atcr.* lexicons before every write.
-func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*pds.PDS, error) {
+// are checked against the io.atcr.* lexicons before every write; the layer
+// index is kept beside them (and rebuilt when missing).
+func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*repository, error) {
+	layers := layerindex.New()
 	p, err := pds.Open(ctx, pds.Options{
 		DataDir:   pdsDir(cfg),
 		PublicURL: cfg.Server.PublicURL,
 		Logger:    logger,
 		Validate:  schema.ValidateRecord,
+		Indexes:   []pds.Index{layers},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
-	return p, nil
+	return &repository{PDS: p, layers: layers}, nil
 }
 
 // openExistingRepo opens the repository for a tool, refusing to create one
 // in a data directory that has none (a mistyped --config would otherwise
 // export an empty repository).
-func openExistingRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*pds.PDS, error) {
+func openExistingRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*repository, error) {
 	db := filepath.Join(pdsDir(cfg), "repo.sqlite")
 	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no hold repository at %s (check server.data_dir)", db)
@@ -70,7 +82,7 @@ func crewSettings(cfg *config.HoldConfig) crew.Settings {
 }
 
 // openCrew loads the quota tiers and bootstraps the captain and crew.
-func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS) (*crew.Service, error) {
+func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository) (*crew.Service, error) {
 	tiers, err := crew.LoadTiers(cfg.QuotasFile)
 	if err != nil {
 		return nil, err
@@ -80,7 +92,7 @@ func openCrew(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, 
 	} else {
 		logger.Info("Quota tiers loaded", "file", cfg.QuotasFile, "tiers", len(tiers.List()), "default", tiers.Default)
 	}
-	return crew.New(ctx, p, crew.Options{Settings: crewSettings(cfg), Tiers: tiers, Logger: logger})
+	return crew.New(ctx, repo.PDS, crew.Options{Settings: crewSettings(cfg), Tiers: tiers, Usage: repo.layers, Logger: logger})
 }
 
 // guardedClient is the guarded HTTP client for URLs users influence: DID
@@ -95,14 +107,30 @@ func guardedClient(cfg *config.HoldConfig) (*http.Client, error) {
 }
 
 // newDirectory builds the identity directory that resolves callers' DID
-// documents, behind the guarded HTTP client.
+// documents, behind the guarded HTTP client, bounded in bytes, with every
+// lookup that leaves the process charged to the client address of the
+// request that caused it (limits.identity_lookups_per_minute).
 func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 	dev := cfg.InsecureLocalDev
 	client, err := guardedClient(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := directory.Options{PLCURL: cfg.Identity.PLCURL, HTTPClient: client, InsecureLocalDev: dev}
+	l := cfg.Limits
+	limiter, err := ratelimit.New(ratelimit.Config{
+		Rate:    float64(l.IdentityLookupsPerMinute) / 60,
+		Burst:   l.IdentityLookupBurst,
+		MaxKeys: l.RateLimitClients,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity lookup rate limit: %w", err)
+	}
+	opts := directory.Options{
+		PLCURL: cfg.Identity.PLCURL, HTTPClient: client, InsecureLocalDev: dev,
+		CacheBytes:  int64(l.IdentityCacheMiB) << 20,
+		Capacity:    l.IdentityCacheEntries,
+		BeforeFetch: lookupGate(limiter),
+	}
 	if dev {
 		opts.HandleResolverURL = cfg.Identity.HandleResolverURL
 	}
@@ -114,6 +142,33 @@ func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 }
 
 // newCollector builds the blob garbage collector.
-func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service) (*gc.Collector, error) {
-	return gc.New(gc.Config{Records: p, Blobs: svc, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
+// pins protects the blobs pushes rely on: the running hold's upload
+// handlers, or the pin table a stopped hold left.
+func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service, pins gc.Pins) (*gc.Collector, error) {
+	return gc.New(gc.Config{Records: p, Blobs: svc, Pins: pins, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
+}
+
+// lookupGate charges an identity lookup to the client address of the
+// request that caused it; work no request started (none today) is not
+// limited.
+func lookupGate(limiter *ratelimit.Limiter) func(context.Context) error {
+	return func(ctx context.Context) error {
+		client, ok := ratelimit.ClientFrom(ctx)
+		if !ok {
+			return nil
+		}
+		if ok, wait := limiter.Allow(client); !ok {
+			return xrpc.RateLimitExceeded("too many requests needing identity lookups from this address", wait)
+		}
+		return nil
+	}
+}
+
+// trustedProxies parses server.trusted_proxies (validated by config).
+func trustedProxies(cfg *config.HoldConfig) (ratelimit.TrustedProxies, error) {
+	t, err := ratelimit.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	return t, nil
 }

@@ -14,6 +14,7 @@ import (
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/gc"
+	"atcr.io/pkg/hold/holdoci"
 	"atcr.io/pkg/hold/pds"
 )
 
@@ -85,14 +86,21 @@ func runGC(ctx context.Context, out io.Writer, cfg *config.HoldConfig, dryRun bo
 	}
 	defer closeStorage(ctx, logger, storage)
 
-	collector, err := newCollector(logger, cfg, repo, storage.svc)
+	// Pins the hold left (blobs a push found or re-uploaded within the
+	// grace period, sessions naming a digest) still count.
+	pins, err := holdoci.OpenPinStore(ctx, cfg.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(logger, "upload sessions", pins.Close)
+	collector, err := newCollector(logger, cfg, repo.PDS, storage.svc, pins)
 	if err != nil {
 		return err
 	}
 	rep, err := collector.Run(ctx, gc.Options{DryRun: dryRun})
 	printReport(out, rep, cfg.GC.GracePeriod)
 	if err == nil && !dryRun {
-		compactRepo(ctx, logger, repo)
+		compactRepo(ctx, logger, repo.PDS)
 	}
 	return err
 }
@@ -108,6 +116,7 @@ func printReport(w io.Writer, r gc.Report, grace time.Duration) {
 	fmt.Fprintf(tw, "scanned\t%d blobs in %s\n", r.Scanned, r.Duration.Round(time.Millisecond))
 	fmt.Fprintf(tw, "referenced\t%d\n", r.Referenced)
 	fmt.Fprintf(tw, "kept, younger than %s\t%d\n", grace, r.Kept)
+	fmt.Fprintf(tw, "kept, used by a push\t%d\n", r.Pinned)
 	fmt.Fprintf(tw, "orphans\t%d\n", r.Orphans)
 	fmt.Fprintf(tw, "%s\t%d (%s)\n", verb, r.Deleted, crew.FormatBytes(r.FreedBytes))
 	if r.Failed > 0 {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
 	"atcr.io/pkg/atproto/serviceauth"
@@ -70,19 +71,28 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	defer closeLogged(logger, "upload sessions", blobs.Close)
 
+	proxies, err := trustedProxies(cfg)
+	if err != nil {
+		return err
+	}
+	pdsHandlers := pds.NewHandlers(repo.PDS)
+	pdsHandlers.MaxSubscribers = cfg.Server.MaxFirehoseSubscribers
 	handler, err := server.New(server.Options{
-		Version:    version.String(),
-		Middleware: []func(http.Handler) http.Handler{logging.Middleware(logger)},
+		Version: version.String(),
+		Middleware: []func(http.Handler) http.Handler{
+			logging.Middleware(logger),
+			ratelimit.ClientMiddleware(proxies), // identity lookups are charged per client address
+		},
 		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     members,
-		Routes:     slices.Concat(pds.NewHandlers(repo).Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
+		Routes:     slices.Concat(pdsHandlers.Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
 		OCIGetBlob: http.HandlerFunc(blobs.GetBlob),
 	})
 	if err != nil {
 		return err
 	}
 
-	collector, err := newCollector(logger, cfg, repo, storage.svc)
+	collector, err := newCollector(logger, cfg, repo.PDS, storage.svc, blobs)
 	if err != nil {
 		return err
 	}
@@ -96,13 +106,15 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	var background sync.WaitGroup
 	defer background.Wait() // before the repository and storage close
 	defer stopGC()
-	background.Go(func() { scheduleGC(gcCtx, logger, collector, repo, cfg.GC.Interval, trigger) })
+	background.Go(func() { scheduleGC(gcCtx, logger, collector, repo.PDS, cfg.GC.Interval, trigger) })
 
 	ln, err := serve.Listen(ctx, cfg.Server.Addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// No ReadTimeout: an upload part may take long; uploadPart renews an
+	// idle read deadline itself. Idle keep-alive connections are closed.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.Server.IdleTimeout}
 	return serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
 }
 

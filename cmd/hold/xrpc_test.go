@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,10 +23,23 @@ import (
 )
 
 // user is a did:web identity served on a loopback port, which the hold (in
-// insecure_local_dev) resolves over plain http like a real user's DID.
+// insecure_local_dev) resolves over plain http like a real user's DID. The
+// same server is the user's PDS: it answers com.atproto.repo.getRecord for
+// the records published with publish.
 type user struct {
-	did syntax.DID
-	key atcrypto.PrivateKey
+	did     syntax.DID
+	key     atcrypto.PrivateKey
+	records *sync.Map // "<collection>/<rkey>" → record value
+}
+
+// publish makes the user's PDS serve value at the AT-URI uri.
+func (u user) publish(t *testing.T, uri string, value any) {
+	t.Helper()
+	parsed, err := syntax.ParseATURI(uri)
+	if err != nil || parsed.Authority().String() != u.did.String() {
+		t.Fatalf("publish %s: not a record of %s (%v)", uri, u.did, err)
+	}
+	u.records.Store(parsed.Collection().String()+"/"+parsed.RecordKey().String(), value)
 }
 
 func newUser(t *testing.T) user {
@@ -39,31 +53,63 @@ func newUser(t *testing.T) user {
 	if err != nil {
 		t.Fatal(err)
 	}
-	did := syntax.DID(fmt.Sprintf("did:web:127.0.0.1%%3A%d", ln.Addr().(*net.TCPAddr).Port))
+	port := ln.Addr().(*net.TCPAddr).Port
+	did := syntax.DID(fmt.Sprintf("did:web:127.0.0.1%%3A%d", port))
 	doc := map[string]any{
 		"@context": []string{"https://www.w3.org/ns/did/v1"},
 		"id":       did,
 		"verificationMethod": []map[string]string{{
 			"id": did.String() + "#atproto", "type": "Multikey", "controller": did.String(), "publicKeyMultibase": pub.Multibase(),
 		}},
+		"service": []map[string]string{{
+			"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": fmt.Sprintf("http://127.0.0.1:%d", port),
+		}},
 	}
+	records := &sync.Map{}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/.well-known/did.json" {
+		switch r.URL.Path {
+		case "/.well-known/did.json":
+			_ = json.NewEncoder(w).Encode(doc)
+		case "/xrpc/com.atproto.repo.getRecord":
+			q := r.URL.Query()
+			v, ok := records.Load(q.Get("collection") + "/" + q.Get("rkey"))
+			w.Header().Set("Content-Type", "application/json")
+			if q.Get("repo") != did.String() || !ok {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"RecordNotFound","message":"Could not locate record"}`))
+				return
+			}
+			uri := "at://" + did.String() + "/" + q.Get("collection") + "/" + q.Get("rkey")
+			_ = json.NewEncoder(w).Encode(map[string]any{"uri": uri, "value": v})
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		_ = json.NewEncoder(w).Encode(doc)
 	}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return user{did: did, key: key}
+	return user{did: did, key: key, records: records}
 }
 
 // call sends an XRPC request with a service token from u for the method (no
 // token for the zero user) and returns the status and decoded body.
 func (h *holdProc) call(u user, method, nsid, query, body string) (int, map[string]any) {
+	h.t.Helper()
+	status, out, _ := h.send(u, method, nsid, query, body, "")
+	return status, out
+}
+
+// callFrom POSTs to nsid as u with X-Forwarded-For xff and returns the
+// status, body and Retry-After.
+func (h *holdProc) callFrom(u user, xff, nsid string) (int, map[string]any, string) {
+	h.t.Helper()
+	status, out, header := h.send(u, http.MethodPost, nsid, "", "", xff)
+	return status, out, header.Get("Retry-After")
+}
+
+// send is call with an optional X-Forwarded-For, returning the headers too.
+func (h *holdProc) send(u user, method, nsid, query, body, xff string) (int, map[string]any, http.Header) {
 	h.t.Helper()
 	req, err := http.NewRequest(method, h.url+"/xrpc/"+nsid+query, strings.NewReader(body))
 	if err != nil {
@@ -79,6 +125,9 @@ func (h *holdProc) call(u user, method, nsid, query, body string) (int, map[stri
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -87,7 +136,7 @@ func (h *holdProc) call(u user, method, nsid, query, body string) (int, map[stri
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	_ = json.Unmarshal(bytes.TrimSpace(raw), &out)
-	return resp.StatusCode, out
+	return resp.StatusCode, out, resp.Header
 }
 
 // The wired hold verifies real service tokens (DID document fetched through

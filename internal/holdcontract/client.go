@@ -114,11 +114,17 @@ func (c *client) token(t *testing.T, nsid syntax.NSID) string {
 // procedure POSTs in as JSON to nsid, as the writer.
 func (c *client) procedure(t *testing.T, nsid syntax.NSID, in any) reply {
 	t.Helper()
+	return c.procedureAs(t, c.target.Writer, nsid, in)
+}
+
+// procedureAs POSTs in as JSON to nsid, as caller.
+func (c *client) procedureAs(t *testing.T, caller syntax.DID, nsid syntax.NSID, in any) reply {
+	t.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {
 		t.Fatalf("encode %s input: %v", nsid, err)
 	}
-	return c.call(t, http.MethodPost, nsid, nil, c.token(t, nsid), "application/json", body)
+	return c.call(t, http.MethodPost, nsid, nil, c.target.Authorization(t, caller, nsid), "application/json", body)
 }
 
 // wantOK stops the test unless r is a 200, and decodes its body into out

@@ -20,9 +20,14 @@
 //     initiateUpload;
 //   - after abortUpload the upload ID is unknown (400 InvalidUploadId);
 //   - getBlob for a digest never stored is 404 BlobNotFound;
-//   - notifyManifest for stored blobs records a layer record per blob
-//     (config included), and for a blob the hold does not have is 400
-//     BlobNotFound.
+//   - notifyManifest reads the io.atcr.manifest record from the writer's
+//     PDS (Target.PublishManifest puts it there first, as the AppView
+//     does): for stored blobs it records a layer record per blob (config
+//     included); for a blob the hold does not have it is 400 BlobNotFound;
+//     without a record it is 400 ManifestNotFound; blobs the caller names
+//     beyond the record's are not recorded;
+//   - notifyManifestDeleted by a caller who neither owns the manifest nor
+//     is crew (Target.Outsider) is 403 Forbidden.
 //
 // It imports nothing from pkg/appview or pkg/hold, so both sides may use it;
 // what it needs from a hold is its Target.

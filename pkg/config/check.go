@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -168,4 +169,23 @@ func hostOf(raw string) string {
 		return ""
 	}
 	return u.Host
+}
+
+// atLeast checks an integer key's lower bound.
+func (c *checker) atLeast(key string, v, least int) {
+	if v < least {
+		c.fail(key, "must be at least %d, got %d", least, v)
+	}
+}
+
+// trustedProxies checks that every entry is an IP address or CIDR prefix.
+func (c *checker) trustedProxies(key string, values []string) {
+	for _, v := range values {
+		if _, err := netip.ParsePrefix(v); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(v); err != nil {
+			c.fail(key, "%q is not an IP address or CIDR prefix", v)
+		}
+	}
 }

@@ -43,6 +43,13 @@ type sources struct {
 	env   map[string]string // key → environment variable that set it
 }
 
+// set reports whether key was given in the file or the environment.
+func (s *sources) set(key string) bool {
+	_, inFile := s.lines[key]
+	_, inEnv := s.env[key]
+	return inFile || inEnv
+}
+
 func newSources(file string) *sources {
 	return &sources{file: file, lines: map[string]int{}, env: map[string]string{}}
 }

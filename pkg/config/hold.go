@@ -17,6 +17,7 @@ type HoldConfig struct {
 	Identity         IdentityConfig     `yaml:"identity" comment:"How DIDs and handles are resolved."`
 	Uploads          UploadsConfig      `yaml:"uploads" comment:"Blob upload sessions."`
 	GC               GCConfig           `yaml:"gc" comment:"Garbage collection of blobs no manifest references."`
+	Limits           HoldLimitsConfig   `yaml:"limits" comment:"Per-client rate limits and memory bounds."`
 	QuotasFile       string             `yaml:"quotas_file" env:"HOLD_QUOTAS_FILE" comment:"YAML file with storage quota tiers; empty means unlimited."`
 }
 
@@ -27,6 +28,11 @@ type HoldServerConfig struct {
 	Public          bool          `yaml:"public" env:"HOLD_PUBLIC" comment:"Allow anonymous pulls of the blobs held here."`
 	DataDir         string        `yaml:"data_dir" env:"HOLD_DATA_DIR" comment:"Directory for the hold's database, signing key and embedded S3 data."`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"HOLD_SHUTDOWN_TIMEOUT" comment:"How long in-flight requests may take to finish on shutdown."`
+	IdleTimeout     time.Duration `yaml:"idle_timeout" env:"HOLD_IDLE_TIMEOUT" comment:"How long an idle keep-alive connection stays open."`
+	// TrustedProxies exists because behind Caddy every request comes from
+	// Caddy's address: only its X-Forwarded-For names the client.
+	TrustedProxies         []string `yaml:"trusted_proxies" env:"HOLD_TRUSTED_PROXIES" comment:"Addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for rate limits); requests from anywhere else are limited by their own address."`
+	MaxFirehoseSubscribers int      `yaml:"max_firehose_subscribers" env:"HOLD_MAX_FIREHOSE_SUBSCRIBERS" comment:"Most com.atproto.sync.subscribeRepos connections at once; more are refused with 429."`
 }
 
 // StorageConfig is the S3 section; code reads it through HoldConfig.S3Params.
@@ -50,6 +56,7 @@ type RegistrationConfig struct {
 	OwnerDID           string `yaml:"owner_did" env:"HOLD_OWNER" comment:"DID of the hold's owner. Required unless insecure_local_dev."`
 	AllowAllCrew       bool   `yaml:"allow_all_crew" env:"HOLD_ALLOW_ALL_CREW" comment:"Let every authenticated user push to this hold."`
 	EnableBlueskyPosts bool   `yaml:"enable_bluesky_posts" env:"HOLD_BLUESKY_POSTS" comment:"Post to Bluesky from the hold's account when images are pushed."`
+	PostsPerUserHour   int    `yaml:"bluesky_posts_per_user_hour" env:"HOLD_BLUESKY_POSTS_PER_USER_HOUR" comment:"Most Bluesky posts one user's pushes cause per hour (a burst of up to 3); each manifest is announced at most once."`
 	Region             string `yaml:"region" env:"HOLD_REGION" comment:"Free-text region shown in the captain record, e.g. eu-central."`
 	Provider           string `yaml:"provider" env:"HOLD_PROVIDER" comment:"Free-text hosting provider shown in the captain record."`
 	Successor          string `yaml:"successor" env:"HOLD_SUCCESSOR" comment:"DID of the hold replacing this one, for migration redirects."`
@@ -57,7 +64,21 @@ type RegistrationConfig struct {
 
 // UploadsConfig governs blob upload sessions.
 type UploadsConfig struct {
-	SessionTTL time.Duration `yaml:"session_ttl" env:"HOLD_UPLOAD_SESSION_TTL" comment:"Abandoned multipart uploads are aborted after this long."`
+	SessionTTL          time.Duration `yaml:"session_ttl" env:"HOLD_UPLOAD_SESSION_TTL" comment:"Abandoned multipart uploads are aborted after this long; completed blobs no manifest names yet count against quota as long."`
+	EmptySessionTTL     time.Duration `yaml:"empty_session_ttl" env:"HOLD_UPLOAD_EMPTY_SESSION_TTL" comment:"Upload sessions that received no part are aborted after this long."`
+	MaxSessionsPerUser  int           `yaml:"max_sessions_per_user" env:"HOLD_UPLOAD_MAX_SESSIONS_PER_USER" comment:"Most open upload sessions per user; more are refused with 429."`
+	MaxStagedMiBPerUser int           `yaml:"max_staged_mib_per_user" env:"HOLD_UPLOAD_MAX_STAGED_MIB_PER_USER" comment:"Most MiB of parts one user may have staged through the hold (uploadPart) in open sessions."`
+	PartIdleTimeout     time.Duration `yaml:"part_idle_timeout" env:"HOLD_UPLOAD_PART_IDLE_TIMEOUT" comment:"An uploadPart body that sends nothing for this long is cut off."`
+}
+
+// HoldLimitsConfig bounds what anonymous or hostile clients can make the
+// hold do and keep in memory.
+type HoldLimitsConfig struct {
+	IdentityLookupsPerMinute int `yaml:"identity_lookups_per_minute" env:"HOLD_IDENTITY_LOOKUPS_PER_MINUTE" comment:"Requests per minute and client address that may make the hold resolve an identity it has not cached (a service token's issuer); beyond that 429 with Retry-After. Raise it for an AppView pushing for many new users."`
+	IdentityLookupBurst      int `yaml:"identity_lookup_burst" env:"HOLD_IDENTITY_LOOKUP_BURST" comment:"How many such requests a client address may make at once."`
+	RateLimitClients         int `yaml:"rate_limit_clients" env:"HOLD_RATE_LIMIT_CLIENTS" comment:"Client addresses the rate limiter remembers (about 200 bytes each); the least recently seen is forgotten first."`
+	IdentityCacheMiB         int `yaml:"identity_cache_mib" env:"HOLD_IDENTITY_CACHE_MIB" comment:"Memory bound of the identity cache in MiB (DID documents are capped at 64 KiB each)."`
+	IdentityCacheEntries     int `yaml:"identity_cache_entries" env:"HOLD_IDENTITY_CACHE_ENTRIES" comment:"Most identities and handles the identity cache keeps."`
 }
 
 // GCConfig governs garbage collection of unreferenced blobs.
@@ -84,6 +105,9 @@ type S3Params struct {
 // devHoldURL is the public URL used under insecure_local_dev when none is set.
 const devHoldURL = "http://127.0.0.1:8080"
 
+// devHoldAddr is the listen address under insecure_local_dev when none is set.
+const devHoldAddr = "127.0.0.1:8080"
+
 // bucketName is the S3 bucket naming rule (3-63 characters, lower case
 // letters, digits, dots and hyphens, starting and ending alphanumeric).
 var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
@@ -94,10 +118,14 @@ func DefaultHold() *HoldConfig {
 	return &HoldConfig{
 		Log: defaultLog(),
 		Server: HoldServerConfig{
-			Addr:            ":8080",
-			DataDir:         "/var/lib/atcr/hold",
-			ShutdownTimeout: 30 * time.Second,
+			Addr:                   ":8080",
+			DataDir:                "/var/lib/atcr/hold",
+			ShutdownTimeout:        30 * time.Second,
+			IdleTimeout:            2 * time.Minute,
+			TrustedProxies:         []string{"127.0.0.0/8", "::1"},
+			MaxFirehoseSubscribers: 64,
 		},
+		Registration: RegistrationConfig{PostsPerUserHour: 6},
 		Storage: StorageConfig{
 			Bucket:       "atcr",
 			Region:       "us-east-1",
@@ -105,8 +133,21 @@ func DefaultHold() *HoldConfig {
 			EmbeddedAddr: "127.0.0.1:0",
 		},
 		Identity: defaultIdentity(),
-		Uploads:  UploadsConfig{SessionTTL: 24 * time.Hour},
-		GC:       GCConfig{GracePeriod: time.Hour},
+		Uploads: UploadsConfig{
+			SessionTTL:          24 * time.Hour,
+			EmptySessionTTL:     15 * time.Minute,
+			MaxSessionsPerUser:  100,
+			MaxStagedMiBPerUser: 16 << 10,
+			PartIdleTimeout:     time.Minute,
+		},
+		GC: GCConfig{GracePeriod: time.Hour},
+		Limits: HoldLimitsConfig{
+			IdentityLookupsPerMinute: 120,
+			IdentityLookupBurst:      60,
+			RateLimitClients:         10_000,
+			IdentityCacheMiB:         32,
+			IdentityCacheEntries:     100_000,
+		},
 	}
 }
 
@@ -143,7 +184,16 @@ func (c *HoldConfig) validate(src *sources) error {
 	dev := c.InsecureLocalDev
 	prod := production(c.Server.PublicURL)
 
+	// A laptop hold whose listen address nobody chose listens on loopback
+	// only: insecure_local_dev lets it fetch loopback and private
+	// addresses for its callers, which must not be offered to the network.
+	if dev && !src.set("server.addr") {
+		c.Server.Addr = devHoldAddr
+	}
 	ck.hostPort("server.addr", c.Server.Addr)
+	ck.positive("server.idle_timeout", c.Server.IdleTimeout)
+	ck.trustedProxies("server.trusted_proxies", c.Server.TrustedProxies)
+	ck.atLeast("server.max_firehose_subscribers", c.Server.MaxFirehoseSubscribers, 1)
 	ck.publicOrigin("server.public_url", c.Server.PublicURL, dev)
 	ck.notEmpty("server.data_dir", c.Server.DataDir)
 	ck.positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
@@ -181,7 +231,22 @@ func (c *HoldConfig) validate(src *sources) error {
 	}
 
 	ck.identity(c.Identity, dev)
-	ck.positive("uploads.session_ttl", c.Uploads.SessionTTL)
+	ck.atLeast("registration.bluesky_posts_per_user_hour", r.PostsPerUserHour, 1)
+	u := c.Uploads
+	ck.positive("uploads.session_ttl", u.SessionTTL)
+	ck.positive("uploads.empty_session_ttl", u.EmptySessionTTL)
+	if u.EmptySessionTTL > u.SessionTTL {
+		ck.fail("uploads.empty_session_ttl", "must not exceed uploads.session_ttl (%s), got %s", u.SessionTTL, u.EmptySessionTTL)
+	}
+	ck.atLeast("uploads.max_sessions_per_user", u.MaxSessionsPerUser, 1)
+	ck.atLeast("uploads.max_staged_mib_per_user", u.MaxStagedMiBPerUser, 5) // one S3 minimum part
+	ck.positive("uploads.part_idle_timeout", u.PartIdleTimeout)
+	l := c.Limits
+	ck.atLeast("limits.identity_lookups_per_minute", l.IdentityLookupsPerMinute, 1)
+	ck.atLeast("limits.identity_lookup_burst", l.IdentityLookupBurst, 1)
+	ck.atLeast("limits.rate_limit_clients", l.RateLimitClients, 1)
+	ck.atLeast("limits.identity_cache_mib", l.IdentityCacheMiB, 1)
+	ck.atLeast("limits.identity_cache_entries", l.IdentityCacheEntries, 1)
 	ck.positive("gc.grace_period", c.GC.GracePeriod)
 	if c.GC.Interval < 0 {
 		ck.fail("gc.interval", "must not be negative, got %s (0s disables scheduled GC)", c.GC.Interval)

@@ -395,10 +395,16 @@ func (h holdTarget) fetchBlob(t *testing.T, u *holdUser, d oci.Digest) (first ho
 // holdCreateManifestRecord writes an io.atcr.manifest record naming the blob
 // into u's PDS repository, as the AppView does before notifyManifest, and
 // deletes it when the test ends. It returns the record's AT-URI.
+// holdManifestDigest is the manifest digest holdCreateManifestRecord's
+// record carries (the hold checks notifyManifest's manifestDigest against it).
+func holdManifestDigest(repository, layerDigest string) string {
+	return oci.FromBytes(oci.SHA256, []byte(repository+layerDigest)).String()
+}
+
 func holdCreateManifestRecord(t *testing.T, u holdUser, repository string, hold string, layer atcr.Manifest_BlobReference) string {
 	t.Helper()
 	ctx := testContext(t)
-	manifestDigest := oci.FromBytes(oci.SHA256, []byte(repository+layer.Digest)).String()
+	manifestDigest := holdManifestDigest(repository, layer.Digest)
 	rec, err := atcr.ToMap(&atcr.Manifest{
 		Repository: repository, Digest: manifestDigest, MediaType: "application/vnd.oci.image.manifest.v1+json",
 		SchemaVersion: 2, CreatedAt: syntax.DatetimeNow().String(), HoldDID: hold,

@@ -5,9 +5,10 @@
 package atcr
 
 // HoldNotifyManifestNSID is the NSID of the io.atcr.hold.notifyManifest procedure. Tell the hold
-// that a manifest referencing its blobs was stored in the user's PDS. The hold writes
-// io.atcr.hold.layer records, checks the user's quota, queues a scan and may post to Bluesky. The
-// user is the issuer of the service token.
+// that a manifest referencing its blobs was stored in the user's PDS. The hold reads the
+// io.atcr.manifest record from the owner's PDS and takes the blobs and repository from it (the
+// descriptors sent here are not trusted), writes io.atcr.hold.layer records, checks the user's
+// quota, queues a scan and may post to Bluesky. The user is the issuer of the service token.
 const HoldNotifyManifestNSID = "io.atcr.hold.notifyManifest"
 
 // HoldNotifyManifest_Input is the input body (application/json) of io.atcr.hold.notifyManifest.

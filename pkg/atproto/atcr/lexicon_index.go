@@ -13,6 +13,7 @@ const (
 	ErrorInvalidPartNumber    = "InvalidPartNumber"
 	ErrorInvalidRequest       = "InvalidRequest"
 	ErrorInvalidUploadId      = "InvalidUploadId"
+	ErrorManifestNotFound     = "ManifestNotFound"
 	ErrorManifestStillExists  = "ManifestStillExists"
 	ErrorMissingParts         = "MissingParts"
 	ErrorQuotaExceeded        = "QuotaExceeded"

@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"container/list"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -17,10 +19,18 @@ import (
 
 // Defaults applied when the matching Options field is zero.
 const (
-	DefaultCacheTTL = time.Hour
-	DefaultErrTTL   = 2 * time.Minute
-	DefaultCapacity = 100_000
+	DefaultCacheTTL    = time.Hour
+	DefaultErrTTL      = 2 * time.Minute
+	DefaultNotFoundTTL = 10 * time.Minute
+	DefaultCapacity    = 100_000
+	DefaultCacheBytes  = 32 << 20
 )
+
+// MaxDocumentBytes bounds every response the directory reads: a DID
+// document (did:web or PLC), a handle's well-known answer. Real documents
+// are a few KiB; the bound keeps one identity from costing the cache
+// megabytes.
+const MaxDocumentBytes = 64 << 10
 
 // Sentinel errors returned (wrapped) by New.
 var (
@@ -53,8 +63,21 @@ type Options struct {
 	// ErrTTL is how long a failure (and an identity whose handle did not
 	// verify) is remembered before retrying. Default 2m.
 	ErrTTL time.Duration
+	// NotFoundTTL is how long a DID or handle that does not exist is
+	// remembered. Default 10m.
+	NotFoundTTL time.Duration
 	// Capacity bounds the number of cached identities and handles. Default 100000.
 	Capacity int
+	// CacheBytes bounds the cache's estimated size (identities are charged
+	// by their parsed documents). Default 32 MiB.
+	CacheBytes int64
+	// BeforeFetch, if set, is called with the caller's context before every
+	// lookup that is not answered from the cache; an error is returned to
+	// the caller as is, and nothing is fetched or cached. The hold
+	// rate-limits callers with it.
+	BeforeFetch func(ctx context.Context) error
+	// Now is the cache's clock (time.Now when nil).
+	Now func() time.Time
 }
 
 // New returns the caching identity directory described by opts.
@@ -75,6 +98,7 @@ func New(opts Options) (identity.Directory, error) {
 	if client == nil {
 		client = safehttp.New(safehttp.Options{})
 	}
+	client = boundedClient(client, MaxDocumentBytes)
 	base := &identity.BaseDirectory{
 		PLCURL:     plcURL,
 		HTTPClient: *client,
@@ -94,17 +118,67 @@ func New(opts Options) (identity.Directory, error) {
 		}}
 	}
 
-	ttl, errTTL, capacity := opts.CacheTTL, opts.ErrTTL, opts.Capacity
-	if ttl <= 0 {
-		ttl = DefaultCacheTTL
+	c := &cacheDirectory{
+		inner:       inner,
+		ttl:         orDuration(opts.CacheTTL, DefaultCacheTTL),
+		errTTL:      orDuration(opts.ErrTTL, DefaultErrTTL),
+		notFoundTTL: orDuration(opts.NotFoundTTL, DefaultNotFoundTTL),
+		maxEntries:  opts.Capacity,
+		maxBytes:    opts.CacheBytes,
+		beforeFetch: opts.BeforeFetch,
+		now:         opts.Now,
+		entries:     map[string]*list.Element{},
+		lru:         list.New(),
+		flights:     map[string]*flight{},
 	}
-	if errTTL <= 0 {
-		errTTL = DefaultErrTTL
+	if c.maxEntries <= 0 {
+		c.maxEntries = DefaultCapacity
 	}
-	if capacity <= 0 {
-		capacity = DefaultCapacity
+	if c.maxBytes <= 0 {
+		c.maxBytes = DefaultCacheBytes
 	}
-	return identity.NewCacheDirectory(inner, capacity, ttl, errTTL, errTTL), nil
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// boundedClient returns a copy of client whose response bodies fail past
+// max bytes (safehttp.ErrBodyTooLarge).
+func boundedClient(client *http.Client, max int64) *http.Client {
+	c := *client
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = bodyLimit{next: next, max: max}
+	return &c
+}
+
+// bodyLimit caps every response body of the directory's client.
+type bodyLimit struct {
+	next http.RoundTripper
+	max  int64
+}
+
+func (b bodyLimit) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := b.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if req.Method != http.MethodHead && resp.ContentLength > b.max {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: %s declares %d bytes, the limit is %d", safehttp.ErrBodyTooLarge, req.URL.Redacted(), resp.ContentLength, b.max)
+	}
+	safehttp.LimitBody(resp, b.max)
+	return resp, nil
 }
 
 // checkPLCURL validates and normalises the PLC URL: indigo appends "/<did>",

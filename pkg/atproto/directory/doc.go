@@ -8,6 +8,14 @@
 // rules. Handles are verified both ways: the DID document's alsoKnownAs must
 // name the handle that resolved to it.
 //
+// The cache in front (cache.go) is bounded in entries and in estimated
+// bytes (Options.CacheBytes); every response the directory reads is capped
+// at MaxDocumentBytes (64 KiB); a DID or handle that does not exist is
+// remembered for NotFoundTTL, other failures for ErrTTL; concurrent
+// lookups of one key share one fetch, which is cancelled when every caller
+// waiting for it has gone; and Options.BeforeFetch lets a server
+// rate-limit the lookups its callers cause (only cache misses reach it).
+//
 // With InsecureLocalDev (and only then) two relaxations exist for a laptop
 // stack, both limited to loopback hosts: did:web identities on a loopback
 // host:port are fetched over plain http, and handles are resolved through a

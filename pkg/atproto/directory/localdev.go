@@ -16,9 +16,10 @@ import (
 	"atcr.io/pkg/atproto/safehttp"
 )
 
-// Small documents: a DID document or a resolveHandle answer is a few KiB.
+// Small documents: a DID document or a resolveHandle answer is a few KiB
+// (the directory's client caps every body at MaxDocumentBytes too).
 const (
-	maxDIDDocumentBytes = 256 << 10
+	maxDIDDocumentBytes = MaxDocumentBytes
 	maxHandleReplyBytes = 16 << 10
 )
 

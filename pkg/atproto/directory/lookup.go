@@ -82,6 +82,11 @@ func (d *verifyingDirectory) LookupDID(ctx context.Context, did syntax.DID) (*id
 
 // Lookup dispatches on the identifier's kind.
 func (d *verifyingDirectory) Lookup(ctx context.Context, atid syntax.AtIdentifier) (*identity.Identity, error) {
+	return lookupAny(ctx, d, atid)
+}
+
+// lookupAny is Lookup for any directory: a handle or a DID.
+func lookupAny(ctx context.Context, d identity.Directory, atid syntax.AtIdentifier) (*identity.Identity, error) {
 	if h, err := atid.AsHandle(); err == nil {
 		return d.LookupHandle(ctx, h)
 	}

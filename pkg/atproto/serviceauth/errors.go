@@ -2,6 +2,9 @@ package serviceauth
 
 import (
 	"errors"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
 
 	"atcr.io/pkg/atproto/xrpc"
 )
@@ -37,10 +40,27 @@ var authErrors = []struct {
 	{ErrBadSignature, "BadJwtSignature", "service auth token signature does not match the issuer's signing key"},
 }
 
-// XRPCError maps a Verify failure to the 401 *xrpc.Error a server answers
-// with. Any other error (a misconfigured Verifier) is returned unchanged, so
-// xrpc.WriteError turns it into a 500.
+// issuerRetryAfter is the Retry-After of an issuer whose identity could not
+// be fetched (its PLC directory or did:web host failing).
+const issuerRetryAfter = 10 * time.Second
+
+// XRPCError maps a Verify failure to the *xrpc.Error a server answers with:
+// an XRPC error the identity directory returned (429 RateLimitExceeded
+// from a rate-limited lookup) as is; an issuer whose identity could not be
+// fetched — the PLC directory or did:web host failing, not a document
+// that says no — as 502 UpstreamFailure with Retry-After, since the token
+// may be fine; every other failure as 401. Any other error (a
+// misconfigured Verifier) is returned unchanged, so xrpc.WriteError turns
+// it into a 500.
 func XRPCError(err error) error {
+	var xe *xrpc.Error
+	if errors.As(err, &xe) {
+		return xe
+	}
+	if errors.Is(err, ErrBadIssuer) && errors.Is(err, identity.ErrDIDResolutionFailed) {
+		return xrpc.UpstreamFailure("the token issuer's identity could not be fetched (PLC directory or did:web host)").
+			WithRetryAfter(issuerRetryAfter)
+	}
 	for _, e := range authErrors {
 		if errors.Is(err, e.err) {
 			return xrpc.NewError(401, e.name, e.message)

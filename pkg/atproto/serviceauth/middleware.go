@@ -94,7 +94,7 @@ func bearerToken(header string) (string, bool) {
 func refuse(w http.ResponseWriter, r *http.Request, err error) {
 	slog.InfoContext(r.Context(), "service auth refused", "path", r.URL.Path, "err", err)
 	public := XRPCError(err)
-	if _, isAuth := public.(*xrpc.Error); isAuth {
+	if xe, ok := public.(*xrpc.Error); ok && xe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	xrpc.WriteError(w, public)

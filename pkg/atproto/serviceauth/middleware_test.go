@@ -3,6 +3,7 @@ package serviceauth
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"atcr.io/pkg/atproto/xrpc"
+	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
@@ -187,5 +190,50 @@ func TestCallerDIDContext(t *testing.T) {
 	foreign := context.WithValue(t.Context(), otherKey("did"), aliceDID)
 	if _, ok := CallerDID(foreign); ok {
 		t.Error("a foreign context key produced a caller")
+	}
+}
+
+// failingDir fails every lookup with err.
+type failingDir struct {
+	identity.Directory
+	err error
+}
+
+func (d failingDir) LookupDID(context.Context, syntax.DID) (*identity.Identity, error) {
+	return nil, d.err
+}
+
+// TestMiddlewareIssuerLookupFailures [M5, faults]: a lookup the directory
+// refused with an XRPC error (the hold's per-client rate limit) is answered
+// with that error and its Retry-After, and an issuer whose identity could
+// not be fetched is 502 UpstreamFailure with Retry-After, not a 401 that
+// tells the caller its token is bad.
+func TestMiddlewareIssuerLookupFailures(t *testing.T) {
+	key := newK256(t)
+	tok := "Bearer " + mint(t, key, aliceDID, holdDID, "io.atcr.hold.initiateUpload", time.Minute)
+	for _, tc := range []struct {
+		err    error
+		status int
+		name   string
+	}{
+		{fmt.Errorf("gate: %w", xrpc.RateLimitExceeded("too many identity lookups", 3*time.Second)), http.StatusTooManyRequests, "RateLimitExceeded"},
+		{fmt.Errorf("%w: plc.directory: 503", identity.ErrDIDResolutionFailed), http.StatusBadGateway, "UpstreamFailure"},
+		{identity.ErrDIDNotFound, http.StatusUnauthorized, "BadJwtIssuer"},
+	} {
+		srv := newServer(t, &Verifier{Audience: holdDID, Dir: failingDir{err: tc.err}})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/xrpc/io.atcr.hold.initiateUpload", nil)
+		req.Header.Set("Authorization", tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		r := call(t, srv.URL+"/xrpc/io.atcr.hold.initiateUpload", tok)
+		if r.status != tc.status || r.errName != tc.name {
+			t.Errorf("%v: %d %s, want %d %s", tc.err, r.status, r.errName, tc.status, tc.name)
+		}
+		if retry := resp.Header.Get("Retry-After"); (tc.status != http.StatusUnauthorized) != (retry != "") {
+			t.Errorf("%v: Retry-After %q", tc.err, retry)
+		}
 	}
 }

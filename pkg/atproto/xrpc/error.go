@@ -3,6 +3,7 @@ package xrpc
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error is an XRPC error: an HTTP status plus the {"error","message"} body.
@@ -13,6 +14,9 @@ type Error struct {
 	Status  int
 	Name    string
 	Message string
+	// RetryAfter, when positive, is sent as a Retry-After header (whole
+	// seconds, rounded up): the caller may try again after that long.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
@@ -68,4 +72,24 @@ func UpstreamFailure(message string) *Error {
 // InternalServerError is the 500 written for every error that is not an *Error.
 func InternalServerError() *Error {
 	return NewError(http.StatusInternalServerError, "InternalServerError", "internal server error")
+}
+
+// WithRetryAfter returns a copy of e that tells the caller to try again
+// after d (a Retry-After header).
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+// RateLimitExceeded is the 429 for a caller over its request budget; it
+// carries when the next request will be accepted.
+func RateLimitExceeded(message string, retryAfter time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Name: "RateLimitExceeded", Message: message, RetryAfter: retryAfter}
+}
+
+// ServiceUnavailable is the 503 for a dependency that is down for now (for
+// example S3 refusing connections): retrying after retryAfter may help.
+func ServiceUnavailable(message string, retryAfter time.Duration) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Name: "ServiceUnavailable", Message: message, RetryAfter: retryAfter}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // errorBody is the XRPC error wire format.
@@ -31,6 +33,10 @@ func WriteError(w http.ResponseWriter, err error) {
 	name := xe.Name
 	if name == "" {
 		name = defaultName(status)
+	}
+	if xe.RetryAfter > 0 {
+		secs := int64((xe.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	// Encoding two strings cannot fail; a write failure means the client left.
 	_ = writeJSON(w, status, errorBody{Error: name, Message: xe.Message})
@@ -67,6 +73,8 @@ func defaultName(status int) string {
 		return "Forbidden"
 	case status == http.StatusNotFound:
 		return "NotFound"
+	case status == http.StatusTooManyRequests:
+		return "RateLimitExceeded"
 	case status < 500:
 		return "InvalidRequest"
 	default:

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func decodeError(t *testing.T, rec *httptest.ResponseRecorder) errorBody {
@@ -100,5 +101,21 @@ func TestWriteJSONEncodingFailureIsClean500(t *testing.T) {
 	}
 	if body := decodeError(t, rec); body.Error != "InternalServerError" {
 		t.Errorf("body = %+v", body)
+	}
+}
+
+// TestWriteErrorRetryAfter: an error with RetryAfter sends the header in
+// whole seconds, rounded up; a 429 is named RateLimitExceeded.
+func TestWriteErrorRetryAfter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, RateLimitExceeded("slow down", 1500*time.Millisecond))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "2" ||
+		!strings.Contains(rec.Body.String(), `"error":"RateLimitExceeded"`) {
+		t.Fatalf("got %d Retry-After=%q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	WriteError(rec, UpstreamFailure("S3 is down").WithRetryAfter(5*time.Second))
+	if rec.Code != http.StatusBadGateway || rec.Header().Get("Retry-After") != "5" {
+		t.Fatalf("got %d Retry-After=%q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }

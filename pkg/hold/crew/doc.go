@@ -24,11 +24,10 @@
 // can never create two records for one member.
 //
 // Usage for quotas is the sum of the sizes of the distinct digests in a
-// user's io.atcr.hold.layer records. It is computed by one scan of the layer
-// collection for all users and cached until the repository's next commit
-// (the firehose sequence number moves), so a layer record written by
-// notifyManifest or removed by deleteRecord is counted at the next check
-// without anyone having to invalidate anything.
+// user's io.atcr.hold.layer records. It is read from the hold's layer index
+// (pkg/hold/layerindex, Options.Usage), which every commit updates in its
+// own transaction, so a layer record written by notifyManifest or removed
+// by deleteRecord counts at the next check, at the cost of one row read.
 //
 // Handlers serves io.atcr.hold.requestCrew, io.atcr.hold.listTiers and
 // io.atcr.hold.getQuota; Handlers.Routes lists them for the hold's router,

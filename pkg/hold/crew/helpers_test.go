@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/schema"
+	"atcr.io/pkg/hold/layerindex"
 	"atcr.io/pkg/hold/pds"
 )
 
@@ -28,19 +30,34 @@ func openPDS(t testing.TB, dir string) *pds.PDS {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	idx := layerindex.New()
 	p, err := pds.Open(context.Background(), pds.Options{
 		DataDir: dir, PublicURL: "https://hold.example.com", Logger: quietLogger(), Validate: schema.ValidateRecord,
+		Indexes: []pds.Index{idx},
 	})
 	if err != nil {
 		t.Fatalf("pds.Open: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
+	layerIndexes.Store(p, idx)
 	return p
+}
+
+// layerIndexes finds the layer index openPDS attached to a repository.
+var layerIndexes sync.Map // *pds.PDS → *layerindex.Index
+
+func layerIndexOf(t testing.TB, p *pds.PDS) *layerindex.Index {
+	t.Helper()
+	idx, ok := layerIndexes.Load(p)
+	if !ok {
+		t.Fatal("repository not opened by openPDS")
+	}
+	return idx.(*layerindex.Index)
 }
 
 func newService(t testing.TB, p *pds.PDS, st Settings, tiers *Tiers) *Service {
 	t.Helper()
-	s, err := New(context.Background(), p, Options{Settings: st, Tiers: tiers, Logger: quietLogger()})
+	s, err := New(context.Background(), p, Options{Settings: st, Tiers: tiers, Usage: layerIndexOf(t, p), Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("crew.New: %v", err)
 	}

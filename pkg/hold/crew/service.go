@@ -2,6 +2,7 @@ package crew
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -30,6 +31,8 @@ type Options struct {
 	Settings Settings
 	// Tiers are the quota tiers (LoadTiers); nil means unlimited storage.
 	Tiers *Tiers
+	// Usage reports users' storage (required): the hold's layer index.
+	Usage UsageSource
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for addedAt and deployedAt. Default time.Now.
@@ -52,7 +55,7 @@ type Service struct {
 	// atomic within the process.
 	writeMu sync.Mutex
 
-	usage usageCache
+	usage UsageSource
 }
 
 // New indexes the crew records of p and bootstraps the captain: it writes
@@ -60,6 +63,9 @@ type Service struct {
 // start) and makes the owner a crew member with every permission. Nothing is
 // committed when the records already say the same.
 func New(ctx context.Context, p *pds.PDS, opts Options) (*Service, error) {
+	if opts.Usage == nil {
+		return nil, errors.New("crew: Options.Usage is required")
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -73,6 +79,7 @@ func New(ctx context.Context, p *pds.PDS, opts Options) (*Service, error) {
 		log:      logger.With("component", "crew"),
 		settings: opts.Settings,
 		tiers:    opts.Tiers,
+		usage:    opts.Usage,
 		now:      now,
 		members:  make(map[syntax.DID]syntax.RecordKey),
 	}

@@ -11,11 +11,15 @@
 // looked at; abandoned upload sessions are the upload code's to expire.
 //
 // Pushes go on while GC runs, so each orphan is checked again right before
-// it is deleted: the object is re-examined (a blob uploaded again during the
-// sweep is young again and kept), then the reference set is brought up to
-// date if the repository committed since the mark (layer records are keyed
-// by TID, so only records newer than the newest one seen need reading). What
-// remains is the unavoidable window between that last check and the DELETE.
+// it is deleted: the object is re-examined (a blob written again during the
+// sweep is young again and kept); then, holding Pins.LockBlobs, the
+// collector asks Pins whether a push used the blob within the grace period
+// (a writer's HEAD or mount, a re-upload of a stored digest) or an open
+// upload names it, and brings the reference set up to date if the
+// repository committed since the mark (layer records are keyed by TID, so
+// only records newer than the newest one seen need reading). The push steps
+// that rely on a blob hold the lock's shared side, so no step can find the
+// blob present between that last check and the DELETE.
 //
 // A dry run does all of this and deletes nothing; its report says what a
 // real run would have deleted. One Collector runs one collection at a time.

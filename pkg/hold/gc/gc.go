@@ -32,10 +32,26 @@ type Blobs interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// Pins tells the collector which blobs pushes in progress rely on;
+// *holdoci.Handlers implements it for the running hold, holdoci.PinStore
+// for a stopped one.
+type Pins interface {
+	// LockBlobs excludes, until unlock, every push step that finds a blob
+	// present and relies on it (a notification between its stat and its
+	// layer records, a completion of a stored digest, a push's HEAD).
+	LockBlobs() (unlock func())
+	// Pinned reports whether a push step referenced the blob at or after
+	// since, or an open upload session names it.
+	Pinned(ctx context.Context, digest string, since time.Time) (bool, error)
+}
+
 // Config configures New.
 type Config struct {
 	Records Records
 	Blobs   Blobs
+	// Pins protects blobs pushes rely on (required: without it a blob a
+	// push found present could be deleted before its manifest is recorded).
+	Pins Pins
 	// GracePeriod protects recent blobs: only blobs last modified longer
 	// ago than this are collected. Must be positive.
 	GracePeriod time.Duration
@@ -63,6 +79,9 @@ type Report struct {
 	Orphans int
 	// Kept is the number of unreferenced blobs inside the grace period.
 	Kept int
+	// Pinned is the number of old unreferenced blobs kept because a push
+	// referenced them within the grace period or an upload names them.
+	Pinned int
 	// Deleted is the number of orphans deleted.
 	Deleted int
 	// Failed is the number of orphans whose deletion failed.
@@ -76,6 +95,7 @@ type Report struct {
 type Collector struct {
 	records Records
 	blobs   Blobs
+	pins    Pins
 	grace   time.Duration
 	log     *slog.Logger
 	now     func() time.Time
@@ -84,13 +104,13 @@ type Collector struct {
 
 // New returns a Collector.
 func New(cfg Config) (*Collector, error) {
-	if cfg.Records == nil || cfg.Blobs == nil {
-		return nil, errors.New("gc: Records and Blobs are required")
+	if cfg.Records == nil || cfg.Blobs == nil || cfg.Pins == nil {
+		return nil, errors.New("gc: Records, Blobs and Pins are required")
 	}
 	if cfg.GracePeriod <= 0 {
 		return nil, fmt.Errorf("gc: grace period must be positive, got %s", cfg.GracePeriod)
 	}
-	c := &Collector{records: cfg.Records, blobs: cfg.Blobs, grace: cfg.GracePeriod, log: cfg.Logger, now: cfg.Now}
+	c := &Collector{records: cfg.Records, blobs: cfg.Blobs, pins: cfg.Pins, grace: cfg.GracePeriod, log: cfg.Logger, now: cfg.Now}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -119,7 +139,7 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	rep := sw.rep
 	c.log.Info("GC finished", "dry_run", rep.DryRun, "scanned", rep.Scanned, "referenced", rep.Referenced,
-		"orphans", rep.Orphans, "kept_in_grace", rep.Kept, "deleted", rep.Deleted, "failed", rep.Failed,
+		"orphans", rep.Orphans, "kept_in_grace", rep.Kept, "pinned", rep.Pinned, "deleted", rep.Deleted, "failed", rep.Failed,
 		"freed_bytes", rep.FreedBytes, "duration", rep.Duration)
 	if sw.deleteErr != nil {
 		return rep, fmt.Errorf("gc: %d deletions failed, first: %w", rep.Failed, sw.deleteErr)
@@ -173,7 +193,8 @@ func (sw *sweep) run(ctx context.Context) error {
 }
 
 // collect checks one orphan again and deletes it. Errors other than a failed
-// DELETE end the run.
+// DELETE end the run. The last checks and the DELETE run under the pins'
+// lock, so no push step can find the blob present in between.
 func (sw *sweep) collect(ctx context.Context, b s3.BlobInfo) error {
 	// A new upload of the same digest since the walk saves the blob ...
 	cur, err := sw.c.blobs.Stat(ctx, b.Key)
@@ -186,8 +207,20 @@ func (sw *sweep) collect(ctx context.Context, b s3.BlobInfo) error {
 		sw.rep.Kept++
 		return nil
 	}
-	// ... and so does a layer record written since the mark. This check
-	// comes last, right before the DELETE, to keep the window small.
+	unlock := sw.c.pins.LockBlobs()
+	defer unlock()
+	// ... and so does a push that found or re-uploaded it within the grace
+	// period, or an upload session naming it ...
+	pinned, err := sw.c.pins.Pinned(ctx, b.Digest.String(), sw.cutoff)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	if pinned {
+		sw.rep.Pinned++
+		return nil
+	}
+	// ... and a layer record written since the mark. With the lock held no
+	// notification is between its stat and its commit.
 	if err := sw.refs.refresh(ctx); err != nil {
 		return err
 	}

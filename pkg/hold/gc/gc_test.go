@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
@@ -190,9 +191,10 @@ func TestOneRunAtATime(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	e := newEnv(t)
 	for name, cfg := range map[string]Config{
-		"no grace":  {Records: e.pds, Blobs: e.s3},
-		"no blobs":  {Records: e.pds, GracePeriod: grace},
-		"no record": {Blobs: e.s3, GracePeriod: grace},
+		"no grace":  {Records: e.pds, Blobs: e.s3, Pins: &e.pins},
+		"no blobs":  {Records: e.pds, Pins: &e.pins, GracePeriod: grace},
+		"no record": {Blobs: e.s3, Pins: &e.pins, GracePeriod: grace},
+		"no pins":   {Records: e.pds, Blobs: e.s3, GracePeriod: grace},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New succeeded", name)
@@ -230,5 +232,30 @@ func TestMarkAndRefreshReadEveryPage(t *testing.T) {
 	}
 	if !e.exists(first) || !e.exists(last) || !e.exists(late) || rep.Deleted != 1 || rep.Referenced != 3 {
 		t.Errorf("report %+v", counts(rep))
+	}
+}
+
+// TestPinnedOrphansAreKept [H2]: an old unreferenced blob that a push
+// referenced within the grace period (a HEAD, a mount, a re-upload) or an
+// open upload names is kept, and the final check runs under the pins'
+// lock.
+func TestPinnedOrphansAreKept(t *testing.T) {
+	e := newEnv(t)
+	pinned, orphan := e.putBlob("pinned by a push"), e.putBlob("nobody wants me")
+	e.pins.pinned = map[string]bool{pinned.String(): true}
+	c := e.collector(nil)
+	c.now = func() time.Time { return time.Now().Add(2 * grace) }
+	rep, err := c.Run(t.Context(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != 1 || rep.Pinned != 1 || e.pins.locks != 2 {
+		t.Fatalf("report %+v, %d locks; want the orphan deleted, the pinned blob kept, both checked under the lock", rep, e.pins.locks)
+	}
+	if _, err := e.s3.Stat(t.Context(), s3.BlobKey(pinned)); err != nil {
+		t.Fatalf("pinned blob: %v", err)
+	}
+	if _, err := e.s3.Stat(t.Context(), s3.BlobKey(orphan)); err == nil {
+		t.Fatal("orphan kept")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type env struct {
 	pds    *pds.PDS
 	s3     *s3.S3Service
 	bucket string
+	pins   fakePins
 }
 
 func newEnv(t testing.TB) *env {
@@ -58,6 +60,24 @@ func newEnv(t testing.TB) *env {
 	return &env{t: t, pds: p, s3: svc, bucket: params.Bucket}
 }
 
+// fakePins pins the digests in pinned; LockBlobs counts its uses.
+type fakePins struct {
+	mu     sync.Mutex
+	pinned map[string]bool
+	locks  int
+}
+
+func (p *fakePins) LockBlobs() func() {
+	p.mu.Lock()
+	p.locks++
+	return p.mu.Unlock
+}
+
+// Pinned is called with LockBlobs held.
+func (p *fakePins) Pinned(_ context.Context, digest string, _ time.Time) (bool, error) {
+	return p.pinned[digest], nil
+}
+
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func (e *env) collector(blobs Blobs) *Collector {
@@ -65,7 +85,7 @@ func (e *env) collector(blobs Blobs) *Collector {
 	if blobs == nil {
 		blobs = e.s3
 	}
-	c, err := New(Config{Records: e.pds, Blobs: blobs, GracePeriod: grace, Logger: quietLogger()})
+	c, err := New(Config{Records: e.pds, Blobs: blobs, Pins: &e.pins, GracePeriod: grace, Logger: quietLogger()})
 	if err != nil {
 		e.t.Fatal(err)
 	}

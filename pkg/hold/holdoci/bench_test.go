@@ -3,6 +3,7 @@ package holdoci
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -120,4 +121,37 @@ func BenchmarkCompleteSteps64MiB(b *testing.B) {
 		}
 		e.wantNoObject(b, dst)
 	})
+}
+
+// BenchmarkCompleteExisting64MiB measures completing an upload of a digest
+// that is already stored, as cmd/hold runs the embedded server: with
+// RehashExisting the stored copy is read back and hashed (M4's check for a
+// torn write), without it only its size is compared.
+func BenchmarkCompleteExisting64MiB(b *testing.B) {
+	for _, rehash := range []bool{false, true} {
+		b.Run(fmt.Sprintf("rehash=%v", rehash), func(b *testing.B) {
+			e := newEnv(b, withEmbeddedMover, func(c *envConfig) {
+				c.modify = func(o *Options) { o.RehashExisting = rehash }
+			})
+			data := randomBytes(96, benchBlobSize)
+			seq := uint64(4_000_000)
+			if rehash {
+				seq++
+			}
+			id, d, parts := stageUpload(b, e, data, seq)
+			if resp := e.complete(b, alice, id, d.String(), parts); resp.status != http.StatusOK {
+				b.Fatalf("first complete: %d %s", resp.status, resp.message)
+			}
+			b.SetBytes(benchBlobSize)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				id, d, parts := stageUpload(b, e, data, seq)
+				b.StartTimer()
+				if resp := e.complete(b, alice, id, d.String(), parts); resp.status != http.StatusOK {
+					b.Fatalf("complete: %d %s %s", resp.status, resp.errName, resp.message)
+				}
+			}
+		})
+	}
 }

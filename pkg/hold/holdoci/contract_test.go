@@ -40,8 +40,10 @@ func TestHoldContractThroughUploadPart(t *testing.T) {
 	}
 	pub, _ := key.PublicKey()
 	dir := identity.NewMockDirectory()
-	dir.Insert(identity.Identity{DID: alice, Handle: syntax.HandleInvalid,
-		Keys: map[string]identity.VerificationMethod{"atproto": {Type: "Multikey", PublicKeyMultibase: pub.Multibase()}}})
+	for _, did := range []syntax.DID{alice, eve} {
+		dir.Insert(identity.Identity{DID: did, Handle: syntax.HandleInvalid,
+			Keys: map[string]identity.VerificationMethod{"atproto": {Type: "Multikey", PublicKeyMultibase: pub.Multibase()}}})
+	}
 	handler, err := server.New(server.Options{
 		Verifier:   &serviceauth.Verifier{Audience: e.pds.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     routerAccess{e.auth},
@@ -61,12 +63,16 @@ func TestHoldContractThroughUploadPart(t *testing.T) {
 	e.router.Store(&counted)
 
 	holdcontract.Run(t, holdcontract.Target{
-		URL:    e.srv.URL,
-		DID:    e.pds.DID(),
-		Writer: alice,
+		URL:      e.srv.URL,
+		DID:      e.pds.DID(),
+		Writer:   alice,
+		Outsider: eve,
+		PublishManifest: func(t *testing.T, uri string, rec atcr.Manifest) {
+			e.owner.putRecord(t, uri, &rec)
+		},
 		Authorization: func(t *testing.T, caller syntax.DID, lxm syntax.NSID) string {
 			t.Helper()
-			if caller != alice {
+			if caller != alice && caller != eve {
 				t.Fatalf("no signing key for %s", caller)
 			}
 			tok, err := serviceauth.Mint(key, caller, e.pds.DID(), lxm.String(), time.Minute)

@@ -15,12 +15,14 @@ import (
 // no other layer record references.
 //
 // The caller must own the manifest (the URI's authority is the caller's
-// DID); no crew permission is needed, since deleting one's own records
-// grants nothing (a former member may still free what they left). The
+// DID; no crew permission is needed, so a former member may still free
+// what they left) or be crew who may push (cleaning up after someone
+// else's deletion frees nothing for the caller). Anyone else is 403. The
 // records are deleted only once the owner's PDS confirms the manifest
-// record is gone (ownerpds.go): a user cannot free quota for an image that
-// is still served. A manifest with no layer records here answers 0 without
-// asking the PDS, which makes a repeated notification cheap and idempotent.
+// record is gone (ownerpds.go): nobody can free quota for an image that is
+// still served. A manifest with no layer records here answers 0 without
+// asking the PDS (one indexed lookup), which makes a repeated
+// notification cheap and idempotent.
 func (h *Handlers) NotifyManifestDeleted(w http.ResponseWriter, r *http.Request) {
 	out, err := h.notifyManifestDeleted(w, r)
 	if err != nil {
@@ -40,17 +42,22 @@ func (h *Handlers) notifyManifestDeleted(w http.ResponseWriter, r *http.Request)
 	if err := decodeInput(w, r, atcr.HoldNotifyManifestDeletedNSID, &in); err != nil {
 		return nil, err
 	}
-	manifestURI, err := callerManifestURI(in.ManifestURI, caller)
+	manifestURI, err := parseManifestURI(in.ManifestURI)
 	if err != nil {
 		return nil, err
+	}
+	if owner, _ := manifestURI.Authority().AsDID(); owner != caller {
+		if h.auth.CanWrite(ctx, caller) != nil {
+			return nil, xrpc.Forbidden("only the manifest's owner or crew may report its deletion")
+		}
 	}
 	// Counting is local and cheap next to a PDS round trip; most repeated
 	// or stray notifications end here.
-	n, err := h.manifestLayerCount(ctx, manifestURI)
+	keys, err := h.layers.ManifestRecordKeys(ctx, manifestURI)
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
+	if len(keys) == 0 {
 		return &atcr.HoldNotifyManifestDeleted_Output{}, nil
 	}
 	if err := h.confirmManifestGone(ctx, manifestURI); err != nil {

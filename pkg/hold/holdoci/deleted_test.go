@@ -1,10 +1,7 @@
 package holdoci
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,96 +9,11 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
-	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/gc"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
-
-// ownerPDS is a user's PDS as notifyManifestDeleted sees it: an anonymous
-// com.atproto.repo.getRecord over real HTTP that answers like the
-// reference PDS (400 RecordNotFound for a missing record).
-type ownerPDS struct {
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	records map[string]bool // "<did>/<collection>/<rkey>"
-	fail    bool            // answer 500
-	calls   int
-}
-
-func newOwnerPDS(t *testing.T) *ownerPDS {
-	t.Helper()
-	p := &ownerPDS{records: map[string]bool{}}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.calls++
-		q := r.URL.Query()
-		switch {
-		case r.URL.Path != "/xrpc/com.atproto.repo.getRecord" || r.Header.Get("Authorization") != "":
-			writeXRPC(w, http.StatusBadRequest, "InvalidRequest", "want an anonymous getRecord")
-		case p.fail:
-			writeXRPC(w, http.StatusInternalServerError, "InternalServerError", "down")
-		case p.records[q.Get("repo")+"/"+q.Get("collection")+"/"+q.Get("rkey")]:
-			_ = json.NewEncoder(w).Encode(map[string]any{"uri": "at://" + q.Get("repo"), "value": map[string]any{}})
-		default:
-			writeXRPC(w, http.StatusBadRequest, "RecordNotFound", "Could not locate record")
-		}
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func writeXRPC(w http.ResponseWriter, status int, name, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": name, "message": msg})
-}
-
-// put makes the PDS serve the record at uri.
-func (p *ownerPDS) put(uri string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.records[uri[len("at://"):]] = true
-}
-
-func (p *ownerPDS) remove(uri string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.records, uri[len("at://"):])
-}
-
-func (p *ownerPDS) setFail(v bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.fail = v
-}
-
-func (p *ownerPDS) callCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.calls
-}
-
-// withOwnerPDS resolves alice, bob and eve to pds through a mock directory
-// and reaches it with the guarded client (loopback http allowed, as in a
-// local stack).
-func withOwnerPDS(pds *ownerPDS) func(*envConfig) {
-	return func(c *envConfig) {
-		c.modify = func(o *Options) {
-			dir := identity.NewMockDirectory()
-			for _, did := range []syntax.DID{alice, bob, eve} {
-				dir.Insert(identity.Identity{DID: did, Handle: syntax.HandleInvalid, Services: map[string]identity.ServiceEndpoint{
-					"atproto_pds": {Type: "AtprotoPersonalDataServer", URL: pds.srv.URL},
-				}})
-			}
-			o.Identity = dir
-			o.PDSClient = safehttp.New(safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true})
-		}
-	}
-}
 
 func (e *testEnv) notifyDeleted(t testing.TB, caller syntax.DID, uri string) response {
 	t.Helper()
@@ -136,7 +48,7 @@ func (e *testEnv) manifestsOf(t testing.TB) map[string]int {
 func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 	pds := newOwnerPDS(t)
 	e := newEnv(t, withOwnerPDS(pds))
-	members, err := crew.New(t.Context(), e.pds, crew.Options{Logger: quietLogger()})
+	members, err := crew.New(t.Context(), e.pds, crew.Options{Usage: e.layers, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +56,7 @@ func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 	first, second := manifestURIOf(alice, "3kggggggggg22"), manifestURIOf(alice, "3kggggggggg33")
 	e.notify(t, alice, notifyInput(first, "v1", c, a, b))
 	e.notify(t, alice, notifyInput(second, "v2", oci.Digest{}, a))
-	pds.put(second) // first was deleted, second was not
+	pds.remove(first) // first was deleted, second was not
 	if used, err := members.Usage(t.Context(), alice); err != nil || used != 5100 {
 		t.Fatalf("usage before: %d, %v; want 5100", used, err)
 	}
@@ -165,7 +77,7 @@ func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 
 	collect := func(now time.Time) gc.Report {
 		t.Helper()
-		col, err := gc.New(gc.Config{Records: e.pds, Blobs: e.svc, GracePeriod: time.Hour, Logger: quietLogger(),
+		col, err := gc.New(gc.Config{Records: e.pds, Blobs: e.svc, Pins: e.h, GracePeriod: time.Hour, Logger: quietLogger(),
 			Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +103,8 @@ func TestNotifyManifestDeletedFreesQuotaAndBlobs(t *testing.T) {
 }
 
 // TestNotifyManifestDeletedRefusals: nothing is deleted while the record
-// is still on the owner's PDS (409), for another user's manifest (403), an
+// is still on the owner's PDS (409), for a caller who neither owns the
+// manifest nor is crew (403) [M3], an
 // anonymous caller (401), a URI that is not a manifest (400), or when the
 // owner's PDS fails or cannot be reached (502); once the PDS answers that
 // the record is gone, the same call succeeds.
@@ -201,11 +114,9 @@ func TestNotifyManifestDeletedRefusals(t *testing.T) {
 	a := e.putBlob(t, 90, 10)
 	uri := manifestURIOf(alice, "3khhhhhhhhh22")
 	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
-	pds.put(uri)
 
 	wantError(t, e.notifyDeleted(t, alice, uri), http.StatusConflict, atcr.ErrorManifestStillExists)
 	pds.remove(uri)
-	wantError(t, e.notifyDeleted(t, bob, uri), http.StatusForbidden, atcr.ErrorForbidden)
 	wantError(t, e.notifyDeleted(t, eve, uri), http.StatusForbidden, atcr.ErrorForbidden)
 	wantError(t, e.notifyDeleted(t, "", uri), http.StatusUnauthorized, atcr.ErrorAuthRequired)
 	wantError(t, e.notifyDeleted(t, alice, "at://"+alice.String()+"/"+atcr.TagNSID+"/app:v1"), http.StatusBadRequest, atcr.ErrorInvalidRequest)
@@ -227,11 +138,13 @@ func TestNotifyManifestDeletedRefusals(t *testing.T) {
 // (501); a user without layer records here gets 0 either way, without a
 // lookup.
 func TestNotifyManifestDeletedNeedsTheOwnersPDS(t *testing.T) {
-	dir := identity.NewMockDirectory() // knows nobody
-	e := newEnv(t, func(c *envConfig) { c.modify = func(o *Options) { o.Identity = dir } })
+	e := newEnv(t)
 	a := e.putBlob(t, 95, 10)
 	uri := manifestURIOf(alice, "3kiiiiiiiii22")
 	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
+	e.owner.remove(uri)
+	e.opts.Identity = identity.NewMockDirectory() // knows nobody
+	e.restart(t)
 	wantError(t, e.notifyDeleted(t, alice, uri), http.StatusBadGateway, atcr.ErrorUpstreamFailure)
 	e.wantDeleted(t, bob, manifestURIOf(bob, "3kiiiiiiiii22"), 0)
 
@@ -254,6 +167,7 @@ func TestNotifyManifestDeletedBatches(t *testing.T) {
 	}
 	uri := manifestURIOf(alice, "3kjjjjjjjjj22")
 	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, layers...))
+	e.owner.remove(uri)
 	before := e.pds.LastSeq()
 	e.wantDeleted(t, alice, uri, 250)
 	if commits := e.pds.LastSeq() - before; commits != 2 {
@@ -262,4 +176,43 @@ func TestNotifyManifestDeletedBatches(t *testing.T) {
 	if n := len(e.layerRecords(t)); n != 0 {
 		t.Fatalf("%d layer records left", n)
 	}
+}
+
+// TestNotifyManifestDeletedByCrewOrOwnerOnly [M3]: a crew member may
+// report another user's deleted manifest (the owner's PDS still decides);
+// someone outside the crew may report only their own, which costs one
+// indexed lookup and answers 0 when the hold has nothing of theirs.
+func TestNotifyManifestDeletedByCrewOrOwnerOnly(t *testing.T) {
+	e := newEnv(t)
+	a := e.putBlob(t, 96, 10)
+	uri := manifestURIOf(alice, "3kooooooooo22")
+	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
+	wantError(t, e.notifyDeleted(t, bob, uri), http.StatusConflict, atcr.ErrorManifestStillExists)
+	e.owner.remove(uri)
+	wantError(t, e.notifyDeleted(t, eve, uri), http.StatusForbidden, atcr.ErrorForbidden)
+	calls := e.owner.callCount()
+	e.wantDeleted(t, eve, manifestURIOf(eve, "3kooooooooo22"), 0)
+	if e.owner.callCount() != calls {
+		t.Fatal("an outsider's notification for a manifest without records reached a PDS")
+	}
+	e.wantDeleted(t, bob, uri, 1)
+}
+
+// TestConfirmManifestGoneNeedsRecordNotFound [L11]: a PDS answering a bare
+// 404 (a proxy, a wrong path, a PDS that does not host the repository)
+// does not count as "the record is gone": the layer records stay and the
+// answer is 502.
+func TestConfirmManifestGoneNeedsRecordNotFound(t *testing.T) {
+	e := newEnv(t)
+	a := e.putBlob(t, 97, 10)
+	uri := manifestURIOf(alice, "3kppppppppp22")
+	e.notify(t, alice, notifyInput(uri, "", oci.Digest{}, a))
+	e.owner.setBare404(true)
+	wantError(t, e.notifyDeleted(t, alice, uri), http.StatusBadGateway, atcr.ErrorUpstreamFailure)
+	if got := e.manifestsOf(t); got[uri] != 1 {
+		t.Fatalf("a bare 404 freed the records: %v", got)
+	}
+	e.owner.setBare404(false)
+	e.owner.remove(uri)
+	e.wantDeleted(t, alice, uri, 1)
 }

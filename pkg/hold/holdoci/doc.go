@@ -25,23 +25,45 @@
 // GET, copy and delete, or file reads and a rename on the embedded server). A mismatch deletes
 // the staging object and answers InvalidDigest naming the computed digest:
 // nothing is ever stored at a digest key whose bytes differ. When the blob
-// already exists the staging object is just deleted. A session whose parts
-// were assembled but not yet moved (a crash, a failed copy) can be completed
-// again.
+// already exists the stored object is checked (its size; with
+// Options.RehashExisting its bytes) and replaced by the verified upload
+// when it differs, else kept and the staging copy deleted. A completed
+// blob new to its owner counts against their quota (with their other
+// completed-but-unannounced blobs and staged parts) before it is stored:
+// over quota is QuotaExceeded and nothing is stored. A session whose parts
+// were assembled but not yet moved (a crash, a failed copy) can be
+// completed again.
+//
+// Per user: at most MaxSessionsPerUser open sessions (429 beyond), at most
+// MaxStagedBytesPerUser staged through uploadPart; a session without parts
+// expires after EmptySessionTTL. An uploadPart body idle for
+// PartIdleTimeout is cut off.
 //
 // Expired sessions are aborted and deleted by a sweeper (Start/Stop, or
 // SweepExpired once).
 //
 // # Layer records
 //
-// notifyManifest (notify.go) writes one io.atcr.hold.layer record per blob
-// of an announced manifest; quota (the crew package) and garbage collection
-// (the gc package) are computed from those records. notifyManifestDeleted
-// (deleted.go) removes the records of one manifest once the owner's PDS,
-// found through Options.Identity and asked with Options.PDSClient
-// (ownerpds.go), says the manifest record no longer exists. Both take the
-// per-user lock, so a deletion and a push of the same user never interleave
-// their record updates (layers.go).
+// notifyManifest (notify.go) reads the io.atcr.manifest record from the
+// owner's PDS (manifestrecord.go, ownerpds.go: found through
+// Options.Identity, asked with Options.PDSClient) and writes one
+// io.atcr.hold.layer record per blob it names; quota (the crew package) and
+// garbage collection (the gc package) are computed from those records.
+// notifyManifestDeleted (deleted.go) removes the records of one manifest
+// once the owner's PDS answers RecordNotFound for it. Both ask
+// Options.Layers (the layer index) instead of reading the collection, and
+// take the per-user lock, so a deletion and a push of the same user never
+// interleave their record updates (layers.go). Bluesky posts (post.go): at
+// most one per manifest, rate-limited per user, one fixed template.
+//
+// # Garbage collection
+//
+// Handlers implements gc.Pins (gcguard.go, pins.go): a writer's getBlob
+// HEAD and a completion of a stored digest pin the blob in
+// uploads.sqlite, and those steps and notifyManifest's stat-then-write
+// hold the shared side of a blob guard whose exclusive side (LockBlobs)
+// the collector takes around its final check and delete. PinStore gives
+// `atcr-hold gc` the pins a stopped hold left.
 //
 // # Routing
 //

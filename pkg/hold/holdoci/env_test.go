@@ -2,6 +2,7 @@ package holdoci
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,8 +18,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atcr.io/internal/testclock"
+	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/atproto/serviceauth"
+	"atcr.io/pkg/hold/layerindex"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/s3"
 )
@@ -37,9 +40,11 @@ const callerHeader = "X-Test-Caller"
 type testEnv struct {
 	svc     *s3.S3Service
 	pds     *pds.PDS
+	layers  *layerindex.Index
 	h       *Handlers
 	srv     *httptest.Server
 	router  atomic.Pointer[http.Handler]
+	owner   *ownerPDS // every test user's PDS
 	auth    *fakeAuth
 	quota   *fakeQuota
 	captain *fakeCaptain
@@ -54,6 +59,12 @@ type envConfig struct {
 	// Options.Staging (file reads and renames), as cmd/hold runs the
 	// embedded server.
 	embeddedMover bool
+	// owner is the users' PDS (a fresh one when nil).
+	owner *ownerPDS
+	// clockStart is where the test clock starts (2026-03-01 12:00 UTC when
+	// zero). Tests that compare it with S3's modification times (real
+	// time) start it from the real clock and move it by hand.
+	clockStart time.Time
 }
 
 // withEmbeddedMover configures newEnv as cmd/hold runs the embedded server.
@@ -80,23 +91,31 @@ func newEnv(t testing.TB, cfgs ...func(*envConfig)) *testEnv {
 		t.Fatalf("EnsureBucket: %v", err)
 	}
 	svc.Logger = quietLogger()
-	p, err := pds.Open(ctx, pds.Options{DataDir: t.TempDir(), PublicURL: "https://hold.example.com", Logger: quietLogger(), Validate: schema.ValidateRecord})
+	layers := layerindex.New()
+	p, err := pds.Open(ctx, pds.Options{DataDir: t.TempDir(), PublicURL: "https://hold.example.com", Logger: quietLogger(),
+		Validate: schema.ValidateRecord, Indexes: []pds.Index{layers}})
 	if err != nil {
 		t.Fatalf("pds.Open: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
 	e := &testEnv{
-		svc: svc, pds: p,
+		svc: svc, pds: p, layers: layers,
 		auth:    newFakeAuth(alice, bob),
-		quota:   &fakeQuota{pds: p, limit: -1},
+		quota:   &fakeQuota{layers: layers, limit: -1},
 		captain: &fakeCaptain{},
-		clock:   testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		clock:   testclock.New(cmp.Or(cfg.clockStart, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))),
 	}
+	if cfg.owner == nil {
+		cfg.owner = newOwnerPDS(t)
+	}
+	e.owner = cfg.owner
 	e.opts = Options{
-		S3: svc, PDS: p, DataDir: t.TempDir(),
+		S3: svc, PDS: p, Layers: layers, DataDir: t.TempDir(),
 		SessionTTL: time.Hour, SweepInterval: 10 * time.Millisecond,
 		Authorizer: e.auth, Quota: e.quota, Captain: e.captain,
-		Logger: quietLogger(), Now: e.clock.Now,
+		Identity:  ownerDirectory(cfg.owner),
+		PDSClient: safehttp.New(safehttp.Options{AllowPrivateNetworks: true, AllowPlainHTTP: true}),
+		Logger:    quietLogger(), Now: e.clock.Now,
 	}
 	if cfg.embeddedMover {
 		e.opts.Staging = gateway.Server

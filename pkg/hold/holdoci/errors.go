@@ -1,8 +1,10 @@
 package holdoci
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/xrpc"
@@ -52,6 +54,28 @@ func errManifestStillExists(uri string) *xrpc.Error {
 		"the owner's PDS still has "+uri+"; delete the record first")
 }
 
+// storageOpTimeout bounds one metadata request to S3 (a HEAD, creating or
+// listing a multipart upload): a storage server that accepts connections
+// but does not answer costs a caller at most this long, then 502.
+const storageOpTimeout = 30 * time.Second
+
+// storageCtx bounds one S3 metadata request.
+func storageCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, storageOpTimeout)
+}
+
+// storageRetryAfter is the Retry-After of a storage failure: S3 (or the
+// embedded server) restarting or briefly overloaded.
+const storageRetryAfter = 5 * time.Second
+
+// errStorage is the 502 for a failed S3 request; the message names S3 as
+// the upstream and never quotes its answer.
 func errStorage(what string) *xrpc.Error {
-	return xrpc.UpstreamFailure("storage failed to " + what)
+	return xrpc.UpstreamFailure("storage (S3) failed to " + what).WithRetryAfter(storageRetryAfter)
+}
+
+// errManifestNotFound refuses a notification for a manifest record the
+// owner's PDS does not have (or that describes another manifest or hold).
+func errManifestNotFound(format string, args ...any) *xrpc.Error {
+	return xrpc.NewError(http.StatusBadRequest, atcr.ErrorManifestNotFound, fmt.Sprintf(format, args...))
 }

@@ -9,7 +9,7 @@ import (
 
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/xrpc"
-	"atcr.io/pkg/hold/pds"
+	"atcr.io/pkg/hold/layerindex"
 )
 
 // fakeAuth is an Authorizer with explicit reader and writer lists.
@@ -60,13 +60,14 @@ func (a *fakeAuth) CanWrite(_ context.Context, caller syntax.DID) error {
 	return xrpc.Forbidden("no blob:write")
 }
 
-// fakeQuota charges users by the distinct digests of their layer records in
-// the real PDS, as the crew package does, against one limit for everyone.
+// fakeQuota charges users by the distinct digests of their layer records
+// in the real PDS (through its layer index, as the crew package does),
+// against one limit for everyone.
 type fakeQuota struct {
-	pds   *pds.PDS
-	mu    sync.Mutex
-	limit int64 // < 0: unlimited
-	adds  []int64
+	layers *layerindex.Index
+	mu     sync.Mutex
+	limit  int64 // < 0: unlimited
+	adds   []int64
 }
 
 func (q *fakeQuota) setLimit(limit int64) {
@@ -90,27 +91,11 @@ func (q *fakeQuota) CheckQuota(ctx context.Context, user syntax.DID, addBytes in
 	q.adds = append(q.adds, addBytes)
 	limit := q.limit
 	q.mu.Unlock()
-	sizes := map[string]int64{}
-	cursor := ""
-	for {
-		recs, next, err := q.pds.ListRecords(ctx, atcr.HoldLayerNSID, 100, cursor, true)
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, r := range recs {
-			if r.Value["userDid"] == user.String() {
-				sizes[r.Value["digest"].(string)] = r.Value["size"].(int64)
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+	current, err := q.layers.Usage(ctx, user)
+	if err != nil {
+		return 0, 0, err
 	}
-	used := addBytes
-	for _, s := range sizes {
-		used += s
-	}
+	used := current + addBytes
 	if limit >= 0 && used > limit {
 		return 0, 0, xrpc.NewError(http.StatusBadRequest, atcr.ErrorQuotaExceeded, "over quota")
 	}

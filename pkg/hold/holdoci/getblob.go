@@ -18,6 +18,9 @@ import (
 // is configured); HEAD answers 200 with the size and digest and no redirect,
 // since a presigned URL is bound to one method. The caller (optional service
 // auth) must pass Authorizer.CanRead; a missing blob is 404 BlobNotFound.
+// A HEAD by a caller who may write pins the blob against garbage
+// collection (pins.go): that is how a push's existence check and a
+// cross-repo mount reach the hold.
 func (h *Handlers) GetBlob(w http.ResponseWriter, r *http.Request) {
 	if err := h.getBlob(w, r); err != nil {
 		xrpc.WriteError(w, err)
@@ -39,15 +42,33 @@ func (h *Handlers) getBlob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := s3.BlobKey(digest)
+	// A HEAD by someone who may push is a push (or a cross-repo mount)
+	// finding the blob present and skipping its upload: pin it, under the
+	// blob guard, so garbage collection cannot delete it before the
+	// manifest that needs it is announced.
+	pinning := r.Method == http.MethodHead && caller != "" && h.auth.CanWrite(ctx, caller) == nil
+	if pinning {
+		release := h.guard.share()
+		defer release()
+	}
 	// Stat on GET too: a client must get the registry's 404, not S3's XML
 	// error behind a redirect.
-	info, err := h.s3.Stat(ctx, key)
+	sctx, cancel := storageCtx(ctx)
+	defer cancel()
+	info, err := h.s3.Stat(sctx, key)
 	if errors.Is(err, s3.ErrNotFound) {
 		return errBlobNotFound(http.StatusNotFound, digest.String())
 	}
 	if err != nil {
 		h.log.Error("stat blob", "digest", digest, "err", err)
 		return errStorage("look up the blob")
+	}
+	if pinning {
+		if err := h.pinBlob(ctx, digest.String()); err != nil {
+			h.log.Error("pin blob", "digest", digest, "err", err)
+			return xrpc.NewError(http.StatusServiceUnavailable, "ServiceUnavailable", "the hold could not record the blob's use").
+				WithRetryAfter(storageRetryAfter)
+		}
 	}
 	hdr := w.Header()
 	if r.Method == http.MethodHead {

@@ -1,6 +1,7 @@
 package holdoci
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/s3"
@@ -63,17 +65,44 @@ type StagingStore interface {
 
 // Defaults for Options.
 const (
-	DefaultSessionTTL    = 24 * time.Hour
-	DefaultSweepInterval = 15 * time.Minute
+	DefaultSessionTTL            = 24 * time.Hour
+	DefaultEmptySessionTTL       = 15 * time.Minute
+	DefaultSweepInterval         = 15 * time.Minute
+	DefaultMaxSessionsPerUser    = 100
+	DefaultMaxStagedBytesPerUser = 16 << 30
+	DefaultPartIdleTimeout       = time.Minute
+	DefaultPostsPerUserPerHour   = 6
 )
 
-// Options configure New. S3, PDS, DataDir and Authorizer are required.
+// postLimitKeys bounds the post rate limiter's table (about 200 bytes a key).
+const postLimitKeys = 10_000
+
+// Options configure New. S3, PDS, Layers, DataDir and Authorizer are required.
 type Options struct {
-	S3      *s3.S3Service
-	PDS     *pds.PDS
+	S3  *s3.S3Service
+	PDS *pds.PDS
+	// Layers is the index of the PDS's layer records (required).
+	Layers  LayerIndex
 	DataDir string // holds uploads.sqlite and the uploadPart spool
-	// SessionTTL is how long an upload session lives (DefaultSessionTTL).
+	// SessionTTL is how long an upload session lives once it has a part
+	// (DefaultSessionTTL); completed blobs not yet announced count against
+	// the owner's quota for as long.
 	SessionTTL time.Duration
+	// EmptySessionTTL is how long a session without any part lives
+	// (DefaultEmptySessionTTL).
+	EmptySessionTTL time.Duration
+	// MaxSessionsPerUser bounds a user's open upload sessions
+	// (DefaultMaxSessionsPerUser); more answer 429 RateLimitExceeded.
+	MaxSessionsPerUser int
+	// MaxStagedBytesPerUser bounds the part bytes a user has staged through
+	// uploadPart in open sessions (DefaultMaxStagedBytesPerUser).
+	MaxStagedBytesPerUser int64
+	// PartIdleTimeout cuts off an uploadPart body that stops arriving for
+	// this long (DefaultPartIdleTimeout).
+	PartIdleTimeout time.Duration
+	// PostsPerUserPerHour bounds Bluesky posts per user
+	// (DefaultPostsPerUserPerHour).
+	PostsPerUserPerHour int
 	// SweepInterval is how often Start's sweeper aborts expired sessions
 	// (DefaultSweepInterval).
 	SweepInterval time.Duration
@@ -85,8 +114,14 @@ type Options struct {
 	DisablePresignedUploads bool
 	// Staging reads assembled uploads back and moves them to their blob
 	// keys; nil means S3.
-	Staging    StagingStore
-	Authorizer Authorizer
+	Staging StagingStore
+	// RehashExisting makes completeUpload of a digest already stored read
+	// the stored object back and replace it when its bytes do not match
+	// (not only when its size differs). Worth it where reading is local
+	// (the embedded S3 server), where torn writes after a crash are
+	// possible; a remote S3 writes objects atomically.
+	RehashExisting bool
+	Authorizer     Authorizer
 	// Quota may be nil: unlimited, and notifyManifest reports no usage.
 	Quota Quota
 	// Captain may be nil: no Bluesky posts.
@@ -108,24 +143,36 @@ type Options struct {
 // Handlers serves the hold's OCI blob XRPC methods. Create it with New and
 // release it with Close.
 type Handlers struct {
-	s3          *s3.S3Service
-	staging     StagingStore
-	pds         *pds.PDS
-	sessions    *sessionStore
-	spoolDir    string
-	ttl         time.Duration
-	sweepEvery  time.Duration
-	presignTTL  time.Duration
-	noPresign   bool
-	auth        Authorizer
-	quota       Quota
-	captain     Captain
-	identity    IdentityResolver
-	pdsClient   *http.Client
-	log         *slog.Logger
-	now         func() time.Time
-	uploadLocks keyedMutex // one completion, abort or sweep per session at a time
-	userLocks   keyedMutex // one layer-record update per user at a time
+	s3             *s3.S3Service
+	staging        StagingStore
+	pds            *pds.PDS
+	layers         LayerIndex
+	sessions       *sessionStore
+	spoolDir       string
+	ttl            time.Duration
+	sweepEvery     time.Duration
+	presignTTL     time.Duration
+	noPresign      bool
+	auth           Authorizer
+	quota          Quota
+	captain        Captain
+	identity       IdentityResolver
+	pdsClient      *http.Client
+	log            *slog.Logger
+	now            func() time.Time
+	uploadLocks    keyedMutex // one completion, abort or sweep per session at a time
+	userLocks      keyedMutex // one layer-record update per user at a time
+	guard          blobGuard  // push steps that rely on a blob vs. GC deletes (gcguard.go)
+	rehashExisting bool
+	emptyTTL       time.Duration
+	maxSessions    int
+	maxStaged      int64
+	partIdle       time.Duration
+	postLimit      *ratelimit.Limiter
+
+	// afterStat, set by tests only, runs in notifyManifest between the
+	// blobs' stat and their layer records (where GC must not delete).
+	afterStat func()
 
 	sweepMu   sync.Mutex
 	sweepStop context.CancelFunc
@@ -143,18 +190,20 @@ func New(opts Options) (*Handlers, error) {
 		return nil, errors.New("holdoci: S3 is required")
 	case opts.PDS == nil:
 		return nil, errors.New("holdoci: PDS is required")
+	case opts.Layers == nil:
+		return nil, errors.New("holdoci: Layers is required")
 	case opts.DataDir == "":
 		return nil, errors.New("holdoci: DataDir is required")
 	case opts.Authorizer == nil:
 		return nil, errors.New("holdoci: Authorizer is required")
 	}
 	h := &Handlers{
-		s3: opts.S3, staging: opts.Staging, pds: opts.PDS,
+		s3: opts.S3, staging: opts.Staging, pds: opts.PDS, layers: opts.Layers,
 		ttl:        orDefault(opts.SessionTTL, DefaultSessionTTL),
 		sweepEvery: orDefault(opts.SweepInterval, DefaultSweepInterval),
 		presignTTL: orDefault(opts.PresignTTL, s3.DefaultPresignTTL),
-		noPresign:  opts.DisablePresignedUploads,
-		auth:       opts.Authorizer, quota: opts.Quota, captain: opts.Captain, identity: opts.Identity,
+		noPresign:  opts.DisablePresignedUploads, rehashExisting: opts.RehashExisting,
+		auth: opts.Authorizer, quota: opts.Quota, captain: opts.Captain, identity: opts.Identity,
 		pdsClient: opts.PDSClient, log: opts.Logger, now: opts.Now,
 		spoolDir: filepath.Join(opts.DataDir, spoolDirName),
 	}
@@ -171,6 +220,18 @@ func New(opts Options) (*Handlers, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.emptyTTL = min(orDefault(opts.EmptySessionTTL, DefaultEmptySessionTTL), h.ttl)
+	h.partIdle = orDefault(opts.PartIdleTimeout, DefaultPartIdleTimeout)
+	h.maxSessions = cmp.Or(max(opts.MaxSessionsPerUser, 0), DefaultMaxSessionsPerUser)
+	h.maxStaged = cmp.Or(max(opts.MaxStagedBytesPerUser, 0), DefaultMaxStagedBytesPerUser)
+	posts := cmp.Or(max(opts.PostsPerUserPerHour, 0), DefaultPostsPerUserPerHour)
+	limiter, err := ratelimit.New(ratelimit.Config{
+		Rate: float64(posts) / 3600, Burst: min(posts, 3), MaxKeys: postLimitKeys, Now: h.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("post rate limit: %w", err)
+	}
+	h.postLimit = limiter
 	if err := os.RemoveAll(h.spoolDir); err != nil {
 		return nil, fmt.Errorf("clear upload spool %s: %w", h.spoolDir, err)
 	}

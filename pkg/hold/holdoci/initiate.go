@@ -3,6 +3,7 @@ package holdoci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -53,12 +54,22 @@ func (h *Handlers) initiateUpload(w http.ResponseWriter, r *http.Request) (*atcr
 			return nil, err
 		}
 	}
+	// Bound what one user can hold open: every session is an S3 multipart
+	// upload. Empty ones expire after EmptySessionTTL, so the wait is short.
+	if open, err := h.sessions.openSessions(ctx, caller, h.now()); err != nil {
+		return nil, err
+	} else if open >= h.maxSessions {
+		return nil, xrpc.RateLimitExceeded(fmt.Sprintf(
+			"%d upload sessions are open for this user, the limit is %d: complete or abort some", open, h.maxSessions), h.emptyTTL)
+	}
 	id := newSessionID()
 	key, err := s3.UploadKey(id)
 	if err != nil {
 		return nil, err
 	}
-	s3UploadID, err := h.s3.CreateMultipartUpload(ctx, key)
+	sctx, cancel := storageCtx(ctx)
+	defer cancel()
+	s3UploadID, err := h.s3.CreateMultipartUpload(sctx, key)
 	if err != nil {
 		h.log.Error("create multipart upload", "upload", id, "err", err)
 		return nil, errStorage("start the upload")
@@ -66,7 +77,9 @@ func (h *Handlers) initiateUpload(w http.ResponseWriter, r *http.Request) (*atcr
 	now := h.now()
 	sess := session{
 		ID: id, S3UploadID: s3UploadID, Owner: caller, ExpectedDigest: expected,
-		Created: now, Expires: now.Add(h.ttl),
+		// Without parts a session lives EmptySessionTTL; its first part
+		// extends it to SessionTTL (sessionStore.addPart).
+		Created: now, Expires: now.Add(h.emptyTTL),
 	}
 	if err := h.sessions.insert(ctx, sess); err != nil {
 		// Without a session nobody could ever complete or sweep it.

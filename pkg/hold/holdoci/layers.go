@@ -14,49 +14,31 @@ import (
 // layerCollection is the io.atcr.hold.layer collection in the hold's repo.
 const layerCollection = syntax.NSID(atcr.HoldLayerNSID)
 
-// listPage is the page size of record listings (the PDS's maximum).
-const listPage = 100
+// LayerIndex answers questions about the hold's io.atcr.hold.layer records
+// without reading the collection; *layerindex.Index implements it from the
+// repository's SQLite index, kept current by every commit.
+type LayerIndex interface {
+	// ManifestDigests returns the digests recorded for the manifest.
+	ManifestDigests(ctx context.Context, manifest syntax.ATURI) (map[string]bool, error)
+	// ManifestRecordKeys returns the keys of the manifest's layer records.
+	ManifestRecordKeys(ctx context.Context, manifest syntax.ATURI) ([]syntax.RecordKey, error)
+	// UserOwns returns which of digests the user has layer records for.
+	UserOwns(ctx context.Context, user syntax.DID, digests []string) (map[string]bool, error)
+}
 
-// walkLayers calls fn for every io.atcr.hold.layer record, oldest first.
-// The hold's repository has no secondary index, so this reads the whole
-// collection: one pass per notification or deletion.
-func (h *Handlers) walkLayers(ctx context.Context, fn func(pds.Record)) error {
-	cursor := ""
-	for {
-		recs, next, err := h.pds.ListRecords(ctx, layerCollection, listPage, cursor, true)
-		if err != nil {
-			return fmt.Errorf("list layer records: %w", err)
-		}
-		for _, rec := range recs {
-			fn(rec)
-		}
-		if next == "" {
-			return nil
-		}
-		cursor = next
+// layerIndex returns which of the blobs are already recorded for the
+// manifest, and which the user has records for under any manifest (what
+// quota counts already).
+func (h *Handlers) layerIndex(ctx context.Context, user syntax.DID, manifest syntax.ATURI, blobs []blobRef) (recorded, owned map[string]bool, err error) {
+	recorded, err = h.layers.ManifestDigests(ctx, manifest)
+	if err != nil {
+		return nil, nil, err
 	}
-}
-
-// stringField reads a string field of a record value ("" when absent).
-func stringField(rec pds.Record, name string) string {
-	s, _ := rec.Value[name].(string)
-	return s
-}
-
-// layerIndex returns the digests already recorded for the manifest, and the
-// digests the user has records for under any manifest (what quota counts).
-func (h *Handlers) layerIndex(ctx context.Context, user syntax.DID, manifest syntax.ATURI) (recorded, owned map[string]bool, err error) {
-	recorded, owned = map[string]bool{}, map[string]bool{}
-	err = h.walkLayers(ctx, func(rec pds.Record) {
-		if stringField(rec, "userDid") != user.String() {
-			return
-		}
-		digest := stringField(rec, "digest")
-		owned[digest] = true
-		if stringField(rec, "manifest") == manifest.String() {
-			recorded[digest] = true
-		}
-	})
+	digests := make([]string, len(blobs))
+	for i, b := range blobs {
+		digests[i] = b.digest.String()
+	}
+	owned, err = h.layers.UserOwns(ctx, user, digests)
 	return recorded, owned, err
 }
 
@@ -99,18 +81,6 @@ func (h *Handlers) writeLayerRecords(ctx context.Context, lc layerContext, blobs
 	return written, nil
 }
 
-// manifestLayerCount returns how many io.atcr.hold.layer records name the
-// manifest.
-func (h *Handlers) manifestLayerCount(ctx context.Context, manifestURI syntax.ATURI) (int, error) {
-	n := 0
-	err := h.walkLayers(ctx, func(rec pds.Record) {
-		if stringField(rec, "manifest") == manifestURI.String() {
-			n++
-		}
-	})
-	return n, err
-}
-
 // DeleteManifestLayers deletes every io.atcr.hold.layer record of the
 // manifest, in commits of at most pds.MaxCommitOps, freeing the quota its
 // blobs took (for blobs no other manifest of the user references) and
@@ -126,14 +96,13 @@ func (h *Handlers) DeleteManifestLayers(ctx context.Context, manifestURI syntax.
 	}
 	unlock := h.userLocks.Lock(user.String())
 	defer unlock()
-	var deletes []pds.Write
-	err = h.walkLayers(ctx, func(rec pds.Record) {
-		if stringField(rec, "manifest") == manifestURI.String() {
-			deletes = append(deletes, pds.Write{Op: pds.Delete, Collection: layerCollection, RKey: rec.RKey})
-		}
-	})
+	keys, err := h.layers.ManifestRecordKeys(ctx, manifestURI)
 	if err != nil {
 		return 0, err
+	}
+	deletes := make([]pds.Write, len(keys))
+	for i, k := range keys {
+		deletes[i] = pds.Write{Op: pds.Delete, Collection: layerCollection, RKey: k}
 	}
 	deleted := 0
 	for start := 0; start < len(deletes); start += pds.MaxCommitOps {

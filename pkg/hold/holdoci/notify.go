@@ -27,9 +27,13 @@ type blobRef struct {
 
 // NotifyManifest serves io.atcr.hold.notifyManifest: the caller stored a
 // manifest record in their PDS, and the hold records its config and layer
-// blobs as io.atcr.hold.layer records (the basis of quota), after checking
-// that every blob is stored here and that the user's quota allows the bytes
-// they did not already have. Repeating a notification writes nothing new.
+// blobs as io.atcr.hold.layer records (the basis of quota and the roots of
+// garbage collection). The hold believes the owner's PDS, not the caller:
+// it reads the record at manifestUri (manifestrecord.go) and takes the
+// blobs and repository from it; a record that does not exist, describes
+// another manifest or names another hold is refused. Every blob must be
+// stored here and the user's quota must allow the bytes they did not
+// already have. Repeating a notification writes nothing new.
 func (h *Handlers) NotifyManifest(w http.ResponseWriter, r *http.Request) {
 	out, err := h.notifyManifest(w, r)
 	if err != nil {
@@ -60,21 +64,57 @@ func (h *Handlers) notifyManifest(w http.ResponseWriter, r *http.Request) (*atcr
 	if err != nil {
 		return nil, errInvalidDigest("manifestDigest: %s", err.Error())
 	}
-	blobs, err := manifestBlobs(in)
+	rec, err := h.manifestRecord(ctx, manifestURI, manifestDigest)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.statBlobs(ctx, blobs); err != nil {
+	blobs, err := recordBlobs(rec)
+	if err != nil {
 		return nil, err
 	}
+	handle := h.handleOf(ctx, caller)
 
+	out, fresh, err := h.recordLayers(ctx, layerContext{
+		user: caller, handle: handle, manifest: manifestURI, repository: rec.Repository,
+	}, blobs)
+	if err != nil {
+		return out, err
+	}
+	// Announce a manifest the first time it is recorded; an index has no
+	// blobs of its own, so its first notification counts as that.
+	if fresh > 0 || len(blobs) == 0 {
+		out.PostURI = h.announce(ctx, announcement{
+			user: caller, handle: handle, manifest: manifestURI,
+			repository: rec.Repository, tag: in.Tag, digest: manifestDigest,
+		})
+	}
+	return out, nil
+}
+
+// recordLayers checks that every blob is stored and that the user's quota
+// allows the bytes new to them, then writes the layer records the manifest
+// does not have yet. It returns the output (usage, records written) and
+// how many records it wrote.
+//
+// It runs under the blob lock's shared side (gcguard.go): garbage
+// collection cannot delete a blob between the stat that finds it and the
+// commit of the record that references it.
+func (h *Handlers) recordLayers(ctx context.Context, lc layerContext, blobs []blobRef) (*atcr.HoldNotifyManifest_Output, int, error) {
+	release := h.guard.share()
+	defer release()
+	if err := h.statBlobs(ctx, blobs); err != nil {
+		return nil, 0, err
+	}
+	if h.afterStat != nil {
+		h.afterStat()
+	}
 	// One update of a user's layer records at a time: the duplicate and
 	// quota checks below must see the records the previous one wrote.
-	unlock := h.userLocks.Lock(caller.String())
+	unlock := h.userLocks.Lock(lc.user.String())
 	defer unlock()
-	recorded, owned, err := h.layerIndex(ctx, caller, manifestURI)
+	recorded, owned, err := h.layerIndex(ctx, lc.user, lc.manifest, blobs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var fresh []blobRef
 	var addBytes int64
@@ -89,36 +129,24 @@ func (h *Handlers) notifyManifest(w http.ResponseWriter, r *http.Request) (*atcr
 	}
 	out := &atcr.HoldNotifyManifest_Output{}
 	if h.quota != nil {
-		used, limit, err := h.quota.CheckQuota(ctx, caller, addBytes)
+		used, limit, err := h.quota.CheckQuota(ctx, lc.user, addBytes)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out.QuotaUsed = &used
 		if limit >= 0 {
 			out.QuotaLimit = &limit
 		}
 	}
-	handle := h.handleOf(ctx, caller)
-	written, err := h.writeLayerRecords(ctx, layerContext{
-		user: caller, handle: handle, manifest: manifestURI, repository: in.Repository,
-	}, fresh)
+	written, err := h.writeLayerRecords(ctx, lc, fresh)
 	out.LayersRecorded = int64(written)
 	if err != nil {
 		// Batches already committed stay: a retry skips them.
-		return nil, err
+		return nil, written, err
 	}
-	h.log.Info("manifest recorded", "manifest", manifestURI, "layers", written, "addBytes", addBytes)
-	// Announce new pushes only, not repeated notifications; an index has no
-	// blobs of its own, so it is announced whenever it is notified.
-	if h.postsEnabled(ctx) && (written > 0 || len(blobs) == 0) {
-		uri, err := h.announcePush(ctx, handle, caller, in.Repository, in.Tag, manifestDigest)
-		if err != nil {
-			h.log.Warn("bluesky post failed", "manifest", manifestURI, "err", err)
-		} else {
-			out.PostURI = uri.String()
-		}
-	}
-	return out, nil
+	h.forgetPending(ctx, lc.user, fresh)
+	h.log.Info("manifest recorded", "manifest", lc.manifest, "layers", written, "addBytes", addBytes)
+	return out, written, nil
 }
 
 // callerManifestURI parses the manifest's AT-URI and checks that it names an
@@ -129,9 +157,21 @@ func callerManifestURI(raw string, caller syntax.DID) (syntax.ATURI, error) {
 	if err != nil {
 		return "", xrpc.InvalidRequest("manifestUri: " + err.Error())
 	}
-	did, err := uri.Authority().AsDID()
-	if err != nil || did != caller {
+	if did, err := uri.Authority().AsDID(); err != nil || did != caller {
 		return "", xrpc.Forbidden("manifestUri must name a record in the caller's own repository")
+	}
+	return parseManifestURI(raw)
+}
+
+// parseManifestURI parses an AT-URI that must name an io.atcr.manifest
+// record of a DID.
+func parseManifestURI(raw string) (syntax.ATURI, error) {
+	uri, err := syntax.ParseATURI(raw)
+	if err != nil {
+		return "", xrpc.InvalidRequest("manifestUri: " + err.Error())
+	}
+	if _, err := uri.Authority().AsDID(); err != nil {
+		return "", xrpc.InvalidRequest("manifestUri must name a DID's repository")
 	}
 	if uri.Collection() != syntax.NSID(atcr.ManifestNSID) || uri.RecordKey() == "" {
 		return "", xrpc.InvalidRequest("manifestUri must name an " + atcr.ManifestNSID + " record")
@@ -139,20 +179,31 @@ func callerManifestURI(raw string, caller syntax.DID) (syntax.ATURI, error) {
 	return uri, nil
 }
 
-// manifestBlobs lists the config (first) and layers once each, with
-// validated digests. The subject is a manifest in the user's PDS, not a blob
-// on this hold, so it is not recorded.
-func manifestBlobs(in atcr.HoldNotifyManifest_Input) ([]blobRef, error) {
-	descs := in.Layers
-	if in.Config != nil {
-		descs = append([]atcr.HoldNotifyManifest_Descriptor{*in.Config}, in.Layers...)
+// maxManifestBlobs bounds the blobs one manifest record may name (the
+// notifyManifest lexicon's 4,096 layers plus the config).
+const maxManifestBlobs = 4097
+
+// recordBlobs lists the record's config (first) and layers once each, with
+// validated digests. Non-distributable ("foreign") layers live elsewhere
+// and are skipped, as the AppView skips them when it checks a push. The
+// subject is a manifest in the user's PDS, not a blob on this hold.
+func recordBlobs(rec *atcr.Manifest) ([]blobRef, error) {
+	descs := rec.Layers
+	if rec.Config != nil {
+		descs = append([]atcr.Manifest_BlobReference{*rec.Config}, rec.Layers...)
+	}
+	if len(descs) > maxManifestBlobs {
+		return nil, errManifestNotFound("the manifest record names %d blobs, more than %d", len(descs), maxManifestBlobs)
 	}
 	seen := make(map[string]bool, len(descs))
 	out := make([]blobRef, 0, len(descs))
 	for _, d := range descs {
+		if oci.IsNondistributable(d.MediaType) {
+			continue
+		}
 		digest, err := oci.ParseDigest(d.Digest)
 		if err != nil {
-			return nil, errInvalidDigest("%s", err.Error())
+			return nil, errInvalidDigest("the manifest record: %s", err.Error())
 		}
 		if seen[digest.String()] {
 			continue
@@ -173,7 +224,9 @@ func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			info, err := h.s3.Stat(ctx, s3.BlobKey(blobs[i].digest))
+			sctx, cancel := storageCtx(ctx)
+			defer cancel()
+			info, err := h.s3.Stat(sctx, s3.BlobKey(blobs[i].digest))
 			blobs[i].size, errs[i] = info.Size, err
 		})
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/atproto/atcr"
-	"atcr.io/pkg/hold/pds"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
@@ -50,27 +49,46 @@ func notifyInput(uri, tag string, config oci.Digest, layers ...oci.Digest) atcr.
 	return in
 }
 
+// notify publishes the manifest record the input describes on the owner's
+// PDS and announces it.
 func (e *testEnv) notify(t testing.TB, caller syntax.DID, in atcr.HoldNotifyManifest_Input) atcr.HoldNotifyManifest_Output {
 	t.Helper()
+	e.owner.putManifest(t, in.ManifestURI, in)
 	var out atcr.HoldNotifyManifest_Output
 	e.call(t, caller, atcr.HoldNotifyManifestNSID, in, &out)
 	return out
+}
+
+// publishAndPost publishes the record the input describes and sends the
+// notification, returning the raw answer.
+func (e *testEnv) publishAndPost(t testing.TB, caller syntax.DID, in atcr.HoldNotifyManifest_Input) response {
+	t.Helper()
+	e.owner.putManifest(t, in.ManifestURI, in)
+	return e.post(t, caller, atcr.HoldNotifyManifestNSID, in)
 }
 
 // layerRecords returns every io.atcr.hold.layer record in the hold's repo.
 func (e *testEnv) layerRecords(t testing.TB) []atcr.HoldLayer {
 	t.Helper()
 	var out []atcr.HoldLayer
-	if err := e.h.walkLayers(t.Context(), func(rec pds.Record) {
-		var l atcr.HoldLayer
-		if err := atcr.FromMap(rec.Value, &l); err != nil {
+	cursor := ""
+	for {
+		recs, next, err := e.pds.ListRecords(t.Context(), layerCollection, 100, cursor, true)
+		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, l)
-	}); err != nil {
-		t.Fatal(err)
+		for _, rec := range recs {
+			var l atcr.HoldLayer
+			if err := atcr.FromMap(rec.Value, &l); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, l)
+		}
+		if next == "" {
+			return out
+		}
+		cursor = next
 	}
-	return out
 }
 
 func (e *testEnv) countRecords(t testing.TB, coll string) int {
@@ -138,11 +156,11 @@ func TestNotifyManifestRefusals(t *testing.T) {
 		http.StatusBadRequest, "InvalidRequest")
 	wantError(t, e.post(t, eve, atcr.HoldNotifyManifestNSID, notifyInput(manifestURIOf(eve, "3kbbbbbbbbb22"), "", a)),
 		http.StatusForbidden, "Forbidden")
-	wantError(t, e.post(t, alice, atcr.HoldNotifyManifestNSID, notifyInput(uri, "", a, missing)),
+	wantError(t, e.publishAndPost(t, alice, notifyInput(uri, "", a, missing)),
 		http.StatusBadRequest, atcr.ErrorBlobNotFound)
 	bad := notifyInput(uri, "", a)
 	bad.Layers = append(bad.Layers, atcr.HoldNotifyManifest_Descriptor{Digest: "sha256:short", MediaType: layerType})
-	wantError(t, e.post(t, alice, atcr.HoldNotifyManifestNSID, bad), http.StatusBadRequest, atcr.ErrorInvalidDigest)
+	wantError(t, e.publishAndPost(t, alice, bad), http.StatusBadRequest, atcr.ErrorInvalidDigest)
 	wantError(t, e.post(t, "", atcr.HoldNotifyManifestNSID, notifyInput(uri, "", a)), http.StatusUnauthorized, atcr.ErrorAuthRequired)
 	if n := len(e.layerRecords(t)); n != 0 {
 		t.Fatalf("refused notifications wrote %d records", n)
@@ -158,7 +176,7 @@ func TestNotifyManifestEnforcesQuota(t *testing.T) {
 		t.Fatalf("within quota: %+v", out)
 	}
 	e.captain.set(true)
-	wantError(t, e.post(t, alice, atcr.HoldNotifyManifestNSID, notifyInput(manifestURIOf(alice, "3kccccccccc33"), "big", config, a, b)),
+	wantError(t, e.publishAndPost(t, alice, notifyInput(manifestURIOf(alice, "3kccccccccc33"), "big", config, a, b)),
 		http.StatusBadRequest, atcr.ErrorQuotaExceeded)
 	if n := len(e.layerRecords(t)); n != 2 {
 		t.Fatalf("%d layer records after the refused push, want 2", n)
@@ -173,9 +191,10 @@ func TestNotifyManifestEnforcesQuota(t *testing.T) {
 }
 
 func TestNotifyManifestPosts(t *testing.T) {
+	owner := newOwnerPDS(t)
 	dir := identity.NewMockDirectory()
-	dir.Insert(identity.Identity{DID: alice, Handle: "alice.example.com"})
-	e := newEnv(t, func(c *envConfig) { c.modify = func(o *Options) { o.Identity = dir } })
+	dir.Insert(ownerIdentity(owner, alice, "alice.example.com"))
+	e := newEnv(t, withOwnerPDS(owner), func(c *envConfig) { c.modify = func(o *Options) { o.Identity = dir } })
 	a := e.putBlob(t, 60, 10)
 
 	if out := e.notify(t, alice, notifyInput(manifestURIOf(alice, "3kddddddddd22"), "v1", oci.Digest{}, a)); out.PostURI != "" {
@@ -250,13 +269,26 @@ func TestDeleteManifestLayers(t *testing.T) {
 	}
 }
 
-func TestPushText(t *testing.T) {
+// TestPushTextFixedTemplate: the post says "<who> pushed <repo>:<tag>";
+// a tag that is not a valid OCI tag (spaces, new lines, mentions, links)
+// is never shown — the short digest is — and an overlong text is cut.
+func TestPushTextFixedTemplate(t *testing.T) {
 	d := oci.FromBytes(oci.SHA256, []byte("m"))
-	if got, want := pushText("did:plc:x", "app", "", d), "did:plc:x pushed app@sha256:"+d.Hex()[:12]; got != want {
-		t.Fatalf("got %q, want %q", got, want)
+	short := "app@sha256:" + d.Hex()[:12]
+	for tag, want := range map[string]string{
+		"":       "did:plc:x pushed " + short,
+		"v1.2_3": "did:plc:x pushed app:v1.2_3",
+		"x\n\nalice.bsky.social pushed malware:latest": "did:plc:x pushed " + short,
+		"FREE CRYPTO at https://evil.example/claim":    "did:plc:x pushed " + short,
+		"@bsky.app":              "did:plc:x pushed " + short,
+		strings.Repeat("a", 129): "did:plc:x pushed " + short,
+	} {
+		if got := pushText("did:plc:x", "app", tag, d); got != want {
+			t.Errorf("tag %q: got %q, want %q", tag, got, want)
+		}
 	}
-	long := pushText("alice.example.com", strings.Repeat("é", 400), "v1", d)
-	if n := utf8.RuneCountInString(long); n != maxPostChars || !strings.HasSuffix(long, "…") {
-		t.Fatalf("long text has %d characters, want %d ending in …", n, maxPostChars)
+	long := pushText("did:web:"+strings.Repeat("h", 400)+".example", "app", "v1", d)
+	if n := utf8.RuneCountInString(long); n != 300 || !strings.HasSuffix(long, "…") {
+		t.Fatalf("long text has %d characters, want 300 ending in …", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"time"
 
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/schema"
@@ -59,6 +60,9 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 	if sess.Assembled {
 		return nil, errAssembled
 	}
+	if sess, err = h.sessions.addPart(ctx, sess, 0, h.ttl); err != nil {
+		return nil, err
+	}
 	key, err := s3.UploadKey(sess.ID)
 	if err != nil {
 		return nil, err
@@ -86,7 +90,7 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 // needs a Content-Length of at most 5 GiB; it is spooled to a temporary file
 // because the S3 SDK reads the payload twice (to sign it, then to send it).
 func (h *Handlers) UploadPart(w http.ResponseWriter, r *http.Request) {
-	out, err := h.uploadPart(r)
+	out, err := h.uploadPart(w, r)
 	if err != nil {
 		xrpc.WriteError(w, err)
 		return
@@ -94,7 +98,7 @@ func (h *Handlers) UploadPart(w http.ResponseWriter, r *http.Request) {
 	h.writeOK(w, out)
 }
 
-func (h *Handlers) uploadPart(r *http.Request) (*atcr.HoldUploadPart_Output, error) {
+func (h *Handlers) uploadPart(w http.ResponseWriter, r *http.Request) (*atcr.HoldUploadPart_Output, error) {
 	ctx := r.Context()
 	caller, err := h.writer(ctx)
 	if err != nil {
@@ -121,7 +125,18 @@ func (h *Handlers) uploadPart(r *http.Request) (*atcr.HoldUploadPart_Output, err
 	case r.ContentLength > maxPartSize:
 		return nil, xrpc.PayloadTooLarge(fmt.Sprintf("a part may hold at most %d bytes", int64(maxPartSize)))
 	}
-	spool, err := h.spoolPart(r.Body, r.ContentLength)
+	// Staged bytes are bounded per user: they fill the spool and S3 before
+	// any quota check could see them.
+	staged, err := h.sessions.stagedBytes(ctx, caller, h.now())
+	if err != nil {
+		return nil, err
+	}
+	if staged+r.ContentLength > h.maxStaged {
+		return nil, xrpc.NewError(http.StatusBadRequest, atcr.ErrorQuotaExceeded, fmt.Sprintf(
+			"this part would stage %d bytes for this user, the limit is %d: complete or abort other uploads first",
+			staged+r.ContentLength, h.maxStaged))
+	}
+	spool, err := h.spoolPart(w, r.Body, r.ContentLength)
 	if err != nil {
 		return nil, err
 	}
@@ -143,12 +158,20 @@ func (h *Handlers) uploadPart(r *http.Request) (*atcr.HoldUploadPart_Output, err
 		h.log.Error("upload part", "upload", sess.ID, "part", partNumber, "err", err)
 		return nil, errStorage("store the part")
 	}
+	// A part sent again replaces the first, but both count until the
+	// session ends: the bound errs on the safe side.
+	if _, err := h.sessions.addPart(ctx, sess, r.ContentLength, h.ttl); err != nil {
+		return nil, err
+	}
 	return &atcr.HoldUploadPart_Output{ETag: part.ETag}, nil
 }
 
 // spoolPart copies exactly size bytes of body into a new temporary file,
-// rewound for reading. The caller closes and removes it.
-func (h *Handlers) spoolPart(body io.Reader, size int64) (*os.File, error) {
+// rewound for reading. The caller closes and removes it. A body that sends
+// nothing for PartIdleTimeout is cut off (a read deadline renewed as bytes
+// arrive), so a trickling client cannot hold a spool file and a goroutine
+// forever.
+func (h *Handlers) spoolPart(w http.ResponseWriter, body io.Reader, size int64) (*os.File, error) {
 	f, err := os.CreateTemp(h.spoolDir, "part-*")
 	if err != nil {
 		return nil, fmt.Errorf("create part spool file: %w", err)
@@ -158,15 +181,23 @@ func (h *Handlers) spoolPart(body io.Reader, size int64) (*os.File, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
-	src := &readErrRecorder{r: io.LimitReader(body, size)}
+	rc := http.NewResponseController(w)
+	src := &readErrRecorder{r: &idleReader{r: io.LimitReader(body, size), rc: rc, idle: h.partIdle}}
 	n, err := io.Copy(f, src)
 	if src.err != nil || (err == nil && n != size) {
 		h.log.Debug("part body ended early", "read", n, "want", size, "err", src.err)
+		// The rest of the body is not read: close the connection instead
+		// of waiting for it.
+		w.Header().Set("Connection", "close")
 		return fail(xrpc.InvalidRequest(fmt.Sprintf("the body ended after %d of %d bytes", n, size)))
 	}
 	if err != nil {
+		w.Header().Set("Connection", "close")
 		return fail(fmt.Errorf("write part spool file: %w", err))
 	}
+	// No deadline while the part goes on to S3: an expired one would make
+	// the server's check for a closed connection cancel the request.
+	_ = rc.SetReadDeadline(time.Time{})
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fail(fmt.Errorf("rewind part spool file: %w", err))
 	}
@@ -186,4 +217,18 @@ func (rr *readErrRecorder) Read(p []byte) (int, error) {
 		rr.err = err
 	}
 	return n, err
+}
+
+// idleReader renews a read deadline of idle before every read, so the body
+// may take as long as it needs in total but may not stall.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	// A server without deadline support (a test recorder) reads without one.
+	_ = ir.rc.SetReadDeadline(time.Now().Add(ir.idle))
+	return ir.r.Read(p)
 }

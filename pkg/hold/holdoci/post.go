@@ -2,7 +2,6 @@ package holdoci
 
 import (
 	"context"
-	"unicode/utf8"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -12,12 +11,19 @@ import (
 // postCollection is where the hold writes push announcements.
 const postCollection = syntax.NSID("app.bsky.feed.post")
 
-// maxPostChars is Bluesky's limit on post text (300 graphemes; counting
-// runes is stricter, since every grapheme has at least one).
-const maxPostChars = 300
-
 // shortDigestHex is how much of a digest a post shows for untagged pushes.
 const shortDigestHex = 12
+
+// announcement is what a push post says: who (a verified handle, else the
+// DID) pushed which repository, and the tag or a short digest.
+type announcement struct {
+	user       syntax.DID
+	handle     string // "" when unknown or unverified
+	manifest   syntax.ATURI
+	repository string // from the manifest record, a valid OCI name
+	tag        string // from the caller: shown only when it is a valid OCI tag
+	digest     oci.Digest
+}
 
 func (h *Handlers) postsEnabled(ctx context.Context) bool {
 	return h.captain != nil && h.captain.BlueskyPostsEnabled(ctx)
@@ -40,33 +46,71 @@ func (h *Handlers) handleOf(ctx context.Context, did syntax.DID) string {
 	return ident.Handle.String()
 }
 
-// pushText is the announcement: "<handle or DID> pushed <repo>:<tag>", or
-// "<repo>@<alg>:<12 hex>" for a push without a tag, cut to maxPostChars.
+// pushText is the one template of a post: "<handle or DID> pushed
+// <repository>:<tag>", or "<repository>@<alg>:<12 hex>" when the tag is
+// absent or not a valid OCI tag. Every part is drawn from a grammar
+// without spaces, "@" or newlines (a verified handle or a DID, an OCI
+// repository name, an OCI tag, a digest), so a caller cannot add words,
+// lines or mentions, and the post carries no facets: nothing in it is a
+// link or a mention, whatever a client guesses. It is at most 4+8+255+1+128
+// characters before the DID, well under Bluesky's 300 graphemes for a
+// handle; a very long did:web is cut.
 func pushText(who, repository, tag string, manifest oci.Digest) string {
-	ref := repository + ":" + tag
-	if tag == "" {
-		ref = repository + "@" + string(manifest.Algorithm()) + ":" + manifest.Hex()[:shortDigestHex]
+	ref := repository + "@" + string(manifest.Algorithm()) + ":" + manifest.Hex()[:shortDigestHex]
+	if _, err := oci.ParseTag(tag); tag != "" && err == nil {
+		ref = repository + ":" + tag
 	}
 	text := who + " pushed " + ref
-	if utf8.RuneCountInString(text) <= maxPostChars {
-		return text
+	const maxPostRunes = 300 // Bluesky counts graphemes; every grapheme has a rune
+	if len(text) <= maxPostRunes {
+		return text // ASCII throughout: bytes are runes
 	}
-	runes := []rune(text)
-	return string(runes[:maxPostChars-1]) + "…"
+	return text[:maxPostRunes-1] + "…"
 }
 
-// announcePush writes an app.bsky.feed.post from the hold's identity.
-func (h *Handlers) announcePush(ctx context.Context, handle string, user syntax.DID, repository, tag string, manifest oci.Digest) (syntax.ATURI, error) {
-	who := handle
+// announce posts the push from the hold's identity when posts are on, the
+// manifest was never announced before (announcements table: at most one
+// post per manifest, across restarts) and the user is within their post
+// rate. It returns the post's URI, or "" when nothing was posted; a failed
+// post is logged and does not fail the notification.
+func (h *Handlers) announce(ctx context.Context, a announcement) string {
+	if !h.postsEnabled(ctx) {
+		return ""
+	}
+	claimed, err := h.sessions.claimAnnouncement(ctx, a.manifest, h.now())
+	if err != nil {
+		h.log.Warn("bluesky post skipped", "manifest", a.manifest, "err", err)
+		return ""
+	}
+	if !claimed {
+		return ""
+	}
+	if ok, _ := h.postLimit.Allow(a.user.String()); !ok {
+		h.log.Info("bluesky post skipped: the user's post rate is used up", "manifest", a.manifest, "user", a.user)
+		h.releaseAnnouncement(ctx, a.manifest)
+		return ""
+	}
+	who := a.handle
 	if who == "" {
-		who = user.String()
+		who = a.user.String()
 	}
 	post := map[string]any{
 		"$type":     postCollection.String(),
-		"text":      pushText(who, repository, tag, manifest),
+		"text":      pushText(who, a.repository, a.tag, a.digest),
 		"createdAt": formatDatetime(h.now()),
 		"langs":     []any{"en"},
 	}
 	uri, _, err := h.pds.CreateRecord(ctx, postCollection, "", post)
-	return uri, err
+	if err != nil {
+		h.log.Warn("bluesky post failed", "manifest", a.manifest, "err", err)
+		h.releaseAnnouncement(ctx, a.manifest)
+		return ""
+	}
+	return uri.String()
+}
+
+func (h *Handlers) releaseAnnouncement(ctx context.Context, manifest syntax.ATURI) {
+	if err := h.sessions.releaseAnnouncement(context.WithoutCancel(ctx), manifest); err != nil {
+		h.log.Warn("release announcement", "manifest", manifest, "err", err)
+	}
 }

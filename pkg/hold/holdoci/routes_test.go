@@ -44,6 +44,7 @@ func TestNewRequiresItsParts(t *testing.T) {
 	for name, modify := range map[string]func(*Options){
 		"S3":         func(o *Options) { o.S3 = nil },
 		"PDS":        func(o *Options) { o.PDS = nil },
+		"Layers":     func(o *Options) { o.Layers = nil },
 		"DataDir":    func(o *Options) { o.DataDir = "" },
 		"Authorizer": func(o *Options) { o.Authorizer = nil },
 	} {

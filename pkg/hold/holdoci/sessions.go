@@ -7,16 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	// The "sqlite" driver through glebarez: the hold links other users of it,
-	// and registering modernc.org/sqlite twice panics.
-	_ "github.com/glebarez/go-sqlite"
+	"atcr.io/internal/sqlite"
 )
 
 // sessionsFileName is the session database inside the data directory.
@@ -54,30 +51,34 @@ CREATE TABLE IF NOT EXISTS upload_sessions (
 	assembled       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS upload_sessions_by_expiry ON upload_sessions(expires_at);
-`
+CREATE INDEX IF NOT EXISTS upload_sessions_by_owner ON upload_sessions(owner_did);
+CREATE INDEX IF NOT EXISTS upload_sessions_by_digest ON upload_sessions(expected_digest);
+` + stateSchema
 
 // sessionStore keeps sessions in SQLite so that a restart of the hold does
 // not orphan uploads in flight (times are Unix milliseconds).
 type sessionStore struct{ db *sql.DB }
 
-// openSessionStore opens <dir>/uploads.sqlite in WAL mode with
+// openSessionStore opens <dir>/uploads.sqlite (mode 0600) in WAL mode with
 // synchronous=FULL: a session the caller was told about survives power loss.
 func openSessionStore(ctx context.Context, dir string) (*sessionStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, sessionsFileName)
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "synchronous(FULL)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// internal/sqlite creates the file 0600 (its -wal and -shm follow):
+	// it names users and S3 upload IDs.
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousFull})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	if _, err := db.ExecContext(ctx, sessionsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
+	}
+	if err := migrateSessions(ctx, db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return &sessionStore{db: db}, nil
 }

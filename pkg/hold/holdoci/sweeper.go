@@ -62,6 +62,15 @@ func (h *Handlers) Stop() {
 func (h *Handlers) SweepExpired(ctx context.Context) (int, error) {
 	swept := 0
 	var errs []error
+	// Completed blobs never announced stop counting against quota once an
+	// upload session of theirs would have expired; old pins go too.
+	now := h.now()
+	if err := h.sessions.prunePending(ctx, now.Add(-h.ttl)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := h.sessions.prunePins(ctx, now.Add(-pinKeep)); err != nil {
+		errs = append(errs, err)
+	}
 	busy := map[string]bool{} // skipped this round; keeps the loop finite
 	for {
 		batch, err := h.sessions.expiredBefore(ctx, h.now(), sweepBatch+len(busy))

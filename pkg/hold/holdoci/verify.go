@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/xrpc"
+
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
@@ -43,15 +46,58 @@ func (h *Handlers) verifyAndStore(ctx context.Context, sess session, key string,
 		}
 		return 0, errInvalidDigest("the uploaded bytes have digest %s, not %s", got, digest)
 	}
-	if err := h.storeBlob(ctx, key, digest); err != nil {
+	charged, err := h.checkUploadQuota(ctx, sess, digest, size)
+	if err != nil {
+		return 0, err
+	}
+	if err := h.storeBlob(ctx, key, digest, size); err != nil {
 		h.log.Error("store blob", "upload", sess.ID, "digest", digest, "err", err)
-		return 0, errCompletionFailed(http.StatusBadGateway, "storage failed to move the blob to its digest")
+		return 0, errCompletionFailed(http.StatusBadGateway, "storage (S3) failed to move the blob to its digest").
+			WithRetryAfter(storageRetryAfter)
+	}
+	if charged {
+		if err := h.sessions.addPending(context.WithoutCancel(ctx), sess.Owner, digest.String(), size, h.now()); err != nil {
+			h.log.Warn("record pending blob", "upload", sess.ID, "digest", digest, "err", err)
+		}
 	}
 	if err := h.sessions.delete(ctx, sess.ID); err != nil {
 		// The blob is stored; the sweeper will find nothing left to abort.
 		h.log.Warn("delete completed upload session", "upload", sess.ID, "err", err)
 	}
 	return size, nil
+}
+
+// checkUploadQuota refuses a completed upload that would take its owner
+// over quota, counting what the owner has in flight besides their layer
+// records: blobs completed but not yet announced and bytes staged in other
+// open sessions. A refused upload is discarded, so nothing is left behind.
+// charged reports whether the blob is new to the owner (it then counts as
+// pending until a notification records it).
+func (h *Handlers) checkUploadQuota(ctx context.Context, sess session, digest oci.Digest, size int64) (charged bool, err error) {
+	owned, err := h.layers.UserOwns(ctx, sess.Owner, []string{digest.String()})
+	if err != nil {
+		return false, err
+	}
+	if owned[digest.String()] {
+		return false, nil // already counted in the owner's usage
+	}
+	if h.quota == nil {
+		return true, nil
+	}
+	inFlight, err := h.sessions.unrecordedBytes(ctx, sess.Owner, digest.String(), sess.ID, h.now())
+	if err != nil {
+		return false, err
+	}
+	if _, _, err := h.quota.CheckQuota(ctx, sess.Owner, inFlight+size); err != nil {
+		var xe *xrpc.Error
+		if errors.As(err, &xe) && xe.Name == atcr.ErrorQuotaExceeded {
+			if err := h.discardSession(ctx, sess); err != nil {
+				h.log.Warn("discard over-quota upload", "upload", sess.ID, "err", err)
+			}
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // hashObject streams the object at key through a hash of alg.
@@ -69,18 +115,43 @@ func (h *Handlers) hashObject(ctx context.Context, key string, alg oci.Algorithm
 	return d, hasher.Size(), nil
 }
 
-// storeBlob moves the verified staging object to the digest's key. When the
-// blob is already there (another push of the same content) the staging copy
-// is simply deleted: the stored bytes are identical by construction.
-func (h *Handlers) storeBlob(ctx context.Context, staging string, digest oci.Digest) error {
+// storeBlob moves the verified staging object to the digest's key. When an
+// object is already there (another push of the same content) it is checked
+// first: a size that differs from the verified upload (a torn write after
+// a crash), or — when the stored bytes are cheap to read back (Options.
+// RehashExisting, the embedded server's local files) — bytes that hash to
+// another digest, are replaced by the staging copy; a sound object is kept
+// and the staging copy deleted. Either way the blob is pinned (pins.go):
+// a re-upload makes it young again for garbage collection. All of this
+// happens under the blob guard's shared side.
+func (h *Handlers) storeBlob(ctx context.Context, staging string, digest oci.Digest, size int64) error {
+	release := h.guard.share()
+	defer release()
 	final := s3.BlobKey(digest)
-	_, err := h.s3.Stat(ctx, final)
+	sctx, cancel := storageCtx(ctx)
+	defer cancel()
+	info, err := h.s3.Stat(sctx, final)
 	switch {
-	case err == nil:
-		return h.s3.Delete(ctx, staging)
 	case errors.Is(err, s3.ErrNotFound):
 		return h.staging.Move(ctx, staging, final)
-	default:
+	case err != nil:
 		return err
 	}
+	sound := info.Size == size
+	if sound && h.rehashExisting {
+		got, _, err := h.hashObject(ctx, final, digest.Algorithm())
+		if err != nil {
+			return err
+		}
+		sound = got == digest
+	}
+	if !sound {
+		h.log.Warn("stored blob does not match its digest; replacing it with the verified upload",
+			"digest", digest, "storedSize", info.Size, "size", size)
+		return h.staging.Move(ctx, staging, final)
+	}
+	if err := h.pinBlob(ctx, digest.String()); err != nil {
+		return err
+	}
+	return h.s3.Delete(ctx, staging)
 }

@@ -3,6 +3,7 @@ package pds
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -67,7 +68,8 @@ type preparedWrite struct {
 	w     Write
 	path  string
 	uri   syntax.ATURI
-	block blocks.Block // encoded record; nil for Delete
+	block blocks.Block   // encoded record; nil for Delete
+	value map[string]any // normalised record; nil for Delete
 	swap  *cid.Cid
 }
 
@@ -195,7 +197,7 @@ func (p *PDS) applyLocked(ctx context.Context, prepared []preparedWrite) (*Commi
 		}
 		return &CommitResult{Commit: p.head.Commit.String(), Rev: p.head.Rev, Seq: p.head.Seq, Results: results}, nil
 	}
-	res, err := p.commitLocked(ctx, diff, ops)
+	res, err := p.commitLocked(ctx, diff, ops, changedWrites(prepared, results))
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +207,8 @@ func (p *PDS) applyLocked(ctx context.Context, prepared []preparedWrite) (*Commi
 
 // commitLocked signs the current tree as a new commit, persists the diff and
 // broadcasts the #commit event. Caller holds p.mu (or is Open).
-func (p *PDS) commitLocked(ctx context.Context, diff *memBlocks, ops []*comatproto.SyncSubscribeRepos_RepoOp) (*CommitResult, error) {
+// changed are the writes that changed a record, for the indexes.
+func (p *PDS) commitLocked(ctx context.Context, diff *memBlocks, ops []*comatproto.SyncSubscribeRepos_RepoOp, changed []preparedWrite) (*CommitResult, error) {
 	// WriteDiffBlocks must run before anything calls RootCID (which clears
 	// the dirty flags); it adds the changed nodes plus the neighbour nodes a
 	// consumer needs to invert the ops.
@@ -268,7 +271,8 @@ func (p *PDS) commitLocked(ctx context.Context, diff *memBlocks, ops []*comatpro
 	if err := xevt.Preserialize(); err != nil {
 		return nil, fmt.Errorf("serialize #commit: %w", err)
 	}
-	if err := persistCommit(ctx, p.db, diff, next, xevt.Preserialized); err != nil {
+	index := func(ctx context.Context, tx *sql.Tx) error { return indexCommit(ctx, tx, p.indexes, changed, next.Seq) }
+	if err := persistCommit(ctx, p.db, diff, next, xevt.Preserialized, index); err != nil {
 		return nil, err
 	}
 	p.head = next
@@ -293,6 +297,17 @@ func (p *PDS) reloadTreeLocked(ctx context.Context) {
 		return
 	}
 	p.tree = *tree
+}
+
+// changedWrites drops the no-op updates, which change no record.
+func changedWrites(prepared []preparedWrite, results []WriteResult) []preparedWrite {
+	out := make([]preparedWrite, 0, len(prepared))
+	for i, pw := range prepared {
+		if !results[i].Noop {
+			out = append(out, pw)
+		}
+	}
+	return out
 }
 
 func lexLink(c cid.Cid) *lexutil.LexLink {

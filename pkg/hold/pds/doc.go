@@ -26,4 +26,10 @@
 // Commits are limited to MaxCommitOps operations and MaxCommitBytes of
 // blocks, the limits relays enforce; larger batches must be split by the
 // caller.
+//
+// Options.Indexes are secondary indexes over one collection each (index.go,
+// e.g. pkg/hold/layerindex): their tables live in repo.sqlite, each commit
+// updates them in its own transaction, and Open rebuilds one from the
+// records when its state row is missing or behind the head. The firehose
+// admits at most Handlers.MaxSubscribers connections at once (429 beyond).
 package pds

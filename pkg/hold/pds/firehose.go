@@ -45,6 +45,16 @@ func (h *Handlers) SubscribeRepos(w http.ResponseWriter, r *http.Request) {
 		}
 		cursor = &n
 	}
+	limit := int64(h.MaxSubscribers)
+	if limit <= 0 {
+		limit = DefaultMaxSubscribers
+	}
+	if h.subscribers.Add(1) > limit {
+		h.subscribers.Add(-1)
+		xrpc.WriteError(w, xrpc.RateLimitExceeded("too many firehose subscribers; try again later", pingInterval))
+		return
+	}
+	defer h.subscribers.Add(-1)
 	conn, err := firehoseUpgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader already answered with an HTTP error

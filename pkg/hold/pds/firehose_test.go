@@ -226,3 +226,25 @@ func TestFirehoseCursorErrors(t *testing.T) {
 		t.Errorf("negative cursor: status %d", resp.StatusCode)
 	}
 }
+
+// TestFirehoseSubscriberCap [L1]: beyond MaxSubscribers concurrent
+// connections, subscribeRepos answers 429 RateLimitExceeded with
+// Retry-After instead of replaying events to everyone who asks.
+func TestFirehoseSubscriberCap(t *testing.T) {
+	p := openTestPDS(t, "")
+	h := NewHandlers(p)
+	h.MaxSubscribers = 2
+	srv := serveHandlers(t, h)
+	dialFirehose(t, srv, "")
+	dialFirehose(t, srv, "")
+	u := "ws" + strings.TrimPrefix(srv.URL, "http") + "/xrpc/com.atproto.sync.subscribeRepos"
+	conn, resp, err := websocket.DefaultDialer.Dial(u, nil)
+	if err == nil {
+		conn.Close()
+		t.Fatal("a third subscriber was admitted")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third subscriber: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

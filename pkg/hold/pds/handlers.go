@@ -3,6 +3,7 @@ package pds
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -13,6 +14,10 @@ import (
 // avatars) when Handlers.MaxBlobSize is zero.
 const DefaultMaxBlobSize = 16 << 20
 
+// DefaultMaxSubscribers bounds concurrent subscribeRepos connections when
+// Handlers.MaxSubscribers is zero.
+const DefaultMaxSubscribers = 64
+
 // Handlers serves the hold's com.atproto.* XRPC surface and the did:web
 // documents. Write handlers assume the request was already authorised.
 type Handlers struct {
@@ -20,6 +25,11 @@ type Handlers struct {
 	log *slog.Logger
 	// MaxBlobSize bounds uploadBlob bodies; DefaultMaxBlobSize if zero.
 	MaxBlobSize int64
+	// MaxSubscribers bounds concurrent firehose connections (each may
+	// replay up to the kept events); DefaultMaxSubscribers if zero.
+	MaxSubscribers int
+
+	subscribers atomic.Int64
 }
 
 // NewHandlers returns the HTTP handlers for p.

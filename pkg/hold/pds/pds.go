@@ -42,6 +42,8 @@ type Options struct {
 	Validate func(collection string, record map[string]any) error
 	// KeepEvents is how many firehose events GC keeps (DefaultKeepEvents if 0).
 	KeepEvents int
+	// Indexes are secondary indexes kept beside the records (index.go).
+	Indexes []Index
 }
 
 // PDS is the hold's embedded repository. It is safe for concurrent use.
@@ -55,6 +57,7 @@ type PDS struct {
 	log        *slog.Logger
 	validate   func(string, map[string]any) error
 	keepEvents int
+	indexes    []Index
 
 	events  *events.EventManager
 	closing chan struct{} // closed by Close; ends firehose connections
@@ -120,10 +123,19 @@ func Open(ctx context.Context, opts Options) (*PDS, error) {
 		log:        logger,
 		validate:   opts.Validate,
 		keepEvents: keep,
+		indexes:    opts.Indexes,
 		closing:    make(chan struct{}),
 	}
 	p.events = events.NewEventManager(&eventStore{db: db, closing: p.closing})
+	if err := p.createIndexes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := p.loadRepo(ctx, created); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := p.openIndexes(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -139,7 +151,7 @@ func (p *PDS) loadRepo(ctx context.Context, newKey bool) error {
 	if !ok {
 		p.clock = syntax.TIDClock{}
 		p.tree = mst.NewEmptyTree()
-		if _, err := p.commitLocked(ctx, newMemBlocks(), nil); err != nil {
+		if _, err := p.commitLocked(ctx, newMemBlocks(), nil, nil); err != nil {
 			return fmt.Errorf("genesis commit: %w", err)
 		}
 		p.log.Info("created repository", "rev", p.head.Rev)

@@ -52,45 +52,47 @@ func (p *PDS) prepareWrite(w Write) (preparedWrite, error) {
 	default:
 		return preparedWrite{}, fmt.Errorf("%w: unknown op %d", ErrInvalidWrite, w.Op)
 	}
-	blk, err := p.encodeRecord(w.Collection, w.Record)
+	blk, val, err := p.encodeRecord(w.Collection, w.Record)
 	if err != nil {
 		return preparedWrite{}, err
 	}
-	pw.block = blk
+	pw.block, pw.value = blk, val
 	return pw, nil
 }
 
 // encodeRecord copies and normalises the record, sets $type, runs the
-// Validate hook and encodes it as a DAG-CBOR block.
-func (p *PDS) encodeRecord(coll syntax.NSID, rec map[string]any) (blocks.Block, error) {
+// Validate hook and encodes it as a DAG-CBOR block. It also returns the
+// normalised copy, which is what indexes see.
+func (p *PDS) encodeRecord(coll syntax.NSID, rec map[string]any) (blocks.Block, map[string]any, error) {
 	if rec == nil {
-		return nil, fmt.Errorf("%w: missing record value", ErrInvalidRecord)
+		return nil, nil, fmt.Errorf("%w: missing record value", ErrInvalidRecord)
 	}
 	val, err := copyRecord(rec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if t, ok := val["$type"]; ok && t != coll.String() {
-		return nil, fmt.Errorf("%w: $type %v does not match collection %s", ErrInvalidRecord, t, coll)
+		return nil, nil, fmt.Errorf("%w: $type %v does not match collection %s", ErrInvalidRecord, t, coll)
 	}
 	val["$type"] = coll.String()
 	if p.validate != nil {
 		if err := p.validate(coll.String(), val); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 		}
 	}
 	raw, err := atdata.MarshalCBOR(val)
 	if err != nil {
-		return nil, fmt.Errorf("%w: encode: %w", ErrInvalidRecord, err)
+		return nil, nil, fmt.Errorf("%w: encode: %w", ErrInvalidRecord, err)
 	}
 	if len(raw) > atdata.MAX_CBOR_RECORD_SIZE {
-		return nil, fmt.Errorf("%w: %d bytes encoded, limit %d", ErrInvalidRecord, len(raw), atdata.MAX_CBOR_RECORD_SIZE)
+		return nil, nil, fmt.Errorf("%w: %d bytes encoded, limit %d", ErrInvalidRecord, len(raw), atdata.MAX_CBOR_RECORD_SIZE)
 	}
 	c, err := cborCID.Sum(raw)
 	if err != nil {
-		return nil, fmt.Errorf("record cid: %w", err)
+		return nil, nil, fmt.Errorf("record cid: %w", err)
 	}
-	return blocks.NewBlockWithCid(raw, c)
+	blk, err := blocks.NewBlockWithCid(raw, c)
+	return blk, val, err
 }
 
 // CreateRecord creates a record; rkey "" picks a fresh TID. It fails with

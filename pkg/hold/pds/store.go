@@ -100,8 +100,9 @@ func loadHead(ctx context.Context, db *sql.DB) (h headState, ok bool, err error)
 const insertBatch = 300
 
 // persistCommit stores a commit in one transaction: every diff block (tagged
-// with the commit's rev), the new head and the serialized event frame.
-func persistCommit(ctx context.Context, db *sql.DB, diff *memBlocks, h headState, frame []byte) error {
+// with the commit's rev), the new head, the serialized event frame and, via
+// index, the secondary indexes' changes.
+func persistCommit(ctx context.Context, db *sql.DB, diff *memBlocks, h headState, frame []byte, index func(context.Context, *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin commit tx: %w", err)
@@ -131,6 +132,9 @@ func persistCommit(ctx context.Context, db *sql.DB, diff *memBlocks, h headState
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (seq, rev, frame) VALUES (?, ?, ?)`, h.Seq, h.Rev, frame); err != nil {
 		return fmt.Errorf("insert event %d: %w", h.Seq, err)
+	}
+	if err := index(ctx, tx); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit tx: %w", err)

@@ -1,0 +1,114 @@
+package ratelimit
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"math"
+	"sync"
+	"time"
+)
+
+// maxKeyBytes is the longest key stored as is; longer keys are hashed, so
+// one entry costs at most about 200 bytes whatever the caller sends.
+const maxKeyBytes = 64
+
+// Config configures New.
+type Config struct {
+	// Rate is how many requests per second a key earns (> 0).
+	Rate float64
+	// Burst is how many requests a key may make at once (>= 1).
+	Burst int
+	// MaxKeys bounds the bucket table (>= 1).
+	MaxKeys int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Limiter is a set of token buckets, one per key. It is safe for
+// concurrent use.
+type Limiter struct {
+	rate    float64
+	burst   float64
+	maxKeys int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*list.Element // → *bucket
+	lru     *list.List               // front = most recently used
+}
+
+type bucket struct {
+	key    string
+	tokens float64
+	at     time.Time
+}
+
+// New returns a Limiter, or an error for a configuration that would limit
+// nothing or everything.
+func New(cfg Config) (*Limiter, error) {
+	switch {
+	case !(cfg.Rate > 0) || math.IsInf(cfg.Rate, 0):
+		return nil, errors.New("ratelimit: Rate must be a positive number")
+	case cfg.Burst < 1:
+		return nil, errors.New("ratelimit: Burst must be at least 1")
+	case cfg.MaxKeys < 1:
+		return nil, errors.New("ratelimit: MaxKeys must be at least 1")
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{
+		rate: cfg.Rate, burst: float64(cfg.Burst), maxKeys: cfg.MaxKeys, now: now,
+		buckets: make(map[string]*list.Element), lru: list.New(),
+	}, nil
+}
+
+// Allow takes one token from key's bucket. When the bucket is empty it
+// returns false and how long until the next token.
+func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
+	if len(key) > maxKeyBytes {
+		sum := sha256.Sum256([]byte(key))
+		key = hex.EncodeToString(sum[:16])
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(key, now)
+	if elapsed := now.Sub(b.at).Seconds(); elapsed > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
+	}
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return false, max(wait, time.Millisecond)
+}
+
+// bucketLocked finds or makes key's bucket, evicting the least recently
+// used one when the table is full. Caller holds l.mu.
+func (l *Limiter) bucketLocked(key string, now time.Time) *bucket {
+	if el, ok := l.buckets[key]; ok {
+		l.lru.MoveToFront(el)
+		return el.Value.(*bucket)
+	}
+	if l.lru.Len() >= l.maxKeys {
+		oldest := l.lru.Back()
+		l.lru.Remove(oldest)
+		delete(l.buckets, oldest.Value.(*bucket).key)
+	}
+	b := &bucket{key: key, tokens: l.burst, at: now}
+	l.buckets[key] = l.lru.PushFront(b)
+	return b
+}
+
+// Len returns how many keys have a bucket.
+func (l *Limiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lru.Len()
+}

@@ -1,0 +1,145 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"atcr.io/internal/testclock"
+)
+
+func newLimiter(t *testing.T, clock *testclock.Clock, rate float64, burst, keys int) *Limiter {
+	t.Helper()
+	l, err := New(Config{Rate: rate, Burst: burst, MaxKeys: keys, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestLimiterBurstThenRate: a key gets Burst requests at once, then one
+// per 1/Rate, and is told how long to wait; other keys are unaffected.
+func TestLimiterBurstThenRate(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := newLimiter(t, clock, 2, 3, 10) // 2/s, burst 3
+	for i := range 3 {
+		if ok, _ := l.Allow("a"); !ok {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	ok, wait := l.Allow("a")
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("fourth request: ok=%v wait=%s, want refused for 500ms", ok, wait)
+	}
+	if ok, _ := l.Allow("b"); !ok {
+		t.Fatal("another key was limited")
+	}
+	clock.Advance(500 * time.Millisecond)
+	if ok, _ := l.Allow("a"); !ok {
+		t.Fatal("refused after waiting Retry-After")
+	}
+	if ok, _ := l.Allow("a"); ok {
+		t.Fatal("a second request in the same instant passed")
+	}
+	clock.Advance(time.Hour) // refills to Burst, not beyond
+	for i := range 3 {
+		if ok, _ := l.Allow("a"); !ok {
+			t.Fatalf("after an hour, request %d refused", i)
+		}
+	}
+	if ok, _ := l.Allow("a"); ok {
+		t.Fatal("bucket refilled beyond Burst")
+	}
+}
+
+// TestLimiterTableBounded: many distinct keys (long ones too) never grow
+// the table beyond MaxKeys; the least recently used key is evicted.
+func TestLimiterTableBounded(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := newLimiter(t, clock, 1, 1, 100)
+	for i := range 10_000 {
+		l.Allow(fmt.Sprintf("%d-%s", i, strings.Repeat("x", 1000)))
+	}
+	if l.Len() != 100 {
+		t.Fatalf("%d keys kept, want 100", l.Len())
+	}
+	for _, b := range l.buckets {
+		if k := b.Value.(*bucket).key; len(k) > maxKeyBytes {
+			t.Fatalf("a %d-byte key was stored", len(k))
+		}
+	}
+	l2 := newLimiter(t, clock, 1, 1, 2)
+	l2.Allow("a")
+	l2.Allow("b")
+	l2.Allow("a") // a is now more recent than b
+	l2.Allow("c") // evicts b
+	if ok, _ := l2.Allow("a"); ok {
+		t.Fatal("a was evicted instead of b")
+	}
+	if ok, _ := l2.Allow("b"); !ok {
+		t.Fatal("b should have started over with a full bucket")
+	}
+}
+
+func TestNewRefusesNonsense(t *testing.T) {
+	for _, cfg := range []Config{{Rate: 0, Burst: 1, MaxKeys: 1}, {Rate: 1, Burst: 0, MaxKeys: 1}, {Rate: 1, Burst: 1}} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+// TestClientAddr: X-Forwarded-For counts only from a trusted proxy, and
+// then its right-most untrusted entry; spoofed entries to its left do not.
+func TestClientAddr(t *testing.T) {
+	trusted, err := ParseTrustedProxies([]string{"127.0.0.1", "10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		peer, xff, want string
+	}{
+		{"203.0.113.9:5000", "", "203.0.113.9"},
+		{"203.0.113.9:5000", "198.51.100.1", "203.0.113.9"}, // untrusted peer: header ignored
+		{"127.0.0.1:40000", "198.51.100.1", "198.51.100.1"},
+		{"127.0.0.1:40000", "6.6.6.6, 198.51.100.1", "198.51.100.1"},  // client-sent entry on the left
+		{"127.0.0.1:40000", "198.51.100.1, 10.1.2.3", "198.51.100.1"}, // a second trusted hop
+		{"127.0.0.1:40000", "", "127.0.0.1"},
+		{"127.0.0.1:40000", "garbage", "127.0.0.1"},
+		{"[::ffff:127.0.0.1]:1", "2001:db8::1", "2001:db8::1"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.peer
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := ClientAddr(r, trusted); got != tc.want {
+			t.Errorf("peer %s XFF %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+	if _, err := ParseTrustedProxies([]string{"caddy"}); err == nil {
+		t.Error("a host name was accepted as a trusted proxy")
+	}
+}
+
+// TestClientMiddleware: the handler's context carries the client address.
+func TestClientMiddleware(t *testing.T) {
+	var got string
+	h := ClientMiddleware(LoopbackProxies)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = ClientFrom(r.Context())
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "127.0.0.1:1234"
+	r.Header.Set("X-Forwarded-For", "198.51.100.7")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got != "198.51.100.7" {
+		t.Fatalf("client %q", got)
+	}
+	if _, ok := ClientFrom(context.Background()); ok {
+		t.Fatal("a background context has a client")
+	}
+}
