@@ -170,6 +170,7 @@ func OpenDB(t testing.TB, path string) *db.DB {
 // AddHold starts another hold and publishes its identity.
 func (e *Env) AddHold(t testing.TB, did syntax.DID, svc *s3.S3Service) *Hold {
 	h := NewHold(t, did, svc)
+	h.ReadRecordsFrom(e.PDS.Record)
 	e.Dir.Insert(identity.Identity{
 		DID:    did,
 		Handle: syntax.HandleInvalid,

@@ -50,6 +50,13 @@ type Hold struct {
 	deleteErr bool
 	// blobReaders are the callers of getBlob ("" anonymous), in order.
 	blobReaders []syntax.DID
+	// published are manifest records set with PublishManifest; readRecord
+	// reads the others from the owners' PDS (ReadRecordsFrom).
+	published  map[string]atcr.Manifest
+	readRecord func(did syntax.DID, collection, rkey string) (map[string]any, bool)
+	// crew, when set (SetCrew), are the only callers who may write; unset,
+	// every caller with a token may.
+	crew map[syntax.DID]bool
 	// recorded are the layer records notifyManifest wrote: manifest URI →
 	// digests.
 	recorded map[string]map[string]bool
@@ -81,7 +88,7 @@ type holdUpload struct {
 
 // NewHold starts a fake hold named did over svc, stopped when the test ends.
 func NewHold(t testing.TB, did syntax.DID, svc *s3.S3Service) *Hold {
-	h := &Hold{DID: did, S3: svc, uploads: map[string]*holdUpload{}, calls: map[string]int{}, recorded: map[string]map[string]bool{}}
+	h := &Hold{DID: did, S3: svc, uploads: map[string]*holdUpload{}, calls: map[string]int{}, recorded: map[string]map[string]bool{}, published: map[string]atcr.Manifest{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		xrpc.WriteError(w, xrpc.NewError(http.StatusNotFound, "MethodNotImplemented", "not implemented by this hold"))
@@ -141,6 +148,34 @@ func (h *Hold) SetNotifyDeletedFails(v bool) { h.set(func() { h.deleteErr = v })
 // answered, so a test can look at the world as the hold would (is the
 // record gone from the PDS yet?).
 func (h *Hold) OnNotifyDeleted(fn func(DeletedNotice)) { h.set(func() { h.onDeleted = fn }) }
+
+// ReadRecordsFrom makes notifyManifest read manifest records with read (a
+// fake PDS's Record), as the real hold reads the owner's PDS.
+func (h *Hold) ReadRecordsFrom(read func(did syntax.DID, collection, rkey string) (map[string]any, bool)) {
+	h.set(func() { h.readRecord = read })
+}
+
+// PublishManifest makes notifyManifest find record at uri.
+func (h *Hold) PublishManifest(uri string, record atcr.Manifest) {
+	h.set(func() { h.published[uri] = record })
+}
+
+// SetCrew limits writing (uploads, notifications) to dids; without it every
+// caller with a token may write.
+func (h *Hold) SetCrew(dids ...syntax.DID) {
+	h.set(func() {
+		h.crew = map[syntax.DID]bool{}
+		for _, d := range dids {
+			h.crew[d] = true
+		}
+	})
+}
+
+func (h *Hold) isCrew(did syntax.DID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.crew == nil || h.crew[did]
+}
 
 // SetPrivate makes getBlob require a service token.
 func (h *Hold) SetPrivate(v bool) { h.set(func() { h.private = v }) }

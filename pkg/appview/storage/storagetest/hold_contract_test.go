@@ -7,6 +7,7 @@ import (
 
 	"atcr.io/internal/holdcontract"
 	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/s3"
 )
 
@@ -26,10 +27,16 @@ func TestHoldContract(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			hold := storagetest.NewHold(t, storagetest.HoldDID, c.s3(t))
 			hold.SetNoPresign(c.noPresign)
+			const writer = syntax.DID("did:plc:holdcontractwriter0000000")
+			hold.SetCrew(writer)
 			holdcontract.Run(t, holdcontract.Target{
-				URL:    hold.URL(),
-				DID:    hold.DID,
-				Writer: "did:plc:holdcontractwriter0000000",
+				URL:      hold.URL(),
+				DID:      hold.DID,
+				Writer:   writer,
+				Outsider: "did:plc:holdcontractoutsider000000",
+				PublishManifest: func(_ *testing.T, uri string, record atcr.Manifest) {
+					hold.PublishManifest(uri, record)
+				},
 				Authorization: func(_ *testing.T, caller syntax.DID, lxm syntax.NSID) string {
 					return "Bearer svc|" + caller.String() + "|" + hold.DID.String() + "|" + lxm.String()
 				},

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -14,13 +15,19 @@ import (
 // The fake hold's manifest notifications: notifyManifest and
 // notifyManifestDeleted.
 
-// notify records the manifest's blobs as the real hold does: every blob
-// (config and layers) must be stored, each gets one layer record per
-// manifest, and a repeated notification records nothing new. Quota and the
-// manifest record's ownership are the real hold's (pkg/hold/holdoci).
-func (h *Hold) notify(w http.ResponseWriter, r *http.Request, _ syntax.DID) {
+// notify records the manifest's blobs as the real hold does: it believes
+// the manifest record in the owner's PDS, not the caller (no record, another
+// digest or another hold is ManifestNotFound); every blob the record names
+// (config and distributable layers) must be stored; each gets one layer
+// record per manifest, and a repeated notification records nothing new.
+// Quota is the real hold's (pkg/hold/holdoci).
+func (h *Hold) notify(w http.ResponseWriter, r *http.Request, caller syntax.DID) {
 	var in atcr.HoldNotifyManifest_Input
 	if !h.decode(w, r, &in) {
+		return
+	}
+	if !h.isCrew(caller) {
+		xrpc.WriteError(w, xrpc.Forbidden("only the hold's crew may push"))
 		return
 	}
 	h.mu.Lock()
@@ -35,9 +42,20 @@ func (h *Hold) notify(w http.ResponseWriter, r *http.Request, _ syntax.DID) {
 		xrpc.WriteError(w, xrpc.NewError(fail.status, fail.name, fail.message))
 		return
 	}
-	blobs := in.Layers
-	if in.Config != nil {
-		blobs = append([]atcr.HoldNotifyManifest_Descriptor{*in.Config}, blobs...)
+	rec, ok := h.manifestRecord(in.ManifestURI)
+	if !ok || rec.Digest != in.ManifestDigest || (rec.HoldDID != "" && rec.HoldDID != h.DID.String()) {
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorManifestNotFound,
+			"the owner's PDS has no manifest record "+in.ManifestURI+" of this digest for this hold"))
+		return
+	}
+	var blobs []atcr.Manifest_BlobReference
+	if rec.Config != nil {
+		blobs = append(blobs, *rec.Config)
+	}
+	for _, l := range rec.Layers {
+		if !oci.IsNondistributable(l.MediaType) {
+			blobs = append(blobs, l)
+		}
 	}
 	for _, b := range blobs {
 		d, err := oci.ParseDigest(b.Digest)
@@ -79,6 +97,10 @@ func (h *Hold) notifyDeleted(w http.ResponseWriter, r *http.Request, caller synt
 	if !h.decode(w, r, &in) {
 		return
 	}
+	if !h.mayDeleteFor(caller, in.ManifestURI) {
+		xrpc.WriteError(w, xrpc.Forbidden("only the manifest's owner or the hold's crew may do this"))
+		return
+	}
 	notice := DeletedNotice{Caller: caller, ManifestURI: in.ManifestURI}
 	h.mu.Lock()
 	fail, hook := h.deleteErr, h.onDeleted
@@ -97,4 +119,44 @@ func (h *Hold) notifyDeleted(w http.ResponseWriter, r *http.Request, caller synt
 		delete(h.recorded, in.ManifestURI)
 	})
 	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldNotifyManifestDeleted_Output{LayersDeleted: deleted})
+}
+
+// manifestRecord reads the io.atcr.manifest record at uri: one published
+// with PublishManifest, else from the PDS ReadRecordsFrom names.
+func (h *Hold) manifestRecord(uri string) (*atcr.Manifest, bool) {
+	at, err := syntax.ParseATURI(uri)
+	if err != nil || at.Collection() != atcr.ManifestNSID {
+		return nil, false
+	}
+	did, err := at.Authority().AsDID()
+	if err != nil {
+		return nil, false
+	}
+	h.mu.Lock()
+	rec, ok := h.published[uri]
+	read := h.readRecord
+	h.mu.Unlock()
+	if ok {
+		return &rec, true
+	}
+	if read == nil {
+		return nil, false
+	}
+	value, ok := read(did, atcr.ManifestNSID, at.RecordKey().String())
+	if !ok {
+		return nil, false
+	}
+	raw, err := json.Marshal(value)
+	if err != nil || json.Unmarshal(raw, &rec) != nil {
+		return nil, false
+	}
+	return &rec, true
+}
+
+// mayDeleteFor: notifyManifestDeleted needs the manifest's owner or crew.
+func (h *Hold) mayDeleteFor(caller syntax.DID, uri string) bool {
+	if at, err := syntax.ParseATURI(uri); err == nil && at.Authority().String() == caller.String() {
+		return true
+	}
+	return h.isCrew(caller)
 }

@@ -27,6 +27,10 @@ func (h *Hold) initiate(w http.ResponseWriter, r *http.Request, caller syntax.DI
 	if !h.decode(w, r, &in) {
 		return
 	}
+	if !h.isCrew(caller) {
+		xrpc.WriteError(w, xrpc.Forbidden("only the hold's crew may push"))
+		return
+	}
 	if in.Digest != "" {
 		if _, err := oci.ParseDigest(in.Digest); err != nil {
 			xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorInvalidDigest, "digest: "+err.Error()))
