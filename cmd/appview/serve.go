@@ -18,7 +18,7 @@ import (
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/browse"
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
@@ -71,9 +71,9 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 
 	// Who a request comes from, behind Caddy: login throttling counts per
 	// client address.
-	clientAddrs, err := clientaddr.New(cfg.Clients.TrustedProxies)
+	clientAddrs, err := clientaddr.New(cfg.Server.TrustedProxies)
 	if err != nil {
-		return fmt.Errorf("clients.trusted_proxies: %w", err)
+		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
 
 	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))

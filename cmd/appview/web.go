@@ -13,7 +13,7 @@ import (
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
 	"atcr.io/pkg/appview/ui"
@@ -37,7 +37,7 @@ type webDeps struct {
 	// Repositories feeds the UI's user and repository pages
 	// (*browse.Service); nil leaves those pages out.
 	Repositories ui.Repositories
-	// ClientAddrs finds a request's client address (clients.trusted_proxies)
+	// ClientAddrs finds a request's client address (server.trusted_proxies)
 	// for device requests and device-secret throttling; nil trusts loopback.
 	ClientAddrs *clientaddr.Resolver
 	// Logger defaults to slog.Default().

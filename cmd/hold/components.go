@@ -13,6 +13,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/clientaddr"
 	"atcr.io/internal/ratelimit"
 	"atcr.io/internal/startup"
 	"atcr.io/pkg/atproto/directory"
@@ -164,11 +165,11 @@ func lookupGate(limiter *ratelimit.Limiter) func(context.Context) error {
 	}
 }
 
-// trustedProxies parses server.trusted_proxies (validated by config).
-func trustedProxies(cfg *config.HoldConfig) (ratelimit.TrustedProxies, error) {
-	t, err := ratelimit.ParseTrustedProxies(cfg.Server.TrustedProxies)
+// clientAddrs reads server.trusted_proxies (validated by config).
+func clientAddrs(cfg *config.HoldConfig) (*clientaddr.Resolver, error) {
+	r, err := clientaddr.New(cfg.Server.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
 	}
-	return t, nil
+	return r, nil
 }

@@ -71,7 +71,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	defer closeLogged(logger, "upload sessions", blobs.Close)
 
-	proxies, err := trustedProxies(cfg)
+	addrs, err := clientAddrs(cfg)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 		Version: version.String(),
 		Middleware: []func(http.Handler) http.Handler{
 			logging.Middleware(logger),
-			ratelimit.ClientMiddleware(proxies), // identity lookups are charged per client address
+			ratelimit.ClientMiddleware(addrs), // identity lookups are charged per client address
 		},
 		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     members,

@@ -18,7 +18,6 @@ type AppViewConfig struct {
 	UI               UIConfig             `yaml:"ui" comment:"Web interface."`
 	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory)."`
 	Cache            AppViewCacheConfig   `yaml:"cache" comment:"Memory bounds of the caches and indexes, in bytes."`
-	Clients          ClientsConfig        `yaml:"clients" comment:"How the AppView tells clients apart behind a reverse proxy (login throttling counts per client address)."`
 }
 
 // AppViewUploadsConfig bounds the upload sessions of the registry.
@@ -52,6 +51,7 @@ type AppViewServerConfig struct {
 	DataDir         string        `yaml:"data_dir" env:"ATCR_DATA_DIR" comment:"Directory for the AppView database and keys."`
 	DefaultHoldDID  string        `yaml:"default_hold_did" env:"ATCR_DEFAULT_HOLD_DID" comment:"Hold that receives pushes of users who have not chosen one. Required unless insecure_local_dev."`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"ATCR_SHUTDOWN_TIMEOUT" comment:"How long in-flight requests may take to finish on shutdown."`
+	TrustedProxies  []string      `yaml:"trusted_proxies" env:"ATCR_TRUSTED_PROXIES" comment:"Reverse proxies (IP addresses or CIDR prefixes; env: space separated) whose X-Forwarded-For names the client, for login throttling and rate limits; a request from any other peer is that peer. [] trusts none."`
 }
 
 // AuthConfig governs the registry's bearer tokens.
@@ -83,6 +83,8 @@ func DefaultAppView() *AppViewConfig {
 			Addr:            ":5000",
 			DataDir:         "/var/lib/atcr/appview",
 			ShutdownTimeout: 30 * time.Second,
+			// Caddy on the same machine, as deploy/Caddyfile runs it.
+			TrustedProxies: []string{"127.0.0.0/8", "::1/128"},
 		},
 		Identity: defaultIdentity(),
 		Auth:     AuthConfig{TokenTTL: 5 * time.Minute},
@@ -106,7 +108,6 @@ func DefaultAppView() *AppViewConfig {
 			UIAccountBytes:    32 << 20,
 			IndexLoads:        32,
 		},
-		Clients: defaultClients(),
 	}
 }
 
@@ -192,6 +193,6 @@ func (c *AppViewConfig) validate(src *sources) error {
 			ck.fail("oauth.scopes", "scope %q must be non-empty and contain no spaces", s)
 		}
 	}
-	ck.clients(c.Clients)
+	ck.trustedProxies("server.trusted_proxies", c.Server.TrustedProxies)
 	return ck.err()
 }

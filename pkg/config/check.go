@@ -184,7 +184,7 @@ func (c *checker) trustedProxies(key string, values []string) {
 		if _, err := netip.ParsePrefix(v); err == nil {
 			continue
 		}
-		if _, err := netip.ParseAddr(v); err != nil {
+		if addr, err := netip.ParseAddr(v); err != nil || addr.Zone() != "" {
 			c.fail(key, "%q is not an IP address or CIDR prefix", v)
 		}
 	}

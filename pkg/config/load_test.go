@@ -284,8 +284,8 @@ func TestLoadAppViewErrors(t *testing.T) {
 			msg: "auth.token_ttl: must be a duration greater than zero", line: 6, key: "auth.token_ttl"},
 		{name: "bad env bool", yaml: prodAppView, env: map[string]string{"ATCR_UI_ENABLED": "yes please"},
 			msg: `config: env ATCR_UI_ENABLED: ui.enabled: cannot parse "yes please" as a bool`, key: "ui.enabled", envv: "ATCR_UI_ENABLED"},
-		{name: "trusted proxy not an address", yaml: prodAppView + "clients:\n  trusted_proxies: [127.0.0.1, caddy.internal]\n",
-			msg: `clients.trusted_proxies: "caddy.internal" is not an IP address or CIDR prefix`, line: 6, key: "clients.trusted_proxies"},
+		{name: "trusted proxy not an address", yaml: prodAppView + "  trusted_proxies: [127.0.0.1, caddy.internal]\n",
+			msg: `server.trusted_proxies: "caddy.internal" is not an IP address or CIDR prefix`, line: 5, key: "server.trusted_proxies"},
 		{name: "private host with scheme", yaml: prodAppView + "identity:\n  private_hosts: [pds.internal, https://plc.internal]\n",
 			msg: `identity.private_hosts: "https://plc.internal" is not a host name`, line: 6, key: "identity.private_hosts"},
 		{name: "private host with port", yaml: prodAppView, env: map[string]string{"ATCR_PRIVATE_HOSTS": "pds.internal:443"},
@@ -330,18 +330,18 @@ func TestLoadAppViewClientsAndPrivateHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(cfg.Clients.TrustedProxies, " "); got != "127.0.0.0/8 ::1/128" {
+	if got := strings.Join(cfg.Server.TrustedProxies, " "); got != "127.0.0.0/8 ::1/128" {
 		t.Errorf("trusted_proxies = %q, want loopback by default", got)
 	}
 	if got := strings.Join(cfg.Identity.PrivateHosts, " "); got != "pds.internal *.hold.internal 10.20.0.0/16" {
 		t.Errorf("private_hosts = %q", got)
 	}
-	cfg, err = loadAppViewBytes(prodAppView+"clients:\n  trusted_proxies: []\n", nil)
+	cfg, err = loadAppViewBytes(prodAppView+"  trusted_proxies: []\n", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Clients.TrustedProxies == nil || len(cfg.Clients.TrustedProxies) != 0 {
-		t.Errorf("trusted_proxies: [] = %#v, want an empty list (trust none)", cfg.Clients.TrustedProxies)
+	if cfg.Server.TrustedProxies == nil || len(cfg.Server.TrustedProxies) != 0 {
+		t.Errorf("trusted_proxies: [] = %#v, want an empty list (trust none)", cfg.Server.TrustedProxies)
 	}
 	if cfg.Identity.PrivateHosts == nil || len(cfg.Identity.PrivateHosts) != 0 {
 		t.Errorf("private_hosts default = %#v, want an empty list", cfg.Identity.PrivateHosts)

@@ -31,15 +31,3 @@ func (c *checker) privateHosts(key string, entries []string) {
 	}
 }
 
-// cidrList checks a list of IP addresses or CIDR prefixes.
-func (c *checker) cidrList(key string, entries []string) {
-	for _, raw := range entries {
-		if _, err := netip.ParsePrefix(raw); err == nil {
-			continue
-		}
-		if addr, err := netip.ParseAddr(raw); err == nil && addr.Zone() == "" {
-			continue
-		}
-		c.fail(key, "%q is not an IP address or CIDR prefix", raw)
-	}
-}

@@ -8,7 +8,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/throttle"
 )
 

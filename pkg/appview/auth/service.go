@@ -11,7 +11,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 
 	"atcr.io/pkg/appview/apppassword"
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/db"
 )
 

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/pkg/appview/auth"
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 )
 
 // Errors of the device flow, returned wrapped. The first five are the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 )
 
 func post(t *testing.T, h http.Handler, contentType, body string) (int, map[string]any) {

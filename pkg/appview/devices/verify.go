@@ -14,7 +14,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"atcr.io/pkg/appview/auth"
-	"atcr.io/pkg/appview/clientaddr"
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/throttle"
 )
 
