@@ -4,18 +4,27 @@ package e2e
 
 import (
 	"testing"
+	"time"
+
+	"atcr.io/pkg/atproto/atcr"
 )
 
 // TestFaultPLCDown cuts the PLC directory off — refused, then blackholed —
-// from an AppView that has not resolved the user yet (a restart empties
-// its identity cache), during a push, a pull and a login, and checks each
-// answer: 502/503 with Retry-After and a message naming identity
-// resolution, within faultBound; nothing recorded; and once the PLC is
-// back, the same push succeeds and the image pulls back bit-identical.
+// from an AppView and a hold that have not resolved the user yet (a
+// restart empties their identity caches), during a push, a pull and a
+// login, and checks each answer: 502/503 with Retry-After and a message
+// naming identity resolution, within faultBound; nothing recorded; and
+// once the PLC is back, the same push succeeds and the image pulls back
+// bit-identical. A hold restarted during the outage meets it on its own
+// while the AppView still knows the user: the hold resolves the issuer of
+// every service token, and an issuer it cannot resolve for an outage is
+// not a bad token (a 401 would reach the user as "the hold does not let
+// this account write"), so both the push and the hold's own answer must
+// be 502/503.
 //
-// The directory remembers a failed lookup for two minutes (its error
-// TTL), so the AppView recovers from a PLC outage at most two minutes
-// after the PLC does; the test restarts its AppView instead of waiting.
+// The directories remember a failed lookup for two minutes (their error
+// TTL), so the servers recover from a PLC outage at most two minutes
+// after the PLC does; the test restarts them instead of waiting.
 func TestFaultPLCDown(t *testing.T) {
 	w := newFaultWorld(t)
 	repo := faultRepo("plc")
@@ -27,12 +36,32 @@ func TestFaultPLCDown(t *testing.T) {
 	pushed := []faultImage{v1}
 	for _, mode := range []faultMode{gateRefused, gateBlackholed} {
 		t.Run(mode.String(), func(t *testing.T) {
-			w.AppView.restart(t)
-			cold := newFaultImage(t, repo, "cold-"+mode.String(), 4096)
-			password := w.unusedPassword(t)
+			// The AppView knows the user (the last push resolved them);
+			// the hold, restarted, does not. Pulls need no identity the
+			// AppView lacks (the hold serves public blobs to anyone).
+			w.Hold.restart(t)
+			viaHold := newFaultImage(t, repo, "hold-"+mode.String(), 4096)
+			holdTok := w.User.token(t, w.Hold.DID, atcr.HoldInitiateUploadNSID, time.Time{})
 			before := w.PLC.faults()
 			w.PLC.set(t, mode)
-			var push, pull, login *faultAnswer
+			var push, hold, pull *faultAnswer
+			faultConcurrently(
+				func() { push = w.push(t, pushTok, viaHold) },
+				func() { hold = w.Hold.initiate(holdTok) },
+				func() { pull = w.pull(t, pullTok, v1) },
+			)
+			w.PLC.set(t, gateOpen)
+			requireFaultAnswer(t, "push the hold cannot verify", push, "hold")
+			requireFaultAnswer(t, "the hold's own initiateUpload", hold, "identity", "PLC", "DID")
+			requireSuccess(t, "pull from an AppView that knows the user", pull)
+
+			// Neither knows the user.
+			w.AppView.restart(t)
+			w.Hold.restart(t)
+			cold := newFaultImage(t, repo, "cold-"+mode.String(), 4096)
+			password := w.unusedPassword(t)
+			w.PLC.set(t, mode)
+			var login *faultAnswer
 			faultConcurrently(
 				func() { push = w.push(t, pushTok, cold) },
 				func() { pull = w.pull(t, pullTok, v1) },
@@ -48,8 +77,10 @@ func TestFaultPLCDown(t *testing.T) {
 			w.requireRecords(t, repo, pushed...)
 
 			w.AppView.restart(t) // forget the failed lookups
+			w.Hold.restart(t)
 			requireSuccess(t, "the same push, PLC back", w.push(t, pushTok, cold))
-			pushed = append(pushed, cold)
+			requireSuccess(t, "the same push through the hold, PLC back", w.push(t, pushTok, viaHold))
+			pushed = append(pushed, cold, viaHold)
 			w.requireLoginWorks(t, password, repo)
 		})
 	}

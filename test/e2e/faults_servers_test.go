@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
@@ -270,4 +271,11 @@ func (h *faultHold) openUploads(t *testing.T) int {
 		t.Fatalf("list multipart uploads of %s: %v", h.bucket, err)
 	}
 	return len(out.Uploads)
+}
+
+// initiate asks the hold itself to start an upload (initiateUpload) with
+// a service token of the test's, waiting at most faultBound.
+func (h *faultHold) initiate(token string) *faultAnswer {
+	return faultDo(faultHoldHTTP, "hold initiateUpload", http.MethodPost, h.URL+"/xrpc/"+atcr.HoldInitiateUploadNSID, token,
+		[]byte(`{}`), map[string]string{"Content-Type": "application/json"})
 }
