@@ -19,53 +19,53 @@ import (
 // round has everything cached but the PDS's write, and meets the fault
 // where its manifest is written (uploadBlob, the first write).
 func TestFaultPDSDown(t *testing.T) {
-	w := newFaultWorld(t)
-	repo := faultRepo("pds")
-	pushTok := w.tokenFor(t, repo, "pull,push")
-	pullTok := w.tokenFor(t, repo, "pull")
-	v1 := newFaultImage(t, repo, "v1", 4096)
-	requireSuccess(t, "push v1", w.push(t, pushTok, v1))
-
-	pushed := []faultImage{v1}
+	s := newFaultScene(t, "pds")
 	for _, mode := range []faultMode{gateRefused, gateBlackholed} {
 		t.Run(mode.String(), func(t *testing.T) {
-			w.AppView.restart(t)
-			cold := newFaultImage(t, repo, "cold-"+mode.String(), 4096)
-			password := w.unusedPassword(t)
-			before := w.PDS.faults()
-			w.PDS.set(t, mode)
-			var push, pull, login *faultAnswer
-			faultConcurrently(
-				func() { push = w.push(t, pushTok, cold) },
-				func() { pull = w.pull(t, pullTok, v1) },
-				func() { login = w.login(t, password, repo) },
-			)
-			w.PDS.set(t, gateOpen)
-			requireFaultAnswer(t, "push", push, "PDS")
-			requireFaultAnswer(t, "pull", pull, "PDS")
-			requireFaultAnswer(t, "/auth/token", login, "PDS")
-			if mode != gateRefused && w.PDS.faults() == before {
-				t.Errorf("no request met the %s PDS", mode)
-			}
-			w.requireRecords(t, repo, pushed...)
-			requireSuccess(t, "the same push, PDS back", w.push(t, pushTok, cold))
-			pushed = append(pushed, cold)
-			w.requireLoginWorks(t, password, repo)
+			s.AppView.restart(t)
+			cold, password := s.coldRound(t, s.PDS, mode, "PDS")
+			s.pushOK(t, "the same push, PDS back", cold)
+			s.requireLoginWorks(t, password, s.Repo)
 
 			// Service tokens, stats and the repository index are cached now.
-			warm := newFaultImage(t, repo, "warm-"+mode.String(), 4096)
-			w.uploadBlobs(t, pushTok, warm)
-			w.PDS.set(t, mode)
-			put := w.putManifest(pushTok, warm)
-			w.PDS.set(t, gateOpen)
+			warm := s.image(t, "warm-"+mode.String(), 4096)
+			s.uploadBlobs(t, s.PushTok, warm)
+			s.PDS.set(t, mode)
+			put := s.putManifest(s.PushTok, warm)
+			s.PDS.set(t, gateOpen)
 			requireFaultAnswer(t, "manifest push", put, "PDS")
-			w.requireRecords(t, repo, pushed...)
-			requireSuccess(t, "the same manifest push, PDS back", w.push(t, pushTok, warm))
-			pushed = append(pushed, warm)
+			s.requireRecords(t, s.Repo, s.Pushed...)
+			s.pushOK(t, "the same manifest push, PDS back", warm)
 		})
 	}
-	w.requireRecords(t, repo, pushed...)
-	for _, img := range pushed {
-		requireSuccess(t, "pull "+img.Tag, w.pull(t, pullTok, img))
+	s.requireIntact(t)
+}
+
+// coldRound is the round of TestFaultPDSDown and TestFaultPLCDown that
+// meets the fault from cold caches: with gate in mode, a push of a new
+// image, a pull of v1 and a login with an app password the AppView has not
+// seen each answer 502/503 with Retry-After and a message naming upstream,
+// within faultBound, and nothing is recorded. It returns the image and the
+// password, for the test to use again once the upstream is back.
+func (s *faultScene) coldRound(t *testing.T, gate *faultGate, mode faultMode, upstream string) (faultImage, string) {
+	t.Helper()
+	cold := s.image(t, "cold-"+mode.String(), 4096)
+	password := s.unusedPassword(t)
+	before := gate.faults()
+	gate.set(t, mode)
+	var push, pull, login *faultAnswer
+	faultConcurrently(
+		func() { push = s.push(t, s.PushTok, cold) },
+		func() { pull = s.pull(t, s.PullTok, s.V1) },
+		func() { login = s.login(t, password, s.Repo) },
+	)
+	gate.set(t, gateOpen)
+	requireFaultAnswer(t, "push", push, upstream)
+	requireFaultAnswer(t, "pull", pull, upstream)
+	requireFaultAnswer(t, "/auth/token", login, upstream)
+	if mode != gateRefused && gate.faults() == before {
+		t.Errorf("no request met the %s %s", mode, gate.name)
 	}
+	s.requireRecords(t, s.Repo, s.Pushed...)
+	return cold, password
 }

@@ -26,66 +26,41 @@ import (
 // TTL), so the servers recover from a PLC outage at most two minutes
 // after the PLC does; the test restarts them instead of waiting.
 func TestFaultPLCDown(t *testing.T) {
-	w := newFaultWorld(t)
-	repo := faultRepo("plc")
-	pushTok := w.tokenFor(t, repo, "pull,push")
-	pullTok := w.tokenFor(t, repo, "pull")
-	v1 := newFaultImage(t, repo, "v1", 4096)
-	requireSuccess(t, "push v1", w.push(t, pushTok, v1))
-
-	pushed := []faultImage{v1}
+	s := newFaultScene(t, "plc")
 	for _, mode := range []faultMode{gateRefused, gateBlackholed} {
 		t.Run(mode.String(), func(t *testing.T) {
 			// The AppView knows the user (the last push resolved them);
 			// the hold, restarted, does not. Pulls need no identity the
 			// AppView lacks (the hold serves public blobs to anyone).
-			w.Hold.restart(t)
-			viaHold := newFaultImage(t, repo, "hold-"+mode.String(), 4096)
-			holdTok := w.User.token(t, w.Hold.DID, atcr.HoldInitiateUploadNSID, time.Time{})
-			before := w.PLC.faults()
-			w.PLC.set(t, mode)
+			s.Hold.restart(t)
+			viaHold := s.image(t, "hold-"+mode.String(), 4096)
+			holdTok := s.User.token(t, s.Hold.DID, atcr.HoldInitiateUploadNSID, time.Time{})
+			before := s.PLC.faults()
+			s.PLC.set(t, mode)
 			var push, hold, pull *faultAnswer
 			faultConcurrently(
-				func() { push = w.push(t, pushTok, viaHold) },
-				func() { hold = w.Hold.initiate(holdTok) },
-				func() { pull = w.pull(t, pullTok, v1) },
+				func() { push = s.push(t, s.PushTok, viaHold) },
+				func() { hold = s.Hold.initiate(holdTok) },
+				func() { pull = s.pull(t, s.PullTok, s.V1) },
 			)
-			w.PLC.set(t, gateOpen)
+			s.PLC.set(t, gateOpen)
 			requireFaultAnswer(t, "push the hold cannot verify", push, "hold")
 			requireFaultAnswer(t, "the hold's own initiateUpload", hold, "identity", "PLC", "DID")
 			requireSuccess(t, "pull from an AppView that knows the user", pull)
-
-			// Neither knows the user.
-			w.AppView.restart(t)
-			w.Hold.restart(t)
-			cold := newFaultImage(t, repo, "cold-"+mode.String(), 4096)
-			password := w.unusedPassword(t)
-			w.PLC.set(t, mode)
-			var login *faultAnswer
-			faultConcurrently(
-				func() { push = w.push(t, pushTok, cold) },
-				func() { pull = w.pull(t, pullTok, v1) },
-				func() { login = w.login(t, password, repo) },
-			)
-			w.PLC.set(t, gateOpen)
-			requireFaultAnswer(t, "push", push, "identity resolution")
-			requireFaultAnswer(t, "pull", pull, "identity resolution")
-			requireFaultAnswer(t, "/auth/token", login, "identity resolution")
-			if mode != gateRefused && w.PLC.faults() == before {
+			if mode != gateRefused && s.PLC.faults() == before {
 				t.Errorf("no request met the %s PLC", mode)
 			}
-			w.requireRecords(t, repo, pushed...)
 
-			w.AppView.restart(t) // forget the failed lookups
-			w.Hold.restart(t)
-			requireSuccess(t, "the same push, PLC back", w.push(t, pushTok, cold))
-			requireSuccess(t, "the same push through the hold, PLC back", w.push(t, pushTok, viaHold))
-			pushed = append(pushed, cold, viaHold)
-			w.requireLoginWorks(t, password, repo)
+			// Neither knows the user.
+			s.AppView.restart(t)
+			s.Hold.restart(t)
+			cold, password := s.coldRound(t, s.PLC, mode, "identity resolution")
+
+			s.AppView.restart(t) // forget the failed lookups
+			s.Hold.restart(t)
+			s.pushOK(t, "the same push, PLC back", cold, viaHold)
+			s.requireLoginWorks(t, password, s.Repo)
 		})
 	}
-	w.requireRecords(t, repo, pushed...)
-	for _, img := range pushed {
-		requireSuccess(t, "pull "+img.Tag, w.pull(t, pullTok, img))
-	}
+	s.requireIntact(t)
 }

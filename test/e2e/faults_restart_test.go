@@ -25,44 +25,39 @@ const faultChunk = 6 << 20
 // bit-identical, also from an AppView restarted once more (a pull keeps
 // nothing in the AppView that a restart could lose).
 func TestFaultAppViewRestartMidPush(t *testing.T) {
-	w := newFaultWorld(t)
-	repo := faultRepo("appview-restart")
-	name := "/v2/" + w.Name + "/" + repo
-	pushTok := w.tokenFor(t, repo, "pull,push")
-	img := newFaultImage(t, repo, "v1", 2*faultChunk)
+	s := newFaultScene(t, "appview-restart")
+	img := s.image(t, "v2", 2*faultChunk)
 	layer := img.Blobs[1]
-	requireSuccess(t, "upload the config", w.uploadBlob(pushTok, name, img.Blobs[0]))
-	session := w.openUpload(t, pushTok, name, layer[:faultChunk])
-	if n := w.Hold.openUploads(t); n != 1 {
+	requireSuccess(t, "upload the config", s.uploadBlob(s.PushTok, s.Path, img.Blobs[0]))
+	session := s.openUpload(t, s.PushTok, s.Path, layer[:faultChunk])
+	if n := s.Hold.openUploads(t); n != 1 {
 		t.Fatalf("%d multipart uploads open on S3 while the blob is half sent, want 1", n)
 	}
 
-	w.AppView.restart(t)
+	s.AppView.restart(t)
 	second := map[string]string{"Content-Type": "application/octet-stream",
 		"Content-Range": fmt.Sprintf("%d-%d", faultChunk, 2*faultChunk-1)}
 	for _, a := range []*faultAnswer{
-		w.AppView.do("GET upload", http.MethodGet, session, pushTok, nil, nil),
-		w.AppView.do("PATCH upload", http.MethodPatch, session, pushTok, layer[faultChunk:], second),
-		w.AppView.do("PUT upload", http.MethodPut, withDigest(session, layer), pushTok, nil, nil),
+		s.AppView.do("GET upload", http.MethodGet, session, s.PushTok, nil, nil),
+		s.AppView.do("PATCH upload", http.MethodPatch, session, s.PushTok, layer[faultChunk:], second),
+		s.AppView.do("PUT upload", http.MethodPut, withDigest(session, layer), s.PushTok, nil, nil),
 	} {
 		if code, _ := a.errorCode(); a.Err != nil || a.Status != http.StatusNotFound || code != "BLOB_UPLOAD_UNKNOWN" {
 			t.Fatalf("%s after the restart: %s, want 404 BLOB_UPLOAD_UNKNOWN", a.Step, a)
 		}
 	}
-	if n := w.Hold.openUploads(t); n != 0 {
+	if n := s.Hold.openUploads(t); n != 0 {
 		t.Errorf("%d multipart uploads left open on S3 after the AppView stopped, want 0 (aborted at shutdown)", n)
 	}
-	if head := w.AppView.do("HEAD blob", http.MethodHead, name+"/blobs/"+oci.FromBytes(oci.SHA256, layer).String(), pushTok, nil, nil); !head.ok(http.StatusNotFound) {
+	if head := s.AppView.do("HEAD blob", http.MethodHead, s.Path+"/blobs/"+oci.FromBytes(oci.SHA256, layer).String(), s.PushTok, nil, nil); !head.ok(http.StatusNotFound) {
 		t.Errorf("the half-sent blob: %s, want 404", head)
 	}
-	w.requireRecords(t, repo)
+	s.requireRecords(t, s.Repo, s.Pushed...)
 
-	requireSuccess(t, "the push started again", w.push(t, pushTok, img))
-	w.requireRecords(t, repo, img)
-	pullTok := w.tokenFor(t, repo, "pull")
-	requireSuccess(t, "pull", w.pull(t, pullTok, img))
-	w.AppView.restart(t)
-	requireSuccess(t, "pull from a restarted AppView", w.pull(t, pullTok, img))
+	s.pushOK(t, "the push started again", img)
+	s.requireIntact(t)
+	s.AppView.restart(t)
+	s.requireIntact(t) // from a restarted AppView
 }
 
 // TestFaultHoldRestartMidUpload stops the hold while a blob is half
@@ -75,50 +70,42 @@ func TestFaultAppViewRestartMidPush(t *testing.T) {
 // Range says, the upload completes with parts from before and after the
 // restart, and the image pulls back bit-identical.
 func TestFaultHoldRestartMidUpload(t *testing.T) {
-	w := newFaultWorld(t)
-	repo := faultRepo("hold-restart")
-	name := "/v2/" + w.Name + "/" + repo
-	pushTok := w.tokenFor(t, repo, "pull,push")
-	pullTok := w.tokenFor(t, repo, "pull")
-	v1 := newFaultImage(t, repo, "v1", 4096)
-	requireSuccess(t, "push v1", w.push(t, pushTok, v1))
-	img := newFaultImage(t, repo, "v2", 3*faultChunk)
+	s := newFaultScene(t, "hold-restart")
+	img := s.image(t, "v2", 3*faultChunk)
 	layer := img.Blobs[1]
-	requireSuccess(t, "upload the config", w.uploadBlob(pushTok, name, img.Blobs[0]))
-	session := w.openUpload(t, pushTok, name, layer[:faultChunk])
+	requireSuccess(t, "upload the config", s.uploadBlob(s.PushTok, s.Path, img.Blobs[0]))
+	session := s.openUpload(t, s.PushTok, s.Path, layer[:faultChunk])
 	chunk := func(i int) (body []byte, hdr map[string]string) {
 		return layer[i*faultChunk : (i+1)*faultChunk], map[string]string{"Content-Type": "application/octet-stream",
 			"Content-Range": fmt.Sprintf("%d-%d", i*faultChunk, (i+1)*faultChunk-1)}
 	}
 	resumeAt := fmt.Sprintf("0-%d", faultChunk-1)
 
-	w.Hold.proc.stop(t)
+	s.Hold.proc.stop(t)
 	body, hdr := chunk(1)
 	var patch, pull *faultAnswer
 	faultConcurrently(
-		func() { patch = w.AppView.do("PATCH upload", http.MethodPatch, session, pushTok, body, hdr) },
-		func() { pull = w.pull(t, pullTok, v1) },
+		func() { patch = s.AppView.do("PATCH upload", http.MethodPatch, session, s.PushTok, body, hdr) },
+		func() { pull = s.pull(t, s.PullTok, s.V1) },
 	)
 	requireFaultAnswer(t, "a chunk while the hold is down", patch, "hold")
 	requireFaultAnswer(t, "pull while the hold is down", pull, "hold")
 	if got := patch.Header.Get("Range"); got != resumeAt {
 		t.Errorf("the refused chunk's Range: %q, want %q (the session rewound to what the hold has)", got, resumeAt)
 	}
-	w.Hold.proc.start(t)
+	s.Hold.proc.start(t)
 
-	status := w.AppView.do("GET upload", http.MethodGet, session, pushTok, nil, nil)
+	status := s.AppView.do("GET upload", http.MethodGet, session, s.PushTok, nil, nil)
 	if !status.ok(http.StatusNoContent) || status.Header.Get("Range") != resumeAt {
 		t.Fatalf("the session once the hold is back: %s, Range %q, want 204 with Range %q", status, status.Header.Get("Range"), resumeAt)
 	}
 	for i := 1; i < 3; i++ {
 		body, hdr := chunk(i)
-		if a := w.AppView.do("PATCH upload", http.MethodPatch, session, pushTok, body, hdr); !a.ok(http.StatusAccepted) {
+		if a := s.AppView.do("PATCH upload", http.MethodPatch, session, s.PushTok, body, hdr); !a.ok(http.StatusAccepted) {
 			t.Fatalf("chunk %d once the hold is back: %s", i, a)
 		}
 	}
-	requireSuccess(t, "complete the upload", w.finishBlob(pushTok, session, layer))
-	requireSuccess(t, "push the rest", w.push(t, pushTok, img))
-	w.requireRecords(t, repo, v1, img)
-	requireSuccess(t, "pull v1", w.pull(t, pullTok, v1))
-	requireSuccess(t, "pull v2", w.pull(t, pullTok, img))
+	requireSuccess(t, "complete the upload", s.finishBlob(s.PushTok, session, layer))
+	s.pushOK(t, "push the rest", img)
+	s.requireIntact(t)
 }

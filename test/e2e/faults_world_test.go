@@ -96,3 +96,53 @@ func (w *faultWorld) requireLoginWorks(t *testing.T, password, repo string) {
 		t.Fatalf("/auth/token after the fault: %s", a)
 	}
 }
+
+// faultScene is one fault test's repository in a fresh world: tokens for
+// it, and v1, pushed before any fault. Pushed lists every image whose push
+// completed; requireIntact checks the repository against it.
+type faultScene struct {
+	*faultWorld
+	Repo    string // below the account: "faults/<what>-…"
+	Path    string // "/v2/<account>/<repo>"
+	PushTok string
+	PullTok string
+	V1      faultImage
+	Pushed  []faultImage
+}
+
+func newFaultScene(t *testing.T, what string) *faultScene {
+	t.Helper()
+	w := newFaultWorld(t)
+	s := &faultScene{faultWorld: w, Repo: faultRepo(what)}
+	s.Path = "/v2/" + w.Name + "/" + s.Repo
+	s.PushTok = w.tokenFor(t, s.Repo, "pull,push")
+	s.PullTok = w.tokenFor(t, s.Repo, "pull")
+	s.V1 = s.image(t, "v1", 4096)
+	s.pushOK(t, "push v1", s.V1)
+	return s
+}
+
+// image is a new image of the scene's repository.
+func (s *faultScene) image(t *testing.T, tag string, layerSizes ...int) faultImage {
+	t.Helper()
+	return newFaultImage(t, s.Repo, tag, layerSizes...)
+}
+
+// pushOK pushes images, failing the test unless each push succeeds.
+func (s *faultScene) pushOK(t *testing.T, what string, images ...faultImage) {
+	t.Helper()
+	for _, img := range images {
+		requireSuccess(t, what+" ("+img.Tag+")", s.push(t, s.PushTok, img))
+		s.Pushed = append(s.Pushed, img)
+	}
+}
+
+// requireIntact fails unless the repository's records are exactly those
+// of the completed pushes and every image pulls back bit-identical.
+func (s *faultScene) requireIntact(t *testing.T) {
+	t.Helper()
+	s.requireRecords(t, s.Repo, s.Pushed...)
+	for _, img := range s.Pushed {
+		requireSuccess(t, "pull "+img.Tag, s.pull(t, s.PullTok, img))
+	}
+}
