@@ -240,6 +240,7 @@ func TestCaddyfileE2EOverlay(t *testing.T) {
 		"atcr.internal":        {upstream: "127.0.0.1:5000"},
 		"hold.test":            {upstream: "127.0.0.1:8080"},
 		"private-hold.test":    {upstream: "127.0.0.1:8081"},
+		"fault-hold.test":      {upstream: "127.0.0.1:8090"},
 		"pds.test":             {upstream: "127.0.0.1:2583"},
 		"*.pds.test":           {upstream: "127.0.0.1:2583"},
 		"plc.test":             {upstream: "127.0.0.1:2582"},

@@ -4,8 +4,8 @@
 #
 # Inside `unshare --mount --net` the stack has its own loopback and its own
 # /etc/hosts (a bind mount visible only there) naming atcr.internal, hold.test,
-# private-hold.test, pds.test, plc.test, blobs.test, blobs-bad.test, alice.pds.test
-# and bob.pds.test as 127.0.0.1. Caddy serves all of them on :443 from its internal
+# private-hold.test, fault-hold.test (the fault tests' own hold), pds.test, plc.test,
+# blobs.test, blobs-bad.test, alice.pds.test and bob.pds.test as 127.0.0.1. Caddy serves all of them on :443 from its internal
 # CA (deploy/Caddyfile plus the overlay in test/stack/caddy), so did:web, handle
 # resolution and OAuth run over real HTTPS with no port, and no binary runs with
 # insecure_local_dev. Nothing on the host changes.
@@ -38,7 +38,7 @@ LOG_DIR="$STATE/logs"
 ENV_FILE="$STATE/stack.env"
 BUNDLE="$STATE/ca-bundle.pem"
 CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
-HOSTNAMES=(atcr.internal hold.test private-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
+HOSTNAMES=(atcr.internal hold.test private-hold.test fault-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
 # The stack's own services, which resolve to 127.0.0.1: the only private hosts
@@ -279,6 +279,9 @@ write_stack_env() {
 		ATCR_PRIVATE_HOLD_DATA_DIR="$STATE/private-hold" \
 		ATCR_PRIVATE_HOLD_LOG="$LOG_DIR/private-hold.log" \
 		ATCR_PRIVATE_HOLD_GC_GRACE="$PRIVATE_HOLD_GC_GRACE" \
+		ATCR_FAULT_HOLD_URL=https://fault-hold.test \
+		ATCR_FAULT_HOLD_DID=did:web:fault-hold.test \
+		ATCR_FAULT_HOLD_GATE=127.0.0.1:8090 \
 		ATCR_PDS_URL=https://pds.test \
 		ATCR_PLC_URL=https://plc.test \
 		ATCR_S3_ENDPOINT=http://127.0.0.1:9000 \

@@ -60,6 +60,8 @@ type Client struct {
 	tokenErr func(syntax.DID, error) error
 	xrpc     *http.Client
 	parts    *http.Client
+	// partStall is partStallTimeout; tests shorten it.
+	partStall time.Duration
 }
 
 // New returns a Client.
@@ -77,7 +79,8 @@ func New(o Options) (*Client, error) {
 	xrpc.CheckRedirect = noRedirect
 	parts := guarded(o.HTTP, partPutTimeout)
 	parts.CheckRedirect = noRedirect
-	return &Client{dir: o.Directory, tokens: o.Tokens, tokenErr: o.TokenErr, xrpc: xrpc, parts: parts}, nil
+	return &Client{dir: o.Directory, tokens: o.Tokens, tokenErr: o.TokenErr, xrpc: xrpc, parts: parts,
+		partStall: partStallTimeout}, nil
 }
 
 func guarded(base safehttp.Options, timeout time.Duration) *http.Client {

@@ -11,6 +11,9 @@
 //     endpoint (#atcr_hold, else #atproto_pds).
 //   - uploads.go: initiateUpload, getPartUploadUrl + the part PUT (or the
 //     uploadPart fallback), completeUpload, abortUpload.
+//   - stall.go: the guard that gives up a part PUT making no progress (no
+//     byte taken, no answer) for 30 s, so a blackholed S3 cannot hold a
+//     client's PATCH for the whole part timeout.
 //   - manifests.go: notifyManifest, notifyManifestDeleted.
 //   - blobs.go: com.atproto.sync.getBlob for OCI digests (the 307's
 //     Location for a pull, the size for HEAD).

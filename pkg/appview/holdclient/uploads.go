@@ -66,24 +66,28 @@ func (c *Client) putPart(ctx context.Context, h Hold, target atcr.HoldGetPartUpl
 	}
 	ctx, cancel := context.WithTimeout(ctx, partPutTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, target.URL, bytes.NewReader(body))
+	guard := guardPart(ctx, c.partStall)
+	defer guard.release()
+	req, err := http.NewRequestWithContext(guard.ctx, method, target.URL, guard.body(body))
 	if err != nil {
 		return "", fmt.Errorf("hold %s: %w: part URL %s is unusable", h.DID, registry.ErrHoldUnavailable, withoutQuery(target.URL))
 	}
 	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return guard.body(body), nil }
 	for k, v := range target.Headers {
 		if s, ok := v.(string); ok && !restrictedHeader(k) {
 			req.Header.Set(k, s)
 		}
 	}
 	resp, err := c.parts.Do(req)
+	guard.answered()
 	if err != nil {
 		// The URL's query is its signature: it must not reach the logs.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			ue.URL = withoutQuery(ue.URL)
 		}
-		return "", fmt.Errorf("hold %s: %w: put part: %w", h.DID, registry.ErrHoldUnavailable, err)
+		return "", fmt.Errorf("hold %s: %w: put part: %w", h.DID, registry.ErrHoldUnavailable, guard.explain(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
