@@ -12,13 +12,14 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"atcr.io/internal/clientaddr"
+	"atcr.io/internal/ratelimit"
 	"atcr.io/internal/serve"
 	"atcr.io/internal/startup"
 	"atcr.io/pkg/appview/actas"
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/browse"
-	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/storage"
@@ -59,21 +60,34 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	httpOpts.UserAgent = "atcr-appview/" + version.String()
 	startup.WarnDeprecatedIdentity(logger, cfg.Identity, cfg.InsecureLocalDev)
 	httpClient := safehttp.New(httpOpts)
+	// Who a request comes from, behind Caddy: login throttling and the
+	// identity-lookup limit count per client address.
+	clientAddrs, err := clientaddr.New(cfg.Server.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	lookups, err := ratelimit.New(ratelimit.Config{
+		Rate:    float64(cfg.Limits.IdentityLookupsPerMinute) / 60,
+		Burst:   cfg.Limits.IdentityLookupBurst,
+		MaxKeys: cfg.Limits.RateLimitClients,
+	})
+	if err != nil {
+		return fmt.Errorf("identity lookup rate limit: %w", err)
+	}
 	dir, err := directory.New(directory.Options{
 		PLCURL:            cfg.Identity.PLCURL,
 		HTTPClient:        httpClient,
 		InsecureLocalDev:  cfg.InsecureLocalDev,
 		HandleResolverURL: cfg.Identity.HandleResolverURL,
+		CacheBytes:        int64(cfg.Cache.IdentityBytes),
+		Capacity:          cfg.Cache.IdentityEntries,
+		// Every lookup a request causes that leaves the process (a name
+		// nobody asked for lately) is charged to its client address: any
+		// anonymous client can ask for any name.
+		BeforeFetch: ratelimit.Gate(lookups, nil),
 	})
 	if err != nil {
 		return fmt.Errorf("identity directory: %w", err)
-	}
-
-	// Who a request comes from, behind Caddy: login throttling counts per
-	// client address.
-	clientAddrs, err := clientaddr.New(cfg.Server.TrustedProxies)
-	if err != nil {
-		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
 
 	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))
@@ -167,7 +181,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	}
 
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, logging.Middleware(logger))
+	r.Use(middleware.Recoverer, logging.Middleware(logger), ratelimit.ClientMiddleware(clientAddrs))
 	r.Get("/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"status":"ok"}`)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -128,9 +129,11 @@ func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 	}
 	opts := directory.Options{
 		PLCURL: cfg.Identity.PLCURL, HTTPClient: client, InsecureLocalDev: dev,
-		CacheBytes:  int64(l.IdentityCacheMiB) << 20,
-		Capacity:    l.IdentityCacheEntries,
-		BeforeFetch: lookupGate(limiter),
+		CacheBytes: int64(l.IdentityCacheMiB) << 20,
+		Capacity:   l.IdentityCacheEntries,
+		BeforeFetch: ratelimit.Gate(limiter, func(wait time.Duration) error {
+			return xrpc.RateLimitExceeded("too many requests needing identity lookups from this address", wait)
+		}),
 	}
 	if dev {
 		opts.HandleResolverURL = cfg.Identity.HandleResolverURL
@@ -147,22 +150,6 @@ func newDirectory(cfg *config.HoldConfig) (identity.Directory, error) {
 // handlers, or the pin table a stopped hold left.
 func newCollector(logger *slog.Logger, cfg *config.HoldConfig, p *pds.PDS, svc *s3.S3Service, pins gc.Pins) (*gc.Collector, error) {
 	return gc.New(gc.Config{Records: p, Blobs: svc, Pins: pins, GracePeriod: cfg.GC.GracePeriod, Logger: logger})
-}
-
-// lookupGate charges an identity lookup to the client address of the
-// request that caused it; work no request started (none today) is not
-// limited.
-func lookupGate(limiter *ratelimit.Limiter) func(context.Context) error {
-	return func(ctx context.Context) error {
-		client, ok := ratelimit.ClientFrom(ctx)
-		if !ok {
-			return nil
-		}
-		if ok, wait := limiter.Allow(client); !ok {
-			return xrpc.RateLimitExceeded("too many requests needing identity lookups from this address", wait)
-		}
-		return nil
-	}
 }
 
 // clientAddrs reads server.trusted_proxies (validated by config).

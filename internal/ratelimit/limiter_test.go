@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -113,5 +114,30 @@ func TestClientMiddleware(t *testing.T) {
 	}
 	if _, ok := ClientFrom(context.Background()); ok {
 		t.Fatal("a background context has a client")
+	}
+}
+
+// TestGate: a request's lookups are charged to its client key; work
+// without a client is free; the refusal carries the wait.
+func TestGate(t *testing.T) {
+	clock := testclock.New(time.Unix(0, 0))
+	l, err := New(Config{Rate: 1, Burst: 2, MaxKeys: 10, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := Gate(l, nil)
+	ctx := context.WithValue(context.Background(), clientKey{}, "198.51.100.7/32")
+	for i := range 2 {
+		if err := gate(ctx); err != nil {
+			t.Fatalf("lookup %d within the burst: %v", i, err)
+		}
+	}
+	err = gate(ctx)
+	var limited *LimitedError
+	if !errors.As(err, &limited) || !errors.Is(err, ErrLimited) || limited.Wait <= 0 {
+		t.Fatalf("third lookup: %v, want a LimitedError with a wait", err)
+	}
+	if err := gate(context.Background()); err != nil {
+		t.Fatalf("work no request started was limited: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ type AppViewConfig struct {
 	UI               UIConfig             `yaml:"ui" comment:"Web interface."`
 	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory)."`
 	Cache            AppViewCacheConfig   `yaml:"cache" comment:"Memory bounds of the caches and indexes, in bytes."`
+	Limits           AppViewLimitsConfig  `yaml:"limits" comment:"Per-client rate limits."`
 }
 
 // AppViewUploadsConfig bounds the upload sessions of the registry.
@@ -41,6 +42,16 @@ type AppViewCacheConfig struct {
 	UIBytes           ByteSize `yaml:"ui_bytes" env:"ATCR_CACHE_UI_BYTES" comment:"Record JSON the web UI keeps of the accounts it shows, all together."`
 	UIAccountBytes    ByteSize `yaml:"ui_account_bytes" env:"ATCR_CACHE_UI_ACCOUNT_BYTES" comment:"The same for one account."`
 	IndexLoads        int      `yaml:"index_loads" env:"ATCR_CACHE_INDEX_LOADS" comment:"Accounts whose records are listed from their PDS at the same time; more wait (and give up when their client does)."`
+	IdentityBytes     ByteSize `yaml:"identity_bytes" env:"ATCR_CACHE_IDENTITY_BYTES" comment:"Resolved identities and handles kept (DID documents are at most 64KiB each)."`
+	IdentityEntries   int      `yaml:"identity_entries" env:"ATCR_CACHE_IDENTITY_ENTRIES" comment:"Most identities and handles the identity cache keeps."`
+}
+
+// AppViewLimitsConfig bounds what one client address can make the AppView
+// do for it.
+type AppViewLimitsConfig struct {
+	IdentityLookupsPerMinute int `yaml:"identity_lookups_per_minute" env:"ATCR_IDENTITY_LOOKUPS_PER_MINUTE" comment:"Requests per minute and client address that may make the AppView resolve an identity it has not cached (a name in /v2, a login); beyond that 429 with Retry-After."`
+	IdentityLookupBurst      int `yaml:"identity_lookup_burst" env:"ATCR_IDENTITY_LOOKUP_BURST" comment:"How many such requests a client address may make at once."`
+	RateLimitClients         int `yaml:"rate_limit_clients" env:"ATCR_RATE_LIMIT_CLIENTS" comment:"Client addresses the rate limiter remembers (about 200 bytes each); the least recently seen is forgotten first."`
 }
 
 // AppViewServerConfig is the AppView's server section.
@@ -107,7 +118,10 @@ func DefaultAppView() *AppViewConfig {
 			UIBytes:           256 << 20,
 			UIAccountBytes:    32 << 20,
 			IndexLoads:        32,
+			IdentityBytes:     32 << 20,
+			IdentityEntries:   100_000,
 		},
+		Limits: AppViewLimitsConfig{IdentityLookupsPerMinute: 120, IdentityLookupBurst: 60, RateLimitClients: 10_000},
 	}
 }
 
@@ -174,7 +188,11 @@ func (c *AppViewConfig) validate(src *sources) error {
 	ck.positive("uploads.part_wait", up.PartWait)
 	ck.positive("uploads.body_idle_timeout", up.BodyIdleTimeout)
 	ck.positive("uploads.session_ttl", up.SessionTTL)
-	for key, n := range map[string]int{"uploads.max_sessions": up.MaxSessions, "uploads.max_sessions_per_user": up.MaxPerUser, "cache.index_loads": c.Cache.IndexLoads} {
+	for key, n := range map[string]int{
+		"uploads.max_sessions": up.MaxSessions, "uploads.max_sessions_per_user": up.MaxPerUser, "cache.index_loads": c.Cache.IndexLoads,
+		"cache.identity_entries": c.Cache.IdentityEntries, "limits.identity_lookups_per_minute": c.Limits.IdentityLookupsPerMinute,
+		"limits.identity_lookup_burst": c.Limits.IdentityLookupBurst, "limits.rate_limit_clients": c.Limits.RateLimitClients,
+	} {
 		if n < 1 {
 			ck.fail(key, "%d must be at least 1", n)
 		}
@@ -183,6 +201,7 @@ func (c *AppViewConfig) validate(src *sources) error {
 		"cache.index_bytes": c.Cache.IndexBytes, "cache.index_account_bytes": c.Cache.IndexAccountBytes,
 		"cache.manifest_bytes": c.Cache.ManifestBytes, "cache.lookup_bytes": c.Cache.LookupBytes,
 		"cache.ui_bytes": c.Cache.UIBytes, "cache.ui_account_bytes": c.Cache.UIAccountBytes,
+		"cache.identity_bytes": c.Cache.IdentityBytes,
 	} {
 		if b < 64<<10 {
 			ck.fail(key, "%s is below the 64KiB a cache needs to be useful", b)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/appview/access"
 	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/oci"
@@ -204,6 +205,11 @@ func (s *Service) writeLoginError(w http.ResponseWriter, r *http.Request, err er
 		s.log.WarnContext(r.Context(), "auth: login throttled", "err", err)
 		oci.ServeJSON(w, oci.ErrorCodeTooManyRequests.WithMessage(ErrRateLimited.Error()))
 		return
+	case errors.Is(err, ratelimit.ErrLimited):
+		s.log.WarnContext(r.Context(), "auth: identity lookups rate-limited", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(lookupRetryAfter(err)))
+		oci.ServeJSON(w, oci.ErrorCodeTooManyRequests.WithMessage("too many requests from your address needed identity lookups; retry later"))
+		return
 	}
 	for _, u := range upstreamMessages {
 		if errors.Is(err, u.err) {
@@ -215,6 +221,16 @@ func (s *Service) writeLoginError(w http.ResponseWriter, r *http.Request, err er
 	}
 	s.log.ErrorContext(r.Context(), "auth: login failed", "err", err)
 	oci.ServeJSON(w, oci.ErrorCodeUnknown)
+}
+
+// lookupRetryAfter is the Retry-After, in whole seconds, of a refusal by
+// the identity-lookup limit.
+func lookupRetryAfter(err error) int {
+	var limited *ratelimit.LimitedError
+	if errors.As(err, &limited) {
+		return max(1, int((limited.Wait+time.Second-1)/time.Second))
+	}
+	return 1
 }
 
 // writeUnauthorized writes 401 UNAUTHORIZED with a Basic challenge, the

@@ -15,6 +15,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/atproto/safehttp"
@@ -110,6 +111,9 @@ func (c *Client) Hold(ctx context.Context, did, caller syntax.DID) (Hold, error)
 // service, else its #atproto_pds.
 func (c *Client) endpoint(ctx context.Context, did syntax.DID) (string, error) {
 	id, err := c.dir.LookupDID(ctx, did)
+	if errors.Is(err, ratelimit.ErrLimited) {
+		return "", fmt.Errorf("resolve hold %s: %w: %w", did, registry.ErrRateLimited, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("resolve hold %s: %w: %w", did, registry.ErrHoldUnavailable, err)
 	}

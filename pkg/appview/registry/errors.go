@@ -35,6 +35,9 @@ var (
 	// exhausted for now, or the registry is shutting down
 	// (TOOMANYREQUESTS, 429).
 	ErrTooManyUploads = errors.New("too many uploads in progress")
+	// ErrRateLimited: the client's address made too many requests that
+	// needed identity lookups (TOOMANYREQUESTS, 429).
+	ErrRateLimited = errors.New("rate limited")
 	// ErrTooManyReferences: a manifest references more content than the
 	// registry checks (MANIFEST_INVALID, 400).
 	ErrTooManyReferences = errors.New("manifest references too much content")
@@ -131,6 +134,7 @@ var sentinelCodes = []struct {
 	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
 	{ErrBodyStalled, oci.ErrorCodeBlobUploadInvalid, "the request body stopped arriving; resume the upload from the offset GET reports"},
 	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
+	{ErrRateLimited, oci.ErrorCodeTooManyRequests, "too many requests from your address needed identity lookups; retry later"},
 	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},
 	{ErrManifestNotStorable, oci.ErrorCodeManifestInvalid, "manifest cannot be stored as an io.atcr.manifest record"},
 	{ErrNoSession, oci.ErrorCodeUnauthorized, "the registry holds no session with your PDS; log in again"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
 )
@@ -17,6 +18,9 @@ import (
 func (s *Store) ResolveOwner(ctx context.Context, ident string) (registry.Owner, error) {
 	acct, err := pdsread.Resolve(ctx, s.dir, ident)
 	if err != nil {
+		if errors.Is(err, ratelimit.ErrLimited) {
+			return registry.Owner{}, fmt.Errorf("%w: %w", registry.ErrRateLimited, err)
+		}
 		if errors.Is(err, pdsread.ErrNotFound) {
 			return registry.Owner{}, fmt.Errorf("%w: %w", registry.ErrNameUnknown, err)
 		}
