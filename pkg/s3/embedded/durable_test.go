@@ -119,39 +119,45 @@ func TestWritesAreSynced(t *testing.T) {
 // after a crash). The old object's bytes and metadata are gone, the new
 // ones in place, the staging key empty.
 func TestMoveReplacesExisting(t *testing.T) {
-	srv := startServer(t, Options{DataDir: t.TempDir(), ChecksumETags: true})
-	svc := service(t, srv)
-	ctx := t.Context()
-	blob, staging := "blobs/sha256/cd/cdef/data", "uploads/replace/data"
-	if err := svc.PutBytes(ctx, blob, []byte("torn")); err != nil {
-		t.Fatal(err)
-	}
-	good := bytes.Repeat([]byte("verified "), 1000)
-	if err := svc.PutBytes(ctx, staging, good); err != nil {
-		t.Fatal(err)
-	}
-	want, err := svc.Stat(ctx, staging)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Move(ctx, staging, blob); err != nil {
-		t.Fatalf("Move over an existing object: %v", err)
-	}
-	got, err := svc.Stat(ctx, blob)
-	if err != nil || got.Size != int64(len(good)) || got.ETag != want.ETag {
-		t.Fatalf("after the replace Stat = %+v, %v; want size %d, ETag %s", got, err, len(good), want.ETag)
-	}
-	if _, err := svc.Stat(ctx, staging); err == nil {
-		t.Fatal("the staging object is still there")
-	}
-	rc, _, err := srv.Open(ctx, blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(rc); err != nil || !bytes.Equal(buf.Bytes(), good) {
-		t.Fatalf("replaced object reads %d bytes, want the verified %d", buf.Len(), len(good))
+	for _, sidecar := range []bool{false, true} {
+		t.Run(map[bool]string{false: "xattr", true: "sidecar"}[sidecar], func(t *testing.T) {
+			forceSideCar = sidecar
+			t.Cleanup(func() { forceSideCar = false })
+			srv := startServer(t, Options{DataDir: t.TempDir(), ChecksumETags: true})
+			svc := service(t, srv)
+			ctx := t.Context()
+			blob, staging := "blobs/sha256/cd/cdef/data", "uploads/replace/data"
+			if err := svc.PutBytes(ctx, blob, []byte("torn")); err != nil {
+				t.Fatal(err)
+			}
+			good := bytes.Repeat([]byte("verified "), 1000)
+			if err := svc.PutBytes(ctx, staging, good); err != nil {
+				t.Fatal(err)
+			}
+			want, err := svc.Stat(ctx, staging)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Move(ctx, staging, blob); err != nil {
+				t.Fatalf("Move over an existing object: %v", err)
+			}
+			got, err := svc.Stat(ctx, blob)
+			if err != nil || got.Size != int64(len(good)) || got.ETag != want.ETag {
+				t.Fatalf("after the replace Stat = %+v, %v; want size %d, ETag %s", got, err, len(good), want.ETag)
+			}
+			if _, err := svc.Stat(ctx, staging); err == nil {
+				t.Fatal("the staging object is still there")
+			}
+			rc, _, err := srv.Open(ctx, blob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			var buf bytes.Buffer
+			if _, err := buf.ReadFrom(rc); err != nil || !bytes.Equal(buf.Bytes(), good) {
+				t.Fatalf("replaced object reads %d bytes, want the verified %d", buf.Len(), len(good))
+			}
+		})
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/versity/versitygw/backend/meta"
+
 	"atcr.io/pkg/s3"
 )
 
@@ -61,13 +63,14 @@ func (s *Server) Move(ctx context.Context, src, dst string) error {
 		return fmt.Errorf("move %s: %w", src, err)
 	}
 	created, err := s.renameInto(from, to)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("move %s: %w", src, s3.ErrNotFound)
-	}
 	if err != nil {
+		removeCreated(created)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("move %s: %w", src, s3.ErrNotFound)
+		}
 		return fmt.Errorf("move %s to %s: %w", src, dst, err)
 	}
-	if err := s.meta.RenameObject(s.creds.Bucket, src, dst); err != nil {
+	if err := s.renameMeta(src, dst); err != nil {
 		return fmt.Errorf("move %s to %s: metadata: %w", src, dst, err)
 	}
 	if err := syncDirs(filepath.Dir(to), created); err != nil {
@@ -75,6 +78,24 @@ func (s *Server) Move(ctx context.Context, src, dst string) error {
 	}
 	s.removeEmptyParents(from)
 	return nil
+}
+
+// renameMeta moves src's metadata to dst. With extended attributes it
+// travelled with the file already. A sidecar entry is a directory, which
+// cannot be renamed over the entry of an object dst replaced: that entry
+// described the replaced file, so it is removed and the rename tried again.
+func (s *Server) renameMeta(src, dst string) error {
+	err := s.meta.RenameObject(s.creds.Bucket, src, dst)
+	if err == nil {
+		return nil
+	}
+	if _, sidecar := s.meta.(meta.SideCar); !sidecar {
+		return err
+	}
+	if err := s.meta.DeleteAttributes(s.creds.Bucket, dst); err != nil {
+		return err
+	}
+	return s.meta.RenameObject(s.creds.Bucket, src, dst)
 }
 
 // renameInto renames the file from to to, making to's directory first, and
