@@ -44,9 +44,18 @@ func notifySync(path string) {
 }
 
 // syncFile flushes the file at path: data, size and the inode.
-func syncFile(path string) error {
+func syncFile(path string) error { return syncPath(path, false) }
+
+// syncDir flushes a directory's entries. A directory that is gone (removed
+// since, when a later request emptied it) has nothing left to flush.
+func syncDir(dir string) error { return syncPath(dir, true) }
+
+func syncPath(path string, goneIsDone bool) error {
 	notifySync(path)
 	f, err := os.Open(path)
+	if goneIsDone && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -56,27 +65,6 @@ func syncFile(path string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	return nil
-}
-
-// syncDir flushes a directory's entries. A directory that is gone (removed
-// since, when a later request emptied it) has nothing left to flush.
-func syncDir(dir string) error {
-	notifySync(dir)
-	d, err := os.Open(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }
