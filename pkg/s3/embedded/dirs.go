@@ -27,7 +27,9 @@ import (
 // removers of that same key touch, and a remover of another key stops at
 // the first directory that is not empty. Removing directories therefore
 // stays as it is (an emptied bucket looks like S3's, with no stray
-// prefixes).
+// prefixes). Keys outside that layout that share a directory ("a/x" and
+// "a/y") keep a narrow window: a delete of one can remove the directory the
+// other made before versitygw links the file into it.
 
 // mkdirAttempts bounds mkdirParents' retries. Each retry means another
 // request removed an ancestor in the microseconds between seeing it and
