@@ -7,6 +7,7 @@
 #   bench/run.sh --reference-only   only the reference registry (a baseline, or while
 #                                   ATCR's /v2 does not work yet)
 #   options: --runs N (default 3)  --sizes "50 500" (MiB)  --keep (keep the images)
+#            --stress-clients N (default 8)  --stress-cycles M (default 50; 0: no stress run)
 #
 # First an untimed warm-up push of a 1 MiB image to each registry (warm_up). Then,
 # measured for each image size, each run and each registry (the order of the two
@@ -19,6 +20,11 @@
 # once for ATCR). During ATCR's pushes of the largest image the AppView's VmRSS is
 # sampled every 100 ms; its VmHWM (reset before those runs) is read after them; the
 # peak of the two is judged. The reference registry's VmHWM is shown beside it.
+# Last, the concurrent push/pull stress run against ATCR (issue 11): the end-to-end
+# test TestStressConcurrentPushPull (test/e2e/stress_test.go), run on the host against
+# the local stack with --stress-clients N (default 8) clients each pushing and pulling
+# back --stress-cycles M (default 50) fresh 2 MiB images at once; every pulled digest
+# must equal the pushed one, and any failed cycle is an error (exit status 1).
 #
 # ATCR runs as `make run` does (test/stack/run.sh --background: plain HTTP on
 # 127.0.0.1:5000, alice's app password from var/dev/stack.env) with log level warn;
@@ -46,6 +52,9 @@ CONCURRENCY=16
 LOAD_DURATION=10s
 LOAD_WARMUP=1s
 OP_TIMEOUT=900 # seconds for one crane push or pull
+STRESS_CLIENTS=8
+STRESS_CYCLES=50
+STRESS_TIMEOUT=30m # the whole stress run
 
 OUT="$ROOT/var/bench"
 WORK="$OUT/work"
@@ -65,7 +74,7 @@ ATCR_ADDR=""
 APPVIEW_PID=""
 HOLD_PID=""
 
-usage() { die "usage: $0 [--reference-only] [--runs N] [--sizes \"50 500\"] [--keep]"; }
+usage() { die "usage: $0 [--reference-only] [--runs N] [--sizes \"50 500\"] [--keep] [--stress-clients N] [--stress-cycles M]"; }
 
 parse_args() {
 	while (($#)); do
@@ -82,6 +91,16 @@ parse_args() {
 			shift
 			;;
 		--keep) KEEP=1 ;;
+		--stress-clients)
+			[[ "${2:-}" =~ ^[1-9][0-9]?$ ]] || usage
+			STRESS_CLIENTS=$2
+			shift
+			;;
+		--stress-cycles)
+			[[ "${2:-}" =~ ^[0-9]{1,4}$ ]] || usage
+			STRESS_CYCLES=$2
+			shift
+			;;
 		*) usage ;;
 		esac
 		shift
@@ -373,6 +392,42 @@ manifest_load() {
 	log "manifest GET on $reg: $(cat "$out")"
 }
 
+# stress runs the end-to-end stress test against the local stack (var/dev/stack.env
+# names it and alice's app password) and records its figures: failed cycles (judged:
+# none; each failure is also an error record), cycles per second, and the settings
+# and latencies as meta data.
+stress() {
+	((WITH_ATCR && STRESS_CYCLES > 0)) || return 0
+	local log="$WORK/stress.log" report="$WORK/stress.tsv" rc=0 key value failures="" listed=0
+	log "stress: $STRESS_CLIENTS clients x $STRESS_CYCLES push/pull cycles of fresh 2 MiB images"
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+	(cd "$ROOT" && ATCR_STRESS_CLIENTS=$STRESS_CLIENTS ATCR_STRESS_CYCLES=$STRESS_CYCLES ATCR_STRESS_REPORT=$report \
+		bash -c '. "$0"; exec "$@"' "$ROOT/var/dev/stack.env" \
+		go test -tags e2e -count=1 -v -timeout "$STRESS_TIMEOUT" -run '^TestStressConcurrentPushPull$' ./test/e2e/) >"$log" 2>&1 || rc=$?
+	if [[ ! -s "$report" ]]; then
+		record error stress_failures atcr "the stress test did not run (exit $rc): $(last_line "$log")"
+		log "stress FAILED to run: $(tail -n 5 "$log")"
+		return 0
+	fi
+	while IFS=$'\t' read -r key value; do
+		case "$key" in
+		failures) failures=$value ;;
+		cycles_per_second) record run stress_cycles_per_s atcr "$value" ;;
+		failure)
+			# A failed cycle is a push or pull that failed: an error, exit status 1.
+			((listed++ < 10)) && record error stress_cycle atcr "$value"
+			log "stress failure: $value"
+			;;
+		*) meta "stress $key" "$value" ;;
+		esac
+	done <"$report"
+	record run stress_failures atcr "${failures:-0}"
+	if ((rc != 0)) && [[ "${failures:-0}" == 0 ]]; then
+		record error stress_failures atcr "the stress test failed (exit $rc): $(last_line "$log")"
+	fi
+	log "stress: $(grep -o 'stress: .*' "$log" | head -n 1)"
+}
+
 main() {
 	parse_args "$@"
 	mkdir -p "$OUT"
@@ -410,6 +465,7 @@ main() {
 	if ((WITH_ATCR)); then
 		manifest_load atcr
 	fi
+	stress
 	log "measured in $(elapsed "$t0") s"
 	meta "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	local rc=0

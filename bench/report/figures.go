@@ -73,6 +73,19 @@ func lookupFigure(id string) (Figure, error) {
 	case "appview_rss_sampled":
 		return Figure{ID: id, Label: "AppView max VmRSS sampled every 100 ms during the largest pushes (MiB)",
 			Aggregate: maximum, Format: formatMiB, Judge: noTarget}, nil
+	case "stress_failures":
+		return Figure{
+			ID:        id,
+			Label:     "concurrent push/pull stress: failed cycles (test/e2e TestStressConcurrentPushPull; N, M below)",
+			Aggregate: maximum,
+			Format:    func(v float64) string { return fmt.Sprintf("%.0f", v) },
+			Judge: func(atcr, _ float64) (string, bool) {
+				return "= 0", atcr == 0
+			},
+		}, nil
+	case "stress_cycles_per_s":
+		return Figure{ID: id, Label: "concurrent push/pull stress: cycles per second (all clients)",
+			Aggregate: median, Format: func(v float64) string { return fmt.Sprintf("%.2f", v) }, Judge: noTarget}, nil
 	case "hold_hwm":
 		return Figure{ID: id, Label: "hold VmHWM over the largest image's runs (MiB)",
 			Aggregate: maximum, Format: formatMiB, Judge: noTarget}, nil

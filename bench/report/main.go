@@ -14,10 +14,12 @@
 // manifest_rps (requests/s), appview_peak_rss (bytes: the AppView's VmHWM
 // over the largest image's runs, or its largest VmRSS sample if that is
 // larger; for the reference, the registry's VmHWM), appview_rss_sampled and
-// hold_hwm (bytes, shown for information). Registries: "atcr" and "reference".
+// hold_hwm (bytes, shown for information), stress_failures (failed cycles of
+// the concurrent push/pull stress run) and stress_cycles_per_s (its
+// throughput, for information). Registries: "atcr" and "reference".
 //
 // Targets: pull ≤ 1.2× the reference's time, push ≤ 1.5×, manifest GET ≥ 1×
-// its rate, AppView peak RSS < 150 MiB. A MISS is a result, not a failure:
+// its rate, AppView peak RSS < 150 MiB, no failed stress cycle. A MISS is a result, not a failure:
 // the exit status is 0 unless a figure could not be measured (an error
 // record: 1) or the input is unusable (2).
 package main

@@ -81,6 +81,23 @@ func TestRSSTarget(t *testing.T) {
 	}
 }
 
+// One failed cycle of the stress run is a MISS; none is a PASS.
+func TestStressTarget(t *testing.T) {
+	fig, err := lookupFigure("stress_failures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fig.Judge(1, math.NaN()); ok {
+		t.Error("a failed stress cycle passes")
+	}
+	if _, ok := fig.Judge(0, math.NaN()); !ok {
+		t.Error("a stress run without failures misses")
+	}
+	if _, err := lookupFigure("stress_cycles_per_s"); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestWriteTextAndMarkdown(t *testing.T) {
 	raw := parseFixture(t)
 	rows := Rows(raw)

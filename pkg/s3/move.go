@@ -15,7 +15,9 @@ import (
 // CopyObject above 5 GiB) are copied with UploadPartCopy in CopyPartSize
 // ranges. The bytes never pass through this process. If the copy fails, src
 // is untouched and nothing is left at dst; if only the delete fails, dst is
-// complete and the error says so.
+// complete and the error says so. An object already at dst is replaced: S3
+// writes whole objects, so a reader sees the old one or the new one (the
+// hold relies on this to put a verified copy over a blob it distrusts).
 func (s *S3Service) Move(ctx context.Context, src, dst string) error {
 	if err := validateKey(src); err != nil {
 		return fmt.Errorf("move: source: %w", err)

@@ -29,20 +29,37 @@ import (
 // the client uploads again. S3 completions fail only on invalid input,
 // which versitygw checks before any copy, or on a full disk.
 //
+// Like every write of the server it runs inside writeObject: the object's
+// directory is made first, and the joined object is synced to the disk
+// before the answer (issue 11). Each part's bytes are handed to the disk's
+// writeback as soon as they are joined (consumePart), so that sync waits
+// only for the last of them.
+//
 // Unlike the wrapped method it takes none of the backend's action slots
 // (the gateway's MaxRequests already bounds concurrent requests).
-func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
-	return b.CompleteMultipartUploadWithCopy(ctx, in, consumePart)
+func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (res s3response.CompleteMultipartUploadResult, versionID string, err error) {
+	err = b.writeObject(in.Bucket, in.Key, func() error {
+		res, versionID, err = b.CompleteMultipartUploadWithCopy(ctx, in, consumePart)
+		return err
+	})
+	return res, versionID, err
 }
 
 // consumePart is a posix.CustomCopyFunc: it appends from to to (both
-// *os.File, so io.Copy uses copy_file_range) and then removes from's file.
-// On a copy error the part is kept and versitygw finishes the copy itself
-// from where this one stopped. It reports itself not idempotent.
+// *os.File, so io.Copy uses copy_file_range), starts the writeback of the
+// appended bytes and then removes from's file. On a copy error the part is
+// kept and versitygw finishes the copy itself from where this one stopped.
+// It reports itself not idempotent.
 func consumePart(from, to *os.File) (bool, error) {
-	if _, err := io.Copy(to, from); err != nil {
+	off, err := to.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return true, fmt.Errorf("position in %s: %w", to.Name(), err)
+	}
+	n, err := io.Copy(to, from)
+	if err != nil {
 		return true, fmt.Errorf("copy %s: %w", from.Name(), err)
 	}
+	startWriteback(to, off, n)
 	// from.Name() is the path versitygw opened, relative to the working
 	// directory it set. Should the removal fail, the part goes with the
 	// upload directory, which versitygw removes at the end either way.

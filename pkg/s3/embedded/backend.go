@@ -10,11 +10,15 @@ import (
 	"github.com/versity/versitygw/backend/posix"
 )
 
-// tunedBackend is versitygw's posix backend with two changes, one per
-// file: completing a multipart upload consumes its parts (assemble.go), and
-// object bodies are sent without sendfile (getobject.go).
+// tunedBackend is versitygw's posix backend with three changes:
+// completing a multipart upload consumes its parts (assemble.go); writes
+// of objects (PutObject, CopyObject, CompleteMultipartUpload) make the
+// object's directory in a way that survives a concurrent removal of an
+// emptied parent, and sync the object before answering (write.go, dirs.go,
+// durable.go); and object bodies are sent without sendfile (getobject.go).
 type tunedBackend struct {
 	*posix.Posix
+	root string // absolute: <DataDir>/s3, one directory per bucket
 }
 
 // copyObjectThreshold is S3's CopyObject limit. versitygw's zero default

@@ -9,6 +9,18 @@
 // joined (tunedBackend), so a completion never holds two copies of an
 // upload.
 //
+// Two things versitygw's posix backend leaves out are added around every
+// write of an object (PutObject, CopyObject, CompleteMultipartUpload) and
+// in Move:
+//
+//   - The object's directory is made first, in a way that survives another
+//     request removing an emptied parent at the same moment (dirs.go).
+//     Without it concurrent pushes failed now and then with "mkdir
+//     atcr/uploads/<id>: no such file or directory" (issue 11).
+//   - The object is on the disk before the answer: its file, its directory
+//     and the parents of directories made for it are fsynced (durable.go).
+//     A write the server reports done survives a power loss.
+//
 // Two process-wide constraints come from versitygw v1.8.0 and are enforced
 // here with clear errors rather than left to surprise:
 //

@@ -176,7 +176,7 @@ func run(ctx context.Context, root, dataDir, addr string, creds s3.CredentialsFi
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{be}, cancel: cancel, exited: make(chan struct{})}
+	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{Posix: be, root: root}, cancel: cancel, exited: make(chan struct{})}
 	cfg := &embedgw.Config{
 		RootUserAccess:    creds.AccessKeyID,
 		RootUserSecret:    creds.SecretAccessKey,
