@@ -60,7 +60,16 @@ CREATE INDEX IF NOT EXISTS upload_sessions_by_digest ON upload_sessions(expected
 type sessionStore struct{ db *sql.DB }
 
 // openSessionStore opens <dir>/uploads.sqlite (mode 0600) in WAL mode with
-// synchronous=FULL: a session the caller was told about survives power loss.
+// synchronous=NORMAL: every push writes here several times (a session, its
+// parts, pins of the blobs it checks, its completion), and a WAL sync per
+// write cost a push more than its blob's own fsync. A commit survives a
+// crash of the process; a power loss can take the last ones back, and each
+// of them fails loudly rather than losing an image: a lost session or part
+// makes the client upload the blob again, a lost pin lets GC collect a blob
+// whose manifest then fails notifyManifest (BlobNotFound, the push fails),
+// a lost pending blob is charged to quota at the next notification, and a
+// lost announcement at worst posts a push twice. The repository (layer
+// records, quota) stays synchronous=FULL (pkg/hold/pds).
 func openSessionStore(ctx context.Context, dir string) (*sessionStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
@@ -68,7 +77,7 @@ func openSessionStore(ctx context.Context, dir string) (*sessionStore, error) {
 	path := filepath.Join(dir, sessionsFileName)
 	// internal/sqlite creates the file 0600 (its -wal and -shm follow):
 	// it names users and S3 upload IDs.
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousFull})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousNormal})
 	if err != nil {
 		return nil, err
 	}

@@ -31,9 +31,12 @@ import (
 //
 // Like every write of the server it runs inside writeObject: the object's
 // directory is made first, and the joined object is synced to the disk
-// before the answer (issue 11). Each part's bytes are handed to the disk's
-// writeback as soon as they are joined (consumePart), so that sync waits
-// only for the last of them.
+// before the answer (issue 11) — except the hold's staging objects, which
+// Move makes durable on their way to their content-addressed key. Each
+// part's bytes are handed to the disk's writeback as soon as they are
+// joined (consumePart), so that sync waits only for what is still in
+// flight, and the writeback of a staging object overlaps the hold's
+// verifying read.
 //
 // Unlike the wrapped method it takes none of the backend's action slots
 // (the gateway's MaxRequests already bounds concurrent requests).

@@ -53,7 +53,9 @@ func requireSynced(t *testing.T, what string, got []string, want ...string) {
 // M4 (issue 11): every object the embedded server reports written is on the
 // disk first: its file, the directory holding its name, and the parent of
 // every directory made for it. A multipart completion, a PutObject, a
-// CopyObject and a Move each sync before they answer.
+// CopyObject and a Move each sync before they answer — except writes of the
+// hold's staging objects (uploads/...), which Move makes durable on their way
+// to their content-addressed key, before the hold reports them complete.
 func TestWritesAreSynced(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServer(t, Options{DataDir: dir, ChecksumETags: true})
@@ -64,20 +66,28 @@ func TestWritesAreSynced(t *testing.T) {
 	log := watchSyncs(t)
 
 	// A multipart completion into new directories: the assembled file,
-	// uploads/<id>/, and the parents of uploads/ and uploads/<id>/.
-	staging := "uploads/durable/data"
-	if err := stageMultipart(t, svc, staging, []byte("assembled, then synced")); err != nil {
+	// its directory, and the parents of the new directories.
+	if err := stageMultipart(t, svc, "objects/durable/data", []byte("assembled, then synced")); err != nil {
 		t.Fatal(err)
 	}
-	requireSynced(t, "CompleteMultipartUpload", log.take(), path(staging), path("uploads/durable"), path("uploads"), bucket)
+	requireSynced(t, "CompleteMultipartUpload", log.take(), path("objects/durable/data"), path("objects/durable"), path("objects"), bucket)
+
+	// A staging completion is left to Move.
+	staging := "uploads/durable/data"
+	if err := stageMultipart(t, svc, staging, []byte("assembled, synced when moved")); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.take(); slices.Contains(got, path(staging)) {
+		t.Fatalf("a staging completion was synced: %q", got)
+	}
 
 	// PutObject and CopyObject, into a directory that exists and one that
 	// does not.
-	if err := svc.PutBytes(ctx, "uploads/put/data", []byte("put, then synced")); err != nil {
+	if err := svc.PutBytes(ctx, "objects/put/data", []byte("put, then synced")); err != nil {
 		t.Fatal(err)
 	}
-	requireSynced(t, "PutObject", log.take(), path("uploads/put/data"), path("uploads/put"), path("uploads"))
-	if err := svc.Move(ctx, "uploads/put/data", "blobs/copied/data"); err != nil { // CopyObject + DeleteObject
+	requireSynced(t, "PutObject", log.take(), path("objects/put/data"), path("objects/put"), path("objects"))
+	if err := svc.Move(ctx, "objects/put/data", "blobs/copied/data"); err != nil { // CopyObject + DeleteObject
 		t.Fatal(err)
 	}
 	requireSynced(t, "CopyObject", log.take(), path("blobs/copied/data"), path("blobs/copied"), path("blobs"), bucket)

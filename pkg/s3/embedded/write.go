@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"atcr.io/pkg/s3"
 	"github.com/versity/versitygw/s3response"
 )
 
@@ -39,6 +41,15 @@ func (b tunedBackend) writeObject(bucket, key *string, write func() error) error
 		removeCreated(created)
 		return err
 	}
+	if staging(*key) {
+		// A staging copy is made durable when the hold moves it to its
+		// content-addressed key (Move syncs the file before the rename, and
+		// the new name after it), just before the hold reports the upload
+		// complete. Until then the disk writes it in the background
+		// (startWriteback), overlapping the hold's verifying read, and a
+		// crash only loses an upload the client sends again.
+		return nil
+	}
 	err = syncObject(file, created)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Deleted already by a request that came after this one, or still
@@ -48,6 +59,9 @@ func (b tunedBackend) writeObject(bucket, key *string, write func() error) error
 	}
 	return err
 }
+
+// staging reports a key under the hold's staging prefix (s3.UploadKey).
+func staging(key string) bool { return strings.HasPrefix(key, s3.UploadPrefix) }
 
 // PutObject is versitygw's, inside writeObject.
 func (b tunedBackend) PutObject(ctx context.Context, in s3response.PutObjectInput) (out s3response.PutObjectOutput, err error) {
