@@ -10,10 +10,10 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/go-chi/chi/v5"
 
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
-	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
 	"atcr.io/pkg/appview/ui"

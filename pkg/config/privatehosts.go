@@ -30,4 +30,3 @@ func (c *checker) privateHosts(key string, entries []string) {
 		c.fail(key, "%q is not a host name, *.domain, IP address or CIDR prefix (no scheme, port or path)", raw)
 	}
 }
-

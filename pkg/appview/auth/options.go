@@ -14,8 +14,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/internal/clientaddr"
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/db"
 )
 

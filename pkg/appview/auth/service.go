@@ -10,8 +10,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 
-	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/internal/clientaddr"
+	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/db"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"golang.org/x/crypto/bcrypt"
 
-	"atcr.io/pkg/appview/auth"
 	"atcr.io/internal/clientaddr"
+	"atcr.io/pkg/appview/auth"
 )
 
 // Errors of the device flow, returned wrapped. The first five are the

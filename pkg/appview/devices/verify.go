@@ -13,8 +13,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"atcr.io/pkg/appview/auth"
 	"atcr.io/internal/clientaddr"
+	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/throttle"
 )
 
