@@ -18,6 +18,7 @@ type HoldConfig struct {
 	Uploads          UploadsConfig      `yaml:"uploads" comment:"Blob upload sessions."`
 	GC               GCConfig           `yaml:"gc" comment:"Garbage collection of blobs no manifest references."`
 	Limits           HoldLimitsConfig   `yaml:"limits" comment:"Per-client rate limits and memory bounds."`
+	Scanner          ScannerConfig      `yaml:"scanner" comment:"Vulnerability scanning of pushed images (docs/scanning.md)."`
 	QuotasFile       string             `yaml:"quotas_file" env:"HOLD_QUOTAS_FILE" comment:"YAML file with storage quota tiers; empty means unlimited."`
 }
 
@@ -140,7 +141,8 @@ func DefaultHold() *HoldConfig {
 			MaxStagedMiBPerUser: 16 << 10,
 			PartIdleTimeout:     time.Minute,
 		},
-		GC: GCConfig{GracePeriod: time.Hour},
+		GC:      GCConfig{GracePeriod: time.Hour},
+		Scanner: defaultScanner(),
 		Limits: HoldLimitsConfig{
 			IdentityLookupsPerMinute: 120,
 			IdentityLookupBurst:      60,
@@ -247,6 +249,7 @@ func (c *HoldConfig) validate(src *sources) error {
 	ck.atLeast("limits.rate_limit_clients", l.RateLimitClients, 1)
 	ck.atLeast("limits.identity_cache_mib", l.IdentityCacheMiB, 1)
 	ck.atLeast("limits.identity_cache_entries", l.IdentityCacheEntries, 1)
+	ck.scanner(c.Scanner)
 	ck.positive("gc.grace_period", c.GC.GracePeriod)
 	if c.GC.Interval < 0 {
 		ck.fail("gc.interval", "must not be negative, got %s (0s disables scheduled GC)", c.GC.Interval)
