@@ -116,7 +116,8 @@ func (g *generator) lexiconSource(lx lexiconFile, idx *index) ([]byte, error) {
 }
 
 // mainDef renders the primary definition: a record type, or the NSID constant
-// and input/output/params types of a query or procedure.
+// and input/output/params types of a query or procedure, or the NSID constant
+// and params type of a subscription.
 func (g *generator) mainDef(e *emitter, nsid, base string, def lexicon.SchemaDef, idx *index) error {
 	constName := base + "NSID"
 	switch s := def.Inner.(type) {
@@ -144,6 +145,14 @@ func (g *generator) mainDef(e *emitter, nsid, base string, def lexicon.SchemaDef
 			return err
 		}
 		idx.addErrors(s.Errors)
+	case lexicon.SchemaSubscription:
+		// A subscription's messages are its named defs (each an object
+		// rendered by namedDef); here only the NSID and the parameters.
+		e.comment("", fmt.Sprintf("%s is the NSID of the %s subscription. %s", constName, nsid, describe(s)))
+		e.linef("const %s = %q\n", constName, nsid)
+		if err := g.methodTypes(e, nsid, base, s.Parameters, nil, nil, idx); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("main def of type %T is not supported", def.Inner)
 	}

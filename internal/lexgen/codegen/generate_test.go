@@ -155,3 +155,25 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("overwriting a hand-written file: err = %v", err)
 	}
 }
+
+// A subscription gets its NSID constant and _Params type; its messages are
+// named object defs like any other.
+func TestGenerateSubscription(t *testing.T) {
+	const lex = `{"lexicon":1,"id":"io.example.feed","defs":{
+  "main":{"type":"subscription","parameters":{"type":"params","required":["who"],"properties":{"who":{"type":"string"},"cursor":{"type":"integer"}}},
+    "message":{"schema":{"type":"union","refs":["#item"]}}},
+  "item":{"type":"object","required":["id"],"properties":{"id":{"type":"integer"}}}}}`
+	src := genSource(t, fstest.MapFS{"io/example/feed.json": {Data: []byte(lex)}})["feed.go"]
+	for _, want := range []string{
+		`const FeedNSID = "io.example.feed"`,
+		"type Feed_Params struct",
+		"Who string `json:\"who\"`",
+		"Cursor *int64 `json:\"cursor,omitempty\"`",
+		"type Feed_Item struct",
+		"ID int64 `json:\"id\"`",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("feed.go lacks %q:\n%s", want, src)
+		}
+	}
+}

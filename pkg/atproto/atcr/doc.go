@@ -2,7 +2,10 @@
 // kept in users' PDSes (Manifest, Tag, SailorProfile, SailorStar, RepoPage,
 // legacy Hold) and in a hold's embedded PDS (HoldCaptain, HoldCrew,
 // HoldLayer, HoldScan), and the _Input, _Output and _Params types of the
-// hold's XRPC methods (HoldInitiateUpload_Input, …).
+// hold's XRPC methods (HoldInitiateUpload_Input, …), and the _Params and
+// message types of its subscription io.atcr.hold.subscribeScanJobs
+// (HoldSubscribeScanJobs_ScanJob, …; the wire framing is in
+// pkg/hold/scan/remote).
 //
 // Every type except those in convert.go is generated from lexicons/ by
 // internal/lexgen; edit the JSON and regenerate with

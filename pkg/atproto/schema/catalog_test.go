@@ -35,6 +35,8 @@ var lexiconKinds = map[string]string{
 	"io.atcr.hold.requestCrew":      "procedure",
 	"io.atcr.hold.listTiers":        "query",
 	"io.atcr.hold.getQuota":         "query",
+	// Remote scan workers (docs/scanning.md).
+	"io.atcr.hold.subscribeScanJobs": "subscription",
 	// Layer records of a deleted manifest (docs/hold.md, "Deleting a manifest").
 	"io.atcr.hold.notifyManifestDeleted": "procedure",
 }
@@ -98,6 +100,8 @@ func TestCatalogKinds(t *testing.T) {
 			got = "procedure"
 		case lexicon.SchemaQuery:
 			got = "query"
+		case lexicon.SchemaSubscription:
+			got = "subscription"
 		default:
 			got = "unexpected"
 		}
