@@ -5,7 +5,9 @@
 // per second up to Burst, one token per request. The table holds at most
 // MaxKeys buckets and evicts the least recently used one to make room, so
 // its memory is bounded (keys longer than maxKeyBytes are stored as their
-// SHA-256); an evicted key simply starts again with a full bucket. Time
+// SHA-256); an evicted key simply starts again with a full bucket. Blocked
+// looks at a bucket without taking a token, for limits that charge only
+// failures (remote scan workers' secret checks). Time
 // comes from a clock function, so tests use internal/testclock.
 //
 // ClientMiddleware names the client of a request for limiting with

@@ -69,24 +69,63 @@ func New(cfg Config) (*Limiter, error) {
 // Allow takes one token from key's bucket. When the bucket is empty it
 // returns false and how long until the next token.
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
-	if len(key) > maxKeyBytes {
-		sum := sha256.Sum256([]byte(key))
-		key = hex.EncodeToString(sum[:16])
-	}
+	key = storedKey(key)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketLocked(key, now)
-	if elapsed := now.Sub(b.at).Seconds(); elapsed > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
-	}
-	b.at = now
+	l.refill(b, now)
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0
 	}
+	return false, l.waitFor(b)
+}
+
+// Blocked reports whether key's bucket is out of tokens, without taking
+// one, and how long until it has one again. It suits limits on failures:
+// check Blocked before the attempt, charge Allow only when it fails. A key
+// without a bucket is not blocked and gets none.
+func (l *Limiter) Blocked(key string) (blocked bool, retryAfter time.Duration) {
+	key = storedKey(key)
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, ok := l.buckets[key]
+	if !ok {
+		return false, 0
+	}
+	b := el.Value.(*bucket)
+	l.refill(b, now)
+	if b.tokens >= 1 {
+		return false, 0
+	}
+	return true, l.waitFor(b)
+}
+
+// storedKey is key as the table stores it: hashed when long.
+func storedKey(key string) string {
+	if len(key) > maxKeyBytes {
+		sum := sha256.Sum256([]byte(key))
+		key = hex.EncodeToString(sum[:16])
+	}
+	return key
+}
+
+// refill adds the tokens earned since the bucket was last seen. Caller
+// holds l.mu.
+func (l *Limiter) refill(b *bucket, now time.Time) {
+	if elapsed := now.Sub(b.at).Seconds(); elapsed > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
+	}
+	b.at = now
+}
+
+// waitFor is how long until an empty bucket holds a token. Caller holds
+// l.mu.
+func (l *Limiter) waitFor(b *bucket) time.Duration {
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-	return false, max(wait, time.Millisecond)
+	return max(wait, time.Millisecond)
 }
 
 // bucketLocked finds or makes key's bucket, evicting the least recently

@@ -141,3 +141,31 @@ func TestGate(t *testing.T) {
 		t.Fatalf("work no request started was limited: %v", err)
 	}
 }
+
+// TestBlockedPeeks: Blocked never takes a token or makes a bucket; it says
+// a key is blocked exactly when Allow would refuse it.
+func TestBlockedPeeks(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := newLimiter(t, clock, 1, 2, 10) // 1/s, burst 2
+	if blocked, _ := l.Blocked("a"); blocked || l.Len() != 0 {
+		t.Fatalf("unknown key: blocked=%v, %d buckets; want not blocked and no bucket", blocked, l.Len())
+	}
+	l.Allow("a")
+	for range 5 {
+		if blocked, _ := l.Blocked("a"); blocked {
+			t.Fatal("one token left, yet blocked")
+		}
+	}
+	l.Allow("a")
+	blocked, wait := l.Blocked("a")
+	if !blocked || wait != time.Second {
+		t.Fatalf("empty bucket: blocked=%v wait=%s, want blocked for 1s", blocked, wait)
+	}
+	clock.Advance(time.Second)
+	if blocked, _ := l.Blocked("a"); blocked {
+		t.Fatal("a token was earned, yet blocked")
+	}
+	if ok, _ := l.Allow("a"); !ok {
+		t.Fatal("Blocked took the earned token")
+	}
+}
