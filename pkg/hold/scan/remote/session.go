@@ -33,6 +33,9 @@ type session struct {
 	superseded bool
 }
 
+// errReleased ends a session whose worker gave its job back.
+var errReleased = errors.New("the worker gave its job back")
+
 // workerMessage is what the reader hands the serving goroutine: a result
 // with its documents, or a release.
 type workerMessage struct {
@@ -183,8 +186,10 @@ func (s *session) answer(m workerMessage) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), storageTimeout)
 	defer cancel()
 	if m.release != nil {
+		// A worker that gives a job back hangs up (and reconnects after a
+		// backoff): claiming another job for it would only release that too.
 		s.h.release(s.lease, m.id, "worker: "+m.release.Reason)
-		return nil
+		return errReleased
 	}
 	err := s.h.opts.Dispatcher.Finish(ctx, s.lease, m.id, *m.result)
 	switch {
