@@ -37,9 +37,12 @@ const (
 	writeTimeout = 15 * time.Second
 	// minDocumentRate is the slowest upload of a report the hold waits for.
 	minDocumentRate = 256 << 10 // bytes per second
-	// storageTimeout bounds one Dispatcher call made after the connection
-	// ended (Release).
+	// storageTimeout bounds a Release, which may run after the
+	// connection ended.
 	storageTimeout = 10 * time.Second
+	// finishTimeout bounds a Finish: it stores the report and SBOM (up to
+	// 64 MiB each) and writes the scan record.
+	finishTimeout = 2 * time.Minute
 )
 
 // HandlerOptions configure NewHandler.

@@ -183,14 +183,14 @@ func (s *session) answer(m workerMessage) error {
 	}
 	// The answer is recorded even if the worker hangs up right after
 	// sending it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), storageTimeout)
-	defer cancel()
 	if m.release != nil {
 		// A worker that gives a job back hangs up (and reconnects after a
 		// backoff): claiming another job for it would only release that too.
 		s.h.release(s.lease, m.id, "worker: "+m.release.Reason)
 		return errReleased
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), finishTimeout)
+	defer cancel()
 	err := s.h.opts.Dispatcher.Finish(ctx, s.lease, m.id, *m.result)
 	switch {
 	case errors.Is(err, scan.ErrNotLeased):
