@@ -116,15 +116,17 @@ func (e *env) addJob() int64 {
 
 // startWorker runs RunWorker against the env until the returned stop is
 // called (or the test ends); stop waits for it to return.
-func (e *env) startWorker(name string, sc scan.Scanner) (stop func() error) {
+func (e *env) startWorker(name string, sc scan.Scanner, mutate ...func(*WorkerOptions)) (stop func() error) {
 	ctx, cancel := context.WithCancel(e.t.Context())
 	done := make(chan error, 1)
-	go func() {
-		done <- RunWorker(ctx, WorkerOptions{
-			HoldURL: e.srv.URL, Secret: testSecret, Name: name, Scanner: sc,
-			MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: quietLogger(),
-		})
-	}()
+	opts := WorkerOptions{
+		HoldURL: e.srv.URL, Secret: testSecret, Name: name, Scanner: sc,
+		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: quietLogger(),
+	}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	go func() { done <- RunWorker(ctx, opts) }()
 	var once sync.Once
 	var err error
 	stop = func() error {

@@ -1,9 +1,11 @@
 package remote
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -375,5 +377,49 @@ func TestWorkerRefusesNonHTTPURL(t *testing.T) {
 	}
 	if _, _, err := jobFromMessage(m); err == nil || !strings.Contains(err.Error(), "http(s)") {
 		t.Fatalf("file URL: %v, want a refusal", err)
+	}
+}
+
+// TestWorkerKeepsScanAcrossReconnect: when a worker's connection breaks
+// mid-scan, the scan goes on; the worker reconnects with its cursor, the
+// hold offers the same job again and the worker answers it from that
+// scan — the Scanner runs once.
+func TestWorkerKeepsScanAcrossReconnect(t *testing.T) {
+	e := newEnv(t)
+	id := e.addJob()
+	conns := make(chan net.Conn, 4)
+	dialer := &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			conns <- c
+		}
+		return c, err
+	}}
+	starts := make(chan started, 4)
+	gate := make(chan struct{})
+	e.startWorker("a", &fakeScanner{name: "a", started: starts, gate: gate}, func(o *WorkerOptions) { o.Dialer = dialer })
+	waitStart(t, starts, "a")
+	(<-conns).Close() // the network drops the worker's first connection
+	select {
+	case <-conns: // it reconnected
+	case <-time.After(patience):
+		t.Fatal("the worker did not reconnect")
+	}
+	close(gate)
+	f := e.waitFinished(1)[0]
+	if f.id != id || f.worker != "remote:a" {
+		t.Fatalf("finished %+v", f)
+	}
+	if len(starts) != 0 {
+		t.Errorf("the Scanner started again after the reconnection")
+	}
+	// Whether the hold noticed the old connection gone before the new one
+	// arrived (release, claim again) or not (the lease moves over) is a
+	// race; either way the job stayed with remote:a.
+	claims, _, _ := e.rec.snapshot()
+	for _, c := range claims {
+		if c != (call{"remote:a", id}) {
+			t.Errorf("claims %v: want only job %d by remote:a", claims, id)
+		}
 	}
 }

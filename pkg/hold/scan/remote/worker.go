@@ -66,6 +66,11 @@ func RunWorker(ctx context.Context, opts WorkerOptions) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if w.scan != nil {
+			w.scan.stop()
+		}
+	}()
 	backoff := w.opts.MinBackoff
 	for {
 		worked, err := w.connect(ctx)
@@ -99,7 +104,8 @@ type worker struct {
 	opts   WorkerOptions
 	log    *slog.Logger
 	target *url.URL
-	cursor int64 // the last job ID seen; -1 before the first
+	cursor int64    // the last job ID seen; -1 before the first
+	scan   *scanRun // the job being scanned or not yet answered
 }
 
 func newWorker(opts WorkerOptions) (*worker, error) {
@@ -198,43 +204,92 @@ func (w *worker) connect(ctx context.Context) (worked bool, err error) {
 			return worked, err
 		}
 		w.cursor = job.ID
-		if err := w.run(c, job); err != nil {
+		if err := w.answer(ctx, c, job); err != nil {
 			return worked, err
 		}
 		worked = true
 	}
 }
 
-// run scans one job and answers it. A scanner error is answered with
-// #release and ends the connection, so the worker reconnects after a
-// backoff instead of spinning through the queue.
-func (w *worker) run(c *workerConn, m *atcr.HoldSubscribeScanJobs_ScanJob) error {
+// answer scans one job, or takes the result of the scan of it still
+// running (or done) from before a reconnection, and sends the result. A
+// scanner error is answered with #release and ends the connection, so the
+// worker reconnects after a backoff instead of spinning through the queue.
+func (w *worker) answer(ctx context.Context, c *workerConn, m *atcr.HoldSubscribeScanJobs_ScanJob) error {
 	log := w.log.With("job", m.ID, "manifest", m.ManifestDigest, "attempt", m.Attempt)
-	img, urls, err := jobFromMessage(m)
-	if err != nil {
-		// The hold sent something this worker will not act on; another
-		// worker (or a fixed hold) may.
-		log.Error("scan job refused", "err", err)
-		return w.release(c, m.ID, "worker refused the job: "+err.Error())
+	if w.scan != nil && w.scan.id != m.ID {
+		// The hold gave the job of the interrupted scan to someone else.
+		w.scan.stop()
+		w.scan = nil
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, w.opts.JobTimeout)
-	defer cancel()
-	blobs := &URLBlobs{client: w.opts.HTTPClient, now: time.Now, urls: urls}
-	start := time.Now()
-	res, err := w.opts.Scanner.Scan(ctx, img, blobs)
-	if err != nil {
-		log.Warn("scan did not finish; giving the job back", "err", err)
-		return w.release(c, m.ID, err.Error())
+	if w.scan == nil {
+		img, urls, err := jobFromMessage(m)
+		if err != nil {
+			// The hold sent something this worker will not act on; another
+			// worker (or a fixed hold) may.
+			log.Error("scan job refused", "err", err)
+			return w.release(c, m.ID, "worker refused the job: "+err.Error())
+		}
+		w.scan = w.start(ctx, m.ID, img, &URLBlobs{client: w.opts.HTTPClient, now: time.Now, urls: urls})
+	} else {
+		log.Info("scan job resumed after reconnecting")
 	}
-	if len(res.Report) > scan.MaxDocument || len(res.SBOM) > scan.MaxDocument {
-		res = scan.Result{Status: scan.StatusFailed, Reason: "the report or SBOM exceeds 64 MiB", ScannerVersion: res.ScannerVersion, DBBuilt: res.DBBuilt}
+	select {
+	case <-w.scan.done:
+	case <-c.done:
+		// The connection broke; the scan goes on, and the next connection
+		// resumes it if the hold offers the same job again.
+		return c.err
 	}
-	res.Reason = truncate(res.Reason, maxReason)
-	if err := c.sendResult(m.ID, res); err != nil {
-		return err
+	sc := w.scan
+	if sc.err != nil {
+		w.scan = nil
+		log.Warn("scan did not finish; giving the job back", "err", sc.err)
+		return w.release(c, m.ID, sc.err.Error())
 	}
-	log.Info("scan job answered", "status", res.Status, "took", time.Since(start).Round(time.Millisecond))
+	if err := c.sendResult(m.ID, sc.res); err != nil {
+		return err // kept: a resumed job is answered from it
+	}
+	w.scan = nil
+	log.Info("scan job answered", "status", sc.res.Status, "took", sc.took.Round(time.Millisecond))
 	return nil
+}
+
+// scanRun is a scan in progress. It belongs to the worker, not to a
+// connection, so a dropped connection does not throw its work away.
+type scanRun struct {
+	id     int64
+	cancel context.CancelFunc
+	done   chan struct{}
+	// Set before done closes.
+	res  scan.Result
+	err  error
+	took time.Duration
+}
+
+// start scans img in the background, bounded by JobTimeout.
+func (w *worker) start(ctx context.Context, id int64, img scan.Image, blobs scan.Blobs) *scanRun {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.JobTimeout)
+	sc := &scanRun{id: id, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(sc.done)
+		defer cancel()
+		began := time.Now()
+		res, err := w.opts.Scanner.Scan(ctx, img, blobs)
+		sc.took = time.Since(began)
+		if err == nil && (len(res.Report) > scan.MaxDocument || len(res.SBOM) > scan.MaxDocument) {
+			res = scan.Result{Status: scan.StatusFailed, Reason: "the report or SBOM exceeds 64 MiB", ScannerVersion: res.ScannerVersion, DBBuilt: res.DBBuilt}
+		}
+		res.Reason = truncate(res.Reason, maxReason)
+		sc.res, sc.err = res, err
+	}()
+	return sc
+}
+
+// stop cancels the scan and waits for the Scanner to return.
+func (sc *scanRun) stop() {
+	sc.cancel()
+	<-sc.done
 }
 
 // release gives the job back and ends the connection.
