@@ -14,7 +14,12 @@
 //
 // The worker side is RunWorker: it connects (ws/wss from the hold's URL),
 // reconnects with backoff, scans each job with a scan.Scanner reading the
-// presigned URLs (URLBlobs), and answers.
+// presigned URLs (URLBlobs), and answers. A command that runs a worker
+// needs no more than:
+//
+//	return remote.RunWorker(ctx, remote.WorkerOptions{
+//		HoldURL: os.Getenv("SCANNER_HOLD_URL"), Secret: os.Getenv("SCANNER_SHARED_SECRET"),
+//		Scanner: scanner, Logger: logger})
 //
 // # Wire format
 //
@@ -33,9 +38,14 @@
 // an attempt, and the worker reconnects after a backoff so that a broken
 // worker does not spin through the queue.
 //
-// Reconnecting with cursor = the ID of the job the worker was running
-// resumes it when the hold has not yet noticed the old connection gone:
-// the new connection replaces the old one (which gets #info Superseded),
-// the job keeps its lease and is sent again first. Any other cursor gives
-// a job still leased to the name back to the queue. See docs/scanning.md.
+// A worker's scan belongs to the worker, not to its connection: when the
+// connection breaks, the scan goes on and the worker reconnects with
+// cursor = the job's ID. If the hold has not yet noticed the old
+// connection gone, the new one replaces it (the old one gets #info
+// Superseded) and the job keeps its lease and is sent again first; if it
+// has, the job was released and is likely offered to the same idle worker
+// again. Either way a #scanJob whose ID is the running scan's is answered
+// from that scan, and any other job cancels it. A cursor that does not
+// name the job still leased to the worker's name gives that job back to
+// the queue. See docs/scanning.md.
 package remote
