@@ -1,4 +1,5 @@
-// Package schema validates ATCR's records and XRPC bodies against the
+// Package schema validates ATCR's records, XRPC bodies and subscription
+// messages (ValidateObject) against the
 // io.atcr.* lexicons embedded from lexicons/, using indigo's
 // atproto/lexicon validator, before anything is written to a PDS or sent
 // over the wire.

@@ -197,3 +197,35 @@ func convertScalar(schema any, v string) (any, error) {
 		return nil, fmt.Errorf("parameter type %T is not supported", schema)
 	}
 }
+
+// ValidateObject checks data against an object def of an io.atcr.*
+// lexicon, named "<nsid>#<name>": a message of a subscription
+// (io.atcr.hold.subscribeScanJobs#scanResult), which has no input or output
+// body to validate as. Refs outside io.atcr.* return nil.
+func ValidateObject(ref string, data map[string]any) error {
+	nsid, name, ok := strings.Cut(ref, "#")
+	if !ok || name == "" || name == "main" {
+		return fmt.Errorf("%w: %q names no secondary def", ErrUnknownLexicon, ref)
+	}
+	ours, err := owned(nsid)
+	if err != nil || !ours {
+		return err
+	}
+	cat, err := loadCatalog()
+	if err != nil {
+		return err
+	}
+	s, err := cat.Resolve(ref)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrUnknownLexicon, ref)
+	}
+	obj, ok := s.Def.(lexicon.SchemaObject)
+	if !ok {
+		return fmt.Errorf("%w: %s is not an object", ErrUnknownLexicon, ref)
+	}
+	norm, err := normalize(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w: %w", ref, ErrInvalid, err)
+	}
+	return validateObject(cat, nsid, name, obj, norm)
+}

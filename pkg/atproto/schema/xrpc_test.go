@@ -155,3 +155,29 @@ func TestValidateBodyScope(t *testing.T) {
 		t.Error("invalid NSID: want error")
 	}
 }
+
+func TestValidateObject(t *testing.T) {
+	ref := atcr.HoldSubscribeScanJobsNSID + "#release"
+	if err := schema.ValidateObject(ref, obj{"id": 3, "reason": "storage unreachable"}); err != nil {
+		t.Errorf("valid #release: %v", err)
+	}
+	for name, c := range map[string]struct {
+		ref  string
+		data obj
+		want error
+	}{
+		"missing field":           {ref, obj{"reason": "x"}, schema.ErrInvalid},
+		"below minimum":           {ref, obj{"id": 0}, schema.ErrInvalid},
+		"unknown def":             {atcr.HoldSubscribeScanJobsNSID + "#nope", obj{}, schema.ErrUnknownLexicon},
+		"main":                    {atcr.HoldSubscribeScanJobsNSID + "#main", obj{}, schema.ErrUnknownLexicon},
+		"no def at all":           {atcr.HoldSubscribeScanJobsNSID, obj{}, schema.ErrUnknownLexicon},
+		"a record, not an object": {atcr.HoldScanNSID + "#main", obj{}, schema.ErrUnknownLexicon},
+	} {
+		if err := schema.ValidateObject(c.ref, c.data); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	if err := schema.ValidateObject("app.bsky.feed.post#replyRef", obj{}); err != nil {
+		t.Errorf("outside io.atcr: %v, want nil", err)
+	}
+}

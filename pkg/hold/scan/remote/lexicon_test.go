@@ -1,15 +1,12 @@
 package remote
 
 import (
-	"strings"
+	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/atdata"
-	"github.com/bluesky-social/indigo/atproto/lexicon"
-
-	"atcr.io/lexicons"
 	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/hold/scan"
 	"atcr.io/pkg/oci"
 )
@@ -48,37 +45,12 @@ func TestMessagesMatchLexicon(t *testing.T) {
 	}
 }
 
-// validateMessage checks a JSON message against the def its $type names,
-// presenting the def as a record type (indigo validates records only).
+// validateMessage checks a JSON message against the def its $type names.
 func validateMessage(typ string, data []byte) error {
-	cat := lexicon.NewBaseCatalog()
-	if err := cat.LoadEmbedFS(lexicons.FS); err != nil {
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	s, err := cat.Resolve(typ)
-	if err != nil {
-		return err
-	}
-	obj := s.Def.(lexicon.SchemaObject)
-	v, err := atdata.UnmarshalJSON(data)
-	if err != nil {
-		return err
-	}
-	ref := strings.Replace(typ, "#", "#$", 1)
-	wrapped := recordCatalog{Catalog: cat, ref: ref, def: lexicon.SchemaRecord{Type: "record", Key: "any", Record: obj}}
-	v["$type"] = ref
-	return lexicon.ValidateRecord(wrapped, v, ref, lexicon.StrictRecursiveValidation)
-}
-
-type recordCatalog struct {
-	lexicon.Catalog
-	ref string
-	def lexicon.SchemaRecord
-}
-
-func (c recordCatalog) Resolve(ref string) (*lexicon.Schema, error) {
-	if ref == c.ref {
-		return &lexicon.Schema{ID: ref, Def: c.def}, nil
-	}
-	return c.Catalog.Resolve(ref)
+	delete(v, "$type")
+	return schema.ValidateObject(typ, v)
 }
