@@ -1,8 +1,7 @@
 // Package schema validates ATCR's records, XRPC bodies and subscription
-// messages (ValidateObject) against the
-// io.atcr.* lexicons embedded from lexicons/, using indigo's
-// atproto/lexicon validator, before anything is written to a PDS or sent
-// over the wire.
+// messages (ValidateObject) against the io.atcr.* lexicons embedded from
+// lexicons/, using indigo's atproto/lexicon validator, before anything is
+// written to a PDS or sent over the wire.
 //
 // Only the io.atcr.* namespace is checked. Other collections the hold or
 // AppView write (app.bsky.feed.post, app.bsky.actor.profile) pass without
