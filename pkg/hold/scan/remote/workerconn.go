@@ -13,6 +13,11 @@ import (
 	"atcr.io/pkg/hold/scan"
 )
 
+// errSuperseded is a connection the hold replaced by a newer one of the
+// same worker name: this worker's own reconnection, or another worker
+// using the same name, which makes the two take each other's place.
+var errSuperseded = errors.New("the hold replaced this connection by a newer one of the same worker name; if this repeats, another worker uses the same name")
+
 // workerConn is one connection of a worker: a reader goroutine that
 // answers the hold's pings and hands over its jobs, and the worker's
 // goroutine, the only writer of data frames.
@@ -75,6 +80,9 @@ func (c *workerConn) readLoop() error {
 		}
 		switch m := v.(type) {
 		case *atcr.HoldSubscribeScanJobs_Info:
+			if m.Name == "Superseded" {
+				return errSuperseded
+			}
 			return fmt.Errorf("hold: %s: %s", m.Name, m.Message)
 		case *atcr.HoldSubscribeScanJobs_Error:
 			return fmt.Errorf("hold: %s: %s", m.Error, m.Message)
