@@ -396,7 +396,7 @@ func TestVulnDetails(t *testing.T) {
 		grypeMatch{"CVE-2023-9999", "Critical", "busybox", "1.36", "apk"},
 		grypeMatch{"ALPINE-13661", "Medium", "musl", "1.2.4", "apk"},
 		grypeMatch{"CVE-2024-0001", "Critical", "openssl", "3.0.1", "apk"}, // a second matcher's copy
-		grypeMatch{"GHSA-0000-0000-0000", "Negligible", "x", "1", "npm"},    // not GHSA's alphabet: no link
+		grypeMatch{"GHSA-0000-0000-0000", "Negligible", "x", "1", "npm"},   // not GHSA's alphabet: no link
 		grypeMatch{"CVE-2024-0005", "Bogus", "y", "2", "deb"},
 	)
 	se.env.Hold.PutScan(t, d, scanRecord("", "", 2, 1, 1, 1, 7), report)
