@@ -42,6 +42,9 @@ const (
 	callTimeout = 10 * time.Second
 	maxReason   = 512 // the lexicon's maxLength of statusReason
 	maxScanner  = 64  // and of scannerVersion
+	// minSideCache keeps the status and down caches useful under the
+	// smallest cache.scan_bytes (64 KiB).
+	minSideCache = 64 << 10
 )
 
 // Manifests is what the service needs of the repository pages' records
@@ -145,10 +148,10 @@ func New(opts Options) (*Service, error) {
 		records: bytecache.NewTTL(opts.CacheBytes, opts.RecordTTL, opts.Now, func(k scanKey, a recordAnswer) int64 {
 			return k.bytes() + recordBytes(a.rec)
 		}),
-		statuses: bytecache.NewTTL(opts.CacheBytes/8, opts.PendingTTL, opts.Now, func(k scanKey, s holdclient.ScanStatus) int64 {
+		statuses: bytecache.NewTTL(max(opts.CacheBytes/8, minSideCache), opts.PendingTTL, opts.Now, func(k scanKey, s holdclient.ScanStatus) int64 {
 			return k.bytes() + int64(len(s.Digest)+len(s.State)) + 8
 		}),
-		down: bytecache.NewTTL(opts.CacheBytes/64, opts.DownTTL, opts.Now, func(k syntax.DID, why string) int64 {
+		down: bytecache.NewTTL(max(opts.CacheBytes/64, minSideCache), opts.DownTTL, opts.Now, func(k syntax.DID, why string) int64 {
 			return int64(len(k) + len(why))
 		}),
 		reports: bytecache.NewImmutable(opts.CacheBytes, func(k reportKey, r *Report) int64 {
