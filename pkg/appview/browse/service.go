@@ -220,18 +220,9 @@ func (s *Service) Tags(ctx context.Context, name oci.Repository) (*TagList, erro
 // annotations and referrers (ErrNotFound when the repository has none by
 // that digest).
 func (s *Service) Manifest(ctx context.Context, name oci.Repository, d oci.Digest) (*Manifest, error) {
-	owner, l, err := s.repoListing(ctx, name)
+	owner, l, e, err := s.manifestRecord(ctx, name, d)
 	if err != nil {
 		return nil, err
-	}
-	e := l.byDigest(name.Path(), d)
-	if e == nil {
-		if l, err = s.relist(ctx, owner, l); err != nil {
-			return nil, err
-		}
-		if e = l.byDigest(name.Path(), d); e == nil {
-			return nil, fmt.Errorf("manifest %s in %s: %w", d, name, ErrNotFound)
-		}
 	}
 	m := l.details(e)
 	if pdsread.MayLackAnnotations(&e.Value) {
@@ -243,6 +234,25 @@ func (s *Service) Manifest(ctx context.Context, name oci.Repository, d oci.Diges
 		m.Annotations = imageAnnotations(all)
 	}
 	return m, nil
+}
+
+// manifestRecord finds the repository's newest record of d, listing the
+// account again (within MinRelist) when the listing lacks it.
+func (s *Service) manifestRecord(ctx context.Context, name oci.Repository, d oci.Digest) (Owner, *listing, *pdsread.ManifestRecord, error) {
+	owner, l, err := s.repoListing(ctx, name)
+	if err != nil {
+		return Owner{}, nil, nil, err
+	}
+	e := l.byDigest(name.Path(), d)
+	if e == nil {
+		if l, err = s.relist(ctx, owner, l); err != nil {
+			return Owner{}, nil, nil, err
+		}
+		if e = l.byDigest(name.Path(), d); e == nil {
+			return Owner{}, nil, nil, fmt.Errorf("manifest %s in %s: %w", d, name, ErrNotFound)
+		}
+	}
+	return owner, l, e, nil
 }
 
 // repoListing resolves the owner and returns its listing, listed again
@@ -307,18 +317,9 @@ type Located struct {
 // names (ErrNotFound when the repository has none by that digest). It
 // reads the cached listing only, never the manifest bytes.
 func (s *Service) Locate(ctx context.Context, name oci.Repository, d oci.Digest) (*Located, error) {
-	owner, l, err := s.repoListing(ctx, name)
+	owner, l, e, err := s.manifestRecord(ctx, name, d)
 	if err != nil {
 		return nil, err
-	}
-	e := l.byDigest(name.Path(), d)
-	if e == nil {
-		if l, err = s.relist(ctx, owner, l); err != nil {
-			return nil, err
-		}
-		if e = l.byDigest(name.Path(), d); e == nil {
-			return nil, fmt.Errorf("manifest %s in %s: %w", d, name, ErrNotFound)
-		}
 	}
 	full, _ := pdsread.RepositoryName(owner, name.Path())
 	loc := &Located{Name: full, Digest: d, Kind: l.summary(e).Kind}
