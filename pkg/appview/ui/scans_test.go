@@ -523,6 +523,14 @@ func TestVulnDetailsLargeReport(t *testing.T) {
 	if !strings.Contains(low.body, "page 20 of 20 (1000 rows)") || !strings.Contains(low.body, "CVE-2024-04998") {
 		t.Errorf("last page of low:\n%s", low.body[:min(len(low.body), 3000)])
 	}
+	// The parsed report is kept by CID: other pages and filters do not
+	// fetch it again; the record is kept too.
+	if n := se.env.Hold.Calls("com.atproto.sync.getBlob"); n != 1 {
+		t.Errorf("the report was fetched %d times for three views", n)
+	}
+	if n := se.env.Hold.Calls("com.atproto.repo.getRecord"); n != 1 {
+		t.Errorf("the record was read %d times for a badge and three views", n)
+	}
 }
 
 // Reports over the bound are "too large"; reports the hold sends from its
