@@ -22,6 +22,7 @@ import (
 	"atcr.io/pkg/appview/browse"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/appview/scans"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/atproto/directory"
 	"atcr.io/pkg/atproto/safehttp"
@@ -109,9 +110,18 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
+	// The vulnerability badges read the scan records of the hold each
+	// manifest record names (anonymously: scan records are public).
+	scanViews, err := scans.New(scans.Options{
+		Manifests: repos, Directory: dir, HTTP: httpOpts, Logger: logger,
+		CacheBytes: int64(cfg.Cache.ScanBytes), MaxReportBytes: int64(cfg.UI.ScanReportBytes),
+	})
+	if err != nil {
+		return err
+	}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
 		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
-		ClientAddrs: clientAddrs, Logger: logger,
+		Scans: scanViews, ClientAddrs: clientAddrs, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,9 @@ type webDeps struct {
 	// Repositories feeds the UI's user and repository pages
 	// (*browse.Service); nil leaves those pages out.
 	Repositories ui.Repositories
+	// Scans feeds the vulnerability badges (*scans.Service); nil leaves
+	// them out.
+	Scans ui.Scans
 	// ClientAddrs finds a request's client address (server.trusted_proxies)
 	// for device requests and device-secret throttling; nil trusts loopback.
 	ClientAddrs *clientaddr.Resolver
@@ -106,7 +109,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	var web *ui.UI
 	if cfg.UI.Enabled {
 		web, err = ui.New(ui.Options{BaseURL: cfg.Server.BaseURL, Registry: cfg.ServiceName(), DB: pool,
-			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Logger: log})
+			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Scans: d.Scans, Logger: log})
 		if err != nil {
 			return fail(err)
 		}

@@ -41,6 +41,7 @@ type AppViewCacheConfig struct {
 	LookupBytes       ByteSize `yaml:"lookup_bytes" env:"ATCR_CACHE_LOOKUP_BYTES" comment:"Short-lived answers of holds and PDSes (blob sizes, presigned URLs, tags, push holds); each kind may hold this much."`
 	UIBytes           ByteSize `yaml:"ui_bytes" env:"ATCR_CACHE_UI_BYTES" comment:"Record JSON the web UI keeps of the accounts it shows, all together."`
 	UIAccountBytes    ByteSize `yaml:"ui_account_bytes" env:"ATCR_CACHE_UI_ACCOUNT_BYTES" comment:"The same for one account."`
+	ScanBytes         ByteSize `yaml:"scan_bytes" env:"ATCR_CACHE_SCAN_BYTES" comment:"Scan records and parsed vulnerability reports the web UI keeps for the badges and the CVE modal; each of the two may hold this much."`
 	IndexLoads        int      `yaml:"index_loads" env:"ATCR_CACHE_INDEX_LOADS" comment:"Accounts whose records are listed from their PDS at the same time; more wait (and give up when their client does)."`
 	IdentityBytes     ByteSize `yaml:"identity_bytes" env:"ATCR_CACHE_IDENTITY_BYTES" comment:"Resolved identities and handles kept (DID documents are at most 64KiB each)."`
 	IdentityEntries   int      `yaml:"identity_entries" env:"ATCR_CACHE_IDENTITY_ENTRIES" comment:"Most identities and handles the identity cache keeps."`
@@ -79,7 +80,8 @@ type OAuthConfig struct {
 
 // UIConfig governs the web interface.
 type UIConfig struct {
-	Enabled bool `yaml:"enabled" env:"ATCR_UI_ENABLED" comment:"Serve the web interface next to the registry API."`
+	Enabled         bool     `yaml:"enabled" env:"ATCR_UI_ENABLED" comment:"Serve the web interface next to the registry API."`
+	ScanReportBytes ByteSize `yaml:"scan_report_bytes" env:"ATCR_UI_SCAN_REPORT_BYTES" comment:"Largest vulnerability report (a hold's Grype JSON) the CVE modal reads; a larger one is shown as too large (at most 64MiB)."`
 }
 
 // devAppViewURL is the base URL used under insecure_local_dev when none is set.
@@ -100,7 +102,7 @@ func DefaultAppView() *AppViewConfig {
 		Identity: defaultIdentity(),
 		Auth:     AuthConfig{TokenTTL: 5 * time.Minute},
 		OAuth:    OAuthConfig{ClientName: "ATCR", Scopes: []string{}},
-		UI:       UIConfig{Enabled: true},
+		UI:       UIConfig{Enabled: true, ScanReportBytes: 16 << 20},
 		Uploads: AppViewUploadsConfig{
 			Memory:          1 << 30,
 			PartSize:        16 << 20,
@@ -117,6 +119,7 @@ func DefaultAppView() *AppViewConfig {
 			LookupBytes:       16 << 20,
 			UIBytes:           256 << 20,
 			UIAccountBytes:    32 << 20,
+			ScanBytes:         64 << 20,
 			IndexLoads:        32,
 			IdentityBytes:     32 << 20,
 			IdentityEntries:   100_000,
@@ -201,11 +204,14 @@ func (c *AppViewConfig) validate(src *sources) error {
 		"cache.index_bytes": c.Cache.IndexBytes, "cache.index_account_bytes": c.Cache.IndexAccountBytes,
 		"cache.manifest_bytes": c.Cache.ManifestBytes, "cache.lookup_bytes": c.Cache.LookupBytes,
 		"cache.ui_bytes": c.Cache.UIBytes, "cache.ui_account_bytes": c.Cache.UIAccountBytes,
-		"cache.identity_bytes": c.Cache.IdentityBytes,
+		"cache.identity_bytes": c.Cache.IdentityBytes, "cache.scan_bytes": c.Cache.ScanBytes,
 	} {
 		if b < 64<<10 {
 			ck.fail(key, "%s is below the 64KiB a cache needs to be useful", b)
 		}
+	}
+	if c.UI.ScanReportBytes < 64<<10 || c.UI.ScanReportBytes > 64<<20 {
+		ck.fail("ui.scan_report_bytes", "%s is outside 64KiB..64MiB", c.UI.ScanReportBytes)
 	}
 	for _, s := range c.OAuth.Scopes {
 		if s == "" || strings.ContainsFunc(s, unicode.IsSpace) {

@@ -9,7 +9,9 @@
 //
 //   - view.go: the values the pages show (User, Repository, TagList,
 //     Manifest, Summary) and the sentinel errors.
-//   - service.go: Options, New and the four questions the UI asks.
+//   - service.go: Options, New and the four questions the UI asks, and
+//     Locate: which hold a manifest record names (for the scan badges,
+//     pkg/appview/scans, which read the hold; browse does not).
 //   - resolve.go: owners and the repository page record read through
 //     pkg/appview/pdsread, whose errors become ErrNotFound or
 //     ErrUnavailable here.

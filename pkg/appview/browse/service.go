@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"golang.org/x/sync/singleflight"
 
 	"atcr.io/pkg/appview/pdsread"
@@ -219,18 +220,9 @@ func (s *Service) Tags(ctx context.Context, name oci.Repository) (*TagList, erro
 // annotations and referrers (ErrNotFound when the repository has none by
 // that digest).
 func (s *Service) Manifest(ctx context.Context, name oci.Repository, d oci.Digest) (*Manifest, error) {
-	owner, l, err := s.repoListing(ctx, name)
+	owner, l, e, err := s.manifestRecord(ctx, name, d)
 	if err != nil {
 		return nil, err
-	}
-	e := l.byDigest(name.Path(), d)
-	if e == nil {
-		if l, err = s.relist(ctx, owner, l); err != nil {
-			return nil, err
-		}
-		if e = l.byDigest(name.Path(), d); e == nil {
-			return nil, fmt.Errorf("manifest %s in %s: %w", d, name, ErrNotFound)
-		}
 	}
 	m := l.details(e)
 	if pdsread.MayLackAnnotations(&e.Value) {
@@ -242,6 +234,25 @@ func (s *Service) Manifest(ctx context.Context, name oci.Repository, d oci.Diges
 		m.Annotations = imageAnnotations(all)
 	}
 	return m, nil
+}
+
+// manifestRecord finds the repository's newest record of d, listing the
+// account again (within MinRelist) when the listing lacks it.
+func (s *Service) manifestRecord(ctx context.Context, name oci.Repository, d oci.Digest) (Owner, *listing, *pdsread.ManifestRecord, error) {
+	owner, l, err := s.repoListing(ctx, name)
+	if err != nil {
+		return Owner{}, nil, nil, err
+	}
+	e := l.byDigest(name.Path(), d)
+	if e == nil {
+		if l, err = s.relist(ctx, owner, l); err != nil {
+			return Owner{}, nil, nil, err
+		}
+		if e = l.byDigest(name.Path(), d); e == nil {
+			return Owner{}, nil, nil, fmt.Errorf("manifest %s in %s: %w", d, name, ErrNotFound)
+		}
+	}
+	return owner, l, e, nil
 }
 
 // repoListing resolves the owner and returns its listing, listed again
@@ -286,4 +297,46 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Located is what the scan badges need of a manifest: the hold its record
+// names and, for an index, its platform manifests in the repository.
+type Located struct {
+	Name   oci.Repository
+	Digest oci.Digest
+	Kind   Kind
+	// Hold is the hold the manifest record names (holdDid, else the old
+	// holdEndpoint URL); "" when it names none that parses.
+	Hold syntax.DID
+	// Platforms are an index's image entries whose manifests are in the
+	// repository (attestation entries left out), in index order.
+	Platforms []Child
+}
+
+// Locate finds manifest d of the repository and the hold its record
+// names (ErrNotFound when the repository has none by that digest). It
+// reads the cached listing only, never the manifest bytes.
+func (s *Service) Locate(ctx context.Context, name oci.Repository, d oci.Digest) (*Located, error) {
+	owner, l, e, err := s.manifestRecord(ctx, name, d)
+	if err != nil {
+		return nil, err
+	}
+	full, _ := pdsread.RepositoryName(owner, name.Path())
+	loc := &Located{Name: full, Digest: d, Kind: l.summary(e).Kind}
+	if hold, err := pdsread.ManifestHold(&e.Value); err == nil {
+		loc.Hold = hold
+	}
+	if loc.Kind == KindIndex {
+		for _, c := range e.Value.Manifests {
+			cd, err := oci.ParseDigest(c.Digest)
+			if err != nil || isAttestation(c) || l.byDigest(name.Path(), cd) == nil {
+				continue
+			}
+			loc.Platforms = append(loc.Platforms, Child{
+				Descriptor: Descriptor{Digest: cd, MediaType: c.MediaType, Size: clampSize(c.Size)},
+				Platform:   platform(c.Platform), InRepository: true,
+			})
+		}
+	}
+	return loc, nil
 }

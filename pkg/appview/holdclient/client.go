@@ -43,7 +43,9 @@ type TokenSource interface {
 type Options struct {
 	// Directory resolves hold DIDs to their endpoints. Required.
 	Directory identity.Directory
-	// Tokens mints service tokens as the calling user. Required.
+	// Tokens mints service tokens as the calling user. Nil makes an
+	// anonymous client: calls as a user fail, anonymous reads (scan
+	// records, reports) work.
 	Tokens TokenSource
 	// TokenErr puts a failure of Tokens in the registry's terms (no
 	// credential: 401; anything else: the PDS failed). Nil wraps
@@ -61,14 +63,21 @@ type Client struct {
 	tokenErr func(syntax.DID, error) error
 	xrpc     *http.Client
 	parts    *http.Client
+	// reports reads scan reports: a larger body bound (ScanReport sets the
+	// caller's), and one redirect followed (the hold may send the bytes
+	// from a presigned URL).
+	reports *http.Client
 	// partStall is partStallTimeout; tests shorten it.
 	partStall time.Duration
 }
 
 // New returns a Client.
 func New(o Options) (*Client, error) {
-	if o.Directory == nil || o.Tokens == nil {
-		return nil, errors.New("holdclient: Options.Directory and Options.Tokens are required")
+	if o.Directory == nil {
+		return nil, errors.New("holdclient: Options.Directory is required")
+	}
+	if o.Tokens == nil {
+		o.Tokens = anonymous{}
 	}
 	if o.TokenErr == nil {
 		o.TokenErr = func(did syntax.DID, err error) error {
@@ -80,14 +89,23 @@ func New(o Options) (*Client, error) {
 	xrpc.CheckRedirect = noRedirect
 	parts := guarded(o.HTTP, partPutTimeout)
 	parts.CheckRedirect = noRedirect
+	ro := o.HTTP
+	ro.Timeout, ro.MaxResponseBytes, ro.MaxRedirects = callTimeout, MaxReportCeiling, 1
 	return &Client{dir: o.Directory, tokens: o.Tokens, tokenErr: o.TokenErr, xrpc: xrpc, parts: parts,
-		partStall: partStallTimeout}, nil
+		reports: safehttp.New(ro), partStall: partStallTimeout}, nil
 }
 
 func guarded(base safehttp.Options, timeout time.Duration) *http.Client {
 	o := base
 	o.Timeout, o.MaxResponseBytes = timeout, maxResponse
 	return safehttp.New(o)
+}
+
+// anonymous is the TokenSource of a client without one.
+type anonymous struct{}
+
+func (anonymous) ServiceToken(context.Context, syntax.DID, syntax.DID, syntax.NSID) (string, error) {
+	return "", errors.New("holdclient: an anonymous client mints no service tokens")
 }
 
 // Hold is a hold to call, and the user to call it as ("" = anonymous).

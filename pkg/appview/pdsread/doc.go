@@ -14,6 +14,8 @@
 //     AT-URIs, and the size rule for manifest records.
 //   - listing.go: one account's manifest and tag records in one bounded
 //     pass (Reader.ListRepository).
+//   - holds.go: the hold a record names (a DID, or the URL of old
+//     records).
 //
 // The registry's storage (pkg/appview/storage) and the web UI's pages
 // (pkg/appview/browse) both read through this package and put its errors

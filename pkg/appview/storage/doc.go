@@ -32,7 +32,8 @@
 //     AppView database, Options.Tombstones, consulted before the caches),
 //     mounts, and the relink of an upload; the bytes stay in the hold.
 //   - uploads.go: registry.UploadService over pkg/appview/uploads.
-//   - cache.go: small bounded LRU caches with per-entry expiry.
+//   - the caches are pkg/appview/bytecache's: bounded in bytes, with
+//     per-entry expiry.
 //
 // See docs/registry.md and docs/architecture.md.
 package storage

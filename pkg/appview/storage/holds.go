@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -39,7 +37,7 @@ func (s *Store) discoverHold(ctx context.Context, owner registry.Owner) (syntax.
 	case err == nil:
 		var p atcr.SailorProfile
 		if json.Unmarshal(profile.Value, &p) == nil && p.DefaultHold != "" {
-			if did, err := normaliseHold(p.DefaultHold); err == nil {
+			if did, err := pdsread.ParseHold(p.DefaultHold); err == nil {
 				return did, nil
 			}
 			s.log.WarnContext(ctx, "storage: ignoring unusable defaultHold", "did", owner.DID, "defaultHold", p.DefaultHold)
@@ -54,7 +52,7 @@ func (s *Store) discoverHold(ctx context.Context, owner registry.Owner) (syntax.
 			return true
 		}
 		for _, v := range []string{h.HoldDID, h.Endpoint} {
-			if did, err := normaliseHold(v); err == nil {
+			if did, err := pdsread.ParseHold(v); err == nil {
 				legacy = did
 				return false
 			}
@@ -71,22 +69,4 @@ func (s *Store) discoverHold(ctx context.Context, owner registry.Owner) (syntax.
 		return s.opts.DefaultHold, nil
 	}
 	return "", fmt.Errorf("hold discovery for %s: %w: %w", owner.DID, registry.ErrUnavailable, errNoHold)
-}
-
-// normaliseHold accepts a hold DID, or the URL form older records carry,
-// which names the did:web of its host ("https://hold.example:8443" →
-// "did:web:hold.example%3A8443").
-func normaliseHold(v string) (syntax.DID, error) {
-	if strings.HasPrefix(v, "did:") {
-		return syntax.ParseDID(v)
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.User != nil {
-		return "", fmt.Errorf("hold %q is neither a DID nor an http(s) URL", v)
-	}
-	id := "did:web:" + strings.ToLower(u.Hostname())
-	if p := u.Port(); p != "" {
-		id += "%3A" + p
-	}
-	return syntax.ParseDID(id)
 }

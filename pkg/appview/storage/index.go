@@ -326,11 +326,7 @@ func (idx *repoIndex) holds(repoPath string) []syntax.DID {
 	slices.SortFunc(recs, func(a, b *pdsread.ManifestRecord) int { return strings.Compare(b.RKey, a.RKey) })
 	var out []syntax.DID
 	for _, rec := range recs {
-		hold := rec.Value.HoldDID
-		if hold == "" {
-			hold = rec.Value.HoldEndpoint
-		}
-		did, err := normaliseHold(hold)
+		did, err := pdsread.ManifestHold(&rec.Value)
 		if err == nil && !slices.Contains(out, did) {
 			out = append(out, did)
 		}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
+	"atcr.io/pkg/appview/bytecache"
 	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
@@ -129,18 +130,18 @@ type Store struct {
 	uploads *uploads.Manager
 	tids    *syntax.TIDClock
 
-	pushHolds *cache[syntax.DID, syntax.DID]
+	pushHolds *bytecache.Cache[syntax.DID, syntax.DID]
 	// privateHolds are holds that refused an anonymous read (onHold).
-	privateHolds *cache[syntax.DID, bool]
-	tagCache     *cache[tagKey, oci.Digest]
-	stats        *cache[blobKey, int64]
-	presigned    *cache[blobKey, string]
-	manifests    *cache[manifestKey, cachedManifest]
+	privateHolds *bytecache.Cache[syntax.DID, bool]
+	tagCache     *bytecache.Cache[tagKey, oci.Digest]
+	stats        *bytecache.Cache[blobKey, int64]
+	presigned    *bytecache.Cache[blobKey, string]
+	manifests    *bytecache.Cache[manifestKey, cachedManifest]
 	indexes      *indexCache
 	// pushers are the owners who pushed through this AppView; catalog is
 	// the computed catalog (Repositories).
-	pushers    *cache[syntax.DID, bool]
-	catalog    *cache[struct{}, []string]
+	pushers    *bytecache.Cache[syntax.DID, bool]
+	catalog    *bytecache.Cache[struct{}, []string]
 	indexLoads *semaphore.Weighted
 
 	flight singleflight.Group
@@ -171,17 +172,17 @@ func New(opts Options) (*Store, error) {
 		now:          opts.Now,
 		pds:          pdsread.NewReader(opts.HTTP),
 		tids:         syntax.NewTIDClock(0),
-		pushHolds:    newTTLCache(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
-		privateHolds: newTTLCache(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
-		tagCache:     newTTLCache(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ oci.Digest) int64 { return k.bytes() + digestBytes }),
-		stats:        newTTLCache(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
-		presigned:    newTTLCache(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
-		manifests: newImmutableCache(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
+		pushHolds:    bytecache.NewTTL(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
+		privateHolds: bytecache.NewTTL(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
+		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ oci.Digest) int64 { return k.bytes() + digestBytes }),
+		stats:        bytecache.NewTTL(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
+		presigned:    bytecache.NewTTL(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
+		manifests: bytecache.NewImmutable(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
 			return int64(len(k.did)) + digestBytes + int64(len(m.body)+len(m.mediaType))
 		}),
 		indexes: newIndexCache(opts.MaxIndexes, opts.IndexBytes),
-		pushers: newTTLCache(opts.LookupCacheBytes, pusherTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
-		catalog: newTTLCache(opts.IndexBytes, catalogTTL, opts.Now, func(_ struct{}, names []string) int64 {
+		pushers: bytecache.NewTTL(opts.LookupCacheBytes, pusherTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
+		catalog: bytecache.NewTTL(opts.IndexBytes, catalogTTL, opts.Now, func(_ struct{}, names []string) int64 {
 			var n int64
 			for _, name := range names {
 				n += int64(len(name)) + 16

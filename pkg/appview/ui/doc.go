@@ -11,7 +11,11 @@
 // /r/{name} with its partials /r/{name}/-/tags and
 // /r/{name}/-/manifest/{digest}, and /open (repos.go, docs/ui.md). Those
 // pages read through the Repositories interface (pkg/appview/browse), never
-// the registry.
+// the registry. With Options.Scans also /api/scan-result (a manifest's
+// vulnerability badge, lazy-loaded per tag row, re-polling every 5 s while
+// a scan is queued or running) and /api/vuln-details (the CVE table of the
+// modal, a <dialog>), read through the Scans interface (pkg/appview/scans)
+// from the scan record of the hold the manifest record names (scans.go).
 //
 // Browser sessions (browsersession.go; docs/auth.md has the vocabulary):
 // the atcr_session cookie (HttpOnly, SameSite=Lax, Secure except on a

@@ -19,6 +19,8 @@ var templateFuncs = template.FuncMap{
 	"iso":     isoTime,
 	"join":    strings.Join,
 	"weblink": isWebLink,
+	"add":     func(a, b int) int { return a + b },
+	"scanURL": scanURL,
 	"expandArgs": func(base string, d oci.Digest, label string) expandLink {
 		return expandLink{Base: base, Digest: d, Label: label}
 	},

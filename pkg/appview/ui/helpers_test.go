@@ -83,6 +83,12 @@ func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
 // (nil: without them).
 func newTestEnvWith(t *testing.T, repos Repositories) *testEnv {
 	t.Helper()
+	return newTestEnvWithScans(t, repos, nil)
+}
+
+// newTestEnvWithScans adds the vulnerability badges fed by scans.
+func newTestEnvWithScans(t *testing.T, repos Repositories, scans Scans) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
 	pool := database.SQL()
@@ -101,7 +107,7 @@ func newTestEnvWith(t *testing.T, repos Repositories) *testEnv {
 	r := chi.NewRouter()
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(e.srv.Close)
-	ui, err := New(Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices, Repositories: repos})
+	ui, err := New(Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices, Repositories: repos, Scans: scans})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,8 @@ var templateFS embed.FS
 // files of the fragments it uses.
 var pageFiles = map[string][]string{
 	"home": nil, "login": nil, "device": nil, "message": nil, "settings": nil, "user": nil,
-	"repo": {"partials.html"}, "tags": {"partials.html"}, "manifest": {"partials.html"},
+	"repo": {"partials.html", "vuln-badge.html"}, "tags": {"partials.html", "vuln-badge.html"},
+	"manifest": {"partials.html", "vuln-badge.html"}, "vuln": {"vuln-badge.html", "vuln-details.html"},
 }
 
 // pages holds one parsed template set per page: the layout plus the page's
@@ -65,6 +66,10 @@ type pageData struct {
 	User    *browse.User
 	Repo    *browse.Repository
 	Partial *partialData
+	// Vulnerability badges and the CVE modal (Options.Scans).
+	Scans   bool
+	Badge   *badgeData
+	Details *detailsData
 }
 
 // render writes page name with status. Templates escape every value; the
@@ -74,6 +79,7 @@ func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name st
 	data.BrowserSession = browserSessionFrom(r)
 	data.Registry = ui.registry
 	data.Browse = ui.repos != nil
+	data.Scans = ui.scans != nil
 	var buf bytes.Buffer
 	if err := ui.pages.sets[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		ui.log.ErrorContext(r.Context(), "ui: render", "page", name, "err", err)

@@ -42,6 +42,10 @@ type partialData struct {
 	PullTag  string // the tag of the page's main pull command
 	Manifest *browse.Manifest
 	Message  string
+	// Name is the repository (the manifest fragment's badge); Scans: the
+	// vulnerability badges are on (Options.Scans).
+	Name  oci.Repository
+	Scans bool
 }
 
 // userPage (GET /u/{handle-or-did}) shows an account and its repositories.
@@ -106,7 +110,8 @@ func (ui *UI) tagsPartial(w http.ResponseWriter, r *http.Request, name oci.Repos
 		ui.browsePartialFail(w, r, err, "No images have been pushed to "+name.String()+".")
 		return
 	}
-	data := &partialData{Registry: ui.registry, Base: repoPrefix + tags.Name.String(), Tags: tags, PullTag: pullTag(tags)}
+	data := &partialData{Registry: ui.registry, Base: repoPrefix + tags.Name.String(), Tags: tags, PullTag: pullTag(tags),
+		Name: tags.Name, Scans: ui.scans != nil}
 	ui.renderPartial(w, r, "tags", "Tags of "+tags.Name.String(), data)
 }
 
@@ -117,7 +122,7 @@ func (ui *UI) manifestPartial(w http.ResponseWriter, r *http.Request, name oci.R
 		ui.browsePartialFail(w, r, err, "This repository has no manifest "+d.String()+".")
 		return
 	}
-	data := &partialData{Registry: ui.registry, Base: repoPrefix + name.String(), Manifest: m}
+	data := &partialData{Registry: ui.registry, Base: repoPrefix + name.String(), Manifest: m, Name: name, Scans: ui.scans != nil}
 	ui.renderPartial(w, r, "manifest", "Manifest "+d.String(), data)
 }
 

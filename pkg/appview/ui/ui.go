@@ -54,6 +54,10 @@ type Options struct {
 	// Repositories feeds the user and repository pages (/u/, /r/, /open)
 	// from the records in users' PDSes. Optional: nil leaves them out.
 	Repositories Repositories
+	// Scans feeds the vulnerability badges and the CVE modal
+	// (/api/scan-result, /api/vuln-details) from the holds' scan records.
+	// Optional, and only with Repositories: nil leaves them out.
+	Scans Scans
 	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
 	BrowserSessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
@@ -70,6 +74,7 @@ type UI struct {
 	login           Login
 	devices         Devices
 	repos           Repositories
+	scans           Scans
 	codes           *throttle.Failures[string] // wrong user codes per browser session
 	pages           *pages
 	log             *slog.Logger
@@ -94,6 +99,9 @@ func New(opts Options) (*UI, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Repositories == nil {
+		opts.Scans = nil // the badges live on the repository pages
+	}
 	if opts.Registry == "" {
 		opts.Registry = u.Host
 	}
@@ -115,6 +123,7 @@ func New(opts Options) (*UI, error) {
 		login:           opts.Login,
 		devices:         opts.Devices,
 		repos:           opts.Repositories,
+		scans:           opts.Scans,
 		codes:           codes,
 		pages:           p,
 		log:             opts.Logger,
@@ -145,6 +154,10 @@ func (ui *UI) Mount(r chi.Router) {
 			r.Get(userPrefix+"*", ui.userPage)
 			r.Get(repoPrefix+"*", ui.repoRoute)
 			r.Get(openPath, ui.openName)
+		}
+		if ui.scans != nil {
+			r.Get(scanResultPath, ui.scanResult)
+			r.Get(vulnDetailsPath, ui.vulnDetails)
 		}
 	})
 }

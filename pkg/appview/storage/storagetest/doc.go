@@ -7,7 +7,10 @@
 //     presigned URL, HEAD for stat) over a real pkg/s3 S3Service: the
 //     in-memory MockS3Client served by its HTTP handler, or the embedded
 //     versitygw server. Parts really go to presigned part URLs and
-//     completeUpload really verifies the digest. It keeps the hold contract
+//     completeUpload really verifies the digest. Scanning too: scan
+//     records by getRecord, io.atcr.hold.getScanStatus, and report blobs
+//     by getBlob with their CID (bytes, or a 307 to the bucket), set with
+//     PutScan and SetScanStatus (hold_scans.go). It keeps the hold contract
 //     (internal/holdcontract, TestHoldContract), so where it answers
 //     differently from atcr-hold a test fails.
 //   - ActAs: the pkg/appview/actas stand-in, handing out PDS clients with an

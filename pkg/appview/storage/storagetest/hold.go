@@ -60,6 +60,8 @@ type Hold struct {
 	// recorded are the layer records notifyManifest wrote: manifest URI →
 	// digests.
 	recorded map[string]map[string]bool
+	// scans are the scan records, reports and job states (hold_scans.go).
+	scans scans
 }
 
 // DeletedNotice is one io.atcr.hold.notifyManifestDeleted call: who called
@@ -103,6 +105,7 @@ func NewHold(t testing.TB, did syntax.DID, svc *s3.S3Service) *Hold {
 	mux.HandleFunc("POST /xrpc/io.atcr.hold.notifyManifestDeleted", h.protected(h.notifyDeleted))
 	mux.HandleFunc("GET /xrpc/com.atproto.sync.getBlob", h.getBlob)
 	mux.HandleFunc("HEAD /xrpc/com.atproto.sync.getBlob", h.getBlob)
+	h.mountScans(mux)
 	h.srv = httptest.NewServer(h.gate(mux))
 	t.Cleanup(h.srv.Close)
 	return h

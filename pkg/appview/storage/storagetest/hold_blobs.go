@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ipfs/go-cid"
+
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/oci"
@@ -12,7 +14,7 @@ import (
 )
 
 // getBlob answers an OCI digest: HEAD with its size and digest, GET with a
-// 307 to a presigned URL. A token that is sent must be valid; a private
+// 307 to a presigned URL; a blob CID is a scan report (hold_scans.go). A token that is sent must be valid; a private
 // hold needs one.
 func (h *Hold) getBlob(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
@@ -37,7 +39,11 @@ func (h *Hold) getBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := oci.ParseDigest(q.Get("cid"))
 	if err != nil {
-		xrpc.WriteError(w, xrpc.InvalidRequest("cid: want an OCI digest"))
+		if c, cerr := cid.Decode(q.Get("cid")); cerr == nil && r.Method == http.MethodGet {
+			h.getScanBlob(w, r, c) // a blob of the hold's PDS: a scan report
+			return
+		}
+		xrpc.WriteError(w, xrpc.InvalidRequest("cid: want an OCI digest or a blob CID"))
 		return
 	}
 	info, err := h.S3.Stat(r.Context(), s3.BlobKey(d))

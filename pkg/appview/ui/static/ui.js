@@ -52,4 +52,17 @@
       ev.detail.isError = false;
     }
   });
+
+  // The CVE modal: a badge's link loads the table into the <dialog> of
+  // the page (hx-target="#vuln-dialog-body"); open it once it is there.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var target = ev.detail && ev.detail.target;
+    if (!target || target.id !== "vuln-dialog-body") {
+      return;
+    }
+    var dialog = document.getElementById("vuln-dialog");
+    if (dialog && !dialog.open && dialog.showModal) {
+      dialog.showModal();
+    }
+  });
 })();

@@ -1,4 +1,4 @@
-package storage
+package bytecache
 
 import (
 	"math"
@@ -8,17 +8,16 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// entryOverhead approximates what one cache entry costs beyond its key and
+// EntryOverhead approximates what one cache entry costs beyond its key and
 // value bytes (list element, map bucket, expiry).
-const entryOverhead = 96
+const EntryOverhead = 96
 
-// cache is an LRU bounded by the bytes of its entries, whose entries may
+// Cache is an LRU bounded by the bytes of its entries, whose entries may
 // expire individually. Expired entries are dropped when read; the byte
-// bound evicts the least recently used. Every cache of the Store is one, so
-// its memory is bounded in bytes, not only in entries: keys and values
-// come from users (DIDs, tags, hold answers), and an entry count alone
-// would let long ones through. It is safe for concurrent use.
-type cache[K comparable, V any] struct {
+// bound evicts the least recently used. Keys and values come from users
+// (DIDs, tags, hold answers, scan reports), and an entry count alone would
+// let long ones through. It is safe for concurrent use.
+type Cache[K comparable, V any] struct {
 	mu   sync.Mutex
 	lru  *simplelru.LRU[K, cacheEntry[V]]
 	size func(K, V) int64
@@ -34,27 +33,31 @@ type cacheEntry[V any] struct {
 	bytes   int64
 }
 
-// newTTLCache returns a cache of at most maxBytes whose entries live ttl
-// (Set) or as long as SetFor says; size measures a key and its value.
-func newTTLCache[K comparable, V any](maxBytes int64, ttl time.Duration, now func() time.Time, size func(K, V) int64) *cache[K, V] {
-	c := &cache[K, V]{size: size, max: maxBytes, ttl: ttl, now: now}
+// NewTTL returns a cache of at most maxBytes whose entries live ttl (Set)
+// or as long as SetFor says; size measures a key and its value. A nil now
+// is time.Now.
+func NewTTL[K comparable, V any](maxBytes int64, ttl time.Duration, now func() time.Time, size func(K, V) int64) *Cache[K, V] {
+	if now == nil {
+		now = time.Now
+	}
+	c := &Cache[K, V]{size: size, max: maxBytes, ttl: ttl, now: now}
 	// The entry count only backs up the byte bound.
 	l, err := simplelru.NewLRU[K, cacheEntry[V]](math.MaxInt32, func(_ K, e cacheEntry[V]) { c.used -= e.bytes })
 	if err != nil {
-		panic("storage: cache: " + err.Error())
+		panic("bytecache: " + err.Error())
 	}
 	c.lru = l
 	return c
 }
 
-// newImmutableCache returns a cache of at most maxBytes for values that
-// never change (manifests by digest): entries never expire.
-func newImmutableCache[K comparable, V any](maxBytes int64, size func(K, V) int64) *cache[K, V] {
-	return newTTLCache[K, V](maxBytes, 0, time.Now, size)
+// NewImmutable returns a cache of at most maxBytes for values that never
+// change (manifests by digest): entries never expire.
+func NewImmutable[K comparable, V any](maxBytes int64, size func(K, V) int64) *Cache[K, V] {
+	return NewTTL[K, V](maxBytes, 0, time.Now, size)
 }
 
 // Get returns the live value for k.
-func (c *cache[K, V]) Get(k K) (V, bool) {
+func (c *Cache[K, V]) Get(k K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.lru.Get(k)
@@ -71,7 +74,7 @@ func (c *cache[K, V]) Get(k K) (V, bool) {
 }
 
 // Set stores v for the cache's TTL (for ever without one).
-func (c *cache[K, V]) Set(k K, v V) {
+func (c *Cache[K, V]) Set(k K, v V) {
 	if c.ttl == 0 {
 		c.put(k, v, time.Time{}, true)
 		return
@@ -80,7 +83,7 @@ func (c *cache[K, V]) Set(k K, v V) {
 }
 
 // SetFor stores v for ttl; a ttl of zero or less stores nothing.
-func (c *cache[K, V]) SetFor(k K, v V, ttl time.Duration) {
+func (c *Cache[K, V]) SetFor(k K, v V, ttl time.Duration) {
 	if ttl <= 0 {
 		return
 	}
@@ -88,13 +91,13 @@ func (c *cache[K, V]) SetFor(k K, v V, ttl time.Duration) {
 }
 
 // Add stores an immutable v unless k is present.
-func (c *cache[K, V]) Add(k K, v V) { c.put(k, v, time.Time{}, false) }
+func (c *Cache[K, V]) Add(k K, v V) { c.put(k, v, time.Time{}, false) }
 
 // put stores v, evicting the least recently used entries until the bound
 // holds. A value that alone would take more than an eighth of the bound is
 // not kept: it would evict everything else.
-func (c *cache[K, V]) put(k K, v V, expires time.Time, replace bool) {
-	n := c.size(k, v) + entryOverhead
+func (c *Cache[K, V]) put(k K, v V, expires time.Time, replace bool) {
+	n := c.size(k, v) + EntryOverhead
 	if n > c.max/8 {
 		return
 	}
@@ -114,14 +117,14 @@ func (c *cache[K, V]) put(k K, v V, expires time.Time, replace bool) {
 }
 
 // Remove drops k.
-func (c *cache[K, V]) Remove(k K) {
+func (c *Cache[K, V]) Remove(k K) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lru.Remove(k)
 }
 
 // Bytes reports what the entries take now, overhead included.
-func (c *cache[K, V]) Bytes() int64 {
+func (c *Cache[K, V]) Bytes() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.used

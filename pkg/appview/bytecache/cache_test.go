@@ -1,4 +1,4 @@
-package storage
+package bytecache
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 func TestTTLCache(t *testing.T) {
 	now := time.Unix(1000, 0)
 	size := func(string, int) int64 { return 4 }
-	c := newTTLCache[string, int](2*(4+entryOverhead)*8, time.Minute, func() time.Time { return now }, size)
+	c := NewTTL[string, int](2*(4+EntryOverhead)*8, time.Minute, func() time.Time { return now }, size)
 	c.Set("a", 1)
 	c.SetFor("b", 2, time.Hour)
 	c.SetFor("never", 3, 0)
@@ -44,7 +44,7 @@ func TestTTLCache(t *testing.T) {
 // values (a hold's presigned URL, a large manifest) fill the bound sooner
 // than short ones, and one that alone would take an eighth is not kept.
 func TestCacheBoundsLongValues(t *testing.T) {
-	c := newImmutableCache[int, []byte](1000+8*entryOverhead, func(_ int, b []byte) int64 { return int64(len(b)) })
+	c := NewImmutable[int, []byte](1000+8*EntryOverhead, func(_ int, b []byte) int64 { return int64(len(b)) })
 	c.Add(1, make([]byte, 100))
 	c.Add(2, make([]byte, 100))
 	c.Add(3, make([]byte, 1000)) // over an eighth of the bound: not cached

@@ -1,0 +1,277 @@
+package scans
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Bounds on what one report keeps. The report comes from an image the
+// pusher controls: every string is cut, and rows past MaxRows are counted,
+// not kept.
+const (
+	DefaultMaxRows = 20_000
+	maxIDLen       = 128
+	maxPackageLen  = 256
+	maxVersionLen  = 128
+	maxFixLen      = 256
+	maxFixVersions = 5
+)
+
+// Severity is a Grype severity, normalised.
+type Severity string
+
+// The severities, most severe first (Grype's names, lowercased).
+const (
+	Critical   Severity = "critical"
+	High       Severity = "high"
+	Medium     Severity = "medium"
+	Low        Severity = "low"
+	Negligible Severity = "negligible"
+	Unknown    Severity = "unknown"
+)
+
+// Severities lists them in the table's order.
+var Severities = []Severity{Critical, High, Medium, Low, Negligible, Unknown}
+
+// ParseSeverity reads a report's severity; anything it does not know is
+// Unknown.
+func ParseSeverity(s string) Severity {
+	v := Severity(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(Severities, v) {
+		return v
+	}
+	return Unknown
+}
+
+// rank orders severities, most severe first.
+func (s Severity) rank() int {
+	if i := slices.Index(Severities, s); i >= 0 {
+		return i
+	}
+	return len(Severities)
+}
+
+// Vuln is one row of the CVE table.
+type Vuln struct {
+	ID       string
+	Severity Severity
+	Package  string
+	Version  string
+	// Type is the package type (apk, deb, npm, …).
+	Type string
+	// FixedIn lists the versions that fix it, "" when none is known.
+	FixedIn string
+	// FixState is Grype's fix.state (fixed, not-fixed, wont-fix, unknown).
+	FixState string
+}
+
+// Link is where the vulnerability is described: NVD for a CVE id, GitHub
+// advisories for a GHSA id, "" for any other (the id stays text). The
+// patterns are strict, so an id from a report never becomes anything but
+// these two URLs.
+func (v Vuln) Link() string {
+	switch {
+	case cvePattern.MatchString(v.ID):
+		return "https://nvd.nist.gov/vuln/detail/" + v.ID
+	case ghsaPattern.MatchString(v.ID):
+		return "https://github.com/advisories/" + v.ID
+	}
+	return ""
+}
+
+var (
+	cvePattern  = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
+	ghsaPattern = regexp.MustCompile(`^GHSA(-[23456789cfghjmpqrvwx]{4}){3}$`)
+)
+
+// Report is a parsed Grype report: its rows, deduplicated and sorted, and
+// what was left out.
+type Report struct {
+	Rows []Vuln
+	// Counts are the rows of each severity.
+	Counts map[Severity]int
+	// Dropped counts the matches past the row bound, not kept.
+	Dropped int
+	// bytes approximates the memory the rows take (the cache's measure).
+	bytes int64
+}
+
+// grypeMatch is what a row needs of one entry of Grype's matches[].
+type grypeMatch struct {
+	Vulnerability struct {
+		ID       string `json:"id"`
+		Severity string `json:"severity"`
+		Fix      struct {
+			Versions []string `json:"versions"`
+			State    string   `json:"state"`
+		} `json:"fix"`
+	} `json:"vulnerability"`
+	Artifact struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Type    string `json:"type"`
+	} `json:"artifact"`
+}
+
+// errNotReport: the JSON is not a Grype report.
+var errNotReport = errors.New("not a Grype JSON report")
+
+// ParseReport reads a Grype JSON report (grype -o json) from r as a
+// stream: the top-level object's matches[] one match at a time, every
+// other member skipped token by token. It keeps at most maxRows rows
+// (DefaultMaxRows when ≤ 0); r must itself be bounded in bytes.
+func ParseReport(r io.Reader, maxRows int) (*Report, error) {
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	rep := &Report{Counts: map[Severity]int{}}
+	seen := map[Vuln]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errNotReport, err)
+		}
+		if key, _ := tok.(string); key != "matches" {
+			if err := skipValue(dec); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := rep.readMatches(dec, maxRows, seen); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rep.Rows, func(a, b Vuln) int {
+		return cmp.Or(cmp.Compare(a.Severity.rank(), b.Severity.rank()), strings.Compare(a.ID, b.ID),
+			strings.Compare(a.Package, b.Package), strings.Compare(a.Version, b.Version))
+	})
+	return rep, nil
+}
+
+// readMatches reads the matches array (null is none).
+func (rep *Report) readMatches(dec *json.Decoder, maxRows int, seen map[Vuln]bool) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotReport, err)
+	}
+	if tok == nil {
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("%w: matches is not an array", errNotReport)
+	}
+	for dec.More() {
+		if len(rep.Rows) >= maxRows {
+			// Counted, not kept, not even decoded into a struct.
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+			rep.Dropped++
+			continue
+		}
+		var m grypeMatch
+		if err := dec.Decode(&m); err != nil {
+			return fmt.Errorf("%w: a match: %w", errNotReport, err)
+		}
+		v := m.row()
+		if v.ID == "" || seen[v] {
+			continue // Grype lists one finding once per matcher that found it
+		}
+		seen[v] = true
+		rep.Rows = append(rep.Rows, v)
+		rep.Counts[v.Severity]++
+		rep.bytes += int64(len(v.ID)+len(v.Package)+len(v.Version)+len(v.Type)+len(v.FixedIn)+len(v.FixState)) + 7*16
+	}
+	return expectDelim(dec, ']')
+}
+
+// row turns a match into a row, every string cut and cleaned.
+func (m *grypeMatch) row() Vuln {
+	var fixes []string
+	for _, f := range m.Vulnerability.Fix.Versions {
+		if len(fixes) == maxFixVersions {
+			fixes = append(fixes, "…")
+			break
+		}
+		if f = clean(f, maxVersionLen); f != "" {
+			fixes = append(fixes, f)
+		}
+	}
+	return Vuln{
+		ID:       clean(m.Vulnerability.ID, maxIDLen),
+		Severity: ParseSeverity(m.Vulnerability.Severity),
+		Package:  clean(m.Artifact.Name, maxPackageLen),
+		Version:  clean(m.Artifact.Version, maxVersionLen),
+		Type:     clean(m.Artifact.Type, 32),
+		FixedIn:  clean(strings.Join(fixes, ", "), maxFixLen),
+		FixState: clean(m.Vulnerability.Fix.State, 32),
+	}
+}
+
+// clean keeps valid UTF-8 without control characters, cut to n bytes
+// (marked with "…"). The templates escape what is left.
+func clean(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotReport, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("%w: expected %q", errNotReport, want)
+	}
+	return nil
+}
+
+// skipValue consumes one JSON value token by token, so a large member
+// (Grype's source and descriptor) is never held whole.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %w", errNotReport, err)
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package scans
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestParseReport(t *testing.T) {
+	match := func(id, sev, pkg string) string {
+		return fmt.Sprintf(`{"vulnerability":{"id":%q,"severity":%q,"fix":{"versions":["2.0","2.1"],"state":"fixed"},"urls":["x"]},`+
+			`"relatedVulnerabilities":[{"id":"CVE-0"}],"artifact":{"name":%q,"version":"1.0","type":"apk","locations":[{"path":"/x"}]}}`, id, sev, pkg)
+	}
+	raw := `{"source":{"target":{"layers":[[1,2],{"a":[3]}]}},"matches":[` +
+		match("CVE-2024-2", "High", "b") + "," + match("CVE-2024-1", "Critical", "a") + "," +
+		match("CVE-2024-1", "Critical", "a") + "," + match("X-1", "weird", "c") +
+		`],"descriptor":{"name":"grype"}}`
+	rep, err := ParseReport(strings.NewReader(raw), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range rep.Rows {
+		got = append(got, v.ID+"/"+string(v.Severity)+"/"+v.FixedIn)
+	}
+	want := "CVE-2024-1/critical/2.0, 2.1 CVE-2024-2/high/2.0, 2.1 X-1/unknown/2.0, 2.1"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("rows %q, want %q", strings.Join(got, " "), want)
+	}
+	if rep.Counts[Critical] != 1 || rep.Counts[Unknown] != 1 || rep.Dropped != 0 {
+		t.Errorf("counts %v, dropped %d", rep.Counts, rep.Dropped)
+	}
+
+	capped, err := ParseReport(strings.NewReader(raw), 2)
+	if err != nil || len(capped.Rows) != 2 || capped.Dropped != 2 {
+		t.Errorf("cap 2: %d rows, %d dropped, %v", len(capped.Rows), capped.Dropped, err)
+	}
+	if none, err := ParseReport(strings.NewReader(`{"matches":null}`), 0); err != nil || len(none.Rows) != 0 {
+		t.Errorf("null matches: %v", err)
+	}
+	for _, bad := range []string{``, `[]`, `{"matches":{}}`, `{"matches":[1]}`, `{"matches":[`, `{"matches":[]`, `nope`} {
+		if _, err := ParseReport(strings.NewReader(bad), 0); !errors.Is(err, errNotReport) {
+			t.Errorf("ParseReport(%q) = %v, want errNotReport", bad, err)
+		}
+	}
+}
+
+func TestCleanCutsAndStrips(t *testing.T) {
+	if got := clean("  a\x00b\x1b[1mc\u0085 ", 10); got != "ab[1mc" {
+		t.Errorf("clean = %q", got)
+	}
+	long := strings.Repeat("é", 100)
+	got := clean(long, 11)
+	if !strings.HasSuffix(got, "…") || len(got) > 11+len("…") || !strings.HasPrefix(got, "ééééé") {
+		t.Errorf("cut = %q", got)
+	}
+	if clean("\xff\xfe", 10) != "" {
+		t.Error("invalid UTF-8 kept")
+	}
+}
+
+func TestVulnLink(t *testing.T) {
+	cases := map[string]string{
+		"CVE-2024-12345":            "https://nvd.nist.gov/vuln/detail/CVE-2024-12345",
+		"GHSA-jfh8-c2jp-5v3q":       "https://github.com/advisories/GHSA-jfh8-c2jp-5v3q",
+		"CVE-2024-123":              "",
+		"cve-2024-1234":             "",
+		"CVE-2024-1234/../../x":     "",
+		"GHSA-jfh8-c2jp-5v3":        "",
+		"GHSA-0000-0000-0000":       "",
+		"javascript:alert(1)":       "",
+		"ALPINE-13661":              "",
+		"CVE-2024-1234\nCVE-2024-1": "",
+	}
+	for id, want := range cases {
+		if got := (Vuln{ID: id}).Link(); got != want {
+			t.Errorf("Link(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
