@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,9 +28,9 @@ func (q *Queue) EnqueueIndex(ctx context.Context, index Job, children []oci.Dige
 	if index.Image.Digest.IsZero() || index.Manifest == "" || index.Owner == "" {
 		return errors.New("scan queue: an index needs a digest, a manifest and an owner")
 	}
-	img, err := json.Marshal(index.Image)
+	img, err := encodeImage(index.Image)
 	if err != nil {
-		return fmt.Errorf("encode image index: %w", err)
+		return err
 	}
 	now := millis(q.now())
 	tx, err := q.db.BeginTx(ctx, nil)
@@ -39,7 +38,7 @@ func (q *Queue) EnqueueIndex(ctx context.Context, index Job, children []oci.Dige
 		return fmt.Errorf("record image index: %w", err)
 	}
 	defer tx.Rollback()
-	if err := putManifest(ctx, tx, index, string(img), true, now); err != nil {
+	if err := putManifest(ctx, tx, index, img, true, now); err != nil {
 		return err
 	}
 	d := index.Image.Digest.String()
@@ -226,7 +225,7 @@ func (q *Queue) indexJob(ctx context.Context, index oci.Digest) (Job, bool, erro
 	if err != nil {
 		return Job{}, false, fmt.Errorf("image index %s: %w", index, err)
 	}
-	if err := json.Unmarshal([]byte(img), &job.Image); err != nil {
+	if job.Image, err = decodeImage(img); err != nil {
 		return Job{}, false, fmt.Errorf("image index %s: %w", index, err)
 	}
 	return job, true, nil

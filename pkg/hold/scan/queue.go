@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,9 +162,9 @@ func (q *Queue) Enqueue(ctx context.Context, job Job) (queued bool, err error) {
 	if job.Image.Digest.IsZero() || job.Manifest == "" || job.Owner == "" {
 		return false, errors.New("scan queue: a job needs a digest, a manifest and an owner")
 	}
-	img, err := json.Marshal(job.Image)
+	img, err := encodeImage(job.Image)
 	if err != nil {
-		return false, fmt.Errorf("encode scan job: %w", err)
+		return false, err
 	}
 	now := millis(q.now())
 	tx, err := q.db.BeginTx(ctx, nil)
@@ -173,12 +172,12 @@ func (q *Queue) Enqueue(ctx context.Context, job Job) (queued bool, err error) {
 		return false, fmt.Errorf("enqueue scan: %w", err)
 	}
 	defer tx.Rollback()
-	if err := putManifest(ctx, tx, job, string(img), false, now); err != nil {
+	if err := putManifest(ctx, tx, job, img, false, now); err != nil {
 		return false, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (digest, manifest, owner, repository, image, state, due_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(digest) DO NOTHING`,
-		job.Image.Digest.String(), job.Manifest, job.Owner, job.Repository, string(img), stateQueued, now, now)
+		job.Image.Digest.String(), job.Manifest, job.Owner, job.Repository, img, stateQueued, now, now)
 	if err != nil {
 		return false, fmt.Errorf("enqueue scan of %s: %w", job.Image.Digest, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"atcr.io/internal/sqlite"
+	"atcr.io/pkg/oci"
 )
 
 // QueueFileName is the queue's database in the hold's data directory.
@@ -116,8 +117,8 @@ func scanJob(row interface{ Scan(...any) error }) (jobRow, error) {
 	if err != nil {
 		return jobRow{}, err
 	}
-	if err := json.Unmarshal([]byte(img), &j.Image); err != nil {
-		return jobRow{}, fmt.Errorf("job %d: image: %w", j.ID, err)
+	if j.Image, err = decodeImage(img); err != nil {
+		return jobRow{}, fmt.Errorf("job %d: %w", j.ID, err)
 	}
 	if j.Image.Digest.String() != digest {
 		return jobRow{}, fmt.Errorf("job %d: image digest %s is not the job's %s", j.ID, j.Image.Digest, digest)
@@ -143,4 +144,38 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// storedImage is an Image as the queue stores it: an artifact may have no
+// config, and the zero digest has no JSON form that reads back.
+type storedImage struct {
+	Digest       oci.Digest       `json:"digest"`
+	MediaType    string           `json:"mediaType"`
+	ArtifactType string           `json:"artifactType,omitempty"`
+	Config       *oci.Descriptor  `json:"config,omitempty"`
+	Layers       []oci.Descriptor `json:"layers,omitempty"`
+}
+
+func encodeImage(img Image) (string, error) {
+	s := storedImage{Digest: img.Digest, MediaType: img.MediaType, ArtifactType: img.ArtifactType, Layers: img.Layers}
+	if !img.Config.Digest.IsZero() {
+		s.Config = &img.Config
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("encode image %s: %w", img.Digest, err)
+	}
+	return string(raw), nil
+}
+
+func decodeImage(raw string) (Image, error) {
+	var s storedImage
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return Image{}, fmt.Errorf("decode image: %w", err)
+	}
+	img := Image{Digest: s.Digest, MediaType: s.MediaType, ArtifactType: s.ArtifactType, Layers: s.Layers}
+	if s.Config != nil {
+		img.Config = *s.Config
+	}
+	return img, nil
 }

@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -71,7 +70,7 @@ func (q *Queue) rescanOne(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("next rescan: %w", err)
 	}
-	if err := json.Unmarshal([]byte(img), &job.Image); err != nil {
+	if job.Image, err = decodeImage(img); err != nil {
 		return false, fmt.Errorf("rescan %s: %w", job.Manifest, err)
 	}
 	now := millis(q.now())
