@@ -8,14 +8,14 @@ import (
 	"time"
 )
 
-// RequestRescan marks every scanned manifest (one record per digest) for a
-// rescan, for when the vulnerability database changed. The marks are in
+// RequestRescan marks every scanned manifest (one record per digest) that
+// is not queued or being scanned already for a rescan, for when the vulnerability database changed. The marks are in
 // the queue's database, so a restart does not lose them; RunRescans turns
 // them into jobs at a bounded rate. It returns how many digests were
 // marked.
 func (q *Queue) RequestRescan(ctx context.Context) (int, error) {
 	res, err := q.db.ExecContext(ctx, `UPDATE manifests SET rescan = 1
-		WHERE is_index = 0 AND digest IN (SELECT digest FROM results)`)
+		WHERE is_index = 0 AND digest IN (SELECT digest FROM results) AND digest NOT IN (SELECT digest FROM jobs)`)
 	if err != nil {
 		return 0, fmt.Errorf("request rescans: %w", err)
 	}
