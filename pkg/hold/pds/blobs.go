@@ -27,10 +27,12 @@ var rawCID = cid.NewPrefixV1(cid.Raw, mh.SHA2_256)
 const defaultBlobMime = "application/octet-stream"
 
 // BlobKeyPrefix is the S3 key prefix of the PDS's blobs (scan reports,
-// SBOMs, avatars): pds-blobs/<cid>. It is outside s3.BlobPrefix, so the
-// OCI blob collector never walks or deletes them. Uploads stream to
-// pds-blobs/staging/<random> first, because a blob's CID is known only
-// once its last byte has been read.
+// SBOMs, avatars): pds-blobs/<cid>/data. It is outside s3.BlobPrefix, so
+// the OCI blob collector never walks or deletes them. Uploads stream to
+// pds-blobs/staging/<random>/data first, because a blob's CID is known
+// only once its last byte has been read. Like every key of the bucket's
+// layout, each object has a directory of its own (docs/storage.md: the
+// embedded server's files).
 const BlobKeyPrefix = "pds-blobs/"
 
 // blobStagingPrefix holds uploads whose CID is not known yet.
@@ -43,7 +45,7 @@ type BlobInfo struct {
 }
 
 // blobKey is the S3 key of a blob.
-func blobKey(c cid.Cid) string { return BlobKeyPrefix + c.String() }
+func blobKey(c cid.Cid) string { return BlobKeyPrefix + c.String() + "/data" }
 
 // UploadBlob stores an ATProto blob (SBOM, vulnerability report, avatar)
 // of at most maxSize bytes and returns the reference to put in a record.
@@ -180,7 +182,7 @@ func stagingKey() (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("staging key: %w", err)
 	}
-	return blobStagingPrefix + hex.EncodeToString(b[:]), nil
+	return blobStagingPrefix + hex.EncodeToString(b[:]) + "/data", nil
 }
 
 // mustMultihash wraps a sha-256 sum; it cannot fail for 32 bytes.

@@ -52,8 +52,8 @@ func TestBlobsAreStoredInS3(t *testing.T) {
 		t.Errorf("blob = %+v", blob)
 	}
 	cid := blob.Ref.String()
-	if keys := bucketKeys(t, svc); len(keys) != 1 || keys[0] != BlobKeyPrefix+cid {
-		t.Fatalf("bucket holds %v, want only %s", keys, BlobKeyPrefix+cid)
+	if keys := bucketKeys(t, svc); len(keys) != 1 || keys[0] != BlobKeyPrefix+cid+"/data" {
+		t.Fatalf("bucket holds %v, want only %s", keys, BlobKeyPrefix+cid+"/data")
 	}
 	var rows int
 	if err := p.db.QueryRow(`SELECT COUNT(*) FROM blobs`).Scan(&rows); err != nil || rows != 0 {

@@ -78,7 +78,7 @@ func TestCompletedScanRecordAndBlobs(t *testing.T) {
 			t.Errorf("getBlob %s = %q %q, want %q %q", c.cid, mime, body, c.mime, c.want)
 		}
 		// The bytes are in S3, under the PDS's prefix, not in SQLite.
-		rc, _, err := e.svc.Open(t.Context(), pds.BlobKeyPrefix+c.cid)
+		rc, _, err := e.svc.Open(t.Context(), pds.BlobKeyPrefix+c.cid+"/data")
 		if err != nil {
 			t.Fatalf("blob %s not in the bucket: %v", c.cid, err)
 		}
