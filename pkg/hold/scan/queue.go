@@ -266,7 +266,11 @@ func (q *Queue) tryClaim(ctx context.Context, worker string) (job Job, ok bool, 
 			// Out of attempts: the last failure is the result.
 			reason := fmt.Sprintf("gave up after %d attempts: %s", j.Attempt, j.lastError)
 			if err := q.complete(ctx, j.Job, Result{Status: StatusFailed, Reason: truncateReason(reason)}); err != nil {
-				return Job{}, false, time.Time{}, err
+				// Try again later; the jobs behind it must not wait.
+				q.log.Error("Record failed scan", "job", j.ID, "digest", j.Image.Digest, "err", err)
+				if _, err := q.db.ExecContext(ctx, `UPDATE jobs SET due_at = ? WHERE id = ?`, millis(now.Add(q.backoff)), j.ID); err != nil {
+					return Job{}, false, time.Time{}, fmt.Errorf("postpone scan job %d: %w", j.ID, err)
+				}
 			}
 			continue
 		}
@@ -374,8 +378,12 @@ func (q *Queue) Finish(ctx context.Context, worker string, jobID int64, res Resu
 	if err != nil {
 		return err
 	}
-	if res.Status == "" {
+	switch res.Status {
+	case "":
 		res.Status = StatusCompleted
+	case StatusCompleted, StatusSkipped, StatusFailed:
+	default:
+		return fmt.Errorf("scan job %d: unknown status %q", jobID, res.Status)
 	}
 	res.Reason = truncateReason(res.Reason)
 	if err := q.complete(ctx, j.Job, res); err != nil {

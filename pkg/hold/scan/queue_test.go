@@ -178,3 +178,38 @@ func TestClaimWaitsForEnqueue(t *testing.T) {
 		t.Errorf("Claim with an ended context: %v", err)
 	}
 }
+
+// refusingRecords refuses to publish one digest.
+type refusingRecords struct {
+	Records
+	bad string
+}
+
+func (r refusingRecords) Publish(ctx context.Context, job Job, res Result) error {
+	if job.Image.Digest.String() == r.bad {
+		return errors.New("repository refused the record")
+	}
+	return r.Records.Publish(ctx, job, res)
+}
+
+func TestAJobThatCannotBePublishedDoesNotBlockTheQueue(t *testing.T) {
+	e := newEnv(t)
+	poison, next := testJob(alice, 7), testJob(alice, 8)
+	e.opts.Records = refusingRecords{Records: e.pub, bad: poison.Image.Digest.String()}
+	e.opts.MaxAttempts = 1
+	e.reopen(t)
+	e.enqueue(t, poison)
+	j := e.mustClaim(t, "w1")
+	if err := e.q.Finish(t.Context(), "w1", j.ID, Result{Status: StatusSkipped}); err == nil {
+		t.Fatal("Finish reported success for a record the repository refused")
+	}
+	e.enqueue(t, next)
+	// The poison job is out of attempts and its failure cannot be
+	// recorded either: it is postponed, and the next job is handed out.
+	if got := e.mustClaim(t, "w1"); got.Image.Digest != next.Image.Digest {
+		t.Fatalf("claimed %s, want the job behind the poison one", got.Image.Digest)
+	}
+	if st := e.state(t, poison.Image.Digest); st.State != StateQueued {
+		t.Errorf("poison job state %+v, want queued for a later try", st)
+	}
+}
