@@ -35,6 +35,7 @@ var lexiconKinds = map[string]string{
 	"io.atcr.hold.requestCrew":      "procedure",
 	"io.atcr.hold.listTiers":        "query",
 	"io.atcr.hold.getQuota":         "query",
+	"io.atcr.hold.getScanStatus":    "query",
 	// Layer records of a deleted manifest (docs/hold.md, "Deleting a manifest").
 	"io.atcr.hold.notifyManifestDeleted": "procedure",
 }
@@ -117,6 +118,7 @@ func TestDeclaredErrors(t *testing.T) {
 		"io.atcr.hold.notifyManifest":   {"QuotaExceeded", "BlobNotFound", "InvalidDigest"},
 		"io.atcr.hold.requestCrew":      {"AuthRequired", "RegistrationDisabled"},
 		"io.atcr.hold.getQuota":         {"AuthRequired"},
+		"io.atcr.hold.getScanStatus":    {"InvalidRequest"},
 
 		"io.atcr.hold.notifyManifestDeleted": {"InvalidRequest", "Forbidden", "ManifestStillExists"},
 	}
