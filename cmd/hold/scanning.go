@@ -51,7 +51,6 @@ func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		ScanOnPush: func(ctx context.Context, user syntax.DID) (bool, error) {
 			return members.ScanOnPush(ctx, user, sc.ScanOnPush)
 		},
-		Logger: logger,
 	}
 	return &scanning{queue: q, intake: intake, scanner: scanner}, nil
 }

@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -19,7 +18,6 @@ type Intake struct {
 	// quota tier's scan_on_push, else scanner.scan_on_push. Nil scans
 	// every push.
 	ScanOnPush func(ctx context.Context, user syntax.DID) (bool, error)
-	Logger     *slog.Logger
 }
 
 // ManifestVerified implements holdoci.ScanHook: it queues a scan of an
