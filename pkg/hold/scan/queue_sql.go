@@ -78,10 +78,12 @@ const (
 )
 
 // openQueueDB opens (creating if needed) scans.sqlite in dir. A queued job
-// must survive a power cut, so commits are synchronous.
+// must survive a power cut, so commits are synchronous; transactions take
+// the write lock at BEGIN, so concurrent writers wait (busy timeout)
+// instead of failing on a lock upgrade.
 func openQueueDB(ctx context.Context, dir string) (*sql.DB, error) {
 	path := filepath.Join(dir, QueueFileName)
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousFull})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousFull, ImmediateTx: true})
 	if err != nil {
 		return nil, err
 	}
