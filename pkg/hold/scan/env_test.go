@@ -41,7 +41,7 @@ type testEnv struct {
 	srv   *httptest.Server // the PDS's and the queue's routes, no access checks
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	svc, err := s3.New(ctx, gateway.FreshBucket("scan"))
@@ -81,7 +81,7 @@ func newEnv(t *testing.T) *testEnv {
 }
 
 // open opens the queue over the env's data dir.
-func (e *testEnv) open(t *testing.T) {
+func (e *testEnv) open(t testing.TB) {
 	t.Helper()
 	q, err := OpenQueue(context.Background(), e.opts)
 	if err != nil {
