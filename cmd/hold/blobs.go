@@ -14,9 +14,10 @@ import (
 // openBlobXRPC builds holdoci over the S3 service and the repository, with
 // members as its Authorizer, Quota and Captain, dir and the guarded client
 // to reach users' PDSes, and starts its expiry sweeper (stopped by Close).
-// Upload sessions live in <data_dir>/uploads.sqlite.
+// Upload sessions live in <data_dir>/uploads.sqlite. scans (nil when
+// scanning is off) is handed every verified manifest.
 func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository,
-	storage *blobStorage, members *crew.Service, dir identity.Directory) (*holdoci.Handlers, error) {
+	storage *blobStorage, members *crew.Service, dir identity.Directory, scans holdoci.ScanHook) (*holdoci.Handlers, error) {
 	pdsClient, err := guardedClient(cfg)
 	if err != nil {
 		return nil, err
@@ -42,6 +43,7 @@ func openBlobXRPC(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		Captain:        members,
 		Identity:       dir,
 		PDSClient:      pdsClient,
+		Scans:          scans,
 		Logger:         logger,
 	})
 	if err != nil {

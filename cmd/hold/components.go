@@ -41,8 +41,10 @@ type repository struct {
 
 // openRepo opens (on first start: creates) the hold's repository. Records
 // are checked against the io.atcr.* lexicons before every write; the layer
-// index is kept beside them (and rebuilt when missing).
-func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*repository, error) {
+// index is kept beside them (and rebuilt when missing). blobs is where the
+// repository's blobs (scan reports, SBOMs) go: the hold's S3; tools that
+// write no blobs pass nil.
+func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, blobs *s3.S3Service) (*repository, error) {
 	layers := layerindex.New()
 	p, err := pds.Open(ctx, pds.Options{
 		DataDir:   pdsDir(cfg),
@@ -50,6 +52,7 @@ func openRepo(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) 
 		Logger:    logger,
 		Validate:  schema.ValidateRecord,
 		Indexes:   []pds.Index{layers},
+		Blobs:     blobs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
@@ -65,7 +68,7 @@ func openExistingRepo(ctx context.Context, logger *slog.Logger, cfg *config.Hold
 	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no hold repository at %s (check server.data_dir)", db)
 	}
-	return openRepo(ctx, logger, cfg)
+	return openRepo(ctx, logger, cfg, nil)
 }
 
 // crewSettings turns the registration section into captain settings.

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +26,36 @@ func TestHoldContract(t *testing.T) {
 		t.Fatalf("requestCrew: %d %v\n%s", status, out, h.stderr)
 	}
 	holdcontract.Run(t, contractTarget(h, alice, outsider))
+	wantScanRecords(t, h)
 	h.stop()
+}
+
+// wantScanRecords waits for the in-process scan worker to record the
+// manifests the suite announced (and did not delete again). The test hold
+// has no vulnerability database, so each record says skipped: no
+// vulnerability database (docs/scanning.md).
+func wantScanRecords(t *testing.T, h *holdProc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var recs map[string]string
+	for {
+		if recs = h.records(atcr.HoldScanNSID); len(recs) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(recs) == 0 {
+		t.Fatalf("no io.atcr.hold.scan record after the suite's pushes\n%s", h.stderr)
+	}
+	for uri := range recs {
+		parsed, _ := syntax.ParseATURI(uri)
+		q := url.Values{"repo": {h.did()}, "collection": {atcr.HoldScanNSID}, "rkey": {parsed.RecordKey().String()}}
+		value, _ := h.getJSON("/xrpc/com.atproto.repo.getRecord?" + q.Encode())["value"].(map[string]any)
+		reason, _ := value["statusReason"].(string)
+		if value["status"] != "skipped" || !strings.Contains(reason, "no vulnerability database") {
+			t.Errorf("scan record %s = %v, want skipped: no vulnerability database", uri, value)
+		}
+	}
 }
 
 // contractTarget describes the running hold with u as its writer and

@@ -51,7 +51,7 @@ func runImport(ctx context.Context, out io.Writer, cfg *config.HoldConfig, files
 		return err
 	}
 	defer lock.unlock()
-	repo, err := openRepo(ctx, logger, cfg)
+	repo, err := openRepo(ctx, logger, cfg, nil)
 	if err != nil {
 		return err
 	}

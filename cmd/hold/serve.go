@@ -50,7 +50,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	}
 	defer closeStorage(ctx, logger, storage)
 
-	repo, err := openRepo(ctx, logger, cfg)
+	repo, err := openRepo(ctx, logger, cfg, storage.svc)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,12 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
-	blobs, err := openBlobXRPC(ctx, logger, cfg, repo, storage, members, dir)
+	scans, err := openScanning(ctx, logger, cfg, repo, members)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(logger, "scan queue", scans.close)
+	blobs, err := openBlobXRPC(ctx, logger, cfg, repo, storage, members, dir, scans.hook())
 	if err != nil {
 		return err
 	}
@@ -85,7 +90,7 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 		},
 		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
 		Access:     members,
-		Routes:     slices.Concat(pdsHandlers.Routes(), crew.NewHandlers(members).Routes(), blobs.Routes()),
+		Routes:     slices.Concat(pdsHandlers.Routes(), crew.NewHandlers(members).Routes(), blobs.Routes(), scans.routes()),
 		OCIGetBlob: http.HandlerFunc(blobs.GetBlob),
 	})
 	if err != nil {
@@ -107,6 +112,9 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	defer background.Wait() // before the repository and storage close
 	defer stopGC()
 	background.Go(func() { scheduleGC(gcCtx, logger, collector, repo.PDS, cfg.GC.Interval, trigger) })
+	// The scan workers share that context: they stop (releasing their
+	// jobs) before the queue, the repository and storage close.
+	scans.run(gcCtx, &background, logger, cfg, storage)
 
 	ln, err := serve.Listen(ctx, cfg.Server.Addr)
 	if err != nil {

@@ -178,5 +178,12 @@ func TestServeXRPCWiring(t *testing.T) {
 	if status, out := h.call(user{}, "GET", "io.atcr.hold.listTiers", "", ""); status != 200 || out["tiers"] == nil {
 		t.Errorf("listTiers: %d %v", status, out)
 	}
+	digest := "sha256:" + strings.Repeat("0", 64)
+	if status, out := h.call(user{}, "GET", "io.atcr.hold.getScanStatus", "?digest="+digest, ""); status != 200 || out["state"] != "none" || out["digest"] != digest {
+		t.Errorf("anonymous getScanStatus: %d %v", status, out)
+	}
+	if status, out := h.call(user{}, "GET", "io.atcr.hold.getScanStatus", "?digest=sha256:zz", ""); status != 400 || out["error"] != "InvalidRequest" {
+		t.Errorf("getScanStatus with a bad digest: %d %v", status, out)
+	}
 	h.stop()
 }

@@ -100,6 +100,8 @@ func NewOutput(nsid string) (any, bool) {
 		return new(HoldGetPartUploadURL_Output), true
 	case HoldGetQuotaNSID:
 		return new(HoldGetQuota_Output), true
+	case HoldGetScanStatusNSID:
+		return new(HoldGetScanStatus_Output), true
 	case HoldInitiateUploadNSID:
 		return new(HoldInitiateUpload_Output), true
 	case HoldListTiersNSID:

@@ -35,8 +35,9 @@ var lexiconKinds = map[string]string{
 	"io.atcr.hold.requestCrew":      "procedure",
 	"io.atcr.hold.listTiers":        "query",
 	"io.atcr.hold.getQuota":         "query",
-	// Remote scan workers (docs/scanning.md).
+	// Remote scan workers and scan job states (docs/scanning.md).
 	"io.atcr.hold.subscribeScanJobs": "subscription",
+	"io.atcr.hold.getScanStatus":     "query",
 	// Layer records of a deleted manifest (docs/hold.md, "Deleting a manifest").
 	"io.atcr.hold.notifyManifestDeleted": "procedure",
 }
@@ -121,6 +122,7 @@ func TestDeclaredErrors(t *testing.T) {
 		"io.atcr.hold.notifyManifest":   {"QuotaExceeded", "BlobNotFound", "InvalidDigest"},
 		"io.atcr.hold.requestCrew":      {"AuthRequired", "RegistrationDisabled"},
 		"io.atcr.hold.getQuota":         {"AuthRequired"},
+		"io.atcr.hold.getScanStatus":    {"InvalidRequest"},
 
 		"io.atcr.hold.notifyManifestDeleted": {"InvalidRequest", "Forbidden", "ManifestStillExists"},
 	}

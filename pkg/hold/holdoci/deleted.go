@@ -57,15 +57,21 @@ func (h *Handlers) notifyManifestDeleted(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
+	scanned := h.scanKnows(ctx, manifestURI) // an index has scans but no layer records
+	if len(keys) == 0 && !scanned {
 		return &atcr.HoldNotifyManifestDeleted_Output{}, nil
 	}
 	if err := h.confirmManifestGone(ctx, manifestURI); err != nil {
 		return nil, err
 	}
-	deleted, err := h.DeleteManifestLayers(ctx, manifestURI)
-	if err != nil {
-		return nil, err
+	deleted := 0
+	if len(keys) > 0 {
+		if deleted, err = h.DeleteManifestLayers(ctx, manifestURI); err != nil {
+			return nil, err
+		}
+	}
+	if scanned {
+		h.forgetScan(ctx, manifestURI)
 	}
 	h.log.Info("manifest deleted", "manifest", manifestURI, "layersDeleted", deleted)
 	return &atcr.HoldNotifyManifestDeleted_Output{LayersDeleted: int64(deleted)}, nil

@@ -1,8 +1,11 @@
 // Package holdoci is the hold's OCI blob surface: the io.atcr.hold.* upload
 // procedures, io.atcr.hold.notifyManifest (layer records, quota, Bluesky
-// posts), io.atcr.hold.notifyManifestDeleted (dropping a deleted manifest's
-// layer records) and com.atproto.sync.getBlob for OCI digests (a 307 to a
-// presigned S3 URL, or size and digest for HEAD).
+// posts, then the manifest is handed to vulnerability scanning through
+// Options.Scans), io.atcr.hold.notifyManifestDeleted (dropping a deleted
+// manifest's layer records and, through Options.Scans, its scan job and
+// record) and com.atproto.sync.getBlob for OCI digests (a 307 to a
+// presigned S3 URL, or size and digest for HEAD). A failure to queue a
+// scan is logged and never fails the push.
 //
 // # Uploads
 //

@@ -135,7 +135,10 @@ type Options struct {
 	// (safehttp): the PDS URL comes from a DID document the user controls.
 	// nil means safehttp.New with production settings.
 	PDSClient *http.Client
-	Logger    *slog.Logger
+	// Scans, if set, is handed every verified manifest to scan and told of
+	// deleted ones (scanhook.go); nil scans nothing.
+	Scans  ScanHook
+	Logger *slog.Logger
 	// Now is the clock (time.Now); tests move it to expire sessions.
 	Now func() time.Time
 }
@@ -158,6 +161,7 @@ type Handlers struct {
 	captain        Captain
 	identity       IdentityResolver
 	pdsClient      *http.Client
+	scans          ScanHook
 	log            *slog.Logger
 	now            func() time.Time
 	uploadLocks    keyedMutex // one completion, abort or sweep per session at a time
@@ -204,7 +208,7 @@ func New(opts Options) (*Handlers, error) {
 		presignTTL: orDefault(opts.PresignTTL, s3.DefaultPresignTTL),
 		noPresign:  opts.DisablePresignedUploads, rehashExisting: opts.RehashExisting,
 		auth: opts.Authorizer, quota: opts.Quota, captain: opts.Captain, identity: opts.Identity,
-		pdsClient: opts.PDSClient, log: opts.Logger, now: opts.Now,
+		pdsClient: opts.PDSClient, scans: opts.Scans, log: opts.Logger, now: opts.Now,
 		spoolDir: filepath.Join(opts.DataDir, spoolDirName),
 	}
 	if h.log == nil {

@@ -88,6 +88,7 @@ func (h *Handlers) notifyManifest(w http.ResponseWriter, r *http.Request) (*atcr
 			repository: rec.Repository, tag: in.Tag, digest: manifestDigest,
 		})
 	}
+	h.queueScan(ctx, manifestURI, rec)
 	return out, nil
 }
 

@@ -1,6 +1,8 @@
 // Package pds is the hold's embedded ATProto Personal Data Server: the hold's
 // identity (did:web plus a K-256 signing key), its signed repository of records
-// (captain, crew, layer and scan records), small ATProto blobs, the
+// (captain, crew, layer and scan records), ATProto blobs (streamed to S3
+// under BlobKeyPrefix through Options.Blobs, an *s3.S3Service; blobs kept
+// in repo.sqlite before that are still served), the
 // com.atproto.* XRPC read surface, the subscribeRepos firehose and CAR
 // export/import for backups.
 //

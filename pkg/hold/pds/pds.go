@@ -13,6 +13,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/repo/mst"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/bluesky-social/indigo/events"
+
+	"atcr.io/pkg/s3"
 )
 
 // Relay limits per commit (indigo cmd/relay MaxCommitOps and
@@ -44,6 +46,10 @@ type Options struct {
 	KeepEvents int
 	// Indexes are secondary indexes kept beside the records (index.go).
 	Indexes []Index
+	// Blobs stores the PDS's blobs in S3 (under BlobKeyPrefix). Nil keeps
+	// them in repo.sqlite, as tools and tests without storage do; blobs
+	// already in repo.sqlite stay readable either way.
+	Blobs *s3.S3Service
 }
 
 // PDS is the hold's embedded repository. It is safe for concurrent use.
@@ -58,6 +64,7 @@ type PDS struct {
 	validate   func(string, map[string]any) error
 	keepEvents int
 	indexes    []Index
+	blobs      *s3.S3Service
 
 	events  *events.EventManager
 	closing chan struct{} // closed by Close; ends firehose connections
@@ -124,6 +131,7 @@ func Open(ctx context.Context, opts Options) (*PDS, error) {
 		validate:   opts.Validate,
 		keepEvents: keep,
 		indexes:    opts.Indexes,
+		blobs:      opts.Blobs,
 		closing:    make(chan struct{}),
 	}
 	p.events = events.NewEventManager(&eventStore{db: db, closing: p.closing})

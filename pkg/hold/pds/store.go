@@ -20,8 +20,10 @@ const dbFileName = "repo.sqlite"
 
 // schema: blocks holds every commit, MST node and record block with the rev
 // that first wrote it (getRepo?since=); head is the only mutable pointer;
-// events holds serialized #commit frames for cursor replay; blobs holds small
-// ATProto blobs.
+// events holds serialized #commit frames for cursor replay; blobs holds the
+// ATProto blobs stored before they moved to S3 (and those of a PDS without
+// Options.Blobs); blob_objects names the blobs kept in S3 under
+// BlobKeyPrefix with their media type and size.
 const schema = `
 CREATE TABLE IF NOT EXISTS blocks (
 	cid  BLOB PRIMARY KEY,
@@ -46,6 +48,12 @@ CREATE TABLE IF NOT EXISTS blobs (
 	mime       TEXT NOT NULL,
 	size       INTEGER NOT NULL,
 	data       BLOB NOT NULL,
+	created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blob_objects (
+	cid        TEXT PRIMARY KEY,
+	mime       TEXT NOT NULL,
+	size       INTEGER NOT NULL,
 	created_at TEXT NOT NULL
 );
 `

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/atproto/xrpc"
+	"atcr.io/pkg/config"
+	"atcr.io/pkg/hold/crew"
+	"atcr.io/pkg/hold/holdoci"
+	"atcr.io/pkg/hold/scan"
+)
+
+// scanning is the hold's vulnerability scanning: the persistent queue in
+// <data_dir>/scans.sqlite (the broadcaster's Dispatcher), the publisher of
+// io.atcr.hold.scan records, and the hook notifyManifest hands verified
+// manifests to. Nil when scanner.enabled is false.
+type scanning struct {
+	queue   *scan.Queue
+	intake  *scan.Intake
+	scanner scan.Scanner
+}
+
+// openScanning opens the scan queue; it starts nothing (run does).
+func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig, repo *repository, members *crew.Service) (*scanning, error) {
+	sc := cfg.Scanner
+	if !sc.Enabled {
+		logger.Info("Vulnerability scanning is disabled (scanner.enabled: false)")
+		return nil, nil
+	}
+	scanner, err := newScanner(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	q, err := scan.OpenQueue(ctx, scan.QueueOptions{
+		DataDir:      cfg.Server.DataDir,
+		Records:      &scan.Publisher{Repo: repo.PDS},
+		JobTimeout:   sc.JobTimeout,
+		MaxAttempts:  sc.MaxAttempts,
+		RetryBackoff: sc.RetryBackoff,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	intake := &scan.Intake{
+		Queue: q,
+		ScanOnPush: func(ctx context.Context, user syntax.DID) (bool, error) {
+			return members.ScanOnPush(ctx, user, sc.ScanOnPush)
+		},
+	}
+	return &scanning{queue: q, intake: intake, scanner: scanner}, nil
+}
+
+// hook is holdoci's ScanHook (a nil interface when scanning is off).
+func (s *scanning) hook() holdoci.ScanHook {
+	if s == nil {
+		return nil
+	}
+	return s.intake
+}
+
+// routes are the scanning XRPC endpoints (getScanStatus).
+func (s *scanning) routes() []xrpc.Route {
+	if s == nil {
+		return nil
+	}
+	return s.queue.Routes()
+}
+
+// close closes the queue once the workers have stopped.
+func (s *scanning) close() error {
+	if s == nil {
+		return nil
+	}
+	return s.queue.Close()
+}
+
+// run starts the in-process workers (scanner.workers) and the rescan
+// drip (scanner.rescans_per_minute) in bg; they stop when ctx ends, the
+// workers releasing the jobs they hold.
+func (s *scanning) run(ctx context.Context, bg *sync.WaitGroup, logger *slog.Logger, cfg *config.HoldConfig, storage *blobStorage) {
+	if s == nil {
+		return
+	}
+	sc := cfg.Scanner
+	logger.Info("Scan workers starting", "workers", sc.Workers, "job_timeout", sc.JobTimeout, "max_attempts", sc.MaxAttempts)
+	bg.Go(func() {
+		scan.RunWorkers(ctx, scan.WorkerOptions{
+			Queue: s.queue, Scanner: s.scanner, Blobs: scan.S3Blobs{S3: storage.svc},
+			Workers: sc.Workers, JobTimeout: sc.JobTimeout, Logger: logger,
+		})
+	})
+	bg.Go(func() {
+		if err := s.queue.RunRescans(ctx, sc.RescansPerMinute); err != nil {
+			logger.Error("Rescans stopped", "err", err)
+		}
+	})
+}

@@ -1,0 +1,14 @@
+package pds
+
+import (
+	"os"
+	"testing"
+
+	"atcr.io/pkg/s3/embedded"
+	"atcr.io/pkg/s3/embedded/embeddedtest"
+)
+
+// gateway is the embedded S3 server the blob tests store blobs in.
+var gateway *embeddedtest.Gateway
+
+func TestMain(m *testing.M) { os.Exit(embeddedtest.Run(m, embedded.Options{}, &gateway)) }
