@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/config"
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/holdoci"
 	"atcr.io/pkg/hold/scan"
+	"atcr.io/pkg/hold/scan/remote"
+	"atcr.io/pkg/s3"
 )
 
 // scanning is the hold's vulnerability scanning: the persistent queue in
@@ -22,6 +28,7 @@ type scanning struct {
 	queue   *scan.Queue
 	intake  *scan.Intake
 	scanner scan.Scanner
+	remote  *remote.Handler // nil until serveRemote
 }
 
 // openScanning opens the scan queue; it starts nothing (run does).
@@ -63,20 +70,54 @@ func (s *scanning) hook() holdoci.ScanHook {
 	return s.intake
 }
 
-// routes are the scanning XRPC endpoints (getScanStatus).
+// serveRemote makes the queue's jobs available to remote workers over
+// io.atcr.hold.subscribeScanJobs (refused to all while
+// scanner.worker_secret is empty). Blob URLs live as long as a job may.
+func (s *scanning) serveRemote(logger *slog.Logger, cfg *config.HoldConfig, repo *repository, storage *blobStorage, addrs *clientaddr.Resolver) error {
+	if s == nil {
+		return nil
+	}
+	h, err := remote.NewHandler(remote.HandlerOptions{
+		Dispatcher: s.queue,
+		Presigner:  &remote.S3Presigner{S3: storage.svc, TTL: min(cfg.Scanner.JobTimeout+scan.DefaultLeaseMargin, s3.MaxPresignTTL)},
+		Secret:     cfg.Scanner.WorkerSecret,
+		HoldDID:    repo.DID().String(),
+		Addrs:      addrs,
+		Logger:     logger,
+	})
+	if err != nil {
+		return fmt.Errorf("scan workers endpoint: %w", err)
+	}
+	if cfg.Scanner.WorkerSecret == "" {
+		logger.Info("Remote scan workers are refused: scanner.worker_secret is empty")
+	}
+	s.remote = h
+	return nil
+}
+
+// routes are the scanning XRPC endpoints (getScanStatus, and
+// subscribeScanJobs once serveRemote ran).
 func (s *scanning) routes() []xrpc.Route {
 	if s == nil {
 		return nil
 	}
-	return s.queue.Routes()
+	if s.remote == nil {
+		return s.queue.Routes()
+	}
+	return slices.Concat(s.queue.Routes(), s.remote.Routes())
 }
 
-// close closes the queue once the workers have stopped.
+// close disconnects remote workers (their jobs go back to the queue) and
+// closes the queue once the workers have stopped.
 func (s *scanning) close() error {
 	if s == nil {
 		return nil
 	}
-	return s.queue.Close()
+	var remoteErr error
+	if s.remote != nil {
+		remoteErr = s.remote.Close()
+	}
+	return errors.Join(remoteErr, s.queue.Close())
 }
 
 // run starts the in-process workers (scanner.workers) and the rescan

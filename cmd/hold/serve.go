@@ -80,6 +80,9 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := scans.serveRemote(logger, cfg, repo, storage, addrs); err != nil {
+		return err
+	}
 	pdsHandlers := pds.NewHandlers(repo.PDS)
 	pdsHandlers.MaxSubscribers = cfg.Server.MaxFirehoseSubscribers
 	handler, err := server.New(server.Options{

@@ -262,6 +262,34 @@ func (h *Handler) unregister(s *session) {
 
 // release gives a job back to the queue; it runs when the connection may
 // be gone, so on a context of its own.
+// attemptFailer is a Dispatcher that can count a failed attempt (the
+// hold's scan.Queue): a worker only sends #release when its scanner failed
+// or it refused the job, and a job that fails on every worker must end as
+// failed after its attempts, not cycle between workers for ever.
+type attemptFailer interface {
+	Fail(ctx context.Context, worker string, jobID int64, reason string) error
+}
+
+// giveBack handles a worker's #release: a failed attempt where the
+// dispatcher counts attempts, a plain release otherwise.
+func (h *Handler) giveBack(lease string, id int64, why string) {
+	f, ok := h.opts.Dispatcher.(attemptFailer)
+	if !ok {
+		h.release(lease, id, why)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storageTimeout)
+	defer cancel()
+	switch err := f.Fail(ctx, lease, id, why); {
+	case errors.Is(err, scan.ErrNotLeased):
+		h.log.Info("scan job already gone from worker", "worker", lease, "job", id)
+	case err != nil:
+		h.log.Error("record failed scan attempt", "worker", lease, "job", id, "err", err)
+	default:
+		h.log.Info("scan attempt failed on worker; retried later", "worker", lease, "job", id, "why", why)
+	}
+}
+
 func (h *Handler) release(lease string, id int64, why string) {
 	ctx, cancel := context.WithTimeout(context.Background(), storageTimeout)
 	defer cancel()

@@ -186,7 +186,7 @@ func (s *session) answer(m workerMessage) error {
 	if m.release != nil {
 		// A worker that gives a job back hangs up (and reconnects after a
 		// backoff): claiming another job for it would only release that too.
-		s.h.release(s.lease, m.id, "worker: "+m.release.Reason)
+		s.h.giveBack(s.lease, m.id, "worker: "+m.release.Reason)
 		return errReleased
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), finishTimeout)
