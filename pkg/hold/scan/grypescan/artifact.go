@@ -29,11 +29,11 @@ const (
 // imageLayerTypes are the layer media types of container images this
 // scanner unpacks, with their compression.
 var imageLayerTypes = map[string]layerCompression{
-	oci.MediaTypeOCILayer:      compressionNone,
-	oci.MediaTypeOCILayerGzip:  compressionGzip,
-	oci.MediaTypeOCILayerZstd:  compressionZstd,
-	oci.MediaTypeDockerLayer:   compressionGzip,
-	"application/x-tar":        compressionNone, // old Docker clients
+	oci.MediaTypeOCILayer:                          compressionNone,
+	oci.MediaTypeOCILayerGzip:                      compressionGzip,
+	oci.MediaTypeOCILayerZstd:                      compressionZstd,
+	oci.MediaTypeDockerLayer:                       compressionGzip,
+	"application/x-tar":                            compressionNone, // old Docker clients
 	"application/vnd.docker.image.rootfs.diff.tar": compressionNone,
 }
 

@@ -447,4 +447,3 @@ func clip(s string) string {
 	}
 	return s[:most] + "…"
 }
-

@@ -94,16 +94,22 @@ func RandomFile(name string, size int64, seed uint64) func(io.Writer) error {
 	}
 }
 
-// TarBomb writes a layer of one file of size zero bytes: a few hundred
-// kilobytes compressed per gigabyte unpacked.
+// TarBomb writes a layer of size zero bytes in files of 8 MiB (each file
+// small, the whole huge): about a megabyte compressed per gigabyte
+// unpacked.
 func TarBomb(size int64) func(io.Writer) error {
+	const chunk = 8 << 20
 	return func(w io.Writer) error {
 		tw := tar.NewWriter(w)
-		if err := tw.WriteHeader(&tar.Header{Name: "bomb", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
-			return err
-		}
-		if _, err := io.Copy(tw, io.LimitReader(repeat(0), size)); err != nil {
-			return err
+		for i := 0; size > 0; i++ {
+			n := min(size, chunk)
+			size -= n
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("bomb%05d", i), Typeflag: tar.TypeReg, Mode: 0o644, Size: n}); err != nil {
+				return err
+			}
+			if _, err := io.Copy(tw, io.LimitReader(repeat(0), n)); err != nil {
+				return err
+			}
 		}
 		return tw.Close()
 	}

@@ -20,6 +20,11 @@ import (
 // grypeModule is the module whose version names the scanner.
 const grypeModule = "github.com/anchore/grype"
 
+// grypeRequired is the grype version go.mod requires (a test keeps the two
+// equal): the answer of GrypeVersion where the binary carries no module
+// list (test binaries).
+const grypeRequired = "v0.121.2"
+
 // GrypeVersion is the version of the grype library linked into this binary
 // ("v0.121.2").
 func GrypeVersion() string {
@@ -33,7 +38,7 @@ func GrypeVersion() string {
 			}
 		}
 	}
-	return "unknown"
+	return grypeRequired
 }
 
 // curator is grype's own installer of databases into dir, configured as

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,5 +153,17 @@ func TestImportRefusesWhatIsNotAnArchive(t *testing.T) {
 	}
 	if st := db.Status(ctx); st.Present {
 		t.Errorf("a failed import left a database: %+v", st)
+	}
+}
+
+// GrypeVersion's fallback must name the grype go.mod requires.
+func TestGrypeVersionMatchesGoMod(t *testing.T) {
+	mod, err := os.ReadFile("../../../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "github.com/anchore/grype " + vulndb.GrypeVersion()
+	if !strings.Contains(string(mod), want) {
+		t.Errorf("go.mod does not require %q: update grypeRequired in maintain.go", want)
 	}
 }
