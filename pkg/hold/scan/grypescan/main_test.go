@@ -12,5 +12,10 @@ import (
 var gateway *embeddedtest.Gateway
 
 func TestMain(m *testing.M) {
+	// The scan benchmark runs the engine in a child process of this test
+	// binary, to measure its peak memory alone (bench_test.go).
+	if os.Getenv(benchChildEnv) != "" {
+		os.Exit(benchChild())
+	}
 	os.Exit(embeddedtest.Run(m, embedded.Options{}, &gateway))
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"atcr.io/pkg/hold/scan"
@@ -54,8 +53,10 @@ const (
 // per process: grype and syft keep process-wide state (logger, event bus,
 // caches) and are not documented as safe for concurrent use.
 type Scanner struct {
-	opts    Options
-	catalog sync.Mutex
+	opts Options
+	// catalog is held (a one-slot semaphore, so a waiting scan can still be
+	// cancelled) while syft and grype run.
+	catalog chan struct{}
 }
 
 var _ scan.Scanner = (*Scanner)(nil)
@@ -87,7 +88,7 @@ func New(opts Options) (*Scanner, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	vulndb.SilenceGrype()
-	return &Scanner{opts: opts}, nil
+	return &Scanner{opts: opts, catalog: make(chan struct{}, 1)}, nil
 }
 
 // ReasonNoDatabase is the reason of a scan skipped for want of a database.
@@ -155,8 +156,12 @@ func (s *Scanner) scanIn(ctx context.Context, jobDir string, img scan.Image, blo
 	if err := s.unpack(ctx, rootDir, img, blobs); err != nil {
 		return scan.Result{}, err
 	}
-	s.catalog.Lock()
-	defer s.catalog.Unlock()
+	select {
+	case s.catalog <- struct{}{}:
+	case <-ctx.Done():
+		return scan.Result{}, ctx.Err()
+	}
+	defer func() { <-s.catalog }()
 	return s.match(ctx, jobDir, rootDir, img, h)
 }
 

@@ -447,3 +447,26 @@ func TestStorageFailureIsRetried(t *testing.T) {
 	}
 	e.checkClean(t)
 }
+
+// Scans may run concurrently on one Scanner (unpacking in parallel,
+// cataloging one at a time).
+func TestConcurrentScans(t *testing.T) {
+	e := newEnv(t, grypescan.Options{})
+	img := e.image(t, scantest.VulnerableAlpine)
+	results := make(chan scan.Result, 3)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			res, err := e.scanner.Scan(context.Background(), img, e.blobs)
+			results <- res
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		checkVulnerable(t, <-results, e.built)
+	}
+	e.checkClean(t)
+}

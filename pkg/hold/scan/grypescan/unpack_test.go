@@ -18,7 +18,7 @@ func unpackLayers(t *testing.T, layers ...func(io.Writer) error) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Scanner{opts: Options{MaxTempDisk: DefaultMaxTempDisk, MaxFiles: DefaultMaxFiles, MaxRatio: DefaultMaxRatio, MinBombBytes: DefaultMinBombBytes}}
+	s := &Scanner{catalog: make(chan struct{}, 1), opts: Options{MaxTempDisk: DefaultMaxTempDisk, MaxFiles: DefaultMaxFiles, MaxRatio: DefaultMaxRatio, MinBombBytes: DefaultMinBombBytes}}
 	rootDir := t.TempDir()
 	root, err := os.OpenRoot(rootDir)
 	if err != nil {
