@@ -33,7 +33,8 @@ while (($#)); do
 done
 
 GRYPE="$TOOLS_DIR/grype"
-if [[ ! -x "$GRYPE" ]] || ! "$GRYPE" version 2>/dev/null | grep -q "${GRYPE_VERSION#v}"; then
+# `grype version` says "[not provided]" for a go-installed binary: ask the build info.
+if [[ ! -x "$GRYPE" ]] || ! go version -m "$GRYPE" 2>/dev/null | grep -q "mod[[:space:]]*github.com/anchore/grype[[:space:]]*$GRYPE_VERSION"; then
 	echo "installing grype $GRYPE_VERSION into $TOOLS_DIR" >&2
 	GOBIN="$TOOLS_DIR" go install "github.com/anchore/grype/cmd/grype@$GRYPE_VERSION"
 fi
