@@ -99,30 +99,44 @@ const ReasonNoDatabase = "no vulnerability database"
 // "try again later" (ctx ended, storage or the hold's disk failed). The
 // job's temp directory is gone when Scan returns, whatever the outcome.
 func (s *Scanner) Scan(ctx context.Context, img scan.Image, blobs scan.Blobs) (scan.Result, error) {
+	start := time.Now()
+	res, built, err := s.scan(ctx, img, blobs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return scan.Result{}, ctx.Err()
+		}
+		return scan.Result{}, err
+	}
+	// Every record names its scanner (scannerVersion is required), the
+	// database too when there is one.
+	res.ScannerVersion = ScannerVersion(built)
+	res.DBBuilt = built
+	s.opts.Logger.Info("Image scanned", "digest", img.Digest.String(), "status", res.Status,
+		"reason", res.Reason, "vulnerabilities", res.Counts.Total, "took", time.Since(start).Round(time.Millisecond))
+	return res, nil
+}
+
+// scan is Scan without the naming; built is the database's build time
+// (zero without one).
+func (s *Scanner) scan(ctx context.Context, img scan.Image, blobs scan.Blobs) (scan.Result, time.Time, error) {
 	if reason := skipReason(img); reason != "" {
-		return scan.Result{Status: scan.StatusSkipped, Reason: reason}, nil
+		return scan.Result{Status: scan.StatusSkipped, Reason: reason}, s.opts.DB.Status(ctx).Built, nil
 	}
 	if reason := descriptorProblem(img); reason != "" {
-		return scan.Result{Status: scan.StatusFailed, Reason: reason}, nil
+		return scan.Result{Status: scan.StatusFailed, Reason: reason}, s.opts.DB.Status(ctx).Built, nil
 	}
 	h, err := s.opts.DB.Acquire(ctx)
 	if errors.Is(err, vulndb.ErrNoDatabase) {
-		return scan.Result{Status: scan.StatusSkipped, Reason: ReasonNoDatabase}, nil
+		return scan.Result{Status: scan.StatusSkipped, Reason: ReasonNoDatabase}, time.Time{}, nil
 	}
 	if err != nil {
-		return scan.Result{}, err
+		return scan.Result{}, time.Time{}, err
 	}
 	defer h.Release()
-	versioned := func(r scan.Result) scan.Result {
-		r.ScannerVersion = ScannerVersion(h.Built())
-		r.DBBuilt = h.Built()
-		return r
-	}
 
-	start := time.Now()
 	jobDir, err := os.MkdirTemp(s.opts.TempDir, "job-")
 	if err != nil {
-		return scan.Result{}, fmt.Errorf("scan temp directory: %w", err)
+		return scan.Result{}, time.Time{}, fmt.Errorf("scan temp directory: %w", err)
 	}
 	defer func() {
 		if err := os.RemoveAll(jobDir); err != nil {
@@ -136,15 +150,9 @@ func (s *Scanner) Scan(ctx context.Context, img scan.Image, blobs scan.Blobs) (s
 	case errors.As(err, &hErr):
 		res = scan.Result{Status: scan.StatusFailed, Reason: hErr.reason}
 	case err != nil:
-		if ctx.Err() != nil {
-			return scan.Result{}, ctx.Err()
-		}
-		return scan.Result{}, err
+		return scan.Result{}, time.Time{}, err
 	}
-	res = versioned(res)
-	s.opts.Logger.Info("Image scanned", "digest", img.Digest.String(), "status", res.Status,
-		"reason", res.Reason, "vulnerabilities", res.Counts.Total, "took", time.Since(start).Round(time.Millisecond))
-	return res, nil
+	return res, h.Built(), nil
 }
 
 // scanIn unpacks the image under jobDir and catalogs and matches it.

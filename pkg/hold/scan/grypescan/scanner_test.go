@@ -372,6 +372,9 @@ func TestSkippedArtifacts(t *testing.T) {
 			if e.blobs.Opens() != before {
 				t.Error("a skipped artifact's blobs were read")
 			}
+			if want := grypescan.ScannerVersion(e.built); res.ScannerVersion != want {
+				t.Errorf("scanner version %q, want %q", res.ScannerVersion, want)
+			}
 		})
 	}
 }
@@ -391,6 +394,9 @@ func TestNoDatabaseSkips(t *testing.T) {
 	}
 	if e.blobs.Opens() != before {
 		t.Error("layers were read without a database")
+	}
+	if want := "grype-" + vulndb.GrypeVersion(); res.ScannerVersion != want || !res.DBBuilt.IsZero() {
+		t.Errorf("scanner version %q, DBBuilt %v; want %q and none", res.ScannerVersion, res.DBBuilt, want)
 	}
 }
 
