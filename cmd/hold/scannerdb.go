@@ -30,9 +30,10 @@ func scannerCommand() *cobra.Command {
 		Use:   "import ARCHIVE",
 		Short: "Install a Grype database archive (vulnerability-db_v6….tar.zst or .tar.gz) into scanner.db_dir",
 		Long: "Install a Grype schema-6 database archive, as published at https://grype.anchore.io/databases\n" +
-			"or built with grype-db, into scanner.db_dir with grype's own curator (the archive's\n" +
-			"checksum is verified). Holds without internet are kept current this way. A running hold\n" +
-			"uses the new database from its next scan on, and rescans its manifests.",
+			"or built with grype-db, into scanner.db_dir with grype's own curator (a file that does\n" +
+			"not open as a schema-6 database is refused and the current one stays). Holds without\n" +
+			"internet are kept current this way. A running hold uses the new database from its next\n" +
+			"scan on.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.LoadHold(importConfig)
@@ -44,38 +45,30 @@ func scannerCommand() *cobra.Command {
 	}
 	configFlag(imp, &importConfig)
 
-	var statusConfig string
-	status := &cobra.Command{
-		Use:   "status",
-		Short: "Show the vulnerability database: built when, schema, providers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.LoadHold(statusConfig)
-			if err != nil {
-				return err
-			}
-			return runScannerDBStatus(cmd.Context(), cmd.OutOrStdout(), cfg)
-		},
-	}
-	configFlag(status, &statusConfig)
-
-	var updateConfig string
-	update := &cobra.Command{
-		Use:   "update",
-		Short: "Download a newer database from scanner.db_update_url (needs internet)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.LoadHold(updateConfig)
-			if err != nil {
-				return err
-			}
-			return runScannerDBUpdate(cmd.Context(), cmd.OutOrStdout(), cfg)
-		},
-	}
-	configFlag(update, &updateConfig)
-
+	status := configuredCommand("status", "Show the vulnerability database: built when, schema, providers", runScannerDBStatus)
+	update := configuredCommand("update", "Download a newer database from scanner.db_update_url (needs internet)", runScannerDBUpdate)
 	db.AddCommand(imp, status, update)
 	cmd.AddCommand(db)
+	return cmd
+}
+
+// configuredCommand is a command without arguments that reads the hold's
+// config and runs run with it.
+func configuredCommand(use, short string, run func(context.Context, io.Writer, *config.HoldConfig) error) *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.LoadHold(configPath)
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), cmd.OutOrStdout(), cfg)
+		},
+	}
+	configFlag(cmd, &configPath)
 	return cmd
 }
 
@@ -105,11 +98,7 @@ func scannerTempDir(cfg *config.HoldConfig) (string, error) {
 // openVulnDB opens the scanner's database directory and says at start-up,
 // in one line, whether scanning has a database (serve calls it once).
 func openVulnDB(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig) (*vulndb.DB, error) {
-	dir, err := scannerDBDir(cfg)
-	if err != nil {
-		return nil, err
-	}
-	db, err := vulndb.Open(ctx, dir)
+	db, err := openConfiguredDB(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +106,18 @@ func openVulnDB(ctx context.Context, logger *slog.Logger, cfg *config.HoldConfig
 	return db, nil
 }
 
-// runScannerDBImport is `atcr-hold scanner db import`.
-func runScannerDBImport(ctx context.Context, out io.Writer, cfg *config.HoldConfig, archive string) error {
+// openConfiguredDB opens the database directory of the config.
+func openConfiguredDB(ctx context.Context, cfg *config.HoldConfig) (*vulndb.DB, error) {
 	dir, err := scannerDBDir(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	db, err := vulndb.Open(ctx, dir)
+	return vulndb.Open(ctx, dir)
+}
+
+// runScannerDBImport is `atcr-hold scanner db import`.
+func runScannerDBImport(ctx context.Context, out io.Writer, cfg *config.HoldConfig, archive string) error {
+	db, err := openConfiguredDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -132,7 +126,7 @@ func runScannerDBImport(ctx context.Context, out io.Writer, cfg *config.HoldConf
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Imported %s into %s.\n", archive, dir)
+	fmt.Fprintf(out, "Imported %s into %s.\n", archive, db.Dir())
 	printDBStatus(out, st)
 	return nil
 }
@@ -146,11 +140,7 @@ func runScannerDBUpdate(ctx context.Context, out io.Writer, cfg *config.HoldConf
 	if err != nil {
 		return err
 	}
-	dir, err := scannerDBDir(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := vulndb.Open(ctx, dir)
+	db, err := openConfiguredDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -170,11 +160,7 @@ func runScannerDBUpdate(ctx context.Context, out io.Writer, cfg *config.HoldConf
 
 // runScannerDBStatus is `atcr-hold scanner db status`.
 func runScannerDBStatus(ctx context.Context, out io.Writer, cfg *config.HoldConfig) error {
-	dir, err := scannerDBDir(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := vulndb.Open(ctx, dir)
+	db, err := openConfiguredDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
