@@ -65,3 +65,7 @@ conformance: build stack-deps ## OCI conformance suite (every feature) against t
 .PHONY: bench
 bench: build stack-deps ## ATCR vs distribution v3.1.2: push/pull 50 and 500 MiB, manifest GET/s, AppView RSS; var/bench/results.md
 	bench/run.sh
+
+.PHONY: bench-scan
+bench-scan: ## the hold's scanning engine vs the grype CLI (same version and database): time and peak RSS, 50 and 500 MiB; var/bench/scan.tsv
+	bench/scan.sh

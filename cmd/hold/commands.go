@@ -14,7 +14,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), gcCommand(), repoCommand(), startup.ConfigCommand(config.KindHold), startup.VersionCommand())
+	root.AddCommand(serveCommand(), gcCommand(), repoCommand(), scannerCommand(), startup.ConfigCommand(config.KindHold), startup.VersionCommand())
 	return root
 }
 

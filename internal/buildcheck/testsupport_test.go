@@ -31,6 +31,7 @@ var testSupport = []testSupportPackage{
 	{path: "atcr.io/internal/testclock"},
 	{path: "atcr.io/pkg/appview/pdstest"},
 	{path: "atcr.io/pkg/appview/storage/storagetest", mayImport: "atcr.io/pkg/s3"}, // the one exception: its fake hold keeps blobs in a real S3Service
+	{path: "atcr.io/pkg/hold/scan/scantest"},
 	{path: "atcr.io/pkg/s3/embedded/embeddedtest"},
 	{path: "atcr.io/pkg/s3/s3test"},
 }

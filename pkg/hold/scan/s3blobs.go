@@ -2,20 +2,27 @@ package scan
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
 
-// S3Blobs gives the in-process worker an image's blobs straight from the
-// hold's S3 (Blobs). The Scanner checks digests and sizes itself.
+// S3Blobs reads an image's blobs from the hold's bucket (the in-process
+// worker's Blobs). It only streams: the Scanner checks every blob against
+// its digest and size as it reads.
 type S3Blobs struct {
 	S3 *s3.S3Service
 }
 
-// Open implements Blobs.
+var _ Blobs = S3Blobs{}
+
+// Open streams the blob d from its content-addressed key.
 func (b S3Blobs) Open(ctx context.Context, d oci.Digest) (io.ReadCloser, error) {
 	rc, _, err := b.S3.Open(ctx, s3.BlobKey(d))
-	return rc, err
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, err)
+	}
+	return rc, nil
 }
