@@ -5,6 +5,10 @@
 //	atcr-hold gc [--dry-run] [--config FILE]           delete blobs no layer record references
 //	atcr-hold repo export [--config FILE] > FILE.car   back up the hold's repository
 //	atcr-hold repo import [--config FILE] FILE.car...  restore records into the repository
+//	atcr-hold scanner db import|status|update [--config FILE]
+//	                                                   manage the vulnerability database
+//	atcr-hold scanner worker [--config FILE]           scan a hold's images from this machine
+//	                                                   (SCANNER_HOLD_URL, SCANNER_SHARED_SECRET)
 //	atcr-hold config init FILE                         write a commented config with every key
 //	atcr-hold version
 //

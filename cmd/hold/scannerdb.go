@@ -19,8 +19,8 @@ import (
 )
 
 // scannerCommand is `atcr-hold scanner`: the vulnerability database of the
-// hold's scanner. The commands work while the hold runs: a running hold
-// picks up an imported database at its next scan.
+// hold's scanner, and remote scan workers. The db commands work while the
+// hold runs: a running hold picks up an imported database at its next scan.
 func scannerCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "scanner", Short: "Manage the vulnerability scanner"}
 	db := &cobra.Command{Use: "db", Short: "Manage the Grype vulnerability database (scanner.db_dir)"}
@@ -48,7 +48,7 @@ func scannerCommand() *cobra.Command {
 	status := configuredCommand("status", "Show the vulnerability database: built when, schema, providers", runScannerDBStatus)
 	update := configuredCommand("update", "Download a newer database from scanner.db_update_url (needs internet)", runScannerDBUpdate)
 	db.AddCommand(imp, status, update)
-	cmd.AddCommand(db)
+	cmd.AddCommand(db, scanWorkerCommand())
 	return cmd
 }
 

@@ -25,10 +25,10 @@ import (
 // io.atcr.hold.scan records, and the hook notifyManifest hands verified
 // manifests to. Nil when scanner.enabled is false.
 type scanning struct {
-	queue   *scan.Queue
-	intake  *scan.Intake
-	scanner scan.Scanner
-	remote  *remote.Handler // nil until serveRemote
+	queue  *scan.Queue
+	intake *scan.Intake
+	engine *scanEngine
+	remote *remote.Handler // nil until serveRemote
 }
 
 // openScanning opens the scan queue; it starts nothing (run does).
@@ -38,7 +38,7 @@ func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		logger.Info("Vulnerability scanning is disabled (scanner.enabled: false)")
 		return nil, nil
 	}
-	scanner, err := newScanner(cfg, logger)
+	engine, err := newScanEngine(ctx, logger, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		Logger:       logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, engine.close())
 	}
 	intake := &scan.Intake{
 		Queue: q,
@@ -59,7 +59,7 @@ func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 			return members.ScanOnPush(ctx, user, sc.ScanOnPush)
 		},
 	}
-	return &scanning{queue: q, intake: intake, scanner: scanner}, nil
+	return &scanning{queue: q, intake: intake, engine: engine}, nil
 }
 
 // hook is holdoci's ScanHook (a nil interface when scanning is off).
@@ -117,7 +117,7 @@ func (s *scanning) close() error {
 	if s.remote != nil {
 		remoteErr = s.remote.Close()
 	}
-	return errors.Join(remoteErr, s.queue.Close())
+	return errors.Join(remoteErr, s.queue.Close(), s.engine.close())
 }
 
 // run starts the in-process workers (scanner.workers) and the rescan
@@ -131,10 +131,12 @@ func (s *scanning) run(ctx context.Context, bg *sync.WaitGroup, logger *slog.Log
 	logger.Info("Scan workers starting", "workers", sc.Workers, "job_timeout", sc.JobTimeout, "max_attempts", sc.MaxAttempts)
 	bg.Go(func() {
 		scan.RunWorkers(ctx, scan.WorkerOptions{
-			Queue: s.queue, Scanner: s.scanner, Blobs: scan.S3Blobs{S3: storage.svc},
+			Queue: s.queue, Scanner: s.engine.scanner, Blobs: scan.S3Blobs{S3: storage.svc},
 			Workers: sc.Workers, JobTimeout: sc.JobTimeout, Logger: logger,
 		})
 	})
+	s.engine.watch(ctx, logger, s.queue)
+	s.engine.updateLoop(ctx, bg, logger, cfg)
 	bg.Go(func() {
 		if err := s.queue.RunRescans(ctx, sc.RescansPerMinute); err != nil {
 			logger.Error("Rescans stopped", "err", err)

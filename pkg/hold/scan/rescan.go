@@ -29,6 +29,24 @@ func (q *Queue) RequestRescan(ctx context.Context) (int, error) {
 	return digests, nil
 }
 
+// RequestRescanOutdated marks, like RequestRescan, only the manifests
+// whose last result came from another scanner version than current (the
+// engine's ScannerVersion names grype and the database's build time): what
+// a database changed while the hold was down makes stale, and nothing else.
+func (q *Queue) RequestRescanOutdated(ctx context.Context, current string) (int, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE manifests SET rescan = 1
+		WHERE is_index = 0 AND digest IN (SELECT digest FROM results WHERE scanner != ?) AND digest NOT IN (SELECT digest FROM jobs)`, current)
+	if err != nil {
+		return 0, fmt.Errorf("request rescans: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 {
+		q.Wake()
+		q.log.Info("Rescans requested: results of another scanner version", "manifests", n, "current", current)
+	}
+	return int(n), nil
+}
+
 // RunRescans queues the marked rescans, at most perMinute a minute (one
 // every minute/perMinute), until ctx ends; perMinute ≤ 0 disables rescans.
 // A digest already queued is not queued twice.
