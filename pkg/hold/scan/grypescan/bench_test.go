@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,21 +44,7 @@ func TestScanBench(t *testing.T) {
 	if grypeBin == "" {
 		t.Fatal(benchGrypeEnv + " must name the grype CLI binary")
 	}
-	sizes := []int{50, 500}
-	if s := os.Getenv(benchSizesEnv); s != "" {
-		sizes = nil
-		for _, f := range strings.Fields(s) {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				t.Fatalf("%s: %v", benchSizesEnv, err)
-			}
-			sizes = append(sizes, n)
-		}
-	}
-	runs := 1
-	if s := os.Getenv(benchRunsEnv); s != "" {
-		runs, _ = strconv.Atoi(s)
-	}
+	sizes, runs := benchSizes(t), benchRuns()
 	work := t.TempDir()
 	archive := scantest.Archive(t, scantest.Built())
 	// The engine's database and the CLI's: two imports of one archive.
