@@ -8,6 +8,7 @@
 #                                   ATCR's /v2 does not work yet)
 #   options: --runs N (default 3)  --sizes "50 500" (MiB)  --keep (keep the images)
 #            --stress-clients N (default 8)  --stress-cycles M (default 50; 0: no stress run)
+#            --scan-sizes "50 500" (MiB; 0: no scan figure)
 #
 # First an untimed warm-up push of a 1 MiB image to each registry (warm_up). Then,
 # measured for each image size, each run and each registry (the order of the two
@@ -20,11 +21,22 @@
 # once for ATCR). During ATCR's pushes of the largest image the AppView's VmRSS is
 # sampled every 100 ms; its VmHWM (reset before those runs) is read after them; the
 # peak of the two is judged. The reference registry's VmHWM is shown beside it.
-# Last, the concurrent push/pull stress run against ATCR (issue 11): the end-to-end
+# Then the concurrent push/pull stress run against ATCR (issue 11): the end-to-end
 # test TestStressConcurrentPushPull (test/e2e/stress_test.go), run on the host against
 # the local stack with --stress-clients N (default 8) clients each pushing and pulling
 # back --stress-cycles M (default 50) fresh 2 MiB images at once; every pulled digest
 # must equal the pushed one, and any failed cycle is an error (exit status 1).
+#
+# Last, the scan figure (issue 12; --scan-sizes, default "50 500", 0 to skip): the
+# test vulnerability database (fixtures, pkg/hold/scan/scantest) is imported into the
+# running hold (atcr-hold scanner db import), then for each size and run a fresh image
+# (random layer of that many MiB + an Alpine layer with a known-vulnerable apk) is
+# pushed with crane and the time from the end of the push to the hold's
+# io.atcr.hold.scan record is measured, against the grype CLI (same version, a copy of
+# the same database) scanning the same image from an OCI layout; the hold's VmHWM
+# (reset before each push) is read when the record exists (TestScanPushBench in
+# pkg/hold/scan/grypescan). The stack runs with rescans off, so importing the database
+# does not rescan the images of the figures before.
 #
 # ATCR runs as `make run` does (test/stack/run.sh --background: plain HTTP on
 # 127.0.0.1:5000, alice's app password from var/dev/stack.env) with log level warn;
@@ -55,6 +67,7 @@ OP_TIMEOUT=900 # seconds for one crane push or pull
 STRESS_CLIENTS=8
 STRESS_CYCLES=50
 STRESS_TIMEOUT=30m # the whole stress run
+SCAN_SIZES=(50 500)
 
 OUT="$ROOT/var/bench"
 WORK="$OUT/work"
@@ -74,7 +87,7 @@ ATCR_ADDR=""
 APPVIEW_PID=""
 HOLD_PID=""
 
-usage() { die "usage: $0 [--reference-only] [--runs N] [--sizes \"50 500\"] [--keep] [--stress-clients N] [--stress-cycles M]"; }
+usage() { die "usage: $0 [--reference-only] [--runs N] [--sizes \"50 500\"] [--keep] [--stress-clients N] [--stress-cycles M] [--scan-sizes \"50 500\"]"; }
 
 parse_args() {
 	while (($#)); do
@@ -91,6 +104,11 @@ parse_args() {
 			shift
 			;;
 		--keep) KEEP=1 ;;
+		--scan-sizes)
+			[[ "${2:-}" =~ ^(0|[1-9][0-9]*( [1-9][0-9]*)*)$ ]] || usage
+			read -r -a SCAN_SIZES <<<"$2"
+			shift
+			;;
 		--stress-clients)
 			[[ "${2:-}" =~ ^[1-9][0-9]?$ ]] || usage
 			STRESS_CLIENTS=$2
@@ -163,7 +181,9 @@ start_atcr() {
 	fi
 	# run.sh stops what it started when it fails; only a stack that came up is
 	# ours to stop (var/dev.pids may name someone else's after a refused start).
-	STACK_LOG_LEVEL=warn "$ROOT/test/stack/run.sh" --background || die "the local stack did not start (see above)"
+	# Rescans off: importing the database for the scan figure must not rescan
+	# every image the figures before pushed.
+	HOLD_SCANNER_RESCANS_PER_MINUTE=0 STACK_LOG_LEVEL=warn "$ROOT/test/stack/run.sh" --background || die "the local stack did not start (see above)"
 	STACK_STARTED=1
 	# shellcheck disable=SC1091
 	. "$ROOT/var/dev/stack.env"
@@ -428,6 +448,41 @@ stress() {
 	log "stress: $(grep -o 'stress: .*' "$log" | head -n 1)"
 }
 
+# scan_figure: push to scan record against the grype CLI (see the top).
+scan_figure() {
+	((WITH_ATCR)) && ((${#SCAN_SIZES[@]} > 0)) && [[ "${SCAN_SIZES[0]}" != 0 ]] || return 0
+	local log="$WORK/scan.log" rows="$WORK/scan.tsv" rc=0 size run push to_record hold_rss grype_s grype_rss ratio
+	local grype="$TOOLS_DIR/grype" version largest
+	version=$(awk '$1 == "github.com/anchore/grype" {print $2}' "$ROOT/go.mod")
+	if [[ ! -x "$grype" ]] || ! go version -m "$grype" 2>/dev/null | grep -q "mod[[:space:]]*github.com/anchore/grype[[:space:]]*$version"; then
+		log "installing the grype CLI $version into ${TOOLS_DIR#"$ROOT"/}"
+		GOBIN="$TOOLS_DIR" go install "github.com/anchore/grype/cmd/grype@$version" ||
+			{ record error "scan_${SCAN_SIZES[0]}" reference "go install grype $version failed"; return 0; }
+	fi
+	largest=$(printf '%s\n' "${SCAN_SIZES[@]}" | sort -n | tail -n 1)
+	log "scan: push to scan record of ${SCAN_SIZES[*]} MiB images against the grype CLI, $RUNS runs"
+	(cd "$ROOT" && ATCR_SCAN_PUSH_BENCH=1 ATCR_GRYPE="$grype" ATCR_CRANE="$CRANE" ATCR_HOLD_BIN="$ROOT/bin/atcr-hold" \
+		ATCR_SCAN_BENCH_HOLD_CONFIG="$ROOT/var/dev/hold.yaml" ATCR_SCAN_BENCH_HOLD_URL="$ATCR_HOLD_URL" \
+		ATCR_SCAN_BENCH_HOLD_DID="$ATCR_HOLD_DID" ATCR_SCAN_BENCH_HOLD_PID="$HOLD_PID" \
+		ATCR_SCAN_BENCH_REPO="$(target atcr bench-scan)" ATCR_SCAN_BENCH_SIZES="${SCAN_SIZES[*]}" ATCR_SCAN_BENCH_RUNS="$RUNS" \
+		go test ./pkg/hold/scan/grypescan -run '^TestScanPushBench$' -count=1 -timeout 60m -v) >"$log" 2>&1 || rc=$?
+	awk -F'\t' '$1 == "SCANPUSHBENCH" && $2 != "size_mib"' "$log" >"$rows"
+	if ((rc != 0)) || [[ ! -s "$rows" ]]; then
+		record error "scan_${SCAN_SIZES[0]}" atcr "the scan benchmark failed (exit $rc): $(last_line "$log")"
+		log "scan FAILED: $(tail -n 5 "$log")"
+		return 0
+	fi
+	while IFS=$'\t' read -r _ size run push to_record hold_rss grype_s grype_rss ratio; do
+		record run "scan_$size" atcr "$to_record"
+		record run "scan_$size" reference "$grype_s"
+		if [[ "$size" == "$largest" ]]; then
+			record run scan_hold_rss atcr "$((hold_rss * 1048576))"
+			record run scan_hold_rss reference "$((grype_rss * 1048576))"
+		fi
+		log "scan $size MiB run $run: push ${push}s, push end to record ${to_record}s (hold peak ${hold_rss} MiB), grype CLI ${grype_s}s (${grype_rss} MiB): ${ratio}x"
+	done <"$rows"
+}
+
 main() {
 	parse_args "$@"
 	mkdir -p "$OUT"
@@ -466,6 +521,7 @@ main() {
 		manifest_load atcr
 	fi
 	stress
+	scan_figure
 	log "measured in $(elapsed "$t0") s"
 	meta "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	local rc=0

@@ -13,6 +13,10 @@ const mib = 1 << 20
 // rssLimit is the AppView's peak RSS target.
 const rssLimit = 150 * mib
 
+// scanRSSLimit is the hold's peak RSS target while it scans the largest
+// (500 MiB) image.
+const scanRSSLimit = 400 * mib
+
 // Figure says how one measured quantity is labelled, aggregated and judged.
 type Figure struct {
 	ID    string
@@ -49,7 +53,30 @@ func lookupFigure(id string) (Figure, error) {
 			Judge:     ratioAtMost(limit),
 		}, nil
 	}
+	if size, ok := strings.CutPrefix(id, "scan_"); ok && size != "hold_rss" {
+		n, err := strconv.Atoi(size)
+		if err != nil || n <= 0 {
+			return Figure{}, fmt.Errorf("figure %q: size must be a positive number of MiB", id)
+		}
+		return Figure{
+			ID:        id,
+			Label:     fmt.Sprintf("scan %d MiB image: push end to scan record (s, median; reference: grype CLI on the OCI layout)", n),
+			Aggregate: median,
+			Format:    func(v float64) string { return fmt.Sprintf("%.2f", v) },
+			Judge:     ratioAtMost(1.3),
+		}, nil
+	}
 	switch id {
+	case "scan_hold_rss":
+		return Figure{
+			ID:        id,
+			Label:     "hold peak RSS while scanning the largest image (MiB; reference: grype CLI max RSS)",
+			Aggregate: maximum,
+			Format:    formatMiB,
+			Judge: func(atcr, _ float64) (string, bool) {
+				return "< 400 MiB", atcr < scanRSSLimit
+			},
+		}, nil
 	case "manifest_rps":
 		return Figure{
 			ID:        id,
