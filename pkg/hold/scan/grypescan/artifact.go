@@ -46,12 +46,13 @@ func skipReason(img scan.Image) string {
 	if img.MediaType != "" && !oci.IsManifestMediaType(img.MediaType) {
 		return limit(fmt.Sprintf("not a container image: manifest media type %s", img.MediaType))
 	}
-	if name := artifactName(img.ArtifactType); img.ArtifactType != "" {
+	// The AppView records an image's artifactType as its config media type
+	// (what the referrers API reports for a manifest without one): that
+	// still names a container image.
+	if name := artifactName(img.ArtifactType); img.ArtifactType != "" && !isImageConfig(img.ArtifactType) {
 		return limit(fmt.Sprintf("not a container image: %s (artifact type %s)", name, img.ArtifactType))
 	}
-	switch img.Config.MediaType {
-	case oci.MediaTypeOCIConfig, oci.MediaTypeDockerConfig:
-	default:
+	if !isImageConfig(img.Config.MediaType) {
 		return limit(fmt.Sprintf("not a container image: %s (config media type %s)",
 			artifactName(img.Config.MediaType), img.Config.MediaType))
 	}
@@ -64,6 +65,11 @@ func skipReason(img scan.Image) string {
 		}
 	}
 	return ""
+}
+
+// isImageConfig reports whether mt is a container image's config media type.
+func isImageConfig(mt string) bool {
+	return mt == oci.MediaTypeOCIConfig || mt == oci.MediaTypeDockerConfig
 }
 
 // artifactName names the kind of artifact a media type belongs to, for

@@ -153,6 +153,7 @@ func benchRuns() int {
 // scanRecord is the part of an io.atcr.hold.scan record the benchmark checks.
 type scanRecord struct {
 	Status string `json:"status"`
+	Reason string `json:"statusReason"`
 	High   int64  `json:"high"`
 	Total  int64  `json:"total"`
 }

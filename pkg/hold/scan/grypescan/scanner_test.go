@@ -203,6 +203,15 @@ func TestScanVulnerableImage(t *testing.T) {
 	checkVulnerable(t, e.scan(t, img), e.built)
 }
 
+// An image whose artifactType is its config media type — how the AppView
+// records every image it stores — is an image, not an artifact.
+func TestScanImageWithConfigArtifactType(t *testing.T) {
+	e := newEnv(t, grypescan.Options{})
+	img := e.image(t, scantest.VulnerableAlpine)
+	img.ArtifactType = img.Config.MediaType
+	checkVulnerable(t, e.scan(t, img), e.built)
+}
+
 func TestScanZstdAndPlainLayers(t *testing.T) {
 	e := newEnv(t, grypescan.Options{})
 	l, err := e.blobs.PutLayer(scantest.VulnerableAlpine)
