@@ -44,7 +44,7 @@ check: ## gofmt and go vet
 
 .PHONY: unit
 unit: stack-deps ## unit and integration tests (embedded S3, in-process servers, caddy validate), with the race detector
-	$(GO) test -race -count=1 ./...
+	ATCR_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
 
 .PHONY: e2e
 e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC)
