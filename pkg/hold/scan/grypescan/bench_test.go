@@ -49,40 +49,12 @@ func TestScanBench(t *testing.T) {
 	archive := scantest.Archive(t, scantest.Built())
 	// The engine's database and the CLI's: two imports of one archive.
 	engineDB, cliDB := filepath.Join(work, "engine-db"), filepath.Join(work, "grype-db")
-	for _, dir := range []string{engineDB, cliDB} {
-		db, err := vulndb.Open(context.Background(), dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Import(context.Background(), archive); err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
-	}
-	os.RemoveAll(filepath.Join(cliDB, "readers"))
+	importDB(t, engineDB, archive)
+	importDB(t, cliDB, archive)
 
 	fmt.Printf("%s\tsize_mib\trun\tengine_s\tengine_rss_mib\tgrype_s\tgrype_rss_mib\ttime_ratio\n", benchResultTag)
 	for _, size := range sizes {
-		blobs, err := scantest.NewBlobs(filepath.Join(work, fmt.Sprintf("blobs-%d", size)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		random, err := blobs.PutLayer(scantest.RandomFile("data/random.bin", int64(size)<<20, uint64(size)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vuln, err := blobs.PutLayer(scantest.VulnerableAlpine)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := blobs.Image(random, vuln)
-		if err != nil {
-			t.Fatal(err)
-		}
-		layout := filepath.Join(work, fmt.Sprintf("layout-%d", size))
-		if err := blobs.WriteLayout(layout, img); err != nil {
-			t.Fatal(err)
-		}
+		_, layout := benchImage(t, work, fmt.Sprint(size), size, uint64(size))
 		for run := 1; run <= runs; run++ {
 			tmp := filepath.Join(work, "scan-tmp")
 			child := exec.Command(os.Args[0], "-test.run=^$")
@@ -92,17 +64,69 @@ func TestScanBench(t *testing.T) {
 				t.Fatalf("engine scan of %d MiB: %s", size, engineOut)
 			}
 
-			cli := exec.Command(grypeBin, "oci-dir:"+layout, "-o", "json")
-			cli.Env = append(os.Environ(), "GRYPE_DB_CACHE_DIR="+cliDB, "GRYPE_DB_AUTO_UPDATE=false",
-				"GRYPE_DB_VALIDATE_AGE=false", "GRYPE_CHECK_FOR_APP_UPDATE=false")
-			cliOut, cliTime, cliRSS := measure(t, cli)
-			if !strings.Contains(cliOut, scantest.VulnID) {
-				t.Fatalf("grype CLI on %d MiB found no %s: %.500s", size, scantest.VulnID, cliOut)
-			}
+			cliTime, cliRSS := grypeCLI(t, grypeBin, cliDB, layout)
 			fmt.Printf("%s\t%d\t%d\t%.2f\t%.0f\t%.2f\t%.0f\t%.2f\n", benchResultTag, size, run,
 				engineTime.Seconds(), engineRSS, cliTime.Seconds(), cliRSS, engineTime.Seconds()/cliTime.Seconds())
 		}
 	}
+}
+
+// importDB imports the database archive into dir, as a hold would.
+func importDB(t *testing.T, dir, archive string) {
+	t.Helper()
+	db, err := vulndb.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Import(context.Background(), archive); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// benchImage writes the benchmark's image — a layer of sizeMiB random
+// bytes (from seed) and the vulnerable apk layer — as blobs and as an OCI
+// layout under work, both named by name.
+func benchImage(t *testing.T, work, name string, sizeMiB int, seed uint64) (scan.Image, string) {
+	t.Helper()
+	blobs, err := scantest.NewBlobs(filepath.Join(work, "blobs-"+name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	random, err := blobs.PutLayer(scantest.RandomFile("data/random.bin", int64(sizeMiB)<<20, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vuln, err := blobs.PutLayer(scantest.VulnerableAlpine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := blobs.Image(random, vuln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(work, "layout-"+name)
+	if err := blobs.WriteLayout(layout, img); err != nil {
+		t.Fatal(err)
+	}
+	return img, layout
+}
+
+// grypeCLI scans the layout with the grype CLI on the database in dbDir
+// (no update, no age check) and returns its wall time and peak RSS (MiB);
+// it must find the planted vulnerability.
+func grypeCLI(t *testing.T, grypeBin, dbDir, layout string) (time.Duration, float64) {
+	t.Helper()
+	// The CLI must not see the hold's reader links (vulndb keeps them there).
+	os.RemoveAll(filepath.Join(dbDir, "readers"))
+	cli := exec.Command(grypeBin, "oci-dir:"+layout, "-o", "json")
+	cli.Env = append(os.Environ(), "GRYPE_DB_CACHE_DIR="+dbDir, "GRYPE_DB_AUTO_UPDATE=false",
+		"GRYPE_DB_VALIDATE_AGE=false", "GRYPE_CHECK_FOR_APP_UPDATE=false")
+	out, took, rss := measure(t, cli)
+	if !strings.Contains(out, scantest.VulnID) {
+		t.Fatalf("grype CLI on %s found no %s: %.500s", layout, scantest.VulnID, out)
+	}
+	return took, rss
 }
 
 // measure runs cmd and returns its stdout, wall time and peak RSS in MiB.

@@ -1,7 +1,6 @@
 package grypescan_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"atcr.io/pkg/hold/scan/scantest"
-	"atcr.io/pkg/hold/scan/vulndb"
 )
 
 // The push-to-record benchmark (bench/run.sh's scan figure): against a
@@ -60,42 +58,14 @@ func TestScanPushBench(t *testing.T) {
 		t.Fatalf("import the test database into the hold: %v\n%s", err, out)
 	}
 	cliDB := filepath.Join(work, "grype-db")
-	db, err := vulndb.Open(context.Background(), cliDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Import(context.Background(), archive); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	os.RemoveAll(filepath.Join(cliDB, "readers"))
+	importDB(t, cliDB, archive)
 
 	fmt.Printf("%s\tsize_mib\trun\tpush_s\tpush_to_record_s\thold_rss_mib\tgrype_s\tgrype_rss_mib\ttime_ratio\n", pushBenchTag)
 	for _, size := range sizes {
 		for run := 1; run <= runs; run++ {
 			// A fresh image every run: a digest the hold has scanned
 			// already would be answered from its record.
-			blobs, err := scantest.NewBlobs(filepath.Join(work, fmt.Sprintf("blobs-%d-%d", size, run)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			seed := uint64(time.Now().UnixNano())
-			random, err := blobs.PutLayer(scantest.RandomFile("data/random.bin", int64(size)<<20, seed))
-			if err != nil {
-				t.Fatal(err)
-			}
-			vuln, err := blobs.PutLayer(scantest.VulnerableAlpine)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := blobs.Image(random, vuln)
-			if err != nil {
-				t.Fatal(err)
-			}
-			layout := filepath.Join(work, fmt.Sprintf("layout-%d-%d", size, run))
-			if err := blobs.WriteLayout(layout, img); err != nil {
-				t.Fatal(err)
-			}
+			img, layout := benchImage(t, work, fmt.Sprintf("%d-%d", size, run), size, uint64(time.Now().UnixNano()))
 			resetPeak(t, holdPID)
 			start := time.Now()
 			ref := fmt.Sprintf("%s:%d-%d", repo, size, run)
@@ -110,13 +80,7 @@ func TestScanPushBench(t *testing.T) {
 			}
 			holdRSS := peakMiB(t, holdPID)
 
-			cli := exec.Command(grypeBin, "oci-dir:"+layout, "-o", "json")
-			cli.Env = append(os.Environ(), "GRYPE_DB_CACHE_DIR="+cliDB, "GRYPE_DB_AUTO_UPDATE=false",
-				"GRYPE_DB_VALIDATE_AGE=false", "GRYPE_CHECK_FOR_APP_UPDATE=false")
-			cliOut, cliTime, cliRSS := measure(t, cli)
-			if !strings.Contains(cliOut, scantest.VulnID) {
-				t.Fatalf("grype CLI on %d MiB found no %s", size, scantest.VulnID)
-			}
+			cliTime, cliRSS := grypeCLI(t, grypeBin, cliDB, layout)
 			fmt.Printf("%s\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%.2f\n", pushBenchTag, size, run,
 				pushed.Sub(start).Seconds(), toRecord.Seconds(), holdRSS, cliTime.Seconds(), cliRSS,
 				toRecord.Seconds()/cliTime.Seconds())
