@@ -104,7 +104,7 @@ preflight() {
 	rm -rf "$STATE" "$PIDFILE"
 	mkdir -p "$STATE" "$LOG_DIR" "$STATE/caddy-home"
 	: >"$PIDFILE"
-	build_test_vulndb
+	build_test_vulndb "$TEST_VULNDB"
 }
 
 # in_new_namespaces PID succeeds when PID's mount and network namespaces both
@@ -225,29 +225,12 @@ identity:
 EOF
 }
 
-# build_test_vulndb builds the TEST vulnerability database archive: the
-# fixtures of pkg/hold/scan/scantest (CVE-2022-38178 in Alpine's bind
-# 9.18.0-r0), nothing real. import_test_vulndb installs it into the stack's
-# hold with the operator's command before the hold starts, so its scans are
+# The stack's hold gets the TEST vulnerability database (lib.sh:
+# build_test_vulndb, import_test_vulndb) before it starts, so its scans are
 # real Grype scans from the first push. The private hold gets none: it shows
-# the "no vulnerability database" path. The fault tests' holds import it too.
+# the "no vulnerability database" path. The fault tests' holds import the
+# same archive (ATCR_TEST_VULNDB).
 TEST_VULNDB="$STATE/test-vulndb.tar.gz"
-
-build_test_vulndb() {
-	local t1
-	t1=$(now_ms)
-	log "building the TEST vulnerability database (fixtures, not real vulnerability data)"
-	(cd "$ROOT" && go build -tags e2e -o "$STATE/testvulndb" ./test/stack/testvulndb) ||
-		die "cannot build test/stack/testvulndb: cd $ROOT && go vet -tags e2e ./test/stack/testvulndb"
-	"$STATE/testvulndb" -o "$TEST_VULNDB" || die "test/stack/testvulndb failed"
-	log "TEST vulnerability database built ($(elapsed "$t1") s)"
-}
-
-import_test_vulndb() {
-	"$HOLD_BIN" scanner db import "$TEST_VULNDB" --config "$1" >"$(service_log vulndb-import)" 2>&1 ||
-		die "atcr-hold scanner db import failed (log: $(service_log vulndb-import))"
-	log "TEST vulnerability database imported into the hold (log: $(service_log vulndb-import))"
-}
 
 start_services() {
 	local accounts="$STATE/accounts.json"
@@ -264,7 +247,7 @@ start_services() {
 	write_hold_yaml "$owner"
 	write_private_hold_yaml "$owner"
 	write_appview_yaml
-	import_test_vulndb "$STATE/hold.yaml"
+	import_test_vulndb "$TEST_VULNDB" "$STATE/hold.yaml"
 	# Both holds start at once; each is waited for in turn.
 	start_service hold atcr-hold "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	pid=$SERVICE_PID
