@@ -78,13 +78,6 @@ func JobFromRecord(manifest syntax.ATURI, rec *atcr.Manifest) (Job, error) {
 		if img.Config, err = descriptor(*rec.Config); err != nil {
 			return Job{}, fmt.Errorf("scan: manifest %s: config: %w", manifest, err)
 		}
-		// The AppView records the referrers API's artifact type: the
-		// manifest's artifactType, else its config's media type. The
-		// latter is no artifactType of the manifest (every image would
-		// look like an artifact): the config tells what it is.
-		if img.ArtifactType == img.Config.MediaType {
-			img.ArtifactType = ""
-		}
 	}
 	for _, l := range rec.Layers {
 		if oci.IsNondistributable(l.MediaType) {
