@@ -215,6 +215,9 @@ func scanVulnerableImage(t *testing.T, repository string) v1.Image {
 	return img
 }
 
+// scanAccount is the account the scan tests push as: bob (see scan_test.go).
+func scanAccount(t *testing.T) regAccount { return regBob(t) }
+
 // scanManifestURI is the AT-URI of acct's io.atcr.manifest record of d in
 // repository path (below the account), from its PDS.
 func scanManifestURI(t *testing.T, acct regAccount, path string, d oci.Digest) (uri, holdDID string) {

@@ -24,8 +24,13 @@ import (
 // scans are real Grype scans that know exactly one advisory:
 // CVE-2022-38178 in Alpine 3.17's bind 9.18.0-r0, severity High.
 
+// The scan tests push as bob (scanAccount), whose pages no other test
+// browses: the AppView lists an account's records again only after
+// browse.DefaultListTTL, so a page these tests open must not hold back
+// another test's freshly pushed repository.
+
 // TestScanPushedImage pushes an image whose layer has Alpine's bind
-// 9.18.0-r0 installed with crane, as alice. The hold scans it: its
+// 9.18.0-r0 installed with crane, as bob. The hold scans it: its
 // io.atcr.hold.scan record (key: the manifest digest's hex) says completed,
 // one high vulnerability, Grype v0.121.2 and the database's build time; the
 // record is in the hold's signed repository (getRepo, verified against the
@@ -36,11 +41,11 @@ func TestScanPushedImage(t *testing.T) {
 	registry := env(t, "ATCR_REGISTRY")
 	appview := env(t, "ATCR_APPVIEW_URL")
 	hold := holdPublic(t)
-	alice := regAlice(t)
+	owner := scanAccount(t)
 	tools := newRegTools(t)
-	tools.login(t, registry, alice)
-	name := regRepo(alice, "scan/vulnerable")
-	path := strings.TrimPrefix(name, alice.Handle+"/")
+	tools.login(t, registry, owner)
+	name := regRepo(owner, "scan/vulnerable")
+	path := strings.TrimPrefix(name, owner.Handle+"/")
 	img := scanVulnerableImage(t, name)
 	tools.run(t, "crane", "push", regLayout(t, filepath.Join(tools.dir, "image"), img), registry+"/"+name+":v1")
 	raw, err := img.Digest()
@@ -51,7 +56,7 @@ func TestScanPushedImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifestURI, holdDID := scanManifestURI(t, alice, path, d)
+	manifestURI, holdDID := scanManifestURI(t, owner, path, d)
 	if holdDID != hold.DID {
 		t.Fatalf("the manifest record names hold %s; this test reads %s", holdDID, hold.DID)
 	}
@@ -72,9 +77,9 @@ func TestScanPushedImage(t *testing.T) {
 	} else if _, err := time.Parse(time.RFC3339, strings.TrimPrefix(v.ScannerVersion, "grype-v0.121.2 db-")); err != nil {
 		t.Errorf("scannerVersion %q: the database's build time does not parse: %v", v.ScannerVersion, err)
 	}
-	if v.Manifest != manifestURI || v.Repository != path || v.UserDID != alice.DID {
+	if v.Manifest != manifestURI || v.Repository != path || v.UserDID != owner.DID {
 		t.Errorf("scan record names manifest %s, repository %s, user %s; want %s, %s, %s",
-			v.Manifest, v.Repository, v.UserDID, manifestURI, path, alice.DID)
+			v.Manifest, v.Repository, v.UserDID, manifestURI, path, owner.DID)
 	}
 	if want := "at://" + hold.DID + "/io.atcr.hold.scan/" + d.Hex(); rec.URI != want {
 		t.Errorf("scan record URI %s, want %s", rec.URI, want)
@@ -152,10 +157,10 @@ func TestScanSkipsArtifacts(t *testing.T) {
 	registry := env(t, "ATCR_REGISTRY")
 	appview := env(t, "ATCR_APPVIEW_URL")
 	hold := holdPublic(t)
-	alice := regAlice(t)
+	owner := scanAccount(t)
 	tools := newRegTools(t)
-	tools.login(t, registry, alice)
-	name := regRepo(alice, "scan/artifacts")
+	tools.login(t, registry, owner)
+	name := regRepo(owner, "scan/artifacts")
 	ref := registry + "/" + name
 
 	write := func(file string, data []byte) {
