@@ -16,6 +16,7 @@ import (
 	"atcr.io/pkg/hold/crew"
 	"atcr.io/pkg/hold/holdoci"
 	"atcr.io/pkg/hold/scan"
+	"atcr.io/pkg/hold/scan/grypescan"
 	"atcr.io/pkg/hold/scan/remote"
 	"atcr.io/pkg/s3"
 )
@@ -42,6 +43,11 @@ func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 	if err != nil {
 		return nil, err
 	}
+	// The hold holds its data directory's lock: no scan of this hold runs
+	// yet, so a job directory in the temp directory is a killed scan's.
+	if err := removeScanLeftovers(logger, cfg); err != nil {
+		return nil, errors.Join(err, engine.close())
+	}
 	q, err := scan.OpenQueue(ctx, scan.QueueOptions{
 		DataDir:      cfg.Server.DataDir,
 		Records:      &scan.Publisher{Repo: repo.PDS},
@@ -60,6 +66,21 @@ func openScanning(ctx context.Context, logger *slog.Logger, cfg *config.HoldConf
 		},
 	}
 	return &scanning{queue: q, intake: intake, engine: engine}, nil
+}
+
+// removeScanLeftovers removes the files of scans a killed hold left in
+// the scanner's temp directory; the jobs themselves run again (the queue
+// takes back what the previous process had leased).
+func removeScanLeftovers(logger *slog.Logger, cfg *config.HoldConfig) error {
+	tmp, err := scannerTempDir(cfg)
+	if err != nil {
+		return err
+	}
+	removed, err := grypescan.RemoveLeftovers(tmp)
+	if len(removed) > 0 {
+		logger.Info("Removed the files of scans interrupted when the hold last stopped", "dir", tmp, "jobs", len(removed))
+	}
+	return err
 }
 
 // hook is holdoci's ScanHook (a nil interface when scanning is off).

@@ -143,6 +143,18 @@ func (p *faultProcess) stop(t *testing.T) {
 	p.cmd = nil
 }
 
+// kill sends SIGKILL, as a crash or the OOM killer would: no clean-up
+// runs. It returns once the process is gone.
+func (p *faultProcess) kill(t *testing.T) {
+	t.Helper()
+	if p.cmd == nil {
+		t.Fatalf("%s is not running", p.name)
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+	p.cmd = nil
+}
+
 // restart stops the process and starts it again on the same data.
 func (p *faultProcess) restart(t *testing.T) {
 	t.Helper()

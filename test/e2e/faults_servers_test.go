@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,6 +103,7 @@ type faultHold struct {
 	DID, URL string
 	Gate     *faultGate
 	S3       *faultGate
+	DataDir  string // server.data_dir
 	proc     *faultProcess
 	store    *faultProcess
 	storeS3  s3.CredentialsFile // the store's embedded S3, direct
@@ -114,6 +116,13 @@ type faultHoldConfig struct {
 	Bundle string
 	Owner  string // registration.owner_did
 	PLC    string // identity.plc_url
+	// Scanner is the config's scanner section (YAML, "scanner:" and its
+	// indented keys); empty leaves the defaults.
+	Scanner string
+	// VulnDB is a vulnerability database archive imported into the hold's
+	// scanner.db_dir (atcr-hold scanner db import) before it first starts;
+	// empty leaves the hold without one.
+	VulnDB string
 }
 
 func startFaultHold(t *testing.T, c faultHoldConfig) *faultHold {
@@ -148,6 +157,7 @@ identity:
 	h.S3 = newFaultGate(t, "s3", "", true, faultProxy(t, creds.Endpoint, true))
 
 	holdAddr := faultFreeAddr(t)
+	h.DataDir = filepath.Join(c.Dir, "hold")
 	holdConfig := fmt.Sprintf(`log:
   level: debug
 server:
@@ -169,11 +179,19 @@ registration:
 identity:
   plc_url: %s
   allow_private_networks: true
-`, holdAddr, h.URL, filepath.Join(c.Dir, "hold"), h.S3.URL(), creds.AccessKeyID, creds.SecretAccessKey,
-		creds.Region, h.bucket, c.Owner, c.PLC)
+%s`, holdAddr, h.URL, h.DataDir, h.S3.URL(), creds.AccessKeyID, creds.SecretAccessKey,
+		creds.Region, h.bucket, c.Owner, c.PLC, c.Scanner)
 	h.Gate = newFaultGate(t, "hold", env(t, "ATCR_FAULT_HOLD_GATE"), false, faultProxy(t, "http://"+holdAddr, true))
-	h.proc = newFaultProcess(t, "hold", faultBinary(t, "STACK_HOLD_BIN", "atcr-hold"),
-		faultWriteConfig(t, c.Dir, "hold.yaml", holdConfig), c.Bundle, h.URL+"/xrpc/_health", holdHTTP)
+	holdBin := faultBinary(t, "STACK_HOLD_BIN", "atcr-hold")
+	configPath := faultWriteConfig(t, c.Dir, "hold.yaml", holdConfig)
+	if c.VulnDB != "" {
+		cmd := exec.Command(holdBin, "scanner", "db", "import", c.VulnDB, "--config", configPath)
+		cmd.Env = faultEnviron(c.Bundle)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("atcr-hold scanner db import %s: %v\n%s", c.VulnDB, err, out)
+		}
+	}
+	h.proc = newFaultProcess(t, "hold", holdBin, configPath, c.Bundle, h.URL+"/xrpc/_health", holdHTTP)
 	h.proc.start(t)
 	return h
 }

@@ -31,7 +31,9 @@ type faultWorld struct {
 	AppView *faultAppView
 }
 
-func newFaultWorld(t *testing.T) *faultWorld {
+// holdOptions change the hold's config before it starts (scanning keys,
+// a vulnerability database to import).
+func newFaultWorld(t *testing.T, holdOptions ...func(*faultHoldConfig)) *faultWorld {
 	t.Helper()
 	dir := t.TempDir()
 	bundle := faultTrustBundle(t, dir)
@@ -44,7 +46,11 @@ func newFaultWorld(t *testing.T) *faultWorld {
 
 	w.PDS = newFaultGate(t, "pds", "", true, faultProxy(t, env(t, "ATCR_PDS_URL"), false))
 	w.PLC = newFaultGate(t, "plc", "", true, faultPLC(env(t, "ATCR_PLC_URL"), w.Name, w.PDS.URL()))
-	w.Hold = startFaultHold(t, faultHoldConfig{Dir: dir, Bundle: bundle, Owner: w.Name, PLC: w.PLC.URL()})
+	holdConfig := faultHoldConfig{Dir: dir, Bundle: bundle, Owner: w.Name, PLC: w.PLC.URL()}
+	for _, opt := range holdOptions {
+		opt(&holdConfig)
+	}
+	w.Hold = startFaultHold(t, holdConfig)
 	w.AppView = startFaultAppView(t, faultAppViewConfig{Dir: dir, Bundle: bundle, PLC: w.PLC.URL(), DefaultHold: w.Hold.DID})
 	return w
 }

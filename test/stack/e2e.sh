@@ -104,6 +104,7 @@ preflight() {
 	rm -rf "$STATE" "$PIDFILE"
 	mkdir -p "$STATE" "$LOG_DIR" "$STATE/caddy-home"
 	: >"$PIDFILE"
+	build_test_vulndb "$TEST_VULNDB"
 }
 
 # in_new_namespaces PID succeeds when PID's mount and network namespaces both
@@ -224,6 +225,13 @@ identity:
 EOF
 }
 
+# The stack's hold gets the TEST vulnerability database (lib.sh:
+# build_test_vulndb, import_test_vulndb) before it starts, so its scans are
+# real Grype scans from the first push. The private hold gets none: it shows
+# the "no vulnerability database" path. The fault tests' holds import the
+# same archive (ATCR_TEST_VULNDB).
+TEST_VULNDB="$STATE/test-vulndb.tar.gz"
+
 start_services() {
 	local accounts="$STATE/accounts.json"
 	start_service pds pds.mjs "${RUN_IN[@]}" \
@@ -239,6 +247,7 @@ start_services() {
 	write_hold_yaml "$owner"
 	write_private_hold_yaml "$owner"
 	write_appview_yaml
+	import_test_vulndb "$TEST_VULNDB" "$STATE/hold.yaml"
 	# Both holds start at once; each is waited for in turn.
 	start_service hold atcr-hold "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	pid=$SERVICE_PID
@@ -282,6 +291,7 @@ write_stack_env() {
 		ATCR_FAULT_HOLD_URL=https://fault-hold.test \
 		ATCR_FAULT_HOLD_DID=did:web:fault-hold.test \
 		ATCR_FAULT_HOLD_GATE=127.0.0.1:8090 \
+		ATCR_TEST_VULNDB="$TEST_VULNDB" \
 		ATCR_PDS_URL=https://pds.test \
 		ATCR_PLC_URL=https://plc.test \
 		ATCR_S3_ENDPOINT=http://127.0.0.1:9000 \

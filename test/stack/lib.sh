@@ -73,6 +73,29 @@ if (v === undefined || v === null) { console.error('json_get: no value for $2 in
 console.log(v)" "$1"
 }
 
+# build_test_vulndb ARCHIVE builds the TEST vulnerability database archive:
+# the fixtures of pkg/hold/scan/scantest (CVE-2022-38178 in Alpine's bind
+# 9.18.0-r0), nothing real, built offline by test/stack/testvulndb (e2e tag:
+# it links test-support code no shipped binary may link).
+build_test_vulndb() {
+	local archive=$1 t1
+	t1=$(now_ms)
+	log "building the TEST vulnerability database (fixtures, not real vulnerability data)"
+	(cd "$ROOT" && go build -tags e2e -o "$(dirname "$archive")/testvulndb" ./test/stack/testvulndb) ||
+		die "cannot build test/stack/testvulndb: cd $ROOT && go vet -tags e2e ./test/stack/testvulndb"
+	"$(dirname "$archive")/testvulndb" -o "$archive" || die "test/stack/testvulndb failed"
+	log "TEST vulnerability database built ($(elapsed "$t1") s)"
+}
+
+# import_test_vulndb ARCHIVE CONFIG installs the archive into the hold of
+# CONFIG with the operator's command (atcr-hold scanner db import), before
+# the hold starts.
+import_test_vulndb() {
+	"$HOLD_BIN" scanner db import "$1" --config "$2" >"$(service_log vulndb-import)" 2>&1 ||
+		die "atcr-hold scanner db import failed (log: $(service_log vulndb-import))"
+	log "TEST vulnerability database imported into the hold (log: $(service_log vulndb-import))"
+}
+
 # port_busy HOST PORT succeeds when something already listens there.
 port_busy() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

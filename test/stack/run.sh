@@ -9,6 +9,11 @@
 #   test/stack/run.sh                 foreground: follows the logs, Ctrl-C stops everything
 #   test/stack/run.sh --background    (or STACK_DETACH=1) start, write var/dev/stack.env,
 #                                     return; stop later with test/stack/stop.sh
+#
+# The hold starts without a vulnerability database (its scans are recorded as
+# skipped) unless ATCR_DEV_TEST_VULNDB=1: then it gets the TEST database of
+# test fixtures that make e2e uses (one advisory, CVE-2022-38178 in Alpine's
+# bind 9.18.0-r0; nothing real), so a push of such an image shows a scan.
 set -euo pipefail
 STACK_LOG_TAG=run
 # shellcheck source=lib.sh
@@ -127,6 +132,11 @@ start_stack() {
 	ALICE_DID=$(json_get "$accounts" 'j.accounts[0].did')
 	write_hold_yaml "$ALICE_DID"
 	write_appview_yaml
+	if [[ "${ATCR_DEV_TEST_VULNDB:-0}" == 1 ]]; then
+		build_test_vulndb "$STATE/test-vulndb.tar.gz"
+		import_test_vulndb "$STATE/test-vulndb.tar.gz" "$STATE/hold.yaml"
+		log "NOTE: the hold's vulnerability database is a TEST fixture (CVE-2022-38178 in bind 9.18.0-r0 only), not real vulnerability data"
+	fi
 	start_service hold atcr-hold "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	local hold_pid=$SERVICE_PID
 	wait_http hold "$HOLD_URL/xrpc/_health" 30 200 "$hold_pid"

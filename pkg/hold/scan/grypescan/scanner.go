@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"atcr.io/pkg/hold/scan"
@@ -91,6 +93,35 @@ func New(opts Options) (*Scanner, error) {
 	return &Scanner{opts: opts, catalog: make(chan struct{}, 1)}, nil
 }
 
+// jobDirPrefix names each scan's directory under the temp directory.
+const jobDirPrefix = "job-"
+
+// RemoveLeftovers removes the job directories a scanner process left in
+// tempDir when it was killed mid-scan (a scan removes its own directory
+// however it ends, but SIGKILL or a power cut ends no scan). Call it only
+// where no scanner is running on tempDir: the hold at start-up, holding
+// its data directory's lock. It returns the names removed.
+func RemoveLeftovers(tempDir string) ([]string, error) {
+	entries, err := os.ReadDir(tempDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan temp directory: %w", err)
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), jobDirPrefix) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(tempDir, e.Name())); err != nil {
+			return removed, fmt.Errorf("remove a killed scan's files: %w", err)
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
+}
+
 // ReasonNoDatabase is the reason of a scan skipped for want of a database.
 const ReasonNoDatabase = "no vulnerability database"
 
@@ -134,7 +165,7 @@ func (s *Scanner) scan(ctx context.Context, img scan.Image, blobs scan.Blobs) (s
 	}
 	defer h.Release()
 
-	jobDir, err := os.MkdirTemp(s.opts.TempDir, "job-")
+	jobDir, err := os.MkdirTemp(s.opts.TempDir, jobDirPrefix+"*")
 	if err != nil {
 		return scan.Result{}, time.Time{}, fmt.Errorf("scan temp directory: %w", err)
 	}
