@@ -101,7 +101,13 @@ preflight() {
 	if previous_stack_running "$PIDFILE"; then
 		die "an e2e stack is already running (pids in $PIDFILE): stop it with test/stack/e2e.sh down"
 	fi
-	rm -rf "$STATE" "$PIDFILE"
+	# A fresh state for every stack, except the screenshots the browser tests
+	# saved: make test starts this stack again for the conformance suite, and
+	# the screenshots of the e2e run are what people look at afterwards.
+	if [[ -d "$STATE" ]]; then
+		find "$STATE" -mindepth 1 -maxdepth 1 ! -name screenshots -exec rm -rf {} +
+	fi
+	rm -f "$PIDFILE"
 	mkdir -p "$STATE" "$LOG_DIR" "$STATE/caddy-home"
 	: >"$PIDFILE"
 	build_test_vulndb "$TEST_VULNDB"
