@@ -274,32 +274,35 @@ type attemptFailer interface {
 // dispatcher counts attempts, a plain release otherwise.
 func (h *Handler) giveBack(lease string, id int64, why string) {
 	f, ok := h.opts.Dispatcher.(attemptFailer)
-	if !ok {
-		h.release(lease, id, why)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), storageTimeout)
-	defer cancel()
-	switch err := f.Fail(ctx, lease, id, why); {
-	case errors.Is(err, scan.ErrNotLeased):
-		h.log.Info("scan job already gone from worker", "worker", lease, "job", id)
-	case err != nil:
-		h.log.Error("record failed scan attempt", "worker", lease, "job", id, "err", err)
-	default:
-		h.log.Info("scan attempt failed on worker; retried later", "worker", lease, "job", id, "why", why)
-	}
+	h.settle(lease, id, why, ok, func(ctx context.Context) error {
+		if ok {
+			return f.Fail(ctx, lease, id, why)
+		}
+		return h.opts.Dispatcher.Release(ctx, lease, id)
+	})
 }
 
+// release gives a job back to the queue without counting an attempt.
 func (h *Handler) release(lease string, id int64, why string) {
+	h.settle(lease, id, why, false, func(ctx context.Context) error {
+		return h.opts.Dispatcher.Release(ctx, lease, id)
+	})
+}
+
+// settle runs a release or failed attempt with its own deadline and logs
+// the outcome; a job that went to another worker meanwhile is only noted.
+func (h *Handler) settle(lease string, id int64, why string, failed bool, do func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storageTimeout)
 	defer cancel()
-	err := h.opts.Dispatcher.Release(ctx, lease, id)
+	err := do(ctx)
 	switch {
 	case errors.Is(err, scan.ErrNotLeased):
 		h.log.Info("scan job already gone from worker", "worker", lease, "job", id)
 	case err != nil:
 		// The lease expires and the job is retried then.
-		h.log.Error("release scan job", "worker", lease, "job", id, "err", err)
+		h.log.Error("give scan job back", "worker", lease, "job", id, "failed_attempt", failed, "err", err)
+	case failed:
+		h.log.Info("scan attempt failed on worker; retried later", "worker", lease, "job", id, "why", why)
 	default:
 		h.log.Info("scan job released", "worker", lease, "job", id, "why", why)
 	}
