@@ -81,6 +81,58 @@ func (m *countingMover) Move(ctx context.Context, src, dst string) error {
 	return m.next.Move(ctx, src, dst)
 }
 
+// The embedded server hashes an upload it assembled in place while the
+// parts arrive; the hold takes that digest instead of reading the blob
+// back, and still refuses bytes that are not the claimed digest's.
+func TestStagedDigestSkipsTheReadBack(t *testing.T) {
+	store := &openCounter{}
+	e := newEnv(t, withEmbeddedMover, func(c *envConfig) {
+		c.modify = func(o *Options) { store.next = o.Staging; o.Staging = store }
+	})
+	data := randomBytes(21, 12*mib)
+	d := oci.FromBytes(oci.SHA256, data)
+	id, parts := e.pushPresigned(t, alice, data, 5*mib, 5*mib, 2*mib)
+	if resp := e.complete(t, alice, id, d.String(), parts); resp.status != http.StatusOK {
+		t.Fatalf("complete: %d %s %s", resp.status, resp.errName, resp.message)
+	}
+	e.wantBlob(t, d, data)
+	if store.staged != 1 || store.opens != 0 {
+		t.Fatalf("%d staged digests used, %d read-backs; want 1 and 0", store.staged, store.opens)
+	}
+
+	claimed := oci.FromBytes(oci.SHA256, []byte("other bytes"))
+	id, parts = e.pushPresigned(t, alice, randomBytes(22, 6*mib), 5*mib, mib)
+	wantError(t, e.complete(t, alice, id, claimed.String(), parts), http.StatusBadRequest, atcr.ErrorInvalidDigest)
+	e.wantNoObject(t, s3.BlobKey(claimed))
+	if store.staged != 2 || store.opens != 0 {
+		t.Fatalf("%d staged digests used, %d read-backs; want 2 and 0", store.staged, store.opens)
+	}
+}
+
+// openCounter passes a StagingStore on, counting read-backs and the staged
+// digests it was asked for and had.
+type openCounter struct {
+	next          StagingStore
+	opens, staged int
+}
+
+func (c *openCounter) Open(ctx context.Context, key string) (io.ReadCloser, s3.ObjectInfo, error) {
+	c.opens++
+	return c.next.Open(ctx, key)
+}
+
+func (c *openCounter) Move(ctx context.Context, src, dst string) error {
+	return c.next.Move(ctx, src, dst)
+}
+
+func (c *openCounter) StagedSHA256(key string) (string, int64, bool) {
+	sum, size, ok := c.next.(stagedDigester).StagedSHA256(key)
+	if ok {
+		c.staged++
+	}
+	return sum, size, ok
+}
+
 func TestUploadPartThroughHold(t *testing.T) {
 	e := newEnv(t)
 	data := randomBytes(2, 12*mib)

@@ -25,7 +25,7 @@ const verifyBufSize = 1 << 20
 // is InvalidDigest naming the computed digest. On a storage failure nothing
 // is deleted, so the caller may complete again.
 func (h *Handlers) verifyAndStore(ctx context.Context, sess session, key string, digest oci.Digest) (int64, error) {
-	got, size, err := h.hashObject(ctx, key, digest.Algorithm())
+	got, size, err := h.stagedDigest(ctx, key, digest.Algorithm())
 	if errors.Is(err, s3.ErrNotFound) {
 		// Marked assembled, yet nothing staged: a previous attempt finished
 		// after all, or someone removed the object. Either way this session
@@ -98,6 +98,26 @@ func (h *Handlers) checkUploadQuota(ctx context.Context, sess session, digest oc
 		return false, err
 	}
 	return true, nil
+}
+
+// stagedDigester is a StagingStore that may have hashed an assembled
+// upload already, while its parts arrived: the embedded S3 server, which
+// assembles the hold's uploads in place (pkg/s3/embedded, assembly.go).
+type stagedDigester interface {
+	StagedSHA256(key string) (sum string, size int64, ok bool)
+}
+
+// stagedDigest is the digest and size of the staging object at key: the
+// store's own SHA-256 when it has one, else the object read back.
+func (h *Handlers) stagedDigest(ctx context.Context, key string, alg oci.Algorithm) (oci.Digest, int64, error) {
+	if sd, ok := h.staging.(stagedDigester); ok && alg == oci.SHA256 {
+		if sum, size, ok := sd.StagedSHA256(key); ok {
+			if d, err := oci.ParseDigest(string(oci.SHA256) + ":" + sum); err == nil {
+				return d, size, nil
+			}
+		}
+	}
+	return h.hashObject(ctx, key, alg)
 }
 
 // hashObject streams the object at key through a hash of alg.

@@ -2,11 +2,15 @@ package embedded
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/s3response"
 )
 
@@ -41,11 +45,83 @@ import (
 // Unlike the wrapped method it takes none of the backend's action slots
 // (the gateway's MaxRequests already bounds concurrent requests).
 func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (res s3response.CompleteMultipartUploadResult, versionID string, err error) {
+	plan := b.planInPlace(in)
+	if plan != nil {
+		defer b.asm.drop(*in.Bucket, *in.UploadId)
+	}
+	join := consumePart
+	if plan.ready() {
+		join = skipPart
+	}
 	err = b.writeObject(in.Bucket, in.Key, func() error {
-		res, versionID, err = b.CompleteMultipartUploadWithCopy(ctx, in, consumePart)
-		return err
+		res, versionID, err = b.CompleteMultipartUploadWithCopy(ctx, in, join)
+		if err != nil || !plan.ready() {
+			return err
+		}
+		return plan.install()
 	})
 	return res, versionID, err
+}
+
+// inPlace is a completion that uses its upload's assembly file (assembly.go).
+type inPlace struct {
+	asm     *assemblies
+	u       *assembly
+	objPath string
+	size    int64
+	sum     string // SHA-256, hex
+	err     error  // why the assembly cannot be used, if it cannot
+}
+
+// planInPlace returns nil for an upload that is not assembled in place,
+// and otherwise the plan, ready or not.
+func (b tunedBackend) planInPlace(in *s3.CompleteMultipartUploadInput) *inPlace {
+	if b.asm == nil || in.Bucket == nil || in.Key == nil || in.UploadId == nil {
+		return nil
+	}
+	u := b.asm.forUpload(*in.Bucket, *in.Key, *in.UploadId, false)
+	if u == nil {
+		return nil
+	}
+	plan := &inPlace{asm: b.asm, u: u, err: errNotInPlace}
+	objPath, ok := objectFile(filepath.Join(b.root, *in.Bucket), *in.Key)
+	if !ok || in.MultipartUpload == nil {
+		return plan
+	}
+	var numbers []int32
+	var etags []string
+	for _, p := range in.MultipartUpload.Parts {
+		if p.PartNumber == nil || p.ETag == nil {
+			return plan
+		}
+		numbers, etags = append(numbers, *p.PartNumber), append(etags, *p.ETag)
+	}
+	uploadDir := filepath.Join(b.root, *in.Bucket, posix.MetaTmpMultipartDir,
+		fmt.Sprintf("%x", sha256.Sum256([]byte(*in.Key))), *in.UploadId)
+	partFile := func(n int32) string { return filepath.Join(uploadDir, strconv.Itoa(int(n))) }
+	plan.objPath = objPath
+	plan.size, plan.sum, plan.err = u.prepare(numbers, etags, partFile)
+	return plan
+}
+
+func (p *inPlace) ready() bool { return p != nil && p.err == nil }
+
+// install puts the assembly file in the place of the object versitygw
+// completed (a hole of the right size, with the object's metadata) and
+// remembers its digest. If it cannot, the hole is removed and the
+// completion fails: the hold then finds no staging object and the client
+// uploads the blob again.
+func (p *inPlace) install() error {
+	id, err := fileID{}, errNotInPlace
+	if p.u.stillWhole(p.size) {
+		id, err = p.u.install(p.objPath, p.size)
+	}
+	if err != nil {
+		_ = os.Remove(p.objPath)
+		return fmt.Errorf("complete %s in place: %w", p.objPath, err)
+	}
+	p.asm.remember(p.objPath, stagedDigest{sum: p.sum, size: p.size, file: id})
+	return nil
 }
 
 // consumePart is a posix.CustomCopyFunc: it appends from to to (both
@@ -66,6 +142,27 @@ func consumePart(from, to *os.File) (bool, error) {
 	// from.Name() is the path versitygw opened, relative to the working
 	// directory it set. Should the removal fail, the part goes with the
 	// upload directory, which versitygw removes at the end either way.
+	_ = os.Remove(from.Name())
+	return false, nil
+}
+
+// skipPart is the posix.CustomCopyFunc of a completion in place: the part's
+// bytes are in the assembly file already, so it only advances to over the
+// part (a hole, which the assembly file replaces) and removes from's file,
+// usually before the kernel wrote it back. Should it fail, versitygw
+// copies the part instead, which leaves the same bytes in place.
+func skipPart(from, to *os.File) (bool, error) {
+	info, err := from.Stat()
+	if err != nil {
+		return true, fmt.Errorf("stat %s: %w", from.Name(), err)
+	}
+	end, err := to.Seek(info.Size(), io.SeekCurrent)
+	if err != nil {
+		return true, fmt.Errorf("advance %s: %w", to.Name(), err)
+	}
+	if err := to.Truncate(end); err != nil {
+		return true, fmt.Errorf("extend %s: %w", to.Name(), err)
+	}
 	_ = os.Remove(from.Name())
 	return false, nil
 }

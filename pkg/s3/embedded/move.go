@@ -76,6 +76,7 @@ func (s *Server) Move(ctx context.Context, src, dst string) error {
 	if err := syncDirs(filepath.Dir(to), created); err != nil {
 		return fmt.Errorf("move %s to %s: %w", src, dst, err)
 	}
+	s.backend.asm.forget(from)
 	s.removeEmptyParents(from)
 	return nil
 }
@@ -156,4 +157,17 @@ func (s *Server) Open(ctx context.Context, key string) (io.ReadCloser, s3.Object
 		return nil, s3.ObjectInfo{}, fmt.Errorf("open %s: %w: not an object", key, s3.ErrNotFound)
 	}
 	return f, s3.ObjectInfo{Key: key, Size: info.Size(), LastModified: info.ModTime()}, nil
+}
+
+// StagedSHA256 returns the SHA-256 (hex) and size of the object at key when
+// the server assembled it in place and hashed its bytes on the way
+// (assembly.go), so the hold need not read it back; ok is false otherwise.
+// The answer is given once: a second call, or one after the file at key
+// changed, returns false.
+func (s *Server) StagedSHA256(key string) (sum string, size int64, ok bool) {
+	p, err := s.objectPath(key)
+	if err != nil {
+		return "", 0, false
+	}
+	return s.backend.asm.digestOf(p)
 }

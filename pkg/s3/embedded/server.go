@@ -28,6 +28,10 @@ const (
 
 	// CredentialsFileName is the file under DataDir holding the root keys.
 	CredentialsFileName = "s3-credentials.json"
+
+	// assemblyDirName, under DataDir, holds the assembly files of uploads
+	// being assembled in place (assembly.go); it is emptied on start.
+	assemblyDirName = "s3-assembly"
 )
 
 // Limits handed to embedgw, which refuses to start without them.
@@ -176,7 +180,12 @@ func run(ctx context.Context, root, dataDir, addr string, creds s3.CredentialsFi
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{Posix: be, root: root}, cancel: cancel, exited: make(chan struct{})}
+	copyMeta := copyUserXattrs
+	if _, sidecar := store.(meta.SideCar); sidecar {
+		copyMeta = func(string, string) error { return nil } // kept by path
+	}
+	asm := newAssemblies(filepath.Join(dataDir, assemblyDirName), root, copyMeta, slog.Default())
+	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{Posix: be, root: root, asm: asm}, cancel: cancel, exited: make(chan struct{})}
 	cfg := &embedgw.Config{
 		RootUserAccess:    creds.AccessKeyID,
 		RootUserSecret:    creds.SecretAccessKey,

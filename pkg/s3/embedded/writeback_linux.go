@@ -16,3 +16,6 @@ func startWriteback(f *os.File, off, n int64) {
 		_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 	}
 }
+
+// syncFileData flushes f's data (fdatasync).
+func syncFileData(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
