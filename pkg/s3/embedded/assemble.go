@@ -42,6 +42,10 @@ import (
 // flight, and the writeback of a staging object overlaps the hold's
 // verifying read.
 //
+// An upload assembled in place (assembly.go) is completed by versitygw
+// with skipPart instead, which joins nothing; its assembly file then takes
+// the object's place (inPlace.install).
+//
 // Unlike the wrapped method it takes none of the backend's action slots
 // (the gateway's MaxRequests already bounds concurrent requests).
 func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (res s3response.CompleteMultipartUploadResult, versionID string, err error) {

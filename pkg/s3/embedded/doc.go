@@ -7,7 +7,11 @@
 //
 // Completing a multipart upload removes each part file as soon as it is
 // joined (tunedBackend), so a completion never holds two copies of an
-// upload.
+// upload. The hold's own uploads (staging keys) are assembled in place
+// while their parts arrive — written at their final offsets, written back,
+// synced and hashed in the background — so their completion joins nothing
+// and the hold gets the blob's SHA-256 without reading it back
+// (assembly.go, Server.StagedSHA256).
 //
 // Two things versitygw's posix backend leaves out are added around every
 // write of an object (PutObject, CopyObject, CompleteMultipartUpload) and
