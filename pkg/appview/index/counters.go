@@ -30,11 +30,11 @@ type counters struct {
 	pending map[counterKey]*counterDelta
 	events  int
 
-	flushMu sync.Mutex // one flush at a time
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	flushMu  sync.Mutex // one flush at a time
+	kick     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
 	closeErr error
 }
 

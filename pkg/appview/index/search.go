@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
-
 )
 
 // Bounds of a search query: the words used and their length. Longer input
@@ -80,4 +79,3 @@ func (s *Store) SearchUsers(ctx context.Context, q string, p Page) ([]User, bool
 	out, more := trim(out, p)
 	return out, more, nil
 }
-

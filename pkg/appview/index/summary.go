@@ -100,4 +100,3 @@ func (s *Store) pagedSummaries(ctx context.Context, what, query string, p Page, 
 	out, more := trim(out, p)
 	return out, more, nil
 }
-
