@@ -28,8 +28,10 @@ const (
 )
 
 // placeholderOwner stands in for the owner when a record's repository path
-// is checked with oci.ParseRepository, which wants "<identity>/<path>".
-const placeholderOwner = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+// is checked with oci.ParseRepository, which wants "<identity>/<path>": the
+// shortest handle, so the path may be as long as the shortest owner's name
+// allows (oci.MaxRepositoryLength - 5 bytes).
+const placeholderOwner = "x.io"
 
 // checkRepositoryPath checks a record's repository (the path below the
 // owner) against the OCI name grammar, in its canonical lowercase form.
