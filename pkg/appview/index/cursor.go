@@ -25,10 +25,10 @@ func (s *Store) Cursor(ctx context.Context) (int64, bool, error) {
 // this is for cursors that move without events (a rewind, an operator
 // reset).
 func (s *Store) SetCursor(ctx context.Context, timeUS int64) error {
-	return s.inTx(ctx, "set jetstream cursor", func(tx *sql.Tx) error { return setCursor(ctx, tx, timeUS) })
+	return s.inTx(ctx, "set jetstream cursor", func(tx *sql.Tx) error { return s.setCursor(ctx, tx, timeUS) })
 }
 
-func setCursor(ctx context.Context, tx *sql.Tx, timeUS int64) error {
+func (s *Store) setCursor(ctx context.Context, tx *sql.Tx, timeUS int64) error {
 	if timeUS < 0 {
 		return fmt.Errorf("jetstream cursor %d is negative", timeUS)
 	}

@@ -67,7 +67,7 @@ func parseTime(s string) time.Time {
 }
 
 func (s *Store) putManifest(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey, cid string, m *atcr.Manifest) error {
-	oldRepo, err := manifestRepository(ctx, tx, did, rkey)
+	oldRepo, err := s.manifestRepository(ctx, tx, did, rkey)
 	if err != nil {
 		return err
 	}
@@ -80,9 +80,11 @@ func (s *Store) putManifest(ctx context.Context, tx *sql.Tx, did syntax.DID, rke
 		subject = m.Subject.Digest
 	}
 	// Children go with their manifest: replaced whole on every put.
-	for _, table := range []string{"layers", "manifest_references"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE did = ? AND manifest_rkey = ?`, did.String(), rkey); err != nil {
-			return fmt.Errorf("clear %s: %w", table, err)
+	if oldRepo != "" {
+		for _, table := range []string{"layers", "manifest_references"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE did = ? AND manifest_rkey = ?`, did.String(), rkey); err != nil {
+				return fmt.Errorf("clear %s: %w", table, err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO manifests
@@ -96,23 +98,11 @@ func (s *Store) putManifest(ctx context.Context, tx *sql.Tx, did syntax.DID, rke
 		subject, string(annotations), s.clamp(parseTime(m.CreatedAt)), cid); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	for i, l := range m.Layers {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO layers (did, manifest_rkey, position, digest, size, media_type)
-			VALUES (?, ?, ?, ?, ?, ?)`, did.String(), rkey, i, l.Digest, l.Size, l.MediaType); err != nil {
-			return fmt.Errorf("write layer %d: %w", i, err)
-		}
+	if err := insertLayers(ctx, tx, did, rkey, m.Layers); err != nil {
+		return err
 	}
-	for i, c := range m.Manifests {
-		p := c.Platform
-		if p == nil {
-			p = &atcr.Manifest_Platform{}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_references
-			(did, manifest_rkey, position, digest, size, media_type, artifact_type, os, architecture, variant, os_version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			did.String(), rkey, i, c.Digest, c.Size, c.MediaType, c.ArtifactType, p.OS, p.Architecture, p.Variant, p.OSVersion); err != nil {
-			return fmt.Errorf("write child manifest %d: %w", i, err)
-		}
+	if err := insertChildren(ctx, tx, did, rkey, m.Manifests); err != nil {
+		return err
 	}
 	// Tags that named this record before it arrived learn its digest.
 	if _, err := tx.ExecContext(ctx, `UPDATE tags SET digest = ? WHERE did = ? AND manifest_rkey = ?`,
@@ -123,15 +113,15 @@ func (s *Store) putManifest(ctx context.Context, tx *sql.Tx, did syntax.DID, rke
 		return err
 	}
 	if oldRepo != "" && oldRepo != m.Repository {
-		if err := s.refreshRepository(ctx, tx, did, oldRepo); err != nil {
+		if err := s.refreshRepository(ctx, tx, did, oldRepo, true); err != nil {
 			return err
 		}
 	}
-	return s.refreshRepository(ctx, tx, did, m.Repository)
+	return s.refreshRepository(ctx, tx, did, m.Repository, true)
 }
 
 func (s *Store) deleteManifest(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) error {
-	repo, err := manifestRepository(ctx, tx, did, rkey)
+	repo, err := s.manifestRepository(ctx, tx, did, rkey)
 	if err != nil || repo == "" {
 		return err
 	}
@@ -139,12 +129,12 @@ func (s *Store) deleteManifest(ctx context.Context, tx *sql.Tx, did syntax.DID, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM manifests WHERE did = ? AND rkey = ?`, did.String(), rkey); err != nil {
 		return fmt.Errorf("delete manifest: %w", err)
 	}
-	return s.refreshRepository(ctx, tx, did, repo)
+	return s.refreshRepository(ctx, tx, did, repo, true)
 }
 
 // manifestRepository is the repository of an indexed manifest record, ""
 // when it is not indexed.
-func manifestRepository(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) (string, error) {
+func (s *Store) manifestRepository(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) (string, error) {
 	var repo string
 	err := tx.QueryRowContext(ctx, `SELECT repository FROM manifests WHERE did = ? AND rkey = ?`, did.String(), rkey).Scan(&repo)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -154,4 +144,49 @@ func manifestRepository(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey st
 		return "", fmt.Errorf("read manifest: %w", err)
 	}
 	return repo, nil
+}
+
+// insertLayers writes a manifest's layers in one statement (at most
+// maxDescriptors rows of 6 values, far below SQLite's bound-value limit):
+// parsing the SQL is most of what a statement costs here.
+func insertLayers(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string, layers []atcr.Manifest_BlobReference) error {
+	if len(layers) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 6*len(layers))
+	for i, l := range layers {
+		args = append(args, did.String(), rkey, i, l.Digest, l.Size, l.MediaType)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO layers (did, manifest_rkey, position, digest, size, media_type) VALUES `+
+		valuesList(len(layers), 6), args...); err != nil {
+		return fmt.Errorf("write layers: %w", err)
+	}
+	return nil
+}
+
+// insertChildren writes an index's child manifests in one statement.
+func insertChildren(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string, children []atcr.Manifest_ManifestReference) error {
+	if len(children) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 11*len(children))
+	for i, c := range children {
+		p := c.Platform
+		if p == nil {
+			p = &atcr.Manifest_Platform{}
+		}
+		args = append(args, did.String(), rkey, i, c.Digest, c.Size, c.MediaType, c.ArtifactType, p.OS, p.Architecture, p.Variant, p.OSVersion)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_references
+		(did, manifest_rkey, position, digest, size, media_type, artifact_type, os, architecture, variant, os_version) VALUES `+
+		valuesList(len(children), 11), args...); err != nil {
+		return fmt.Errorf("write child manifests: %w", err)
+	}
+	return nil
+}
+
+// valuesList is "(?, ?), (?, ?)" for rows of width placeholders.
+func valuesList(rows, width int) string {
+	row := "(?" + strings.Repeat(", ?", width-1) + ")"
+	return row + strings.Repeat(", "+row, rows-1)
 }

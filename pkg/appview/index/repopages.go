@@ -34,7 +34,7 @@ func (s *Store) putRepoPage(ctx context.Context, tx *sql.Tx, did syntax.DID, rke
 	if err := s.ensureUser(ctx, tx, did); err != nil {
 		return err
 	}
-	return refreshRepositorySearch(ctx, tx, did, p.Repository)
+	return s.refreshRepositorySearch(ctx, tx, did, p.Repository)
 }
 
 func (s *Store) deleteRepoPage(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) error {
@@ -46,5 +46,5 @@ func (s *Store) deleteRepoPage(ctx context.Context, tx *sql.Tx, did syntax.DID, 
 	if err != nil {
 		return fmt.Errorf("delete repo page: %w", err)
 	}
-	return refreshRepositorySearch(ctx, tx, did, repo)
+	return s.refreshRepositorySearch(ctx, tx, did, repo)
 }

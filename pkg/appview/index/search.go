@@ -12,6 +12,13 @@ import (
 const (
 	maxSearchTerms   = 8
 	maxSearchTermLen = 64
+	// maxRankedHits bounds the work of one search: of the rows matching,
+	// the newest maxRankedHits (highest rowid: repositories and users are
+	// numbered as the index first sees them) are ranked, so a query
+	// matching everything ("a") costs as much as one matching a thousand.
+	// Results past that many are not reachable by paging.
+	maxRankedHits    = 1000
+	maxRankedHitsSQL = "1000"
 )
 
 // matchQuery turns what a user typed into an FTS5 query: every word (a run
@@ -34,18 +41,20 @@ func matchQuery(q string) string {
 
 // SearchRepositories finds repositories whose name, owner handle or
 // description match every word of q (prefix match), best first: a match in
-// the name weighs most, then the handle, then the description.
+// the name weighs most, then the handle, then the description (the rank
+// configured in migration 0010). At most maxRankedHits are ranked.
 func (s *Store) SearchRepositories(ctx context.Context, q string, p Page) ([]RepositorySummary, bool, error) {
 	match := matchQuery(q)
 	if match == "" {
 		return nil, false, nil
 	}
-	return s.pagedSummaries(ctx, "search repositories", `WITH hits AS (
-			SELECT rowid AS id, bm25(repository_search, 5.0, 10.0, 1.0) AS rank
+	return s.pagedSummaries(ctx, "search repositories", `WITH candidates AS (
+			SELECT rowid AS id, rank AS score
 			FROM repository_search WHERE repository_search MATCH ?
-			ORDER BY rank LIMIT ? OFFSET ?)
+			ORDER BY rowid DESC LIMIT `+maxRankedHitsSQL+`),
+		hits AS (SELECT id, score FROM candidates ORDER BY score, id LIMIT ? OFFSET ?)
 		SELECT `+summaryColumns+` FROM hits JOIN repositories r ON r.id = hits.id LEFT JOIN users u ON u.did = r.did
-		ORDER BY hits.rank, r.id`, p, match)
+		ORDER BY hits.score, r.id`, p, match)
 }
 
 // SearchUsers finds accounts whose handle or display name match every word
@@ -56,11 +65,12 @@ func (s *Store) SearchUsers(ctx context.Context, q string, p Page) ([]User, bool
 		return nil, false, nil
 	}
 	limit, offset := p.bounds()
-	rows, err := s.sql.QueryContext(ctx, `WITH hits AS (
-			SELECT rowid AS id, bm25(user_search, 2.0, 1.0) AS rank
+	rows, err := s.sql.QueryContext(ctx, `WITH candidates AS (
+			SELECT rowid AS id, rank AS score
 			FROM user_search WHERE user_search MATCH ?
-			ORDER BY rank LIMIT ? OFFSET ?)
-		SELECT `+userColumns+` FROM hits JOIN users ON users.id = hits.id ORDER BY hits.rank, users.id`, match, limit, offset)
+			ORDER BY rowid DESC LIMIT `+maxRankedHitsSQL+`),
+		hits AS (SELECT id, score FROM candidates ORDER BY score, id LIMIT ? OFFSET ?)
+		SELECT `+userColumns+` FROM hits JOIN users ON users.id = hits.id ORDER BY hits.score, users.id`, match, limit, offset)
 	if err != nil {
 		return nil, false, fmt.Errorf("search users: %w", err)
 	}

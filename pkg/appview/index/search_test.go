@@ -113,3 +113,21 @@ func TestSearchPaging(t *testing.T) {
 		t.Errorf("negative offset gave %d", len(hits))
 	}
 }
+
+func TestRankedHitsConstantsAgree(t *testing.T) {
+	if fmt.Sprint(maxRankedHits) != maxRankedHitsSQL {
+		t.Errorf("maxRankedHits %d and its SQL spelling %s differ", maxRankedHits, maxRankedHitsSQL)
+	}
+}
+
+// A name match ranks above a description match.
+func TestSearchRanksNamesFirst(t *testing.T) {
+	e := newEnv(t)
+	described := imageManifest("aaa", 1, time.Hour)
+	described.Annotations = map[string]any{"org.opencontainers.image.description": "a tool for redis users"}
+	e.put(t, rec(t, alice, tid(1), described), rec(t, bob, tid(2), imageManifest("redis", 2, time.Hour)))
+	hits, _, err := e.store.SearchRepositories(e.ctx, "redis", Page{})
+	if err != nil || len(hits) != 2 || hits[0].Repository != "redis" {
+		t.Errorf("hits = %+v %v, want redis first", hits, err)
+	}
+}

@@ -98,3 +98,4 @@ func fromUnix(u int64) time.Time {
 	}
 	return time.Unix(u, 0).UTC()
 }
+

@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Store) putTag(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey, cid string, t *atcr.Tag) error {
-	oldRepo, err := tagRepository(ctx, tx, did, rkey)
+	oldRepo, err := s.tagRepository(ctx, tx, did, rkey)
 	if err != nil {
 		return err
 	}
@@ -47,25 +47,25 @@ func (s *Store) putTag(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey, ci
 		return err
 	}
 	if oldRepo != "" && oldRepo != t.Repository {
-		if err := s.refreshRepository(ctx, tx, did, oldRepo); err != nil {
+		if err := s.refreshRepository(ctx, tx, did, oldRepo, false); err != nil {
 			return err
 		}
 	}
-	return s.refreshRepository(ctx, tx, did, t.Repository)
+	return s.refreshRepository(ctx, tx, did, t.Repository, false)
 }
 
 func (s *Store) deleteTag(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) error {
-	repo, err := tagRepository(ctx, tx, did, rkey)
+	repo, err := s.tagRepository(ctx, tx, did, rkey)
 	if err != nil || repo == "" {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE did = ? AND rkey = ?`, did.String(), rkey); err != nil {
 		return fmt.Errorf("delete tag: %w", err)
 	}
-	return s.refreshRepository(ctx, tx, did, repo)
+	return s.refreshRepository(ctx, tx, did, repo, false)
 }
 
-func tagRepository(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) (string, error) {
+func (s *Store) tagRepository(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string) (string, error) {
 	var repo string
 	err := tx.QueryRowContext(ctx, `SELECT repository FROM tags WHERE did = ? AND rkey = ?`, did.String(), rkey).Scan(&repo)
 	if errors.Is(err, sql.ErrNoRows) {

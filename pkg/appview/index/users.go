@@ -38,7 +38,7 @@ func (s *Store) ensureUser(ctx context.Context, tx *sql.Tx, did syntax.DID) erro
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	return refreshUserSearch(ctx, tx, did)
+	return s.refreshUserSearch(ctx, tx, did)
 }
 
 // updateUser sets columns of did's row, creating it; when that changed
@@ -65,10 +65,10 @@ func (s *Store) updateUser(ctx context.Context, tx *sql.Tx, did syntax.DID, set 
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ? WHERE did = ?`, s.now().Unix(), did.String()); err != nil {
 		return fmt.Errorf("update user %s: %w", did, err)
 	}
-	return refreshUserSearch(ctx, tx, did)
+	return s.refreshUserSearch(ctx, tx, did)
 }
 
-func refreshUserSearch(ctx context.Context, tx *sql.Tx, did syntax.DID) error {
+func (s *Store) refreshUserSearch(ctx context.Context, tx *sql.Tx, did syntax.DID) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM user_search WHERE rowid = (SELECT id FROM users WHERE did = ?)`, did.String()); err != nil {
 		return fmt.Errorf("clear search row of %s: %w", did, err)
 	}

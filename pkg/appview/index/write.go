@@ -100,7 +100,7 @@ func (s *Store) Apply(ctx context.Context, b Batch) (BatchResult, error) {
 			}
 		}
 		if b.CursorUS > 0 {
-			return setCursor(ctx, tx, b.CursorUS)
+			return s.setCursor(ctx, tx, b.CursorUS)
 		}
 		return nil
 	})
