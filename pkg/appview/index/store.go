@@ -98,4 +98,3 @@ func fromUnix(u int64) time.Time {
 	}
 	return time.Unix(u, 0).UTC()
 }
-
