@@ -191,3 +191,33 @@ func tableHasColumn(t *testing.T, d *DB, table, column string) bool {
 	}
 	return n == 1
 }
+
+// Every ordinary table of the index is STRICT: a wrongly typed value is an
+// error, not silently stored. (FTS5 virtual tables cannot be.)
+func TestIndexTablesAreStrict(t *testing.T) {
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "appview.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rows, err := d.sql.Query(`SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%search%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var name string
+		var strict bool
+		if err := rows.Scan(&name, &strict); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !strict {
+			t.Errorf("table %s is not STRICT", name)
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d tables checked", n)
+	}
+}

@@ -29,7 +29,6 @@ const (
 var epoch = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 type env struct {
-	t     *testing.T
 	ctx   context.Context
 	db    *db.DB
 	store *Store
@@ -50,11 +49,7 @@ func newEnv(t testing.TB) *env {
 		s.Close(ctx)
 		d.Close()
 	})
-	e := &env{ctx: ctx, db: d, store: s, clock: clock}
-	if tt, ok := t.(*testing.T); ok {
-		e.t = tt
-	}
-	return e
+	return &env{ctx: ctx, db: d, store: s, clock: clock}
 }
 
 func digest(n int) string { return fmt.Sprintf("sha256:%064x", n) }
