@@ -26,5 +26,15 @@
 //
 // One file per resource: manifests, tags, repositories (derivation and
 // search rows), repo pages, stars, users, holds, search, feed (home page
-// lists), repopage (the repository page), counters, cursor.
+// and user page lists), repopage (the repository page), manifestdetail
+// (layers, platforms, referrers), counters, cursor, deletedid; record and
+// semantics validate, write dispatches.
+//
+// SQLite notes. The glebarez/modernc driver parses every statement on every
+// call (its prepared statements keep only the text), so the writers keep
+// the number of statements per event small and write children with one
+// multi-row INSERT. The tables the queries reach by repository (manifests,
+// tags, repo_pages) keep a rowid: as WITHOUT ROWID tables keyed (did,
+// rkey), SQLite without ANALYZE statistics scanned all of an owner's rows
+// by that key instead of using the repository indexes.
 package index

@@ -176,3 +176,30 @@ func TestReplayIsIdempotent(t *testing.T) {
 		t.Errorf("replay changed the index:\nfirst:\n%s\nafter:\n%s", first, again)
 	}
 }
+
+func TestManifestDetailWithReferrers(t *testing.T) {
+	e := newEnv(t)
+	img := imageManifest("app", 1, time.Hour)
+	img.Annotations = map[string]any{"org.opencontainers.image.licenses": "MIT"}
+	sig := imageManifest("app", 2, 2*time.Hour)
+	sig.ArtifactType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	sig.Subject = &atcr.Manifest_BlobReference{Digest: digest(1), MediaType: img.MediaType, Size: 700}
+	e.put(t, rec(t, alice, tid(1), img), rec(t, alice, tid(2), sig), rec(t, alice, tid(3), indexManifest("app", 3, 3*time.Hour, 1)))
+	m, err := e.store.Manifest(e.ctx, alice, "app", digest(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RKey != tid(1) || len(m.Layers) != 2 || m.Layers[1].Size != 2000 || m.Annotations["org.opencontainers.image.licenses"] != "MIT" {
+		t.Errorf("manifest = %+v", m)
+	}
+	if len(m.Referrers) != 1 || m.Referrers[0].Digest != digest(2) || m.Referrers[0].ArtifactType != sig.ArtifactType {
+		t.Errorf("referrers = %+v", m.Referrers)
+	}
+	idx, err := e.store.Manifest(e.ctx, alice, "app", digest(3))
+	if err != nil || len(idx.Platforms) != 1 || idx.Platforms[0].Digest != digest(1) || len(idx.Layers) != 0 {
+		t.Errorf("index = %+v %v", idx, err)
+	}
+	if _, err := e.store.Manifest(e.ctx, alice, "app", digest(9)); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("unknown digest: %v", err)
+	}
+}
