@@ -173,3 +173,28 @@ func TestCursor(t *testing.T) {
 		t.Error("negative cursor stored")
 	}
 }
+
+// A database failure rolls the whole batch back, cursor included, so the
+// consumer retries from the old cursor and skips nothing.
+func TestApplyFailureWritesNothing(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.SetCursor(e.ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.SQL().Exec(`ALTER TABLE stars RENAME TO stars_away`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.store.Apply(e.ctx, Batch{CursorUS: 20, Events: []Event{
+		{Record: rec(t, alice, tid(1), imageManifest("app", 1, 0))},
+		{Record: starRecord(t, bob, tid(2), alice, "app")},
+	}})
+	if err == nil {
+		t.Fatal("a batch whose star could not be written succeeded")
+	}
+	if n := e.count(t, "manifests"); n != 0 {
+		t.Errorf("%d manifests written by a failed batch", n)
+	}
+	if us, _, _ := e.store.Cursor(e.ctx); us != 10 {
+		t.Errorf("cursor moved to %d by a failed batch", us)
+	}
+}

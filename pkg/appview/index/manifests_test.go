@@ -2,6 +2,7 @@ package index
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -201,5 +202,21 @@ func TestManifestDetailWithReferrers(t *testing.T) {
 	}
 	if _, err := e.store.Manifest(e.ctx, alice, "app", digest(9)); !errors.Is(err, db.ErrNotFound) {
 		t.Errorf("unknown digest: %v", err)
+	}
+}
+
+func TestRecentPushesPaging(t *testing.T) {
+	e := newEnv(t)
+	for i := range 5 {
+		e.put(t, rec(t, alice, tid(i), imageManifest("app", i, time.Duration(i)*time.Minute)),
+			tagRecord(t, alice, "app", fmt.Sprintf("v%d", i), tid(i), time.Duration(i)*time.Minute))
+	}
+	first, more, err := e.store.RecentPushes(e.ctx, Page{Limit: 3})
+	if err != nil || !more || len(first) != 3 || first[0].Tag != "v4" || first[2].Tag != "v2" {
+		t.Fatalf("page 1 = %+v %v %v", first, more, err)
+	}
+	rest, more, err := e.store.RecentPushes(e.ctx, Page{Limit: 3, Offset: 3})
+	if err != nil || more || len(rest) != 2 || rest[0].Tag != "v1" || rest[1].Digest != digest(0) {
+		t.Fatalf("page 2 = %+v %v %v", rest, more, err)
 	}
 }
