@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,5 +135,34 @@ func TestFailedFlushKeepsCounts(t *testing.T) {
 	var pulls int
 	if err := e.db.SQL().QueryRow(`SELECT pull_count FROM repository_stats`).Scan(&pulls); err != nil || pulls != 2 {
 		t.Errorf("pull_count = %d %v, want 2", pulls, err)
+	}
+}
+
+// Concurrent pulls while the flusher writes lose no count.
+func TestConcurrentCountsAreAllWritten(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := New(d, Options{FlushInterval: time.Hour, FlushEvents: 100})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 1000 {
+				s.CountPull(alice, "app")
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var pulls int
+	if err := d.SQL().QueryRow(`SELECT pull_count FROM repository_stats`).Scan(&pulls); err != nil || pulls != 8000 {
+		t.Errorf("pull_count = %d %v, want 8000", pulls, err)
 	}
 }
