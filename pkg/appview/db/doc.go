@@ -9,7 +9,10 @@
 //
 // What is stored here that matters: PDS sessions (the tokens an app-password
 // login produced, refreshed in place), which accounts have had their sailor
-// profile checked, and blob tombstones (blobs unlinked from one repository by
-// a blob DELETE; they exist nowhere else). Everything else the AppView will
-// keep here is a cache that can be rebuilt from PDSes and holds.
+// profile checked, blob tombstones (blobs unlinked from one repository by
+// a blob DELETE; they exist nowhere else) and the pull/push counters
+// (repository_stats). The index of the network (migrations 0007–0011:
+// users, repositories, manifests, tags, pages, stars, hold captain and crew
+// records, FTS5 search, the Jetstream cursor) is a cache that can be rebuilt
+// from PDSes and holds; pkg/appview/index owns its queries, through SQL.
 package db

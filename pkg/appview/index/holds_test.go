@@ -1,0 +1,67 @@
+package index
+
+import (
+	"errors"
+	"testing"
+
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/atproto/atcr"
+)
+
+func captainRecord(t *testing.T, hold, successor string) Record {
+	return rec(t, hold, "self", &atcr.HoldCaptain{Owner: alice, Public: true, AllowAllCrew: true, DeployedAt: stamp(0),
+		Region: "eu-west-1", Provider: "aws", Successor: successor})
+}
+
+func TestCaptainAndSuccessors(t *testing.T) {
+	e := newEnv(t)
+	if got, err := e.store.ResolveHold(e.ctx, hold1); err != nil || got != hold1 {
+		t.Errorf("unindexed hold resolves to %q %v, want itself", got, err)
+	}
+	e.put(t, captainRecord(t, hold1, hold2), captainRecord(t, hold2, hold3))
+	c, err := e.store.Captain(e.ctx, hold1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Owner != alice || !c.Public || !c.AllowAllCrew || c.Region != "eu-west-1" || c.Provider != "aws" ||
+		c.Successor != hold2 || !c.DeployedAt.Equal(epoch) {
+		t.Errorf("captain = %+v", c)
+	}
+	// hold3 has no captain indexed: the chain ends there.
+	if got, err := e.store.ResolveHold(e.ctx, hold1); err != nil || got != hold3 {
+		t.Errorf("ResolveHold(hold1) = %q %v, want hold3", got, err)
+	}
+	e.put(t, captainRecord(t, hold3, ""))
+	if got, err := e.store.ResolveHold(e.ctx, hold2); err != nil || got != hold3 {
+		t.Errorf("ResolveHold(hold2) = %q %v, want hold3", got, err)
+	}
+	e.put(t, captainRecord(t, hold3, hold1))
+	if _, err := e.store.ResolveHold(e.ctx, hold1); !errors.Is(err, ErrSuccessorLoop) {
+		t.Errorf("loop: %v, want ErrSuccessorLoop", err)
+	}
+	e.del(t, hold1, atcr.HoldCaptainNSID, "self")
+	if _, err := e.store.Captain(e.ctx, hold1); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("deleted captain: %v", err)
+	}
+}
+
+func TestCrew(t *testing.T) {
+	e := newEnv(t)
+	e.put(t,
+		rec(t, hold1, "m1", &atcr.HoldCrew{Member: bob, Role: "write", Permissions: []string{"blob:read", "blob:write"}, AddedAt: stamp(0), Tier: "deckhand"}),
+		rec(t, hold1, "m2", &atcr.HoldCrew{Member: carol, Role: "read", Permissions: []string{}, AddedAt: stamp(0)}),
+		rec(t, hold2, "m1", &atcr.HoldCrew{Member: carol, Role: "admin", Permissions: []string{"crew:admin"}, AddedAt: stamp(0)}),
+	)
+	crew, err := e.store.Crew(e.ctx, hold1)
+	if err != nil || len(crew) != 2 {
+		t.Fatalf("crew = %+v %v", crew, err)
+	}
+	if crew[0].Member != bob || crew[0].Role != "write" || len(crew[0].Permissions) != 2 || crew[0].Tier != "deckhand" ||
+		crew[1].Member != carol || len(crew[1].Permissions) != 0 {
+		t.Errorf("crew = %+v", crew)
+	}
+	e.del(t, hold1, atcr.HoldCrewNSID, "m1")
+	if crew, _ := e.store.Crew(e.ctx, hold1); len(crew) != 1 || crew[0].Member != carol {
+		t.Errorf("after delete: %+v", crew)
+	}
+}

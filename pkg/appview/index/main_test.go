@@ -1,0 +1,14 @@
+package index
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+)
+
+// TestMain silences the migration log lines every fresh database prints,
+// which would interleave with benchmark results.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
