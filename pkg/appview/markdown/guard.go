@@ -90,10 +90,10 @@ func nests(n ast.Node) bool {
 	return false
 }
 
-// flatten walks the blocks under parent, which sits at nesting depth
-// depth; at MaxNesting, nesting children are replaced by their own
-// children. It uses an explicit stack so a hostile depth cannot exhaust
-// anything before it is cut.
+// flatten walks the blocks under root, which sits at nesting depth
+// depth; a nesting block that would sit deeper than MaxNesting is
+// replaced by its own children. It uses an explicit stack, so the walk
+// costs no Go stack however deep the input nests.
 func flatten(root ast.Node, depth int) {
 	type frame struct {
 		node  ast.Node
