@@ -95,3 +95,28 @@ func TestClip(t *testing.T) {
 		t.Errorf("short input clipped")
 	}
 }
+
+// One Renderer serves concurrent renders (run with -race).
+func TestRenderConcurrently(t *testing.T) {
+	r := New()
+	src := []byte("# T\n\n" + strings.Repeat("*a* [l](x) ", 300) + "\n\n| a |\n|---|\n| b |\n")
+	want, err := r.Render(context.Background(), src, githubBases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := r.Render(context.Background(), src, githubBases)
+			if err == nil && got != want {
+				err = errors.New("a concurrent render differs")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
