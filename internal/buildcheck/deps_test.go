@@ -73,6 +73,7 @@ var rules = []rule{
 	{from: "atcr.io/pkg/appview/ui", not: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage"}, why: "the UI reads through its own interfaces"},
 	{from: "atcr.io/pkg/appview/browse", not: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/appview/storage", "atcr.io/pkg/appview/ui"}, why: "browse is a read-only view under the UI"},
 	{from: "atcr.io/pkg/appview/db", not: []string{"net/http", "atcr.io/pkg/appview/"}, why: "the database layer knows no HTTP and no other AppView package"},
+	{from: "atcr.io/pkg/appview/markdown", not: []string{"net/http", "atcr.io/"}, why: "README rendering is a pure function of text: it fetches nothing and knows no other package"},
 }
 
 // under reports whether path is prefix itself or below it; a prefix ending in

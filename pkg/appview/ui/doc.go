@@ -7,7 +7,9 @@
 // commands), /login, /auth/oauth/authorize and /auth/oauth/callback (the
 // browser half of pkg/appview/appoauth's login), POST /auth/logout, /device
 // (enter or confirm a user code, approve or deny), /settings (devices,
-// revoke), /static/*; with Options.Repositories also /u/{handle-or-did},
+// revoke), /install (how to build, install and configure
+// docker-credential-atcr on Linux and macOS, with this registry's host in
+// every command; install.go), /static/*; with Options.Repositories also /u/{handle-or-did},
 // /r/{name} with its partials /r/{name}/-/tags and
 // /r/{name}/-/manifest/{digest}, and /open (repos.go, docs/ui.md). Those
 // pages read through the Repositories interface (pkg/appview/browse), never

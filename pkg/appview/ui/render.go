@@ -18,7 +18,7 @@ var templateFS embed.FS
 // pageFiles are the templates rendered inside the layout, each with the
 // files of the fragments it uses.
 var pageFiles = map[string][]string{
-	"home": nil, "login": nil, "device": nil, "message": nil, "settings": nil, "user": nil,
+	"home": nil, "login": nil, "device": nil, "message": nil, "settings": nil, "user": nil, "install": nil,
 	"repo": {"partials.html", "vuln-badge.html"}, "tags": {"partials.html", "vuln-badge.html"},
 	"manifest": {"partials.html", "vuln-badge.html"}, "vuln": {"vuln-badge.html", "vuln-details.html"},
 }
@@ -70,6 +70,8 @@ type pageData struct {
 	Scans   bool
 	Badge   *badgeData
 	Details *detailsData
+	// The /install page.
+	Install *installView
 }
 
 // render writes page name with status. Templates escape every value; the

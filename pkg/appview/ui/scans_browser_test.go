@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +13,6 @@ import (
 	"atcr.io/pkg/oci"
 )
 
-// chromiumPath is Debian's chromium, as in test/e2e (test/stack/install.sh).
-const chromiumPath = "/usr/bin/chromium"
-
-// screenshotDir is var/e2e/screenshots at the repository's root.
-var screenshotDir = filepath.Join("..", "..", "..", "var", "e2e", "screenshots")
-
 // TestScanBadgesInChromium renders the repository page in headless
 // Chromium against the test server: the badges load themselves (HTMX,
 // under the page's CSP), a queued badge turns into counts by polling, and
@@ -28,15 +20,7 @@ var screenshotDir = filepath.Join("..", "..", "..", "var", "e2e", "screenshots")
 // var/e2e/screenshots/. Skipped where Chromium is not installed, except
 // under `make test` (ATCR_REQUIRE_CHROMIUM=1), which installs it first.
 func TestScanBadgesInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("ATCR_REQUIRE_CHROMIUM") != "" {
-			t.Fatalf("%s is missing (test/stack/install.sh installs it)", chromiumPath)
-		}
-		t.Skipf("%s is missing (test/stack/install.sh installs it)", chromiumPath)
-	}
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
+	br := startChromium(t)
 	se := newScanEnv(t, nil)
 	hold := se.env.Hold
 	img := se.manifest(t, "app", storagetest.HoldDID, oci.MediaTypeOCIManifest, nil, "v1")
@@ -52,47 +36,7 @@ func TestScanBadgesInChromium(t *testing.T) {
 	chart := se.manifest(t, "app", storagetest.HoldDID, oci.MediaTypeOCIManifest, nil, "chart")
 	hold.PutScan(t, chart, scanRecord("skipped", "helm chart", 0, 0, 0, 0, 0), nil)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1200, 900),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-background-networking", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-		defer scancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	shoot := func(name string) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-		defer scancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		path, _ := filepath.Abs(filepath.Join(screenshotDir, name))
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
+	ctx, step, shoot := br.ctx, br.step, br.shoot
 
 	step("open the repository page",
 		chromedp.Navigate(se.srv.URL+"/r/alice.test/app"),

@@ -149,6 +149,7 @@ func (ui *UI) Mount(r chi.Router) {
 		r.Post("/device/approve", ui.deviceDecide(true))
 		r.Post("/device/deny", ui.deviceDecide(false))
 		r.Get("/settings", ui.settings)
+		r.Get(installPath, ui.installPage)
 		r.Post("/settings/devices/{id}/revoke", ui.revokeDevice)
 		if ui.repos != nil {
 			r.Get(userPrefix+"*", ui.userPage)
