@@ -7,8 +7,8 @@
 // to its install step and reports a failure there.
 //
 // With the stack tag (test/stack/e2e.sh runs them) its tests also check
-// the local stack's life cycle and run the AppView's Jetstream consumer
-// against a real Jetstream (jetstream_test.go, through jetstreamtest).
+// the local stack's life cycle. jetstreamtest runs a real Jetstream for the
+// consumer's integration test in pkg/appview/jetstream.
 //
 //	go test ./test/stack/
 package stack

@@ -23,6 +23,10 @@
 //   - backoff.go: capped, jittered exponential backoff.
 //   - stats.go: the counters (Stats).
 //
+// The unit tests drive the consumer with an in-process websocket server;
+// stack_test.go (build tag stack, run by make e2e) runs it against a real
+// Jetstream v0.2.0 that follows the reference PDS (test/stack/jetstreamtest).
+//
 // Memory is bounded: a message larger than Options.MaxMessageBytes is
 // discarded as it streams in (counted as invalid; the connection stays up),
 // and the reader stops reading while the queue between it and the handler

@@ -1,6 +1,6 @@
 //go:build stack
 
-package stack
+package jetstream_test
 
 import (
 	"context"
@@ -22,8 +22,12 @@ import (
 // thousand records measures the consumer's rate with a handler that does
 // nothing. Run alone with:
 //
-//	go test -tags stack -count=1 -v -run TestJetstreamConsumer ./test/stack/
-func TestJetstreamConsumer(t *testing.T) {
+// It lives here, in the package's own tests, so that until the AppView
+// uses the package no other package's tests import it (buildcheck's
+// test-support rule). test/stack/e2e.sh (make e2e) runs it. Alone:
+//
+//	go test -tags stack -count=1 -v -run TestAgainstRealJetstream ./pkg/appview/jetstream/
+func TestAgainstRealJetstream(t *testing.T) {
 	pds := jetstreamtest.StartPDS(t)
 	js := jetstreamtest.StartJetstream(t, pds)
 	alice := pds.Login(t, 0)
