@@ -34,9 +34,9 @@ func (c *checker) jetstream(j JetstreamConfig, insecureLocalDev bool) {
 	if j.URL != "" {
 		c.jetstreamURL("jetstream.url", j.URL, insecureLocalDev)
 	}
-	if j.Rewind < 0 {
-		c.fail("jetstream.rewind", "must not be negative, got %s", j.Rewind)
-	}
+	// A rewind is what makes a switch to another Jetstream instance (whose
+	// clock differs a little) lose nothing.
+	c.positive("jetstream.rewind", j.Rewind)
 	if j.MaxBackoff < time.Second {
 		c.fail("jetstream.max_backoff", "must be at least 1s, got %s", j.MaxBackoff)
 	}

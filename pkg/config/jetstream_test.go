@@ -36,6 +36,7 @@ func TestJetstreamKeys(t *testing.T) {
 		{"jetstream.url", "", "wss://jetstream.example.com/subscribe?wantedCollections=io.atcr.*"},
 		{"jetstream.url", "", "wss://"},
 		{"jetstream.rewind", "jetstream:\n  rewind: -1s\n", ""},
+		{"jetstream.rewind", "jetstream:\n  rewind: 0s\n", ""},
 		{"jetstream.max_backoff", "jetstream:\n  max_backoff: 10ms\n", ""},
 		{"jetstream.cursor_save_interval", "jetstream:\n  cursor_save_interval: 0s\n", ""},
 		{"jetstream.max_message_bytes", "jetstream:\n  max_message_bytes: 1KiB\n", ""},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,9 @@ type Consumer struct {
 	cursors CursorStore
 	log     *slog.Logger
 	stats   counters
+
+	// queue is the current session's queue (nil between sessions), for Stats.
+	queue atomic.Pointer[chan event]
 
 	// lastSave and lastReport belong to the goroutine running Run.
 	lastSave, lastReport time.Time
@@ -42,7 +46,13 @@ func New(opts Options, h Handler, cursors CursorStore) (*Consumer, error) {
 }
 
 // Stats returns the consumer's counters.
-func (c *Consumer) Stats() Stats { return c.stats.snapshot() }
+func (c *Consumer) Stats() Stats {
+	s := c.stats.snapshot()
+	if q := c.queue.Load(); q != nil {
+		s.Queued = int64(len(*q))
+	}
+	return s
+}
 
 // Run consumes events until ctx is cancelled, reconnecting with backoff
 // whenever the connection fails or the handler does; it then saves the

@@ -35,6 +35,7 @@ func (c *Consumer) session(ctx context.Context) error {
 
 	sctx, cancel := context.WithCancel(ctx)
 	queue := make(chan event, c.opts.QueueEvents)
+	c.queue.Store(&queue)
 	budget := semaphore.NewWeighted(c.opts.QueueBytes)
 	readErr := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -54,9 +55,9 @@ func (c *Consumer) session(ctx context.Context) error {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 		_ = conn.Close()
 		wg.Wait()
-		for range queue {
-			c.stats.queued.Add(-1) // not applied: they come again after the rewind
-		}
+		// What is left in the queue was not applied: it comes again after
+		// the rewind.
+		c.queue.Store(nil)
 		c.stats.connected.Store(false)
 	}()
 
@@ -68,7 +69,6 @@ func (c *Consumer) session(ctx context.Context) error {
 			if !ok {
 				return <-readErr
 			}
-			c.stats.queued.Add(-1)
 			err := c.apply(sctx, ev)
 			budget.Release(ev.weight)
 			if err != nil {
@@ -137,7 +137,6 @@ func (c *Consumer) enqueue(ctx context.Context, queue chan<- event, budget *sema
 			return err
 		}
 	}
-	c.stats.queued.Add(1)
 	select {
 	case queue <- ev:
 		return nil
@@ -148,7 +147,6 @@ func (c *Consumer) enqueue(ctx context.Context, queue chan<- event, budget *sema
 	case queue <- ev:
 		return nil
 	case <-ctx.Done():
-		c.stats.queued.Add(-1)
 		budget.Release(ev.weight)
 		return ctx.Err()
 	}

@@ -25,9 +25,8 @@ type Stats struct {
 	// Reconnects counts connections after the first (and failed dials).
 	Reconnects int64
 	Connected  bool
-	// Queued is how many decoded events wait for the handler: those in the
-	// queue plus the one the reader holds while the queue is full (at most
-	// Options.QueueEvents+1).
+	// Queued is how many decoded events wait in the queue for the handler
+	// (at most Options.QueueEvents).
 	Queued int64
 	// Cursor is the time_us of the newest applied event; SavedCursor the
 	// last one the CursorStore accepted.
@@ -42,7 +41,7 @@ type Stats struct {
 type counters struct {
 	events, commits, identities, accounts     atomic.Int64
 	invalid, ignored, rejected, handlerErrors atomic.Int64
-	reconnects, queued                        atomic.Int64
+	reconnects                                atomic.Int64
 	connected                                 atomic.Bool
 	cursor, savedCursor                       atomic.Int64
 	lag                                       atomic.Int64
@@ -52,7 +51,7 @@ func (c *counters) snapshot() Stats {
 	return Stats{
 		Events: c.events.Load(), Commits: c.commits.Load(), Identities: c.identities.Load(), Accounts: c.accounts.Load(),
 		Invalid: c.invalid.Load(), Ignored: c.ignored.Load(), Rejected: c.rejected.Load(), HandlerErrors: c.handlerErrors.Load(),
-		Reconnects: c.reconnects.Load(), Connected: c.connected.Load(), Queued: c.queued.Load(),
+		Reconnects: c.reconnects.Load(), Connected: c.connected.Load(),
 		Cursor: c.cursor.Load(), SavedCursor: c.savedCursor.Load(), Lag: time.Duration(c.lag.Load()),
 	}
 }
