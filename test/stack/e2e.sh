@@ -241,8 +241,10 @@ TEST_VULNDB="$STATE/test-vulndb.tar.gz"
 
 start_services() {
 	local accounts="$STATE/accounts.json"
+	# --plc-multikey-docs: DID documents as plc.directory serves them, which
+	# Jetstream needs (see pds.mjs).
 	start_service pds pds.mjs "${RUN_IN[@]}" \
-		"$NODE22" "$STACK_DIR/pds.mjs" --mode e2e --data "$STATE/pds" --out "$accounts"
+		"$NODE22" "$STACK_DIR/pds.mjs" --mode e2e --data "$STATE/pds" --out "$accounts" --plc-multikey-docs
 	local pid=$SERVICE_PID
 	wait_file pds "$accounts" 60 "$pid"
 	wait_http pds https://pds.test/xrpc/com.atproto.server.describeServer 10 200 "$pid"
