@@ -19,6 +19,7 @@ type AppViewConfig struct {
 	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory)."`
 	Cache            AppViewCacheConfig   `yaml:"cache" comment:"Memory bounds of the caches and indexes, in bytes."`
 	Limits           AppViewLimitsConfig  `yaml:"limits" comment:"Per-client rate limits."`
+	Jetstream        JetstreamConfig      `yaml:"jetstream" comment:"The Jetstream consumer that indexes the network's io.atcr.* records for the web UI."`
 }
 
 // AppViewUploadsConfig bounds the upload sessions of the registry.
@@ -124,7 +125,8 @@ func DefaultAppView() *AppViewConfig {
 			IdentityBytes:     32 << 20,
 			IdentityEntries:   100_000,
 		},
-		Limits: AppViewLimitsConfig{IdentityLookupsPerMinute: 120, IdentityLookupBurst: 60, RateLimitClients: 10_000},
+		Limits:    AppViewLimitsConfig{IdentityLookupsPerMinute: 120, IdentityLookupBurst: 60, RateLimitClients: 10_000},
+		Jetstream: defaultJetstream(),
 	}
 }
 
@@ -219,5 +221,6 @@ func (c *AppViewConfig) validate(src *sources) error {
 		}
 	}
 	ck.trustedProxies("server.trusted_proxies", c.Server.TrustedProxies)
+	ck.jetstream(c.Jetstream, dev)
 	return ck.err()
 }

@@ -6,5 +6,9 @@
 // bin/tools (install.sh, test/conformance) gets from an empty tools directory
 // to its install step and reports a failure there.
 //
+// With the stack tag (test/stack/e2e.sh runs them) its tests also check
+// the local stack's life cycle. jetstreamtest runs a real Jetstream for the
+// consumer's integration test in pkg/appview/jetstream.
+//
 //	go test ./test/stack/
 package stack

@@ -11,7 +11,8 @@
 # insecure_local_dev. Nothing on the host changes.
 #
 #   test/stack/e2e.sh                  the local stack's life-cycle tests (go test -tags stack
-#                                      ./test/stack/, on the host), then the namespace stack up,
+#                                      ./test/stack/, on the host) and the Jetstream consumer's
+#                                      (./pkg/appview/jetstream/), then the namespace stack up,
 #                                      go test -tags e2e ./test/e2e/... inside, stack down
 #   test/stack/e2e.sh test ARGS...     only the namespace part, ARGS passed to go test (-run TestX)
 #   test/stack/e2e.sh run -- CMD...    stack up, CMD inside the namespace, stack down
@@ -240,8 +241,10 @@ TEST_VULNDB="$STATE/test-vulndb.tar.gz"
 
 start_services() {
 	local accounts="$STATE/accounts.json"
+	# --plc-multikey-docs: DID documents as plc.directory serves them, which
+	# Jetstream needs (see pds.mjs).
 	start_service pds pds.mjs "${RUN_IN[@]}" \
-		"$NODE22" "$STACK_DIR/pds.mjs" --mode e2e --data "$STATE/pds" --out "$accounts"
+		"$NODE22" "$STACK_DIR/pds.mjs" --mode e2e --data "$STATE/pds" --out "$accounts" --plc-multikey-docs
 	local pid=$SERVICE_PID
 	wait_file pds "$accounts" 60 "$pid"
 	wait_http pds https://pds.test/xrpc/com.atproto.server.describeServer 10 200 "$pid"
@@ -336,6 +339,11 @@ run_tests() {
 		# start, stack.env, every service answering, Ctrl-C/SIGTERM/stop.sh leaving nothing.
 		log "checking the local stack's life cycle (go test -tags stack ./test/stack/)"
 		(cd "$ROOT" && go test -tags stack -count=1 ./test/stack/) || die "the local stack's life-cycle tests failed"
+		# The AppView's Jetstream consumer against jetstream v0.2.0 following its own
+		# PLC and PDS (free loopback ports; test/stack/jetstreamtest).
+		log "running the Jetstream consumer against a real Jetstream (go test -tags stack ./pkg/appview/jetstream/)"
+		(cd "$ROOT" && go test -tags stack -count=1 -run TestAgainstRealJetstream ./pkg/appview/jetstream/) ||
+			die "the Jetstream consumer's integration test failed"
 	fi
 	up
 	local rc=0 t1

@@ -5,7 +5,8 @@
 #   - Caddy from Debian when `caddy` is not on PATH;
 #   - Chromium, chromedriver and certutil from Debian when missing (the browser tests of
 #     test/e2e drive /usr/bin/chromium with chromedp; certutil makes its trust store);
-#   - crane, oras and regctl into bin/tools (go install, pinned versions).
+#   - crane, oras and regctl into bin/tools (go install, pinned versions);
+#   - Jetstream (pinned) into bin/tools/jetstream, for the AppView's Jetstream consumer tests.
 # A second run only checks stamps and versions and takes about a second.
 # Sourcing it (as test/stack's Go tests do) defines the functions and runs nothing.
 set -euo pipefail
@@ -18,6 +19,14 @@ GO_TOOLS=(
 	"oras oras.land/oras oras.land/oras/cmd/oras v1.3.6"
 	"regctl github.com/regclient/regclient github.com/regclient/regclient/cmd/regctl v0.11.7"
 )
+
+# Jetstream cannot be installed with `go install …@version`: the go command also
+# asks the proxy for @v/list (deprecation info), which the proxy here refuses.
+# So it is built like the conformance suite: go mod download, copy, go build.
+JETSTREAM_MODULE=github.com/bluesky-social/jetstream
+JETSTREAM_VERSION=v0.2.0
+JETSTREAM_BIN="$TOOLS_DIR/jetstream"
+JETSTREAM_STAMP="$TOOLS_DIR/.jetstream.version"
 
 # lock_digest identifies what node_modules was installed from: the lockfile's content.
 lock_digest() { sha256sum "$TEST_DIR/package-lock.json" | cut -d' ' -f1; }
@@ -125,6 +134,42 @@ install_go_tools() {
 	done
 }
 
+# install_jetstream builds bin/tools/jetstream from the pinned module version, or
+# keeps the binary when its stamp names that version. The binary built from the
+# module's own directory records no version, hence the stamp.
+install_jetstream() {
+	if [[ -x "$JETSTREAM_BIN" && -f "$JETSTREAM_STAMP" && "$(cat "$JETSTREAM_STAMP")" == "$JETSTREAM_VERSION" ]]; then
+		log "jetstream: present ($JETSTREAM_VERSION)"
+		return 0
+	fi
+	local t0 dir json work
+	command -v go >/dev/null || die "go is required to build jetstream"
+	t0=$(now_ms)
+	log "jetstream: go mod download $JETSTREAM_MODULE@$JETSTREAM_VERSION"
+	# Outside any module: the download must not touch ATCR's go.mod. With -json
+	# go reports a failure on stdout, so it goes into the message.
+	json=$(cd / && go mod download -json "$JETSTREAM_MODULE@$JETSTREAM_VERSION" 2>&1) ||
+		die "go mod download of $JETSTREAM_MODULE@$JETSTREAM_VERSION failed: $(tr -s ' \t\n' ' ' <<<"$json" | cut -c1-500)"
+	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
+	[[ -n "$dir" && -f "$dir/go.mod" ]] || die "go mod download gave no module directory for $JETSTREAM_MODULE@$JETSTREAM_VERSION"
+	rm -f "$JETSTREAM_STAMP"
+	mkdir -p "$TOOLS_DIR"
+	work=$(mktemp -d)
+	# The module cache is read-only; the copy is a module of its own, built with
+	# its own go.sum. Static (no cgo), as the recipe that ran here built it.
+	cp -r "$dir" "$work/src"
+	chmod -R u+w "$work/src"
+	log "jetstream: go build ./cmd/jetstream (takes about a minute)"
+	if ! (cd "$work/src" && CGO_ENABLED=0 go build -trimpath -o "$JETSTREAM_BIN.tmp" ./cmd/jetstream) >&2; then
+		rm -rf "$work"
+		die "go build of jetstream $JETSTREAM_VERSION failed"
+	fi
+	rm -rf "$work"
+	mv -f "$JETSTREAM_BIN.tmp" "$JETSTREAM_BIN"
+	echo "$JETSTREAM_VERSION" >"$JETSTREAM_STAMP"
+	log "jetstream: built bin/tools/jetstream in $(elapsed "$t0") s"
+}
+
 main() {
 	local t0
 	t0=$(now_ms)
@@ -132,6 +177,7 @@ main() {
 	install_caddy
 	install_browser
 	install_go_tools
+	install_jetstream
 	log "all stack dependencies ready ($(elapsed "$t0") s)"
 }
 

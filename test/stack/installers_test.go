@@ -46,6 +46,12 @@ func TestInstallersFromAFreshToolsDir(t *testing.T) {
 			tool:   "crane",
 			want:   []string{"crane: go install github.com/google/go-containerregistry/cmd/crane@", "ERROR: go install of github.com/google/go-containerregistry/cmd/crane@"},
 		},
+		{
+			name:   "jetstream (make stack-deps)",
+			script: `. test/stack/install.sh; install_jetstream`,
+			tool:   "jetstream",
+			want:   []string{"jetstream: go mod download github.com/bluesky-social/jetstream@", "ERROR: go mod download of github.com/bluesky-social/jetstream@", "GOPROXY=off"},
+		},
 	}
 	for _, in := range installers {
 		for _, state := range []string{"no bin/tools", "a file in bin/tools that is not the tool"} {

@@ -3,6 +3,7 @@
 // writes a JSON file describing them, and stays up until SIGTERM or SIGINT.
 //
 //   node pds.mjs --mode local|e2e --data DIR --out FILE
+//                [--plc-port N --pds-port N] [--plc-multikey-docs]
 //
 // local: plain HTTP on loopback for `make run`. The PDS only allows an http
 //        public URL in devMode, so devMode is on; the public URL (the
@@ -12,19 +13,39 @@
 //        (test/stack/e2e.sh): https://pds.test, PLC https://plc.test, handles
 //        alice.pds.test and bob.pds.test, no devMode.
 //
+// --plc-port/--pds-port (local mode only; default 2582/2583) let a test run its
+// own PLC and PDS next to a running stack (the Jetstream tests do).
+// --plc-multikey-docs makes the PLC serve DID documents the way plc.directory
+// does today (a Multikey verification method) instead of @did-plc/server
+// 0.0.1's legacy EcdsaSecp256k1VerificationKey2019 form, which Jetstream
+// (atmos) cannot read: it refuses every commit ("unknown multicodec prefix").
+// Off by default; every other PLC request is served unchanged.
+//
 // Both servers are bound to 127.0.0.1 here: PDS.start() and PlcServer.start()
 // would listen on every interface.
 import crypto from 'node:crypto'
 import events from 'node:events'
 import fs from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import module, { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 
 const require = createRequire(import.meta.url)
 
-const PLC_PORT = 2582
-const PDS_PORT = 2583
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'local' },
+    data: { type: 'string' },
+    out: { type: 'string' },
+    'plc-port': { type: 'string', default: '2582' },
+    'pds-port': { type: 'string', default: '2583' },
+    'plc-multikey-docs': { type: 'boolean', default: false },
+  },
+})
+const port = (v) => (/^[0-9]{1,5}$/.test(v) && +v > 0 && +v < 65536 ? +v : NaN)
+const PLC_PORT = port(args['plc-port'])
+const PDS_PORT = port(args['pds-port'])
 const LOCAL_URL = `http://127.0.0.1:${PDS_PORT}`
 
 const MODES = {
@@ -42,16 +63,10 @@ const MODES = {
   },
 }
 
-const { values: args } = parseArgs({
-  options: {
-    mode: { type: 'string', default: 'local' },
-    data: { type: 'string' },
-    out: { type: 'string' },
-  },
-})
 const mode = MODES[args.mode]
-if (!mode || !args.data || !args.out) {
-  console.error('usage: node pds.mjs --mode local|e2e --data DIR --out FILE')
+const customPorts = PLC_PORT !== 2582 || PDS_PORT !== 2583
+if (!mode || !args.data || !args.out || Number.isNaN(PLC_PORT) || Number.isNaN(PDS_PORT) || (customPorts && args.mode !== 'local')) {
+  console.error('usage: node pds.mjs --mode local|e2e --data DIR --out FILE [--plc-port N --pds-port N (local mode only)] [--plc-multikey-docs]')
   process.exit(2)
 }
 
@@ -97,12 +112,46 @@ async function listen(app, port) {
   return server
 }
 
+// multikeyDocs answers GET /<did> with the DID document in today's
+// plc.directory shape, built from the PLC's own GET /<did>/data; anything
+// else (and any failure) goes to the PLC app unchanged.
+function multikeyDocs(app) {
+  const plcURL = `http://127.0.0.1:${PLC_PORT}`
+  return async (req, res) => {
+    const m = req.method === 'GET' && /^\/(did:plc:[a-z2-7]{24})$/.exec(req.url)
+    if (!m) return app(req, res)
+    try {
+      const r = await fetch(`${plcURL}/${m[1]}/data`)
+      if (!r.ok) return app(req, res)
+      const d = await r.json()
+      const doc = {
+        '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1', 'https://w3id.org/security/suites/secp256k1-2019/v1'],
+        id: d.did,
+        alsoKnownAs: d.alsoKnownAs,
+        verificationMethod: Object.entries(d.verificationMethods).map(([id, key]) => ({
+          id: `${d.did}#${id}`,
+          type: 'Multikey',
+          controller: d.did,
+          publicKeyMultibase: key.replace(/^did:key:/, ''),
+        })),
+        service: Object.entries(d.services).map(([id, s]) => ({ id: `#${id}`, type: s.type, serviceEndpoint: s.endpoint })),
+      }
+      res.writeHead(200, { 'content-type': 'application/did+ld+json; charset=utf-8' })
+      res.end(JSON.stringify(doc))
+    } catch (err) {
+      console.error('plc multikey docs:', err)
+      app(req, res)
+    }
+  }
+}
+
 async function startPLC() {
   plc = plcMod.PlcServer.create({ db: plcMod.Database.mock(), port: PLC_PORT })
-  plcServer = await listen(plc.app, PLC_PORT)
+  // What plc.app.listen() does, with the shim in front when asked for.
+  plcServer = await listen(http.createServer(args['plc-multikey-docs'] ? multikeyDocs(plc.app) : plc.app), PLC_PORT)
   plc.server = plcServer
   plc.terminator = createHttpTerminator({ server: plcServer })
-  log(`plc listening on 127.0.0.1:${PLC_PORT}`)
+  log(`plc listening on 127.0.0.1:${PLC_PORT}${args['plc-multikey-docs'] ? ' (Multikey DID documents)' : ''}`)
 }
 
 async function startPDS() {
