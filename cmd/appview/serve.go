@@ -96,6 +96,16 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 	defer database.Close()
+	// The UI index lives in the same database; it is closed (its pending
+	// writes flushed) before the database.
+	ix, err := openIndex(cfg, database, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stop() // serve.Run also returns on a listener error: end the consumer too
+		ix.close(ctx)
+	}()
 	appPasswords, err := apppassword.New(apppassword.Options{DB: database, HTTPClient: httpClient, Logger: logger})
 	if err != nil {
 		return err
@@ -192,10 +202,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, logging.Middleware(logger), ratelimit.ClientMiddleware(clientAddrs))
-	r.Get("/health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"status":"ok"}`)
-	})
+	r.Get("/health", ix.healthHandler())
 	r.Handle("/auth/token", authSvc.TokenHandler())
 	// The registry parses the escaped path itself (names contain slashes
 	// and did:web ports arrive as %3A), so it gets every /v2 request.
@@ -218,6 +225,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	// once; requests already streaming get the shutdown grace period.
 	stopDrain := context.AfterFunc(ctx, store.Drain)
 	defer stopDrain()
+	ix.start(ctx)
 	runErr := serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
 	// Aborting the open upload sessions is courtesy (the holds expire them
 	// anyway), so it gets a short, bounded time of its own.

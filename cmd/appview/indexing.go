@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/index"
+	"atcr.io/pkg/appview/jetstream"
+	"atcr.io/pkg/config"
+)
+
+// indexCloseTimeout bounds the last writes of the index at shutdown: the
+// pending Jetstream batch and the pull/push counters.
+const indexCloseTimeout = 5 * time.Second
+
+// indexing is the UI index and, when jetstream.url is set, the Jetstream
+// consumer feeding it.
+type indexing struct {
+	Store    *index.Store
+	consumer *jetstream.Consumer
+	sink     *index.JetstreamSink
+	log      *slog.Logger
+	wg       sync.WaitGroup
+}
+
+// openIndex opens the index over database and builds the consumer when
+// jetstream.url is set; start runs it.
+func openIndex(cfg *config.AppViewConfig, database *db.DB, logger *slog.Logger) (*indexing, error) {
+	ix := &indexing{Store: index.New(database, index.Options{Logger: logger}), log: logger}
+	if cfg.Jetstream.URL == "" {
+		logger.Info("Jetstream consumer off (jetstream.url is empty): the index holds only this AppView's own writes and backfills")
+		return ix, nil
+	}
+	ix.sink = index.NewJetstreamSink(ix.Store, index.SinkOptions{Logger: logger})
+	consumer, err := jetstream.New(jetstream.Options{
+		URL:                cfg.Jetstream.URL,
+		Rewind:             cfg.Jetstream.Rewind,
+		MaxBackoff:         cfg.Jetstream.MaxBackoff,
+		MaxMessageBytes:    int64(cfg.Jetstream.MaxMessageBytes),
+		QueueBytes:         int64(cfg.Jetstream.QueueBytes),
+		CursorSaveInterval: cfg.Jetstream.CursorSaveInterval,
+		Logger:             logger,
+	}, ix.sink, ix.sink)
+	if err != nil {
+		ix.Store.Close(context.Background())
+		return nil, err
+	}
+	ix.consumer = consumer
+	return ix, nil
+}
+
+// start runs the consumer until ctx ends.
+func (ix *indexing) start(ctx context.Context) {
+	if ix.consumer == nil {
+		return
+	}
+	ix.wg.Add(1)
+	go func() {
+		defer ix.wg.Done()
+		if err := ix.consumer.Run(ctx); err != nil {
+			ix.log.Error("Jetstream consumer stopped", "err", err)
+		}
+	}()
+}
+
+// close waits for the consumer (its context must have ended), writes what
+// is pending, logs the counters and stops the index. The database stays
+// open: it belongs to the caller, who closes it after this.
+func (ix *indexing) close(ctx context.Context) {
+	ix.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexCloseTimeout)
+	defer cancel()
+	if ix.sink != nil {
+		if err := ix.sink.Close(ctx); err != nil {
+			ix.log.Warn("Index: the last Jetstream batch was not written (it comes again after the rewind)", "err", err)
+		}
+		js, sk := ix.consumer.Stats(), ix.sink.Stats()
+		ix.log.Info("Jetstream consumer stopped",
+			"events", js.Events, "commits", js.Commits, "invalid_messages", js.Invalid, "ignored", js.Ignored,
+			"rejected", js.Rejected, "handler_errors", js.HandlerErrors, "reconnects", js.Reconnects,
+			"cursor", js.SavedCursor, "batches", sk.Batches, "indexed", sk.Applied, "invalid_records", sk.Invalid,
+			"fallbacks", sk.Fallbacks, "failed", sk.Failed)
+	}
+	if err := ix.Store.Close(ctx); err != nil {
+		ix.log.Warn("Index: pull/push counters not written", "err", err)
+	}
+}
+
+// healthStatus is the body of GET /health.
+type healthStatus struct {
+	Status    string           `json:"status"`
+	Jetstream *jetstreamHealth `json:"jetstream,omitempty"`
+}
+
+// jetstreamHealth is the consumer's and the sink's counters.
+type jetstreamHealth struct {
+	jetstream.Stats
+	LagSeconds float64         `json:"lagSeconds"`
+	Index      index.SinkStats `json:"index"`
+}
+
+// healthHandler answers GET /health: {"status":"ok"} and, when the
+// consumer runs, its counters.
+func (ix *indexing) healthHandler() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body := healthStatus{Status: "ok"}
+		if ix.consumer != nil {
+			js := ix.consumer.Stats()
+			body.Jetstream = &jetstreamHealth{Stats: js, LagSeconds: js.Lag.Seconds(), Index: ix.sink.Stats()}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}
+}
