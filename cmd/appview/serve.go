@@ -168,6 +168,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		NoSessionErr: actas.ErrNoSession,
 		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
 		Tombstones:   database, // blob DELETE unlinks, kept across restarts
+		Indexer:      ix.Store, // a push shows on the pages at once
 		HTTP:         httpOpts,
 		Logger:       logger,
 
@@ -194,6 +195,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		Blobs: store, Uploads: store,
 		BaseURL:         cfg.Server.BaseURL,
 		BodyIdleTimeout: cfg.Uploads.BodyIdleTimeout,
+		Pulls:           ix.Store,
 		Logger:          logger,
 	})
 	if err != nil {

@@ -31,6 +31,9 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, req *re
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(m.Body)
+		if reg.pulls != nil {
+			reg.pulls.CountPull(req.repo.Owner.DID.String(), req.repo.Path())
+		}
 	}
 	return nil
 }

@@ -33,8 +33,16 @@ type Options struct {
 	// this long (DefaultBodyIdleTimeout when zero): an upload holds memory
 	// while its body streams.
 	BodyIdleTimeout time.Duration
+	// Pulls, when set, counts every manifest GET (not HEAD) that is
+	// answered, as Docker Hub counts pulls; it must not block.
+	Pulls PullCounter
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+}
+
+// PullCounter counts pulls per repository (the UI index's counters).
+type PullCounter interface {
+	CountPull(did, repository string)
 }
 
 // Registry is the /v2 handler. It matches the full escaped request path
@@ -52,6 +60,7 @@ type Registry struct {
 	uploads   UploadService
 	urls      urlBuilder
 	bodyIdle  time.Duration
+	pulls     PullCounter
 	log       *slog.Logger
 	handlers  map[resource]methods
 }
@@ -98,6 +107,7 @@ func New(opts Options) (*Registry, error) {
 		uploads:   opts.Uploads,
 		urls:      urlBuilder{prefix: prefix},
 		bodyIdle:  cmp.Or(opts.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		pulls:     opts.Pulls,
 		log:       opts.Logger,
 	}
 	if reg.log == nil {

@@ -133,6 +133,9 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 	}
 	s.manifests.Add(manifestKey{did: repo.Owner.DID, digest: put.Digest}, cachedManifest{body: put.Body, mediaType: put.Manifest.MediaType()})
 	s.pushed(repo.Owner.DID)
+	if s.indexer != nil {
+		s.indexer.CountPush(repo.Owner.DID.String(), repo.Path())
+	}
 	return nil
 }
 
@@ -147,6 +150,7 @@ func (s *Store) withdrawManifest(ctx context.Context, client *atclient.APIClient
 		s.log.ErrorContext(ctx, "storage: could not withdraw the manifest record of a refused push", "manifest", rec.URI, "err", err)
 		return
 	}
+	s.unindexRecord(ctx, repo.Owner.DID, atcr.ManifestNSID, rec.RKey)
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeManifest(rec.RKey)
 	}
@@ -188,9 +192,11 @@ func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, 
 		return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
 	}
 	rkey := s.tids.Next().String()
-	if _, err := writeRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rkey, m, true); err != nil {
+	written, err := writeRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rkey, m, true)
+	if err != nil {
 		return nil, fmt.Errorf("store manifest %s: %w", put.Digest, err)
 	}
+	s.indexRecord(ctx, repo.Owner.DID, atcr.ManifestNSID, rkey, written.CID, m)
 	rec := &pdsread.ManifestRecord{RKey: rkey, URI: pdsread.ManifestURI(repo.Owner.DID, rkey), Value: *value, Digest: put.Digest, Created: s.now().UTC()}
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.putManifest(rec)
@@ -223,9 +229,11 @@ func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo r
 	if err != nil {
 		return err
 	}
-	if _, err := writeRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, rkey, m, false); err != nil {
+	written, err := writeRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, rkey, m, false)
+	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
+	s.indexRecord(ctx, repo.Owner.DID, atcr.TagNSID, rkey, written.CID, m)
 	if idx != nil {
 		idx.putTag(&pdsread.TagRecord{RKey: rkey, Value: value, Pushed: s.now().UTC()})
 		idx.bytes.Add(tagRecordJSON)
@@ -270,6 +278,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeTag(t.RKey)
+		s.unindexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.RKey)
 		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.Value.Tag})
 	}
 	for _, rec := range recs {
@@ -277,6 +286,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeManifest(rec.RKey)
+		s.unindexRecord(ctx, repo.Owner.DID, atcr.ManifestNSID, rec.RKey)
 		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
 	return nil
@@ -298,6 +308,7 @@ func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, rkey); err != nil {
 		return err
 	}
+	s.unindexRecord(ctx, repo.Owner.DID, atcr.TagNSID, rkey)
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeTag(rkey)
 	}

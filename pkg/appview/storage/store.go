@@ -65,6 +65,9 @@ type Options struct {
 	// Tombstones persists the blobs unlinked from a repository by a blob
 	// DELETE (*db.DB). Required: unlinks must survive a restart.
 	Tombstones Tombstones
+	// Indexer is told of the records this AppView writes and deletes, and
+	// of pushes (the UI index); nil: nothing is indexed here.
+	Indexer Indexer
 	// HTTP is the base setting of the guarded clients built for PDS reads,
 	// hold XRPC and presigned part uploads (network switches, RootCAs);
 	// timeouts and body limits are set per use.
@@ -122,6 +125,7 @@ type Store struct {
 	dir        identity.Directory
 	actAs      ActAs
 	tombstones Tombstones
+	indexer    Indexer
 	log        *slog.Logger
 	now        func() time.Time
 
@@ -168,6 +172,7 @@ func New(opts Options) (*Store, error) {
 		dir:          opts.Directory,
 		actAs:        opts.ActAs,
 		tombstones:   opts.Tombstones,
+		indexer:      opts.Indexer,
 		log:          opts.Logger,
 		now:          opts.Now,
 		pds:          pdsread.NewReader(opts.HTTP),

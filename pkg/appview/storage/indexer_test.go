@@ -1,0 +1,59 @@
+package storage_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"atcr.io/pkg/appview/index"
+	"atcr.io/pkg/appview/storage"
+	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/oci"
+)
+
+// TestOwnWritesAreIndexed: a push shows in the UI index at once (manifest,
+// tag, a counted push) without Jetstream, and DELETEs of a tag and of a
+// manifest remove their rows.
+func TestOwnWritesAreIndexed(t *testing.T) {
+	d := storagetest.OpenDB(t, filepath.Join(t.TempDir(), "appview.db"))
+	idx := index.New(d, index.Options{})
+	t.Cleanup(func() { idx.Close(t.Context()) })
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{DB: d, Store: func(o *storage.Options) { o.Indexer = idx }})
+	alice := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+
+	d1, _ := pushImage(t, env, repo, "v1")
+	pushImage(t, env, repo, "v2")
+	page, err := idx.RepositoryPage(t.Context(), alice.DID.String(), "app")
+	if err != nil {
+		t.Fatalf("repository page after the push: %v", err)
+	}
+	tags := map[string]string{}
+	for _, tg := range page.Tags {
+		tags[tg.Tag] = tg.Digest
+	}
+	if len(tags) != 2 || tags["v1"] != d1.String() {
+		t.Fatalf("indexed tags %v, want v1 → %s and v2", tags, d1)
+	}
+	if err := idx.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if page, _ = idx.RepositoryPage(t.Context(), alice.DID.String(), "app"); page.Pushes != 2 {
+		t.Fatalf("pushes counted %d, want 2", page.Pushes)
+	}
+
+	if err := env.Store.DeleteManifest(t.Context(), repo, oci.TagReference(mustTag(t, "v2"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.DeleteManifest(t.Context(), repo, oci.DigestReference(d1)); err != nil {
+		t.Fatal(err)
+	}
+	page, err = idx.RepositoryPage(t.Context(), alice.DID.String(), "app")
+	if err == nil {
+		for _, tg := range page.Tags {
+			t.Errorf("tag %s → %s still indexed after the deletes", tg.Tag, tg.Digest)
+		}
+	}
+	if _, err := idx.Manifest(t.Context(), alice.DID.String(), "app", d1.String()); err == nil {
+		t.Errorf("manifest %s still indexed after its DELETE", d1)
+	}
+}
