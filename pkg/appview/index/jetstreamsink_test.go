@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +216,18 @@ func TestSinkIdentityAndAccountEvents(t *testing.T) {
 	}
 	if err := k.HandleIdentity(e.ctx, jetstream.Identity{DID: "not-a-did"}); !errors.Is(err, jetstream.ErrInvalidRecord) {
 		t.Fatalf("identity of a bad DID: %v", err)
+	}
+}
+
+func TestKnownDIDs(t *testing.T) {
+	e := newEnv(t)
+	e.put(t, rec(t, alice, tid(1), imageManifest("web", 1, time.Minute)), starRecord(t, bob, tid(2), alice, "web"))
+	got, err := e.store.KnownDIDs(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{alice, bob, hold1}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("known DIDs %v, want %v", got, want)
 	}
 }
