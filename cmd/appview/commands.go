@@ -14,7 +14,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), startup.ConfigCommand(config.KindAppView), startup.VersionCommand())
+	root.AddCommand(serveCommand(), indexCommand(), startup.ConfigCommand(config.KindAppView), startup.VersionCommand())
 	return root
 }
 

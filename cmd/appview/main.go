@@ -3,6 +3,8 @@
 //
 //	atcr-appview serve [--config FILE]   run the service
 //	atcr-appview config init FILE        write a commented config with every key
+//	atcr-appview index backfill ID...    re-read accounts (DIDs or handles) into the UI index
+//	atcr-appview index rebuild           re-read every account and hold the index knows
 //	atcr-appview version
 package main
 
