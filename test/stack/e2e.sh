@@ -213,6 +213,27 @@ gc:
 EOF
 }
 
+# The stack's Jetstream (bin/tools/jetstream, v0.2.0, built by make stack-deps)
+# on loopback inside the namespace, following the PDS like a relay.
+JETSTREAM_ADDR=127.0.0.1:6008
+
+# start_jetstream DID... starts Jetstream following pds.test for the given
+# accounts. --backfill-repos is needed with a PDS for a relay (without it
+# Jetstream asks the relay for listHosts, the PDS answers 401 and Jetstream
+# exits); the PLC serves Multikey DID documents (--plc-multikey-docs), without
+# which Jetstream cannot read the keys and drops every commit. See
+# docs/jetstream.md.
+start_jetstream() {
+	local repos
+	repos=$(IFS=,; echo "$*")
+	[[ -x "$TOOLS_DIR/jetstream" ]] || die "missing $TOOLS_DIR/jetstream: run make stack-deps"
+	start_service jetstream "--backfill-repos" "${RUN_IN[@]}" "$TOOLS_DIR/jetstream" serve \
+		--addr "$JETSTREAM_ADDR" --relay-url https://pds.test --plc-url https://plc.test \
+		--data-dir "$STATE/jetstream" --backfill-repos "$repos"
+	wait_http jetstream "http://$JETSTREAM_ADDR/subscribe" 60 '[1-5][0-9][0-9]' "$SERVICE_PID"
+	log "Jetstream up ($(elapsed "$T0") s)"
+}
+
 write_appview_yaml() {
 	cat >"$STATE/appview.yaml" <<EOF
 # Written by test/stack/e2e.sh (end-to-end stack); rewritten at every start.
@@ -253,6 +274,7 @@ start_services() {
 
 	local owner private_pid
 	owner=$(json_get "$accounts" 'j.accounts[0].did')
+	start_jetstream "$owner" "$(json_get "$accounts" 'j.accounts[1].did')"
 	write_hold_yaml "$owner"
 	write_private_hold_yaml "$owner"
 	write_appview_yaml
@@ -268,7 +290,10 @@ start_services() {
 	wait_http private-hold http://127.0.0.1:9001/ 30 '[1-5][0-9][0-9]' "$private_pid"
 	log "holds up ($(elapsed "$T0") s)"
 
-	start_service appview atcr-appview "${RUN_IN[@]}" "$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
+	# JETSTREAM_URL: the AppView's index follows the stack's Jetstream
+	# (ws:// to a loopback address needs no insecure_local_dev).
+	start_service appview atcr-appview "${RUN_IN[@]}" JETSTREAM_URL="ws://$JETSTREAM_ADDR" \
+		"$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
 	wait_http appview https://atcr.internal/health 30 200 "$SERVICE_PID"
 	log "AppView up ($(elapsed "$T0") s)"
 }

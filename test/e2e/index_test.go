@@ -1,0 +1,151 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/internal/sqlite"
+	"atcr.io/pkg/atproto/atcr"
+)
+
+// indexDeadline is how soon a record written straight to a PDS must be in
+// the AppView's index through Jetstream (the issue's five seconds).
+const indexDeadline = 5 * time.Second
+
+// appviewIndex opens the running AppView's database (its UI index) for
+// reading: the test only SELECTs.
+func appviewIndex(t *testing.T) *sql.DB {
+	t.Helper()
+	d, err := sqlite.Open(testContext(t), filepath.Join(env(t, "ATCR_STACK_DIR"), "appview", "appview.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// repoPageRow is what the index holds of one io.atcr.repo.page record.
+func repoPageRow(t *testing.T, d *sql.DB, did, rkey string) (string, bool) {
+	t.Helper()
+	var row string
+	err := d.QueryRowContext(testContext(t), `SELECT repository || '|' || description || '|' || cid || '|' || created_at || '|' || updated_at
+		FROM repo_pages WHERE did = ? AND rkey = ?`, did, rkey).Scan(&row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return row, true
+}
+
+// waitIndexed polls the index until present(row) holds, for at most
+// indexDeadline; it returns the row and how long it took.
+func waitIndexed(t *testing.T, d *sql.DB, did, rkey string, present bool) (string, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		row, ok := repoPageRow(t, d, did, rkey)
+		if ok == present {
+			return row, time.Since(start)
+		}
+		if time.Since(start) > indexDeadline {
+			t.Fatalf("%s/%s/%s: present=%v not reached in the index within %s (Jetstream → AppView)", did, atcr.RepoPageNSID, rkey, present, indexDeadline)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestIndexFollowsJetstream: a record alice writes straight to her PDS with
+// com.atproto.repo.createRecord (not through the AppView) is in the
+// AppView's index within five seconds, through the stack's Jetstream;
+// `atcr-appview index rebuild` (a verified getRepo of every account the
+// index knows) yields the same row; her deleteRecord removes it.
+func TestIndexFollowsJetstream(t *testing.T) {
+	alice := holdAlice(t)
+	d := appviewIndex(t)
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	repository := "index-e2e-" + hex.EncodeToString(suffix)
+	readme := "# " + repository + "\n\nWritten straight to the PDS."
+	rec, err := atcr.ToMap(&atcr.RepoPage{Repository: repository, Description: readme, CreatedAt: syntax.DatetimeNow().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = alice.client.Post(testContext(t), syntax.NSID("com.atproto.repo.createRecord"), map[string]any{
+		"repo": alice.DID.String(), "collection": atcr.RepoPageNSID, "rkey": repository, "record": rec,
+	}, nil)
+	if err != nil {
+		t.Fatalf("createRecord %s: %v", atcr.RepoPageNSID, err)
+	}
+	deleted := false
+	t.Cleanup(func() {
+		if !deleted {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = alice.client.Post(ctx, syntax.NSID("com.atproto.repo.deleteRecord"), map[string]any{
+				"repo": alice.DID.String(), "collection": atcr.RepoPageNSID, "rkey": repository,
+			}, nil)
+		}
+	})
+	live, took := waitIndexed(t, d, alice.DID.String(), repository, true)
+	t.Logf("createRecord → index row in %s", took.Round(time.Millisecond))
+	if !strings.Contains(live, readme) {
+		t.Fatalf("indexed row %q lacks the README", live)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "atcr-appview", "index", "rebuild", "--config", filepath.Join(env(t, "ATCR_STACK_DIR"), "appview.yaml"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	// Every account and hold the index knows is re-read; a hold another
+	// test named but that is not running (the fault tests' hold) fails
+	// alone, which the command reports in its exit status. Alice's must
+	// have worked.
+	if !strings.Contains(string(out), alice.DID.String()+"\t") {
+		t.Fatalf("index rebuild did not backfill %s (err %v)\nstdout:\n%s\nstderr:\n%s", alice.DID, err, out, stderr.String())
+	}
+	if err != nil {
+		t.Logf("index rebuild: %v (some account failed)\nstdout:\n%s\nstderr (tail):\n%s", err, out, tail(stderr.String(), 2000))
+	}
+	rebuilt, ok := repoPageRow(t, d, alice.DID.String(), repository)
+	if !ok || rebuilt != live {
+		t.Fatalf("after index rebuild the row is %q (present %v), before it was %q", rebuilt, ok, live)
+	}
+	var handle string
+	if err := d.QueryRowContext(testContext(t), `SELECT handle FROM users WHERE did = ?`, alice.DID.String()).Scan(&handle); err != nil || handle != alice.Handle {
+		t.Fatalf("alice's handle in the index %q (%v), want %q", handle, err, alice.Handle)
+	}
+
+	err = alice.client.Post(testContext(t), syntax.NSID("com.atproto.repo.deleteRecord"), map[string]any{
+		"repo": alice.DID.String(), "collection": atcr.RepoPageNSID, "rkey": repository,
+	}, nil)
+	if err != nil {
+		t.Fatalf("deleteRecord: %v", err)
+	}
+	deleted = true
+	_, took = waitIndexed(t, d, alice.DID.String(), repository, false)
+	t.Logf("deleteRecord → row gone in %s", took.Round(time.Millisecond))
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
