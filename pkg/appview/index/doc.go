@@ -27,8 +27,15 @@
 // One file per resource: manifests, tags, repositories (derivation and
 // search rows), repo pages, stars, users, holds, search, feed (home page
 // and user page lists), repopage (the repository page), manifestdetail
-// (layers, platforms, referrers), counters, cursor, deletedid; record and
-// semantics validate, write dispatches.
+// (layers, platforms, referrers), counters, cursor, deletedid, known (the
+// DIDs a rebuild re-reads); record and semantics validate, write
+// dispatches.
+//
+// Feeding it: jetstreamsink is the Jetstream consumer's handler and cursor
+// store (batches of commits into Apply with their cursor, a per-event
+// fallback when a batch's transaction fails); ownwrites is what
+// pkg/appview/storage calls after the AppView's own record writes
+// (storage.Indexer); pkg/appview/backfill re-reads verified repositories.
 //
 // SQLite notes. The glebarez/modernc driver parses every statement on every
 // call (its prepared statements keep only the text), so the writers keep

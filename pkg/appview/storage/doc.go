@@ -32,6 +32,9 @@
 //     AppView database, Options.Tombstones, consulted before the caches),
 //     mounts, and the relink of an upload; the bytes stay in the hold.
 //   - uploads.go: registry.UploadService over pkg/appview/uploads.
+//   - indexer.go: Options.Indexer, the web UI's index told at once of the
+//     manifest and tag records written and deleted here, and of pushes
+//     (not to be confused with index.go's per-DID cache).
 //   - the caches are pkg/appview/bytecache's: bounded in bytes, with
 //     per-entry expiry.
 //
