@@ -31,6 +31,9 @@ type indexing struct {
 // openIndex opens the index over database and builds the consumer when
 // jetstream.url is set; start runs it.
 func openIndex(cfg *config.AppViewConfig, database *db.DB, logger *slog.Logger) (*indexing, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	ix := &indexing{Store: index.New(database, index.Options{Logger: logger}), log: logger}
 	if cfg.Jetstream.URL == "" {
 		logger.Info("Jetstream consumer off (jetstream.url is empty): the index holds only this AppView's own writes and backfills")
