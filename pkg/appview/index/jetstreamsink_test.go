@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,39 @@ func TestKnownDIDs(t *testing.T) {
 	want := []string{alice, bob, hold1}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("known DIDs %v, want %v", got, want)
+	}
+}
+
+// BenchmarkSinkCommits is the indexer as the consumer drives it: Jetstream
+// commits (JSON records) through HandleCommit, batched into Apply by the
+// sink (batches of 100; the window never ends on its own here).
+func BenchmarkSinkCommits(b *testing.B) {
+	e := newEnv(b)
+	commits := make([]jetstream.Commit, 0, b.N)
+	for i := 0; len(commits) < b.N; i++ {
+		owner := fmt.Sprintf("did:plc:user%04d", i%1000)
+		repo := fmt.Sprintf("repo%d", i%50)
+		for _, r := range []Record{
+			rec(b, owner, tid(i), imageManifest(repo, i, time.Duration(i)*time.Second)),
+			tagRecord(b, owner, repo, fmt.Sprintf("t%d", i), tid(i), time.Duration(i)*time.Second),
+			starRecord(b, owner, tid(i+1<<20), "did:plc:user0000", "repo0"),
+		} {
+			commits = append(commits, commit(b, r, int64(len(commits)+1)))
+		}
+	}
+	commits = commits[:b.N]
+	k := newSink(e, DefaultSinkBatch)
+	b.ResetTimer()
+	for _, c := range commits {
+		if err := k.HandleCommit(e.ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := k.Flush(e.ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if s := k.Stats(); s.Applied != int64(b.N) {
+		b.Fatalf("applied %d of %d (%+v)", s.Applied, b.N, s)
 	}
 }
