@@ -67,14 +67,7 @@ func runIndex(ctx context.Context, configPath string, who func(context.Context, 
 	}
 	httpOpts.UserAgent = "atcr-appview/" + version.String()
 	httpClient := safehttp.New(httpOpts)
-	dir, err := directory.New(directory.Options{
-		PLCURL:            cfg.Identity.PLCURL,
-		HTTPClient:        httpClient,
-		InsecureLocalDev:  cfg.InsecureLocalDev,
-		HandleResolverURL: cfg.Identity.HandleResolverURL,
-		CacheBytes:        int64(cfg.Cache.IdentityBytes),
-		Capacity:          cfg.Cache.IdentityEntries,
-	})
+	dir, err := directory.New(directoryOptions(cfg, httpClient))
 	if err != nil {
 		return fmt.Errorf("identity directory: %w", err)
 	}

@@ -34,6 +34,19 @@ import (
 // dbFile is the AppView database under server.data_dir.
 const dbFile = "appview.db"
 
+// directoryOptions is the identity directory of cfg over the guarded
+// client, shared by serve and the index commands.
+func directoryOptions(cfg *config.AppViewConfig, httpClient *http.Client) directory.Options {
+	return directory.Options{
+		PLCURL:            cfg.Identity.PLCURL,
+		HTTPClient:        httpClient,
+		InsecureLocalDev:  cfg.InsecureLocalDev,
+		HandleResolverURL: cfg.Identity.HandleResolverURL,
+		CacheBytes:        int64(cfg.Cache.IdentityBytes),
+		Capacity:          cfg.Cache.IdentityEntries,
+	}
+}
+
 // runServe runs the AppView until SIGTERM or SIGINT.
 func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	ctx, stop := startup.SignalContext(ctx)
@@ -75,18 +88,12 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return fmt.Errorf("identity lookup rate limit: %w", err)
 	}
-	dir, err := directory.New(directory.Options{
-		PLCURL:            cfg.Identity.PLCURL,
-		HTTPClient:        httpClient,
-		InsecureLocalDev:  cfg.InsecureLocalDev,
-		HandleResolverURL: cfg.Identity.HandleResolverURL,
-		CacheBytes:        int64(cfg.Cache.IdentityBytes),
-		Capacity:          cfg.Cache.IdentityEntries,
-		// Every lookup a request causes that leaves the process (a name
-		// nobody asked for lately) is charged to its client address: any
-		// anonymous client can ask for any name.
-		BeforeFetch: ratelimit.Gate(lookups, nil),
-	})
+	dirOpts := directoryOptions(cfg, httpClient)
+	// Every lookup a request causes that leaves the process (a name nobody
+	// asked for lately) is charged to its client address: any anonymous
+	// client can ask for any name.
+	dirOpts.BeforeFetch = ratelimit.Gate(lookups, nil)
+	dir, err := directory.New(dirOpts)
 	if err != nil {
 		return fmt.Errorf("identity directory: %w", err)
 	}
