@@ -271,6 +271,7 @@ type repoIndexView struct {
 	Pushes     int64
 	Starred    bool
 	CanStar    bool
+	CSRF       string // the star form's token
 	Scans      bool
 	Details    bool // the manifest partial exists (Options.Repositories)
 	Registry   string
@@ -375,7 +376,7 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 		v.PullTag = v.Tags[0].Tag
 	}
 	if s != nil {
-		v.CanStar = ui.stars != nil
+		v.CanStar, v.CSRF = ui.stars != nil, s.CSRF
 		starred, err := ui.index.Starred(ctx, s.DID.String(), owner.DID, page.Repository)
 		if err != nil {
 			return nil, err

@@ -34,12 +34,21 @@ func newIndexEnv(t testing.TB, repos Repositories) *indexEnv {
 	if !ok {
 		panic("newIndexEnv: benchmarks use newBenchIndex")
 	}
-	ie := &indexEnv{now: time.Now().UTC().Truncate(time.Second)}
-	ie.testEnv = newTestEnvWithOptions(tt, func(e *testEnv, o *Options) {
-		ie.store = index.New(e.database, index.Options{FlushInterval: time.Hour, FlushEvents: 1 << 30})
-		t.Cleanup(func() { ie.store.Close(context.Background()) })
-		o.Index, o.Repositories = ie.store, repos
+	var ie *indexEnv
+	e := newTestEnvWithOptions(tt, func(e *testEnv, o *Options) {
+		ie = newIndexEnvOver(tt, e, o)
+		o.Repositories = repos
 	})
+	ie.testEnv = e
+	return ie
+}
+
+// newIndexEnvOver opens the index over e's database and sets o.Index.
+func newIndexEnvOver(t *testing.T, e *testEnv, o *Options) *indexEnv {
+	ie := &indexEnv{testEnv: e, now: time.Now().UTC().Truncate(time.Second)}
+	ie.store = index.New(e.database, index.Options{FlushInterval: time.Hour, FlushEvents: 1 << 30})
+	t.Cleanup(func() { ie.store.Close(context.Background()) })
+	o.Index = ie.store
 	return ie
 }
 

@@ -143,9 +143,12 @@ func staticHandler() http.Handler {
 
 // contentSecurityPolicy allows scripts and styles from this origin only:
 // no inline script, no eval (HTMX is configured with allowEval false), no
-// framing. There is no form-action: the login form's redirect goes to the
+// framing. Images may come from any https host: READMEs show badges and
+// screenshots from where their authors keep them, and avatars come from
+// the Bluesky CDN (pkg/appview/markdown keeps only https and small raster
+// data: images). There is no form-action: the login form's redirect goes to the
 // user's PDS, whichever it is, and Chrome applies form-action to redirects.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
 	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // securityHeaders sets the headers every UI response carries.
