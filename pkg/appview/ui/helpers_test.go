@@ -71,7 +71,7 @@ func (okVerifier) Verify(context.Context, auth.LoginAttempt) (*auth.Identity, er
 type testEnv struct {
 	database *db.DB
 	pool     *sql.DB
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	login    *fakeLogin
 	devices  *devices.Service
@@ -95,7 +95,7 @@ func newTestEnvWithScans(t *testing.T, repos Repositories, scans Scans) *testEnv
 
 // newTestEnvWithOptions lets set change the options (which see the
 // environment's database through e.database) before New.
-func newTestEnvWithOptions(t *testing.T, set func(*testEnv, *Options)) *testEnv {
+func newTestEnvWithOptions(t testing.TB, set func(*testEnv, *Options)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))

@@ -278,21 +278,27 @@ type repoIndexView struct {
 	Base       string
 }
 
-// tagView is one tag row of the repository page.
+// tagView is one tag row of the repository page. Its text is formatted
+// here rather than by template functions: a page has up to thousands of
+// rows, and each function call in a template costs a reflect call.
 type tagView struct {
 	Tag       string
 	Digest    oci.Digest
-	Kind      string
-	Platforms []string
+	Short     string // sha256:<12 hex>
+	Kind      string // image, index · linux/amd64, …, artifact · <type>
 	Size      int64
+	SizeText  string
 	Indexed   bool // the manifest record is indexed
-	UpdatedAt time.Time
+	Pull      string
+	ISO, When string
 	Age       string // "3 days ago"
 }
 
-func newTagView(t index.TagSummary, now time.Time) tagView {
+func newTagView(t index.TagSummary, now time.Time, pullPrefix string) tagView {
 	d, _ := oci.ParseDigest(t.Digest)
-	v := tagView{Tag: t.Tag, Digest: d, Size: t.Size, Indexed: t.ManifestRKey != "", UpdatedAt: t.UpdatedAt, Age: age(now, t.UpdatedAt)}
+	v := tagView{Tag: t.Tag, Digest: d, Short: shortDigest(d), Size: t.Size, SizeText: humanSize(t.Size),
+		Indexed: t.ManifestRKey != "", Pull: pullPrefix + t.Tag,
+		ISO: isoTime(t.UpdatedAt), When: when(t.UpdatedAt), Age: age(now, t.UpdatedAt)}
 	switch {
 	case !v.Indexed:
 	case t.ArtifactType != "":
@@ -302,6 +308,7 @@ func newTagView(t index.TagSummary, now time.Time) tagView {
 	default:
 		v.Kind = "image"
 	}
+	var platforms []string
 	for _, p := range t.Platforms {
 		if p.OS == "" && p.Architecture == "" {
 			continue // attestation manifests of buildx indexes
@@ -310,7 +317,10 @@ func newTagView(t index.TagSummary, now time.Time) tagView {
 		if p.Variant != "" {
 			s += "/" + p.Variant
 		}
-		v.Platforms = append(v.Platforms, s)
+		platforms = append(platforms, s)
+	}
+	if len(platforms) > 0 {
+		v.Kind += " · " + strings.Join(platforms, ", ")
 	}
 	return v
 }
@@ -355,7 +365,7 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 	}
 	src := markdown.PickSource(markdown.Inputs{PageDescription: page.README, Annotations: page.Annotations})
 	if src.Kind != markdown.KindNone {
-		res, err := ui.markdown.RenderSource(ctx, src)
+		res, err := ui.readmes.render(ctx, src)
 		if err != nil {
 			// Too large or too deep to render: the page shows the
 			// repository without it rather than failing.
@@ -365,9 +375,10 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 		}
 	}
 	now := ui.now()
+	pullPrefix := "docker pull " + ui.registry + "/" + v.Repo + ":"
 	v.Tags = make([]tagView, 0, len(page.Tags))
 	for _, t := range page.Tags {
-		v.Tags = append(v.Tags, newTagView(t, now))
+		v.Tags = append(v.Tags, newTagView(t, now, pullPrefix))
 		if t.Tag == "latest" {
 			v.PullTag = "latest"
 		}

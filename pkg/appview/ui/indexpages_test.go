@@ -30,13 +30,9 @@ type indexEnv struct {
 }
 
 func newIndexEnv(t testing.TB, repos Repositories) *indexEnv {
-	tt, ok := t.(*testing.T)
-	if !ok {
-		panic("newIndexEnv: benchmarks use newBenchIndex")
-	}
 	var ie *indexEnv
-	e := newTestEnvWithOptions(tt, func(e *testEnv, o *Options) {
-		ie = newIndexEnvOver(tt, e, o)
+	e := newTestEnvWithOptions(t, func(e *testEnv, o *Options) {
+		ie = newIndexEnvOver(t, e, o)
 		o.Repositories = repos
 	})
 	ie.testEnv = e
@@ -44,7 +40,7 @@ func newIndexEnv(t testing.TB, repos Repositories) *indexEnv {
 }
 
 // newIndexEnvOver opens the index over e's database and sets o.Index.
-func newIndexEnvOver(t *testing.T, e *testEnv, o *Options) *indexEnv {
+func newIndexEnvOver(t testing.TB, e *testEnv, o *Options) *indexEnv {
 	ie := &indexEnv{testEnv: e, now: time.Now().UTC().Truncate(time.Second)}
 	ie.store = index.New(e.database, index.Options{FlushInterval: time.Hour, FlushEvents: 1 << 30})
 	t.Cleanup(func() { ie.store.Close(context.Background()) })

@@ -17,7 +17,6 @@ import (
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/devices"
 	"atcr.io/pkg/appview/index"
-	"atcr.io/pkg/appview/markdown"
 	"atcr.io/pkg/appview/throttle"
 )
 
@@ -89,7 +88,7 @@ type UI struct {
 	scans           Scans
 	index           *index.Store
 	stars           PDSClients
-	markdown        *markdown.Renderer
+	readmes         *readmeCache
 	codes           *throttle.Failures[string] // wrong user codes per browser session
 	pages           *pages
 	log             *slog.Logger
@@ -144,7 +143,7 @@ func New(opts Options) (*UI, error) {
 		scans:           opts.Scans,
 		index:           opts.Index,
 		stars:           opts.Stars,
-		markdown:        markdown.New(),
+		readmes:         newReadmeCache(),
 		codes:           codes,
 		pages:           p,
 		log:             opts.Logger,
