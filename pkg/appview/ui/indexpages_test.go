@@ -364,3 +364,21 @@ func TestNoIndexNoSearch(t *testing.T) {
 		t.Error("home page shows index parts without an index")
 	}
 }
+
+// A README edited in the PDS (a new io.atcr.repo.page record in the index)
+// shows at once: rendered READMEs are cached by their source, not by
+// repository.
+func TestEditedReadmeShows(t *testing.T) {
+	ie := newIndexEnv(t, nil)
+	ie.seed(t)
+	b := ie.browser()
+	if body := b.get("/r/alice.test/web").body; !strings.Contains(body, "<strong>static</strong>") {
+		t.Fatalf("first README missing:\n%s", body)
+	}
+	put(t, ie.store, record(t, aliceDID.String(), pdsread.RepoPageKey("web"),
+		&atcr.RepoPage{Repository: "web", Description: "# Edited\n\nNow with *news*.", CreatedAt: ie.stamp(time.Hour)}))
+	body := b.get("/r/alice.test/web").body
+	if !strings.Contains(body, "<em>news</em>") || strings.Contains(body, "<strong>static</strong>") {
+		t.Errorf("edited README not shown:\n%s", body)
+	}
+}
