@@ -18,6 +18,12 @@
 // a scan is queued or running) and /api/vuln-details (the CVE table of the
 // modal, a <dialog>), read through the Scans interface (pkg/appview/scans)
 // from the scan record of the hold the manifest record names (scans.go).
+// With Options.Index the home page lists recent pushes and the most starred
+// and pulled repositories, /search searches repositories and users, and /u/
+// and /r/ show what the index knows (avatar, display name, stars, pulls, the
+// README rendered by pkg/appview/markdown) before falling back to
+// Repositories (indexpages.go); with Options.Stars a logged-in user stars
+// and unstars through their own PDS (stars.go). docs/ui.md.
 //
 // Browser sessions (browsersession.go; docs/auth.md has the vocabulary):
 // the atcr_session cookie (HttpOnly, SameSite=Lax, Secure except on a
@@ -33,5 +39,6 @@
 // say same-origin, and the form's csrf_token (or HTMX's X-CSRF-Token
 // header) must equal the browser session's token. Every response carries a
 // Content-Security-Policy without inline scripts, X-Frame-Options DENY and
-// nosniff; templates escape everything they print. See docs/oauth.md.
+// nosniff; templates escape everything they print (a README is HTML only
+// after pkg/appview/markdown's sanitizer). See docs/oauth.md.
 package ui

@@ -69,12 +69,13 @@ func (okVerifier) Verify(context.Context, auth.LoginAttempt) (*auth.Identity, er
 }
 
 type testEnv struct {
-	pool    *sql.DB
-	t       *testing.T
-	srv     *httptest.Server
-	login   *fakeLogin
-	devices *devices.Service
-	clock   func() time.Time
+	database *db.DB
+	pool     *sql.DB
+	t        testing.TB
+	srv      *httptest.Server
+	login    *fakeLogin
+	devices  *devices.Service
+	clock    func() time.Time
 }
 
 func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
@@ -89,6 +90,13 @@ func newTestEnvWith(t *testing.T, repos Repositories) *testEnv {
 // newTestEnvWithScans adds the vulnerability badges fed by scans.
 func newTestEnvWithScans(t *testing.T, repos Repositories, scans Scans) *testEnv {
 	t.Helper()
+	return newTestEnvWithOptions(t, func(_ *testEnv, o *Options) { o.Repositories, o.Scans = repos, scans })
+}
+
+// newTestEnvWithOptions lets set change the options (which see the
+// environment's database through e.database) before New.
+func newTestEnvWithOptions(t testing.TB, set func(*testEnv, *Options)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
 	pool := database.SQL()
@@ -98,7 +106,7 @@ func newTestEnvWithScans(t *testing.T, repos Repositories, scans Scans) *testEnv
 	t.Cleanup(func() { database.Close() })
 	dir := identity.NewMockDirectory()
 	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
-	e := &testEnv{pool: pool, t: t, login: &fakeLogin{requests: map[string][2]string{}, handle: "alice.test"}, clock: time.Now}
+	e := &testEnv{database: database, pool: pool, t: t, login: &fakeLogin{requests: map[string][2]string{}, handle: "alice.test"}, clock: time.Now}
 	e.devices, err = devices.New(devices.Options{DB: pool, BaseURL: "https://atcr.example", Directory: dir,
 		Next: okVerifier{}, BcryptCost: bcrypt.MinCost})
 	if err != nil {
@@ -107,7 +115,10 @@ func newTestEnvWithScans(t *testing.T, repos Repositories, scans Scans) *testEnv
 	r := chi.NewRouter()
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(e.srv.Close)
-	ui, err := New(Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices, Repositories: repos, Scans: scans})
+	opts := Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices}
+
+	set(e, &opts)
+	ui, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

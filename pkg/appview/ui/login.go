@@ -141,5 +141,9 @@ func (ui *UI) requireBrowserSession(w http.ResponseWriter, r *http.Request) *Bro
 
 // home is the landing page.
 func (ui *UI) home(w http.ResponseWriter, r *http.Request) {
-	ui.render(w, r, http.StatusOK, "home", pageData{Title: "Home"})
+	data := pageData{Title: "Home"}
+	if ui.index != nil {
+		data.Home = ui.homeFeed(r.Context(), pageNumber(r))
+	}
+	ui.render(w, r, http.StatusOK, "home", data)
 }

@@ -18,7 +18,8 @@ var templateFS embed.FS
 // pageFiles are the templates rendered inside the layout, each with the
 // files of the fragments it uses.
 var pageFiles = map[string][]string{
-	"home": nil, "login": nil, "device": nil, "message": nil, "settings": nil, "user": nil, "install": nil,
+	"login": nil, "device": nil, "message": nil, "settings": nil, "user": nil, "install": nil,
+	"search": {"lists.html"}, "user-index": {"lists.html"}, "repo-index": {"vuln-badge.html", "partials.html"}, "home": {"lists.html"},
 	"repo": {"partials.html", "vuln-badge.html"}, "tags": {"partials.html", "vuln-badge.html"},
 	"manifest": {"partials.html", "vuln-badge.html"}, "vuln": {"vuln-badge.html", "vuln-details.html"},
 }
@@ -72,6 +73,13 @@ type pageData struct {
 	Details *detailsData
 	// The /install page.
 	Install *installView
+	// Pages from the index (Options.Index): Indexed turns on the search
+	// box in the header.
+	Indexed   bool
+	Home      *homeView
+	Search    *searchView
+	RepoIndex *repoIndexView
+	UserIndex *userIndexView
 }
 
 // render writes page name with status. Templates escape every value; the
@@ -80,7 +88,8 @@ type pageData struct {
 func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	data.BrowserSession = browserSessionFrom(r)
 	data.Registry = ui.registry
-	data.Browse = ui.repos != nil
+	data.Browse = ui.repos != nil || ui.index != nil
+	data.Indexed = ui.index != nil
 	data.Scans = ui.scans != nil
 	var buf bytes.Buffer
 	if err := ui.pages.sets[name].ExecuteTemplate(&buf, "layout", data); err != nil {
@@ -134,9 +143,12 @@ func staticHandler() http.Handler {
 
 // contentSecurityPolicy allows scripts and styles from this origin only:
 // no inline script, no eval (HTMX is configured with allowEval false), no
-// framing. There is no form-action: the login form's redirect goes to the
+// framing. Images may come from any https host: READMEs show badges and
+// screenshots from where their authors keep them, and avatars come from
+// the Bluesky CDN (pkg/appview/markdown keeps only https and small raster
+// data: images). There is no form-action: the login form's redirect goes to the
 // user's PDS, whichever it is, and Chrome applies form-action to redirects.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
 	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // securityHeaders sets the headers every UI response carries.

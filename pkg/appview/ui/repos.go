@@ -56,6 +56,13 @@ func (ui *UI) userPage(w http.ResponseWriter, r *http.Request) {
 		ui.fail(w, r, http.StatusBadRequest, "Not a valid name", quoted(raw)+" is neither a handle (alice.bsky.social) nor a did:plc or did:web DID.")
 		return
 	}
+	if ui.index != nil && ui.userFromIndex(w, r, ident) {
+		return
+	}
+	if ui.repos == nil {
+		ui.fail(w, r, http.StatusNotFound, "Not found", "No account answers to “"+ident+"”.")
+		return
+	}
 	user, err := ui.repos.User(r.Context(), ident)
 	if err != nil {
 		ui.browseFail(w, r, err, "No account answers to “"+ident+"”.")
@@ -78,6 +85,9 @@ func (ui *UI) repoRoute(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "":
 		ui.repoPage(w, r, name)
+	case ui.repos == nil:
+		// The tags and manifest partials read the PDS (Options.Repositories).
+		ui.partialFail(w, r, http.StatusNotFound, "Page not found", "There is no such page.")
 	case rest == tagsPartial:
 		ui.tagsPartial(w, r, name)
 	case strings.HasPrefix(rest, manifestPrefix):
@@ -95,6 +105,13 @@ func (ui *UI) repoRoute(w http.ResponseWriter, r *http.Request) {
 // repoPage is the page shell: name, README and the pull command's place;
 // the tags load as a partial, so the page comes back after one record read.
 func (ui *UI) repoPage(w http.ResponseWriter, r *http.Request, name oci.Repository) {
+	if ui.index != nil && ui.repoFromIndex(w, r, name) {
+		return
+	}
+	if ui.repos == nil {
+		ui.fail(w, r, http.StatusNotFound, "Not found", "No images of "+name.String()+" are known here.")
+		return
+	}
 	repo, err := ui.repos.Repository(r.Context(), name)
 	if err != nil {
 		ui.browseFail(w, r, err, "No account answers to “"+name.Identity()+"”.")

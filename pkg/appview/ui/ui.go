@@ -16,6 +16,7 @@ import (
 
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/devices"
+	"atcr.io/pkg/appview/index"
 	"atcr.io/pkg/appview/throttle"
 )
 
@@ -58,6 +59,16 @@ type Options struct {
 	// (/api/scan-result, /api/vuln-details) from the holds' scan records.
 	// Optional, and only with Repositories: nil leaves them out.
 	Scans Scans
+	// Index feeds the pages that read the network's records from the
+	// AppView database: the home page's lists, /search, and the user and
+	// repository pages of accounts and repositories it knows (the others
+	// fall back to Repositories). Optional: nil leaves the pages as they
+	// were without it.
+	Index *index.Store
+	// Stars writes and deletes the signed-in user's io.atcr.sailor.star
+	// records in their PDS (*actas.Chooser). Optional, and only with Index:
+	// nil shows counts without a star button.
+	Stars PDSClients
 	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
 	BrowserSessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
@@ -75,6 +86,9 @@ type UI struct {
 	devices         Devices
 	repos           Repositories
 	scans           Scans
+	index           *index.Store
+	stars           PDSClients
+	readmes         *readmeCache
 	codes           *throttle.Failures[string] // wrong user codes per browser session
 	pages           *pages
 	log             *slog.Logger
@@ -102,6 +116,9 @@ func New(opts Options) (*UI, error) {
 	if opts.Repositories == nil {
 		opts.Scans = nil // the badges live on the repository pages
 	}
+	if opts.Index == nil {
+		opts.Stars = nil // the button writes the index too
+	}
 	if opts.Registry == "" {
 		opts.Registry = u.Host
 	}
@@ -124,6 +141,9 @@ func New(opts Options) (*UI, error) {
 		devices:         opts.Devices,
 		repos:           opts.Repositories,
 		scans:           opts.Scans,
+		index:           opts.Index,
+		stars:           opts.Stars,
+		readmes:         newReadmeCache(),
 		codes:           codes,
 		pages:           p,
 		log:             opts.Logger,
@@ -151,10 +171,16 @@ func (ui *UI) Mount(r chi.Router) {
 		r.Get("/settings", ui.settings)
 		r.Get(installPath, ui.installPage)
 		r.Post("/settings/devices/{id}/revoke", ui.revokeDevice)
-		if ui.repos != nil {
+		if ui.repos != nil || ui.index != nil {
 			r.Get(userPrefix+"*", ui.userPage)
 			r.Get(repoPrefix+"*", ui.repoRoute)
 			r.Get(openPath, ui.openName)
+		}
+		if ui.index != nil {
+			r.Get(searchPath, ui.search)
+		}
+		if ui.stars != nil {
+			r.Post(repoPrefix+"*", ui.repoAction)
 		}
 		if ui.scans != nil {
 			r.Get(scanResultPath, ui.scanResult)

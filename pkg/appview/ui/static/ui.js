@@ -3,6 +3,49 @@
 (function () {
   "use strict";
 
+  // Dark and light mode: the system's setting until the visitor picks one
+  // with the header's toggle; the choice is kept in localStorage and set
+  // as <html data-theme>, which style.css reads.
+  var themeKey = "atcr-theme";
+  function storedTheme() {
+    try { return window.localStorage.getItem(themeKey); } catch (e) { return null; }
+  }
+  function currentTheme() {
+    var t = document.documentElement.getAttribute("data-theme");
+    if (t === "dark" || t === "light") {
+      return t;
+    }
+    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+  function showTheme() {
+    var btn = document.getElementById("theme-toggle");
+    if (!btn) {
+      return;
+    }
+    var dark = currentTheme() === "dark";
+    btn.setAttribute("aria-pressed", dark ? "true" : "false");
+    btn.textContent = dark ? "Light mode" : "Dark mode";
+    btn.setAttribute("aria-label", dark ? "Switch to light mode" : "Switch to dark mode");
+  }
+  var saved = storedTheme();
+  if (saved === "dark" || saved === "light") {
+    document.documentElement.setAttribute("data-theme", saved);
+  }
+  document.addEventListener("DOMContentLoaded", showTheme);
+  if (document.readyState !== "loading") {
+    showTheme();
+  }
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("#theme-toggle");
+    if (!btn) {
+      return;
+    }
+    var next = currentTheme() === "dark" ? "light" : "dark";
+    document.documentElement.setAttribute("data-theme", next);
+    try { window.localStorage.setItem(themeKey, next); } catch (e) { /* private mode: this page only */ }
+    showTheme();
+  });
+
   // <button data-copy="text">: put the text on the clipboard.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest && ev.target.closest("button[data-copy]");
