@@ -136,9 +136,10 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
+	stars := &lateClients{}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
 		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
-		Scans: scanViews, ClientAddrs: clientAddrs, Logger: logger,
+		Scans: scanViews, ClientAddrs: clientAddrs, Index: ix.Store, Stars: stars, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -150,6 +151,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
+	stars.chooser.Store(actAs)
 
 	authSvc, err := auth.New(auth.Options{
 		BaseURL:        cfg.Server.BaseURL,

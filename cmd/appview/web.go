@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
+	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/go-chi/chi/v5"
 
 	"atcr.io/internal/clientaddr"
+	"atcr.io/pkg/appview/actas"
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
+	"atcr.io/pkg/appview/index"
 	"atcr.io/pkg/appview/ui"
 	"atcr.io/pkg/config"
 )
@@ -43,6 +48,13 @@ type webDeps struct {
 	// ClientAddrs finds a request's client address (server.trusted_proxies)
 	// for device requests and device-secret throttling; nil trusts loopback.
 	ClientAddrs *clientaddr.Resolver
+	// Index is the UI index (pkg/appview/index): the home feed, search and
+	// the pages of what it knows; nil leaves the UI reading PDSes only.
+	Index *index.Store
+	// Stars writes a user's io.atcr.sailor.star records (the actas.Chooser
+	// runServe builds after webRoutes: see lateClients); nil hides the star
+	// button.
+	Stars ui.PDSClients
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -109,7 +121,8 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	var web *ui.UI
 	if cfg.UI.Enabled {
 		web, err = ui.New(ui.Options{BaseURL: cfg.Server.BaseURL, Registry: cfg.ServiceName(), DB: pool,
-			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Scans: d.Scans, Logger: log})
+			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Scans: d.Scans,
+			Index: d.Index, Stars: d.Stars, Logger: log})
 		if err != nil {
 			return fail(err)
 		}
@@ -126,4 +139,17 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	}
 	log.InfoContext(ctx, "oauth: client ready", "client_id", oauthClient.ClientID(), "scopes", len(scopes), "ui", cfg.UI.Enabled)
 	return mount, oauthClient, deviceFlow, nil
+}
+
+// lateClients is a ui.PDSClients whose actas.Chooser is set after webRoutes
+// returned: the chooser needs the OAuth client webRoutes makes. It is set
+// before the server takes its first request.
+type lateClients struct{ chooser atomic.Pointer[actas.Chooser] }
+
+func (l *lateClients) Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
+	c := l.chooser.Load()
+	if c == nil {
+		return nil, errors.New("web: acting as a user is not ready yet")
+	}
+	return c.Client(ctx, did)
 }
