@@ -97,19 +97,17 @@ func uploadKey(bucket, uploadID string) string { return bucket + "\x00" + upload
 
 // part is what the assembly knows of one part number.
 type part struct {
-	size     int64
-	attempts int    // writes started
-	writing  bool   // a write is in flight
-	done     bool   // a write completed and versitygw stored the part
-	etag     string // versitygw's ETag of the completed write
+	size    int64
+	writing bool   // a write is in flight
+	done    bool   // a write completed and versitygw stored the part
+	etag    string // versitygw's ETag of the completed write
 }
 
 // assembly is one upload's assembly file and what is known of its parts.
 type assembly struct {
-	owner  *assemblies
-	bucket string
-	key    string
-	path   string
+	owner *assemblies
+	key   string
+	path  string
 
 	// fileMu guards file: writes and hashing read-lock it around their I/O,
 	// so that install and close never pull the file from under them.
@@ -187,7 +185,7 @@ func (a *assemblies) forUpload(bucket, key, uploadID string, create bool) *assem
 		a.log.Warn("embedded s3: cannot create an assembly file; this upload completes by copying its parts", "err", err)
 		return nil
 	}
-	u := &assembly{owner: a, bucket: bucket, key: key, path: path, file: f, partSize: -1, parts: map[int32]*part{}, sum: sha256.New()}
+	u := &assembly{owner: a, key: key, path: path, file: f, partSize: -1, parts: map[int32]*part{}, sum: sha256.New()}
 	a.uploads[k] = u
 	return u
 }

@@ -33,7 +33,6 @@ func (u *assembly) startPart(n int32, size int64) *partWriter {
 		p = &part{}
 		u.parts[n] = p
 	}
-	p.attempts++
 	switch {
 	case p.writing:
 		u.breakLocked(fmt.Sprintf("part %d sent twice at once", n))
