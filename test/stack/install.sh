@@ -5,6 +5,8 @@
 #   - Caddy from Debian when `caddy` is not on PATH;
 #   - Chromium, chromedriver and certutil from Debian when missing (the browser tests of
 #     test/e2e drive /usr/bin/chromium with chromedp; certutil makes its trust store);
+#   - shellcheck, OpenSSH's server and systemd-analyze from Debian when missing (test/deploy:
+#     the init script, the unit and the deploy tool against a real sshd);
 #   - crane, oras and regctl into bin/tools (go install, pinned versions);
 #   - Jetstream (pinned) into bin/tools/jetstream, for the AppView's Jetstream consumer tests.
 # A second run only checks stamps and versions and takes about a second.
@@ -117,6 +119,28 @@ install_browser() {
 	log "chromium: installed in $(elapsed "$t0") s"
 }
 
+# install_deploy_tools installs what test/deploy runs: shellcheck, sshd (started by the
+# test itself on a loopback port; the package's own service is not started here, where
+# policy-rc.d forbids it, nor wanted) and systemd-analyze.
+install_deploy_tools() {
+	local missing=()
+	command -v shellcheck >/dev/null || missing+=(shellcheck)
+	[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+	command -v systemd-analyze >/dev/null || missing+=(systemd)
+	if ((${#missing[@]} == 0)); then
+		log "deploy tools: shellcheck, sshd and systemd-analyze present"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "deploy tools: apt-get install -y ${missing[*]}"
+	apt_install "${missing[@]}"
+	command -v shellcheck >/dev/null || die "shellcheck is still missing after apt-get install"
+	[[ -x /usr/sbin/sshd ]] || die "/usr/sbin/sshd is still missing after apt-get install openssh-server"
+	command -v systemd-analyze >/dev/null || die "systemd-analyze is still missing after apt-get install systemd"
+	log "deploy tools: installed in $(elapsed "$t0") s"
+}
+
 install_go_tools() {
 	local line name module pkg version t0
 	mkdir -p "$TOOLS_DIR"
@@ -176,6 +200,7 @@ main() {
 	install_node_modules
 	install_caddy
 	install_browser
+	install_deploy_tools
 	install_go_tools
 	install_jetstream
 	log "all stack dependencies ready ($(elapsed "$t0") s)"
