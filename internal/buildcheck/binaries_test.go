@@ -20,6 +20,7 @@ var binaryRules = []binaryRule{
 	{binary: "atcr.io/cmd/appview", not: []string{"atcr.io/pkg/hold/", grypeAndSyft}, why: "the AppView links nothing of the hold (nor the hold's scanner, grype and syft)"},
 	{binary: "atcr.io/cmd/hold", not: []string{"atcr.io/pkg/appview/"}, why: "the hold links nothing of the AppView"},
 	{binary: "atcr.io/cmd/credential-helper", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", grypeAndSyft}, why: "the credential helper speaks HTTP to the AppView only"},
+	{binary: "atcr.io/cmd/deploy", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", "atcr.io/pkg/s3", grypeAndSyft}, why: "the deploy tool speaks SSH and renders config templates; it links no server"},
 	{binary: "atcr.io/cmd/s3-test", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", grypeAndSyft}, why: "s3-test is S3 diagnostics over pkg/s3"},
 }
 
