@@ -49,13 +49,7 @@ func (s *sshServer) toolRun(t *testing.T, repo string, args ...string) (string, 
 	argv = append(argv, "root@"+s.addr)
 	cmd := exec.Command(deployTool(t), argv...)
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	out, code := runCommand(t, cmd)
 	return string(out), code, calls(t, s.state)
 }
 

@@ -14,13 +14,7 @@ func runHelper(t *testing.T, bin, state, name string, args ...string) (string, i
 	t.Helper()
 	cmd := exec.Command(filepath.Join(repoRoot(t), "deploy", "scripts", name), args...)
 	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STUB_STATE="+state, "ATCR_DIR=/opt/atcr")
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	out, code := runCommand(t, cmd)
 	return string(out), code
 }
 

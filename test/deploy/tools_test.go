@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,4 +52,19 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// runCommand runs cmd and returns its combined output and exit code; a
+// command that could not run at all fails the test.
+func runCommand(t *testing.T, cmd *exec.Cmd) ([]byte, int) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return out, ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out, 0
 }
