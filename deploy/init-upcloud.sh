@@ -14,18 +14,20 @@
 # Running it again changes nothing that is already in place: no second
 # clone, no rewritten .env, no duplicate unit or firewall rule.
 #
-# Set ATCR_REPO (and ATCR_REF) at the top of the user data, e.g.
-#   ATCR_REPO=https://github.com/OWNER/atcr.git
 # ATCR_INIT_ROOT (tests only) prefixes every path the script writes.
 set -euo pipefail
 
+# ---- Set these two when pasting this file as user data (or export them). ----
+# The repository to clone into /opt/atcr, e.g. https://github.com/OWNER/atcr.git
 ATCR_REPO="${ATCR_REPO:-}"
+# A branch, tag or commit to check out (empty: the default branch).
 ATCR_REF="${ATCR_REF:-}"
+# ------------------------------------------------------------------------------
 ROOT="${ATCR_INIT_ROOT:-}"
 ATCR_DIR="$ROOT/opt/atcr"
 UNIT_DIR="$ROOT/etc/systemd/system"
 REPOS_DIR="$ROOT/etc/yum.repos.d"
-DOCKER_REPO_URL="https://download.docker.com/linux/rhel/docker-ce.repo"
+DOCKER_REPO_URL="https://download.docker.com/linux/centos/docker-ce.repo"
 HELPERS=(get-hold-oauth.sh logs.sh rebuild.sh)
 
 log() { printf '[atcr-init] %s\n' "$*"; }

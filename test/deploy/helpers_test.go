@@ -92,14 +92,33 @@ func TestLogsHelper(t *testing.T) {
 }
 
 func TestRebuildHelper(t *testing.T) {
-	bin, state := installStubs(t)
-	out, code := runHelper(t, bin, state, "rebuild.sh")
-	if code != 0 {
-		t.Fatalf("rebuild.sh: exit %d\n%s", code, out)
-	}
 	compose := "docker compose -f /opt/atcr/deploy/docker-compose.prod.yml --env-file /opt/atcr/.env -p atcr"
-	want := []string{"git -C /opt/atcr pull --ff-only", "git -C /opt/atcr rev-parse --short HEAD", compose + " build", "systemctl restart atcr", compose + " ps"}
-	if got := calls(t, state); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("rebuild.sh ran\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	build := []string{"git -C /opt/atcr rev-parse --short HEAD", compose + " build", "systemctl restart atcr", compose + " ps"}
+	cases := []struct {
+		name     string
+		detached bool
+		args     []string
+		code     int
+		want     []string
+	}{
+		{"on a branch", false, nil, 0, append([]string{"git -C /opt/atcr symbolic-ref --quiet HEAD", "git -C /opt/atcr pull --ff-only"}, build...)},
+		{"pinned, no ref", true, nil, 2, []string{"git -C /opt/atcr symbolic-ref --quiet HEAD", "git -C /opt/atcr rev-parse --short HEAD"}},
+		{"pinned, to a tag", true, []string{"v1.2.0"}, 0, append([]string{"git -C /opt/atcr fetch --tags --quiet origin", "git -C /opt/atcr checkout --quiet v1.2.0", "git -C /opt/atcr symbolic-ref --quiet HEAD"}, build...)},
+	}
+	for _, c := range cases {
+		bin, state := installStubs(t)
+		if c.detached {
+			writeFile(t, filepath.Join(state, "detached"), "", 0o644)
+		}
+		out, code := runHelper(t, bin, state, "rebuild.sh", c.args...)
+		if code != c.code {
+			t.Errorf("%s: exit %d, want %d\n%s", c.name, code, c.code, out)
+		}
+		if got := calls(t, state); strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("%s: ran\n%s\nwant\n%s", c.name, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+		if c.code == 2 && !strings.Contains(out, "is pinned to 0123abc") {
+			t.Errorf("%s: output\n%s", c.name, out)
+		}
 	}
 }

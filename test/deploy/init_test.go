@@ -109,7 +109,7 @@ func TestInitScriptInASandboxTwice(t *testing.T) {
 	if missing := inOrder(first, []string{
 		"dnf -y -q upgrade",
 		"dnf -y -q install dnf-plugins-core",
-		"dnf config-manager --add-repo https://download.docker.com/linux/rhel/docker-ce.repo",
+		"dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo",
 		"docker compose version",
 		"dnf -y -q install docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin",
 		"systemctl enable docker", "systemctl start docker",

@@ -46,8 +46,10 @@ compose) [ "$2" != version ] || [ -e "$STUB_STATE/docker-installed" ] ;;
 logs) cat "$STUB_STATE/logs-${*: -1}" 2>/dev/null || { echo "Error: No such container: ${*: -1}" >&2; exit 1; } ;;
 esac`,
 	"git": `
-case "$1" in
-clone) mkdir -p "${*: -1}" && cp -r "$STUB_FIXTURE/." "${*: -1}/" && mkdir -p "${*: -1}/.git" ;;
+case "$1 $3" in
+"clone "*) mkdir -p "${*: -1}" && cp -r "$STUB_FIXTURE/." "${*: -1}/" && mkdir -p "${*: -1}/.git" ;;
+*" symbolic-ref") [ ! -e "$STUB_STATE/detached" ] ;;
+*" rev-parse") echo 0123abc ;;
 esac`,
 }
 
