@@ -89,10 +89,18 @@ func (m *yamlMerge) mapping(t, c *yaml.Node, tEnd, cEnd int, path string) {
 			continue
 		}
 		tv := t.Content[i+1]
-		if tv.Kind == yaml.MappingNode && cv.Kind == yaml.MappingNode {
-			ci := keyIndex(c, key)
+		ci := keyIndex(c, key)
+		switch {
+		case tv.Kind == yaml.MappingNode && cv.Kind == yaml.MappingNode:
 			_, cStop := m.keyLines(m.cur, c, ci, cEnd)
 			m.mapping(tv, cv, tStop, cStop, join(path, key))
+		case tv.Kind == yaml.MappingNode && isEmptyValue(cv):
+			// `section:` with nothing under it: its keys go right below it,
+			// indented as the template indents them under this key.
+			shift := c.Content[ci].Column - t.Content[i].Column
+			for j := 0; j < len(tv.Content); j += 2 {
+				m.missing(tv, j, tStop, shift, c.Content[ci].Line, join(path, key))
+			}
 		}
 	}
 }
@@ -137,6 +145,12 @@ func (m *yamlMerge) mappingEnd(c *yaml.Node, end int) int {
 		floor = c.Content[len(c.Content)-2].Line
 	}
 	return trimBlankTail(m.cur, end, floor)
+}
+
+// isEmptyValue reports whether v is a value left empty (`key:` and nothing
+// else on the line), which the loader reads as "not set".
+func isEmptyValue(v *yaml.Node) bool {
+	return v.Kind == yaml.ScalarNode && v.Tag == "!!null" && v.Value == ""
 }
 
 func reindent(line string, shift int) string {
@@ -240,7 +254,8 @@ func checkKept(name string, current, merged []byte) error {
 }
 
 // contains reports whether every key of want is in got with an equal value
-// (mappings compared recursively, so got may have more keys).
+// (mappings compared recursively, so got may have more keys; an empty
+// section may have become a mapping).
 func contains(got, want map[string]any) bool {
 	for k, wv := range want {
 		gv, ok := got[k]
@@ -253,6 +268,9 @@ func contains(got, want map[string]any) bool {
 			if !contains(gm, wm) {
 				return false
 			}
+			continue
+		}
+		if wv == nil && gIsMap {
 			continue
 		}
 		if !reflect.DeepEqual(gv, wv) {
