@@ -23,7 +23,11 @@ func syncConfig(ctx context.Context, r Remote, c ConfigFile, o Options) (*change
 	ch := &change{path: p, old: cur, existed: exists, mode: c.Mode, group: c.Group}
 	if !exists {
 		ch.new = c.Template
-		o.printf("config %s: missing, created from the template (edit its values)\n", p)
+		verb := "created"
+		if o.DryRun {
+			verb = "would be created"
+		}
+		o.printf("config %s: missing, %s from the template (edit its values)\n", p, verb)
 	} else {
 		merge := keysync.MergeEnv
 		if c.Format == FormatYAML {
@@ -46,7 +50,11 @@ func syncConfig(ctx context.Context, r Remote, c ConfigFile, o Options) (*change
 			return nil, nil
 		}
 		ch.new = res.Text
-		o.printf("config %s: adding %s (existing values and comments kept)\n", p, strings.Join(res.Added, ", "))
+		verb := "adding"
+		if o.DryRun {
+			verb = "would add"
+		}
+		o.printf("config %s: %s %s (existing values and comments kept)\n", p, verb, strings.Join(res.Added, ", "))
 	}
 	o.printf("%s", textdiff.Unified(p, p+" (new)", ch.old, ch.new))
 	return ch, nil
