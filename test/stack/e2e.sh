@@ -39,13 +39,13 @@ LOG_DIR="$STATE/logs"
 ENV_FILE="$STATE/stack.env"
 BUNDLE="$STATE/ca-bundle.pem"
 CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
-HOSTNAMES=(atcr.internal hold.test private-hold.test fault-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
+HOSTNAMES=(atcr.internal hold.test private-hold.test fault-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test holdreg.internal)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
 # The stack's own services, which resolve to 127.0.0.1: the only private hosts
 # the AppView's and holds' guarded HTTP clients may reach (identity.private_hosts).
 # Users' handles live under pds.test; the AppView streams parts to the holds' S3.
-PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test]'
+PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test, holdreg.internal]'
 # The private hold's GC grace window: short, so the GC test can age a blob past it.
 PRIVATE_HOLD_GC_GRACE=10s
 
@@ -325,6 +325,9 @@ write_stack_env() {
 		ATCR_FAULT_HOLD_URL=https://fault-hold.test \
 		ATCR_FAULT_HOLD_DID=did:web:fault-hold.test \
 		ATCR_FAULT_HOLD_GATE=127.0.0.1:8090 \
+		ATCR_REG_HOLD_URL=https://holdreg.internal \
+		ATCR_REG_HOLD_DID=did:web:holdreg.internal \
+		ATCR_REG_HOLD_ADDR=127.0.0.1:8092 \
 		ATCR_TEST_VULNDB="$TEST_VULNDB" \
 		ATCR_PDS_URL=https://pds.test \
 		ATCR_PLC_URL=https://plc.test \
