@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -35,17 +33,20 @@ import (
 var authorizeLine = regexp.MustCompile(`Visit this URL to authorize: ([^"\s]+)`)
 
 // The operator guide's step 6, end to end. A hold of the test's own at
-// https://holdreg.internal (a name the PDS accepts as an OAuth client:
-// it refuses .test) is configured with a fresh owner who has a sailor
-// profile without defaultHold. The hold logs "Visit this URL to authorize:
-// <url>"; the owner approves that URL in Chromium on the reference PDS; the
-// hold writes io.atcr.hold and io.atcr.hold.crew into the owner's repo
-// (listRecords shows them) and logs "created" and "registered". Restarted,
-// it does not ask again. The owner's crane push then lands on this hold
-// through the AppView's hold discovery (legacy io.atcr.hold record, not
-// the AppView's default hold): the manifest names it and the layer is in
-// its storage, not the default hold's. The hold's own profile record,
-// written from config, carries the avatar it uploaded.
+// https://holdreg.lan is configured with an owner (holdowner.pds.test, an
+// account of the test's) who has a sailor profile without defaultHold. The
+// name's TLD is one both sides accept: the PDS refuses OAuth clients under
+// .test (and .local, .localhost, .invalid, .example), indigo refuses did:web
+// under .internal (and .local, .arpa, .invalid, .localhost, .example, .onion,
+// .alt). The hold logs "Visit this URL to authorize: <url>"; the owner
+// approves that URL in Chromium on the reference PDS; the hold writes
+// io.atcr.hold and io.atcr.hold.crew into the owner's repo (listRecords
+// shows them) and logs "created" and "registered". Restarted, it does not
+// ask again. The owner's crane push then lands on this hold through the
+// AppView's hold discovery (legacy io.atcr.hold record, not the AppView's
+// default hold): the manifest names it and the layer is in its storage, not
+// the default hold's. The hold's own profile record, written from config,
+// carries the avatar it uploaded.
 func TestHoldRegistration(t *testing.T) {
 	registry := env(t, "ATCR_REGISTRY")
 	holdURL, holdDID := env(t, "ATCR_REG_HOLD_URL"), env(t, "ATCR_REG_HOLD_DID")
@@ -78,7 +79,7 @@ func TestHoldRegistration(t *testing.T) {
 	}
 	b := newBrowser(t)
 	b.step("open the URL from the hold's log", chromedp.Navigate(authURL))
-	b.signInAtPDS(owner.Password, func(u *url.URL) bool { return u.Host == "holdreg.internal" })
+	b.signInAtPDS(owner.Password, func(u *url.URL) bool { return u.Host == "holdreg.lan" })
 	b.waitText("#result", "Hold registered")
 	b.shoot("holdreg-registered")
 
@@ -93,7 +94,7 @@ func TestHoldRegistration(t *testing.T) {
 	// The records in the owner's repo, read as anyone can.
 	holds := regRecords(t, owner.DID, atcr.HoldNSID)
 	if len(holds) != 1 || holds[0].Value["holdDid"] != holdDID || holds[0].Value["endpoint"] != holdURL ||
-		holds[0].Value["owner"] != owner.DID || !strings.HasSuffix(holds[0].URI, "/io.atcr.hold/holdreg.internal") {
+		holds[0].Value["owner"] != owner.DID || !strings.HasSuffix(holds[0].URI, "/io.atcr.hold/holdreg.lan") {
 		t.Fatalf("io.atcr.hold records of the owner = %+v", holds)
 	}
 	crew := regRecords(t, owner.DID, atcr.HoldCrewNSID)
@@ -113,7 +114,7 @@ func TestHoldRegistration(t *testing.T) {
 	// The owner pushes; no defaultHold, so discovery finds the io.atcr.hold record.
 	tools := newRegTools(t)
 	acct := regAccount{Handle: owner.Handle, DID: owner.DID, Password: owner.AppPassword}
-	tools.login(t, registry, acct)
+	tools.run(t, "crane", "auth", "login", registry, "-u", acct.Handle, "-p", acct.Password)
 	repo := regRepo(acct, "holdreg/app")
 	img := regImage(t, "amd64", 64<<10)
 	tools.run(t, "crane", "push", regLayout(t, filepath.Join(tools.dir, "image"), img), registry+"/"+repo+":v1")
@@ -178,40 +179,44 @@ func TestHoldRegistration(t *testing.T) {
 	}
 }
 
-// holdRegAccount is a fresh account with its password (for the PDS's
+// holdRegAccount is the hold's owner, with its password (for the PDS's
 // sign-in page) and an app password (for the registry).
 type holdRegAccount struct {
 	Handle, DID, Password, AppPassword string
 	client                             *atclient.APIClient
 }
 
+// holdRegHandle is the owner's handle: e2e.sh lists it in the namespace's
+// /etc/hosts (a handle must resolve for the registry to take it, and crane
+// cannot parse a repository named by DID).
+const (
+	holdRegHandle   = "holdowner.pds.test"
+	holdRegPassword = "holdowner-e2e-password"
+)
+
+// holdRegOwner creates the owner's account, or signs in to it on a stack
+// kept up from an earlier run (whose records the registration then
+// overwrites).
 func holdRegOwner(t *testing.T) holdRegAccount {
 	t.Helper()
 	ctx := testContext(t)
-	suffix := make([]byte, 4)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	name := "hreg-" + hex.EncodeToString(suffix)
-	a := holdRegAccount{Handle: name + ".pds.test", Password: "pw-" + hex.EncodeToString(suffix) + "-owner"}
-	var out struct {
-		DID string `json:"did"`
-	}
+	a := holdRegAccount{Handle: holdRegHandle, Password: holdRegPassword}
 	pds := env(t, "ATCR_PDS_URL")
-	if err := atclient.NewAPIClient(pds).Post(ctx, syntax.NSID("com.atproto.server.createAccount"),
-		map[string]any{"handle": a.Handle, "email": name + "@example.com", "password": a.Password}, &out); err != nil {
+	err := atclient.NewAPIClient(pds).Post(ctx, syntax.NSID("com.atproto.server.createAccount"),
+		map[string]any{"handle": a.Handle, "email": "holdowner@example.com", "password": a.Password}, nil)
+	if err != nil && !strings.Contains(err.Error(), "already") && !strings.Contains(err.Error(), "HandleNotAvailable") {
 		t.Fatalf("createAccount %s: %v", a.Handle, err)
 	}
-	a.DID = out.DID
 	client, err := atclient.LoginWithPasswordHost(ctx, pds, a.Handle, a.Password, "", nil)
 	if err != nil {
 		t.Fatalf("createSession as %s: %v", a.Handle, err)
 	}
-	a.client = client
+	a.client, a.DID = client, client.AccountDID.String()
 	var app struct {
 		Password string `json:"password"`
 	}
-	if err := client.Post(ctx, syntax.NSID("com.atproto.server.createAppPassword"), map[string]any{"name": "crane"}, &app); err != nil {
+	if err := client.Post(ctx, syntax.NSID("com.atproto.server.createAppPassword"),
+		map[string]any{"name": "crane-" + time.Now().UTC().Format("150405.000000")}, &app); err != nil {
 		t.Fatalf("createAppPassword: %v", err)
 	}
 	a.AppPassword = app.Password
