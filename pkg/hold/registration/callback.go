@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"time"
 
 	indigooauth "github.com/bluesky-social/indigo/atproto/auth/oauth"
@@ -48,7 +49,7 @@ var (
 	errAuthorization = errors.New("authorization failed")
 )
 
-func (r *Registrar) complete(ctx context.Context, params map[string][]string) (*State, error) {
+func (r *Registrar) complete(ctx context.Context, params url.Values) (*State, error) {
 	sd, err := r.app.ProcessCallback(ctx, params)
 	if err != nil {
 		var cbErr *indigooauth.AuthRequestCallbackError
