@@ -65,6 +65,13 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := syncProfile(ctx, logger, cfg, repo); err != nil {
+		return err
+	}
+	reg, err := openRegistration(logger, cfg, repo, dir)
+	if err != nil {
+		return err
+	}
 	scans, err := openScanning(ctx, logger, cfg, repo, members)
 	if err != nil {
 		return err
@@ -91,9 +98,10 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 			logging.Middleware(logger),
 			ratelimit.ClientMiddleware(addrs), // identity lookups are charged per client address
 		},
-		Verifier:   &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
-		Access:     members,
-		Routes:     slices.Concat(pdsHandlers.Routes(), crew.NewHandlers(members).Routes(), blobs.Routes(), scans.routes()),
+		Verifier: &serviceauth.Verifier{Audience: repo.DID(), ServiceID: "atcr_hold", Dir: dir},
+		Access:   members,
+		Routes: slices.Concat(pdsHandlers.Routes(), crew.NewHandlers(members).Routes(), blobs.Routes(), scans.routes(),
+			registrationRoutes(reg)),
 		OCIGetBlob: http.HandlerFunc(blobs.GetBlob),
 	})
 	if err != nil {
@@ -123,6 +131,11 @@ func runServe(ctx context.Context, cfg *config.HoldConfig) error {
 	if err != nil {
 		return err
 	}
+	// After Listen: the authorization request makes the owner's PDS fetch
+	// the client metadata from this hold.
+	if reg != nil {
+		background.Go(func() { reg.Run(gcCtx) })
+	}
 	// No ReadTimeout: an upload part may take long; uploadPart renews an
 	// idle read deadline itself. Idle keep-alive connections are closed.
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.Server.IdleTimeout}
@@ -150,7 +163,7 @@ func claimDataDir(cfg *config.HoldConfig, whenLocked string) (*dataDirLock, erro
 // absolutePaths makes the config's file paths independent of the working
 // directory.
 func absolutePaths(cfg *config.HoldConfig) error {
-	for _, p := range []*string{&cfg.Server.DataDir, &cfg.QuotasFile} {
+	for _, p := range []*string{&cfg.Server.DataDir, &cfg.QuotasFile, &cfg.Registration.ProfileAvatar} {
 		if *p == "" {
 			continue
 		}

@@ -61,6 +61,13 @@ type RegistrationConfig struct {
 	Region             string `yaml:"region" env:"HOLD_REGION" comment:"Free-text region shown in the captain record, e.g. eu-central."`
 	Provider           string `yaml:"provider" env:"HOLD_PROVIDER" comment:"Free-text hosting provider shown in the captain record."`
 	Successor          string `yaml:"successor" env:"HOLD_SUCCESSOR" comment:"DID of the hold replacing this one, for migration redirects."`
+	// RegisterWithOwner exists for holds whose owner finds them another
+	// way (a sailor profile's defaultHold) and wants no OAuth prompt.
+	RegisterWithOwner    bool          `yaml:"register_with_owner" env:"HOLD_REGISTER_WITH_OWNER" comment:"Until the owner has approved once, log an OAuth URL (Visit this URL to authorize: ...) and, once approved, write an io.atcr.hold record and the owner's crew record into the owner's PDS, so the AppView finds this hold for the owner (docs/hold-registration.md). Needs an https public_url."`
+	RegistrationReminder time.Duration `yaml:"registration_reminder" env:"HOLD_REGISTRATION_REMINDER" comment:"How often a pending registration logs a fresh authorization URL (a PDS keeps one for about 5 minutes)."`
+	ProfileDisplayName   string        `yaml:"profile_display_name" env:"HOLD_PROFILE_DISPLAY_NAME" comment:"Display name of the hold's own app.bsky.actor.profile record; the record is written when any profile_* key is set, and rewritten only when they change."`
+	ProfileDescription   string        `yaml:"profile_description" env:"HOLD_PROFILE_DESCRIPTION" comment:"Description of the hold's profile record."`
+	ProfileAvatar        string        `yaml:"profile_avatar" env:"HOLD_PROFILE_AVATAR" comment:"Path of a PNG or JPEG file (at most 1 MB) uploaded as the profile's avatar blob, to the hold's S3."`
 }
 
 // UploadsConfig governs blob upload sessions.
@@ -103,6 +110,13 @@ type S3Params struct {
 	PresignTTL     time.Duration
 }
 
+// Lengths app.bsky.actor.profile allows (its lexicon's maxLength, in
+// bytes as a bound on the graphemes it counts).
+const (
+	maxProfileDisplayName = 640
+	maxProfileDescription = 2560
+)
+
 // devHoldURL is the public URL used under insecure_local_dev when none is set.
 const devHoldURL = "http://127.0.0.1:8080"
 
@@ -126,7 +140,7 @@ func DefaultHold() *HoldConfig {
 			TrustedProxies:         []string{"127.0.0.0/8", "::1"},
 			MaxFirehoseSubscribers: 64,
 		},
-		Registration: RegistrationConfig{PostsPerUserHour: 6},
+		Registration: RegistrationConfig{PostsPerUserHour: 6, RegisterWithOwner: true, RegistrationReminder: 4 * time.Minute},
 		Storage: StorageConfig{
 			Bucket:       "atcr",
 			Region:       "us-east-1",
@@ -230,6 +244,13 @@ func (c *HoldConfig) validate(src *sources) error {
 	}
 	if r.Successor != "" {
 		ck.did("registration.successor", r.Successor)
+	}
+	ck.positive("registration.registration_reminder", r.RegistrationReminder)
+	if len(r.ProfileDisplayName) > maxProfileDisplayName {
+		ck.fail("registration.profile_display_name", "at most %d characters, got %d", maxProfileDisplayName, len(r.ProfileDisplayName))
+	}
+	if len(r.ProfileDescription) > maxProfileDescription {
+		ck.fail("registration.profile_description", "at most %d characters, got %d", maxProfileDescription, len(r.ProfileDescription))
 	}
 
 	ck.identity(c.Identity, dev)

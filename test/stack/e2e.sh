@@ -5,7 +5,8 @@
 # Inside `unshare --mount --net` the stack has its own loopback and its own
 # /etc/hosts (a bind mount visible only there) naming atcr.internal, hold.test,
 # private-hold.test, fault-hold.test (the fault tests' own hold), pds.test, plc.test,
-# blobs.test, blobs-bad.test, alice.pds.test and bob.pds.test as 127.0.0.1. Caddy serves all of them on :443 from its internal
+# blobs.test, blobs-bad.test, alice.pds.test, bob.pds.test, holdreg.lan and
+# holdowner.pds.test (TestHoldRegistration's hold and its owner) as 127.0.0.1. Caddy serves all of them on :443 from its internal
 # CA (deploy/Caddyfile plus the overlay in test/stack/caddy), so did:web, handle
 # resolution and OAuth run over real HTTPS with no port, and no binary runs with
 # insecure_local_dev. Nothing on the host changes.
@@ -39,13 +40,13 @@ LOG_DIR="$STATE/logs"
 ENV_FILE="$STATE/stack.env"
 BUNDLE="$STATE/ca-bundle.pem"
 CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
-HOSTNAMES=(atcr.internal hold.test private-hold.test fault-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test)
+HOSTNAMES=(atcr.internal hold.test private-hold.test fault-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test holdreg.lan holdowner.pds.test)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
 # The stack's own services, which resolve to 127.0.0.1: the only private hosts
 # the AppView's and holds' guarded HTTP clients may reach (identity.private_hosts).
 # Users' handles live under pds.test; the AppView streams parts to the holds' S3.
-PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test]'
+PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test, holdreg.lan]'
 # The private hold's GC grace window: short, so the GC test can age a blob past it.
 PRIVATE_HOLD_GC_GRACE=10s
 
@@ -325,6 +326,9 @@ write_stack_env() {
 		ATCR_FAULT_HOLD_URL=https://fault-hold.test \
 		ATCR_FAULT_HOLD_DID=did:web:fault-hold.test \
 		ATCR_FAULT_HOLD_GATE=127.0.0.1:8090 \
+		ATCR_REG_HOLD_URL=https://holdreg.lan \
+		ATCR_REG_HOLD_DID=did:web:holdreg.lan \
+		ATCR_REG_HOLD_ADDR=127.0.0.1:8092 \
 		ATCR_TEST_VULNDB="$TEST_VULNDB" \
 		ATCR_PDS_URL=https://pds.test \
 		ATCR_PLC_URL=https://plc.test \

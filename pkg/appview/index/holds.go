@@ -66,7 +66,14 @@ func (s *Store) putCaptain(ctx context.Context, tx *sql.Tx, hold syntax.DID, c *
 	return nil
 }
 
+// putCrew indexes a crew record of a hold's repo. A record naming a hold
+// (the copy a hold writes into its owner's PDS when it registers,
+// docs/hold-registration.md) sits in a user's repo, whose DID is not a
+// hold's: it is skipped, or the owner would be listed as a hold.
 func (s *Store) putCrew(ctx context.Context, tx *sql.Tx, hold syntax.DID, rkey, cid string, c *atcr.HoldCrew) error {
+	if c.Hold != "" {
+		return nil
+	}
 	perms, err := json.Marshal(append([]string{}, c.Permissions...))
 	if err != nil {
 		return fmt.Errorf("encode permissions: %w", err)

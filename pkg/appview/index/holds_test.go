@@ -65,3 +65,24 @@ func TestCrew(t *testing.T) {
 		t.Errorf("after delete: %+v", crew)
 	}
 }
+
+// A registering hold writes a crew record into its owner's PDS, naming its
+// io.atcr.hold record there: the owner's DID must not become a hold.
+func TestCrewCopyInOwnersRepoIsNotIndexed(t *testing.T) {
+	e := newEnv(t)
+	e.put(t, rec(t, alice, "hold.example.com", &atcr.HoldCrew{Member: alice, Role: "owner",
+		Permissions: []string{"blob:read", "blob:write", "crew:admin"}, AddedAt: stamp(0),
+		Hold: "at://" + alice + "/io.atcr.hold/hold.example.com"}))
+	if crew, err := e.store.Crew(e.ctx, alice); err != nil || len(crew) != 0 {
+		t.Errorf("crew of the owner's DID = %+v %v, want none", crew, err)
+	}
+	dids, err := e.store.KnownDIDs(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dids {
+		if d == alice {
+			t.Errorf("the owner became a known DID through a registration crew record: %v", dids)
+		}
+	}
+}

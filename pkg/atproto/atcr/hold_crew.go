@@ -10,12 +10,17 @@ const HoldCrewNSID = "io.atcr.hold.crew"
 // HoldCrew is a record of collection io.atcr.hold.crew (record key: any).
 //
 // A member of a hold's crew, with role and permissions. One record per member in the hold's
-// embedded PDS.
+// embedded PDS. A hold also writes one into its owner's PDS when it registers (the original ATCR's
+// crew record), with hold naming the owner's io.atcr.hold record; the hold's own repo is what
+// access decisions read.
 type HoldCrew struct {
 	// LexiconTypeID is the record's $type; atcr.ToMap fills it in when empty.
 	LexiconTypeID string `json:"$type,omitempty"`
 	// When the member joined. Format: datetime.
 	AddedAt string `json:"addedAt"`
+	// Set only on the copy in the owner's PDS: the io.atcr.hold record of the hold this membership
+	// belongs to. Format: at-uri.
+	Hold string `json:"hold,omitempty"`
 	// DID of the crew member. Format: did.
 	Member string `json:"member"`
 	// Permissions granted to the member. Known values: blob:read, blob:write, crew:admin.

@@ -2,6 +2,7 @@ package holdoci
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -89,5 +90,7 @@ func (h *Handlers) getBlob(w http.ResponseWriter, r *http.Request) error {
 	hdr.Set("Location", location)
 	hdr.Set("Docker-Content-Digest", digest.String())
 	w.WriteHeader(http.StatusTemporaryRedirect)
+	h.logPresigned(ctx, "presigned blob download: 307 redirect", http.MethodGet, digest.String(), location,
+		slog.Int("status", http.StatusTemporaryRedirect))
 	return nil
 }

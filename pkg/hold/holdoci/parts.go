@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -72,6 +73,8 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 		u, err := h.s3.PresignUploadPart(ctx, key, sess.S3UploadID, int32(in.PartNumber), h.presignTTL)
 		if err == nil {
 			out.URL, out.ExpiresAt = u, formatDatetime(h.now().Add(h.presignTTL))
+			h.logPresigned(ctx, "presigned part upload URL issued", http.MethodPut, sess.ExpectedDigest, u,
+				slog.String("upload", sess.ID), slog.Int64("part", in.PartNumber))
 			return out, nil
 		}
 		if !errors.Is(err, s3.ErrNoPresigner) {
