@@ -178,6 +178,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
 		Tombstones:   database, // blob DELETE unlinks, kept across restarts
 		Indexer:      ix.Store, // a push shows on the pages at once
+		Successors:   ix.Store, // a retired hold's pushes go to its successor
 		HTTP:         httpOpts,
 		Logger:       logger,
 
