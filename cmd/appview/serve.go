@@ -136,10 +136,10 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
-	stars := &lateClients{}
+	stars, pushHolds := &lateClients{}, &latePushHolds{}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
 		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
-		Scans: scanViews, ClientAddrs: clientAddrs, Index: ix.Store, Stars: stars, Logger: logger,
+		Scans: scanViews, ClientAddrs: clientAddrs, Index: ix.Store, Stars: stars, PushHolds: pushHolds, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -199,6 +199,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
+	pushHolds.store.Store(store)
 	reg, err := registry.New(registry.Options{
 		Controller: authSvc.Controller(),
 		Resolver:   store, Manifests: store, Tags: store, Referrers: store, Catalog: store,
