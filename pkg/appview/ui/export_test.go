@@ -145,11 +145,11 @@ func TestDataExport(t *testing.T) {
 
 	// alice's rows are there.
 	var doc struct {
-		DID      string
-		Account  map[string][]map[string]any
-		Devices  []struct{ Name, RemoteAddr, Added, LastUsed string }
-		Index    map[string][]map[string]any
-		Records  struct {
+		DID     string
+		Account map[string][]map[string]any
+		Devices []struct{ Name, RemoteAddr, Added, LastUsed string }
+		Index   map[string][]map[string]any
+		Records struct {
 			PDS         string
 			Collections []struct{ Collection, ListRecords string }
 			URIs        []string
