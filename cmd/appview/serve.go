@@ -105,7 +105,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	defer database.Close()
 	// The UI index lives in the same database; it is closed (its pending
 	// writes flushed) before the database.
-	ix, err := openIndex(cfg, database, logger)
+	ix, err := openIndex(cfg, database, logger, backfillDeps{Directory: dir, HTTPClient: httpClient})
 	if err != nil {
 		return err
 	}
