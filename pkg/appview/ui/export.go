@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/atproto/atcr"
@@ -77,7 +78,7 @@ func (ui *UI) export(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	did := sess.DID.String()
-	doc := exportDoc{Format: exportFormat, ExportedAt: ui.now().UTC().Format(timeLayout), AppView: ui.origin,
+	doc := exportDoc{Format: exportFormat, ExportedAt: ui.now().UTC().Format(time.RFC3339), AppView: ui.origin,
 		DID: did, Handle: sess.Handle, Devices: []exportDevice{}}
 	var err error
 	if doc.Account, err = db.ExportAccount(ctx, ui.db, did); err != nil {
@@ -90,9 +91,9 @@ func (ui *UI) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, d := range list {
-		v := exportDevice{ID: d.ID, Name: d.Name, RemoteAddr: d.RemoteAddr, Added: d.CreatedAt.UTC().Format(timeLayout)}
+		v := exportDevice{ID: d.ID, Name: d.Name, RemoteAddr: d.RemoteAddr, Added: d.CreatedAt.UTC().Format(time.RFC3339)}
 		if !d.LastUsedAt.IsZero() {
-			v.LastUsed = d.LastUsedAt.UTC().Format(timeLayout)
+			v.LastUsed = d.LastUsedAt.UTC().Format(time.RFC3339)
 		}
 		doc.Devices = append(doc.Devices, v)
 	}
