@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
 
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/config"
@@ -23,7 +26,7 @@ func TestHealthShowsTheJetstreamCounters(t *testing.T) {
 	for _, url := range []string{"", "ws://127.0.0.1:1"} {
 		cfg := config.DefaultAppView()
 		cfg.Jetstream.URL = url
-		ix, err := openIndex(cfg, database, nil)
+		ix, err := openIndex(cfg, database, nil, backfillDeps{Directory: identity.NewMockDirectory(), HTTPClient: http.DefaultClient})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +42,7 @@ func TestHealthShowsTheJetstreamCounters(t *testing.T) {
 			t.Errorf("jetstream.url %q: status %v", url, body["status"])
 		case url == "" && hasJS:
 			t.Errorf("no consumer, yet jetstream counters: %v", body)
-		case url != "" && (!hasJS || js["index"] == nil || js["Cursor"] == nil):
+		case url != "" && (!hasJS || js["index"] == nil || js["Cursor"] == nil || js["backfill"] == nil):
 			t.Errorf("consumer configured, health %v", body)
 		}
 		ix.close(context.Background())

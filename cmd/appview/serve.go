@@ -105,7 +105,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	defer database.Close()
 	// The UI index lives in the same database; it is closed (its pending
 	// writes flushed) before the database.
-	ix, err := openIndex(cfg, database, logger)
+	ix, err := openIndex(cfg, database, logger, backfillDeps{Directory: dir, HTTPClient: httpClient})
 	if err != nil {
 		return err
 	}
@@ -136,10 +136,10 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
-	stars := &lateClients{}
+	stars, pushHolds := &lateClients{}, &latePushHolds{}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
 		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
-		Scans: scanViews, ClientAddrs: clientAddrs, Index: ix.Store, Stars: stars, Logger: logger,
+		Scans: scanViews, ClientAddrs: clientAddrs, Index: ix.Store, Stars: stars, PushHolds: pushHolds, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -178,6 +178,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
 		Tombstones:   database, // blob DELETE unlinks, kept across restarts
 		Indexer:      ix.Store, // a push shows on the pages at once
+		Successors:   ix.Store, // a retired hold's pushes go to its successor
 		HTTP:         httpOpts,
 		Logger:       logger,
 
@@ -198,6 +199,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return err
 	}
+	pushHolds.store.Store(store)
 	reg, err := registry.New(registry.Options{
 		Controller: authSvc.Controller(),
 		Resolver:   store, Manifests: store, Tags: store, Referrers: store, Catalog: store,

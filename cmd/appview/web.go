@@ -21,6 +21,7 @@ import (
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/devices"
 	"atcr.io/pkg/appview/index"
+	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/ui"
 	"atcr.io/pkg/config"
 )
@@ -55,6 +56,10 @@ type webDeps struct {
 	// runServe builds after webRoutes: see lateClients); nil hides the star
 	// button.
 	Stars ui.PDSClients
+	// PushHolds is the push path's cache of push holds (the storage.Store
+	// runServe builds after webRoutes: see latePushHolds), told when a user
+	// changes their default hold on /settings.
+	PushHolds ui.PushHoldCache
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -122,7 +127,10 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	if cfg.UI.Enabled {
 		web, err = ui.New(ui.Options{BaseURL: cfg.Server.BaseURL, Registry: cfg.ServiceName(), DB: pool,
 			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Scans: d.Scans,
-			Index: d.Index, Stars: d.Stars, Logger: log})
+			Index: d.Index, Stars: d.Stars, Logger: log,
+			// The default hold selector writes the sailor profile through
+			// the same chooser as stars.
+			DefaultHold: cfg.Server.DefaultHoldDID, Profiles: d.Stars, PushHolds: d.PushHolds})
 		if err != nil {
 			return fail(err)
 		}
@@ -152,4 +160,16 @@ func (l *lateClients) Client(ctx context.Context, did syntax.DID) (*atclient.API
 		return nil, errors.New("web: acting as a user is not ready yet")
 	}
 	return c.Client(ctx, did)
+}
+
+// latePushHolds is a ui.PushHoldCache whose storage.Store is set after
+// webRoutes returned (the store needs the chooser, which needs the OAuth
+// client webRoutes makes). Before it is set there is no cached hold to
+// forget.
+type latePushHolds struct{ store atomic.Pointer[storage.Store] }
+
+func (l *latePushHolds) ForgetPushHold(did syntax.DID) {
+	if s := l.store.Load(); s != nil {
+		s.ForgetPushHold(did)
+	}
 }

@@ -7,7 +7,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -148,4 +151,73 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// firstSeenCounters are the /health counters of the first-seen backfill.
+type firstSeenCounters struct {
+	Jetstream *struct {
+		Index    struct{ FirstSeen int64 } `json:"index"`
+		Backfill *struct {
+			Scheduled, Succeeded, Failed int64
+		} `json:"backfill"`
+	} `json:"jetstream"`
+}
+
+func appviewHealth(t *testing.T) firstSeenCounters {
+	t.Helper()
+	resp, err := http.Get(env(t, "ATCR_APPVIEW_URL") + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h firstSeenCounters
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h); err != nil {
+		t.Fatalf("/health: %v", err)
+	}
+	if h.Jetstream == nil || h.Jetstream.Backfill == nil {
+		t.Fatal("/health has no Jetstream backfill counters: is the consumer running?")
+	}
+	return h
+}
+
+// firstSeenWait bounds the wait for the background backfill (a hang guard,
+// not a performance target: getRepo and its verification take well under
+// a second here).
+const firstSeenWait = time.Minute
+
+// TestIndexBackfillsFirstSeenAccount: a brand-new account writes its first
+// io.atcr.* record straight to its PDS; the AppView meets the account for
+// the first time through Jetstream and backfills its whole repository in
+// the background (a verified getRepo against the reference PDS and PLC):
+// the sink's first-seen counter and the scheduler's successes move, and
+// the record is indexed.
+func TestIndexBackfillsFirstSeenAccount(t *testing.T) {
+	before := appviewHealth(t)
+	carol := holdNewAccount(t, "fs")
+	d := appviewIndex(t)
+	rec, err := atcr.ToMap(&atcr.RepoPage{Repository: "first", Description: "# first\n\nMy first ATCR record.", CreatedAt: syntax.DatetimeNow().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := carol.client.Post(testContext(t), syntax.NSID("com.atproto.repo.createRecord"), map[string]any{
+		"repo": carol.DID.String(), "collection": atcr.RepoPageNSID, "rkey": "first", "record": rec,
+	}, nil); err != nil {
+		t.Fatalf("createRecord: %v", err)
+	}
+	start := time.Now()
+	for {
+		h := appviewHealth(t)
+		_, indexed := repoPageRow(t, d, carol.DID.String(), "first")
+		if indexed && h.Jetstream.Index.FirstSeen > before.Jetstream.Index.FirstSeen &&
+			h.Jetstream.Backfill.Succeeded > before.Jetstream.Backfill.Succeeded {
+			t.Logf("first record → indexed and backfilled in %s (scheduled %d, succeeded %d, failed %d)", time.Since(start).Round(time.Millisecond),
+				h.Jetstream.Backfill.Scheduled, h.Jetstream.Backfill.Succeeded, h.Jetstream.Backfill.Failed)
+			return
+		}
+		if time.Since(start) > firstSeenWait {
+			t.Fatalf("after %s: indexed %v, counters before %+v %+v, now %+v %+v", firstSeenWait, indexed,
+				before.Jetstream.Index, *before.Jetstream.Backfill, h.Jetstream.Index, *h.Jetstream.Backfill)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -28,6 +29,11 @@ type fixture struct {
 	idx    *index.Store
 	tamper bool // change a record's bytes in getRepo answers
 	bf     *backfill.Backfiller
+	// fetches counts getRepo requests for the repository; while down is
+	// set they fail with 503, and while stall is open they wait for it.
+	fetches atomic.Int64
+	down    atomic.Bool
+	stall   atomic.Pointer[chan struct{}]
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -38,6 +44,18 @@ func newFixture(t *testing.T) *fixture {
 		if r.URL.Path != "/xrpc/com.atproto.sync.getRepo" || r.URL.Query().Get("did") != f.repo.DID().String() {
 			http.NotFound(w, r)
 			return
+		}
+		f.fetches.Add(1)
+		if f.down.Load() {
+			http.Error(w, "PDS unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if ch := f.stall.Load(); ch != nil {
+			select {
+			case <-*ch:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		var buf bytes.Buffer
 		if err := f.repo.Export(r.Context(), &buf); err != nil {

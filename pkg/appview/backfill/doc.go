@@ -12,4 +12,11 @@
 // indexed collections (index.Collections) in batches and sets the handle.
 // Holds (did:web) are read the same way: their captain and crew records
 // are in Collections.
+//
+// Scheduler (scheduler.go) runs backfills in the background for the
+// accounts the Jetstream sink meets for the first time (it is the sink's
+// index.DIDWatcher): Notice never blocks, a DID is queued or running at
+// most once, the queue and the workers are bounded, and a DID that failed
+// (or found the queue full) is scheduled again at its next event once its
+// backoff has passed.
 package backfill

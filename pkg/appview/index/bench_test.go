@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"atcr.io/pkg/appview/jetstream"
 	"atcr.io/pkg/atproto/atcr"
 )
 
@@ -111,4 +112,31 @@ func BenchmarkIndexEvents(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+	// Through the Jetstream sink (batches of 100), without and with a
+	// DIDWatcher: the watcher adds one UnseenDIDs query per batch for the
+	// DIDs the sink has not met yet (1,000 owners here).
+	for _, watch := range []bool{false, true} {
+		b.Run(fmt.Sprintf("Sink100/watcher=%v", watch), func(b *testing.B) {
+			e := newEnv(b)
+			commits := make([]jetstream.Commit, 0, b.N)
+			for i, ev := range mix(b, b.N) {
+				commits = append(commits, commit(b, ev.Record, int64(i+1)))
+			}
+			opts := SinkOptions{MaxBatch: 100, Window: time.Hour}
+			if watch {
+				opts.DIDs = &notices{}
+			}
+			k := NewJetstreamSink(e.store, opts)
+			b.ResetTimer()
+			for _, c := range commits {
+				if err := k.HandleCommit(e.ctx, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := k.Flush(e.ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }

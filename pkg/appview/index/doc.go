@@ -28,12 +28,15 @@
 // search rows), repo pages, stars, users, holds, search, feed (home page
 // and user page lists), repopage (the repository page), manifestdetail
 // (layers, platforms, referrers), counters, cursor, deletedid, known (the
-// DIDs a rebuild re-reads); record and semantics validate, write
-// dispatches.
+// DIDs a rebuild re-reads, and UnseenDIDs, those without rows), export
+// (the rows an account owns, for its data export); record and semantics
+// validate, write dispatches.
 //
 // Feeding it: jetstreamsink is the Jetstream consumer's handler and cursor
 // store (batches of commits into Apply with their cursor, a per-event
-// fallback when a batch's transaction fails); ownwrites is what
+// fallback when a batch's transaction fails), and firstseen tells its
+// DIDWatcher of the accounts it meets for the first time (which
+// pkg/appview/backfill's Scheduler then reads whole); ownwrites is what
 // pkg/appview/storage calls after the AppView's own record writes
 // (storage.Indexer); pkg/appview/backfill re-reads verified repositories.
 //

@@ -91,21 +91,57 @@ func (s *Store) putCrew(ctx context.Context, tx *sql.Tx, hold syntax.DID, rkey, 
 // Captain returns the indexed captain record of hold; db.ErrNotFound
 // (wrapped) when the index has none.
 func (s *Store) Captain(ctx context.Context, hold string) (Captain, error) {
-	var c Captain
-	var holdDID, owner string
-	var deployed, updated int64
-	err := s.sql.QueryRowContext(ctx, `SELECT hold_did, owner_did, public, allow_all_crew, deployed_at, region, provider, successor, updated_at
-		FROM hold_captain_records WHERE hold_did = ?`, hold).
-		Scan(&holdDID, &owner, &c.Public, &c.AllowAllCrew, &deployed, &c.Region, &c.Provider, &c.Successor, &updated)
+	c, err := scanCaptain(s.sql.QueryRowContext(ctx, `SELECT `+captainColumns+` FROM hold_captain_records WHERE hold_did = ?`, hold))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Captain{}, fmt.Errorf("captain of %s: %w", truncate(hold), db.ErrNotFound)
 	}
 	if err != nil {
 		return Captain{}, fmt.Errorf("read captain of %s: %w", truncate(hold), err)
 	}
+	return c, nil
+}
+
+const captainColumns = `hold_did, owner_did, public, allow_all_crew, deployed_at, region, provider, successor, updated_at`
+
+func scanCaptain(row interface{ Scan(...any) error }) (Captain, error) {
+	var c Captain
+	var holdDID, owner string
+	var deployed, updated int64
+	if err := row.Scan(&holdDID, &owner, &c.Public, &c.AllowAllCrew, &deployed, &c.Region, &c.Provider, &c.Successor, &updated); err != nil {
+		return Captain{}, err
+	}
 	c.HoldDID, c.Owner = syntax.DID(holdDID), syntax.DID(owner)
 	c.DeployedAt, c.UpdatedAt = fromUnix(deployed), fromUnix(updated)
 	return c, nil
+}
+
+// maxPushHolds bounds the holds PushHolds lists.
+const maxPushHolds = 200
+
+// PushHolds returns the captains of the holds did may push to, by hold
+// DID: public holds and holds that have did as crew, without the retired
+// ones (a push to those goes to their successor, which is listed if did
+// may use it). At most maxPushHolds.
+func (s *Store) PushHolds(ctx context.Context, did string) ([]Captain, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT `+captainColumns+` FROM hold_captain_records
+		WHERE successor = '' AND (public = 1 OR hold_did IN (SELECT hold_did FROM hold_crew WHERE member_did = ?))
+		ORDER BY hold_did LIMIT ?`, did, maxPushHolds)
+	if err != nil {
+		return nil, fmt.Errorf("holds of %s: %w", truncate(did), err)
+	}
+	defer rows.Close()
+	var out []Captain
+	for rows.Next() {
+		c, err := scanCaptain(rows)
+		if err != nil {
+			return nil, fmt.Errorf("holds of %s: %w", truncate(did), err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("holds of %s: %w", truncate(did), err)
+	}
+	return out, nil
 }
 
 // ResolveHold follows hold's successors and returns the hold new pushes

@@ -86,3 +86,35 @@ func TestCrewCopyInOwnersRepoIsNotIndexed(t *testing.T) {
 		}
 	}
 }
+
+// PushHolds: public holds and the holds a user is crew of, never a
+// retired one nor a private hold of others.
+func TestPushHolds(t *testing.T) {
+	e := newEnv(t)
+	private := func(hold string) Record {
+		return rec(t, hold, "self", &atcr.HoldCaptain{Owner: alice, DeployedAt: stamp(0)})
+	}
+	e.put(t,
+		captainRecord(t, hold1, hold2), // public but retired
+		private(hold2),                 // carol is crew
+		captainRecord(t, hold3, ""),    // public
+		rec(t, hold2, "m1", &atcr.HoldCrew{Member: carol, Role: "write", Permissions: []string{"blob:write"}, AddedAt: stamp(0)}),
+	)
+	got := func(did string) []string {
+		hs, err := e.store.PushHolds(e.ctx, did)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range hs {
+			out = append(out, h.HoldDID.String())
+		}
+		return out
+	}
+	if h := got(bob); len(h) != 1 || h[0] != hold3 {
+		t.Errorf("bob's holds: %v, want only the public, unretired one", h)
+	}
+	if h := got(carol); len(h) != 2 || h[0] != hold2 || h[1] != hold3 {
+		t.Errorf("carol's holds: %v, want her crew hold and the public one", h)
+	}
+}

@@ -28,6 +28,9 @@ type SinkOptions struct {
 	MaxBatch int
 	// Window is how long a commit may wait for others to join its batch.
 	Window time.Duration
+	// DIDs is told of the DIDs of every written batch, and of those the
+	// index meets for the first time (firstseen.go); nil: nobody is.
+	DIDs DIDWatcher
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -54,6 +57,9 @@ type SinkStats struct {
 	Failed int64
 	// Pending is how many commits wait for their batch to be written.
 	Pending int64
+	// FirstSeen counts the DIDs reported to SinkOptions.DIDs as met for
+	// the first time.
+	FirstSeen int64
 }
 
 // JetstreamSink feeds the index from the Jetstream consumer: it is the
@@ -80,8 +86,9 @@ type JetstreamSink struct {
 	timer   *time.Timer
 	failing error // the last write error while pending is kept
 	closed  bool
+	seen    map[string]struct{} // DIDs known to have rows (SinkOptions.DIDs)
 
-	batches, applied, invalid, ignored, fallbacks, failed, pendingN atomic.Int64
+	batches, applied, invalid, ignored, fallbacks, failed, pendingN, firstSeen atomic.Int64
 }
 
 var (
@@ -103,7 +110,7 @@ func NewJetstreamSink(s *Store, opts SinkOptions) *JetstreamSink {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &JetstreamSink{store: s, opts: opts, log: opts.Logger.With("component", "index-sink")}
+	return &JetstreamSink{store: s, opts: opts, log: opts.Logger.With("component", "index-sink"), seen: map[string]struct{}{}}
 }
 
 // Stats returns the sink's counters.
@@ -111,7 +118,7 @@ func (k *JetstreamSink) Stats() SinkStats {
 	return SinkStats{
 		Batches: k.batches.Load(), Applied: k.applied.Load(), Invalid: k.invalid.Load(),
 		Ignored: k.ignored.Load(), Fallbacks: k.fallbacks.Load(), Failed: k.failed.Load(),
-		Pending: k.pendingN.Load(),
+		Pending: k.pendingN.Load(), FirstSeen: k.firstSeen.Load(),
 	}
 }
 
@@ -256,6 +263,12 @@ func (k *JetstreamSink) flushLocked(ctx context.Context) error {
 		k.failing = nil
 		return nil
 	}
+	// Which DIDs are new is asked before the batch makes them known.
+	watch, err := k.watchLocked(ctx)
+	if err != nil {
+		k.failing = fmt.Errorf("index batch: %w", err)
+		return k.failing
+	}
 	res, err := k.store.Apply(ctx, Batch{Events: k.pending, CursorUS: k.cursor})
 	if err == nil {
 		k.batches.Add(1)
@@ -263,6 +276,7 @@ func (k *JetstreamSink) flushLocked(ctx context.Context) error {
 		for _, inv := range res.Invalid {
 			k.countInvalid(inv)
 		}
+		k.noticeLocked(watch)
 		k.clearLocked()
 		return nil
 	}
@@ -302,6 +316,7 @@ func (k *JetstreamSink) flushLocked(ctx context.Context) error {
 			k.log.Warn("index: the database refused a Jetstream event; skipped", "err", e, "failed_total", n)
 		}
 	}
+	k.noticeLocked(watch)
 	k.clearLocked()
 	return nil
 }

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -32,4 +33,45 @@ func (s *Store) KnownDIDs(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("known DIDs: %w", err)
 	}
 	return dids, nil
+}
+
+// UnseenDIDs returns those of dids the index has no rows of records of:
+// no manifest, tag, repo page or star, no sailor profile hold, no captain
+// or crew record. (A users row made only by a handle or a Bluesky profile
+// does not count: those say nothing of the account's io.atcr.* records.)
+// The Jetstream sink asks before it writes a batch, to find the accounts
+// it meets for the first time.
+func (s *Store) UnseenDIDs(ctx context.Context, dids []string) ([]string, error) {
+	if len(dids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(dids)
+	if err != nil {
+		return nil, fmt.Errorf("unseen DIDs: %w", err)
+	}
+	rows, err := s.sql.QueryContext(ctx, `SELECT DISTINCT value FROM json_each(?) AS d WHERE
+		NOT EXISTS (SELECT 1 FROM manifests WHERE did = d.value) AND
+		NOT EXISTS (SELECT 1 FROM tags WHERE did = d.value) AND
+		NOT EXISTS (SELECT 1 FROM repo_pages WHERE did = d.value) AND
+		NOT EXISTS (SELECT 1 FROM stars WHERE did = d.value) AND
+		NOT EXISTS (SELECT 1 FROM users WHERE did = d.value AND default_hold <> '') AND
+		NOT EXISTS (SELECT 1 FROM hold_captain_records WHERE hold_did = d.value) AND
+		NOT EXISTS (SELECT 1 FROM hold_crew WHERE hold_did = d.value)
+		ORDER BY 1`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("unseen DIDs: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("unseen DIDs: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unseen DIDs: %w", err)
+	}
+	return out, nil
 }

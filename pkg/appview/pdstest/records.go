@@ -230,6 +230,16 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// swapRecord with a CID: the write happens only while the record is at
+	// that CID, as on the reference PDS.
+	var swapCID string
+	if !create && len(in.SwapRecord) > 0 && string(in.SwapRecord) != "null" && json.Unmarshal(in.SwapRecord, &swapCID) == nil {
+		if cur, exists := s.repos[did].records[in.Collection][in.RKey]; !exists || cur.cid != swapCID {
+			s.mu.Unlock()
+			writeError(w, http.StatusBadRequest, "InvalidSwap", "Record was at another CID")
+			return
+		}
+	}
 	err = s.storeLocked(did, in.Collection, in.RKey, value, create)
 	var c string
 	if err == nil {

@@ -1,11 +1,14 @@
 package registry_test
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/index"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
 	"atcr.io/pkg/atproto/atcr"
@@ -43,5 +46,70 @@ func TestPullsFollowTheManifestsHold(t *testing.T) {
 	env.pushBlob(t, env.alice, "alice.test/app", layer)
 	if !hold2.HasBlob(t, d) {
 		t.Fatal("re-upload did not reach the new push hold")
+	}
+}
+
+// TestPushesFollowARetiredHoldsSuccessor: alice's profile names a hold
+// whose captain record (in the real index) names a successor. Her next
+// push goes to the successor, and its manifest record says so; the image
+// she pushed to the old hold before still pulls from the old hold.
+func TestPushesFollowARetiredHoldsSuccessor(t *testing.T) {
+	d := storagetest.OpenDB(t, filepath.Join(t.TempDir(), "appview.db"))
+	idx := index.New(d, index.Options{})
+	t.Cleanup(func() { idx.Close(context.Background()) })
+	env := newTestEnv(t, storagetest.EnvOptions{DB: d, Store: func(o *storage.Options) {
+		o.HoldTTL = 1 // the captain record written below is seen at once
+		o.Successors = idx
+	}})
+	const successor = syntax.DID("did:web:hold-successor.test")
+	next := env.AddHold(t, successor, storagetest.MockS3(t))
+	env.PDS.PutRecord(t, env.alice.DID, atcr.SailorProfileNSID, "self", atcr.SailorProfile{
+		DefaultHold: storagetest.HoldDID.String(), CreatedAt: "2026-03-01T12:00:00.000Z", UpdatedAt: "2026-03-01T12:00:00.000Z",
+	})
+
+	cfg := []byte(`{"os":"linux"}`)
+	push := func(tag string, layer []byte) {
+		t.Helper()
+		for _, b := range [][]byte{cfg, layer} {
+			env.pushBlob(t, env.alice, "alice.test/app", b)
+		}
+		expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/"+tag, imageManifest(t, [][]byte{cfg, layer}, nil),
+			map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}), http.StatusCreated)
+	}
+	oldLayer, newLayer := randomBytes(700), randomBytes(900)
+	push("v1", oldLayer)
+	if !env.Hold.HasBlob(t, digestOf(oldLayer)) || next.HasBlob(t, digestOf(oldLayer)) {
+		t.Fatal("before retirement the push did not go to the profile's hold")
+	}
+
+	// The hold is retired: its captain record names the successor.
+	captain, err := atcr.ToMap(&atcr.HoldCaptain{Owner: env.bob.DID.String(), Public: true, DeployedAt: "2026-03-01T12:00:00.000Z", Successor: successor.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Put(t.Context(), index.Record{DID: storagetest.HoldDID.String(), Collection: atcr.HoldCaptainNSID, RKey: "self", Value: captain}); err != nil {
+		t.Fatal(err)
+	}
+	push("v2", newLayer)
+	if !next.HasBlob(t, digestOf(newLayer)) || env.Hold.HasBlob(t, digestOf(newLayer)) {
+		t.Fatal("the push after retirement did not go to the successor")
+	}
+	holdOf := map[string]string{}
+	for _, rec := range env.PDS.Records(env.alice.DID, atcr.ManifestNSID) {
+		holdOf[rec["digest"].(string)] = rec["holdDid"].(string)
+	}
+	v1 := digestOf(imageManifest(t, [][]byte{cfg, oldLayer}, nil)).String()
+	v2 := digestOf(imageManifest(t, [][]byte{cfg, newLayer}, nil)).String()
+	if holdOf[v1] != storagetest.HoldDID.String() || holdOf[v2] != successor.String() {
+		t.Fatalf("manifest records' holds: %v", holdOf)
+	}
+
+	// Pulls go to the hold a manifest names: v1's layer still comes from
+	// the retired hold, v2's from the successor.
+	if got := env.fetchBlob(t, "alice.test/app", digestOf(oldLayer)); string(got) != string(oldLayer) {
+		t.Fatal("the image on the retired hold does not pull")
+	}
+	if got := env.fetchBlob(t, "alice.test/app", digestOf(newLayer)); string(got) != string(newLayer) {
+		t.Fatal("the image on the successor does not pull")
 	}
 }

@@ -26,7 +26,9 @@
 //     answers tag lists, referrers, digest lookups and the catalog.
 //   - manifests.go, references.go, tags.go, referrers.go, catalog.go: the
 //     services (references.go checks what a pushed manifest needs).
-//   - holds.go: which hold a push goes to.
+//   - holds.go: which hold a push goes to (a retired hold's successor, by
+//     Options.Successors; pulls never ask it), and ForgetPushHold, which
+//     the web UI calls after it changed a user's default hold.
 //   - blobs.go: HEAD (stat) and GET (presigned redirect) with their caches.
 //   - unlink.go: blob DELETE as a per-repository unlink (tombstones in the
 //     AppView database, Options.Tombstones, consulted before the caches),

@@ -16,9 +16,19 @@ import (
 // errNoHold: neither the user's records nor the configuration name a hold.
 var errNoHold = errors.New("no hold configured for this account and no default hold")
 
+// HoldSuccessors resolves a retired hold to the hold that replaces it
+// (*index.Store: the indexed captain records' successor, followed to the
+// end of the chain, loop-safe). Only pushes ask it: a pull goes to the
+// hold its manifest record names, retired or not.
+type HoldSuccessors interface {
+	ResolveHold(ctx context.Context, hold string) (string, error)
+}
+
 // pushHold returns the hold that receives the owner's pushes: the sailor
 // profile's defaultHold, else the first legacy io.atcr.hold record, else
-// the configured default. The answer is cached for Options.HoldTTL.
+// the configured default — or, when that hold is retired, its successor
+// (Options.Successors). The answer is cached for Options.HoldTTL
+// (ForgetPushHold drops it early).
 func (s *Store) pushHold(ctx context.Context, owner registry.Owner) (syntax.DID, error) {
 	if did, ok := s.pushHolds.Get(owner.DID); ok {
 		return did, nil
@@ -27,8 +37,41 @@ func (s *Store) pushHold(ctx context.Context, owner registry.Owner) (syntax.DID,
 	if err != nil {
 		return "", err
 	}
+	did = s.successorOf(ctx, owner.DID, did)
 	s.pushHolds.Set(owner.DID, did)
 	return did, nil
+}
+
+// ForgetPushHold drops the cached push hold of did, so its next push reads
+// the sailor profile again: the web UI calls it after it changed the
+// profile's defaultHold.
+func (s *Store) ForgetPushHold(did syntax.DID) {
+	s.pushHolds.Remove(did)
+}
+
+// successorOf returns the hold that replaces hold, or hold itself when it
+// is not retired. A broken chain (a loop, an unusable DID) or an index
+// error keeps hold: the push then goes where the user's records say,
+// as it did before successors existed, and the warning says why.
+func (s *Store) successorOf(ctx context.Context, owner, hold syntax.DID) syntax.DID {
+	if s.opts.Successors == nil {
+		return hold
+	}
+	next, err := s.opts.Successors.ResolveHold(ctx, hold.String())
+	if err != nil {
+		s.log.WarnContext(ctx, "storage: cannot follow the hold's successor; pushing to the hold itself", "did", owner, "hold", hold, "err", err)
+		return hold
+	}
+	if next == hold.String() {
+		return hold
+	}
+	did, err := syntax.ParseDID(next)
+	if err != nil {
+		s.log.WarnContext(ctx, "storage: ignoring an unusable hold successor", "did", owner, "hold", hold, "successor", next)
+		return hold
+	}
+	s.log.DebugContext(ctx, "storage: the push hold is retired; pushing to its successor", "did", owner, "hold", hold, "successor", did)
+	return did
 }
 
 func (s *Store) discoverHold(ctx context.Context, owner registry.Owner) (syntax.DID, error) {

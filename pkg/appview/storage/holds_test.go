@@ -95,3 +95,30 @@ func TestPushHoldIsCached(t *testing.T) {
 		t.Fatalf("%d profile reads after the TTL, want 2", n)
 	}
 }
+
+// TestForgetPushHold: after the profile changes, ForgetPushHold makes the
+// next push read it again instead of waiting out HoldTTL.
+func TestForgetPushHold(t *testing.T) {
+	const holdB = syntax.DID("did:web:hold-b.test")
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	other := env.AddHold(t, holdB, storagetest.MockS3(t))
+	user := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	if _, err := env.Store.StartUpload(t.Context(), repo, oci.Digest{}); err != nil {
+		t.Fatal(err)
+	}
+	env.PDS.PutRecord(t, user.DID, atcr.SailorProfileNSID, "self", atcr.SailorProfile{DefaultHold: holdB.String(), CreatedAt: stamp, UpdatedAt: stamp})
+	if _, err := env.Store.StartUpload(t.Context(), repo, oci.Digest{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := other.Calls(atcr.HoldInitiateUploadNSID); n != 0 {
+		t.Fatalf("the cached hold was not used within HoldTTL (%d calls to the new hold)", n)
+	}
+	env.Store.ForgetPushHold(user.DID)
+	if _, err := env.Store.StartUpload(t.Context(), repo, oci.Digest{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := other.Calls(atcr.HoldInitiateUploadNSID); n != 1 {
+		t.Fatalf("after ForgetPushHold the new hold got %d initiateUpload calls, want 1", n)
+	}
+}

@@ -65,6 +65,9 @@ type Options struct {
 	// Tombstones persists the blobs unlinked from a repository by a blob
 	// DELETE (*db.DB). Required: unlinks must survive a restart.
 	Tombstones Tombstones
+	// Successors turns a retired push hold into its successor (the
+	// index's captain records); nil: pushes go to the discovered hold.
+	Successors HoldSuccessors
 	// Indexer is told of the records this AppView writes and deletes, and
 	// of pushes (the UI index); nil: nothing is indexed here.
 	Indexer Indexer

@@ -7,7 +7,11 @@
 // commands), /login, /auth/oauth/authorize and /auth/oauth/callback (the
 // browser half of pkg/appview/appoauth's login), POST /auth/logout, /device
 // (enter or confirm a user code, approve or deny), /settings (devices,
-// revoke), /install (how to build, install and configure
+// revoke; with Options.Profiles the default hold selector, POST
+// /settings/default-hold writing the io.atcr.sailor.profile record with
+// swapRecord and dropping the push path's cached hold, defaulthold.go),
+// /settings/export (the signed-in user's data as a JSON download, without
+// any secret, export.go), /install (how to build, install and configure
 // docker-credential-atcr on Linux and macOS, with this registry's host in
 // every command; install.go), /static/*; with Options.Repositories also /u/{handle-or-did},
 // /r/{name} with its partials /r/{name}/-/tags and

@@ -58,10 +58,12 @@ type pageData struct {
 	Typed    string
 	Request  *deviceRequestView
 	Devices  []deviceView
-	Heading  string
-	Message  string
-	Link     string
-	LinkText string
+	// The default hold selector of /settings (Options.Profiles).
+	DefaultHold *defaultHoldView
+	Heading     string
+	Message     string
+	Link        string
+	LinkText    string
 	// Repository pages.
 	Browse  bool // the repository pages exist (Options.Repositories)
 	User    *browse.User

@@ -17,7 +17,8 @@ type deviceView struct {
 
 const timeLayout = "2006-01-02 15:04 UTC"
 
-// settings (GET /settings) lists the user's devices.
+// settings (GET /settings): the default hold selector, the user's devices,
+// and the link to the data export.
 func (ui *UI) settings(w http.ResponseWriter, r *http.Request) {
 	sess := ui.requireBrowserSession(w, r)
 	if sess == nil {
@@ -37,7 +38,8 @@ func (ui *UI) settings(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, v)
 	}
-	ui.render(w, r, http.StatusOK, "settings", pageData{Title: "Settings", Devices: views})
+	ui.render(w, r, http.StatusOK, "settings", pageData{Title: "Settings", Devices: views,
+		DefaultHold: ui.defaultHoldSection(r.Context(), sess)})
 }
 
 // revokeDevice (POST /settings/devices/{id}/revoke) deletes a device. HTMX

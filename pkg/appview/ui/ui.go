@@ -69,6 +69,17 @@ type Options struct {
 	// records in their PDS (*actas.Chooser). Optional, and only with Index:
 	// nil shows counts without a star button.
 	Stars PDSClients
+	// DefaultHold is the AppView's configured default hold DID
+	// (server.default_hold_did): always one of the choices of the default
+	// hold selector.
+	DefaultHold string
+	// Profiles reads and writes the signed-in user's io.atcr.sailor.profile
+	// in their PDS (*actas.Chooser) for the default hold selector of
+	// /settings. Optional: nil leaves the selector out.
+	Profiles PDSClients
+	// PushHolds is the push path's cache of push holds (*storage.Store),
+	// told when a user changed their default hold. Optional.
+	PushHolds PushHoldCache
 	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
 	BrowserSessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
@@ -88,6 +99,10 @@ type UI struct {
 	scans           Scans
 	index           *index.Store
 	stars           PDSClients
+	profiles        PDSClients
+	pushHolds       PushHoldCache
+	defaultHold     string
+	db              *sql.DB
 	readmes         *readmeCache
 	codes           *throttle.Failures[string] // wrong user codes per browser session
 	pages           *pages
@@ -143,6 +158,10 @@ func New(opts Options) (*UI, error) {
 		scans:           opts.Scans,
 		index:           opts.Index,
 		stars:           opts.Stars,
+		profiles:        opts.Profiles,
+		pushHolds:       opts.PushHolds,
+		defaultHold:     opts.DefaultHold,
+		db:              opts.DB,
 		readmes:         newReadmeCache(),
 		codes:           codes,
 		pages:           p,
@@ -171,6 +190,10 @@ func (ui *UI) Mount(r chi.Router) {
 		r.Get("/settings", ui.settings)
 		r.Get(installPath, ui.installPage)
 		r.Post("/settings/devices/{id}/revoke", ui.revokeDevice)
+		r.Get(exportPath, ui.export)
+		if ui.profiles != nil {
+			r.Post(defaultHoldPath, ui.saveDefaultHold)
+		}
 		if ui.repos != nil || ui.index != nil {
 			r.Get(userPrefix+"*", ui.userPage)
 			r.Get(repoPrefix+"*", ui.repoRoute)
