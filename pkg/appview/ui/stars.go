@@ -36,14 +36,18 @@ func starKey(owner, repository string) string {
 	return owner + "~" + pdsread.RepoPageKey(repository)
 }
 
-// repoAction serves POST /r/{name}/-/star (form field star=1 to star, 0 to
-// unstar): writes or deletes the signed-in user's io.atcr.sailor.star in
+// repoAction serves POST /r/{name}/-/settings (reposettings.go) and POST
+// /r/{name}/-/star (form field star=1 to star, 0 to unstar): the latter writes or deletes the signed-in user's io.atcr.sailor.star in
 // their PDS, puts the change into the index at once (Jetstream echoes it
 // later, a no-op), and answers the star control (HTMX) or sends the
 // browser back to the page.
 func (ui *UI) repoAction(w http.ResponseWriter, r *http.Request) {
 	rawName, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), repoPrefix), partialSep)
 	name, err := oci.ParseRepository(strings.TrimSuffix(rawName, "/"))
+	if err == nil && rest == settingsAction {
+		ui.repoSettingsSave(w, r, name)
+		return
+	}
 	if err != nil || rest != starAction {
 		ui.partialFail(w, r, http.StatusNotFound, "Page not found", "There is no such page.")
 		return

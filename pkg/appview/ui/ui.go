@@ -65,9 +65,11 @@ type Options struct {
 	// fall back to Repositories). Optional: nil leaves the pages as they
 	// were without it.
 	Index *index.Store
-	// Stars writes and deletes the signed-in user's io.atcr.sailor.star
-	// records in their PDS (*actas.Chooser). Optional, and only with Index:
-	// nil shows counts without a star button.
+	// Stars writes the signed-in user's records in their PDS
+	// (*actas.Chooser): io.atcr.sailor.star (the star button) and
+	// io.atcr.repo.page (the owner's repository settings). Optional, and
+	// only with Index: nil shows counts without a star button and no
+	// repository settings.
 	Stars PDSClients
 	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
 	BrowserSessionTTL time.Duration
