@@ -365,7 +365,7 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 		Stars: page.Stars, Pulls: page.Pulls, Pushes: page.Pushes, Scans: ui.scans != nil, Details: ui.repos != nil, Registry: ui.registry,
 		Base: repoPrefix + name.String(),
 	}
-	src := markdown.PickSource(markdown.Inputs{PageDescription: page.README, Annotations: page.Annotations})
+	src := markdown.PickSource(ui.readmeInputs(ctx, page.README, page.Annotations))
 	if src.Kind != markdown.KindNone {
 		res, err := ui.readmes.render(ctx, src)
 		if err != nil {
