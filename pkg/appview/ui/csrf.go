@@ -79,8 +79,7 @@ func (ui *UI) crossSite(r *http.Request) string {
 // upload, up to maxSettingsBodyBytes there, maxFormBytes elsewhere). A
 // multipart body is read only for a browser session: nobody else can pass
 // the token check, so an anonymous client cannot make the server buffer
-// megabytes. Multipart parts stay in memory (the limit is the memory
-// bound); false means the answer was written.
+// megabytes. False means the answer was written.
 func (ui *UI) parseForm(w http.ResponseWriter, r *http.Request, sess *BrowserSession) bool {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "multipart/form-data" {
@@ -96,12 +95,12 @@ func (ui *UI) parseForm(w http.ResponseWriter, r *http.Request, sess *BrowserSes
 		ui.fail(w, r, http.StatusForbidden, "Request refused", "Your session has changed or expired. Reload the page and try again.")
 		return false
 	}
-	limit := int64(maxFormBytes)
+	limit, memory := int64(maxFormBytes), int64(maxFormBytes)
 	if isRepoSettingsPath(r.URL.EscapedPath()) {
-		limit = maxSettingsBodyBytes
+		limit, memory = maxSettingsBodyBytes, maxSettingsMemory
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if err := r.ParseMultipartForm(limit); err != nil {
+	if err := r.ParseMultipartForm(memory); err != nil {
 		status, message := http.StatusBadRequest, "The form could not be read."
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

@@ -36,10 +36,15 @@ const (
 	maxShortDescriptionBytes = 300
 	maxReadmeBytes           = 100_000
 	maxAvatarBytes           = 3_000_000
-	// maxSettingsBodyBytes bounds the settings form's multipart body: the
-	// avatar, the README twice over (browsers send a textarea's line
-	// breaks as CRLF), and room for the other fields and part headers.
-	maxSettingsBodyBytes = maxAvatarBytes + 2*maxReadmeBytes + 64<<10
+	// maxSettingsBodyBytes bounds the settings form's multipart body: far
+	// above the avatar's limit, so that a photo somewhat too large is
+	// refused on the form with what was typed kept, rather than by a bare
+	// 413. maxSettingsMemory is what of it stays in memory (a valid avatar,
+	// the README twice over as browsers send a textarea's line breaks as
+	// CRLF, the other fields); the rest of a too-large file goes to a
+	// temporary file that net/http removes when the request ends.
+	maxSettingsBodyBytes = 16 << 20
+	maxSettingsMemory    = maxAvatarBytes + 2*maxReadmeBytes + 64<<10
 )
 
 // avatarTypes are the lexicon's accepted avatar types, as
@@ -191,7 +196,7 @@ func readAvatar(r *http.Request) (data []byte, mimeType, msg string) {
 	if r.MultipartForm == nil {
 		return nil, "", ""
 	}
-	file, _, err := r.FormFile("avatar")
+	file, header, err := r.FormFile("avatar")
 	if errors.Is(err, http.ErrMissingFile) {
 		return nil, "", ""
 	}
@@ -199,6 +204,9 @@ func readAvatar(r *http.Request) (data []byte, mimeType, msg string) {
 		return nil, "", "The avatar could not be read."
 	}
 	defer file.Close()
+	if header.Size > maxAvatarBytes {
+		return nil, "", "The avatar is larger than 3 MB; choose a smaller image."
+	}
 	data, err = io.ReadAll(io.LimitReader(file, maxAvatarBytes+1))
 	if err != nil {
 		return nil, "", "The avatar could not be read."

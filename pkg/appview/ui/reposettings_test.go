@@ -197,6 +197,7 @@ func TestRepoSettingsRefused(t *testing.T) {
 	token := b.csrfToken()
 	gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 	big := append(pngBytes(t), bytes.Repeat([]byte{0}, maxAvatarBytes)...)
+	huge := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte{1}, 10<<20)...)
 	cases := []struct {
 		name   string
 		fields map[string]string
@@ -207,6 +208,7 @@ func TestRepoSettingsRefused(t *testing.T) {
 			&avatarFile{name: "cat.png", contentType: "image/png", data: []byte("<html><script>alert(1)</script></html>")}, "must be a PNG, JPEG or WebP"},
 		{"GIF", map[string]string{"readme": "kept text"}, &avatarFile{name: "a.png", contentType: "image/png", data: gif}, "must be a PNG, JPEG or WebP"},
 		{"oversized avatar", map[string]string{"readme": "kept text"}, &avatarFile{name: "big.png", contentType: "image/png", data: big}, "larger than 3 MB"},
+		{"a 10 MB photo", map[string]string{"readme": "kept text"}, &avatarFile{name: "photo.jpg", contentType: "image/jpeg", data: huge}, "larger than 3 MB"},
 		{"long description", map[string]string{"description": strings.Repeat("d", maxShortDescriptionBytes+1), "readme": "kept text"}, nil, "at most 300 fit"},
 		{"long README", map[string]string{"readme": "kept text" + strings.Repeat("r", maxReadmeBytes)}, nil, "at most 100000 fit"},
 		{"description with a line break", map[string]string{"description": "one\ntwo", "readme": "kept text"}, nil, "one line"},
@@ -222,6 +224,12 @@ func TestRepoSettingsRefused(t *testing.T) {
 				t.Error("the typed README is not kept")
 			}
 		})
+	}
+	// Past the body limit: refused before the handler, nothing written.
+	r := b.postSettings(settingsPath, map[string]string{"csrf_token": token, "readme": "x"},
+		&avatarFile{name: "disk.img", contentType: "image/png", data: make([]byte, maxSettingsBodyBytes)})
+	if r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body past the limit: %d", r.StatusCode)
 	}
 	if n := len(pds.Records(aliceDID, atcr.RepoPageNSID)); n != 0 || pds.Calls("com.atproto.repo.uploadBlob") != 0 {
 		t.Errorf("refused forms wrote %d records, %d blobs", n, pds.Calls("com.atproto.repo.uploadBlob"))
