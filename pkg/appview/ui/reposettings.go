@@ -255,21 +255,7 @@ func (ui *UI) putRepoPage(ctx context.Context, did syntax.DID, repository, short
 		}
 		rec.Avatar = &blob
 	}
-	m, err := atcr.ToMap(&rec)
-	if err != nil {
-		return fmt.Errorf("repo page record: %w", err)
-	}
-	if err := schema.ValidateRecord(atcr.RepoPageNSID, m); err != nil {
-		return fmt.Errorf("repo page record: %w", err)
-	}
-	in := map[string]any{"repo": did.String(), "collection": atcr.RepoPageNSID, "rkey": rkey, "record": m}
-	var out struct {
-		CID string `json:"cid"`
-	}
-	if err := c.Post(ctx, "com.atproto.repo.putRecord", in, &out); err != nil {
-		return fmt.Errorf("put repo page %s: %w", rkey, err)
-	}
-	return ui.index.Put(ctx, index.Record{DID: did.String(), Collection: atcr.RepoPageNSID, RKey: rkey, CID: out.CID, Value: m})
+	return ui.putOwnRecord(ctx, c, did, rkey, &rec)
 }
 
 // currentRepoPage reads the record being replaced from the owner's PDS

@@ -17,7 +17,7 @@ const editedReadme = "# Edited in the browser\n\nNow with **bold** text and a li
 // repo-readme-edited.png in var/e2e/screenshots.
 func TestRepoSettingsInChromium(t *testing.T) {
 	br := startChromium(t)
-	ie, pds := settingsEnv(t)
+	ie, pds := pdsIndexEnv(t)
 	// No avatar: the CDN is on the network.
 	if err := ie.store.Delete(t.Context(), aliceDID.String(), "app.bsky.actor.profile", "self"); err != nil {
 		t.Fatal(err)
@@ -28,9 +28,13 @@ func TestRepoSettingsInChromium(t *testing.T) {
 	if cookie == nil {
 		t.Fatal("no browser session cookie")
 	}
-	br.step("log in",
-		chromedp.Navigate(ie.srv.URL+"/"),
-		chromedp.Evaluate[chromedp.Void](`document.cookie = "`+BrowserSessionCookie+`=`+cookie.Value+`; path=/"`),
+	br.step("open the home page", chromedp.Navigate(ie.srv.URL+"/"))
+	br.step("set the session cookie",
+		chromedp.Evaluate[chromedp.Void](`document.cookie = "`+BrowserSessionCookie+`=`+cookie.Value+`; path=/"`))
+	if got := evalString(t, br, `document.cookie`); !strings.Contains(got, BrowserSessionCookie+"=") {
+		t.Fatalf("cookie not set: %q", got)
+	}
+	br.step("open the repository as its owner",
 		chromedp.Navigate(ie.srv.URL+"/r/alice.test/web"),
 		chromedp.WaitVisible(chromedp.CSS(`#repo-settings-link`)),
 	)

@@ -19,8 +19,9 @@ import (
 	"atcr.io/pkg/atproto/atcr"
 )
 
-// settingsEnv is the index pages over seeded records, with alice's PDS.
-func settingsEnv(t *testing.T) (*indexEnv, *pdstest.Server) {
+// pdsIndexEnv is the index pages over seeded records, writing to alice's
+// PDS (stars, repository settings).
+func pdsIndexEnv(t *testing.T) (*indexEnv, *pdstest.Server) {
 	t.Helper()
 	pds := pdstest.NewServer(t, nil)
 	pds.AddAccount(pdstest.Account{DID: aliceDID, Handle: "alice.test"})
@@ -114,7 +115,7 @@ const settingsPath = "/r/alice.test/web/-/settings"
 // the new README rendered (sanitized) and the description; a second save
 // without a file keeps the avatar.
 func TestRepoSettingsSave(t *testing.T) {
-	ie, pds := settingsEnv(t)
+	ie, pds := pdsIndexEnv(t)
 	b := ie.browser()
 	if r := b.get("/r/alice.test/web"); strings.Contains(r.body, `id="repo-settings-link"`) {
 		t.Fatal("settings link shown to a visitor")
@@ -191,7 +192,7 @@ func TestRepoSettingsSave(t *testing.T) {
 // What the form refuses: hostile or oversized input comes back as a 400
 // on the form with what was typed; nothing reaches the PDS.
 func TestRepoSettingsRefused(t *testing.T) {
-	ie, pds := settingsEnv(t)
+	ie, pds := pdsIndexEnv(t)
 	b := ie.browser()
 	b.logIn("")
 	token := b.csrfToken()
@@ -238,7 +239,7 @@ func TestRepoSettingsRefused(t *testing.T) {
 
 // Only the owner, only with the CSRF token, only logged in.
 func TestRepoSettingsAccess(t *testing.T) {
-	ie, pds := settingsEnv(t)
+	ie, pds := pdsIndexEnv(t)
 	anon := ie.browser()
 	if r := anon.get(settingsPath); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
 		t.Errorf("logged out GET: %d %s", r.StatusCode, r.Header.Get("Location"))

@@ -112,22 +112,30 @@ func (ui *UI) setStar(ctx context.Context, did syntax.DID, owner, repository str
 		}
 		return ui.index.Delete(ctx, did.String(), atcr.SailorStarNSID, rkey)
 	}
-	rec, err := atcr.ToMap(&atcr.SailorStar{
+	return ui.putOwnRecord(ctx, c, did, rkey, &atcr.SailorStar{
 		Subject:   "at://" + owner + "/" + atcr.RepoPageNSID + "/" + pdsread.RepoPageKey(repository),
 		CreatedAt: ui.now().UTC().Format(time.RFC3339),
 	})
+}
+
+// putOwnRecord validates rec, writes it to did's PDS with putRecord under
+// rkey (the client acts as did), then puts it into the index at once:
+// Jetstream's echo of it later changes nothing.
+func (ui *UI) putOwnRecord(ctx context.Context, c *atclient.APIClient, did syntax.DID, rkey string, rec interface{ NSID() string }) error {
+	collection := rec.NSID()
+	m, err := atcr.ToMap(rec)
 	if err != nil {
-		return fmt.Errorf("star record: %w", err)
+		return fmt.Errorf("%s record: %w", collection, err)
 	}
-	if err := schema.ValidateRecord(atcr.SailorStarNSID, rec); err != nil {
-		return fmt.Errorf("star record: %w", err)
+	if err := schema.ValidateRecord(collection, m); err != nil {
+		return fmt.Errorf("%s record: %w", collection, err)
 	}
-	in := map[string]any{"repo": did.String(), "collection": atcr.SailorStarNSID, "rkey": rkey, "record": rec}
+	in := map[string]any{"repo": did.String(), "collection": collection, "rkey": rkey, "record": m}
 	var out struct {
 		CID string `json:"cid"`
 	}
 	if err := c.Post(ctx, "com.atproto.repo.putRecord", in, &out); err != nil {
-		return fmt.Errorf("put star %s: %w", rkey, err)
+		return fmt.Errorf("put %s %s: %w", collection, rkey, err)
 	}
-	return ui.index.Put(ctx, index.Record{DID: did.String(), Collection: atcr.SailorStarNSID, RKey: rkey, CID: out.CID, Value: rec})
+	return ui.index.Put(ctx, index.Record{DID: did.String(), Collection: collection, RKey: rkey, CID: out.CID, Value: m})
 }
