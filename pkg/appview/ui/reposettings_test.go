@@ -7,7 +7,6 @@ import (
 	stdimage "image"
 	"image/color"
 	"image/png"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -63,20 +62,7 @@ func (b *browser) postSettings(path string, fields map[string]string, file *avat
 		_, _ = w.Write(file.data)
 	}
 	_ = mw.Close()
-	req, err := http.NewRequest(http.MethodPost, b.e.srv.URL+path, &body)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Origin", b.e.srv.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return &response{Response: resp, body: string(raw)}
+	return b.send(http.MethodPost, path, &body, mw.FormDataContentType(), nil)
 }
 
 // storedPage reads alice's web page record from the PDS.
