@@ -44,8 +44,12 @@ func TestUIRepoSettings(t *testing.T) {
 	}
 
 	b := newBrowser(t)
-	b.logIn(alice.Handle, alice.Password)
-	b.step("repository page", chromedp.Navigate(appview+"/r/"+name), chromedp.WaitVisible(chromedp.CSS("#repo-settings-link")))
+	b.logIn(alice.Handle, accounts(t)[0].Password)
+	// By DID: the index may not know alice's handle yet (it learns handles
+	// from Jetstream identity events and backfills), and a repository page
+	// by handle would then come from her PDS, without the settings link.
+	path := strings.TrimPrefix(name, alice.Handle+"/")
+	b.step("repository page", chromedp.Navigate(appview+"/r/"+alice.DID+"/"+path), chromedp.WaitVisible(chromedp.CSS("#repo-settings-link")))
 	b.step("open the settings", chromedp.Click(chromedp.CSS("#repo-settings-link")), chromedp.WaitVisible(chromedp.CSS("#repo-settings")))
 	b.step("edit",
 		chromedp.SetValue(chromedp.CSS("#repo-description"), "Edited end to end"),
@@ -60,7 +64,6 @@ func TestUIRepoSettings(t *testing.T) {
 	}
 	b.shoot("repo-settings-e2e.png")
 
-	path := strings.TrimPrefix(name, alice.Handle+"/")
 	var page map[string]any
 	for _, r := range listRecords(t, alice.DID, atcr.RepoPageNSID) {
 		if r["repository"] == path {
