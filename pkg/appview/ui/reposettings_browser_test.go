@@ -79,4 +79,16 @@ func TestRepoSettingsInChromium(t *testing.T) {
 		t.Errorf("record in the PDS: %.80q", rec.Description)
 	}
 	br.shoot("repo-readme-edited.png")
+
+	// An avatar that does not load is hidden (static/ui.js), not shown
+	// broken: one that 404s here stands in for the unreachable CDN.
+	br.step("add a broken avatar", chromedp.Evaluate[chromedp.Void](`(function () {
+		var img = document.createElement("img");
+		img.className = "avatar"; img.id = "broken-avatar"; img.src = "/static/no-such-avatar.png";
+		document.querySelector(".profile-head").prepend(img);
+	})()`))
+	br.step("the broken avatar is hidden", chromedp.WaitNotVisible(chromedp.CSS(`#broken-avatar`)))
+	if got := evalString(t, br, `document.getElementById("broken-avatar").className`); got != "avatar avatar-missing" {
+		t.Errorf("broken avatar has class %q", got)
+	}
 }
