@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/index"
@@ -381,4 +382,41 @@ func TestEditedReadmeShows(t *testing.T) {
 	if !strings.Contains(body, "<em>news</em>") || strings.Contains(body, "<strong>static</strong>") {
 		t.Errorf("edited README not shown:\n%s", body)
 	}
+}
+
+// A handle the index has no row for (no identity event seen yet) is
+// resolved through the directory; the page comes from the index and the
+// handle is remembered. Without the directory it stays unknown.
+func TestRepositoryPageResolvesAnUnindexedHandle(t *testing.T) {
+	dir := identity.NewMockDirectory()
+	dir.Insert(identity.Identity{DID: aliceDID, Handle: syntax.Handle("alice.test")})
+	var ie *indexEnv
+	e := newTestEnvWithOptions(t, func(e *testEnv, o *Options) {
+		ie = newIndexEnvOver(t, e, o)
+		o.Directory = dir
+	})
+	ie.testEnv = e
+	ie.seed(t)
+	ctx := context.Background()
+	if err := ie.store.SetHandle(ctx, aliceDID.String(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ie.store.UserByHandle(ctx, "alice.test"); err == nil {
+		t.Fatal("the handle is still indexed")
+	}
+	b := ie.browser()
+	ie.check(t, b, []pageCase{
+		{"resolved by the directory", "/r/alice.test/web", 200, []string{`<h1 id="repo-name">web</h1>`, `id="star-count"`}, nil},
+		{"a handle nobody has", "/r/nobody.test/web", 404, nil, nil},
+	})
+	if u, err := ie.store.UserByHandle(ctx, "alice.test"); err != nil || u.DID != aliceDID {
+		t.Errorf("handle not remembered: %+v %v", u, err)
+	}
+
+	plain := newIndexEnv(t, nil)
+	plain.seed(t)
+	if err := plain.store.SetHandle(ctx, aliceDID.String(), ""); err != nil {
+		t.Fatal(err)
+	}
+	plain.check(t, plain.browser(), []pageCase{{"no directory", "/r/alice.test/web", 404, nil, nil}})
 }

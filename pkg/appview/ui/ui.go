@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/go-chi/chi/v5"
 
@@ -89,6 +90,11 @@ type Options struct {
 	// anyone's. Optional: nil never fetches them (the page falls back to
 	// the image's description).
 	ReadmeClient *http.Client
+	// Directory resolves a handle the index has no current row for (an
+	// account whose identity event it has not seen, or a handle changed
+	// since), so a page named by handle still comes from the index.
+	// Optional: nil knows handles only from the index.
+	Directory identity.Directory
 	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
 	BrowserSessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
@@ -107,6 +113,7 @@ type UI struct {
 	repos           Repositories
 	scans           Scans
 	index           *index.Store
+	directory       identity.Directory
 	stars           PDSClients
 	profiles        PDSClients
 	pushHolds       PushHoldCache
@@ -171,6 +178,7 @@ func New(opts Options) (*UI, error) {
 		repos:           opts.Repositories,
 		scans:           opts.Scans,
 		index:           opts.Index,
+		directory:       opts.Directory,
 		stars:           opts.Stars,
 		profiles:        opts.Profiles,
 		pushHolds:       opts.PushHolds,
