@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X atcr.io/pkg/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 # cmd/<dir> builds bin/<name>.
-binary_name = $(or $(word 2,$(subst =, ,$(filter $(1)=%,appview=atcr-appview hold=atcr-hold credential-helper=docker-credential-atcr))),$(1))
+binary_name = $(or $(word 2,$(subst =, ,$(filter $(1)=%,appview=atcr-appview hold=atcr-hold))),$(1))
 COMMANDS := $(notdir $(wildcard cmd/*))
 
 .PHONY: help
