@@ -25,7 +25,11 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 # built from, so a new Go toolchain makes a new Go base.
 BASE_DEBIAN=local/atcr-debian:bookworm
 BASE_CADDY=local/atcr-caddy:bookworm
-base_go_tag() { echo "local/atcr-go:$(go env GOVERSION)"; }
+# The Go base also carries this machine's CA bundle: module downloads go
+# through the same TLS path as the host's (which may add its own CA).
+MACHINE_CAS=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+base_go_toolchain_tag() { echo "local/atcr-go-toolchain:$(go env GOVERSION)"; }
+base_go_tag() { echo "local/atcr-go:$(go env GOVERSION)-ca$(sha256sum "$MACHINE_CAS" | cut -c1-12)"; }
 
 # docker_install installs Debian's docker.io, docker-compose (v1) and
 # debootstrap when any is missing; a second run only checks.
@@ -95,17 +99,30 @@ build_bases() {
 		rm -rf "$rootfs"
 		log "bases: $BASE_DEBIAN in $(elapsed "$t0") s"
 	fi
-	if ! have_image "$go_tag"; then
+	local toolchain_tag
+	toolchain_tag=$(base_go_toolchain_tag)
+	if ! have_image "$toolchain_tag"; then
 		t0=$(now_ms)
 		# The context is GOROOT itself: the toolchain that built and tests this tree.
-		docker_cmd build --network host -q -t "$go_tag" -f - "$(go env GOROOT)" >/dev/null <<EOF
+		docker_cmd build --network host -q -t "$toolchain_tag" -f - "$(go env GOROOT)" >/dev/null <<EOF
 FROM $BASE_DEBIAN
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates git && rm -rf /var/lib/apt/lists/*
 COPY . /usr/local/go
 ENV GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN go version
 EOF
-		log "bases: $go_tag in $(elapsed "$t0") s"
+		log "bases: $toolchain_tag in $(elapsed "$t0") s"
+	fi
+	if ! have_image "$go_tag"; then
+		local ctx="$DOCKER_STATE/ca-context"
+		rm -rf "$ctx" && mkdir -p "$ctx"
+		cp "$MACHINE_CAS" "$ctx/ca-certificates.crt"
+		docker_cmd build -q -t "$go_tag" -f - "$ctx" >/dev/null <<EOF
+FROM $toolchain_tag
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+EOF
+		rm -rf "$ctx"
+		log "bases: $go_tag (the toolchain and this machine's CAs)"
 	fi
 	if ! have_image "$BASE_CADDY"; then
 		t0=$(now_ms)
