@@ -111,6 +111,18 @@ func TestCompose(t *testing.T) {
 		if logs := run(t, nil, docker, "logs", "atcr-hold"); !strings.Contains(strings.ToLower(logs), "presign") {
 			t.Logf("docker logs atcr-hold has no presign line (the hold's logging of presigned URLs is not in this branch)")
 		}
+		// The guide's backups: the hold's repository while it runs, and a
+		// volume through a throw-away container of our image.
+		backups := t.TempDir()
+		car := run(t, nil, "sh", "-c", docker+" exec atcr-hold atcr-hold repo export > "+backups+"/hold.car && wc -c < "+backups+"/hold.car")
+		if car == "0" {
+			t.Error("docker exec atcr-hold atcr-hold repo export wrote nothing")
+		}
+		run(t, nil, docker, "run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "tar",
+			"-v", "atcr-hold-data:/data:ro", "-v", backups+":/backup", "atcr-hold:latest", "-C", "/data", "-czf", "/backup/atcr-hold-data.tgz", ".")
+		if list := run(t, nil, "tar", "-tzf", filepath.Join(backups, "atcr-hold-data.tgz")); !strings.Contains(list, "./") || len(strings.Split(list, "\n")) < 3 {
+			t.Errorf("the volume backup lists:\n%s", list)
+		}
 		// Compose's health checks (the healthcheck subcommands) report healthy.
 		for _, c := range []string{"atcr-appview", "atcr-hold"} {
 			deadline := time.Now().Add(2 * time.Minute)

@@ -101,7 +101,8 @@ compose_up() {
 		S3_PULL_ZONE_URL=https://blobs.test HOLD_EMBEDDED_S3_ADDR=127.0.0.1:9000 \
 		S3_PUBLIC_ENDPOINT=https://s3.hold.test ATCR_PLC_URL=https://plc.test \
 		ATCR_PRIVATE_HOSTS="plc.test pds.test *.pds.test hold.test s3.hold.test" \
-		ATCR_LOG_LEVEL="$LOG_LEVEL" ATCR_CADDY_OVERLAY_DIR="$STACK_DIR/caddy" VERSION=e2e
+		ATCR_LOG_LEVEL="$LOG_LEVEL" ATCR_CADDY_OVERLAY_DIR="$STACK_DIR/caddy" VERSION=e2e \
+		CADDY_IMAGE="$BASE_CADDY" GO_IMAGE="$(base_go_tag)" RUNTIME_IMAGE="$BASE_DEBIAN"
 	echo "E2E_CA_BUNDLE=$BUNDLE" >>"$COMPOSE_ENV"
 	# Leftovers of an interrupted run (the data root survives between runs).
 	compose_cmd down -v --remove-orphans >>"$LOG_DIR/compose.log" 2>&1 || true
