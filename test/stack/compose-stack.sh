@@ -115,6 +115,8 @@ compose_up() {
 	done
 	[[ -s "$root" ]] || die "atcr-caddy made no internal CA (docker logs atcr-caddy)"
 	cat "$SYSTEM_CAS" "$root" >"$BUNDLE"
+	# Where the browser tests' trust store (browser_test.go) reads Caddy's root.
+	mkdir -p "$(dirname "$CADDY_ROOT")" && cp "$root" "$CADDY_ROOT"
 	# dockerd reads the trust store when it first needs it, and keeps it: restart
 	# it with the bundle. Caddy's CA survives on its volume (caddy_data).
 	compose_cmd stop >>"$LOG_DIR/compose.log" 2>&1
