@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X atcr.io/pkg/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 # cmd/<dir> builds bin/<name>.
-binary_name = $(or $(word 2,$(subst =, ,$(filter $(1)=%,appview=atcr-appview hold=atcr-hold credential-helper=docker-credential-atcr deploy=atcr-deploy))),$(1))
+binary_name = $(or $(word 2,$(subst =, ,$(filter $(1)=%,appview=atcr-appview hold=atcr-hold deploy=atcr-deploy))),$(1))
 COMMANDS := $(notdir $(wildcard cmd/*))
 
 .PHONY: help
@@ -55,8 +55,9 @@ unit: stack-deps ## unit and integration tests (embedded S3, in-process servers,
 	$(GO) test -count=1 $(GRYPE_PACKAGES)
 
 .PHONY: e2e
-e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC)
+e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC), then the production compose stack (Docker, the real Dockerfiles)
 	test/stack/e2e.sh
+	test/stack/e2e.sh compose
 
 .PHONY: generate
 generate: ## regenerate Go types from lexicons/

@@ -14,7 +14,14 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), indexCommand(), startup.ConfigCommand(config.KindAppView), startup.VersionCommand())
+	root.AddCommand(serveCommand(), indexCommand(), startup.ConfigCommand(config.KindAppView), startup.VersionCommand(),
+		startup.HealthcheckCommand(func(path string) (string, error) {
+			cfg, err := config.LoadAppView(path)
+			if err != nil {
+				return "", err
+			}
+			return cfg.Server.Addr, nil
+		}))
 	return root
 }
 

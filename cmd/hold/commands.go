@@ -14,7 +14,14 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), gcCommand(), repoCommand(), scannerCommand(), startup.ConfigCommand(config.KindHold), startup.VersionCommand())
+	root.AddCommand(serveCommand(), gcCommand(), repoCommand(), scannerCommand(), startup.ConfigCommand(config.KindHold), startup.VersionCommand(),
+		startup.HealthcheckCommand(func(path string) (string, error) {
+			cfg, err := config.LoadHold(path)
+			if err != nil {
+				return "", err
+			}
+			return cfg.Server.Addr, nil
+		}))
 	return root
 }
 

@@ -19,7 +19,7 @@ type binaryRule struct {
 var binaryRules = []binaryRule{
 	{binary: "atcr.io/cmd/appview", not: []string{"atcr.io/pkg/hold/", grypeAndSyft}, why: "the AppView links nothing of the hold (nor the hold's scanner, grype and syft)"},
 	{binary: "atcr.io/cmd/hold", not: []string{"atcr.io/pkg/appview/"}, why: "the hold links nothing of the AppView"},
-	{binary: "atcr.io/cmd/credential-helper", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", grypeAndSyft}, why: "the credential helper speaks HTTP to the AppView only"},
+	{binary: "atcr.io/cmd/docker-credential-atcr", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", grypeAndSyft}, why: "the credential helper speaks HTTP to the AppView only"},
 	{binary: "atcr.io/cmd/deploy", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", "atcr.io/pkg/s3", grypeAndSyft}, why: "the deploy tool speaks SSH and renders config templates; it links no server"},
 	{binary: "atcr.io/cmd/s3-test", not: []string{"atcr.io/pkg/appview/", "atcr.io/pkg/hold/", grypeAndSyft}, why: "s3-test is S3 diagnostics over pkg/s3"},
 }
@@ -113,10 +113,10 @@ func TestBinaryRulesCatchViolations(t *testing.T) {
 	bad := []goPackage{
 		{ImportPath: "atcr.io/cmd/appview", Deps: []string{"atcr.io/pkg/appview/registry", "atcr.io/pkg/hold/pds"}},
 		{ImportPath: "atcr.io/cmd/hold", Deps: []string{"atcr.io/pkg/hold/pds", "atcr.io/pkg/appview/db"}},
-		{ImportPath: "atcr.io/cmd/credential-helper", Deps: []string{"atcr.io/pkg/appview/access"}},
+		{ImportPath: "atcr.io/cmd/docker-credential-atcr", Deps: []string{"atcr.io/pkg/appview/access"}},
 		{ImportPath: "atcr.io/cmd/s3-test", Deps: []string{"atcr.io/pkg/s3", "atcr.io/pkg/hold/holdoci"}},
 		{ImportPath: "atcr.io/cmd/appview", Deps: []string{"github.com/anchore/grype/grype"}},
-		{ImportPath: "atcr.io/cmd/credential-helper", Deps: []string{"github.com/anchore/syft/syft"}},
+		{ImportPath: "atcr.io/cmd/docker-credential-atcr", Deps: []string{"github.com/anchore/syft/syft"}},
 		{ImportPath: "atcr.io/cmd/s3-test", Deps: []string{"github.com/anchore/stereoscope"}},
 	}
 	for _, s := range testSupport {

@@ -64,7 +64,7 @@ var rules = []rule{
 	{from: "atcr.io/pkg/logging", not: []string{"atcr.io/"}, why: "logging is a leaf"},
 	{from: "atcr.io/pkg/appview", not: []string{"atcr.io/pkg/hold", "atcr.io/pkg/s3", "atcr.io/cmd"}, why: "the AppView never reaches into the hold or S3"},
 	{from: "atcr.io/pkg/hold", not: []string{"atcr.io/pkg/appview", "atcr.io/cmd"}, why: "the hold never imports the AppView"},
-	{from: "atcr.io/cmd/credential-helper", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "the credential helper speaks HTTP only"},
+	{from: "atcr.io/cmd/docker-credential-atcr", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "the credential helper speaks HTTP only"},
 	{from: "atcr.io/cmd/s3-test", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "s3-test diagnoses S3 only"},
 	{from: "atcr.io/internal/holdcontract", not: []string{"atcr.io/pkg/appview", "atcr.io/pkg/hold"}, why: "the hold's XRPC contract suite is run by both sides, so it imports neither"},
 	{from: "atcr.io/pkg/appview/access", not: []string{"atcr.io/pkg/appview/"}, why: "access is shared by registry and auth, so it imports neither"},

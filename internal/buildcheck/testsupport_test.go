@@ -26,7 +26,7 @@ type testSupportPackage struct {
 // TestTestSupportList fails for a package imported only by tests (or named
 // like one, …test) that is not listed here, and for a line whose package is gone.
 var testSupport = []testSupportPackage{
-	{path: "atcr.io/cmd/credential-helper/internal/devicetest"},
+	{path: "atcr.io/cmd/docker-credential-atcr/internal/devicetest"},
 	{path: "atcr.io/internal/holdcontract"},
 	{path: "atcr.io/internal/testclock"},
 	{path: "atcr.io/pkg/appview/pdstest"},

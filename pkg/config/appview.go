@@ -59,7 +59,8 @@ type AppViewLimitsConfig struct {
 // AppViewServerConfig is the AppView's server section.
 type AppViewServerConfig struct {
 	Addr            string        `yaml:"addr" env:"ATCR_HTTP_ADDR" comment:"Listen address of the HTTP server; without a host it binds loopback when base_url is a loopback address."`
-	BaseURL         string        `yaml:"base_url" env:"ATCR_BASE_URL" comment:"Origin clients use to reach the registry (OAuth redirects, token realm). Empty means http://127.0.0.1:5000 (this machine only); any other host needs https and default_hold_did."`
+	Domain          string        `yaml:"domain" env:"APPVIEW_DOMAIN" comment:"Host name of the AppView, e.g. atcr.example.com (docker login atcr.example.com). When base_url is empty it becomes https://<domain>; when both are set they must name the same host."`
+	BaseURL         string        `yaml:"base_url" env:"ATCR_BASE_URL" comment:"Origin clients use to reach the registry (OAuth redirects, token realm). Empty means https://<domain> when domain is set, else http://127.0.0.1:5000 (this machine only); any other host needs https and default_hold_did."`
 	ServiceName     string        `yaml:"service_name" env:"ATCR_SERVICE_NAME" comment:"Registry service name in tokens; empty means host[:port] of base_url."`
 	DataDir         string        `yaml:"data_dir" env:"ATCR_DATA_DIR" comment:"Directory for the AppView database and keys."`
 	DefaultHoldDID  string        `yaml:"default_hold_did" env:"ATCR_DEFAULT_HOLD_DID" comment:"Hold that receives pushes of users who have not chosen one. Required unless insecure_local_dev."`
@@ -143,6 +144,7 @@ func (c *AppViewConfig) ServiceName() string {
 func (c *AppViewConfig) fillDefaults() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
+	c.Server.BaseURL = originFromDomain(c.Server.BaseURL, c.Server.Domain)
 	if c.Server.BaseURL == "" {
 		// Unset means an AppView on this machine only; see production().
 		c.Server.BaseURL = devAppViewURL
@@ -163,6 +165,7 @@ func (c *AppViewConfig) validate(src *sources) error {
 	srv := c.Server
 	ck.hostPort("server.addr", srv.Addr)
 	ck.publicOrigin("server.base_url", srv.BaseURL, dev)
+	ck.domain("server.domain", srv.Domain, "server.base_url", srv.BaseURL)
 	if !prod { // a non-loopback base_url under the switch is already refused
 		ck.localOnlyListen("server.addr", srv.Addr, dev)
 	}

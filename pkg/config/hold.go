@@ -25,7 +25,8 @@ type HoldConfig struct {
 // HoldServerConfig is the hold's server section.
 type HoldServerConfig struct {
 	Addr            string        `yaml:"addr" env:"HOLD_ADDR" comment:"Listen address of the HTTP server."`
-	PublicURL       string        `yaml:"public_url" env:"HOLD_PUBLIC_URL" comment:"Origin clients use to reach this hold; its host makes the did:web. Empty means http://127.0.0.1:8080 (this machine only); any other host needs https and registration.owner_did."`
+	Domain          string        `yaml:"domain" env:"HOLD_DOMAIN" comment:"Host name of the hold, e.g. hold01.atcr.example.com; the hold's identity is did:web:<domain>, so it must never change. When public_url is empty it becomes https://<domain>; when both are set they must name the same host."`
+	PublicURL       string        `yaml:"public_url" env:"HOLD_PUBLIC_URL" comment:"Origin clients use to reach this hold; its host makes the did:web. Empty means https://<domain> when domain is set, else http://127.0.0.1:8080 (this machine only); any other host needs https and registration.owner_did."`
 	Public          bool          `yaml:"public" env:"HOLD_PUBLIC" comment:"Allow anonymous pulls of the blobs held here."`
 	DataDir         string        `yaml:"data_dir" env:"HOLD_DATA_DIR" comment:"Directory for the hold's database, signing key and embedded S3 data."`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"HOLD_SHUTDOWN_TIMEOUT" comment:"How long in-flight requests may take to finish on shutdown."`
@@ -187,6 +188,7 @@ func (c *HoldConfig) S3Params() S3Params {
 func (c *HoldConfig) fillDefaults() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
+	c.Server.PublicURL = originFromDomain(c.Server.PublicURL, c.Server.Domain)
 	if c.Server.PublicURL == "" {
 		// Unset means a hold on this machine only; see production().
 		c.Server.PublicURL = devHoldURL
@@ -211,6 +213,7 @@ func (c *HoldConfig) validate(src *sources) error {
 	ck.trustedProxies("server.trusted_proxies", c.Server.TrustedProxies)
 	ck.atLeast("server.max_firehose_subscribers", c.Server.MaxFirehoseSubscribers, 1)
 	ck.publicOrigin("server.public_url", c.Server.PublicURL, dev)
+	ck.domain("server.domain", c.Server.Domain, "server.public_url", c.Server.PublicURL)
 	ck.notEmpty("server.data_dir", c.Server.DataDir)
 	ck.positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 

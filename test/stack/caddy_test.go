@@ -149,7 +149,7 @@ func caddy(t *testing.T, vars map[string]string, args ...string) ([]byte, error)
 
 func productionVars(t *testing.T) map[string]string {
 	return map[string]string{
-		"ATCR_DOMAIN":        "atcr.example.com",
+		"APPVIEW_DOMAIN":     "atcr.example.com",
 		"HOLD_DOMAIN":        "hold01.example.com",
 		"ATCR_ACME_EMAIL":    "ops@example.com",
 		"ATCR_CADDY_OVERLAY": t.TempDir(), // empty drop-in directory
@@ -159,7 +159,7 @@ func productionVars(t *testing.T) map[string]string {
 // e2eVars are the variables test/stack/e2e.sh gives Caddy.
 func e2eVars(t *testing.T) map[string]string {
 	return map[string]string{
-		"ATCR_DOMAIN":        "atcr.internal",
+		"APPVIEW_DOMAIN":     "atcr.internal",
 		"HOLD_DOMAIN":        "hold.test",
 		"ATCR_ACME_EMAIL":    "e2e@atcr.internal",
 		"ATCR_CADDY_OVERLAY": filepath.Join(repoRoot(t), "test", "stack", "caddy"),
@@ -200,7 +200,7 @@ func TestCaddyfileValidates(t *testing.T) {
 
 // Without its domain the production file is refused, so validation is not vacuous.
 func TestCaddyfileRequiresDomains(t *testing.T) {
-	for _, missing := range []string{"ATCR_DOMAIN", "HOLD_DOMAIN", "ATCR_ACME_EMAIL"} {
+	for _, missing := range []string{"APPVIEW_DOMAIN", "HOLD_DOMAIN", "ATCR_ACME_EMAIL"} {
 		t.Run(missing, func(t *testing.T) {
 			vars := productionVars(t)
 			delete(vars, missing)

@@ -20,6 +20,9 @@
 #   test/stack/e2e.sh shell            stack up, interactive shell inside, stack down on exit
 #   test/stack/e2e.sh up | exec -- CMD... | down
 #                                      keep a stack running between commands
+#   test/stack/e2e.sh compose [TEST]  the production compose stack (deploy/docker-compose.prod.yml,
+#                                      the real Dockerfiles, Docker in the namespace) and
+#                                      TestCompose (or TEST) against it: see compose-stack.sh
 #   test/stack/e2e.sh gc [hold|private-hold]
 #                                      SIGUSR2 to a running stack's hold: collect orphaned blobs now
 #
@@ -30,6 +33,8 @@ set -euo pipefail
 STACK_LOG_TAG=e2e
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=docker-lib.sh
+. "$STACK_DIR/docker-lib.sh"
 # A dead reader of our output (`… | tee log`, then Ctrl-C) must not kill this script
 # before it has stopped the services: writes fail instead.
 trap '' PIPE
@@ -49,6 +54,9 @@ SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
 PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test, holdreg.lan]'
 # The private hold's GC grace window: short, so the GC test can age a blob past it.
 PRIVATE_HOLD_GC_GRACE=10s
+
+# shellcheck source=compose-stack.sh
+. "$STACK_DIR/compose-stack.sh"
 
 START=$(now_ms)
 T0=$START
@@ -72,6 +80,7 @@ set_namespace() {
 
 teardown() {
 	local rc=0
+	compose_down # the compose stack, if any, while its dockerd still runs
 	if ((${#PIDS[@]})); then
 		log "stopping the stack"
 		stop_services || rc=1
@@ -149,7 +158,7 @@ start_caddy() {
 	start_service caddy "caddy run" "${NS[@]}" env \
 		XDG_CONFIG_HOME="$STATE/caddy-home" XDG_DATA_HOME="$STATE/caddy-home" HOME="$STATE/caddy-home" \
 		ATCR_CADDY_OVERLAY="$STACK_DIR/caddy" ATCR_CADDY_STORAGE="$STATE/caddy-data" \
-		ATCR_DOMAIN=atcr.internal HOLD_DOMAIN=hold.test ATCR_ACME_EMAIL=e2e@atcr.internal \
+		APPVIEW_DOMAIN=atcr.internal HOLD_DOMAIN=hold.test ATCR_ACME_EMAIL=e2e@atcr.internal \
 		caddy run --config "$ROOT/deploy/Caddyfile" --adapter caddyfile
 	local pid=$SERVICE_PID
 	wait_file caddy "$CADDY_ROOT" 20 "$pid"
@@ -414,6 +423,7 @@ main() {
 	(($#)) && shift
 	case "$cmd" in
 	test) run_tests "$@" ;;
+	compose) compose_run_tests "$@" ;;
 	run)
 		[[ "${1:-}" == -- ]] && shift
 		(($#)) || die "usage: $0 run -- CMD..."
@@ -455,7 +465,7 @@ main() {
 			exit 1
 		fi
 		;;
-	*) die "usage: $0 [test [GO TEST ARGS]] | run -- CMD... | shell | up | exec -- CMD... | gc [hold|private-hold] | down" ;;
+	*) die "usage: $0 [test [GO TEST ARGS]] | compose [TEST] | run -- CMD... | shell | up | exec -- CMD... | gc [hold|private-hold] | down" ;;
 	esac
 }
 

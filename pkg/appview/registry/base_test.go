@@ -26,7 +26,27 @@ func TestBaseRoute(t *testing.T) {
 	if got := resp.Header.Get("WWW-Authenticate"); got != want {
 		t.Fatalf("WWW-Authenticate %q, want %q", got, want)
 	}
-	expectError(t, resp, http.StatusUnauthorized, "UNAUTHORIZED")
+	// The anonymous ping: 401 and the challenge (docker login needs both),
+	// with the same {} body as the authorized ping (what curl shows).
+	anonymous, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnauthorized || string(anonymous) != "{}" ||
+		resp.Header.Get("Docker-Distribution-API-Version") != "registry/2.0" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("anonymous ping: %d %q, headers %v", resp.StatusCode, anonymous, resp.Header)
+	}
+	// A rejected token, and any other endpoint, keep the OCI error envelope.
+	for _, c := range []struct{ path, auth string }{{"/v2/", "Bearer not-a-token"}, {"/v2/alice.test/app/tags/list", ""}} {
+		req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, env.srv.URL+c.path, nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		other, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Body.Close()
+		expectError(t, other, http.StatusUnauthorized, "UNAUTHORIZED")
+	}
 
 	resp = env.call(t, env.alice, http.MethodGet, "/v2/", nil, nil)
 	expectStatus(t, resp, http.StatusOK)

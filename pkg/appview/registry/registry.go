@@ -162,6 +162,13 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	want := wantedAccess(r, req)
 	grant, err := reg.authorize(w, r, want)
 	if err != nil {
+		if rt.resource == resourceBase && r.Header.Get("Authorization") == "" && w.Header().Get("WWW-Authenticate") != "" {
+			// The ping without credentials: the challenge with the same {}
+			// body as the authorized answer (see writeBase). A rejected
+			// token still gets the error envelope saying why.
+			writeBase(w, r, http.StatusUnauthorized)
+			return
+		}
 		reg.fail(w, r, err)
 		return
 	}

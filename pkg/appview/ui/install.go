@@ -51,10 +51,9 @@ func newInstallView(reg, handle string) *installView {
 		GoVersion: helperGoVersion,
 		Build: installCommand{"cmd-build", "the build command",
 			`go build -trimpath -ldflags "-s -w -X atcr.io/pkg/version.Version=$(git describe --tags --always --dirty)" \
-  -o bin/docker-credential-atcr ./cmd/credential-helper`},
-		GoInstall: installCommand{"cmd-go-install", "the go install commands",
-			`go install ./cmd/credential-helper
-mv "$(go env GOPATH)/bin/credential-helper" "$(go env GOPATH)/bin/docker-credential-atcr"`},
+  -o bin/docker-credential-atcr ./cmd/docker-credential-atcr`},
+		GoInstall: installCommand{"cmd-go-install", "the go install command",
+			`go install ./cmd/docker-credential-atcr`},
 		LinuxSystem: installCommand{"cmd-linux-system", "the Linux system-wide install command",
 			`sudo install -m 0755 bin/docker-credential-atcr /usr/local/bin/docker-credential-atcr`},
 		LinuxUser: installCommand{"cmd-linux-user", "the Linux per-user install command",

@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"atcr.io/cmd/credential-helper/internal/atomicfile"
+	"atcr.io/cmd/docker-credential-atcr/internal/atomicfile"
 )
 
 // HelperName is the suffix Docker appends to "docker-credential-".

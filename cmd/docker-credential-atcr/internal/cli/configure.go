@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"atcr.io/cmd/credential-helper/internal/dockerconfig"
-	"atcr.io/cmd/credential-helper/internal/serverurl"
+	"atcr.io/cmd/docker-credential-atcr/internal/dockerconfig"
+	"atcr.io/cmd/docker-credential-atcr/internal/serverurl"
 )
 
 func configureDockerCommand(env *Env) *cobra.Command {

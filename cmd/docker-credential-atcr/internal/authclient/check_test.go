@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"atcr.io/cmd/credential-helper/internal/devicetest"
+	"atcr.io/cmd/docker-credential-atcr/internal/devicetest"
 )
 
 func TestCheckCredentials(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"atcr.io/cmd/credential-helper/internal/credstore"
-	"atcr.io/cmd/credential-helper/internal/parentref"
-	"atcr.io/cmd/credential-helper/internal/serverurl"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/parentref"
+	"atcr.io/cmd/docker-credential-atcr/internal/serverurl"
 )
 
 // BinaryName is the program name Docker runs for `"credHelpers": {...: "atcr"}`.

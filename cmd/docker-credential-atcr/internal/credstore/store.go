@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"atcr.io/cmd/credential-helper/internal/atomicfile"
+	"atcr.io/cmd/docker-credential-atcr/internal/atomicfile"
 )
 
 // EnvPath names the environment variable that overrides the file's location.

@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"time"
 
-	"atcr.io/cmd/credential-helper/internal/authclient"
-	"atcr.io/cmd/credential-helper/internal/browser"
-	"atcr.io/cmd/credential-helper/internal/credstore"
-	"atcr.io/cmd/credential-helper/internal/dockerconfig"
-	"atcr.io/cmd/credential-helper/internal/parentref"
+	"atcr.io/cmd/docker-credential-atcr/internal/authclient"
+	"atcr.io/cmd/docker-credential-atcr/internal/browser"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/dockerconfig"
+	"atcr.io/cmd/docker-credential-atcr/internal/parentref"
 	"atcr.io/pkg/version"
 )
 

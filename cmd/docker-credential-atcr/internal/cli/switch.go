@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"atcr.io/cmd/credential-helper/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
 )
 
 func switchCommand(env *Env) *cobra.Command {

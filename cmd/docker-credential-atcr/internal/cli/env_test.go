@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"atcr.io/cmd/credential-helper/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
 )
 
 // testEnv runs the real commands in-process against temp files, a fake

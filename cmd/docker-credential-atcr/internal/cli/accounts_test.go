@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"atcr.io/cmd/credential-helper/internal/devicetest"
+	"atcr.io/cmd/docker-credential-atcr/internal/devicetest"
 )
 
 func activeHandle(t *testing.T, e *testEnv, key string) string {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"atcr.io/cmd/credential-helper/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
 )
 
 func newHelper(t *testing.T, cmdline ...string) (*Helper, *bytes.Buffer) {

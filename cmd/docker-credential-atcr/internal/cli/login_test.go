@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"atcr.io/cmd/credential-helper/internal/credstore"
-	"atcr.io/cmd/credential-helper/internal/devicetest"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/devicetest"
 	"atcr.io/pkg/version"
 )
 

@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"atcr.io/cmd/credential-helper/internal/cli"
+	"atcr.io/cmd/docker-credential-atcr/internal/cli"
 )
 
 func main() {

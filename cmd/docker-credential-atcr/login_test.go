@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"atcr.io/cmd/credential-helper/internal/devicetest"
+	"atcr.io/cmd/docker-credential-atcr/internal/devicetest"
 )
 
 // TestLoginBinary runs the real binary's device login against the fake

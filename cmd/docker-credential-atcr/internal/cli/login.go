@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"atcr.io/cmd/credential-helper/internal/authclient"
-	"atcr.io/cmd/credential-helper/internal/browser"
-	"atcr.io/cmd/credential-helper/internal/credstore"
-	"atcr.io/cmd/credential-helper/internal/dockerconfig"
-	"atcr.io/cmd/credential-helper/internal/serverurl"
+	"atcr.io/cmd/docker-credential-atcr/internal/authclient"
+	"atcr.io/cmd/docker-credential-atcr/internal/browser"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/dockerconfig"
+	"atcr.io/cmd/docker-credential-atcr/internal/serverurl"
 )
 
 type loginOptions struct {

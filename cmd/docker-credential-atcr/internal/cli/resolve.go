@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"atcr.io/cmd/credential-helper/internal/credstore"
-	"atcr.io/cmd/credential-helper/internal/serverurl"
+	"atcr.io/cmd/docker-credential-atcr/internal/credstore"
+	"atcr.io/cmd/docker-credential-atcr/internal/serverurl"
 )
 
 // target is what `logout` and `switch` act on: a registry and, when named,

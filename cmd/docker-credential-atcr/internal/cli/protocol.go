@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker-credential-helpers/credentials"
 	"github.com/spf13/cobra"
 
-	"atcr.io/cmd/credential-helper/internal/helper"
+	"atcr.io/cmd/docker-credential-atcr/internal/helper"
 )
 
 // protocolCommands are the verbs Docker runs: input on stdin, answer on

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"atcr.io/cmd/credential-helper/internal/devicetest"
+	"atcr.io/cmd/docker-credential-atcr/internal/devicetest"
 )
 
 // fakeClock records requested sleeps and advances time by them, so the

@@ -1,0 +1,157 @@
+# shellcheck shell=bash
+# A private Docker engine for the compose test (test/stack/compose.sh), and the
+# images it runs: stand-in base images built from Debian's packages (public
+# registries are out of reach here) and the project's REAL Dockerfiles built on
+# them. Sourced after lib.sh, never executed.
+#
+# Everything lives under var/docker, which survives between runs so that the
+# second run skips the bases and reuses BuildKit's module and build caches:
+#   var/docker/data      the daemon's data root (images, volumes, build cache)
+#   var/docker/exec      its exec root (containerd's socket and state)
+#   var/docker/rootfs    the debootstrap tree of the Debian base (removed once imported)
+#   var/docker/go.mod    keeps the Go tool out of the data root (see start_dockerd)
+# The daemon runs with --bridge=none --iptables=false: it changes nothing in the
+# network namespace it runs in, and every container uses host networking.
+
+DOCKER_STATE="$ROOT/var/docker"
+DOCKER_SOCK="$DOCKER_STATE/docker.sock"
+# Debian's CLI (20.10), the one that matches Debian's daemon; a newer static CLI
+# elsewhere on PATH would want buildx for `docker build`.
+DOCKER_CLI=/usr/bin/docker
+COMPOSE_CLI=/usr/bin/docker-compose
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
+
+# The stand-in bases, passed to the Dockerfiles as GO_IMAGE and RUNTIME_IMAGE
+# (and to the compose file as CADDY_IMAGE). Their tags carry what they were
+# built from, so a new Go toolchain makes a new Go base.
+BASE_DEBIAN=local/atcr-debian:bookworm
+BASE_CADDY=local/atcr-caddy:bookworm
+# The Go base also carries this machine's CA bundle: module downloads go
+# through the same TLS path as the host's (which may add its own CA).
+MACHINE_CAS=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+base_go_toolchain_tag() { echo "local/atcr-go-toolchain:$(go env GOVERSION)"; }
+base_go_tag() { echo "local/atcr-go:$(go env GOVERSION)-ca$(sha256sum "$MACHINE_CAS" | cut -c1-12)"; }
+
+# docker_install installs Debian's docker.io, docker-compose (v1) and
+# debootstrap when any is missing; a second run only checks.
+docker_install() {
+	local missing=()
+	[[ -x /usr/sbin/dockerd && -x "$DOCKER_CLI" ]] || missing+=(docker.io)
+	[[ -x "$COMPOSE_CLI" ]] || missing+=(docker-compose)
+	command -v debootstrap >/dev/null || missing+=(debootstrap)
+	if ((${#missing[@]} == 0)); then
+		log "docker: docker.io, docker-compose and debootstrap present"
+		return 0
+	fi
+	log "docker: installing ${missing[*]} from Debian"
+	apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+}
+
+# docker_cmd ARGS... runs Debian's docker CLI against our daemon, with BuildKit.
+docker_cmd() { DOCKER_HOST="unix://$DOCKER_SOCK" DOCKER_BUILDKIT=1 "$DOCKER_CLI" "$@"; }
+
+# start_dockerd PREFIX... starts the daemon (through PREFIX, e.g. nsenter into
+# the e2e namespace) as the service "dockerd" and waits until it answers.
+start_dockerd() {
+	# A containerd of the machine would be used instead of the daemon's own and
+	# would start containers in ITS namespaces (the host's network).
+	[[ ! -S /run/containerd/containerd.sock ]] ||
+		die "a system containerd runs (/run/containerd/containerd.sock): the test's daemon would use it"
+	mkdir -p "$DOCKER_STATE/data" "$DOCKER_STATE/exec"
+	# Image root filesystems and BuildKit's module cache hold Go files: a
+	# go.mod makes the directory a module of its own, so `go list ./...` (vet,
+	# test) of the project never walks into it.
+	printf 'module atcr.io/var/docker\n' >"$DOCKER_STATE/go.mod"
+	rm -f "$DOCKER_SOCK"
+	start_service dockerd "--data-root $DOCKER_STATE/data" "$@" /usr/sbin/dockerd \
+		--data-root "$DOCKER_STATE/data" --exec-root "$DOCKER_STATE/exec" \
+		-H "unix://$DOCKER_SOCK" --pidfile "$DOCKER_STATE/docker.pid" \
+		--iptables=false --ip6tables=false --bridge=none --log-level=warn
+	local pid=$SERVICE_PID i
+	for ((i = 0; i < 300; i++)); do
+		docker_cmd version >/dev/null 2>&1 && break
+		pid_alive "$pid" || die "dockerd exited (log: $(service_log dockerd))"
+		sleep 0.1
+	done
+	docker_cmd version >/dev/null 2>&1 || die "dockerd did not answer within 30 s (log: $(service_log dockerd))"
+	DOCKERD_PID=$pid
+}
+
+have_image() { docker_cmd image inspect "$1" >/dev/null 2>&1; }
+
+debian_mirror() {
+	[[ -n "$DEBIAN_MIRROR" ]] && { echo "$DEBIAN_MIRROR"; return; }
+	awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null |
+		grep . || echo http://deb.debian.org/debian
+}
+
+# build_bases makes the three stand-in bases that are missing. Each is what its
+# public counterpart gives the Dockerfiles: Debian bookworm (debian:bookworm-slim),
+# Debian plus this machine's Go toolchain (golang:<version>-bookworm: GOPATH=/go,
+# go on PATH), and Debian's Caddy laid out like the caddy image (/config, /data).
+build_bases() {
+	local t0 go_tag
+	go_tag=$(base_go_tag)
+	if ! have_image "$BASE_DEBIAN"; then
+		t0=$(now_ms)
+		local rootfs="$DOCKER_STATE/rootfs"
+		rm -rf "$rootfs"
+		log "bases: debootstrap --variant=minbase bookworm ($(debian_mirror))"
+		debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >"$DOCKER_STATE/debootstrap.log" 2>&1 ||
+			die "debootstrap failed (log: $DOCKER_STATE/debootstrap.log)"
+		tar -C "$rootfs" -c . | docker_cmd import - "$BASE_DEBIAN" >/dev/null
+		rm -rf "$rootfs"
+		log "bases: $BASE_DEBIAN in $(elapsed "$t0") s"
+	fi
+	local toolchain_tag
+	toolchain_tag=$(base_go_toolchain_tag)
+	if ! have_image "$toolchain_tag"; then
+		t0=$(now_ms)
+		# The context is GOROOT itself: the toolchain that built and tests this tree.
+		docker_cmd build --network host -q -t "$toolchain_tag" -f - "$(go env GOROOT)" >/dev/null <<EOF
+FROM $BASE_DEBIAN
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates git && rm -rf /var/lib/apt/lists/*
+COPY . /usr/local/go
+ENV GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN go version
+EOF
+		log "bases: $toolchain_tag in $(elapsed "$t0") s"
+	fi
+	if ! have_image "$go_tag"; then
+		local ctx="$DOCKER_STATE/ca-context"
+		rm -rf "$ctx" && mkdir -p "$ctx"
+		cp "$MACHINE_CAS" "$ctx/ca-certificates.crt"
+		docker_cmd build -q -t "$go_tag" -f - "$ctx" >/dev/null <<EOF
+FROM $toolchain_tag
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+EOF
+		rm -rf "$ctx"
+		log "bases: $go_tag (the toolchain and this machine's CAs)"
+	fi
+	if ! have_image "$BASE_CADDY"; then
+		t0=$(now_ms)
+		docker_cmd build --network host -q -t "$BASE_CADDY" - >/dev/null <<EOF
+FROM $BASE_DEBIAN
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends caddy ca-certificates && rm -rf /var/lib/apt/lists/*
+ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data
+CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
+EOF
+		log "bases: $BASE_CADDY in $(elapsed "$t0") s"
+	fi
+}
+
+# build_images builds Dockerfile.appview and Dockerfile.hold on the stand-in
+# bases, tagged as the compose file names them (atcr-appview:latest, atcr-hold:latest).
+build_images() {
+	local svc t0
+	for svc in appview hold; do
+		t0=$(now_ms)
+		docker_cmd build --network host --progress plain \
+			--build-arg GO_IMAGE="$(base_go_tag)" --build-arg RUNTIME_IMAGE="$BASE_DEBIAN" \
+			--build-arg GOPROXY="$(go env GOPROXY)" --build-arg VERSION=e2e \
+			-f "$ROOT/Dockerfile.$svc" -t "atcr-$svc:latest" "$ROOT" >"$DOCKER_STATE/build-$svc.log" 2>&1 ||
+			die "docker build -f Dockerfile.$svc failed (log: $DOCKER_STATE/build-$svc.log)"
+		log "images: atcr-$svc:latest from Dockerfile.$svc in $(elapsed "$t0") s"
+	done
+}
