@@ -1,0 +1,109 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// indexTables are the AppView's index tables (migrations 0007–0011) with
+// the columns a rebuild must reproduce. Left out: the rowids (users.id,
+// repositories.id, which number rows as the index first sees them, and
+// so change when a rebuild re-inserts an account), the bookkeeping times
+// users.updated_at and hold_captain_records.updated_at (when the row was
+// last written, not what a record says), and repository_stats, the pull
+// and push counters, which are counted by the AppView and are not in
+// any record (a rebuild leaves them alone, and pulls of the tests before
+// are written in batches while this test runs).
+var indexTables = []struct{ table, columns string }{
+	{"users", "did, handle, display_name, description, avatar_cid, default_hold"},
+	{"repositories", "did, repository, last_push_at"},
+	{"manifests", "did, rkey, repository, digest, media_type, artifact_type, hold_did, size, subject_digest, annotations, created_at, cid"},
+	{"layers", "did, manifest_rkey, position, digest, size, media_type"},
+	{"manifest_references", "did, manifest_rkey, position, digest, size, media_type, artifact_type, os, architecture, variant, os_version"},
+	{"repository_annotations", "did, repository, key, value"},
+	{"tags", "did, rkey, repository, tag, manifest_rkey, digest, created_at, updated_at, cid"},
+	{"repo_pages", "did, rkey, repository, description, avatar_cid, created_at, updated_at, cid"},
+	{"stars", "did, rkey, subject_did, subject_repository, created_at, cid"},
+	{"hold_captain_records", "hold_did, owner_did, public, allow_all_crew, deployed_at, region, provider, successor"},
+	{"hold_crew", "hold_did, rkey, member_did, role, permissions, tier, added_at, cid"},
+}
+
+// indexSnapshot reads every row of the index tables, each as one line of
+// its columns, sorted: table → rows.
+func indexSnapshot(t *testing.T, d *sql.DB) map[string][]string {
+	t.Helper()
+	snap := map[string][]string{}
+	for _, tc := range indexTables {
+		cols := strings.Split(tc.columns, ", ")
+		rows, err := d.QueryContext(testContext(t), "SELECT "+tc.columns+" FROM "+tc.table+" ORDER BY "+tc.columns)
+		if err != nil {
+			t.Fatalf("read %s: %v", tc.table, err)
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		lines := []string{}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				t.Fatalf("read %s: %v", tc.table, err)
+			}
+			parts := make([]string, len(cols))
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				parts[i] = fmt.Sprintf("%s=%v", cols[i], v)
+			}
+			lines = append(lines, strings.Join(parts, " | "))
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			t.Fatalf("read %s: %v", tc.table, err)
+		}
+		snap[tc.table] = lines
+	}
+	return snap
+}
+
+// snapshotDiff lists the rows only in a and only in b, table by table;
+// empty when the snapshots are equal.
+func snapshotDiff(a, b map[string][]string) []string {
+	var out []string
+	for _, tc := range indexTables {
+		inA := map[string]int{}
+		for _, r := range a[tc.table] {
+			inA[r]++
+		}
+		for _, r := range b[tc.table] {
+			if inA[r] > 0 {
+				inA[r]--
+				continue
+			}
+			out = append(out, tc.table+": only after: "+r)
+		}
+		for _, r := range a[tc.table] {
+			if inA[r] > 0 {
+				inA[r]--
+				out = append(out, tc.table+": only before: "+r)
+			}
+		}
+	}
+	return out
+}
+
+// snapshotSize is the number of rows of each table, for the log.
+func snapshotSize(s map[string][]string) string {
+	var parts []string
+	for _, tc := range indexTables {
+		parts = append(parts, fmt.Sprintf("%s %d", tc.table, len(s[tc.table])))
+	}
+	return strings.Join(parts, ", ")
+}
