@@ -99,6 +99,78 @@ func snapshotDiff(a, b map[string][]string) []string {
 	return out
 }
 
+// rebuildGaps sorts the differences between the live index (before) and
+// the rebuilt one (after) into what the live index is known to lack and
+// everything else. Known to lack, because the AppView does not yet read
+// a DID it sees for the first time from its PDS (issue 13's first-sight
+// backfill): handles (the live index learns them only from Jetstream
+// identity events, which an account that existed before Jetstream never
+// sends), and the holds' captain and crew records with the holds' own
+// users rows (read only by a backfill of the hold). A rebuild that
+// changes or drops any other row, or adds any other, is a defect.
+func rebuildGaps(before, after map[string][]string) (known, unexpected []string) {
+	handleless := map[string]bool{} // users rows before with handle ''
+	for _, r := range before["users"] {
+		if strings.Contains(r, " | handle= | ") {
+			handleless[r] = true
+		}
+	}
+	usersBefore := map[string]bool{}
+	for _, r := range before["users"] {
+		usersBefore[field(r, "did")] = true
+	}
+	holds := map[string]bool{}
+	for _, r := range after["hold_captain_records"] {
+		holds[field(r, "hold_did")] = true
+	}
+	for _, r := range after["hold_crew"] {
+		holds[field(r, "hold_did")] = true
+	}
+	diff := snapshotDiff(before, after)
+	// A users row whose handle was learned shows as a pair: only before
+	// (handle '') and only after (the handle, all else equal).
+	learned := map[string]bool{}
+	for _, d := range diff {
+		if r, ok := strings.CutPrefix(d, "users: only after: "); ok && field(r, "handle") != "" {
+			blank := strings.Replace(r, " | handle="+field(r, "handle")+" | ", " | handle= | ", 1)
+			if handleless[blank] {
+				learned[blank] = true
+				known = append(known, "handle learned: "+field(r, "did")+" = "+field(r, "handle"))
+			}
+		}
+	}
+	for _, d := range diff {
+		switch {
+		case strings.HasPrefix(d, "users: only before: ") && learned[strings.TrimPrefix(d, "users: only before: ")]:
+		case strings.HasPrefix(d, "users: only after: "):
+			r := strings.TrimPrefix(d, "users: only after: ")
+			blank := strings.Replace(r, " | handle="+field(r, "handle")+" | ", " | handle= | ", 1)
+			switch {
+			case learned[blank]:
+			case !usersBefore[field(r, "did")] && holds[field(r, "did")]:
+				known = append(known, "hold account: "+field(r, "did"))
+			default:
+				unexpected = append(unexpected, d)
+			}
+		case strings.HasPrefix(d, "hold_captain_records: only after: "), strings.HasPrefix(d, "hold_crew: only after: "):
+			known = append(known, d)
+		default:
+			unexpected = append(unexpected, d)
+		}
+	}
+	return known, unexpected
+}
+
+// field is the value of column col in a snapshot row ("col=value | …").
+func field(row, col string) string {
+	for _, part := range strings.Split(row, " | ") {
+		if v, ok := strings.CutPrefix(part, col+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // snapshotSize is the number of rows of each table, for the log.
 func snapshotSize(s map[string][]string) string {
 	var parts []string

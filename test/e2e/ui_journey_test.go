@@ -122,6 +122,9 @@ func TestUIJourney(t *testing.T) {
 		t.Fatalf("repository page of %q, want %q", got, path)
 	}
 	j.waitText("#tag-list", "v1")
+	if got := j.text(`#tag-list li.tag[data-tag="v1"] .kind`); got != "image" {
+		t.Errorf("the tag v1 of a plain image shows the kind %q, want image", got)
+	}
 	if got := j.text("#pull-command"); got != "docker pull "+registry+"/"+owner+"/"+path+":v1" {
 		t.Errorf("pull command %q", got)
 	}
