@@ -122,7 +122,7 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	if cfg.UI.Enabled {
 		web, err = ui.New(ui.Options{BaseURL: cfg.Server.BaseURL, Registry: cfg.ServiceName(), DB: pool,
 			Login: oauthClient, Devices: deviceFlow, Repositories: d.Repositories, Scans: d.Scans,
-			Index: d.Index, Stars: d.Stars, Logger: log})
+			Index: d.Index, Stars: d.Stars, ReadmeClient: d.HTTPClient, Logger: log})
 		if err != nil {
 			return fail(err)
 		}

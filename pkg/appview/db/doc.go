@@ -11,7 +11,7 @@
 // login produced, refreshed in place), which accounts have had their sailor
 // profile checked, blob tombstones (blobs unlinked from one repository by
 // a blob DELETE; they exist nowhere else) and the pull/push counters
-// (repository_stats). The index of the network (migrations 0007–0011:
+// (repository_stats). The index of the network (migrations 0007–0012:
 // users, repositories, manifests, tags, pages, stars, hold captain and crew
 // records, FTS5 search, the Jetstream cursor) is a cache that can be rebuilt
 // from PDSes and holds; pkg/appview/index owns its queries, through SQL.

@@ -1,6 +1,6 @@
 // Package index is the AppView's index of the network: the io.atcr.*
 // records (and app.bsky.actor.profile) of every account, kept in the
-// AppView database (tables of migrations 0007–0011) so the web UI can list,
+// AppView database (tables of migrations 0007–0012) so the web UI can list,
 // search and count without reading PDSes.
 //
 // Writes are keyed by the record that causes them, (did, collection, rkey):

@@ -21,6 +21,9 @@ type RepositoryPage struct {
 	// README is the io.atcr.repo.page description (Markdown, unrendered),
 	// "" when the owner has no page.
 	README string
+	// ShortDescription is the io.atcr.repo.page shortDescription (plain
+	// text), "" when none.
+	ShortDescription string
 	// AvatarCID is the repo page's avatar blob, "" when none.
 	AvatarCID string
 	// Annotations are the OCI annotations of the newest manifest that has
@@ -73,12 +76,13 @@ func (s *Store) RepositoryPage(ctx context.Context, owner, repository string) (R
 	var lastPull, lastPush int64
 	err = tx.QueryRowContext(ctx, `SELECT
 			coalesce((SELECT description FROM repo_pages WHERE did = r.did AND repository = r.repository LIMIT 1), ''),
+			coalesce((SELECT short_description FROM repo_pages WHERE did = r.did AND repository = r.repository LIMIT 1), ''),
 			coalesce((SELECT avatar_cid FROM repo_pages WHERE did = r.did AND repository = r.repository LIMIT 1), ''),
 			(SELECT count(DISTINCT did) FROM stars WHERE subject_did = r.did AND subject_repository = r.repository),
 			coalesce(st.pull_count, 0), coalesce(st.push_count, 0), coalesce(st.last_pull, 0), coalesce(st.last_push, 0)
 		FROM repositories r LEFT JOIN repository_stats st ON st.did = r.did AND st.repository = r.repository
 		WHERE r.did = ? AND r.repository = ?`, owner, repository).
-		Scan(&page.README, &page.AvatarCID, &page.Stars, &page.Pulls, &page.Pushes, &lastPull, &lastPush)
+		Scan(&page.README, &page.ShortDescription, &page.AvatarCID, &page.Stars, &page.Pulls, &page.Pushes, &lastPull, &lastPush)
 	if errors.Is(err, sql.ErrNoRows) {
 		return RepositoryPage{}, fmt.Errorf("repository %s/%s: %w", truncate(owner), truncate(repository), db.ErrNotFound)
 	}

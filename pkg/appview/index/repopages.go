@@ -24,11 +24,12 @@ func (s *Store) putRepoPage(ctx context.Context, tx *sql.Tx, did syntax.DID, rke
 	// decode made rkey the page key of p.Repository, so a page cannot move
 	// between repositories and needs no old-repository refresh.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO repo_pages
-		(did, rkey, repository, description, avatar_cid, created_at, updated_at, cid)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		(did, rkey, repository, description, short_description, avatar_cid, created_at, updated_at, cid)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (did, rkey) DO UPDATE SET repository = excluded.repository, description = excluded.description,
-			avatar_cid = excluded.avatar_cid, created_at = excluded.created_at, updated_at = excluded.updated_at, cid = excluded.cid`,
-		did.String(), rkey, p.Repository, p.Description, avatar, created, updated, cid); err != nil {
+			short_description = excluded.short_description, avatar_cid = excluded.avatar_cid,
+			created_at = excluded.created_at, updated_at = excluded.updated_at, cid = excluded.cid`,
+		did.String(), rkey, p.Repository, p.Description, p.ShortDescription, avatar, created, updated, cid); err != nil {
 		return fmt.Errorf("write repo page: %w", err)
 	}
 	if err := s.ensureUser(ctx, tx, did); err != nil {

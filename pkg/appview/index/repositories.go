@@ -133,14 +133,15 @@ func (s *Store) refreshAnnotations(ctx context.Context, tx *sql.Tx, did syntax.D
 
 // refreshRepositorySearch rewrites the FTS row of a repository, if the
 // repository exists: owner handle, name, and a description made of the
-// title and description annotations and the head of the repo page README.
+// title and description annotations and the repo page's short description
+// and the head of its README.
 func (s *Store) refreshRepositorySearch(ctx context.Context, tx *sql.Tx, did syntax.DID, repo string) error {
 	var id int64
 	var handle, title, desc, readme string
 	err := tx.QueryRowContext(ctx, `SELECT r.id, coalesce(u.handle, ''),
 			coalesce((SELECT value FROM repository_annotations WHERE did = r.did AND repository = r.repository AND key = ?3), ''),
 			coalesce((SELECT value FROM repository_annotations WHERE did = r.did AND repository = r.repository AND key = ?4), ''),
-			coalesce((SELECT substr(description, 1, ?5) FROM repo_pages WHERE did = r.did AND repository = r.repository LIMIT 1), '')
+			coalesce((SELECT short_description || ' ' || substr(description, 1, ?5) FROM repo_pages WHERE did = r.did AND repository = r.repository LIMIT 1), '')
 		FROM repositories r LEFT JOIN users u ON u.did = r.did
 		WHERE r.did = ?1 AND r.repository = ?2`,
 		did.String(), repo, annotationTitle, annotationDescription, searchDescriptionBytes).Scan(&id, &handle, &title, &desc, &readme)

@@ -46,7 +46,8 @@ type RepositorySummary struct {
 	// Handle is the owner's handle, "" while unknown.
 	Handle     string
 	Repository string
-	// Description is the org.opencontainers.image.description annotation.
+	// Description is the repo page's shortDescription, else the
+	// org.opencontainers.image.description annotation.
 	Description string
 	// AvatarCID is the repo page's avatar blob, "" when none.
 	AvatarCID string
@@ -58,7 +59,8 @@ type RepositorySummary struct {
 // summaryColumns select a RepositorySummary from repositories r joined
 // with users u.
 const summaryColumns = `r.did, coalesce(u.handle, ''), r.repository,
-	coalesce((SELECT value FROM repository_annotations a
+	coalesce((SELECT nullif(short_description, '') FROM repo_pages p WHERE p.did = r.did AND p.repository = r.repository LIMIT 1),
+		(SELECT value FROM repository_annotations a
 		WHERE a.did = r.did AND a.repository = r.repository AND a.key = 'org.opencontainers.image.description'), ''),
 	coalesce((SELECT avatar_cid FROM repo_pages p WHERE p.did = r.did AND p.repository = r.repository LIMIT 1), ''),
 	(SELECT count(DISTINCT s.did) FROM stars s WHERE s.subject_did = r.did AND s.subject_repository = r.repository),

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"crypto/subtle"
+	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,12 +35,10 @@ func (ui *UI) csrfProtect(next http.Handler) http.Handler {
 			ui.fail(w, r, http.StatusForbidden, "Request refused", "This request did not come from an ATCR page.")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			ui.fail(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		sess := browserSessionFrom(r)
+		if !ui.parseForm(w, r, sess) {
 			return
 		}
-		sess := browserSessionFrom(r)
 		token := r.PostForm.Get("csrf_token")
 		if token == "" {
 			token = r.Header.Get("X-CSRF-Token")
@@ -72,4 +72,42 @@ func (ui *UI) crossSite(r *http.Request) string {
 		}
 	}
 	return ""
+}
+
+// parseForm reads a POST body into r.PostForm: an urlencoded form of at
+// most maxFormBytes, or a multipart one (the repository settings' avatar
+// upload, up to maxSettingsBodyBytes there, maxFormBytes elsewhere). A
+// multipart body is read only for a browser session: nobody else can pass
+// the token check, so an anonymous client cannot make the server buffer
+// megabytes. False means the answer was written.
+func (ui *UI) parseForm(w http.ResponseWriter, r *http.Request, sess *BrowserSession) bool {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			ui.fail(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+			return false
+		}
+		return true
+	}
+	if sess == nil {
+		ui.log.InfoContext(r.Context(), "ui: refused multipart request without a browser session", "path", r.URL.Path)
+		ui.fail(w, r, http.StatusForbidden, "Request refused", "Your session has changed or expired. Reload the page and try again.")
+		return false
+	}
+	limit, memory := int64(maxFormBytes), int64(maxFormBytes)
+	if isRepoSettingsPath(r.URL.EscapedPath()) {
+		limit, memory = maxSettingsBodyBytes, maxSettingsMemory
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseMultipartForm(memory); err != nil {
+		status, message := http.StatusBadRequest, "The form could not be read."
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			status, message = http.StatusRequestEntityTooLarge, "The form is too large."
+		}
+		ui.fail(w, r, status, "Bad request", message)
+		return false
+	}
+	return true
 }

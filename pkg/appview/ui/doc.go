@@ -23,7 +23,12 @@
 // and /r/ show what the index knows (avatar, display name, stars, pulls, the
 // README rendered by pkg/appview/markdown) before falling back to
 // Repositories (indexpages.go); with Options.Stars a logged-in user stars
-// and unstars through their own PDS (stars.go). docs/ui.md.
+// and unstars through their own PDS (stars.go), and a repository's owner
+// edits its description, README and avatar at /r/{name}/-/settings, saved
+// as the io.atcr.repo.page record in their PDS and indexed at once
+// (reposettings.go). With Options.ReadmeClient (the guarded HTTP client) an
+// image's io.atcr.readme URL is fetched, cached and shown as its README
+// when the owner wrote none (remotereadme.go). docs/ui.md.
 //
 // Browser sessions (browsersession.go; docs/auth.md has the vocabulary):
 // the atcr_session cookie (HttpOnly, SameSite=Lax, Secure except on a

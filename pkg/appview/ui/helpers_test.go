@@ -147,16 +147,21 @@ type response struct {
 
 func (b *browser) do(method, path string, form url.Values, header map[string]string) *response {
 	b.e.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if form == nil {
+		return b.send(method, path, nil, "", header)
 	}
+	return b.send(method, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded", header)
+}
+
+// send is do with any body (contentType "" when there is none).
+func (b *browser) send(method, path string, body io.Reader, contentType string, header map[string]string) *response {
+	b.e.t.Helper()
 	req, err := http.NewRequest(method, b.e.srv.URL+path, body)
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if method == http.MethodPost {
 		req.Header.Set("Origin", b.e.srv.URL)

@@ -262,6 +262,7 @@ type repoIndexView struct {
 	Path       string
 	Avatar     string
 	Title      string
+	Summary    string // the repo page's short description
 	Readme     *markdown.Result
 	ReadmeKind string
 	Tags       []tagView
@@ -271,6 +272,7 @@ type repoIndexView struct {
 	Pushes     int64
 	Starred    bool
 	CanStar    bool
+	IsOwner    bool   // the visitor owns it: the settings link
 	CSRF       string // the star form's token
 	Scans      bool
 	Details    bool // the manifest partial exists (Options.Repositories)
@@ -359,11 +361,11 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 	owner := newUserView(page.Owner)
 	v := &repoIndexView{
 		Owner: owner, Name: name, Repo: owner.Name + "/" + page.Repository, Path: page.Repository,
-		Avatar: avatarURL(owner.DID, page.AvatarCID), Title: page.Annotations["org.opencontainers.image.title"],
+		Avatar: avatarURL(owner.DID, page.AvatarCID), Title: page.Annotations["org.opencontainers.image.title"], Summary: page.ShortDescription,
 		Stars: page.Stars, Pulls: page.Pulls, Pushes: page.Pushes, Scans: ui.scans != nil, Details: ui.repos != nil, Registry: ui.registry,
 		Base: repoPrefix + name.String(),
 	}
-	src := markdown.PickSource(markdown.Inputs{PageDescription: page.README, Annotations: page.Annotations})
+	src := markdown.PickSource(ui.readmeInputs(ctx, page.README, page.Annotations))
 	if src.Kind != markdown.KindNone {
 		res, err := ui.readmes.render(ctx, src)
 		if err != nil {
@@ -388,6 +390,7 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 	}
 	if s != nil {
 		v.CanStar, v.CSRF = ui.stars != nil, s.CSRF
+		v.IsOwner = ui.stars != nil && s.DID == page.Owner.DID
 		starred, err := ui.index.Starred(ctx, s.DID.String(), owner.DID, page.Repository)
 		if err != nil {
 			return nil, err

@@ -19,7 +19,7 @@ var templateFS embed.FS
 // files of the fragments it uses.
 var pageFiles = map[string][]string{
 	"login": nil, "device": nil, "message": nil, "settings": nil, "user": nil, "install": nil,
-	"search": {"lists.html"}, "user-index": {"lists.html"}, "repo-index": {"vuln-badge.html", "partials.html"}, "home": {"lists.html"},
+	"search": {"lists.html"}, "user-index": {"lists.html"}, "repo-index": {"vuln-badge.html", "partials.html"}, "repo-settings": nil, "home": {"lists.html"},
 	"repo": {"partials.html", "vuln-badge.html"}, "tags": {"partials.html", "vuln-badge.html"},
 	"manifest": {"partials.html", "vuln-badge.html"}, "vuln": {"vuln-badge.html", "vuln-details.html"},
 }
@@ -79,7 +79,9 @@ type pageData struct {
 	Home      *homeView
 	Search    *searchView
 	RepoIndex *repoIndexView
-	UserIndex *userIndexView
+	// The owner's repository settings form.
+	RepoSettings *repoSettingsView
+	UserIndex    *userIndexView
 }
 
 // render writes page name with status. Templates escape every value; the

@@ -71,7 +71,7 @@ func (ui *UI) userPage(w http.ResponseWriter, r *http.Request) {
 	ui.render(w, r, http.StatusOK, "user", pageData{Title: user.Owner.Name(), User: user})
 }
 
-// repoRoute serves /r/{name}, /r/{name}/-/tags and
+// repoRoute serves /r/{name}, /r/{name}/-/settings, /r/{name}/-/tags and
 // /r/{name}/-/manifest/{digest}.
 func (ui *UI) repoRoute(w http.ResponseWriter, r *http.Request) {
 	rawName, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), repoPrefix), partialSep)
@@ -85,6 +85,8 @@ func (ui *UI) repoRoute(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "":
 		ui.repoPage(w, r, name)
+	case rest == settingsAction:
+		ui.repoSettingsPage(w, r, name)
 	case ui.repos == nil:
 		// The tags and manifest partials read the PDS (Options.Repositories).
 		ui.partialFail(w, r, http.StatusNotFound, "Page not found", "There is no such page.")

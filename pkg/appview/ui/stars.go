@@ -36,14 +36,18 @@ func starKey(owner, repository string) string {
 	return owner + "~" + pdsread.RepoPageKey(repository)
 }
 
-// repoAction serves POST /r/{name}/-/star (form field star=1 to star, 0 to
-// unstar): writes or deletes the signed-in user's io.atcr.sailor.star in
+// repoAction serves POST /r/{name}/-/settings (reposettings.go) and POST
+// /r/{name}/-/star (form field star=1 to star, 0 to unstar): the latter writes or deletes the signed-in user's io.atcr.sailor.star in
 // their PDS, puts the change into the index at once (Jetstream echoes it
 // later, a no-op), and answers the star control (HTMX) or sends the
 // browser back to the page.
 func (ui *UI) repoAction(w http.ResponseWriter, r *http.Request) {
 	rawName, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), repoPrefix), partialSep)
 	name, err := oci.ParseRepository(strings.TrimSuffix(rawName, "/"))
+	if err == nil && rest == settingsAction {
+		ui.repoSettingsSave(w, r, name)
+		return
+	}
 	if err != nil || rest != starAction {
 		ui.partialFail(w, r, http.StatusNotFound, "Page not found", "There is no such page.")
 		return
@@ -108,22 +112,30 @@ func (ui *UI) setStar(ctx context.Context, did syntax.DID, owner, repository str
 		}
 		return ui.index.Delete(ctx, did.String(), atcr.SailorStarNSID, rkey)
 	}
-	rec, err := atcr.ToMap(&atcr.SailorStar{
+	return ui.putOwnRecord(ctx, c, did, rkey, &atcr.SailorStar{
 		Subject:   "at://" + owner + "/" + atcr.RepoPageNSID + "/" + pdsread.RepoPageKey(repository),
 		CreatedAt: ui.now().UTC().Format(time.RFC3339),
 	})
+}
+
+// putOwnRecord validates rec, writes it to did's PDS with putRecord under
+// rkey (the client acts as did), then puts it into the index at once:
+// Jetstream's echo of it later changes nothing.
+func (ui *UI) putOwnRecord(ctx context.Context, c *atclient.APIClient, did syntax.DID, rkey string, rec interface{ NSID() string }) error {
+	collection := rec.NSID()
+	m, err := atcr.ToMap(rec)
 	if err != nil {
-		return fmt.Errorf("star record: %w", err)
+		return fmt.Errorf("%s record: %w", collection, err)
 	}
-	if err := schema.ValidateRecord(atcr.SailorStarNSID, rec); err != nil {
-		return fmt.Errorf("star record: %w", err)
+	if err := schema.ValidateRecord(collection, m); err != nil {
+		return fmt.Errorf("%s record: %w", collection, err)
 	}
-	in := map[string]any{"repo": did.String(), "collection": atcr.SailorStarNSID, "rkey": rkey, "record": rec}
+	in := map[string]any{"repo": did.String(), "collection": collection, "rkey": rkey, "record": m}
 	var out struct {
 		CID string `json:"cid"`
 	}
 	if err := c.Post(ctx, "com.atproto.repo.putRecord", in, &out); err != nil {
-		return fmt.Errorf("put star %s: %w", rkey, err)
+		return fmt.Errorf("put %s %s: %w", collection, rkey, err)
 	}
-	return ui.index.Put(ctx, index.Record{DID: did.String(), Collection: atcr.SailorStarNSID, RKey: rkey, CID: out.CID, Value: rec})
+	return ui.index.Put(ctx, index.Record{DID: did.String(), Collection: collection, RKey: rkey, CID: out.CID, Value: m})
 }

@@ -36,15 +36,7 @@ func (p pdsClients) Client(_ context.Context, did syntax.DID) (*atclient.APIClie
 // the index, the count moves in the answer HTMX swaps in, and a replay
 // does not count twice.
 func TestStarButton(t *testing.T) {
-	pds := pdstest.NewServer(t, nil)
-	pds.AddAccount(pdstest.Account{DID: aliceDID, Handle: "alice.test"})
-	var ie *indexEnv
-	e := newTestEnvWithOptions(t, func(e *testEnv, o *Options) {
-		ie = newIndexEnvOver(t, e, o)
-		o.Stars = pdsClients{pds: pds}
-	})
-	ie.testEnv = e
-	ie.seed(t)
+	ie, pds := pdsIndexEnv(t)
 	b := ie.browser()
 
 	// Anonymous: counts, no button; a POST without a session is refused.

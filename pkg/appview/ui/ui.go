@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -65,10 +66,18 @@ type Options struct {
 	// fall back to Repositories). Optional: nil leaves the pages as they
 	// were without it.
 	Index *index.Store
-	// Stars writes and deletes the signed-in user's io.atcr.sailor.star
-	// records in their PDS (*actas.Chooser). Optional, and only with Index:
-	// nil shows counts without a star button.
+	// Stars writes the signed-in user's records in their PDS
+	// (*actas.Chooser): io.atcr.sailor.star (the star button) and
+	// io.atcr.repo.page (the owner's repository settings). Optional, and
+	// only with Index: nil shows counts without a star button and no
+	// repository settings.
 	Stars PDSClients
+	// ReadmeClient fetches the README documents that images name in their
+	// io.atcr.readme annotation (https only, 256 KiB, cached). It must be
+	// the AppView's guarded client (pkg/atproto/safehttp): the URLs are
+	// anyone's. Optional: nil never fetches them (the page falls back to
+	// the image's description).
+	ReadmeClient *http.Client
 	// BrowserSessionTTL defaults to DefaultBrowserSessionTTL.
 	BrowserSessionTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
@@ -89,6 +98,7 @@ type UI struct {
 	index           *index.Store
 	stars           PDSClients
 	readmes         *readmeCache
+	remoteReadmes   *remoteReadmes             // nil without Options.ReadmeClient
 	codes           *throttle.Failures[string] // wrong user codes per browser session
 	pages           *pages
 	log             *slog.Logger
@@ -132,6 +142,10 @@ func New(opts Options) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
+	var remote *remoteReadmes
+	if opts.ReadmeClient != nil {
+		remote = newRemoteReadmes(opts.ReadmeClient, opts.Logger, opts.Now)
+	}
 	return &UI{
 		origin:          u.Scheme + "://" + u.Host,
 		registry:        opts.Registry,
@@ -144,6 +158,7 @@ func New(opts Options) (*UI, error) {
 		index:           opts.Index,
 		stars:           opts.Stars,
 		readmes:         newReadmeCache(),
+		remoteReadmes:   remote,
 		codes:           codes,
 		pages:           p,
 		log:             opts.Logger,

@@ -24,6 +24,9 @@ type RepoPage struct {
 	Description string `json:"description,omitempty"`
 	// Repository name; equals the record key.
 	Repository string `json:"repository"`
+	// One line about the repository, shown under its name and in lists (plain text). ATCR's addition:
+	// the original record has only the README.
+	ShortDescription string `json:"shortDescription,omitempty"`
 	// When the page was last edited. Format: datetime.
 	UpdatedAt string `json:"updatedAt,omitempty"`
 }

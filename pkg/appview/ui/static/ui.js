@@ -96,6 +96,22 @@
     }
   });
 
+  // An avatar the Bluesky CDN cannot serve (a PDS the network does not
+  // crawl, or no network) is hidden rather than shown broken. Error events
+  // do not bubble: listen in the capture phase, and sweep the images that
+  // failed before this deferred script ran.
+  function hideMissing(img) {
+    if (img && img.tagName === "IMG" && img.classList.contains("avatar")) {
+      img.classList.add("avatar-missing");
+    }
+  }
+  document.addEventListener("error", function (ev) { hideMissing(ev.target); }, true);
+  document.querySelectorAll("img.avatar").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0) {
+      hideMissing(img);
+    }
+  });
+
   // The CVE modal: a badge's link loads the table into the <dialog> of
   // the page (hx-target="#vuln-dialog-body"); open it once it is there.
   document.addEventListener("htmx:afterSwap", function (ev) {
