@@ -4,9 +4,12 @@ package e2e
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // indexTables are the AppView's index tables (migrations 0007–0011) with
@@ -178,4 +181,36 @@ func snapshotSize(s map[string][]string) string {
 		parts = append(parts, fmt.Sprintf("%s %d", tc.table, len(s[tc.table])))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// backfillIdleWait bounds the wait for the AppView's background backfills
+// (a hang guard: one takes well under a second here).
+const backfillIdleWait = time.Minute
+
+// waitBackfillIdle waits until the AppView's first-seen backfill has
+// nothing queued or running (GET /health: jetstream.backfill.Waiting), so
+// a snapshot of the index is not taken while a backfill re-reads an
+// account (it removes the account's rows, then writes them again). An
+// AppView without that scheduler reports no counters: nothing to wait for.
+func waitBackfillIdle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(backfillIdleWait)
+	for {
+		r := regDo(t, env(t, "ATCR_APPVIEW_URL"), http.MethodGet, "/health", "", nil, nil)
+		var h struct {
+			Jetstream *struct {
+				Backfill *struct{ Waiting int } `json:"backfill"`
+			} `json:"jetstream"`
+		}
+		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &h) != nil {
+			t.Fatalf("GET /health: %d %.300s", r.Status, r.Body)
+		}
+		if h.Jetstream == nil || h.Jetstream.Backfill == nil || h.Jetstream.Backfill.Waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the AppView's backfills still have %d accounts waiting after %s", h.Jetstream.Backfill.Waiting, backfillIdleWait)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -98,6 +98,7 @@ func TestIndexFollowsJetstream(t *testing.T) {
 	tools := newRegTools(t)
 	tools.run(t, "crane", "auth", "login", registry, "-u", acct.Handle, "-p", acct.Password)
 	tools.run(t, "crane", "push", regLayout(t, filepath.Join(tools.dir, "image"), regImage(t, "amd64", 4<<10)), registry+"/"+acct.Handle+"/"+repository+":v1")
+	waitBackfillIdle(t) // a first-seen backfill of alice would take her rows away for a moment
 	heading := "Written straight to " + repository
 	rendered := ">" + heading + "</h1>"
 	if r := regDo(t, appview, http.MethodGet, page, "", nil, nil); r.Status != http.StatusOK ||
@@ -147,6 +148,7 @@ func TestIndexFollowsJetstream(t *testing.T) {
 		t.Fatalf("indexed row %q lacks the README", live)
 	}
 
+	waitBackfillIdle(t)
 	before := indexSnapshot(t, d)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -206,6 +206,9 @@ func TestUIJourney(t *testing.T) {
 	if got := j.eval(`new URL(location.href).pathname`); got != href {
 		t.Errorf("saving went to %s, want the repository page %s", got, href)
 	}
+	if got := j.text("#repo-summary"); got != description {
+		t.Errorf("the page's description %q, want %q", got, description)
+	}
 	if got := j.text("#readme h1"); got != "Journey "+path {
 		t.Errorf("rendered README heading %q", got)
 	}
