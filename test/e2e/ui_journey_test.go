@@ -151,9 +151,19 @@ func TestUIJourney(t *testing.T) {
 	if !starred {
 		t.Errorf("no %s record of %s in alice's PDS after starring", atcr.SailorStarNSID, path)
 	}
+	// The page a reload shows comes from the index, which also replays
+	// Jetstream's echo of the three writes (create, delete, create of one
+	// record key) after the AppView indexed them itself: while the echo of
+	// the delete is applied and that of the second create is not yet, the
+	// count reads 0 again. Once the echo is through it must be 1.
 	j.step("reload the starred page", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#star-count")))
-	if got := j.text("#star-count"); got != "1 star" {
-		t.Errorf("after a reload the page shows %q, want 1 star", got)
+	loads := 0
+	j.reloadUntil("1 star after a reload", func() bool {
+		loads++
+		return j.text("#star-count") == "1 star"
+	})
+	if loads > 1 {
+		t.Logf("the star count read other than 1 star on %d reloads before it settled (Jetstream's echo of the unstar)", loads-1)
 	}
 	j.shot("repo-starred")
 
