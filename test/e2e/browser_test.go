@@ -28,6 +28,16 @@ const stepTimeout = 45 * time.Second
 type browser struct {
 	t   *testing.T
 	ctx context.Context
+	// onPage, when set, is called as logIn reaches each page of the sign-in
+	// (login, pds-sign-in, pds-consent), e.g. to take its screenshot.
+	onPage func(page string)
+}
+
+// reached calls onPage when it is set.
+func (b *browser) reached(page string) {
+	if b.onPage != nil {
+		b.onPage(page)
+	}
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -130,6 +140,9 @@ func (b *browser) logIn(handle, password string) {
 	b.step("open the login page",
 		chromedp.Navigate(appview+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#handle")),
+	)
+	b.reached("login")
+	b.step("ask the PDS",
 		chromedp.SendKeys(chromedp.CSS("#handle"), handle),
 		chromedp.Click(chromedp.CSS("#login")),
 	)
@@ -149,20 +162,27 @@ func (b *browser) logIn(handle, password string) {
 func (b *browser) signInAtPDS(password string, back func(*url.URL) bool) {
 	b.t.Helper()
 	// React's handler must see the click: chromedp.Submit would bypass it.
+	b.step("the PDS's sign-in page", chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)))
+	b.reached("pds-sign-in")
 	b.step("sign in at the PDS",
-		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 	)
 	deadline := time.Now().Add(stepTimeout)
+	consent := false
 	for {
 		loc := b.location()
 		if u, err := url.Parse(loc); err == nil && back(u) {
 			return
 		}
 		// The consent page: its submit button is "Authorize".
-		b.eval(`(() => { const btn = [...document.querySelectorAll('button')]
-			.find(x => /^(authorize|accept|allow)$/i.test(x.innerText.trim()));
+		const findConsent = `[...document.querySelectorAll('button')]
+			.find(x => /^(authorize|accept|allow)$/i.test(x.innerText.trim()))`
+		if !consent && b.onPage != nil && b.eval(`(() => `+findConsent+` ? "found" : "")()`) == "found" {
+			consent = true
+			b.reached("pds-consent")
+		}
+		b.eval(`(() => { const btn = ` + findConsent + `;
 			if (btn) { btn.click(); return "clicked" } return "" })()`)
 		if time.Now().After(deadline) {
 			b.t.Fatalf("the PDS did not send the browser back; stuck at %s:\n%s", loc,

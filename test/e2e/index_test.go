@@ -72,21 +72,49 @@ func waitIndexed(t *testing.T, d *sql.DB, did, rkey string, present bool) (strin
 }
 
 // TestIndexFollowsJetstream: a record alice writes straight to her PDS with
-// com.atproto.repo.createRecord (not through the AppView) is in the
-// AppView's index within five seconds, through the stack's Jetstream;
-// `atcr-appview index rebuild` (a verified getRepo of every account the
-// index knows) yields the same row; her deleteRecord removes it.
+// com.atproto.repo.createRecord (not through the AppView) shows on the
+// AppView's repository page within five seconds, through the stack's
+// Jetstream: her io.atcr.repo.page for a repository she pushed with crane,
+// whose README the page then renders. `atcr-appview index rebuild` (a
+// verified getRepo of every account the index knows) leaves every row of
+// every index table as the live index had it; her deleteRecord removes the
+// page again.
 func TestIndexFollowsJetstream(t *testing.T) {
 	alice := holdAlice(t)
+	appview := env(t, "ATCR_APPVIEW_URL")
+	registry := env(t, "ATCR_REGISTRY")
 	d := appviewIndex(t)
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
 	repository := "index-e2e-" + hex.EncodeToString(suffix)
-	readme := "# " + repository + "\n\nWritten straight to the PDS."
+	// By DID: the index learns handles from Jetstream identity events and
+	// backfills only, and on a fresh stack it has seen neither for alice;
+	// a page by handle would then be the PDS page, read live.
+	page := "/r/" + alice.DID.String() + "/" + repository
+	// Only the page from the index has the star count; the PDS page
+	// shows a README as plain text, never as a heading.
+	const fromIndex = `id="star-count"`
+
+	// The repository exists (a push); its page has no README yet.
+	acct := regAlice(t)
+	tools := newRegTools(t)
+	tools.run(t, "crane", "auth", "login", registry, "-u", acct.Handle, "-p", acct.Password)
+	tools.run(t, "crane", "push", regLayout(t, filepath.Join(tools.dir, "image"), regImage(t, "amd64", 4<<10)), registry+"/"+acct.Handle+"/"+repository+":v1")
+	waitBackfillIdle(t) // a first-seen backfill of alice would take her rows away for a moment
+	heading := "Written straight to " + repository
+	rendered := ">" + heading + "</h1>"
+	if r := regDo(t, appview, http.MethodGet, page, "", nil, nil); r.Status != http.StatusOK ||
+		!strings.Contains(string(r.Body), fromIndex) || strings.Contains(string(r.Body), rendered) {
+		t.Fatalf("GET %s before the record: %d, from the index %v, README present %v\n%.3000s", page, r.Status,
+			strings.Contains(string(r.Body), fromIndex), strings.Contains(string(r.Body), rendered), r.Body)
+	}
+
+	readme := "# " + heading + "\n\nWritten with com.atproto.repo.createRecord, not through the AppView."
 	rec, err := atcr.ToMap(&atcr.RepoPage{Repository: repository, Description: readme, CreatedAt: syntax.DatetimeNow().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	written := time.Now()
 	err = alice.client.Post(testContext(t), syntax.NSID("com.atproto.repo.createRecord"), map[string]any{
 		"repo": alice.DID.String(), "collection": atcr.RepoPageNSID, "rkey": repository, "record": rec,
 	}, nil)
@@ -103,12 +131,27 @@ func TestIndexFollowsJetstream(t *testing.T) {
 			}, nil)
 		}
 	})
-	live, took := waitIndexed(t, d, alice.DID.String(), repository, true)
-	t.Logf("createRecord → index row in %s", took.Round(time.Millisecond))
+	// The page a visitor opens shows the rendered README within five
+	// seconds of the write.
+	for {
+		r := regDo(t, appview, http.MethodGet, page, "", nil, nil)
+		if r.Status == http.StatusOK && strings.Contains(string(r.Body), fromIndex) && strings.Contains(string(r.Body), rendered) {
+			break
+		}
+		if time.Since(written) > indexDeadline {
+			t.Fatalf("GET %s: %d, the README written to the PDS is not rendered within %s (Jetstream → AppView)\n%.3000s",
+				page, r.Status, indexDeadline, r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("createRecord → rendered on %s in %s", page, time.Since(written).Round(time.Millisecond))
+	live, _ := waitIndexed(t, d, alice.DID.String(), repository, true)
 	if !strings.Contains(live, readme) {
 		t.Fatalf("indexed row %q lacks the README", live)
 	}
 
+	waitBackfillIdle(t)
+	before := indexSnapshot(t, d)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "atcr-appview", "index", "rebuild", "--config", filepath.Join(env(t, "ATCR_STACK_DIR"), "appview.yaml"))
@@ -117,16 +160,26 @@ func TestIndexFollowsJetstream(t *testing.T) {
 	out, err := cmd.Output()
 	// Every account and hold the index knows is re-read; a hold another
 	// test named but that is not running (the fault tests' hold) fails
-	// alone, which the command reports in its exit status. Alice's must
-	// have worked.
+	// alone, which the command reports in its exit status, and keeps its
+	// rows. Alice's must have worked.
 	if !strings.Contains(string(out), alice.DID.String()+"\t") {
 		t.Fatalf("index rebuild did not backfill %s (err %v)\nstdout:\n%s\nstderr:\n%s", alice.DID, err, out, stderr.String())
 	}
 	if err != nil {
 		t.Logf("index rebuild: %v (some account failed)\nstdout:\n%s\nstderr (tail):\n%s", err, out, tail(stderr.String(), 2000))
 	}
-	rebuilt, ok := repoPageRow(t, d, alice.DID.String(), repository)
-	if !ok || rebuilt != live {
+	after := indexSnapshot(t, d)
+	t.Logf("index before and after rebuild: %s", snapshotSize(before))
+	known, unexpected := rebuildGaps(before, after)
+	if len(known) > 0 {
+		// Not a failure of the rebuild: the live index lacks these until
+		// the AppView reads first-seen DIDs from their PDS (issue 13).
+		t.Logf("index rebuild added %d rows the live index lacks (handles, holds' records):\n%s", len(known), strings.Join(known[:min(len(known), 40)], "\n"))
+	}
+	if len(unexpected) > 0 {
+		t.Errorf("index rebuild changed %d rows of the live index:\n%s", len(unexpected), strings.Join(unexpected[:min(len(unexpected), 40)], "\n"))
+	}
+	if rebuilt, ok := repoPageRow(t, d, alice.DID.String(), repository); !ok || rebuilt != live {
 		t.Fatalf("after index rebuild the row is %q (present %v), before it was %q", rebuilt, ok, live)
 	}
 	var handle string
@@ -141,8 +194,11 @@ func TestIndexFollowsJetstream(t *testing.T) {
 		t.Fatalf("deleteRecord: %v", err)
 	}
 	deleted = true
-	_, took = waitIndexed(t, d, alice.DID.String(), repository, false)
+	_, took := waitIndexed(t, d, alice.DID.String(), repository, false)
 	t.Logf("deleteRecord → row gone in %s", took.Round(time.Millisecond))
+	if r := regDo(t, appview, http.MethodGet, page, "", nil, nil); strings.Contains(string(r.Body), rendered) {
+		t.Errorf("GET %s still renders the deleted README", page)
+	}
 }
 
 // tail is the last n bytes of s.

@@ -228,19 +228,9 @@ EOF
 JETSTREAM_ADDR=127.0.0.1:6008
 
 # start_jetstream DID... starts Jetstream following pds.test for the given
-# accounts. --backfill-repos is needed with a PDS for a relay (without it
-# Jetstream asks the relay for listHosts, the PDS answers 401 and Jetstream
-# exits); the PLC serves Multikey DID documents (--plc-multikey-docs), without
-# which Jetstream cannot read the keys and drops every commit. See
-# docs/jetstream.md.
+# accounts (lib.sh: start_jetstream_service, which make run uses too).
 start_jetstream() {
-	local repos
-	repos=$(IFS=,; echo "$*")
-	[[ -x "$TOOLS_DIR/jetstream" ]] || die "missing $TOOLS_DIR/jetstream: run make stack-deps"
-	start_service jetstream "--backfill-repos" "${RUN_IN[@]}" "$TOOLS_DIR/jetstream" serve \
-		--addr "$JETSTREAM_ADDR" --relay-url https://pds.test --plc-url https://plc.test \
-		--data-dir "$STATE/jetstream" --backfill-repos "$repos"
-	wait_http jetstream "http://$JETSTREAM_ADDR/subscribe" 60 '[1-5][0-9][0-9]' "$SERVICE_PID"
+	start_jetstream_service "$JETSTREAM_ADDR" https://pds.test https://plc.test "$STATE/jetstream" "$@"
 	log "Jetstream up ($(elapsed "$T0") s)"
 }
 

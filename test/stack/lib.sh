@@ -246,3 +246,23 @@ write_env_file() {
 	} >"$file.tmp"
 	mv "$file.tmp" "$file"
 }
+
+# start_jetstream_service ADDR RELAY_URL PLC_URL DATA_DIR DID... starts the
+# pinned Jetstream (bin/tools/jetstream, built by install.sh's
+# install_jetstream) through RUN_IN, following the PDS at RELAY_URL like a
+# relay for the given accounts, and waits until /subscribe answers.
+# --backfill-repos is needed with a PDS for a relay (without it Jetstream asks
+# the relay for listHosts, the PDS answers 401 and Jetstream exits); the PLC
+# must serve Multikey DID documents (pds.mjs --plc-multikey-docs), without
+# which Jetstream cannot read the keys and drops every commit. See
+# docs/jetstream.md.
+start_jetstream_service() {
+	local addr=$1 relay=$2 plc=$3 data=$4
+	shift 4
+	local repos
+	repos=$(IFS=,; echo "$*")
+	[[ -x "$TOOLS_DIR/jetstream" ]] || die "missing $TOOLS_DIR/jetstream: run make stack-deps"
+	start_service jetstream "--backfill-repos" "${RUN_IN[@]}" "$TOOLS_DIR/jetstream" serve \
+		--addr "$addr" --relay-url "$relay" --plc-url "$plc" --data-dir "$data" --backfill-repos "$repos"
+	wait_http jetstream "http://$addr/subscribe" 60 '[1-5][0-9][0-9]' "$SERVICE_PID"
+}

@@ -25,7 +25,7 @@ import (
 // three ways it is used. Needs test/stack/install.sh and the binaries in bin/;
 // run with: go test -tags stack -count=1 ./test/stack/ (test/stack/e2e.sh does).
 
-var stackPorts = []string{"2582", "2583", "8080", "9000", "5000"}
+var stackPorts = []string{"2582", "2583", "6008", "8080", "9000", "5000"}
 
 func TestLocalStackForegroundStopsOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
@@ -146,6 +146,7 @@ func checkLocalStack(t *testing.T, env map[string]string) {
 			t.Errorf("login as %s gave DID %v, want %s", env["ATCR_USERNAME"+n], c.AccountDID, env["ATCR_DID"+n])
 		}
 	}
+	checkLocalJetstream(t, env)
 }
 
 func get(t *testing.T, u string) int {
@@ -225,7 +226,7 @@ func stackPIDs(t *testing.T, root string) map[string]int {
 		}
 		pids[f[1]] = pid
 	}
-	for _, name := range []string{"pds", "hold", "appview"} {
+	for _, name := range []string{"pds", "jetstream", "hold", "appview"} {
 		if pids[name] == 0 {
 			t.Fatalf("var/dev.pids names no %s: %q", name, data)
 		}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make run: the local stack on loopback, plain HTTP.
 #   PLC http://127.0.0.1:2582, PDS http://127.0.0.1:2583 (accounts alice.test, bob.test),
+#   Jetstream ws://127.0.0.1:6008 (v0.2.0, following the PDS; the AppView's index reads it),
 #   hold http://127.0.0.1:8080 (embedded S3 on 127.0.0.1:9000), AppView http://127.0.0.1:5000.
 # Both binaries run with insecure_local_dev: true. State lives in var/dev and is wiped
 # at every start (the PLC keeps DIDs in memory only, so older PDS/hold state would
@@ -39,6 +40,7 @@ HOLD_URL=http://localhost:8080
 HOLD_DID='did:web:localhost%3A8080'
 S3_ENDPOINT=http://127.0.0.1:9000
 APPVIEW_ADDR=127.0.0.1:5000
+JETSTREAM_ADDR=127.0.0.1:6008
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 
 T0=$(now_ms)
@@ -69,8 +71,8 @@ preflight() {
 		die "a local stack is already running (pids in $PIDFILE): stop it with test/stack/stop.sh"
 	fi
 	local port
-	for port in 2582 2583 8080 9000 5000; do
-		port_busy 127.0.0.1 "$port" && die "127.0.0.1:$port is already in use; the local stack needs ports 2582 2583 8080 9000 5000"
+	for port in 2582 2583 6008 8080 9000 5000; do
+		port_busy 127.0.0.1 "$port" && die "127.0.0.1:$port is already in use; the local stack needs ports 2582 2583 6008 8080 9000 5000"
 	done
 	rm -rf "$STATE" "$PIDFILE"
 	mkdir -p "$STATE" "$LOG_DIR"
@@ -117,12 +119,18 @@ server:
 identity:
   plc_url: $PLC_URL
   handle_resolver_url: $PDS_URL
+jetstream:
+  # The stack's own Jetstream: the web UI's index (home feed, search,
+  # stars) sees records written straight to the PDS, as in production.
+  url: ws://$JETSTREAM_ADDR
 EOF
 }
 
 start_stack() {
 	local accounts="$STATE/accounts.json"
-	start_service pds pds.mjs "$NODE22" "$STACK_DIR/pds.mjs" --mode local --data "$STATE/pds" --out "$accounts"
+	# --plc-multikey-docs: DID documents as plc.directory serves them, which
+	# Jetstream needs to verify commits (see pds.mjs).
+	start_service pds pds.mjs "$NODE22" "$STACK_DIR/pds.mjs" --mode local --data "$STATE/pds" --out "$accounts" --plc-multikey-docs
 	local pds_pid=$SERVICE_PID
 	wait_file pds "$accounts" 60 "$pds_pid"
 	wait_http pds "$PLC_URL/_health" 10 200 "$pds_pid"
@@ -130,6 +138,9 @@ start_stack() {
 	log "PLC and PDS up ($(elapsed "$T0") s)"
 
 	ALICE_DID=$(json_get "$accounts" 'j.accounts[0].did')
+	start_jetstream_service "$JETSTREAM_ADDR" "$PDS_URL" "$PLC_URL" "$STATE/jetstream" \
+		"$ALICE_DID" "$(json_get "$accounts" 'j.accounts[1].did')"
+	log "Jetstream up ($(elapsed "$T0") s)"
 	write_hold_yaml "$ALICE_DID"
 	write_appview_yaml
 	if [[ "${ATCR_DEV_TEST_VULNDB:-0}" == 1 ]]; then
@@ -169,7 +180,8 @@ write_stack_env() {
 		ATCR_HOLD_DATA_DIR="$STATE/hold" \
 		ATCR_PDS_URL="$PDS_URL" \
 		ATCR_PLC_URL="$PLC_URL" \
-		ATCR_S3_ENDPOINT="$S3_ENDPOINT"
+		ATCR_S3_ENDPOINT="$S3_ENDPOINT" \
+		ATCR_JETSTREAM_URL="ws://$JETSTREAM_ADDR"
 }
 
 banner() {
@@ -181,6 +193,7 @@ ATCR local stack is up in $(elapsed "$T0") s
   AppView   $ATCR_APPVIEW_URL
   hold      $ATCR_HOLD_URL   ($ATCR_HOLD_DID, embedded S3 $ATCR_S3_ENDPOINT)
   PDS       $ATCR_PDS_URL   PLC $ATCR_PLC_URL
+  Jetstream $ATCR_JETSTREAM_URL   (the AppView's index follows it)
   accounts  $ATCR_USERNAME ($ATCR_DID), $ATCR_USERNAME2 ($ATCR_DID2)
 
   docker login $ATCR_REGISTRY -u $ATCR_USERNAME -p $ATCR_PASSWORD
