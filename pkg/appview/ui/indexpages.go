@@ -328,7 +328,9 @@ func newTagView(t index.TagSummary, now time.Time, pullPrefix string) tagView {
 		ISO: isoTime(t.UpdatedAt), When: when(t.UpdatedAt), Age: age(now, t.UpdatedAt)}
 	switch {
 	case !v.Indexed:
-	case t.ArtifactType != "":
+	case t.ArtifactType != "" && t.ArtifactType != oci.MediaTypeOCIConfig && t.ArtifactType != oci.MediaTypeDockerConfig:
+		// The record's artifactType falls back to the config's media type
+		// (as the referrers API does); an image config means an image.
 		v.Kind = "artifact · " + t.ArtifactType
 	case len(t.Platforms) > 0 || strings.Contains(t.MediaType, "index") || strings.Contains(t.MediaType, "manifest.list"):
 		v.Kind = "index"

@@ -420,3 +420,30 @@ func TestRepositoryPageResolvesAnUnindexedHandle(t *testing.T) {
 	}
 	plain.check(t, plain.browser(), []pageCase{{"no directory", "/r/alice.test/web", 404, nil, nil}})
 }
+
+// A manifest record's artifactType falls back to its config's media type
+// (what the AppView writes for a plain image): that is an image, not an
+// artifact; any other artifactType is an artifact.
+func TestTagKindOfImagesAndArtifacts(t *testing.T) {
+	ie := newIndexEnv(t, nil)
+	alice := aliceDID.String()
+	plain := image("app", 40, ie.stamp(time.Hour), nil)
+	plain.ArtifactType = "application/vnd.oci.image.config.v1+json"
+	docker := image("app", 41, ie.stamp(time.Hour), nil)
+	docker.MediaType = "application/vnd.docker.distribution.manifest.v2+json"
+	docker.ArtifactType = "application/vnd.docker.container.image.v1+json"
+	sbom := image("app", 42, ie.stamp(time.Hour), nil)
+	sbom.ArtifactType = "application/spdx+json"
+	put(t, ie.store,
+		record(t, alice, mkey(40), plain), tag(t, alice, "app", "oci", mkey(40), ie.stamp(time.Hour)),
+		record(t, alice, mkey(41), docker), tag(t, alice, "app", "docker", mkey(41), ie.stamp(time.Hour)),
+		record(t, alice, mkey(42), sbom), tag(t, alice, "app", "sbom", mkey(42), ie.stamp(time.Hour)),
+	)
+	body := ie.browser().get("/r/" + alice + "/app").body
+	if n := strings.Count(body, "artifact · "); n != 1 || !strings.Contains(body, "artifact · application/spdx&#43;json") {
+		t.Errorf("want exactly the SBOM as an artifact, got %d artifacts:\n%s", n, body)
+	}
+	if strings.Contains(body, "artifact · application/vnd.oci.image.config") || strings.Contains(body, "artifact · application/vnd.docker.container") {
+		t.Error("a plain image is labelled as an artifact")
+	}
+}
