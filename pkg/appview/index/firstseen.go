@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/atproto/atcr"
 )
 
 // DIDWatcher is told, after every batch the Jetstream sink wrote, of each
@@ -34,19 +36,28 @@ func (k *JetstreamSink) watchLocked(ctx context.Context) (map[string]bool, error
 	}
 	batch := map[string]bool{}
 	var check []string
+	add := func(did string) {
+		if _, ok := batch[did]; ok {
+			return
+		}
+		if _, err := syntax.ParseDID(did); err != nil {
+			return // Apply refuses the event; a hold that is no DID is never read
+		}
+		batch[did] = false
+		if _, ok := k.seen[did]; !ok {
+			check = append(check, did)
+		}
+	}
 	for _, ev := range k.pending {
 		if !strings.HasPrefix(ev.Collection, "io.atcr.") {
 			continue
 		}
-		if _, ok := batch[ev.DID]; ok {
-			continue
-		}
-		if _, err := syntax.ParseDID(ev.DID); err != nil {
-			continue // Apply refuses the event
-		}
-		batch[ev.DID] = false
-		if _, ok := k.seen[ev.DID]; !ok {
-			check = append(check, ev.DID)
+		add(ev.DID)
+		// The hold a manifest names: holds' captain and crew records are
+		// in the holds' own repos, which Jetstream may not follow, so a
+		// hold first named here is read from its repo like an account.
+		if hold := manifestHold(ev); hold != "" {
+			add(hold)
 		}
 	}
 	unseen, err := k.store.UnseenDIDs(ctx, check)
@@ -72,4 +83,14 @@ func (k *JetstreamSink) noticeLocked(batch map[string]bool) {
 		}
 		k.opts.DIDs.Notice(did, first)
 	}
+}
+
+// manifestHold is the holdDid of a manifest record written by ev, "" for
+// anything else.
+func manifestHold(ev Event) string {
+	if ev.Delete || ev.Collection != atcr.ManifestNSID {
+		return ""
+	}
+	hold, _ := ev.Value["holdDid"].(string)
+	return hold
 }

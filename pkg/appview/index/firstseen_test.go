@@ -71,3 +71,32 @@ func TestSinkReportsFirstSeenDIDs(t *testing.T) {
 		t.Fatalf("after a restart: first seen %v, seen %v", n.first, n.again)
 	}
 }
+
+// The hold a manifest names is noticed like an account: first seen while
+// the index has none of its captain or crew records, so the scheduler
+// reads the hold's repo; a deleted manifest names nothing.
+func TestSinkNoticesTheHoldAManifestNames(t *testing.T) {
+	e := newEnv(t)
+	e.put(t, rec(t, hold1, "self", &atcr.HoldCaptain{Owner: alice, DeployedAt: stamp(0)}))
+	n := &notices{}
+	k := NewJetstreamSink(e.store, SinkOptions{MaxBatch: 100, Window: time.Hour, DIDs: n})
+	onHold2 := imageManifest("web", 1, time.Minute)
+	onHold2.HoldDID = hold2
+	for _, c := range []jetstream.Commit{
+		commit(t, rec(t, alice, tid(1), onHold2), 1),
+		commit(t, rec(t, alice, tid(2), imageManifest("web", 2, time.Minute)), 2), // hold1
+	} {
+		if err := k.HandleCommit(e.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(n.first)
+	want := []string{alice, hold2}
+	slices.Sort(want)
+	if !slices.Equal(n.first, want) || !slices.Equal(n.again, []string{hold1}) {
+		t.Fatalf("first seen %v (want %v), seen %v (want [%s])", n.first, want, n.again, hold1)
+	}
+}
