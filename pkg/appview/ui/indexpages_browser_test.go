@@ -44,14 +44,7 @@ func TestIndexPagesInChromium(t *testing.T) {
 	if n := evalInt(t, br.ctx, `document.querySelectorAll("#push-list tbody tr").length`); n != 4 {
 		t.Errorf("%d recent pushes, want 4", n)
 	}
-	// Every control has an accessible name; every input a label.
-	if n := evalInt(t, br.ctx, `Array.from(document.querySelectorAll("button, a")).filter(function (el) {
-		return !(el.getAttribute("aria-label") || el.textContent.trim());
-	}).length + Array.from(document.querySelectorAll("input:not([type=hidden])")).filter(function (el) {
-		return !(el.labels && el.labels.length) && !el.getAttribute("aria-label");
-	}).length`); n != 0 {
-		t.Errorf("%d controls without a name", n)
-	}
+	checkControlsNamed(t, br, "home")
 	br.shoot("ui-home.png")
 
 	br.step("search from the header",
@@ -61,6 +54,7 @@ func TestIndexPagesInChromium(t *testing.T) {
 	if got := text(t, br.ctx, `#search-repositories`); !strings.Contains(got, "alice.test/web") || strings.Contains(got, "bob.test/tool") {
 		t.Errorf("search results: %q", got)
 	}
+	checkControlsNamed(t, br, "search")
 	br.shoot("ui-search.png")
 
 	br.step("open the repository",
@@ -80,6 +74,7 @@ func TestIndexPagesInChromium(t *testing.T) {
 	if got := text(t, br.ctx, `#pull-command`); got != "docker pull atcr.example/alice.test/web:latest" {
 		t.Errorf("pull command %q", got)
 	}
+	checkControlsNamed(t, br, "repository")
 	br.shoot("ui-repo-readme.png")
 
 	// Dark mode with the keyboard: focus the toggle, press Enter.
@@ -105,4 +100,22 @@ func TestIndexPagesInChromium(t *testing.T) {
 		t.Errorf("the toggle says %q in dark mode", got)
 	}
 	br.shoot("ui-dark.png")
+}
+
+// checkControlsNamed: every button and link has an accessible name, and
+// every input, select and textarea a label (or aria-label); it prints the
+// ones that have none.
+func checkControlsNamed(t *testing.T, br *chromium, page string) {
+	t.Helper()
+	unnamed := evalString(t, br, `Array.from(document.querySelectorAll("button, a")).filter(function (el) {
+		return !(el.getAttribute("aria-label") || el.textContent.trim());
+	}).concat(Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(function (el) {
+		// A README's task-list boxes are read-only state, read with their
+		// list item's text, not controls.
+		if (el.disabled && el.type === "checkbox" && el.closest("#readme")) return false;
+		return !(el.labels && el.labels.length) && !el.getAttribute("aria-label");
+	})).map(function (el) { return el.outerHTML.slice(0, 200); }).join("\n")`)
+	if unnamed != "" {
+		t.Errorf("%s page: controls without a name:\n%s", page, unnamed)
+	}
 }

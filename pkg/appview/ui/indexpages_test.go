@@ -167,6 +167,7 @@ func (ie *indexEnv) seed(t *testing.T) {
 		ie.store.CountPull(alice, "api")
 	}
 	ie.store.CountPull(bobDID, "tool")
+	ie.store.CountPush(alice, "api")
 	if err := ie.store.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -306,11 +307,11 @@ func TestRepositoryPageFromIndex(t *testing.T) {
 			`id="pull-command">docker pull atcr.example/alice.test/web:latest</code>`,
 			`data-copy="docker pull atcr.example/alice.test/web:v1"`,
 			"index · linux/amd64, linux/arm64/v8", "image", "3.0 MiB", "2 days ago", "3 days ago",
-			`<span id="star-count" class="count">2 stars</span>`, `<span id="pull-count" class="count">0 pulls</span>`,
+			`<span id="star-count" class="count">2 stars</span>`, `<span id="pull-count" class="count">0 pulls</span>`, `<span id="push-count" class="count">0 pushes</span>`,
 			`<p class="muted" id="repo-title">Web</p>`, "docker run atcr.example/alice.test/web",
 		}, append(hostileOutput, `id="star-button"`, "<style")},
 		{"README from the description annotation, as text", "/r/alice.test/api", 200, []string{
-			"The API &lt;b&gt;server&lt;/b&gt;", "3 pulls", "1 star<", "stable",
+			"The API &lt;b&gt;server&lt;/b&gt;", "3 pulls", "1 star<", "stable", `<span id="push-count" class="count">1 push</span>`,
 		}, hostileOutput},
 		{"by DID", "/r/" + aliceDID.String() + "/web", 200, []string{`<h1 id="repo-name">web</h1>`, "alice.test/web:latest"}, nil},
 		{"owner unknown to the index", "/r/nobody.test/web", 404, nil, nil},

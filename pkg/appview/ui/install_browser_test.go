@@ -28,6 +28,7 @@ func TestInstallPageInChromium(t *testing.T) {
 	}).length`); n != 0 {
 		t.Errorf("%d controls without a name", n)
 	}
+	checkControlsNamed(t, br, "install")
 	br.shoot("ui-install.png")
 
 	// ui.js (loaded with defer) is in place once the page has loaded.

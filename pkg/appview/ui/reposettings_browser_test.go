@@ -55,6 +55,7 @@ func TestRepoSettingsInChromium(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#repo-description`), "A small web server"),
 		chromedp.SetValue(chromedp.CSS(`#repo-readme`), editedReadme),
 	)
+	checkControlsNamed(t, br, "repository settings")
 	br.shoot("repo-settings.png")
 	br.step("save",
 		chromedp.Click(chromedp.CSS(`#repo-settings-save`)),

@@ -51,5 +51,6 @@ func TestSettingsInChromium(t *testing.T) {
 	if rec, _ := pds.Record(aliceDID, atcr.SailorProfileNSID, "self"); rec["defaultHold"] != hold3DID {
 		t.Errorf("profile after Save: %v", rec)
 	}
+	checkControlsNamed(t, br, "settings")
 	br.shoot("ui-settings.png")
 }
