@@ -241,6 +241,7 @@ func TestCaddyfileE2EOverlay(t *testing.T) {
 		"hold.test":            {upstream: "127.0.0.1:8080"},
 		"private-hold.test":    {upstream: "127.0.0.1:8081"},
 		"fault-hold.test":      {upstream: "127.0.0.1:8090"},
+		"holdreg.lan":          {upstream: "127.0.0.1:8092"},
 		"pds.test":             {upstream: "127.0.0.1:2583"},
 		"*.pds.test":           {upstream: "127.0.0.1:2583"},
 		"plc.test":             {upstream: "127.0.0.1:2582"},
