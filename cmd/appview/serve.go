@@ -129,8 +129,12 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	}
 	// The vulnerability badges read the scan records of the hold each
 	// manifest record names (anonymously: scan records are public).
+	var locate scans.Manifests = repos
+	if ix.Store != nil {
+		locate = indexFirstLocator{idx: ix.Store, dir: dir, next: repos}
+	}
 	scanViews, err := scans.New(scans.Options{
-		Manifests: repos, Directory: dir, HTTP: httpOpts, Logger: logger,
+		Manifests: locate, Directory: dir, HTTP: httpOpts, Logger: logger,
 		CacheBytes: int64(cfg.Cache.ScanBytes), MaxReportBytes: int64(cfg.UI.ScanReportBytes),
 	})
 	if err != nil {

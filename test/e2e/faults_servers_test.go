@@ -143,6 +143,7 @@ storage:
   embedded_addr: %s
 registration:
   owner_did: %q
+  register_with_owner: false
 identity:
   plc_url: %s
 `, storeAddr, storeDir, faultFreeAddr(t), c.Owner, env(t, "ATCR_PLC_URL"))
@@ -176,6 +177,9 @@ storage:
 registration:
   owner_did: %q
   allow_all_crew: true
+  # Registering with the owner's PDS resolves the owner (the test's user)
+  # at start; the PLC tests need a restarted hold that has not.
+  register_with_owner: false
 identity:
   plc_url: %s
   allow_private_networks: true
