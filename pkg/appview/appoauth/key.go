@@ -1,11 +1,8 @@
 package appoauth
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
@@ -24,23 +21,9 @@ const clientKeyFile = "client-key.mb"
 // processes starting together agree on one key and a crash never leaves
 // half a key.
 func loadOrCreateClientKey(path string, log *slog.Logger) (*atcrypto.PrivateKeyP256, error) {
-	raw, created, err := keyfile.LoadOrCreate(path, func() ([]byte, error) {
-		key, err := atcrypto.GeneratePrivateKeyP256()
-		if err != nil {
-			return nil, fmt.Errorf("generate OAuth client key: %w", err)
-		}
-		return []byte(key.Multibase() + "\n"), nil
-	}, log)
+	key, created, err := keyfile.LoadOrCreateP256(path, log)
 	if err != nil {
 		return nil, fmt.Errorf("OAuth client key: %w", err)
-	}
-	parsed, err := atcrypto.ParsePrivateMultibase(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("OAuth client key %s: %w", path, err)
-	}
-	key, ok := parsed.(*atcrypto.PrivateKeyP256)
-	if !ok {
-		return nil, fmt.Errorf("OAuth client key %s: want a P-256 key, got %T", path, parsed)
 	}
 	if created {
 		log.Info("oauth: created client assertion key", "path", path)
@@ -48,13 +31,7 @@ func loadOrCreateClientKey(path string, log *slog.Logger) (*atcrypto.PrivateKeyP
 	return key, nil
 }
 
-// keyID names the key after its public half, so the kid changes exactly
-// when the key does.
+// keyID is the client key's kid in the AppView's JWKS.
 func keyID(key *atcrypto.PrivateKeyP256) (string, error) {
-	pub, err := key.PublicKey()
-	if err != nil {
-		return "", fmt.Errorf("OAuth client key: %w", err)
-	}
-	sum := sha256.Sum256(pub.Bytes())
-	return "atcr-" + hex.EncodeToString(sum[:8]), nil
+	return keyfile.P256KeyID("atcr-", key)
 }

@@ -1,11 +1,8 @@
 package registration
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
@@ -17,28 +14,13 @@ import (
 const clientKeyFile = "client-key.mb"
 
 // loadOrCreateClientKey returns the P-256 client-assertion key at path,
-// generating it on first start. A new key on every start would make the
-// owner's PDS, which caches the client's JWKS, refuse the client assertion
-// until its cache expired. (The AppView keeps its own key the same way in
-// pkg/appview/appoauth; the hold may not import it.)
+// generating it on first start (keyfile.LoadOrCreateP256: it must survive
+// restarts, or the owner's PDS refuses the client until its JWKS cache
+// expires).
 func loadOrCreateClientKey(path string, log *slog.Logger) (*atcrypto.PrivateKeyP256, error) {
-	raw, created, err := keyfile.LoadOrCreate(path, func() ([]byte, error) {
-		key, err := atcrypto.GeneratePrivateKeyP256()
-		if err != nil {
-			return nil, fmt.Errorf("generate OAuth client key: %w", err)
-		}
-		return []byte(key.Multibase() + "\n"), nil
-	}, log)
+	key, created, err := keyfile.LoadOrCreateP256(path, log)
 	if err != nil {
 		return nil, fmt.Errorf("OAuth client key: %w", err)
-	}
-	parsed, err := atcrypto.ParsePrivateMultibase(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("OAuth client key %s: %w", path, err)
-	}
-	key, ok := parsed.(*atcrypto.PrivateKeyP256)
-	if !ok {
-		return nil, fmt.Errorf("OAuth client key %s: want a P-256 key, got %T", path, parsed)
 	}
 	if created {
 		log.Info("Hold registration: created OAuth client key", "path", path)
@@ -46,13 +28,7 @@ func loadOrCreateClientKey(path string, log *slog.Logger) (*atcrypto.PrivateKeyP
 	return key, nil
 }
 
-// keyID names the key after its public half, so the kid changes exactly
-// when the key does.
+// keyID is the client key's kid in the hold's JWKS.
 func keyID(key *atcrypto.PrivateKeyP256) (string, error) {
-	pub, err := key.PublicKey()
-	if err != nil {
-		return "", fmt.Errorf("OAuth client key: %w", err)
-	}
-	sum := sha256.Sum256(pub.Bytes())
-	return "hold-" + hex.EncodeToString(sum[:8]), nil
+	return keyfile.P256KeyID("hold-", key)
 }
