@@ -46,22 +46,11 @@ func (l indexFirstLocator) Locate(ctx context.Context, name oci.Repository, d oc
 }
 
 // ownerDID is the DID of a name's first component as the index knows it
-// ("" when it does not): a DID as it is, a handle by the index's users,
-// else by the directory (verified both ways).
+// ("" when it does not).
 func (l indexFirstLocator) ownerDID(ctx context.Context, ident string) string {
-	if strings.HasPrefix(ident, "did:") {
-		return ident
-	}
-	if u, err := l.idx.UserByHandle(ctx, ident); err == nil {
-		return u.DID.String()
-	}
-	h, err := syntax.ParseHandle(ident)
-	if err != nil || l.dir == nil {
-		return ""
-	}
-	id, err := l.dir.LookupHandle(ctx, h)
+	u, err := l.idx.OwnerByName(ctx, l.dir, ident)
 	if err != nil {
 		return ""
 	}
-	return id.DID.String()
+	return u.DID.String()
 }

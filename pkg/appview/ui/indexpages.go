@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
-
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/index"
 	"atcr.io/pkg/appview/markdown"
@@ -247,36 +245,11 @@ func (ui *UI) indexFail(w http.ResponseWriter, r *http.Request, err error) {
 	ui.fail(w, r, http.StatusInternalServerError, "Something went wrong", "The page could not be shown; try again.")
 }
 
-// ownerDID finds the DID of a repository name's first component in the
-// index: a DID as it is, a handle by the index's users table, else by the
-// identity directory (verified both ways by indigo), remembering the handle
-// for the next visit.
+// ownerDID finds the account of a repository name's first component in
+// the index (index.OwnerByName: a handle it has no row for is resolved
+// through Options.Directory and remembered).
 func (ui *UI) ownerDID(ctx context.Context, ident string) (index.User, error) {
-	if strings.HasPrefix(ident, "did:") {
-		return ui.index.User(ctx, ident)
-	}
-	u, err := ui.index.UserByHandle(ctx, ident)
-	if !errors.Is(err, db.ErrNotFound) || ui.directory == nil {
-		return u, err
-	}
-	handle, perr := syntax.ParseHandle(ident)
-	if perr != nil {
-		return u, err
-	}
-	id, lerr := ui.directory.LookupHandle(ctx, handle)
-	if lerr != nil {
-		return u, err // an unknown or unresolvable handle: not found here
-	}
-	u, err = ui.index.User(ctx, id.DID.String())
-	if err != nil {
-		return u, err
-	}
-	if serr := ui.index.SetHandle(ctx, id.DID.String(), handle.Normalize().String()); serr != nil {
-		ui.log.WarnContext(ctx, "ui: remember a resolved handle", "did", id.DID, "handle", handle, "err", serr)
-	} else {
-		u.Handle = handle.Normalize().String()
-	}
-	return u, nil
+	return ui.index.OwnerByName(ctx, ui.directory, ident)
 }
 
 // repoIndexView is the repository page from the index.
