@@ -121,14 +121,16 @@ install_browser() {
 
 # install_deploy_tools installs what test/deploy runs: shellcheck, sshd (started by the
 # test itself on a loopback port; the package's own service is not started here, where
-# policy-rc.d forbids it, nor wanted) and systemd-analyze.
+# policy-rc.d forbids it, nor wanted), systemd-analyze and patch (the deploy tool's diffs
+# are checked by applying them).
 install_deploy_tools() {
 	local missing=()
 	command -v shellcheck >/dev/null || missing+=(shellcheck)
 	[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
 	command -v systemd-analyze >/dev/null || missing+=(systemd)
+	command -v patch >/dev/null || missing+=(patch)
 	if ((${#missing[@]} == 0)); then
-		log "deploy tools: shellcheck, sshd and systemd-analyze present"
+		log "deploy tools: shellcheck, sshd, systemd-analyze and patch present"
 		return 0
 	fi
 	local t0
@@ -138,6 +140,7 @@ install_deploy_tools() {
 	command -v shellcheck >/dev/null || die "shellcheck is still missing after apt-get install"
 	[[ -x /usr/sbin/sshd ]] || die "/usr/sbin/sshd is still missing after apt-get install openssh-server"
 	command -v systemd-analyze >/dev/null || die "systemd-analyze is still missing after apt-get install systemd"
+	command -v patch >/dev/null || die "patch is still missing after apt-get install patch"
 	log "deploy tools: installed in $(elapsed "$t0") s"
 }
 

@@ -27,6 +27,9 @@ func TestUnified(t *testing.T) {
 func TestUnifiedAppliesWithPatch(t *testing.T) {
 	patch, err := exec.LookPath("patch")
 	if err != nil {
+		if os.Getenv("ATCR_REQUIRE_DEPLOY_TOOLS") != "" {
+			t.Fatal("patch is missing (test/stack/install.sh installs it)")
+		}
 		t.Skip("patch is not installed")
 	}
 	a := strings.Repeat("line\n", 20) + "x: 1\n" + strings.Repeat("more\n", 20)
