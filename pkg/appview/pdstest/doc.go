@@ -12,7 +12,10 @@
 //     in-memory repository per account. It is strict as the reference PDS
 //     is: writes need the account's session, records that fail lexicon
 //     validation, bad record keys and references to blobs never uploaded
-//     are refused, and record CIDs are real.
+//     are refused, and record CIDs are real. applyWrites (applywrites.go)
+//     writes a batch all or nothing; a create of an existing record or an
+//     update of a missing one fails it with a 500, as on the reference PDS.
+//     putRecord and deleteRecord honour swapRecord.
 //   - faults (server.go): per-method call counters, and methods that drop
 //     the connection like an unreachable PDS (SetDown).
 //

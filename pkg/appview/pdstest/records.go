@@ -292,6 +292,7 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
 		Repo       string `json:"repo"`
 		Collection string `json:"collection"`
 		RKey       string `json:"rkey"`
+		SwapRecord string `json:"swapRecord"`
 	}
 	did, ok := s.sessionDID(w, r)
 	if !ok {
@@ -303,6 +304,13 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	if repo := s.repos[did]; repo != nil {
+		// swapRecord: only while the record is at that CID, as on the
+		// reference PDS.
+		if cur, exists := repo.records[in.Collection][in.RKey]; in.SwapRecord != "" && (!exists || cur.cid != in.SwapRecord) {
+			s.mu.Unlock()
+			writeError(w, http.StatusBadRequest, "InvalidSwap", "Record was at another CID")
+			return
+		}
 		delete(repo.records[in.Collection], in.RKey)
 	}
 	s.mu.Unlock()

@@ -82,6 +82,7 @@ func NewServer(t testing.TB, now func() time.Time) *Server {
 	mux.HandleFunc("POST /xrpc/com.atproto.repo.createRecord", s.writeRecord)
 	mux.HandleFunc("POST /xrpc/com.atproto.repo.putRecord", s.writeRecord)
 	mux.HandleFunc("POST /xrpc/com.atproto.repo.deleteRecord", s.deleteRecord)
+	mux.HandleFunc("POST /xrpc/com.atproto.repo.applyWrites", s.applyWrites)
 	s.srv = httptest.NewServer(s.gate(mux))
 	t.Cleanup(s.srv.Close)
 	return s

@@ -287,17 +287,18 @@ func TestPDSUnreachableDuringManifestPut(t *testing.T) {
 	body := imageManifest(t, [][]byte{cfg}, nil)
 	ct := map[string]string{"Content-Type": oci.MediaTypeOCIManifest}
 
-	// The manifest record cannot be written: nothing is tagged.
-	env.PDS.SetDown("com.atproto.repo.createRecord")
+	// The manifest record cannot be written (neither in one batch with
+	// the tag nor alone): nothing is tagged.
+	env.PDS.SetDown("com.atproto.repo.applyWrites", "com.atproto.repo.createRecord")
 	expectUpstream(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", body, ct), "PDS")
 	if n := len(env.PDS.Records(env.alice.DID, atcr.TagNSID)); n != 0 || env.PDS.Calls("com.atproto.repo.putRecord") != 0 {
 		t.Fatalf("%d tag records / %d putRecord calls after a failed manifest write", n, env.PDS.Calls("com.atproto.repo.putRecord"))
 	}
 	env.PDS.ClearDown()
 
-	// The tag record cannot be written: the manifest exists untagged, and
-	// no tag points at anything missing.
-	env.PDS.SetDown("com.atproto.repo.putRecord")
+	// The batch fails and, one by one, the tag record cannot be written:
+	// the manifest exists untagged, and no tag points at anything missing.
+	env.PDS.SetDown("com.atproto.repo.applyWrites", "com.atproto.repo.putRecord")
 	expectUpstream(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", body, ct), "PDS")
 	env.PDS.ClearDown()
 	if n := len(env.PDS.Records(env.alice.DID, atcr.TagNSID)); n != 0 {

@@ -77,6 +77,81 @@ func writeRecord(ctx context.Context, c *atclient.APIClient, did syntax.DID, col
 	return out, nil
 }
 
+// recordOp is what one write of an applyWrites batch does.
+type recordOp string
+
+const (
+	opCreate recordOp = "create"
+	opUpdate recordOp = "update"
+)
+
+// recordWrite is one write of an applyWrites batch: a create fails when
+// the record exists and an update when it does not (the reference PDS
+// answers either with a 500).
+type recordWrite struct {
+	op         recordOp
+	collection string
+	rkey       string
+	value      map[string]any
+}
+
+// applyWrites validates every record and writes them all in one
+// com.atproto.repo.applyWrites: one commit, all or nothing. It returns
+// one result per write, in order. A refusal of the content (400, 413) is
+// ErrManifestNotStorable when the batch holds a manifest.
+func applyWrites(ctx context.Context, c *atclient.APIClient, did syntax.DID, writes []recordWrite) ([]writeResult, error) {
+	type write struct {
+		Type       string         `json:"$type"`
+		Collection string         `json:"collection"`
+		RKey       string         `json:"rkey"`
+		Value      map[string]any `json:"value"`
+	}
+	in := struct {
+		Repo   string  `json:"repo"`
+		Writes []write `json:"writes"`
+	}{Repo: did.String(), Writes: make([]write, 0, len(writes))}
+	manifestWrite := false
+	for _, w := range writes {
+		if err := schema.ValidateRecordKey(w.collection, w.rkey); err != nil {
+			return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
+		}
+		if err := schema.ValidateRecord(w.collection, w.value); err != nil {
+			return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
+		}
+		manifestWrite = manifestWrite || w.collection == atcr.ManifestNSID
+		in.Writes = append(in.Writes, write{Type: "com.atproto.repo.applyWrites#" + string(w.op), Collection: w.collection, RKey: w.rkey, Value: w.value})
+	}
+	var out struct {
+		Results []writeResult `json:"results"`
+	}
+	if err := c.Post(ctx, "com.atproto.repo.applyWrites", in, &out); err != nil {
+		return nil, writeErr(fmt.Sprintf("applyWrites (%d writes)", len(writes)), err, manifestWrite)
+	}
+	if len(out.Results) != len(writes) {
+		return nil, writeErr("applyWrites", fmt.Errorf("PDS answered %d results for %d writes", len(out.Results), len(writes)), false)
+	}
+	return out.Results, nil
+}
+
+// putRecordSwap writes record under rkey (putRecord) only while the
+// record is still at swapCID: a write made meanwhile by someone else wins.
+func putRecordSwap(ctx context.Context, c *atclient.APIClient, did syntax.DID, collection, rkey string, record map[string]any, swapCID string) error {
+	in := map[string]any{"repo": did.String(), "collection": collection, "rkey": rkey, "record": record, "swapRecord": swapCID}
+	if err := c.Post(ctx, "com.atproto.repo.putRecord", in, nil); err != nil {
+		return writeErr(fmt.Sprintf("putRecord %s/%s", collection, rkey), err, false)
+	}
+	return nil
+}
+
+// deleteRecordSwap deletes a record only while it is still at swapCID.
+func deleteRecordSwap(ctx context.Context, c *atclient.APIClient, did syntax.DID, collection, rkey, swapCID string) error {
+	in := map[string]any{"repo": did.String(), "collection": collection, "rkey": rkey, "swapRecord": swapCID}
+	if err := c.Post(ctx, "com.atproto.repo.deleteRecord", in, nil); err != nil {
+		return writeErr(fmt.Sprintf("deleteRecord %s/%s", collection, rkey), err, false)
+	}
+	return nil
+}
+
 // deleteRecord removes a record; a record already gone is not an error.
 func deleteRecord(ctx context.Context, c *atclient.APIClient, did syntax.DID, collection, rkey string) error {
 	in := map[string]any{"repo": did.String(), "collection": collection, "rkey": rkey}
