@@ -31,6 +31,7 @@ type Service struct {
 	clientAddrs  *clientaddr.Resolver
 	log          *slog.Logger
 	now          func() time.Time
+	verified     *verifiedTokens
 }
 
 // New loads (or on first start creates) the signing key and returns the
@@ -72,6 +73,7 @@ func New(opts Options) (*Service, error) {
 		clientAddrs:  opts.ClientAddrs,
 		log:          opts.Logger,
 		now:          opts.Now,
+		verified:     newVerifiedTokens(),
 	}, nil
 }
 

@@ -79,6 +79,9 @@ func (s *Service) verifyToken(raw string) (*access.Grant, error) {
 	if len(raw) > maxTokenBytes {
 		return nil, fmt.Errorf("registry token of %d bytes exceeds %d", len(raw), maxTokenBytes)
 	}
+	if g, ok := s.verified.get(raw, s.now()); ok {
+		return g, nil
+	}
 	claims, err := s.parseToken(raw)
 	if err != nil {
 		return nil, fmt.Errorf("registry token: %w", err)
@@ -99,6 +102,7 @@ func (s *Service) verifyToken(raw string) (*access.Grant, error) {
 			g.Access = append(g.Access, access.Access{Type: ra.Type, Name: ra.Name, Action: action})
 		}
 	}
+	s.verified.add(raw, g, claims)
 	return g, nil
 }
 
