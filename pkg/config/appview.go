@@ -107,7 +107,7 @@ func DefaultAppView() *AppViewConfig {
 		UI:       UIConfig{Enabled: true, ScanReportBytes: 16 << 20},
 		Uploads: AppViewUploadsConfig{
 			Memory:          1 << 30,
-			PartSize:        16 << 20,
+			PartSize:        8 << 20, // 3 buffers per streaming chunk: 24 MiB (docs/benchmarks.md, AppView memory)
 			PartWait:        30 * time.Second,
 			BodyIdleTimeout: time.Minute,
 			SessionTTL:      time.Hour,
