@@ -21,11 +21,13 @@
 # once for ATCR). During ATCR's pushes of the largest image the AppView's VmRSS is
 # sampled every 100 ms; its VmHWM (reset before those runs) is read after them; the
 # peak of the two is judged. The reference registry's VmHWM is shown beside it.
-# Then the concurrent push/pull stress run against ATCR (issue 11): the end-to-end
-# test TestStressConcurrentPushPull (test/e2e/stress_test.go), run on the host against
-# the local stack with --stress-clients N (default 8) clients each pushing and pulling
-# back --stress-cycles M (default 50) fresh 2 MiB images at once; every pulled digest
-# must equal the pushed one, and any failed cycle is an error (exit status 1).
+# Then the concurrent push/pull stress run (issue 11; the reference side since issue
+# 15): the end-to-end test TestStressConcurrentPushPull (test/e2e/stress_test.go), run
+# on the host against the local stack, then against the reference registry, with
+# --stress-clients N (default 8) clients each pushing and pulling back --stress-cycles
+# M (default 50) fresh 2 MiB images at once; every pulled digest must equal the pushed
+# one, any failed cycle is an error (exit status 1), and ATCR's wall time is judged
+# against the reference's.
 #
 # Last, the scan figure (issue 12; --scan-sizes, default "50 500", 0 to skip): the
 # test vulnerability database (fixtures, pkg/hold/scan/scantest) is imported into the
@@ -408,44 +410,56 @@ manifest_load() {
 		return 0
 	fi
 	record run manifest_rps "$reg" "$(sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' "$out")"
+	record run manifest_p50_ms "$reg" "$(sed -n 's/.* p50_ms=\([0-9.]*\) .*/\1/p' "$out")"
+	record run manifest_p99_ms "$reg" "$(sed -n 's/.* p99_ms=\([0-9.]*\) .*/\1/p' "$out")"
 	meta "manifest GET on $reg" "$(cat "$out")"
 	log "manifest GET on $reg: $(cat "$out")"
 }
 
 # stress runs the end-to-end stress test against the local stack (var/dev/stack.env
-# names it and alice's app password) and records its figures: failed cycles (judged:
-# none; each failure is also an error record), cycles per second, and the settings
-# and latencies as meta data.
+# names it and alice's app password), then against the reference registry (the same
+# test, clients and images, its repositories under the same account name; the
+# reference ignores the credentials), and records for each: failed cycles (judged for
+# ATCR: none; each failure is also an error record), wall time (judged: ATCR ≤ 1.5×
+# the reference's), cycles per second, and the settings and latencies as meta data.
 stress() {
 	((WITH_ATCR && STRESS_CYCLES > 0)) || return 0
-	local log="$WORK/stress.log" report="$WORK/stress.tsv" rc=0 key value failures="" listed=0
-	log "stress: $STRESS_CLIENTS clients x $STRESS_CYCLES push/pull cycles of fresh 2 MiB images"
-	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+	stress_on atcr
+	stress_on reference
+}
+
+# stress_on REGISTRY: one stress run (see stress).
+stress_on() {
+	local reg=$1 log="$WORK/stress-$1.log" report="$WORK/stress-$1.tsv" rc=0 key value failures="" listed=0 addr=$ATCR_ADDR
+	[[ "$reg" == atcr ]] || addr=$REFERENCE_ADDR
+	log "stress on $reg: $STRESS_CLIENTS clients x $STRESS_CYCLES push/pull cycles of fresh 2 MiB images"
+	# shellcheck disable=SC2016 # $0, $1 and $@ belong to the inner bash
 	(cd "$ROOT" && ATCR_STRESS_CLIENTS=$STRESS_CLIENTS ATCR_STRESS_CYCLES=$STRESS_CYCLES ATCR_STRESS_REPORT=$report \
-		bash -c '. "$0"; exec "$@"' "$ROOT/var/dev/stack.env" \
+		bash -c '. "$0"; ATCR_REGISTRY=$1; shift; exec "$@"' "$ROOT/var/dev/stack.env" "$addr" \
 		go test -tags e2e -count=1 -v -timeout "$STRESS_TIMEOUT" -run '^TestStressConcurrentPushPull$' ./test/e2e/) >"$log" 2>&1 || rc=$?
 	if [[ ! -s "$report" ]]; then
-		record error stress_failures atcr "the stress test did not run (exit $rc): $(last_line "$log")"
-		log "stress FAILED to run: $(tail -n 5 "$log")"
+		record error stress_failures "$reg" "the stress test did not run (exit $rc): $(last_line "$log")"
+		log "stress on $reg FAILED to run: $(tail -n 5 "$log")"
 		return 0
 	fi
 	while IFS=$'\t' read -r key value; do
 		case "$key" in
 		failures) failures=$value ;;
-		cycles_per_second) record run stress_cycles_per_s atcr "$value" ;;
+		cycles_per_second) record run stress_cycles_per_s "$reg" "$value" ;;
+		wall_seconds) record run stress_seconds "$reg" "$value" ;;
 		failure)
 			# A failed cycle is a push or pull that failed: an error, exit status 1.
-			((listed++ < 10)) && record error stress_cycle atcr "$value"
-			log "stress failure: $value"
+			((listed++ < 10)) && record error stress_cycle "$reg" "$value"
+			log "stress failure on $reg: $value"
 			;;
-		*) meta "stress $key" "$value" ;;
+		*) meta "stress on $reg: $key" "$value" ;;
 		esac
 	done <"$report"
-	record run stress_failures atcr "${failures:-0}"
+	record run stress_failures "$reg" "${failures:-0}"
 	if ((rc != 0)) && [[ "${failures:-0}" == 0 ]]; then
-		record error stress_failures atcr "the stress test failed (exit $rc): $(last_line "$log")"
+		record error stress_failures "$reg" "the stress test failed (exit $rc): $(last_line "$log")"
 	fi
-	log "stress: $(grep -o 'stress: .*' "$log" | head -n 1)"
+	log "stress on $reg: $(grep -o 'stress: .*' "$log" | head -n 1)"
 }
 
 # scan_figure: push to scan record against the grype CLI (see the top).
