@@ -58,16 +58,17 @@ func TestRegistryPDSUnreachableDuringManifestPut(t *testing.T) {
 		}
 	}
 
-	// The manifest record cannot be written: nothing is recorded.
-	gate.set(t, gateDropped, "com.atproto.repo.createRecord")
+	// The manifest record cannot be written, neither in one applyWrites with
+	// its tag nor alone: nothing is recorded.
+	gate.set(t, gateDropped, "com.atproto.repo.applyWrites", "com.atproto.repo.createRecord")
 	requirePDSFailure("createRecord unreachable", put("v1"))
 	if m, tags := records(); len(m) != 0 || len(tags) != 0 {
 		t.Fatalf("after a failed createRecord: %d manifest and %d tag records", len(m), len(tags))
 	}
 
-	// The tag cannot be written: the manifest record exists, untagged, and
-	// the tag does not resolve.
-	gate.set(t, gateDropped, "com.atproto.repo.putRecord")
+	// The batch fails and, written one by one, the tag cannot be: the
+	// manifest record exists, untagged, and the tag does not resolve.
+	gate.set(t, gateDropped, "com.atproto.repo.applyWrites", "com.atproto.repo.putRecord")
 	requirePDSFailure("putRecord unreachable", put("v1"))
 	m, tags := records()
 	if len(m) != 1 || len(tags) != 0 {
