@@ -2,7 +2,6 @@ package pdstest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -25,16 +24,7 @@ func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request) {
 		} `json:"writes"`
 	}
 	did, ok := s.sessionDID(w, r)
-	if !ok {
-		return
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRecordWriteJSON)).Decode(&in); err != nil || in.Repo != did.String() {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "request entity too large")
-			return
-		}
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "bad body or foreign repo")
+	if !ok || !decodeWrite(w, r, &in, func() bool { return in.Repo == did.String() }) {
 		return
 	}
 	s.mu.Lock()

@@ -200,18 +200,7 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request) {
 		SwapRecord json.RawMessage `json:"swapRecord"`
 	}
 	did, ok := s.sessionDID(w, r)
-	if !ok {
-		return
-	}
-	// The reference PDS takes at most 1 MB of JSON on createRecord and
-	// putRecord, and answers more with 413.
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRecordWriteJSON)).Decode(&in); err != nil || in.Repo != did.String() {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "request entity too large")
-			return
-		}
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "bad body or foreign repo")
+	if !ok || !decodeWrite(w, r, &in, func() bool { return in.Repo == did.String() }) {
 		return
 	}
 	value, err := atdata.UnmarshalJSON(in.Record)
@@ -251,6 +240,24 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"uri": atURI(in.Repo, in.Collection, in.RKey), "cid": c})
+}
+
+// decodeWrite reads a record write's JSON body into v and checks it with
+// ownRepo (the body names the session's repository). The reference PDS
+// takes at most 1 MB of JSON on record writes and answers more with 413.
+// On failure it has answered.
+func decodeWrite(w http.ResponseWriter, r *http.Request, v any, ownRepo func() bool) bool {
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRecordWriteJSON)).Decode(v)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "request entity too large")
+		return false
+	case err != nil || !ownRepo():
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "bad body or foreign repo")
+		return false
+	}
+	return true
 }
 
 // storeLocked validates and stores a record as the reference PDS would:
