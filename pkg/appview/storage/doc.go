@@ -19,13 +19,18 @@
 //   - resolve.go: registry.Resolver over pdsread.Resolve.
 //   - pdsread.go: the reads, with pdsread's errors in the registry's terms.
 //   - pdswrite.go: the owner's writes (uploadBlob, createRecord,
-//     putRecord, deleteRecord) through the owner's authenticated client.
+//     putRecord, deleteRecord, applyWrites, and the swapRecord forms that
+//     undo a refused push) through the owner's authenticated client.
 //   - records.go: building io.atcr.manifest records to write.
 //   - index.go: the per-DID repository index (manifests and tags listed
 //     from the PDS, updated by our own writes, refreshed after a TTL) that
 //     answers tag lists, referrers, digest lookups and the catalog.
 //   - manifests.go, references.go, tags.go, referrers.go, catalog.go: the
 //     services (references.go checks what a pushed manifest needs).
+//   - manifestput.go, manifestbatch.go: PutManifest — the manifest's bytes
+//     uploaded while the hold is asked for its blobs, the manifest record
+//     and its tags in one applyWrites, the hold notified after, and a
+//     refused push withdrawn (tags put back, then the record).
 //   - holds.go: which hold a push goes to (a retired hold's successor, by
 //     Options.Successors; pulls never ask it), and ForgetPushHold, which
 //     the web UI calls after it changed a user's default hold.
