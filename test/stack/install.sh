@@ -144,6 +144,23 @@ install_deploy_tools() {
 	log "deploy tools: installed in $(elapsed "$t0") s"
 }
 
+# install_postgres installs Debian's PostgreSQL server, which the AppView's database tests
+# start themselves (internal/pgtest: initdb in a temp dir, a unix socket, as the postgres
+# user when run as root) and the cluster e2e runs. The package's own cluster and service
+# are not used.
+install_postgres() {
+	if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+		log "postgresql: present ($(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' '))"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "postgresql: apt-get install -y postgresql"
+	apt_install postgresql
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "initdb is still missing after apt-get install postgresql"
+	log "postgresql: installed in $(elapsed "$t0") s"
+}
+
 install_go_tools() {
 	local line name module pkg version t0
 	mkdir -p "$TOOLS_DIR"
@@ -204,6 +221,7 @@ main() {
 	install_caddy
 	install_browser
 	install_deploy_tools
+	install_postgres
 	install_go_tools
 	install_jetstream
 	log "all stack dependencies ready ($(elapsed "$t0") s)"

@@ -1,11 +1,15 @@
-// Package db is the AppView's SQLite database: opening it (WAL, busy
-// timeout, foreign keys), applying the numbered migrations embedded from
-// migrations/, and the typed queries the other AppView packages call. No SQL
-// lives outside this package.
+// Package db is the AppView's database: opening it, applying the numbered
+// migrations embedded from migrations/, and the typed queries the other
+// AppView packages call.
 //
-// The file is opened through internal/sqlite (github.com/glebarez/go-sqlite,
-// pure Go), the same way the hold opens its databases, so the project links
-// one SQLite driver.
+// It runs on SQLite (the default: a file in the data directory, opened
+// through internal/sqlite — WAL, busy timeout, foreign keys — the same way
+// the hold opens its databases) or on PostgreSQL (database.url, opened
+// through internal/postgres, which accepts the same ? placeholders), and
+// Engine says which. Every migration has a text for each engine. On
+// PostgreSQL several AppViews share the database: RunExclusive runs a job
+// (the Jetstream consumer) on one of them at a time and Lock serialises
+// work across them (OAuth refreshes). See docs/database.md.
 //
 // What is stored here that matters: PDS sessions (the tokens an app-password
 // login produced, refreshed in place), which accounts have had their sailor

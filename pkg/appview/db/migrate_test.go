@@ -13,8 +13,9 @@ import (
 )
 
 func migrationFile(description, query string) *fstest.MapFile {
-	return &fstest.MapFile{Data: []byte("description: " + description + "\nquery: |\n  " +
-		strings.ReplaceAll(query, "\n", "\n  ") + "\n")}
+	// The same text for both engines: the test migrations are portable SQL.
+	indented := "  " + strings.ReplaceAll(query, "\n", "\n  ") + "\n"
+	return &fstest.MapFile{Data: []byte("description: " + description + "\nquery: |\n" + indented + "postgres: |\n" + indented)}
 }
 
 func tableExists(t *testing.T, d *DB, name string) bool {
@@ -229,6 +230,7 @@ func TestBadMigrationFiles(t *testing.T) {
 		{"upper case name", fstest.MapFS{"0001_One.yaml": ok}, "0001_One.yaml"},
 		{"version zero", fstest.MapFS{"0000_zero.yaml": ok}, "0000_zero.yaml"},
 		{"duplicate version", fstest.MapFS{"0001_a.yaml": ok, "0001_b.yaml": ok}, "0001_b.yaml"},
+		{"no postgres text", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: x\nquery: SELECT 1\n")}}, "0001_one.yaml"},
 		{"unknown key", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: x\nquery: SELECT 1\ndown: DROP TABLE x\n")}}, "0001_one.yaml"},
 		{"missing query", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: x\n")}}, "0001_one.yaml"},
 		{"not yaml", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: [\n")}}, "0001_one.yaml"},

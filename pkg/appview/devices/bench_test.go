@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"atcr.io/pkg/appview/db"
 )
 
 // What a device login costs at /auth/token, at the production bcrypt
@@ -17,7 +19,7 @@ func BenchmarkVerify(b *testing.B) {
 		wrong, cold bool
 	}{{"right secret repeated", false, false}, {"right secret first use", false, true}, {"wrong secret", true, false}} {
 		b.Run(tc.name, func(b *testing.B) {
-			e := newTestEnv(b)
+			e := newTestEnv(b, db.EngineSQLite)
 			e.svc.cost = bcrypt.DefaultCost
 			issued := e.approvedSecret(b, "bench")
 			secret := issued.Secret

@@ -14,9 +14,13 @@
 // consumer counts and skips.
 //
 // Repositories are derived: a repository exists while a manifest or tag
-// record names it. Its full-text search row (FTS5, owner handle, name,
-// description) and its annotations are recomputed by the store in the
-// transaction that changes it.
+// record names it. Its full-text search row (FTS5 on SQLite, a weighted
+// tsvector on PostgreSQL; owner handle, name, description) and its
+// annotations are recomputed by the store in the transaction that changes
+// it.
+//
+// Both engines run the same statements (dialect.go and search.go hold the
+// few that differ); docs/database.md has the rules.
 //
 // Pull and push counts are the one thing here that exists nowhere else:
 // CountPull and CountPush add to an in-memory map (one short mutex hold, no
