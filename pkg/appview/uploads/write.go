@@ -24,12 +24,12 @@ const smallChunk = 1 << 20
 // final PUT: S3 needs every part but the last to be at least 5 MiB, and a
 // presigned UploadPart needs its length up front. An idle session thus
 // holds less than MinPartSize, counted in the budget by what it holds.
-func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chunk registry.Chunk) (registry.Upload, error) {
-	sess, err := m.acquire(ctx, repo, id)
+func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chunk registry.Chunk) (_ registry.Upload, err error) {
+	ctx, sess, err := m.acquire(ctx, repo, id, true)
 	if err != nil {
 		return registry.Upload{}, err
 	}
-	defer m.release(sess)
+	defer func() { err = errors.Join(err, m.release(ctx, sess)) }()
 	if chunk.Start >= 0 && chunk.Start != sess.offset {
 		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
@@ -63,7 +63,7 @@ func (m *Manager) appendSmall(ctx context.Context, sess *uploadSession, chunk re
 // appendStream reads body through part buffers, sending each full one
 // while the next fills, and waits for every part before it returns.
 func (m *Manager) appendStream(ctx context.Context, sess *uploadSession, body io.Reader) error {
-	snd := newPartSender(m, sess)
+	snd := newPartSender(ctx, m, sess)
 	err := m.streamParts(ctx, sess, snd, body)
 	if err == nil && len(sess.buf) >= MinPartSize {
 		if err = snd.send(ctx, sess.buf); err == nil {
