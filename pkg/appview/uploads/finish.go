@@ -24,11 +24,14 @@ type Finished struct {
 // completes the upload and verifies d. A digest mismatch ends the session;
 // other failures keep it so the PUT can be retried.
 func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d oci.Digest) (_ Finished, err error) {
-	ctx, sess, err := m.acquire(ctx, repo, id, true)
+	ctx, sess, err := m.acquire(ctx, repo, id)
 	if err != nil {
 		return Finished{}, err
 	}
 	defer func() { err = errors.Join(err, m.release(ctx, sess)) }()
+	if err := m.loadRemainder(ctx, sess); err != nil {
+		return Finished{}, err
+	}
 	if len(sess.parts) == 0 || len(sess.buf) > 0 {
 		n, err := sess.nextPartNumber()
 		if err != nil {

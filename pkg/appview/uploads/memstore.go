@@ -63,7 +63,7 @@ func (t *memStore) get(id string) *uploadSession {
 	return t.sessions[id]
 }
 
-func (t *memStore) acquire(ctx context.Context, id string, _ bool) (context.Context, *uploadSession, error) {
+func (t *memStore) acquire(ctx context.Context, id string) (context.Context, *uploadSession, error) {
 	sess := t.get(id)
 	if sess == nil {
 		return ctx, nil, fmt.Errorf("upload %q: %w", id, registry.ErrUploadUnknown)
@@ -79,6 +79,9 @@ func (t *memStore) acquire(ctx context.Context, id string, _ bool) (context.Cont
 	}
 	return ctx, sess, nil
 }
+
+// loadRemainder: the remainder is always in sess.buf.
+func (t *memStore) loadRemainder(context.Context, *uploadSession) ([]byte, error) { return nil, nil }
 
 // peek: GET takes the lock, as the session's fields are shared memory.
 func (t *memStore) peek(context.Context, string) (*uploadSession, error) { return nil, nil }

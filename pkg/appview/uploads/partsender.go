@@ -120,7 +120,7 @@ func (p *partSender) collect(r partResult) {
 // parts that did arrive are replaced when sent again under their numbers.
 func (m *Manager) rewind(sess *uploadSession, to partStart) {
 	m.budget.free(sess.owner, sess.buf)
-	sess.buf = nil
+	sess.buf, sess.stored = nil, 0
 	sess.offset = to.offset
 	sess.nextPart = to.number
 	sess.parts = slices.DeleteFunc(sess.parts, func(p sentPart) bool { return p.PartNumber >= int64(to.number) })

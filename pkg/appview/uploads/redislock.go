@@ -20,29 +20,41 @@ import (
 // script, so an AppView that lost its lock (stalled past LockTTL, cut off
 // from Redis) can never overwrite what the next holder saved.
 
+// Session scripts take KEYS lock, meta, buf, the global index and the
+// owner's index (sessionKeys).
+
 // lockAndLoad takes the lock of a session that exists and returns its
-// meta (and remainder): {0} no such session, {1} locked by another
-// request, {2, meta[, buf]} taken.
+// meta: {0} no such session, {1} locked by another request, {2, meta}
+// taken.
 var lockAndLoad = redis.NewScript(`
-if redis.call('EXISTS', KEYS[2]) == 0 then return {0} end
+local meta = redis.call('GET', KEYS[2])
+if not meta then return {0} end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
-if ARGV[3] == '1' then
-  return {2, redis.call('HGET', KEYS[2], 'meta'), redis.call('HGET', KEYS[2], 'buf')}
-end
-return {2, redis.call('HGET', KEYS[2], 'meta')}
+return {2, meta}
 `)
 
-// saveSession writes meta and buf if the lock is still ours, refreshes the
-// session's expiry, and when asked records its use (the idle index) and
-// unlocks: 1 saved, 0 the lock was lost.
+// saveSession writes meta and the remainder if the lock is still ours:
+// ARGV[4] 'set' replaces the remainder with ARGV[3], 'append' appends
+// ARGV[3] to the ARGV[5] bytes already there. It refreshes the session's
+// expiry (ARGV[6] ms), and when asked (ARGV[8]) records its use (score
+// ARGV[7]) in the indexes and unlocks. 1 saved, 0 the lock was lost, -1
+// the stored remainder is not as long as expected.
 var saveSession = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'meta', ARGV[2], 'buf', ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if ARGV[6] == '1' then
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[7])
-  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[7])
-  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+if ARGV[4] == 'append' then
+  if redis.call('STRLEN', KEYS[3]) ~= tonumber(ARGV[5]) then return -1 end
+  if ARGV[3] ~= '' then redis.call('APPEND', KEYS[3], ARGV[3]) end
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+elseif ARGV[3] == '' then
+  redis.call('DEL', KEYS[3])
+else
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[6])
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[6])
+if ARGV[8] == '1' then
+  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[9])
+  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[9])
+  redis.call('PEXPIRE', KEYS[5], ARGV[6])
   redis.call('DEL', KEYS[1])
 end
 return 1
@@ -52,9 +64,9 @@ return 1
 // lock is ours: 1 removed, 0 the lock was lost.
 var removeSession = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[2], KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[1])
 redis.call('ZREM', KEYS[4], ARGV[2])
+redis.call('ZREM', KEYS[5], ARGV[2])
 return 1
 `)
 

@@ -9,9 +9,9 @@ import (
 	"atcr.io/pkg/appview/holdclient"
 )
 
-// savedSession is what Redis keeps of a session (the "meta" field of its
-// hash, JSON); the remainder is the hash's "buf" field, raw bytes. The
-// digest is not among them: the AppView computes none, the hold verifies
+// savedSession is what Redis keeps of a session (its meta key, JSON); the
+// remainder is its buf key, raw bytes, Buffered of them. The digest is not
+// among them: the AppView computes none, the hold verifies
 // the blob's digest when it completes the upload.
 type savedSession struct {
 	Owner    syntax.DID      `json:"owner"`
@@ -21,6 +21,7 @@ type savedSession struct {
 	Offset   int64           `json:"offset"`
 	NextPart int             `json:"nextPart"`
 	Parts    []sentPart      `json:"parts,omitempty"`
+	Buffered int             `json:"buffered"` // remainder bytes in the buf key
 	LastUsed int64           `json:"lastUsed"` // unix nanoseconds
 }
 
@@ -32,12 +33,13 @@ func encodeSession(sess *uploadSession, boundary bool) ([]byte, error) {
 	s := savedSession{
 		Owner: sess.owner, Repo: sess.repo, Hold: sess.hold, HoldID: sess.holdID,
 		Offset: sess.offset, NextPart: sess.nextPart, Parts: sess.parts,
-		LastUsed: sess.lastUsed.Load(),
+		Buffered: sess.remainder(), LastUsed: sess.lastUsed.Load(),
 	}
 	if boundary {
 		k := sess.gaplessParts()
 		s.Parts = sess.parts[:k]
 		s.NextPart = k + 1
+		s.Buffered = 0
 		s.Offset = 0
 		if k > 0 {
 			s.Offset = sess.parts[k-1].End
@@ -50,21 +52,19 @@ func encodeSession(sess *uploadSession, boundary bool) ([]byte, error) {
 	return meta, nil
 }
 
-// decodeSession rebuilds session id from its meta and remainder.
-func decodeSession(id string, meta, buf []byte) (*uploadSession, error) {
+// decodeSession rebuilds session id from its meta; its remainder stays
+// in Redis (sess.stored bytes) until the session needs it.
+func decodeSession(id string, meta []byte) (*uploadSession, error) {
 	var s savedSession
 	if err := json.Unmarshal(meta, &s); err != nil {
 		return nil, fmt.Errorf("upload %s: decode session: %w", id, err)
 	}
-	if s.NextPart < 1 || s.Offset < 0 || int64(len(buf)) > s.Offset {
-		return nil, fmt.Errorf("upload %s: saved session inconsistent (part %d, offset %d, %d bytes buffered)", id, s.NextPart, s.Offset, len(buf))
+	if s.NextPart < 1 || s.Offset < 0 || s.Buffered < 0 || int64(s.Buffered) > s.Offset || s.Buffered > MaxPartSize {
+		return nil, fmt.Errorf("upload %s: saved session inconsistent (part %d, offset %d, %d bytes buffered)", id, s.NextPart, s.Offset, s.Buffered)
 	}
 	sess := &uploadSession{
 		id: id, owner: s.Owner, repo: s.Repo, hold: s.Hold, holdID: s.HoldID,
-		offset: s.Offset, nextPart: s.NextPart, parts: s.Parts,
-	}
-	if len(buf) > 0 {
-		sess.buf = buf
+		offset: s.Offset, nextPart: s.NextPart, parts: s.Parts, stored: s.Buffered,
 	}
 	sess.checkpointed = sess.gaplessParts()
 	sess.lastUsed.Store(s.LastUsed)

@@ -73,6 +73,7 @@ func newRedisStore(rdb redis.UniversalClient, opts Options) *redisStore {
 }
 
 func (r *redisStore) sessKey(id string) string { return r.prefix + "upload:" + id }
+func (r *redisStore) bufKey(id string) string  { return r.prefix + "upload:" + id + ":buf" }
 func (r *redisStore) lockKey(id string) string { return r.prefix + "upload:" + id + ":lock" }
 func (r *redisStore) allKey() string           { return r.prefix + "uploads" }
 func (r *redisStore) ownerKey(owner syntax.DID) string {
@@ -82,7 +83,7 @@ func (r *redisStore) sweepKey() string       { return r.prefix + "uploads:sweep"
 func (r *redisStore) local() bool            { return false }
 func (r *redisStore) open() []*uploadSession { return nil }
 func (r *redisStore) indexKeys(sess *uploadSession) []string {
-	return []string{r.lockKey(sess.id), r.sessKey(sess.id), r.allKey(), r.ownerKey(sess.owner)}
+	return []string{r.lockKey(sess.id), r.sessKey(sess.id), r.bufKey(sess.id), r.allKey(), r.ownerKey(sess.owner)}
 }
 
 func (r *redisStore) reserve(ctx context.Context, id string, owner syntax.DID, maxTotal, maxPerOwner int) (bool, error) {
@@ -111,8 +112,7 @@ func (r *redisStore) add(ctx context.Context, sess *uploadSession) error {
 		return err
 	}
 	if _, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, r.sessKey(sess.id), "meta", meta, "buf", "")
-		p.PExpire(ctx, r.sessKey(sess.id), r.keep)
+		p.Set(ctx, r.sessKey(sess.id), meta, r.keep)
 		p.ZAdd(ctx, r.allKey(), redis.Z{Score: float64(time.Unix(0, sess.lastUsed.Load()).UnixMilli()), Member: sess.id})
 		return nil
 	}); err != nil {
@@ -123,13 +123,9 @@ func (r *redisStore) add(ctx context.Context, sess *uploadSession) error {
 
 // tryLock takes the lock of session id once: the session (nil when it does
 // not exist), whether another request holds it, or an error.
-func (r *redisStore) tryLock(ctx context.Context, id string, withBuf bool) (*uploadSession, bool, error) {
+func (r *redisStore) tryLock(ctx context.Context, id string) (*uploadSession, bool, error) {
 	h := &heldLock{rdb: r.rdb, key: r.lockKey(id), token: newLockToken(), ttl: r.lockTTL}
-	flag := "0"
-	if withBuf {
-		flag = "1"
-	}
-	res, err := lockAndLoad.Run(ctx, r.rdb, []string{h.key, r.sessKey(id)}, h.token, r.lockTTL.Milliseconds(), flag).Slice()
+	res, err := lockAndLoad.Run(ctx, r.rdb, []string{h.key, r.sessKey(id)}, h.token, r.lockTTL.Milliseconds()).Slice()
 	if err != nil {
 		return nil, false, unavailable("lock upload session", err)
 	}
@@ -140,13 +136,7 @@ func (r *redisStore) tryLock(ctx context.Context, id string, withBuf bool) (*upl
 		return nil, true, nil
 	}
 	meta, _ := res[1].(string)
-	var buf []byte
-	if len(res) > 2 {
-		if s, _ := res[2].(string); s != "" {
-			buf = []byte(s)
-		}
-	}
-	sess, err := decodeSession(id, []byte(meta), buf)
+	sess, err := decodeSession(id, []byte(meta))
 	if err != nil {
 		_ = unlockIfOurs.Run(context.WithoutCancel(ctx), r.rdb, []string{h.key}, h.token).Err()
 		return nil, false, err
@@ -155,10 +145,10 @@ func (r *redisStore) tryLock(ctx context.Context, id string, withBuf bool) (*upl
 	return sess, false, nil
 }
 
-func (r *redisStore) acquire(ctx context.Context, id string, withBuf bool) (context.Context, *uploadSession, error) {
+func (r *redisStore) acquire(ctx context.Context, id string) (context.Context, *uploadSession, error) {
 	wait := lockPollMin
 	for {
-		sess, taken, err := r.tryLock(ctx, id, withBuf)
+		sess, taken, err := r.tryLock(ctx, id)
 		switch {
 		case err != nil:
 			return ctx, nil, fmt.Errorf("upload %q: %w", id, err)
@@ -178,14 +168,22 @@ func (r *redisStore) acquire(ctx context.Context, id string, withBuf bool) (cont
 }
 
 func (r *redisStore) peek(ctx context.Context, id string) (*uploadSession, error) {
-	meta, err := r.rdb.HGet(ctx, r.sessKey(id), "meta").Bytes()
+	meta, err := r.rdb.Get(ctx, r.sessKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("upload %q: %w", id, registry.ErrUploadUnknown)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upload %q: %w", id, unavailable("read upload session", err))
 	}
-	return decodeSession(id, meta, nil)
+	return decodeSession(id, meta)
+}
+
+func (r *redisStore) loadRemainder(ctx context.Context, sess *uploadSession) ([]byte, error) {
+	buf, err := r.rdb.Get(ctx, r.bufKey(sess.id)).Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("upload %s: %w", sess.id, unavailable("read upload remainder", err))
+	}
+	return buf, nil
 }
 
 // save writes the session; boundary saves it as of its last part
@@ -195,21 +193,27 @@ func (r *redisStore) save(ctx context.Context, sess *uploadSession, boundary, fi
 	if err != nil {
 		return err
 	}
-	buf, flag := sess.buf, "0"
+	// Small chunks are appended to the stored remainder; otherwise the
+	// remainder was loaded (sess.stored is 0) and is written whole.
+	buf, mode, flag := sess.buf, "set", "0"
 	if boundary {
 		buf = nil
+	} else if sess.stored > 0 {
+		mode = "append"
 	}
 	if final {
 		flag = "1"
 	}
 	used := time.Unix(0, sess.lastUsed.Load()).UnixMilli()
 	n, err := saveSession.Run(ctx, r.rdb, r.indexKeys(sess),
-		sess.held.token, meta, buf, r.keep.Milliseconds(), used, flag, sess.id).Int()
+		sess.held.token, meta, buf, mode, sess.stored, r.keep.Milliseconds(), used, flag, sess.id).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("upload %s: %w", sess.id, unavailable("save upload session", err))
 	case n == 0:
 		return fmt.Errorf("upload %s: %w", sess.id, errLockLost)
+	case n < 0:
+		return fmt.Errorf("upload %s: stored remainder is not %d bytes long: %w", sess.id, sess.stored, registry.ErrSharedStateUnavailable)
 	}
 	return nil
 }
@@ -268,7 +272,7 @@ func (r *redisStore) sweep(ctx context.Context, now time.Time, ttl time.Duration
 	}
 	var swept []*uploadSession
 	for _, id := range ids {
-		sess, taken, err := r.tryLock(ctx, id, false)
+		sess, taken, err := r.tryLock(ctx, id)
 		switch {
 		case err != nil:
 			r.log.WarnContext(ctx, "uploads: sweep idle session", "upload", id, "err", err)

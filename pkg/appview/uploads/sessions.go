@@ -42,6 +42,10 @@ type uploadSession struct {
 	buf []byte
 	// checkpointed is how many parts the last checkpoint saved.
 	checkpointed int
+	// stored is how many bytes of the remainder are kept in Redis and not
+	// in buf (the remainder is those, then buf): a small chunk is appended
+	// there without loading what precedes it.
+	stored int
 
 	lastUsed atomic.Int64 // unix nanoseconds
 }
@@ -112,7 +116,7 @@ func (m *Manager) Get(ctx context.Context, repo registry.Repo, id string) (regis
 		}
 		return sess.state(), nil
 	}
-	_, sess, err = m.acquire(ctx, repo, id, false)
+	_, sess, err = m.acquire(ctx, repo, id)
 	if err != nil {
 		return registry.Upload{}, err
 	}
@@ -122,7 +126,7 @@ func (m *Manager) Get(ctx context.Context, repo registry.Repo, id string) (regis
 
 // Cancel ends the session and aborts it on the hold.
 func (m *Manager) Cancel(ctx context.Context, repo registry.Repo, id string) error {
-	ctx, sess, err := m.acquire(ctx, repo, id, false)
+	ctx, sess, err := m.acquire(ctx, repo, id)
 	if err != nil {
 		return err
 	}
@@ -135,18 +139,10 @@ func (m *Manager) Cancel(ctx context.Context, repo registry.Repo, id string) err
 
 // acquire finds the session of the repository and takes its lock; the
 // context returned ends if the lock is lost (Redis).
-func (m *Manager) acquire(ctx context.Context, repo registry.Repo, id string, withBuf bool) (context.Context, *uploadSession, error) {
-	ctx, sess, err := m.store.acquire(ctx, id, withBuf)
+func (m *Manager) acquire(ctx context.Context, repo registry.Repo, id string) (context.Context, *uploadSession, error) {
+	ctx, sess, err := m.store.acquire(ctx, id)
 	if err != nil {
 		return ctx, nil, err
-	}
-	if !m.store.local() && len(sess.buf) > 0 {
-		// The remainder loaded from Redis counts like any other buffer.
-		if err := m.budget.reserve(ctx, sess.owner, int64(cap(sess.buf))); err != nil {
-			sess.buf = nil
-			m.letGo(ctx, sess)
-			return ctx, nil, err
-		}
 	}
 	if !sess.belongsTo(repo) {
 		m.letGo(ctx, sess)
@@ -161,6 +157,34 @@ func (m *Manager) acquire(ctx context.Context, repo registry.Repo, id string, wi
 	}
 	return ctx, sess, nil
 }
+
+// loadRemainder brings the part of the remainder kept in Redis into
+// sess.buf, before the remainder is sent as (the start of) a part. The
+// bytes count in the memory budget like any other buffer.
+func (m *Manager) loadRemainder(ctx context.Context, sess *uploadSession) error {
+	if sess.stored == 0 {
+		return nil
+	}
+	n := sess.remainder()
+	if err := m.budget.reserve(ctx, sess.owner, int64(n)); err != nil {
+		return err
+	}
+	stored, err := m.store.loadRemainder(ctx, sess)
+	if err == nil && len(stored) != sess.stored {
+		err = fmt.Errorf("upload %s: %d bytes of remainder stored, %d expected: %w", sess.id, len(stored), sess.stored, registry.ErrSharedStateUnavailable)
+	}
+	if err != nil {
+		m.budget.release(sess.owner, int64(n))
+		return err
+	}
+	buf := append(append(m.budget.alloc(n), stored...), sess.buf...)
+	m.budget.free(sess.owner, sess.buf)
+	sess.buf, sess.stored = buf, 0
+	return nil
+}
+
+// remainder is how many received bytes the session has not sent.
+func (sess *uploadSession) remainder() int { return sess.stored + len(sess.buf) }
 
 // release saves the session (Redis) and lets the next request have it.
 // With Redis the remainder lives there between requests, so its memory is

@@ -56,17 +56,19 @@ func TestChunksAlternateBetweenAppViews(t *testing.T) {
 	repo := env.Repo(t, "alice.test/app")
 	ctx := t.Context()
 	data := storagetest.RandomBytes(3*uploads.MinPartSize + 123_457)
-	chunks := []int{700 << 10, uploads.MinPartSize + 1, 300 << 10, 2*uploads.MinPartSize - 5000, 1} // the rest last
+	// Sizes; negative ones are streamed (size unknown). Two small chunks in
+	// a row make the second AppView append to the remainder the first left.
+	chunks := []int{700 << 10, 300 << 10, -(uploads.MinPartSize + 1), 300 << 10, -(2*uploads.MinPartSize - 5000), 1 << 20, 1, -len(data)} // the rest last
 	up, err := a.StartUpload(ctx, repo, oci.Digest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stores := []*storage.Store{a, b}
 	off := 0
-	for i, n := range append(chunks, len(data)) {
-		end := min(off+n, len(data))
+	for i, n := range chunks {
+		end := min(off+max(n, -n), len(data))
 		chunk := storagetest.Chunk(int64(off), data[off:end])
-		if i%2 == 1 {
+		if n < 0 {
 			chunk = storagetest.Streamed(int64(off), data[off:end])
 		}
 		got, err := stores[i%2].WriteUpload(ctx, repo, up.ID, chunk)

@@ -20,9 +20,13 @@ type sessionStore interface {
 	// add stores a session just opened under its reserved id.
 	add(ctx context.Context, sess *uploadSession) error
 	// acquire finds session id and takes its lock, waiting like a mutex
-	// until ctx ends; withBuf loads the buffered remainder too. The
-	// returned context ends when the lock is lost (shared stores).
-	acquire(ctx context.Context, id string, withBuf bool) (context.Context, *uploadSession, error)
+	// until ctx ends. The returned context ends when the lock is lost
+	// (shared stores). A shared store leaves the remainder where it is
+	// (uploadSession.stored) until loadRemainder.
+	acquire(ctx context.Context, id string) (context.Context, *uploadSession, error)
+	// loadRemainder returns the stored bytes of the session's remainder
+	// (sess.stored of them); shared stores only.
+	loadRemainder(ctx context.Context, sess *uploadSession) ([]byte, error)
 	// peek returns a copy of session id's state without its lock or
 	// remainder, for GET (shared stores); nil, nil when the store wants
 	// GET to take the lock instead.
