@@ -10,6 +10,10 @@
 // failures (remote scan workers' secret checks). Time
 // comes from a clock function, so tests use internal/testclock.
 //
+// With Config.Redis the buckets live in Redis (shared.go: one hash per key,
+// refilled and charged by one script), so the AppViews of a cluster share
+// each client's budget; when Redis fails or is slow, the local table counts.
+//
 // ClientMiddleware names the client of a request for limiting with
 // internal/clientaddr (the peer, or X-Forwarded-For only from a trusted
 // proxy), by the unit one client controls (an IPv4 address, an IPv6 /64),

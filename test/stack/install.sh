@@ -7,6 +7,7 @@
 #     test/e2e drive /usr/bin/chromium with chromedp; certutil makes its trust store);
 #   - shellcheck, OpenSSH's server and systemd-analyze from Debian when missing (test/deploy:
 #     the init script, the unit and the deploy tool against a real sshd);
+#   - redis-server from Debian when missing (internal/redistest starts one per test binary);
 #   - crane, oras and regctl into bin/tools (go install, pinned versions);
 #   - Jetstream (pinned) into bin/tools/jetstream, for the AppView's Jetstream consumer tests.
 # A second run only checks stamps and versions and takes about a second.
@@ -161,6 +162,22 @@ install_postgres() {
 	log "postgresql: installed in $(elapsed "$t0") s"
 }
 
+# install_redis installs Debian's redis-server for internal/redistest (the unit tests
+# start their own server on a unix socket in a temp dir; the package's service is not
+# started here, where policy-rc.d forbids it, nor wanted).
+install_redis() {
+	if command -v redis-server >/dev/null; then
+		log "redis: present ($(redis-server --version | cut -d' ' -f3))"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "redis: apt-get install -y redis-server"
+	apt_install redis-server
+	command -v redis-server >/dev/null || die "redis-server is still missing after apt-get install redis-server"
+	log "redis: installed in $(elapsed "$t0") s"
+}
+
 install_go_tools() {
 	local line name module pkg version t0
 	mkdir -p "$TOOLS_DIR"
@@ -222,6 +239,7 @@ main() {
 	install_browser
 	install_deploy_tools
 	install_postgres
+	install_redis
 	install_go_tools
 	install_jetstream
 	log "all stack dependencies ready ($(elapsed "$t0") s)"

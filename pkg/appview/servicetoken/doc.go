@@ -12,6 +12,11 @@
 // retried without one, taking the PDS's default lifetime. The token's own
 // exp claim wins when it is earlier than the one asked for.
 //
+// With Options.Redis (shared.go) a minted token is also kept in Redis until
+// Margin before it expires, and a miss looks there before minting, so the
+// AppViews of a cluster mint one token per key between them; Redis failing
+// only means minting as without it.
+//
 // Expiry reads the exp claim of any JWT a PDS hands the AppView (service
 // tokens, the access tokens of OAuth and app-password sessions) without
 // verifying it: it only schedules refreshes and cache lifetimes, and the

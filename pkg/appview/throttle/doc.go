@@ -9,4 +9,7 @@
 // that starts a new window. Keys live in a bounded LRU, so a flood of
 // distinct keys cannot grow memory; a key pushed out starts over, which errs
 // toward letting an attempt through, never toward refusing one.
+//
+// With Options.Redis the counters live in Redis (shared.go), shared by the
+// AppViews of a cluster; when Redis fails, the local table counts.
 package throttle
