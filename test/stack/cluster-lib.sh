@@ -81,15 +81,16 @@ start_redis() {
 
 # share_appview_keys FROM_DATA_DIR TO_DATA_DIR... copies the identity files of an
 # AppView that has started once (it creates them) into the data directories of the
-# others, before they start: the cluster's one identity (docs/cluster.md).
+# others, before they start: the cluster's one identity (docs/cluster.md). The
+# token key always exists; the OAuth client key only for a confidential client
+# (an https base_url: a loopback AppView is a public OAuth client without one).
 share_appview_keys() {
 	local from=$1 to f
 	shift
-	for f in "${APPVIEW_SHARED_KEYS[@]}"; do
-		[[ -s "$from/$f" ]] || die "$from/$f is missing: the first AppView did not create its keys"
-	done
+	[[ -s "$from/${APPVIEW_SHARED_KEYS[0]}" ]] || die "$from/${APPVIEW_SHARED_KEYS[0]} is missing: the first AppView did not create its keys"
 	for to in "$@"; do
 		for f in "${APPVIEW_SHARED_KEYS[@]}"; do
+			[[ -s "$from/$f" ]] || continue
 			install -d -m 700 "$(dirname "$to/$f")"
 			install -m 600 "$from/$f" "$to/$f"
 		done
