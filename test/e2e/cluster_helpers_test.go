@@ -395,6 +395,17 @@ func (u clusterUser) setDefaultHold(t *testing.T, hold string) {
 	}
 }
 
+// joinCrew makes the user a crew member of hold (io.atcr.hold.requestCrew;
+// the stack's holds let anyone join), which a push to it needs.
+func (u clusterUser) joinCrew(t *testing.T, hold holdTarget) {
+	t.Helper()
+	var out atcr.HoldRequestCrew_Output
+	hold.call(t, &u.pds, http.MethodPost, atcr.HoldRequestCrewNSID, nil, nil).decode(t, "requestCrew on "+hold.DID, &out)
+	if out.Status != "created" && out.Status != "already_member" {
+		t.Fatalf("%s: requestCrew on %s: %+v", u.Handle, hold.DID, out)
+	}
+}
+
 // clusterUpstreamHits reads Caddy's reverse-proxy log and returns, per
 // upstream (127.0.0.1:5000, :5001), the "METHOD URI" of every round trip
 // whose URI contains needle.

@@ -32,10 +32,14 @@ func TestClusterHolds(t *testing.T) {
 	retiring := env(t, "ATCR_RETIRING_HOLD_DID")
 	public := env(t, "ATCR_HOLD_DID")
 
+	publicHold := holdPublic(t)
+	retiringHold := holdTarget{URL: env(t, "ATCR_RETIRING_HOLD_URL"), DID: retiring, Aud: retiring}
 	onPublic := clusterNewUser(t, "carol")
 	onPublic.setDefaultHold(t, public)
+	onPublic.joinCrew(t, publicHold)
 	before := clusterNewUser(t, "dave")
 	before.setDefaultHold(t, retiring)
+	before.joinCrew(t, retiringHold)
 
 	pubImg := clusterPushImage(t, lb, onPublic, "cluster-holds", "v1")
 	pubImg.requireHold(t, public)
@@ -51,8 +55,12 @@ func TestClusterHolds(t *testing.T) {
 		t.Fatalf("atcr-appview index backfill %s: %v\n%s", retiring, err, out)
 	}
 
+	// erin's profile names the retiring hold; like its other users, she
+	// has joined the successor's crew.
 	after := clusterNewUser(t, "erin")
 	after.setDefaultHold(t, retiring)
+	after.joinCrew(t, retiringHold)
+	after.joinCrew(t, publicHold)
 	for _, node := range []clusterNode{b, a} {
 		img := clusterPushImage(t, node, after, "cluster-holds", "via-"+node.Name)
 		img.requireHold(t, public)
