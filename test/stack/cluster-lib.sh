@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # The cluster shape's shared pieces (sourced by e2e.sh for `e2e.sh cluster` and by
-# cluster.sh, the loopback launcher): PostgreSQL 15 and Redis from Debian's packages
+# cluster.sh, the loopback launcher): PostgreSQL and Redis from Debian's packages
 # on temporary data directories, run as their unprivileged system users, and the
 # AppViews' shared identity (docs/cluster.md, "Keys"). Sourced after lib.sh;
 # services start through start_service, so the caller's pid file stops them.
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# The newest PostgreSQL server Debian installed (install.sh: install_postgres).
+PG_BIN=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -1 || true)
 
 # The files under server.data_dir that make an AppView who it is: the registry
 # token signing key (pkg/appview/auth) and the OAuth client key (pkg/appview/appoauth).
@@ -16,7 +17,7 @@ APPVIEW_SHARED_KEYS=(auth/token-key.pem oauth/client-key.mb)
 
 # require_cluster_engines fails unless PostgreSQL 15 and redis-server are installed.
 require_cluster_engines() {
-	[[ -x "$PG_BIN/postgres" ]] || die "PostgreSQL 15 is missing: run test/stack/install.sh (apt-get install -y postgresql-15)"
+	[[ -n "$PG_BIN" && -x "$PG_BIN/postgres" ]] || die "PostgreSQL is missing: run test/stack/install.sh (apt-get install -y postgresql)"
 	command -v redis-server >/dev/null || die "redis-server is missing: run test/stack/install.sh (apt-get install -y redis-server)"
 	id postgres >/dev/null 2>&1 || die "the postgres system user is missing (it comes with Debian's postgresql package)"
 }

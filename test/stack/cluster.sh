@@ -4,7 +4,7 @@
 # namespaced TLS version the tests use):
 #   PLC http://127.0.0.1:2582, PDS http://127.0.0.1:2583 (alice.test, bob.test),
 #   Jetstream ws://127.0.0.1:6008, hold http://127.0.0.1:8080 (embedded S3 127.0.0.1:9000),
-#   PostgreSQL 15 127.0.0.1:15432 (database atcr, user atcr, trust auth on loopback),
+#   PostgreSQL (Debian's) 127.0.0.1:15432 (database atcr, user atcr, trust auth on loopback),
 #   Redis 127.0.0.1:16379,
 #   AppViews appview-1 … appview-N on 127.0.0.1:5001 … 500N (N = CLUSTER_APPVIEWS, default 2),
 #   Caddy on http://127.0.0.1:5000: round robin over the AppViews, no stickiness.

@@ -5,7 +5,7 @@
 #   https://atcr.internal ─► Caddy (round robin, no stickiness) ─► appview-a 127.0.0.1:5000
 #                                                               └► appview-b 127.0.0.1:5001
 #   https://atcr.internal via 127.0.0.1:8443 / :8444 ─► appview-a / appview-b alone
-#   both AppViews ─► PostgreSQL 15 127.0.0.1:5432 and Redis 127.0.0.1:6379 (Debian's
+#   both AppViews ─► PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379 (Debian's
 #                    packages, unprivileged users, data in a temporary directory)
 #   holds: hold.test (the default), private-hold.test, retiring-hold.test (its captain
 #   names hold.test as its successor)

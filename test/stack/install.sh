@@ -144,25 +144,37 @@ install_deploy_tools() {
 	log "deploy tools: installed in $(elapsed "$t0") s"
 }
 
-# install_cluster_engines installs what the cluster shape runs (test/stack/e2e.sh
-# cluster, test/stack/cluster.sh): PostgreSQL 15 and Redis from Debian. Only the
-# binaries are used; the packages' own services are not started here (each stack
-# starts its own server on a temporary data directory).
-install_cluster_engines() {
-	local missing=()
-	[[ -x /usr/lib/postgresql/15/bin/postgres ]] || missing+=(postgresql-15)
-	command -v redis-server >/dev/null || missing+=(redis-server)
-	if ((${#missing[@]} == 0)); then
-		log "cluster engines: postgresql 15 and redis-server present"
+# install_postgres installs Debian's PostgreSQL server, which the AppView's database tests
+# start themselves (internal/pgtest: initdb in a temp dir, a unix socket, as the postgres
+# user when run as root) and the cluster e2e runs. The package's own cluster and service
+# are not used.
+install_postgres() {
+	if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+		log "postgresql: present ($(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' '))"
 		return 0
 	fi
 	local t0
 	t0=$(now_ms)
-	log "cluster engines: apt-get install -y ${missing[*]}"
-	apt_install "${missing[@]}"
-	[[ -x /usr/lib/postgresql/15/bin/postgres ]] || die "postgresql 15 is still missing after apt-get install"
-	command -v redis-server >/dev/null || die "redis-server is still missing after apt-get install"
-	log "cluster engines: installed in $(elapsed "$t0") s"
+	log "postgresql: apt-get install -y postgresql"
+	apt_install postgresql
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "initdb is still missing after apt-get install postgresql"
+	log "postgresql: installed in $(elapsed "$t0") s"
+}
+
+# install_redis installs Debian's redis-server for internal/redistest (the unit tests
+# start their own server on a unix socket in a temp dir; the package's service is not
+# started here, where policy-rc.d forbids it, nor wanted).
+install_redis() {
+	if command -v redis-server >/dev/null; then
+		log "redis: present ($(redis-server --version | cut -d' ' -f3))"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "redis: apt-get install -y redis-server"
+	apt_install redis-server
+	command -v redis-server >/dev/null || die "redis-server is still missing after apt-get install redis-server"
+	log "redis: installed in $(elapsed "$t0") s"
 }
 
 install_go_tools() {
@@ -225,7 +237,8 @@ main() {
 	install_caddy
 	install_browser
 	install_deploy_tools
-	install_cluster_engines
+	install_postgres
+	install_redis
 	install_go_tools
 	install_jetstream
 	log "all stack dependencies ready ($(elapsed "$t0") s)"

@@ -1,13 +1,14 @@
 package appoauth
 
 import (
+	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -26,15 +27,9 @@ const aliceDID = syntax.DID("did:plc:alice000000000000000000")
 
 func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
-func openPool(t *testing.T) *sql.DB {
+func openPool(t *testing.T, engine db.Engine) *sql.DB {
 	t.Helper()
-	database, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
-	pool := database.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { database.Close() })
-	return pool
+	return dbtest.Open(t, engine).SQL()
 }
 
 // fakePDS is an authorization server and PDS in one, as the reference PDS
@@ -157,9 +152,9 @@ type testEnv struct {
 	dir   string
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T, engine db.Engine) *testEnv {
 	c := newClock()
-	return &testEnv{clock: c, pool: openPool(t), pds: newFakePDS(t, c), dir: t.TempDir()}
+	return &testEnv{clock: c, pool: openPool(t, engine), pds: newFakePDS(t, c), dir: t.TempDir()}
 }
 
 func (e *testEnv) client(t *testing.T, mutate ...func(*Options)) *Client {
@@ -177,3 +172,5 @@ func (e *testEnv) client(t *testing.T, mutate ...func(*Options)) *Client {
 	}
 	return c
 }
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }

@@ -1,6 +1,7 @@
 package appoauth
 
 import (
+	"atcr.io/pkg/appview/db"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -74,7 +75,7 @@ func TestClientKeyConcurrentCreate(t *testing.T) {
 // The metadata names the persisted key's JWKS and private_key_jwt, and a
 // restarted client serves the same JWKS.
 func TestMetadataAndJWKS(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnv(t, db.EngineSQLite)
 	c := e.client(t)
 	rec := httptest.NewRecorder()
 	c.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", MetadataPath, nil))
@@ -118,7 +119,7 @@ func TestMetadataAndJWKS(t *testing.T) {
 
 // insecure_local_dev: a loopback public client, no key and no metadata document.
 func TestLoopbackClient(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnv(t, db.EngineSQLite)
 	c := e.client(t, func(o *Options) { o.BaseURL = "http://127.0.0.1:5000"; o.Loopback = true; o.DataDir = "" })
 	if got := c.ClientID(); got[:17] != "http://localhost?" {
 		t.Errorf("client_id = %s, want indigo's loopback form", got)

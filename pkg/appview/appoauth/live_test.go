@@ -1,6 +1,8 @@
 package appoauth
 
 import (
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"errors"
 	"net/http"
@@ -25,44 +27,46 @@ func seedSession(t *testing.T, e *testEnv, id string) {
 // first, with a client assertion, and the rotated tokens are persisted so a
 // restart continues with them.
 func TestAPIClientRefreshesAndPersists(t *testing.T) {
-	ctx := context.Background()
-	e := newTestEnv(t)
-	seedSession(t, e, "s1")
-	c := e.client(t)
-	if _, err := c.APIClient(ctx, aliceDID); err != nil {
-		t.Fatal(err)
-	}
-	if r, _ := e.pds.counts(); r != 0 {
-		t.Fatalf("refreshed a fresh token (%d refreshes)", r)
-	}
-	e.clock.Advance(time.Hour - DefaultRefreshMargin + time.Second)
-	if _, err := c.APIClient(ctx, aliceDID); err != nil {
-		t.Fatal(err)
-	}
-	if r, _ := e.pds.counts(); r != 1 {
-		t.Fatalf("refreshes = %d, want 1", r)
-	}
-	if !e.pds.lastAssertOK {
-		t.Error("the refresh carried no client assertion (private_key_jwt)")
-	}
-	stored, err := NewStore(e.pool, e.clock.Now).GetSession(ctx, aliceDID, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pds.mu.Lock()
-	want := e.pds.refresh
-	e.pds.mu.Unlock()
-	if stored.RefreshToken != want {
-		t.Errorf("stored refresh token %q, want the rotated %q", stored.RefreshToken, want)
-	}
-	// A restarted client uses the stored, rotated tokens without refreshing.
-	restarted := e.client(t)
-	if err := getServiceAuth(ctx, restarted, "io.atcr.hold.initiateUpload"); err != nil {
-		t.Fatalf("service token after restart: %v", err)
-	}
-	if r, _ := e.pds.counts(); r != 1 {
-		t.Errorf("refreshes after restart = %d, want 1", r)
-	}
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		ctx := context.Background()
+		e := newTestEnv(t, engine)
+		seedSession(t, e, "s1")
+		c := e.client(t)
+		if _, err := c.APIClient(ctx, aliceDID); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := e.pds.counts(); r != 0 {
+			t.Fatalf("refreshed a fresh token (%d refreshes)", r)
+		}
+		e.clock.Advance(time.Hour - DefaultRefreshMargin + time.Second)
+		if _, err := c.APIClient(ctx, aliceDID); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := e.pds.counts(); r != 1 {
+			t.Fatalf("refreshes = %d, want 1", r)
+		}
+		if !e.pds.lastAssertOK {
+			t.Error("the refresh carried no client assertion (private_key_jwt)")
+		}
+		stored, err := NewStore(e.pool, e.clock.Now).GetSession(ctx, aliceDID, "s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.pds.mu.Lock()
+		want := e.pds.refresh
+		e.pds.mu.Unlock()
+		if stored.RefreshToken != want {
+			t.Errorf("stored refresh token %q, want the rotated %q", stored.RefreshToken, want)
+		}
+		// A restarted client uses the stored, rotated tokens without refreshing.
+		restarted := e.client(t)
+		if err := getServiceAuth(ctx, restarted, "io.atcr.hold.initiateUpload"); err != nil {
+			t.Fatalf("service token after restart: %v", err)
+		}
+		if r, _ := e.pds.counts(); r != 1 {
+			t.Errorf("refreshes after restart = %d, want 1", r)
+		}
+	})
 }
 
 // Many requests finding the token due at once refresh it once: the
@@ -71,50 +75,54 @@ func TestAPIClientRefreshesAndPersists(t *testing.T) {
 // every run; `go test -race` also checks the lock for data races (make
 // unit does not pass -race).
 func TestConcurrentRefreshIsSerialised(t *testing.T) {
-	ctx := context.Background()
-	e := newTestEnv(t)
-	seedSession(t, e, "s1")
-	c := e.client(t)
-	e.clock.Advance(59 * time.Minute)
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := c.APIClient(ctx, aliceDID); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if r, _ := e.pds.counts(); r != 1 {
-		t.Errorf("refreshes = %d, want exactly 1", r)
-	}
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		ctx := context.Background()
+		e := newTestEnv(t, engine)
+		seedSession(t, e, "s1")
+		c := e.client(t)
+		e.clock.Advance(59 * time.Minute)
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.APIClient(ctx, aliceDID); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if r, _ := e.pds.counts(); r != 1 {
+			t.Errorf("refreshes = %d, want exactly 1", r)
+		}
+	})
 }
 
 // A refused refresh ends the session: it is deleted and the caller gets
 // ErrNoOAuthSession, on which pkg/appview/actas turns to the app-password
 // session.
 func TestRejectedRefreshDropsSession(t *testing.T) {
-	ctx := context.Background()
-	e := newTestEnv(t)
-	seedSession(t, e, "s1")
-	c := e.client(t)
-	e.pds.mu.Lock()
-	e.pds.rejectAll = true
-	e.pds.mu.Unlock()
-	e.clock.Advance(59 * time.Minute)
-	if _, err := c.APIClient(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
-		t.Fatalf("err = %v, want ErrNoOAuthSession", err)
-	}
-	if _, err := c.store.latestSession(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
-		t.Errorf("the rejected session is still stored: %v", err)
-	}
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		ctx := context.Background()
+		e := newTestEnv(t, engine)
+		seedSession(t, e, "s1")
+		c := e.client(t)
+		e.pds.mu.Lock()
+		e.pds.rejectAll = true
+		e.pds.mu.Unlock()
+		e.clock.Advance(59 * time.Minute)
+		if _, err := c.APIClient(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
+			t.Fatalf("err = %v, want ErrNoOAuthSession", err)
+		}
+		if _, err := c.store.latestSession(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
+			t.Errorf("the rejected session is still stored: %v", err)
+		}
+	})
 }
 
 // A method the grant does not cover reaches the caller as the PDS's 403,
@@ -122,20 +130,22 @@ func TestRejectedRefreshDropsSession(t *testing.T) {
 // session on exactly that answer, while the client's own failures (no
 // session, refused refresh) are plain errors.
 func TestScopeRefusalReachesCaller(t *testing.T) {
-	ctx := context.Background()
-	e := newTestEnv(t)
-	seedSession(t, e, "s1")
-	c := e.client(t)
-	if err := getServiceAuth(ctx, c, "io.atcr.hold.initiateUpload"); err != nil {
-		t.Fatalf("granted method: %v", err)
-	}
-	var apiErr *atclient.APIError
-	if err := getServiceAuth(ctx, c, "io.atcr.hold.notGranted"); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden {
-		t.Errorf("uncovered method through OAuth: %v, want the PDS's 403", err)
-	}
-	if _, err := c.APIClient(ctx, "did:plc:nobody00000000000000000"); errors.As(err, &apiErr) || !errors.Is(err, ErrNoOAuthSession) {
-		t.Errorf("no session: %v, want a plain ErrNoOAuthSession", err)
-	}
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		ctx := context.Background()
+		e := newTestEnv(t, engine)
+		seedSession(t, e, "s1")
+		c := e.client(t)
+		if err := getServiceAuth(ctx, c, "io.atcr.hold.initiateUpload"); err != nil {
+			t.Fatalf("granted method: %v", err)
+		}
+		var apiErr *atclient.APIError
+		if err := getServiceAuth(ctx, c, "io.atcr.hold.notGranted"); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden {
+			t.Errorf("uncovered method through OAuth: %v, want the PDS's 403", err)
+		}
+		if _, err := c.APIClient(ctx, "did:plc:nobody00000000000000000"); errors.As(err, &apiErr) || !errors.Is(err, ErrNoOAuthSession) {
+			t.Errorf("no session: %v, want a plain ErrNoOAuthSession", err)
+		}
+	})
 }
 
 // getServiceAuth asks alice's PDS for a service token through her OAuth
@@ -152,22 +162,24 @@ func getServiceAuth(ctx context.Context, c *Client, lxm string) error {
 // Idle sessions are unloaded but keep their slot (and lock); the next use
 // loads the session again from the database.
 func TestIdleSessionsUnload(t *testing.T) {
-	ctx := context.Background()
-	e := newTestEnv(t)
-	seedSession(t, e, "s1")
-	c := e.client(t)
-	if _, err := c.APIClient(ctx, aliceDID); err != nil {
-		t.Fatal(err)
-	}
-	slot := c.entry(aliceDID)
-	e.clock.Advance(liveIdle + time.Minute)
-	c.liveMu.Lock()
-	c.unloadIdle()
-	c.liveMu.Unlock()
-	if slot.sess != nil {
-		t.Fatal("an idle session stayed loaded")
-	}
-	if _, err := c.APIClient(ctx, aliceDID); err != nil || c.entry(aliceDID) != slot || slot.sess == nil {
-		t.Errorf("reload after unloading: %v (same slot %v)", err, c.entry(aliceDID) == slot)
-	}
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		ctx := context.Background()
+		e := newTestEnv(t, engine)
+		seedSession(t, e, "s1")
+		c := e.client(t)
+		if _, err := c.APIClient(ctx, aliceDID); err != nil {
+			t.Fatal(err)
+		}
+		slot := c.entry(aliceDID)
+		e.clock.Advance(liveIdle + time.Minute)
+		c.liveMu.Lock()
+		c.unloadIdle()
+		c.liveMu.Unlock()
+		if slot.sess != nil {
+			t.Fatal("an idle session stayed loaded")
+		}
+		if _, err := c.APIClient(ctx, aliceDID); err != nil || c.entry(aliceDID) != slot || slot.sess == nil {
+			t.Errorf("reload after unloading: %v (same slot %v)", err, c.entry(aliceDID) == slot)
+		}
+	})
 }

@@ -230,6 +230,7 @@ func TestBadMigrationFiles(t *testing.T) {
 		{"upper case name", fstest.MapFS{"0001_One.yaml": ok}, "0001_One.yaml"},
 		{"version zero", fstest.MapFS{"0000_zero.yaml": ok}, "0000_zero.yaml"},
 		{"duplicate version", fstest.MapFS{"0001_a.yaml": ok, "0001_b.yaml": ok}, "0001_b.yaml"},
+		{"no postgres text", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: x\nquery: SELECT 1\n")}}, "0001_one.yaml"},
 		{"unknown key", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: x\nquery: SELECT 1\ndown: DROP TABLE x\n")}}, "0001_one.yaml"},
 		{"missing query", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: x\n")}}, "0001_one.yaml"},
 		{"not yaml", fstest.MapFS{"0001_one.yaml": {Data: []byte("description: [\n")}}, "0001_one.yaml"},

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"atcr.io/pkg/appview/db"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -17,7 +18,7 @@ func BenchmarkVerify(b *testing.B) {
 		wrong, cold bool
 	}{{"right secret repeated", false, false}, {"right secret first use", false, true}, {"wrong secret", true, false}} {
 		b.Run(tc.name, func(b *testing.B) {
-			e := newTestEnv(b)
+			e := newTestEnv(b, db.EngineSQLite)
 			e.svc.cost = bcrypt.DefaultCost
 			issued := e.approvedSecret(b, "bench")
 			secret := issued.Secret

@@ -1,9 +1,10 @@
 package devices
 
 import (
+	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"net/netip"
-	"path/filepath"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,14 +48,10 @@ type testEnv struct {
 	bcrypts atomic.Int64
 }
 
-func newTestEnv(t testing.TB) *testEnv {
+func newTestEnv(t testing.TB, engine db.Engine) *testEnv {
 	t.Helper()
-	database, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "appview.db"))
-	pool := database.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { database.Close() })
+	pool := dbtest.Open(t, engine).SQL()
+	var err error
 	dir := identity.NewMockDirectory()
 	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
 	dir.Insert(identity.Identity{DID: bobDID, Handle: "bob.test"})
@@ -102,3 +99,5 @@ func (e *testEnv) approvedSecret(t testing.TB, name string) *Issued {
 	}
 	return issued
 }
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -23,12 +24,14 @@ import (
 // The export holds alice's rows of every kind and no secret stored in the
 // database (any row's), and nothing of bob's; it is only for the
 // signed-in user.
-func TestDataExport(t *testing.T) {
+func TestDataExport(t *testing.T) { dbtest.Run(t, testDataExport) }
+
+func testDataExport(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	pds := pdstest.NewServer(t, nil)
 	pds.AddAccount(pdstest.Account{DID: aliceDID, Handle: "alice.test"})
 	var ie *indexEnv
-	e := newTestEnvWithOptions(t, func(e *testEnv, o *Options) {
+	e := newTestEnvOn(t, engine, func(e *testEnv, o *Options) {
 		ie = newIndexEnvOver(t, e, o)
 		o.Stars, o.Profiles = pdsClients{pds: pds}, pdsClients{pds: pds}
 	})

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,7 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,8 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
 
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
 // newTestEnvWith builds the environment with repository pages fed by repos
 // (nil: without them).
 func newTestEnvWith(t *testing.T, repos Repositories) *testEnv {
@@ -97,13 +100,16 @@ func newTestEnvWithScans(t *testing.T, repos Repositories, scans Scans) *testEnv
 // environment's database through e.database) before New.
 func newTestEnvWithOptions(t testing.TB, set func(*testEnv, *Options)) *testEnv {
 	t.Helper()
-	ctx := context.Background()
-	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.db"))
+	return newTestEnvOn(t, db.EngineSQLite, set)
+}
+
+// newTestEnvOn is newTestEnvWithOptions on a database of engine (the tests
+// of what the database keeps, browser sessions and the export, run on both).
+func newTestEnvOn(t testing.TB, engine db.Engine, set func(*testEnv, *Options)) *testEnv {
+	t.Helper()
+	database := dbtest.Open(t, engine)
 	pool := database.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { database.Close() })
+	var err error
 	dir := identity.NewMockDirectory()
 	dir.Insert(identity.Identity{DID: aliceDID, Handle: "alice.test"})
 	e := &testEnv{database: database, pool: pool, t: t, login: &fakeLogin{requests: map[string][2]string{}, handle: "alice.test"}, clock: time.Now}
@@ -117,7 +123,9 @@ func newTestEnvWithOptions(t testing.TB, set func(*testEnv, *Options)) *testEnv 
 	t.Cleanup(e.srv.Close)
 	opts := Options{BaseURL: e.srv.URL, Registry: "atcr.example", DB: pool, Login: e.login, Devices: e.devices}
 
-	set(e, &opts)
+	if set != nil {
+		set(e, &opts)
+	}
 	ui, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
