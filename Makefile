@@ -51,7 +51,7 @@ GRYPE_PACKAGES := ./cmd/hold ./pkg/hold/scan/grypescan ./pkg/hold/scan/scantest 
 
 .PHONY: unit
 unit: stack-deps ## unit and integration tests (embedded S3, in-process servers, caddy validate), with the race detector (not for the grype packages)
-	ATCR_REQUIRE_CHROMIUM=1 ATCR_REQUIRE_DEPLOY_TOOLS=1 ATCR_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(GRYPE_PACKAGES),-e atcr.io/$(patsubst ./%,%,$(p))))
+	ATCR_REQUIRE_CHROMIUM=1 ATCR_REQUIRE_DEPLOY_TOOLS=1 ATCR_REQUIRE_POSTGRES=1 ATCR_REQUIRE_REDIS=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(GRYPE_PACKAGES),-e atcr.io/$(patsubst ./%,%,$(p))))
 	$(GO) test -count=1 $(GRYPE_PACKAGES)
 
 .PHONY: e2e

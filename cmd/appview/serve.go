@@ -98,6 +98,15 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return fmt.Errorf("identity directory: %w", err)
 	}
 
+	// State the AppViews of a cluster share; nil keeps it in this process.
+	rdb, err := openRedis(ctx, cfg.Redis.URL, logger)
+	if err != nil {
+		return err
+	}
+	if rdb != nil {
+		defer rdb.Close()
+	}
+
 	database, err := db.OpenConfigured(ctx, cfg.Database.URL, filepath.Join(dataDir, dbFile))
 	if err != nil {
 		return err
@@ -193,6 +202,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		UploadTTL:               cfg.Uploads.SessionTTL,
 		MaxUploads:              cfg.Uploads.MaxSessions,
 		MaxUploadsPerUser:       cfg.Uploads.MaxPerUser,
+		Redis:                   redisOrNil(rdb),
 
 		ManifestCacheBytes: int64(cfg.Cache.ManifestBytes),
 		LookupCacheBytes:   int64(cfg.Cache.LookupBytes),

@@ -17,10 +17,11 @@ type AppViewConfig struct {
 	Auth             AuthConfig           `yaml:"auth" comment:"Registry token authentication."`
 	OAuth            OAuthConfig          `yaml:"oauth" comment:"ATProto OAuth client used to sign users in."`
 	UI               UIConfig             `yaml:"ui" comment:"Web interface."`
-	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory)."`
+	Uploads          AppViewUploadsConfig `yaml:"uploads" comment:"Blob upload sessions (kept in this process's memory, or in Redis when redis.url is set)."`
 	Cache            AppViewCacheConfig   `yaml:"cache" comment:"Memory bounds of the caches and indexes, in bytes."`
 	Limits           AppViewLimitsConfig  `yaml:"limits" comment:"Per-client rate limits."`
 	Jetstream        JetstreamConfig      `yaml:"jetstream" comment:"The Jetstream consumer that indexes the network's io.atcr.* records for the web UI."`
+	Redis            RedisConfig          `yaml:"redis" comment:"State shared by the AppViews of a cluster."`
 }
 
 // AppViewUploadsConfig bounds the upload sessions of the registry.
@@ -227,5 +228,6 @@ func (c *AppViewConfig) validate(src *sources) error {
 	}
 	ck.trustedProxies("server.trusted_proxies", c.Server.TrustedProxies)
 	ck.jetstream(c.Jetstream, dev)
+	ck.redis("redis.url", c.Redis)
 	return ck.err()
 }

@@ -77,6 +77,11 @@ var (
 	// which service failed; give it only messages written for clients
 	// (WithMessage), never an error's text. Detail is still dropped.
 	ErrorCodeUpstream = registerPublic("UNKNOWN", "an upstream service failed; try again later", http.StatusBadGateway)
+	// ErrorCodeUnavailable answers a request the registry cannot serve now
+	// because state it shares with its other instances (Redis) is out of
+	// reach: 503, as distribution's UNAVAILABLE. Its message reaches the
+	// client, like ErrorCodeUpstream's.
+	ErrorCodeUnavailable = registerPublic("UNAVAILABLE", "service unavailable; try again later", http.StatusServiceUnavailable)
 )
 
 // registerPublic registers a 5xx code whose message clients may see.

@@ -39,6 +39,7 @@ func TestErrorTable(t *testing.T) {
 		{ErrorCodeManifestUnsupported, "UNSUPPORTED", 415},
 		{ErrorCodeRangeInvalid, "RANGE_INVALID", 416},
 		{ErrorCodeUpstream, "UNKNOWN", 502},
+		{ErrorCodeUnavailable, "UNAVAILABLE", 503},
 	}
 	if len(tests) != len(errorTable) {
 		t.Fatalf("the table has %d rows, this test covers %d", len(errorTable), len(tests))

@@ -7,6 +7,7 @@
 #     test/e2e drive /usr/bin/chromium with chromedp; certutil makes its trust store);
 #   - shellcheck, OpenSSH's server and systemd-analyze from Debian when missing (test/deploy:
 #     the init script, the unit and the deploy tool against a real sshd);
+#   - redis-server from Debian when missing (internal/redistest starts one per test binary);
 #   - crane, oras and regctl into bin/tools (go install, pinned versions);
 #   - Jetstream (pinned) into bin/tools/jetstream, for the AppView's Jetstream consumer tests.
 # A second run only checks stamps and versions and takes about a second.

@@ -63,6 +63,11 @@ var (
 	// ErrDirectoryUnavailable: identity resolution (PLC directory, handle
 	// or DID document) failed for reasons other than "not found".
 	ErrDirectoryUnavailable = fmt.Errorf("identity directory: %w", ErrUnavailable)
+	// ErrSharedStateUnavailable: the Redis the AppViews share failed or
+	// could not be reached, or an upload session's lock there was lost
+	// (UNAVAILABLE, 503). Uploads fail closed: going on with state the
+	// other AppViews cannot see would corrupt the session.
+	ErrSharedStateUnavailable = fmt.Errorf("shared state: %w", ErrUnavailable)
 )
 
 // MissingContentError lists what a manifest references but the registry
@@ -143,6 +148,7 @@ var sentinelCodes = []struct {
 	{ErrPDSUnavailable, oci.ErrorCodeUpstream, "the account's PDS failed or could not be reached; try again later"},
 	{ErrHoldUnavailable, oci.ErrorCodeUpstream, "the hold storing the blobs failed or could not be reached; try again later"},
 	{ErrDirectoryUnavailable, oci.ErrorCodeUpstream, "identity resolution (PLC directory, handle or DID document) failed; try again later"},
+	{ErrSharedStateUnavailable, oci.ErrorCodeUnavailable, "the registry's shared state (Redis) is unavailable; try again later"},
 	{ErrUnavailable, oci.ErrorCodeUnknown, ""},
 }
 

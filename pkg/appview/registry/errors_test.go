@@ -36,6 +36,7 @@ func TestErrorTable(t *testing.T) {
 		{fmt.Errorf("createRecord: %w: EOF", ErrPDSUnavailable), 502, "UNKNOWN"},
 		{fmt.Errorf("initiateUpload: %w: EOF", ErrHoldUnavailable), 502, "UNKNOWN"},
 		{fmt.Errorf("resolve: %w: EOF", ErrDirectoryUnavailable), 502, "UNKNOWN"},
+		{fmt.Errorf("save upload session: %w: dial unix: connection refused", ErrSharedStateUnavailable), 503, "UNAVAILABLE"},
 		{&MissingContentError{Digests: []oci.Digest{d, d}}, 404, "MANIFEST_BLOB_UNKNOWN"},
 		{fmt.Errorf("complete: %w", oci.ErrDigestMismatch), 400, "DIGEST_INVALID"},
 		{digestErr, 400, "DIGEST_INVALID"},

@@ -10,6 +10,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
@@ -82,6 +83,12 @@ type Options struct {
 	MaxBufferedBytes, MaxBufferedBytesPerUser int64
 	PartWait, UploadTTL                       time.Duration
 	MaxUploads, MaxUploadsPerUser             int
+	// Redis, when set, keeps the upload sessions there, shared with the
+	// other AppViews using it (uploads.Options.Redis); nil: in memory.
+	Redis redis.UniversalClient
+	// UploadLockTTL is how long an upload session stays locked after the
+	// AppView using it died (uploads.Options.LockTTL). Default 15s.
+	UploadLockTTL time.Duration
 	// IndexTTL: a repository index is listed again from the PDS after this.
 	// Default 10m.
 	IndexTTL time.Duration
@@ -217,6 +224,8 @@ func New(opts Options) (*Store, error) {
 		UploadTTL:               opts.UploadTTL,
 		MaxUploads:              opts.MaxUploads,
 		MaxUploadsPerUser:       opts.MaxUploadsPerUser,
+		Redis:                   opts.Redis,
+		LockTTL:                 opts.UploadLockTTL,
 		Logger:                  opts.Logger,
 		Now:                     opts.Now,
 	})

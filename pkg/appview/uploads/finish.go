@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/oci"
 )
@@ -22,12 +23,15 @@ type Finished struct {
 // part for an empty blob, which S3 accepts as the only part), then the hold
 // completes the upload and verifies d. A digest mismatch ends the session;
 // other failures keep it so the PUT can be retried.
-func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d oci.Digest) (Finished, error) {
-	sess, err := m.acquire(ctx, repo, id)
+func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d oci.Digest) (_ Finished, err error) {
+	ctx, sess, err := m.acquire(ctx, repo, id)
 	if err != nil {
 		return Finished{}, err
 	}
-	defer m.release(sess)
+	defer func() { err = errors.Join(err, m.release(ctx, sess)) }()
+	if err := m.loadRemainder(ctx, sess); err != nil {
+		return Finished{}, err
+	}
 	if len(sess.parts) == 0 || len(sess.buf) > 0 {
 		n, err := sess.nextPartNumber()
 		if err != nil {
@@ -39,14 +43,14 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 			return Finished{}, fmt.Errorf("upload %s: part %d: %w", id, n, err)
 		}
 		sess.nextPart++
-		sess.addPart(n, etag)
+		sess.addPart(n, etag, sess.offset)
 		m.budget.free(sess.owner, sess.buf)
 		sess.buf = nil
 	}
-	size, err := m.hold.CompleteUpload(ctx, sess.hold, sess.holdID, d, sess.parts)
+	size, err := m.hold.CompleteUpload(ctx, sess.hold, sess.holdID, d, sess.holdParts())
 	if err != nil {
 		if errors.Is(err, oci.ErrDigestMismatch) || errors.Is(err, registry.ErrUploadUnknown) {
-			if m.dropSession(sess) {
+			if m.dropSession(ctx, sess) {
 				m.abortSession(context.WithoutCancel(ctx), sess)
 			}
 		}
@@ -55,6 +59,15 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 	if size != sess.offset {
 		m.log.WarnContext(ctx, "uploads: hold reports another blob size", "hold", sess.hold.DID, "digest", d, "hold_size", size, "received", sess.offset)
 	}
-	m.dropSession(sess)
+	m.dropSession(ctx, sess)
 	return Finished{Hold: sess.hold.DID, Size: sess.offset}, nil
+}
+
+// holdParts is the part list completeUpload takes.
+func (sess *uploadSession) holdParts() []holdclient.Part {
+	parts := make([]holdclient.Part, len(sess.parts))
+	for i, p := range sess.parts {
+		parts[i] = p.Part
+	}
+	return parts
 }

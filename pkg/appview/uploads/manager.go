@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"atcr.io/pkg/appview/holdclient"
@@ -22,6 +23,8 @@ const (
 	DefaultUploadTTL         = time.Hour
 	DefaultMaxUploads        = 10_000
 	DefaultMaxUploadsPerUser = 100
+	DefaultRedisPrefix       = "atcr:"
+	DefaultLockTTL           = 15 * time.Second
 	// MinPartSize is S3's smallest part (all but the last).
 	MinPartSize = 5 << 20
 	// MaxPartSize bounds one part buffer.
@@ -58,6 +61,16 @@ type Options struct {
 	// MaxUploads and MaxUploadsPerUser bound the open sessions.
 	// Defaults 10000 and 100.
 	MaxUploads, MaxUploadsPerUser int
+	// Redis, when set, keeps the sessions in Redis, shared by every
+	// AppView using it: any of them continues a session another opened.
+	// nil keeps them in this process's memory. See docs/shared-state.md.
+	Redis redis.UniversalClient
+	// RedisPrefix starts every key the sessions use. Default "atcr:".
+	RedisPrefix string
+	// LockTTL is how long a session's Redis lock outlives the AppView
+	// holding it (it is renewed every LockTTL/3 while a request runs): how
+	// long a session whose AppView died stays locked. Default 15s.
+	LockTTL time.Duration
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -70,7 +83,7 @@ type Manager struct {
 	hold   *holdclient.Client
 	log    *slog.Logger
 	now    func() time.Time
-	table  *uploadTable
+	store  sessionStore
 	budget *memBudget
 
 	background sync.WaitGroup // aborts of expired sessions
@@ -88,12 +101,16 @@ func New(opts Options) (*Manager, error) {
 	if opts.MaxBufferedBytes < int64(opts.PartSize) {
 		return nil, fmt.Errorf("uploads: MaxBufferedBytes %d is less than one part (%d)", opts.MaxBufferedBytes, opts.PartSize)
 	}
+	var store sessionStore = newMemStore()
+	if opts.Redis != nil {
+		store = newRedisStore(opts.Redis, opts)
+	}
 	return &Manager{
 		opts:   opts,
 		hold:   opts.Hold,
 		log:    opts.Logger,
 		now:    opts.Now,
-		table:  newUploadTable(),
+		store:  store,
 		budget: newMemBudget(opts.PartSize, opts.MaxBufferedBytes, opts.MaxBufferedBytesPerUser, opts.PartWait),
 	}, nil
 }
@@ -120,6 +137,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.MaxUploadsPerUser <= 0 {
 		o.MaxUploadsPerUser = DefaultMaxUploadsPerUser
+	}
+	if o.RedisPrefix == "" {
+		o.RedisPrefix = DefaultRedisPrefix
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = DefaultLockTTL
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -148,11 +171,12 @@ func (m *Manager) Drain() { m.budget.drain() }
 // loses them anyway; clients start them again), at most closeConcurrency at
 // a time, and waits for aborts still running in the background. Sessions a
 // request still holds when ctx ends are left to the hold's own expiry.
+// Sessions in Redis are left alone: another AppView continues them.
 func (m *Manager) Close(ctx context.Context) error {
 	m.Drain()
 	var g errgroup.Group
 	g.SetLimit(closeConcurrency)
-	for _, sess := range m.table.snapshot() {
+	for _, sess := range m.store.open() {
 		if ctx.Err() != nil {
 			break
 		}
@@ -163,7 +187,7 @@ func (m *Manager) Close(ctx context.Context) error {
 				return nil
 			}
 			defer func() { <-sess.lock }()
-			if m.dropSession(sess) {
+			if m.dropSession(ctx, sess) {
 				m.abortSession(ctx, sess)
 			}
 			return nil
@@ -176,7 +200,7 @@ func (m *Manager) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
-	if left := len(m.table.snapshot()); ctx.Err() != nil {
+	if left := len(m.store.open()); ctx.Err() != nil {
 		return fmt.Errorf("uploads: close: %d sessions left to the holds' expiry: %w", left, ctx.Err())
 	}
 	return nil

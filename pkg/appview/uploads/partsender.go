@@ -18,6 +18,7 @@ const partsInFlight = 2
 // belongs to the request holding the session's lock: results are applied
 // to the session by the request's goroutine only (collect).
 type partSender struct {
+	ctx      context.Context // the request's, for checkpoints
 	m        *Manager
 	sess     *uploadSession
 	done     chan partResult
@@ -43,8 +44,8 @@ type partResult struct {
 	err  error
 }
 
-func newPartSender(m *Manager, sess *uploadSession) *partSender {
-	return &partSender{m: m, sess: sess, done: make(chan partResult, partsInFlight)}
+func newPartSender(ctx context.Context, m *Manager, sess *uploadSession) *partSender {
+	return &partSender{ctx: ctx, m: m, sess: sess, done: make(chan partResult, partsInFlight)}
 }
 
 // send takes buf (and its reservation) as the session's next part, which
@@ -104,7 +105,12 @@ func (p *partSender) collect(r partResult) {
 		}
 		return
 	}
-	p.sess.addPart(r.number, r.etag)
+	p.sess.addPart(r.number, r.etag, r.offset+int64(len(r.buf)))
+	if err := p.m.store.checkpoint(p.ctx, p.sess); err != nil {
+		// The request goes on; saving at its end fails the same way and
+		// the client hears of it then.
+		p.m.log.WarnContext(p.ctx, "uploads: checkpoint", "upload", p.sess.id, "err", err)
+	}
 }
 
 // rewind takes the session back to the start of a part whose send failed:
@@ -114,10 +120,10 @@ func (p *partSender) collect(r partResult) {
 // parts that did arrive are replaced when sent again under their numbers.
 func (m *Manager) rewind(sess *uploadSession, to partStart) {
 	m.budget.free(sess.owner, sess.buf)
-	sess.buf = nil
+	sess.buf, sess.stored = nil, 0
 	sess.offset = to.offset
 	sess.nextPart = to.number
-	sess.parts = slices.DeleteFunc(sess.parts, func(p holdclient.Part) bool { return p.PartNumber >= int64(to.number) })
+	sess.parts = slices.DeleteFunc(sess.parts, func(p sentPart) bool { return p.PartNumber >= int64(to.number) })
 }
 
 // nextPartNumber is the number the session's next part gets.
@@ -131,9 +137,9 @@ func (sess *uploadSession) nextPartNumber() (int, error) {
 // addPart records a sent part, keeping the list in part-number order as
 // completeUpload requires (parts finish out of order); a part sent again
 // after a rewind replaces its earlier entry.
-func (sess *uploadSession) addPart(n int, etag string) {
-	part := holdclient.Part{PartNumber: int64(n), ETag: etag}
-	i, found := slices.BinarySearchFunc(sess.parts, part, func(a, b holdclient.Part) int {
+func (sess *uploadSession) addPart(n int, etag string, end int64) {
+	part := sentPart{Part: holdclient.Part{PartNumber: int64(n), ETag: etag}, End: end}
+	i, found := slices.BinarySearchFunc(sess.parts, part, func(a, b sentPart) int {
 		return int(a.PartNumber - b.PartNumber)
 	})
 	if found {

@@ -24,21 +24,35 @@ const smallChunk = 1 << 20
 // final PUT: S3 needs every part but the last to be at least 5 MiB, and a
 // presigned UploadPart needs its length up front. An idle session thus
 // holds less than MinPartSize, counted in the budget by what it holds.
-func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chunk registry.Chunk) (registry.Upload, error) {
-	sess, err := m.acquire(ctx, repo, id)
+func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chunk registry.Chunk) (_ registry.Upload, err error) {
+	ctx, sess, err := m.acquire(ctx, repo, id)
 	if err != nil {
 		return registry.Upload{}, err
 	}
-	defer m.release(sess)
+	defer func() { err = errors.Join(err, m.release(ctx, sess)) }()
 	if chunk.Start >= 0 && chunk.Start != sess.offset {
 		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
-	if chunk.Size >= 0 && chunk.Size <= smallChunk && len(sess.buf)+int(chunk.Size) <= smallChunk {
+	if m.isSmall(sess, chunk.Size) {
 		err = m.appendSmall(ctx, sess, chunk)
 	} else {
 		err = m.appendStream(ctx, sess, chunk.Body)
 	}
 	return sess.state(), err
+}
+
+// isSmall says whether a chunk of size bytes (-1 unknown) goes into an
+// exactly sized buffer. With Redis the remainder kept there is not loaded
+// for it (only the chunk is appended), so any known-size chunk up to
+// smallChunk that leaves the remainder under MinPartSize qualifies.
+func (m *Manager) isSmall(sess *uploadSession, size int64) bool {
+	if size < 0 || size > smallChunk {
+		return false
+	}
+	if m.store.local() {
+		return len(sess.buf)+int(size) <= smallChunk
+	}
+	return sess.remainder()+int(size) < MinPartSize
 }
 
 // appendSmall appends a small chunk of known size. A body shorter than
@@ -63,7 +77,10 @@ func (m *Manager) appendSmall(ctx context.Context, sess *uploadSession, chunk re
 // appendStream reads body through part buffers, sending each full one
 // while the next fills, and waits for every part before it returns.
 func (m *Manager) appendStream(ctx context.Context, sess *uploadSession, body io.Reader) error {
-	snd := newPartSender(m, sess)
+	if err := m.loadRemainder(ctx, sess); err != nil {
+		return err
+	}
+	snd := newPartSender(ctx, m, sess)
 	err := m.streamParts(ctx, sess, snd, body)
 	if err == nil && len(sess.buf) >= MinPartSize {
 		if err = snd.send(ctx, sess.buf); err == nil {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisPingTimeout bounds the start-up check that Redis answers.
+const redisPingTimeout = 5 * time.Second
+
+// openRedis connects to the Redis the AppViews share (config redis.url):
+// nil, nil when none is configured (everything stays in this process). A
+// Redis that does not answer at start-up stops the AppView: a cluster
+// member running on private state would lose its users' uploads.
+func openRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.Client, error) {
+	if rawURL == "" {
+		return nil, nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pingCtx, cancel := context.WithTimeout(ctx, redisPingTimeout)
+	defer cancel()
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", opt.Addr, err)
+	}
+	logger.Info("Shared state in Redis", "addr", opt.Addr, "db", opt.DB)
+	return rdb, nil
+}
+
+// redisOrNil keeps a nil *redis.Client a nil interface: options take
+// redis.UniversalClient, and a typed nil there would mean "use Redis".
+func redisOrNil(rdb *redis.Client) redis.UniversalClient {
+	if rdb == nil {
+		return nil
+	}
+	return rdb
+}

@@ -1,0 +1,54 @@
+package uploads
+
+import (
+	"context"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+)
+
+// sessionStore keeps the open sessions, counts them against the caps and
+// lets one request at a time use a session. memStore keeps them in this
+// process (the default); redisStore in Redis, shared by every AppView of a
+// cluster, so a PATCH, GET or PUT may land on any of them.
+type sessionStore interface {
+	// reserve counts a session about to open under id, refusing beyond
+	// maxTotal open sessions in all or maxPerOwner of owner's.
+	reserve(ctx context.Context, id string, owner syntax.DID, maxTotal, maxPerOwner int) (bool, error)
+	// unreserve takes back a reservation whose session did not open.
+	unreserve(ctx context.Context, id string, owner syntax.DID)
+	// add stores a session just opened under its reserved id.
+	add(ctx context.Context, sess *uploadSession) error
+	// acquire finds session id and takes its lock, waiting like a mutex
+	// until ctx ends. The returned context ends when the lock is lost
+	// (shared stores). A shared store leaves the remainder where it is
+	// (uploadSession.stored) until loadRemainder.
+	acquire(ctx context.Context, id string) (context.Context, *uploadSession, error)
+	// loadRemainder returns the stored bytes of the session's remainder
+	// (sess.stored of them); shared stores only.
+	loadRemainder(ctx context.Context, sess *uploadSession) ([]byte, error)
+	// peek returns a copy of session id's state without its lock or
+	// remainder, for GET (shared stores); nil, nil when the store wants
+	// GET to take the lock instead.
+	peek(ctx context.Context, id string) (*uploadSession, error)
+	// checkpoint saves sess as of its last part boundary: the parts sent
+	// without a gap, the offset where they end, no remainder. A no-op for
+	// stores whose sessions die with the process.
+	checkpoint(ctx context.Context, sess *uploadSession) error
+	// release saves sess (shared stores) and lets the next request have it.
+	release(ctx context.Context, sess *uploadSession) error
+	// remove ends sess, whose lock the caller holds (or which nobody can
+	// reach); false when it had already ended.
+	remove(ctx context.Context, sess *uploadSession) bool
+	// sweep removes the sessions idle longer than ttl at now that no
+	// request is using, at most once per sweepInterval across the
+	// processes sharing the store (so only one of them aborts a session),
+	// and returns them for their aborts.
+	sweep(ctx context.Context, now time.Time, ttl time.Duration) []*uploadSession
+	// local reports whether the sessions live in this process only: then
+	// Close aborts them on their holds, and the remainder stays in memory
+	// between requests.
+	local() bool
+	// open lists the sessions of this process, for Close (local stores).
+	open() []*uploadSession
+}
