@@ -189,7 +189,7 @@ start_cluster() {
 	start_service pds pds.mjs "$NODE22" "$STACK_DIR/pds.mjs" --mode local --data "$STATE/pds" --out "$accounts" --plc-multikey-docs
 	local pds_pid=$SERVICE_PID
 	# PostgreSQL and Redis start while the PDS does.
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/atcr-cluster.XXXXXX")
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/atcr-cluster.$(basename "$ROOT").XXXXXX") # named after the checkout: several may run
 	chmod 755 "$tmp"
 	echo "$tmp" >"$TMP_RECORD"
 	start_postgres "$tmp/postgres" "$PG_PORT"

@@ -100,7 +100,7 @@ start_cluster_services() {
 		"$NODE22" "$STACK_DIR/pds.mjs" --mode e2e --data "$STATE/pds" --out "$accounts" --plc-multikey-docs
 	local pid=$SERVICE_PID
 	# PostgreSQL and Redis start while the PDS does (it takes the longest).
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/atcr-e2e-cluster.XXXXXX")
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/atcr-e2e-cluster.$(basename "$ROOT").XXXXXX") # named after the checkout: several may run
 	chmod 755 "$tmp"
 	echo "$tmp" >"$CLUSTER_TMP_FILE"
 	start_postgres "$tmp/postgres" "$CLUSTER_PG_PORT"
