@@ -97,9 +97,12 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		Scopes:     scopes,
 		// insecure_local_dev: http://127.0.0.1 cannot serve client metadata
 		// a PDS would fetch, so it is indigo's loopback public client.
-		Loopback:   cfg.InsecureLocalDev,
-		DataDir:    cfg.Server.DataDir,
-		DB:         pool,
+		Loopback: cfg.InsecureLocalDev,
+		DataDir:  cfg.Server.DataDir,
+		DB:       pool,
+		// AppViews sharing a PostgreSQL database refresh an account's
+		// tokens one at a time.
+		Lock:       d.DB.Lock,
 		HTTPClient: d.HTTPClient,
 		Directory:  d.Directory,
 		Logger:     log,

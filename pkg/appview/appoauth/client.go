@@ -64,6 +64,10 @@ type Options struct {
 	// RefreshMargin: an access token expiring within it is refreshed before
 	// use. Default 2m.
 	RefreshMargin time.Duration
+	// Lock serialises the token refreshes of one account across the
+	// AppViews sharing the database (db.DB.Lock); nil locks nothing beyond
+	// this process, which is enough for one AppView.
+	Lock func(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // Client is the AppView's ATProto OAuth client: it runs logins (StartLogin,
@@ -77,6 +81,7 @@ type Client struct {
 	log    *slog.Logger
 	now    func() time.Time
 	margin time.Duration
+	lock   func(ctx context.Context, name string) (func(), error)
 
 	metadata []byte // the client metadata document, or nil for a loopback client
 	jwks     []byte
@@ -98,7 +103,11 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		log:    opts.Logger,
 		now:    opts.Now,
 		margin: opts.RefreshMargin,
+		lock:   opts.Lock,
 		live:   map[syntax.DID]*liveSession{},
+	}
+	if c.lock == nil {
+		c.lock = func(context.Context, string) (func(), error) { return func() {}, nil }
 	}
 	base := strings.TrimRight(opts.BaseURL, "/")
 	var cfg indigooauth.ClientConfig

@@ -1,7 +1,6 @@
 package appoauth
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -21,16 +20,12 @@ import (
 
 	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 const aliceDID = syntax.DID("did:plc:alice000000000000000000")
 
 func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
-
-func openPool(t *testing.T, engine db.Engine) *sql.DB {
-	t.Helper()
-	return dbtest.Open(t, engine).SQL()
-}
 
 // fakePDS is an authorization server and PDS in one, as the reference PDS
 // is: a token endpoint that rotates refresh tokens (and refuses a replayed
@@ -146,15 +141,17 @@ func (f *fakePDS) sessionData(t *testing.T, id string, scopes []string) indigooa
 }
 
 type testEnv struct {
-	clock *testclock.Clock
-	pool  *sql.DB
-	pds   *fakePDS
-	dir   string
+	database *db.DB
+	clock    *testclock.Clock
+	pool     *sql.DB
+	pds      *fakePDS
+	dir      string
 }
 
 func newTestEnv(t *testing.T, engine db.Engine) *testEnv {
 	c := newClock()
-	return &testEnv{clock: c, pool: openPool(t, engine), pds: newFakePDS(t, c), dir: t.TempDir()}
+	d := dbtest.Open(t, engine)
+	return &testEnv{clock: c, database: d, pool: d.SQL(), pds: newFakePDS(t, c), dir: t.TempDir()}
 }
 
 func (e *testEnv) client(t *testing.T, mutate ...func(*Options)) *Client {

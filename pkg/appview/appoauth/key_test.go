@@ -1,7 +1,6 @@
 package appoauth
 
 import (
-	"atcr.io/pkg/appview/db"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"atcr.io/pkg/appview/db"
 )
 
 // The confidential client's key is created once, 0600, and the same key

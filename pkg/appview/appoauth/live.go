@@ -147,15 +147,35 @@ func (c *Client) newSession(data *indigooauth.ClientSessionData) (*indigooauth.C
 
 // refreshIfDue refreshes l's tokens when the access token expires within
 // the margin. It runs under l.mu, so one refresh per account at a time.
+//
+// Several AppViews may share the session (one database): the refresh then
+// also holds the database's lock for the account, and first reads the
+// stored session. When another AppView refreshed meanwhile, its rotated
+// tokens are taken as they are: the refresh token in memory is spent, and
+// sending it again would look like a replay to the PDS, which revokes the
+// grant.
 func (c *Client) refreshIfDue(ctx context.Context, l *liveSession) error {
-	access, _ := l.sess.GetHostAccessData()
-	exp := servicetoken.Expiry(access)
-	if exp.IsZero() || c.now().Add(c.margin).Before(exp) {
+	if !c.due(l) {
 		return nil
 	}
 	did := l.sess.Data.AccountDID
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
+	unlock, err := c.lock(ctx, "oauth refresh "+did.String())
+	if err != nil {
+		return fmt.Errorf("refresh OAuth session of %s: %w", did, err)
+	}
+	defer unlock()
+	stored, err := c.store.GetSession(ctx, did, l.sess.Data.SessionID)
+	if err == nil && stored.RefreshToken != l.sess.Data.RefreshToken {
+		if sess, err := c.newSession(stored); err == nil {
+			l.sess = sess
+			if !c.due(l) {
+				c.log.DebugContext(ctx, "oauth: took the session another AppView refreshed", "did", did)
+				return nil
+			}
+		}
+	}
 	if _, err := l.sess.RefreshTokens(ctx); err != nil {
 		if refreshRejected(err) {
 			sessionID := l.sess.Data.SessionID
@@ -170,6 +190,13 @@ func (c *Client) refreshIfDue(ctx context.Context, l *liveSession) error {
 	}
 	c.log.DebugContext(ctx, "oauth: refreshed session", "did", did)
 	return nil
+}
+
+// due reports whether l's access token expires within the refresh margin.
+func (c *Client) due(l *liveSession) bool {
+	access, _ := l.sess.GetHostAccessData()
+	exp := servicetoken.Expiry(access)
+	return !exp.IsZero() && !c.now().Add(c.margin).Before(exp)
 }
 
 // refreshRejected reports whether a refresh failed because the

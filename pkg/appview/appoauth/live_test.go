@@ -1,8 +1,6 @@
 package appoauth
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"errors"
 	"net/http"
@@ -12,6 +10,9 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 const holdDID = syntax.DID("did:web:hold.example")
@@ -101,6 +102,47 @@ func TestConcurrentRefreshIsSerialised(t *testing.T) {
 			t.Errorf("refreshes = %d, want exactly 1", r)
 		}
 	})
+}
+
+// Two AppViews sharing the database (each its own Client, each with the
+// session loaded) find the token due at once: the account's database lock
+// lets one refresh, and the other takes the rotated tokens from the
+// database instead of replaying its spent refresh token (which the PDS,
+// like this fake, refuses: the grant would be lost).
+//
+// PostgreSQL only: a SQLite file serves one AppView, whose in-process lock
+// is TestConcurrentRefreshIsSerialised's.
+func TestTwoAppViewsRefreshOnce(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEnv(t, db.EnginePostgres)
+	seedSession(t, e, "s1")
+	withLock := func(o *Options) { o.Lock = e.database.Lock }
+	appviews := []*Client{e.client(t, withLock), e.client(t, withLock)}
+	for _, c := range appviews {
+		if _, err := c.APIClient(ctx, aliceDID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(59 * time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := appviews[i%2].APIClient(ctx, aliceDID); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if r, _ := e.pds.counts(); r != 1 {
+		t.Errorf("refreshes = %d, want exactly 1 for both AppViews", r)
+	}
 }
 
 // A refused refresh ends the session: it is deleted and the caller gets

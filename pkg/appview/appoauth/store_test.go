@@ -1,8 +1,6 @@
 package appoauth
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"errors"
 	"slices"
@@ -10,6 +8,9 @@ import (
 	"time"
 
 	indigooauth "github.com/bluesky-social/indigo/atproto/auth/oauth"
+
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 // Sessions round-trip through the database (so they survive a restart),

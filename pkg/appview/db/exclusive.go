@@ -30,17 +30,27 @@ func (d *DB) RunExclusive(ctx context.Context, role string, opts ExclusiveOption
 		return
 	}
 	postgres.Leader{
-		DB: d.sql, Key: roleKey(role), Name: role,
+		DB: d.sql, Key: lockKey(role), Name: role,
 		Retry: opts.Retry, Check: opts.Check, Logger: opts.Logger,
 	}.Run(ctx, fn)
 }
 
-// roleKey is the advisory lock key of a role: a hash of its name, so
-// roles need no registry of numbers. Keys share PostgreSQL's one lock
+// lockKey is the advisory lock key of a role or lock name: a hash of the
+// name, so names need no registry of numbers. Keys share PostgreSQL's one lock
 // space per database; the "atcr exclusive:" prefix keeps them apart from
 // an unrelated user of the same database.
-func roleKey(role string) int64 {
+func lockKey(name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("atcr exclusive: " + role))
+	h.Write([]byte("atcr exclusive: " + name))
 	return int64(h.Sum64())
+}
+
+// Lock takes the lock called name that every AppView sharing the database
+// waits on, and returns its release. On SQLite, one AppView per file, it
+// returns at once: the caller's in-process lock is enough there.
+func (d *DB) Lock(ctx context.Context, name string) (unlock func(), err error) {
+	if d.engine != EnginePostgres {
+		return func() {}, nil
+	}
+	return postgres.Lock(ctx, d.sql, lockKey(name))
 }

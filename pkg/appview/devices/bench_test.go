@@ -1,10 +1,11 @@
 package devices
 
 import (
-	"atcr.io/pkg/appview/db"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"atcr.io/pkg/appview/db"
 )
 
 // What a device login costs at /auth/token, at the production bcrypt

@@ -1,14 +1,14 @@
 package devices
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 // A device secret logs in as its account, by handle or DID; a revoked one

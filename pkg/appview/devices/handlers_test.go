@@ -1,8 +1,6 @@
 package devices
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +10,8 @@ import (
 	"time"
 
 	"atcr.io/internal/clientaddr"
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 func post(t *testing.T, h http.Handler, contentType, body string) (int, map[string]any) {

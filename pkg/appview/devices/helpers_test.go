@@ -1,7 +1,6 @@
 package devices
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"net/netip"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 const (

@@ -1,8 +1,6 @@
 package devices
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/pkg/appview/auth"
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 // M7: a repeated login with a valid device secret costs one bcrypt, not

@@ -1,11 +1,11 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db"
 	"fmt"
 	"testing"
 	"time"
 
+	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/jetstream"
 	"atcr.io/pkg/atproto/atcr"
 )

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"runtime"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 func TestCountersAreBatched(t *testing.T) {

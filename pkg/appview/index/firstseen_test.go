@@ -1,12 +1,12 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"slices"
 	"testing"
 	"time"
 
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/appview/jetstream"
 	"atcr.io/pkg/atproto/atcr"
 )

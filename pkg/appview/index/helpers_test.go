@@ -1,7 +1,6 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"fmt"
 	"sort"
@@ -13,6 +12,7 @@ import (
 
 	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
 )

@@ -1,10 +1,11 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"log/slog"
 	"os"
 	"testing"
+
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 // TestMain silences the migration log lines every fresh database prints,

@@ -1,13 +1,13 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/atproto/atcr"
 )
 

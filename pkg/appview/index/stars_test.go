@@ -1,11 +1,11 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"testing"
 	"time"
 
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/atproto/atcr"
 )
 

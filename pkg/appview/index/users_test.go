@@ -1,13 +1,13 @@
 package index
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/atproto/atcr"
 )
 

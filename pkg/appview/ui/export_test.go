@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/appview/devices"
 	"atcr.io/pkg/appview/pdstest"
 	"atcr.io/pkg/atproto/atcr"

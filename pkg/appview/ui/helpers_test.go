@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"database/sql"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 	"atcr.io/pkg/appview/devices"
 )
 

@@ -1,12 +1,13 @@
 package ui
 
 import (
-	"atcr.io/pkg/appview/db"
-	"atcr.io/pkg/appview/db/dbtest"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"atcr.io/pkg/appview/db"
+	"atcr.io/pkg/appview/db/dbtest"
 )
 
 // The login binds to the browser, the callback starts a session whose

@@ -3,6 +3,7 @@ package dbtest
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"atcr.io/internal/pgtest"
@@ -41,7 +42,31 @@ func Open(t testing.TB, engine db.Engine) *db.DB {
 func URL(t testing.TB, engine db.Engine) string {
 	t.Helper()
 	if engine == db.EnginePostgres {
-		return pgtest.URL(t)
+		return migratedCopy(t)
 	}
 	return ""
+}
+
+// template is the binary's migrated PostgreSQL database, made once; every
+// test gets a copy (CREATE DATABASE … TEMPLATE), which is quicker than
+// migrating each.
+var template struct {
+	mu   sync.Mutex
+	name string
+}
+
+func migratedCopy(t testing.TB) string {
+	t.Helper()
+	template.mu.Lock()
+	defer template.mu.Unlock()
+	if template.name == "" {
+		url := pgtest.URL(t) // skips or fails the test without PostgreSQL
+		d, err := db.OpenPostgres(context.Background(), url)
+		if err != nil {
+			t.Fatalf("migrate the template database: %v", err)
+		}
+		d.Close()
+		template.name = pgtest.Name(url)
+	}
+	return pgtest.URLFrom(t, template.name)
 }
