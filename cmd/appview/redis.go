@@ -9,6 +9,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// redisPrefix starts every key the AppView keeps in Redis.
+const redisPrefix = "atcr:"
+
 // redisPingTimeout bounds the start-up check that Redis answers.
 const redisPingTimeout = 5 * time.Second
 

@@ -80,10 +80,21 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	if err != nil {
 		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
+	// State the AppViews of a cluster share; nil keeps it in this process.
+	rdb, err := openRedis(ctx, cfg.Redis.URL, logger)
+	if err != nil {
+		return err
+	}
+	if rdb != nil {
+		defer rdb.Close()
+	}
+
 	lookups, err := ratelimit.New(ratelimit.Config{
 		Rate:    float64(cfg.Limits.IdentityLookupsPerMinute) / 60,
 		Burst:   cfg.Limits.IdentityLookupBurst,
 		MaxKeys: cfg.Limits.RateLimitClients,
+		// One budget per client across the cluster's AppViews.
+		Redis: redisOrNil(rdb), RedisKey: redisPrefix + "rl:lookups:",
 	})
 	if err != nil {
 		return fmt.Errorf("identity lookup rate limit: %w", err)
@@ -96,15 +107,6 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	dir, err := directory.New(dirOpts)
 	if err != nil {
 		return fmt.Errorf("identity directory: %w", err)
-	}
-
-	// State the AppViews of a cluster share; nil keeps it in this process.
-	rdb, err := openRedis(ctx, cfg.Redis.URL, logger)
-	if err != nil {
-		return err
-	}
-	if rdb != nil {
-		defer rdb.Close()
 	}
 
 	database, err := db.OpenConfigured(ctx, cfg.Database.URL, filepath.Join(dataDir, dbFile))
@@ -151,7 +153,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	}
 	stars, pushHolds := &lateClients{}, &latePushHolds{}
 	webMount, oauthClient, credentials, err := webRoutes(ctx, cfg, webDeps{
-		DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
+		Redis: redisOrNil(rdb), DB: database, Directory: dir, HTTPClient: httpClient, AppPasswords: appPasswords, Repositories: repos,
 		Scans: scanViews, ClientAddrs: clientAddrs, Index: ix.Store, Stars: stars, PushHolds: pushHolds, Logger: logger,
 	})
 	if err != nil {
@@ -160,7 +162,8 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	// The one decision of how the AppView acts as a user at their PDS (PDS
 	// clients, service tokens for holds): the OAuth session first, the
 	// app-password session second.
-	actAs, err := actas.New(actas.Options{OAuth: oauthClient.APIClient, AppPassword: appPasswords.Client})
+	actAs, err := actas.New(actas.Options{OAuth: oauthClient.APIClient, AppPassword: appPasswords.Client,
+		Redis: redisOrNil(rdb), RedisPrefix: redisPrefix})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
 
 	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/actas"
@@ -29,6 +30,9 @@ import (
 // webDeps is what the web front end (OAuth, device flow, UI) takes from
 // runServe.
 type webDeps struct {
+	// Redis is the state the cluster's AppViews share (redis.url); nil:
+	// none. The failed-login counters live there.
+	Redis redis.UniversalClient
 	// DB is the AppView database; the tables of OAuth sessions, browser
 	// sessions and devices come from its migrations 0003-0005.
 	DB *db.DB
@@ -114,6 +118,11 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 	if err != nil {
 		return fail(err)
 	}
+	if d.Redis != nil {
+		if err := appPasswordCheck.ShareFailures(d.Redis, redisPrefix); err != nil {
+			return fail(err)
+		}
+	}
 	deviceFlow, err := devices.New(devices.Options{
 		DB:          pool,
 		BaseURL:     cfg.Server.BaseURL,
@@ -121,6 +130,8 @@ func webRoutes(ctx context.Context, cfg *config.AppViewConfig, d webDeps) (mount
 		Directory:   d.Directory,
 		Next:        appPasswordCheck,
 		ClientAddrs: d.ClientAddrs,
+		Redis:       d.Redis,
+		RedisPrefix: redisPrefix,
 		Logger:      log,
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // maxKeyBytes is the longest key stored as is; longer keys are hashed, so
@@ -24,6 +26,13 @@ type Config struct {
 	MaxKeys int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Redis, when set, keeps the buckets there, shared by every process
+	// using it with the same RedisKey (shared.go); when Redis fails a
+	// request is counted in this process's table instead. nil: local only.
+	Redis redis.UniversalClient
+	// RedisKey starts the buckets' keys, e.g. "atcr:rl:lookups:".
+	// Required with Redis.
+	RedisKey string
 }
 
 // Limiter is a set of token buckets, one per key. It is safe for
@@ -37,6 +46,8 @@ type Limiter struct {
 	mu      sync.Mutex
 	buckets map[string]*list.Element // → *bucket
 	lru     *list.List               // front = most recently used
+
+	shared *sharedBuckets // nil without Redis
 }
 
 type bucket struct {
@@ -55,15 +66,21 @@ func New(cfg Config) (*Limiter, error) {
 		return nil, errors.New("ratelimit: Burst must be at least 1")
 	case cfg.MaxKeys < 1:
 		return nil, errors.New("ratelimit: MaxKeys must be at least 1")
+	case cfg.Redis != nil && cfg.RedisKey == "":
+		return nil, errors.New("ratelimit: RedisKey is required with Redis")
 	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{
+	l := &Limiter{
 		rate: cfg.Rate, burst: float64(cfg.Burst), maxKeys: cfg.MaxKeys, now: now,
 		buckets: make(map[string]*list.Element), lru: list.New(),
-	}, nil
+	}
+	if cfg.Redis != nil {
+		l.shared = &sharedBuckets{rdb: cfg.Redis, prefix: cfg.RedisKey}
+	}
+	return l, nil
 }
 
 // Allow takes one token from key's bucket. When the bucket is empty it
@@ -71,6 +88,9 @@ func New(cfg Config) (*Limiter, error) {
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	key = storedKey(key)
 	now := l.now()
+	if ok, wait, err := l.sharedTake(key, now, true); err == nil {
+		return ok, wait
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketLocked(key, now)
@@ -89,6 +109,9 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 func (l *Limiter) Blocked(key string) (blocked bool, retryAfter time.Duration) {
 	key = storedKey(key)
 	now := l.now()
+	if ok, wait, err := l.sharedTake(key, now, false); err == nil {
+		return !ok, wait
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	el, ok := l.buckets[key]

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/redis/go-redis/v9"
 
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
@@ -41,6 +42,10 @@ type Options struct {
 	// CacheSize bounds the service tokens kept per source. Default
 	// servicetoken.DefaultCacheSize (10000).
 	CacheSize int
+	// Redis, when set, shares the service tokens with the other AppViews
+	// using it (servicetoken.Options.Redis), under RedisPrefix + "stok:".
+	Redis       redis.UniversalClient
+	RedisPrefix string
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -62,15 +67,16 @@ func New(opts Options) (*Chooser, error) {
 		return nil, fmt.Errorf("actas: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, servicetoken.MaxTTL)
 	}
 	c := &Chooser{oauth: opts.OAuth, appPassword: appPasswordSource(opts.AppPassword)}
-	tokens := func(client servicetoken.ClientFunc) (*servicetoken.Cache, error) {
+	tokens := func(client servicetoken.ClientFunc, kind string) (*servicetoken.Cache, error) {
 		return servicetoken.New(servicetoken.Options{Client: client, Now: opts.Now,
-			TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin, Size: opts.CacheSize})
+			TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin, Size: opts.CacheSize,
+			Redis: opts.Redis, RedisKey: opts.RedisPrefix + "stok:" + kind + ":"})
 	}
 	var err error
-	if c.oauthTokens, err = tokens(c.oauth); err != nil {
+	if c.oauthTokens, err = tokens(c.oauth, "oauth"); err != nil {
 		return nil, fmt.Errorf("actas: %w", err)
 	}
-	if c.appPasswordTokens, err = tokens(c.appPassword); err != nil {
+	if c.appPasswordTokens, err = tokens(c.appPassword, "app"); err != nil {
 		return nil, fmt.Errorf("actas: %w", err)
 	}
 	return c, nil

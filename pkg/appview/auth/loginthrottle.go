@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
 
 	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/throttle"
@@ -59,14 +60,19 @@ type loginThrottle struct {
 	known    *lru.Cache[loginClient, time.Time] // last success of a client
 }
 
-func newLoginThrottle(now func() time.Time) (*loginThrottle, error) {
+// newLoginThrottle returns a throttle counting in this process, or, with
+// rdb, in Redis under prefix, shared by the AppViews using it (the record
+// of clients that logged in successfully stays per process).
+func newLoginThrottle(now func() time.Time, rdb redis.UniversalClient, prefix string) (*loginThrottle, error) {
 	t := &loginThrottle{now: now}
 	var err error
-	if t.clients, err = throttle.New[loginClient](throttle.Options{Max: maxClientFailures, Window: clientFailureWindow, Size: throttleSize, Now: now}); err != nil {
+	if t.clients, err = throttle.New[loginClient](throttle.Options{Max: maxClientFailures, Window: clientFailureWindow, Size: throttleSize, Now: now,
+		Redis: rdb, RedisKey: prefix + "fail:login-client:"}); err != nil {
 		return nil, err
 	}
-	for _, l := range accountLimits {
-		f, err := throttle.New[syntax.DID](throttle.Options{Max: l.max, Window: l.window, Size: throttleSize, Now: now})
+	for i, l := range accountLimits {
+		f, err := throttle.New[syntax.DID](throttle.Options{Max: l.max, Window: l.window, Size: throttleSize, Now: now,
+			Redis: rdb, RedisKey: fmt.Sprintf("%sfail:login-account-%d:", prefix, i)})
 		if err != nil {
 			return nil, err
 		}

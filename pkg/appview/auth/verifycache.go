@@ -12,6 +12,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -63,10 +64,24 @@ func NewCachingVerifier(inner CredentialVerifier, dir identity.Directory, ttl ti
 	if v.cache, err = lru.New[[sha256.Size]byte, cachedIdentity](verifyCacheSize); err != nil {
 		return nil, fmt.Errorf("caching verifier: %w", err)
 	}
-	if v.throttle, err = newLoginThrottle(now); err != nil {
+	if v.throttle, err = newLoginThrottle(now, nil, ""); err != nil {
 		return nil, fmt.Errorf("caching verifier: %w", err)
 	}
 	return v, nil
+}
+
+// ShareFailures makes the failed-login counters live in Redis under
+// prefix, shared with the other AppViews using it, so an attacker cannot
+// multiply the limits by the number of AppViews. Call it before the first
+// Verify. The cache of successful checks stays in this process: it is
+// keyed by an HMAC of the password under a key that never leaves it.
+func (v *CachingVerifier) ShareFailures(rdb redis.UniversalClient, prefix string) error {
+	t, err := newLoginThrottle(v.now, rdb, prefix)
+	if err != nil {
+		return fmt.Errorf("caching verifier: %w", err)
+	}
+	v.throttle = t
+	return nil
 }
 
 // Verify answers from the cache when it can and asks inner otherwise.

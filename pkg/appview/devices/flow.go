@@ -12,6 +12,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"atcr.io/internal/clientaddr"
@@ -74,6 +75,11 @@ type Options struct {
 	// comparisons are throttled by (clients.trusted_proxies). nil: the TCP
 	// peer, or X-Forwarded-For from a loopback peer.
 	ClientAddrs *clientaddr.Resolver
+	// Redis, when set, counts failed device-secret comparisons there
+	// (under RedisPrefix), shared with the other AppViews using it; the
+	// device requests themselves are in DB. nil: counted in this process.
+	Redis       redis.UniversalClient
+	RedisPrefix string
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -114,7 +120,7 @@ func New(opts Options) (*Service, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.check, err = newSecretCheck(s.now); err != nil {
+	if s.check, err = newSecretCheck(s.now, opts.Redis, opts.RedisPrefix); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
 
 	"atcr.io/internal/clientaddr"
 	"atcr.io/pkg/appview/auth"
@@ -54,7 +55,10 @@ type secretCheck struct {
 	byAddr  *throttle.Failures[netip.Prefix]
 }
 
-func newSecretCheck(now func() time.Time) (*secretCheck, error) {
+// newSecretCheck returns the check; with rdb its failure counters are in
+// Redis under prefix (the cache of good comparisons stays per process: it
+// is keyed by an HMAC under a key that never leaves it).
+func newSecretCheck(now func() time.Time, rdb redis.UniversalClient, prefix string) (*secretCheck, error) {
 	c := &secretCheck{now: now}
 	if _, err := rand.Read(c.hmacKey[:]); err != nil {
 		return nil, fmt.Errorf("devices: key: %w", err)
@@ -63,10 +67,12 @@ func newSecretCheck(now func() time.Time) (*secretCheck, error) {
 	if c.matches, err = lru.New[[sha256.Size]byte, time.Time](verifyCacheSize); err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
-	if c.byHint, err = throttle.New[hintKey](throttle.Options{Max: maxHintFailures, Window: failureWindow, Size: verifyCacheSize, Now: now}); err != nil {
+	if c.byHint, err = throttle.New[hintKey](throttle.Options{Max: maxHintFailures, Window: failureWindow, Size: verifyCacheSize, Now: now,
+		Redis: rdb, RedisKey: prefix + "fail:device-hint:"}); err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
-	if c.byAddr, err = throttle.New[netip.Prefix](throttle.Options{Max: maxClientFailures, Window: failureWindow, Size: verifyCacheSize, Now: now}); err != nil {
+	if c.byAddr, err = throttle.New[netip.Prefix](throttle.Options{Max: maxClientFailures, Window: failureWindow, Size: verifyCacheSize, Now: now,
+		Redis: rdb, RedisKey: prefix + "fail:device-client:"}); err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
 	return c, nil

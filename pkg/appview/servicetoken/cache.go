@@ -9,6 +9,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -51,6 +52,14 @@ type Options struct {
 	Margin time.Duration
 	// Size bounds the tokens kept. Default DefaultCacheSize.
 	Size int
+	// Redis, when set, shares the tokens with the other AppViews using it
+	// (shared.go): a token minted by one is used by all until Margin before
+	// it expires. nil keeps them in this process only.
+	Redis redis.UniversalClient
+	// RedisKey starts this cache's keys, e.g. "atcr:stok:oauth:" (one per
+	// kind of session: their tokens are not interchangeable). Required
+	// with Redis.
+	RedisKey string
 }
 
 // Cache mints service tokens and keeps them until shortly before they
@@ -61,6 +70,7 @@ type Cache struct {
 	ttl, margin time.Duration
 	tokens      *lru.Cache[key, token]
 	minting     singleflight.Group
+	shared      *sharedTokens // nil without Redis
 }
 
 // key identifies a cached token.
@@ -92,6 +102,12 @@ func New(opts Options) (*Cache, error) {
 	if c.margin <= 0 {
 		c.margin = DefaultMargin
 	}
+	if opts.Redis != nil {
+		if opts.RedisKey == "" {
+			return nil, errors.New("servicetoken: Options.RedisKey is required with Redis")
+		}
+		c.shared = &sharedTokens{rdb: opts.Redis, prefix: opts.RedisKey}
+	}
 	if c.margin >= c.ttl {
 		return nil, fmt.Errorf("servicetoken: margin %s must be shorter than TTL %s", c.margin, c.ttl)
 	}
@@ -120,6 +136,9 @@ func (c *Cache) Token(ctx context.Context, did, aud syntax.DID, lxm syntax.NSID)
 	}
 	ch := c.minting.DoChan(k.String(), func() (any, error) {
 		if tok, ok := c.cached(k); ok {
+			return tok, nil
+		}
+		if tok, ok := c.fromShared(ctx, k); ok {
 			return tok, nil
 		}
 		// Detached: the token serves every caller waiting on this flight,
@@ -178,5 +197,6 @@ func (c *Cache) mint(ctx context.Context, k key) (string, error) {
 		exp = tokExp
 	}
 	c.tokens.Add(k, token{value: out.Token, expires: exp})
+	c.toShared(ctx, k, token{value: out.Token, expires: exp})
 	return out.Token, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 // Options configures New.
@@ -19,6 +20,13 @@ type Options struct {
 	Size int
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Redis, when set, counts the failures there, shared by every AppView
+	// using it with the same RedisKey (shared.go); when Redis fails, this
+	// process's table counts instead. nil: local only.
+	Redis redis.UniversalClient
+	// RedisKey starts the counters' keys, e.g. "atcr:fail:login-client:".
+	// Required with Redis.
+	RedisKey string
 }
 
 // Failures counts failures per key. It is safe for concurrent use.
@@ -29,6 +37,8 @@ type Failures[K comparable] struct {
 
 	mu     sync.Mutex
 	counts *lru.Cache[K, count]
+
+	shared *sharedCounts // nil without Redis
 }
 
 type count struct {
@@ -41,6 +51,9 @@ func New[K comparable](opts Options) (*Failures[K], error) {
 	if opts.Max <= 0 || opts.Window <= 0 || opts.Size <= 0 {
 		return nil, errors.New("throttle: Max, Window and Size must be positive")
 	}
+	if opts.Redis != nil && opts.RedisKey == "" {
+		return nil, errors.New("throttle: RedisKey is required with Redis")
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -48,11 +61,18 @@ func New[K comparable](opts Options) (*Failures[K], error) {
 	if err != nil {
 		return nil, fmt.Errorf("throttle: %w", err)
 	}
-	return &Failures[K]{max: opts.Max, window: opts.Window, now: opts.Now, counts: counts}, nil
+	f := &Failures[K]{max: opts.Max, window: opts.Window, now: opts.Now, counts: counts}
+	if opts.Redis != nil {
+		f.shared = &sharedCounts{rdb: opts.Redis, prefix: opts.RedisKey}
+	}
+	return f, nil
 }
 
 // Blocked reports whether key has Max failures in its current window.
 func (f *Failures[K]) Blocked(key K) bool {
+	if blocked, err := f.shared.blocked(sharedKey(key), f.now(), f.window, f.max); err == nil {
+		return blocked
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.counts.Get(key)
@@ -62,6 +82,9 @@ func (f *Failures[K]) Blocked(key K) bool {
 // Record counts one failure of key, starting a new window when the last
 // one has ended.
 func (f *Failures[K]) Record(key K) {
+	if f.shared.record(sharedKey(key), f.now(), f.window) == nil {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now()
