@@ -34,9 +34,11 @@ type Config struct {
 	SeedLayers    int
 	SeedLayerSize int
 	PushLayerSize int
-	Retry         bool          // retry attempts that fail like a restart does (the soak)
-	RetryFor      time.Duration // give up on an operation after retrying this long
-	Verify        bool          // pull back every pushed image after the run
+	Retry         bool            // retry attempts that fail like a restart does (the soak)
+	RetryFor      time.Duration   // give up on an operation after retrying this long
+	Verify        bool            // pull back every pushed image after the run
+	Orphans       int             // blobs uploaded before the run that no manifest references (for a GC to collect)
+	Started       func(time.Time) // called when the load starts (after seeding)
 	Username      string
 	Password      string
 }
@@ -111,8 +113,14 @@ func Run(ctx context.Context, cfg Config, s *Sampler) (Outcome, error) {
 	if err := l.seed(ctx); err != nil {
 		return Outcome{}, err
 	}
+	if err := l.orphans(ctx); err != nil {
+		return Outcome{}, err
+	}
 	out := Outcome{NoReset: s.reset()}
 	start := time.Now()
+	if cfg.Started != nil {
+		cfg.Started(start)
+	}
 	s.start = start
 	l.tally = newTally(start)
 	stop, sampled := make(chan struct{}), make(chan struct{})
@@ -153,6 +161,19 @@ func (l *loader) seed(ctx context.Context) error {
 			return fmt.Errorf("seed %s:%s: %w", img.Repo, img.Tag, err)
 		}
 		l.seeds = append(l.seeds, img)
+	}
+	return nil
+}
+
+// orphans uploads cfg.Orphans random blobs and never references them.
+func (l *loader) orphans(ctx context.Context) error {
+	rng := newRNG()
+	for i := range l.cfg.Orphans {
+		data := make([]byte, 64<<10)
+		_, _ = rng.Read(data)
+		if err := pushBlob(ctx, l.reg, l.pushRepo(0), newBlob(data), 1); err != nil {
+			return fmt.Errorf("orphan blob %d: %w", i, err)
+		}
 	}
 	return nil
 }

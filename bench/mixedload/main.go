@@ -87,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	retry := fs.Bool("retry", false, "retry restart-like failures (the soak), counted separately")
 	retryFor := fs.Duration("retry-for", 60*time.Second, "with -retry, give up on an operation after this long")
 	verify := fs.Bool("verify", false, "pull back every pushed image after the run")
+	orphans := fs.Int("orphans", 0, "blobs to upload before the run without any manifest (for a GC sweep to collect)")
 	procs := procFlags{}
 	fs.Var(procs, "proc", "process to watch, name=pid (repeatable)")
 	pidsFile := fs.String("pids-file", "", `file of "PID NAME …" lines naming processes to watch, reread at every sample`)
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	m, err := parseMix(*mix)
 	if err != nil || *registry == "" || *prefix == "" || *c < 1 || *c > 1024 || *pushers < 0 || *pushers > *c || *d <= 0 || *warmup < 0 ||
-		*seeds < 1 || *seedLayers < 1 || *seedSize < 1 || *pushSize < 1 || *sample <= 0 || fs.NArg() != 0 {
+		*seeds < 1 || *orphans < 0 || *seedLayers < 1 || *seedSize < 1 || *pushSize < 1 || *sample <= 0 || fs.NArg() != 0 {
 		if err != nil {
 			fmt.Fprintf(stderr, "mixedload: %v\n", err)
 		}
@@ -110,7 +111,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg := Config{
 		Registry: strings.TrimSuffix(*registry, "/"), Prefix: *prefix, Workers: *c, Pushers: *pushers, Duration: *d, Warmup: *warmup,
 		Mix: m, Seeds: *seeds, SeedLayers: *seedLayers, SeedLayerSize: *seedSize << 10, PushLayerSize: *pushSize << 10,
-		Retry: *retry, RetryFor: *retryFor, Verify: *verify,
+		Retry: *retry, RetryFor: *retryFor, Verify: *verify, Orphans: *orphans,
+		Started: func(t time.Time) {
+			fmt.Fprintf(stderr, "mixedload: load started at %d (unix ms)\n", t.UnixMilli())
+		},
 		Username: getenv("MIXEDLOAD_USERNAME"), Password: getenv("MIXEDLOAD_PASSWORD"),
 	}
 	s := &Sampler{fixed: procs, pidFile: *pidsFile, every: *sample, curve: *curve, procs: map[string]*watchedProc{}}
