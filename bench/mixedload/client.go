@@ -33,6 +33,7 @@ type Registry struct {
 	realm     string
 	service   string
 	renewAt   time.Time
+	renewing  bool
 	renewals  int
 	tokenGets int
 }
@@ -143,16 +144,21 @@ func (r *Registry) renew(ctx context.Context) error {
 }
 
 // authorization returns the header to send, renewing the token first when
-// it is due. Concurrent callers wait for one renewal.
+// it is due (one caller renews; the others go on with the current token).
 func (r *Registry) authorization(ctx context.Context) (string, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.auth == "" || time.Now().Before(r.renewAt) {
+	if r.auth == "" || r.renewing || time.Now().Before(r.renewAt) {
+		// While one caller renews, the others keep sending the old token:
+		// it is valid for another 30% of its lifetime.
+		defer r.mu.Unlock()
 		return r.auth, nil
 	}
+	r.renewing = true
 	r.mu.Unlock()
 	err := r.renew(ctx)
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.renewing = false
 	if err != nil {
 		return "", fmt.Errorf("renew token: %w", err)
 	}
