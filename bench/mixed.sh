@@ -134,3 +134,59 @@ mixed_costs() {
 		done
 	done
 }
+
+# mixed_cluster (MIXED_CLUSTER=1, bench/run.sh --mixed-cluster; the last leg, as it
+# stops the single-node stack): test/stack/cluster.sh --background (Caddy on
+# 127.0.0.1:5000 round-robin over two AppViews on PostgreSQL and Redis, the same
+# hold, PDS and Jetstream as the local stack), the same mixed load, recorded as
+# mixed_cluster_* with ATCR single-node's figures from this run (mixed_once atcr)
+# in the reference column: the cluster's rates are judged ≥ 0.8× single-node.
+mixed_cluster() {
+	((MIXED_DURATION > 0 && MIXED_CLUSTER && WITH_ATCR)) || return 0
+	local single="$WORK/mixed-atcr.tsv" tsv="$WORK/mixed_cluster-atcr.tsv" load kind a d e f
+	[[ -x "$ROOT/test/stack/cluster.sh" ]] || {
+		record error mixed_cluster_errors atcr "test/stack/cluster.sh is missing (branch cluster-e2e)"
+		return 0
+	}
+	mixed_tool_build
+	if ((STACK_STARTED)); then
+		"$ROOT/test/stack/stop.sh" dev || die "could not stop the single-node stack before the cluster leg"
+		STACK_STARTED=0
+	fi
+	log "cluster: test/stack/cluster.sh --background"
+	if ! STACK_LOG_LEVEL=warn "$ROOT/test/stack/cluster.sh" --background >"$WORK/cluster-start.log" 2>&1; then
+		record error mixed_cluster_errors atcr "the cluster did not start: $(last_line "$WORK/cluster-start.log")"
+		MIXED_CLUSTER_STARTED=1 # stop what did start
+		return 0
+	fi
+	MIXED_CLUSTER_STARTED=1
+	# shellcheck disable=SC1091
+	. "$ROOT/var/cluster/stack.env"
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	if ! MIXEDLOAD_USERNAME=$ATCR_USERNAME MIXEDLOAD_PASSWORD=$ATCR_PASSWORD "$MIXED_BIN" -registry "$ATCR_APPVIEW_URL" \
+		-prefix "$ATCR_USERNAME" -pids-file "$ROOT/var/cluster.pids" -label cluster -tsv "$tsv" \
+		-c "$MIXED_CLIENTS" -pushers "$MIXED_PUSHERS" -d "${MIXED_DURATION}s" >"$WORK/mixed_cluster.txt" 2>"$WORK/mixed_cluster.err"; then
+		record error mixed_cluster_errors atcr "mixedload failed: $(last_line "$WORK/mixed_cluster.err")"
+		return 0
+	fi
+	mixed_record "$tsv" atcr mixed_cluster
+	# The reference column of the cluster rows: single-node ATCR, same run.
+	if [[ -s "$single" ]]; then
+		while IFS=$'\t' read -r kind _ a _ _ d e f _; do
+			[[ "$kind" == op && "$a" != verify ]] || continue
+			record run "mixed_cluster_${a}_rps" reference "$d"
+			record run "mixed_cluster_${a}_p50_ms" reference "$e"
+			record run "mixed_cluster_${a}_p99_ms" reference "$f"
+		done <"$single"
+	fi
+	meta "mixed_cluster on atcr" "two AppViews behind Caddy (test/stack/cluster.sh), PostgreSQL and Redis; load average $load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	log "mixed load on the cluster (load average $load):"
+	sed -n '1,9p' "$WORK/mixed_cluster.txt" >&2
+}
+
+# mixed_cluster_stop stops the cluster mixed_cluster started (bench/run.sh's cleanup).
+mixed_cluster_stop() {
+	[[ -n "${MIXED_CLUSTER_STARTED:-}" ]] || return 0
+	"$ROOT/test/stack/cluster.sh" stop || return 1
+	MIXED_CLUSTER_STARTED=""
+}

@@ -146,6 +146,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop_sampler
 	stop_reference_registry || rc=1
+	mixed_cluster_stop || rc=1
 	if ((STACK_STARTED)); then
 		"$ROOT/test/stack/stop.sh" dev || rc=1
 		# The pushed blobs are big, and the stack wipes var/dev at its next start
@@ -533,6 +534,7 @@ main() {
 	mixed_costs
 	stress
 	scan_figure
+	mixed_cluster
 	log "measured in $(elapsed "$t0") s"
 	meta "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	local rc=0
