@@ -117,6 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 		Username: getenv("MIXEDLOAD_USERNAME"), Password: getenv("MIXEDLOAD_PASSWORD"),
 	}
+	// The load generator itself, to show whether it was the bottleneck.
+	procs["mixedload"] = os.Getpid()
 	s := &Sampler{fixed: procs, pidFile: *pidsFile, every: *sample, curve: *curve, procs: map[string]*watchedProc{}}
 	out, err := Run(ctx, cfg, s)
 	if err != nil {
