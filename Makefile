@@ -55,8 +55,9 @@ unit: stack-deps ## unit and integration tests (embedded S3, in-process servers,
 	$(GO) test -count=1 $(GRYPE_PACKAGES)
 
 .PHONY: e2e
-e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC), then the production compose stack (Docker, the real Dockerfiles)
+e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC), the cluster shape (two AppViews, PostgreSQL, Redis), then the production compose stack (Docker, the real Dockerfiles)
 	test/stack/e2e.sh
+	test/stack/e2e.sh cluster
 	test/stack/e2e.sh compose
 
 .PHONY: generate

@@ -40,7 +40,9 @@ func (b *browser) reached(page string) {
 	}
 }
 
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts the browser; extra adds Chromium options (the cluster
+// tests pin atcr.internal to one AppView with --host-resolver-rules).
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run test/stack/install.sh (make stack-deps)", chromiumPath)
@@ -56,6 +58,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() {

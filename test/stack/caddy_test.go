@@ -23,6 +23,7 @@ type caddyConfig struct {
 	Apps struct {
 		HTTP struct {
 			Servers map[string]struct {
+				Listen []string     `json:"listen"`
 				Routes []caddyRoute `json:"routes"`
 			} `json:"servers"`
 		} `json:"http"`
@@ -56,6 +57,12 @@ type caddyHandler struct {
 	Upstreams []struct {
 		Dial string `json:"dial"`
 	} `json:"upstreams"`
+	LoadBalancing *struct {
+		SelectionPolicy struct {
+			Policy string `json:"policy"`
+		} `json:"selection_policy"`
+		TryDuration int64 `json:"try_duration"`
+	} `json:"load_balancing"`
 	Headers *struct {
 		Request *struct {
 			Set map[string][]string `json:"set"`
@@ -72,9 +79,15 @@ type proxy struct {
 	hostUp   string // "" = Caddy's default, the client's own Host
 }
 
+// sites maps each site to its proxy: by host name on :443, by host:port on
+// any other port (the cluster shape's atcr.internal:8443 and :8444).
 func (c caddyConfig) sites() map[string]proxy {
 	out := map[string]proxy{}
 	for _, srv := range c.Apps.HTTP.Servers {
+		port := ""
+		if len(srv.Listen) == 1 && srv.Listen[0] != ":443" {
+			port = srv.Listen[0]
+		}
 		for _, r := range srv.Routes {
 			p, ok := findProxy(r.Handle)
 			if !ok {
@@ -82,12 +95,47 @@ func (c caddyConfig) sites() map[string]proxy {
 			}
 			for _, m := range r.Match {
 				for _, h := range m.Host {
-					out[h] = p
+					out[h+port] = p
 				}
 			}
 		}
 	}
 	return out
+}
+
+// appViewProxy returns the reverse_proxy handler of the site host.
+func (c caddyConfig) appViewProxy(t *testing.T, host string) caddyHandler {
+	t.Helper()
+	var find func(hs []caddyHandler) (caddyHandler, bool)
+	find = func(hs []caddyHandler) (caddyHandler, bool) {
+		for _, h := range hs {
+			if h.Handler == "reverse_proxy" {
+				return h, true
+			}
+			for _, sub := range h.Routes {
+				if p, ok := find(sub.Handle); ok {
+					return p, true
+				}
+			}
+		}
+		return caddyHandler{}, false
+	}
+	for _, srv := range c.Apps.HTTP.Servers {
+		if len(srv.Listen) != 1 || srv.Listen[0] != ":443" {
+			continue
+		}
+		for _, r := range srv.Routes {
+			for _, m := range r.Match {
+				for _, h := range m.Host {
+					if p, ok := find(r.Handle); ok && h == host {
+						return p
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("no reverse_proxy for %s on :443", host)
+	return caddyHandler{}
 }
 
 func findProxy(hs []caddyHandler) (proxy, bool) {
@@ -249,6 +297,12 @@ func TestCaddyfileE2EOverlay(t *testing.T) {
 		"blobs-bad.test":       {upstream: "127.0.0.1:9000"},
 		"s3.hold.test":         {upstream: "127.0.0.1:9000", hostUp: "127.0.0.1:9000"},
 		"s3.private-hold.test": {upstream: "127.0.0.1:9001", hostUp: "127.0.0.1:9001"},
+		// The cluster shape (test/stack/e2e-cluster.sh): each AppView alone, and
+		// the retiring hold with its S3.
+		"atcr.internal:8443":    {upstream: "127.0.0.1:5000"},
+		"atcr.internal:8444":    {upstream: "127.0.0.1:5001"},
+		"retiring-hold.test":    {upstream: "127.0.0.1:8082"},
+		"s3.retiring-hold.test": {upstream: "127.0.0.1:9002", hostUp: "127.0.0.1:9002"},
 	}
 	if got := c.sites(); !maps.Equal(got, want) {
 		t.Errorf("sites = %+v\nwant    %+v", got, want)
@@ -293,5 +347,24 @@ func TestCaddyfilesFormatted(t *testing.T) {
 		if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
 			t.Errorf("%s is not formatted: run caddy fmt --overwrite %s", f, f)
 		}
+	}
+}
+
+// TestCaddyfileAppViewCluster: ATCR_APPVIEW_UPSTREAM names several AppViews
+// (docs/cluster.md); the AppView site balances over all of them, round
+// robin, and retries a failed connection on the next one for 5 s.
+func TestCaddyfileAppViewCluster(t *testing.T) {
+	vars := productionVars(t)
+	vars["ATCR_APPVIEW_UPSTREAM"] = "10.0.0.5:5000 10.0.0.6:5000"
+	h := adapt(t, vars).appViewProxy(t, "atcr.example.com")
+	var dials []string
+	for _, u := range h.Upstreams {
+		dials = append(dials, u.Dial)
+	}
+	if len(dials) != 2 || dials[0] != "10.0.0.5:5000" || dials[1] != "10.0.0.6:5000" {
+		t.Errorf("upstreams = %v, want both AppViews", dials)
+	}
+	if lb := h.LoadBalancing; lb == nil || lb.SelectionPolicy.Policy != "round_robin" || lb.TryDuration != int64(5*time.Second) {
+		t.Errorf("load balancing = %+v, want round_robin with 5s of retries", lb)
 	}
 }

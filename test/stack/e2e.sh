@@ -20,6 +20,14 @@
 #   test/stack/e2e.sh shell            stack up, interactive shell inside, stack down on exit
 #   test/stack/e2e.sh up | exec -- CMD... | down
 #                                      keep a stack running between commands
+#   test/stack/e2e.sh cluster [GO TEST ARGS]
+#                                      the cluster shape (e2e-cluster.sh: two AppViews behind
+#                                      Caddy's round robin on PostgreSQL and Redis, three holds)
+#                                      and only its tests (-run '^TestCluster' unless ARGS say)
+#   ATCR_E2E_CLUSTER=1 test/stack/e2e.sh up | shell | run -- CMD...
+#                                      the same commands on the cluster shape
+#   test/stack/e2e.sh restart appview-a|appview-b
+#                                      (cluster shape, from inside) stop and start one AppView
 #   test/stack/e2e.sh compose [TEST]  the production compose stack (deploy/docker-compose.prod.yml,
 #                                      the real Dockerfiles, Docker in the namespace) and
 #                                      TestCompose (or TEST) against it: see compose-stack.sh
@@ -47,16 +55,25 @@ BUNDLE="$STATE/ca-bundle.pem"
 CADDY_ROOT="$STATE/caddy-data/pki/authorities/local/root.crt"
 HOSTNAMES=(atcr.internal hold.test private-hold.test fault-hold.test s3.hold.test s3.private-hold.test pds.test plc.test blobs.test blobs-bad.test alice.pds.test bob.pds.test holdreg.lan holdowner.pds.test)
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
+# Caddy's upstreams for atcr.internal: the one AppView, or the cluster's pair.
+APPVIEW_UPSTREAMS=127.0.0.1:5000
+# Caddy's reverse-proxy log (test/stack/caddy/global-e2e.caddy, logs/caddy-upstreams.log):
+# its errors, or every upstream round trip (cluster shape).
+CADDY_UPSTREAM_LOG_LEVEL=ERROR
 SYSTEM_CAS=/etc/ssl/certs/ca-certificates.crt
 # The stack's own services, which resolve to 127.0.0.1: the only private hosts
 # the AppView's and holds' guarded HTTP clients may reach (identity.private_hosts).
 # Users' handles live under pds.test; the AppView streams parts to the holds' S3.
-PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test, holdreg.lan]'
+PRIVATE_HOSTS='[plc.test, pds.test, "*.pds.test", hold.test, private-hold.test, s3.hold.test, s3.private-hold.test, holdreg.lan, retiring-hold.test, s3.retiring-hold.test]'
 # The private hold's GC grace window: short, so the GC test can age a blob past it.
 PRIVATE_HOLD_GC_GRACE=10s
 
 # shellcheck source=compose-stack.sh
 . "$STACK_DIR/compose-stack.sh"
+# The cluster shape (e2e.sh cluster, or ATCR_E2E_CLUSTER=1 with up/shell/run).
+CLUSTER=${ATCR_E2E_CLUSTER:-0}
+# shellcheck source=e2e-cluster.sh
+. "$STACK_DIR/e2e-cluster.sh"
 
 START=$(now_ms)
 T0=$START
@@ -85,6 +102,7 @@ teardown() {
 		log "stopping the stack"
 		stop_services || rc=1
 	fi
+	((rc == 0)) && remove_cluster_tmp
 	if [[ "$(sha256sum /etc/hosts | cut -d' ' -f1)" != "$HOST_HOSTS_SUM" ]]; then
 		log "WARNING: the host's /etc/hosts changed while the stack ran"
 		rc=1
@@ -104,6 +122,7 @@ preflight() {
 	"$STACK_DIR/install.sh"
 	require_node_modules
 	require_binaries
+	((CLUSTER)) && require_cluster_engines
 	command -v caddy >/dev/null || die "caddy is missing: run test/stack/install.sh"
 	if ! command -v unshare >/dev/null || ! command -v nsenter >/dev/null; then
 		die "unshare/nsenter (util-linux) are required"
@@ -115,13 +134,14 @@ preflight() {
 	# A fresh state for every stack, except the screenshots the browser tests
 	# saved: make test starts this stack again for the conformance suite, and
 	# the screenshots of the e2e run are what people look at afterwards.
+	remove_cluster_tmp
 	if [[ -d "$STATE" ]]; then
 		find "$STATE" -mindepth 1 -maxdepth 1 ! -name screenshots -exec rm -rf {} +
 	fi
 	rm -f "$PIDFILE"
 	mkdir -p "$STATE" "$LOG_DIR" "$STATE/caddy-home"
 	: >"$PIDFILE"
-	build_test_vulndb "$TEST_VULNDB"
+	((CLUSTER)) || build_test_vulndb "$TEST_VULNDB"
 }
 
 # in_new_namespaces PID succeeds when PID's mount and network namespaces both
@@ -159,13 +179,19 @@ start_caddy() {
 		XDG_CONFIG_HOME="$STATE/caddy-home" XDG_DATA_HOME="$STATE/caddy-home" HOME="$STATE/caddy-home" \
 		ATCR_CADDY_OVERLAY="$STACK_DIR/caddy" ATCR_CADDY_STORAGE="$STATE/caddy-data" \
 		APPVIEW_DOMAIN=atcr.internal HOLD_DOMAIN=hold.test ATCR_ACME_EMAIL=e2e@atcr.internal \
+		ATCR_APPVIEW_UPSTREAM="$APPVIEW_UPSTREAMS" \
+		ATCR_CADDY_UPSTREAM_LOG="$(service_log caddy-upstreams)" ATCR_CADDY_UPSTREAM_LOG_LEVEL="$CADDY_UPSTREAM_LOG_LEVEL" \
 		caddy run --config "$ROOT/deploy/Caddyfile" --adapter caddyfile
 	local pid=$SERVICE_PID
 	wait_file caddy "$CADDY_ROOT" 20 "$pid"
 	cat "$SYSTEM_CAS" "$CADDY_ROOT" >"$BUNDLE"
 	# Every site has its certificate once a verified handshake works (502: no upstream yet).
 	local host
+	# atcr.internal is probed on :8443 (sites-e2e.caddy), whose certificate has the
+	# same name: on :443 a request with no AppView up yet waits out the load
+	# balancer's 5 s of retries (deploy/Caddyfile).
 	for host in "${HOSTNAMES[@]}"; do
+		[[ "$host" == atcr.internal ]] && host=atcr.internal:8443
 		wait_http caddy "https://$host/" 20 '[1-5][0-9][0-9]' "$pid"
 	done
 	log "caddy up, TLS for ${#HOSTNAMES[@]} names ($(elapsed "$T0") s)"
@@ -299,7 +325,8 @@ start_services() {
 }
 
 write_stack_env() {
-	local a="$STATE/accounts.json"
+	local a="$STATE/accounts.json" extra=()
+	((CLUSTER)) && mapfile -t extra < <(cluster_env)
 	write_env_file "$ENV_FILE" \
 		ATCR_STACK_MODE=e2e \
 		ATCR_STACK_DIR="$STATE" \
@@ -335,7 +362,8 @@ write_stack_env() {
 		ATCR_S3_PUBLIC_ENDPOINT=https://s3.hold.test \
 		ATCR_PULL_ZONE_URL=https://blobs.test \
 		ATCR_PULL_ZONE_BAD_URL=https://blobs-bad.test \
-		ATCR_CA_BUNDLE="$BUNDLE"
+		ATCR_CA_BUNDLE="$BUNDLE" \
+		"${extra[@]}"
 	log "stack up in $(elapsed "$T0") s; environment in ${ENV_FILE#"$ROOT"/}"
 }
 
@@ -351,9 +379,20 @@ up() {
 	trap on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	local more=()
+	if ((CLUSTER)); then
+		read -ra more < <(cluster_hostnames)
+		HOSTNAMES+=("${more[@]}")
+		APPVIEW_UPSTREAMS=$CLUSTER_UPSTREAMS
+		CADDY_UPSTREAM_LOG_LEVEL=DEBUG
+	fi
 	start_namespace
 	start_caddy
-	start_services
+	if ((CLUSTER)); then
+		start_cluster_services
+	else
+		start_services
+	fi
 	write_stack_env
 }
 
@@ -413,6 +452,16 @@ main() {
 	(($#)) && shift
 	case "$cmd" in
 	test) run_tests "$@" ;;
+	cluster)
+		CLUSTER=1
+		(($#)) || set -- -run '^TestCluster'
+		run_tests "$@"
+		;;
+	restart)
+		(($# == 1)) || die "usage: $0 restart appview-a|appview-b"
+		attach
+		restart_cluster_appview "$1"
+		;;
 	compose) compose_run_tests "$@" ;;
 	run)
 		[[ "${1:-}" == -- ]] && shift
@@ -450,12 +499,13 @@ main() {
 	down)
 		if stop_pidfile "$PIDFILE"; then
 			rm -f "$PIDFILE"
+			remove_cluster_tmp
 			log "stopped"
 		else
 			exit 1
 		fi
 		;;
-	*) die "usage: $0 [test [GO TEST ARGS]] | compose [TEST] | run -- CMD... | shell | up | exec -- CMD... | gc [hold|private-hold] | down" ;;
+	*) die "usage: $0 [test [GO TEST ARGS]] | compose [TEST] | cluster [GO TEST ARGS] | restart appview-a|appview-b | run -- CMD... | shell | up | exec -- CMD... | gc [hold|private-hold] | down" ;;
 	esac
 }
 

@@ -144,6 +144,27 @@ install_deploy_tools() {
 	log "deploy tools: installed in $(elapsed "$t0") s"
 }
 
+# install_cluster_engines installs what the cluster shape runs (test/stack/e2e.sh
+# cluster, test/stack/cluster.sh): PostgreSQL 15 and Redis from Debian. Only the
+# binaries are used; the packages' own services are not started here (each stack
+# starts its own server on a temporary data directory).
+install_cluster_engines() {
+	local missing=()
+	[[ -x /usr/lib/postgresql/15/bin/postgres ]] || missing+=(postgresql-15)
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	if ((${#missing[@]} == 0)); then
+		log "cluster engines: postgresql 15 and redis-server present"
+		return 0
+	fi
+	local t0
+	t0=$(now_ms)
+	log "cluster engines: apt-get install -y ${missing[*]}"
+	apt_install "${missing[@]}"
+	[[ -x /usr/lib/postgresql/15/bin/postgres ]] || die "postgresql 15 is still missing after apt-get install"
+	command -v redis-server >/dev/null || die "redis-server is still missing after apt-get install"
+	log "cluster engines: installed in $(elapsed "$t0") s"
+}
+
 install_go_tools() {
 	local line name module pkg version t0
 	mkdir -p "$TOOLS_DIR"
@@ -204,6 +225,7 @@ main() {
 	install_caddy
 	install_browser
 	install_deploy_tools
+	install_cluster_engines
 	install_go_tools
 	install_jetstream
 	log "all stack dependencies ready ($(elapsed "$t0") s)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops a stack started in the background: test/stack/stop.sh [dev|e2e] (default: both).
+# Stops a stack started in the background: test/stack/stop.sh [dev|e2e|cluster] (default: all).
 # Reads var/dev.pids / var/e2e.pids ("PID NAME NEEDLE" per line), signals only PIDs whose
 # command line still matches, last started first, and waits for each to exit.
 set -euo pipefail
@@ -8,12 +8,17 @@ STACK_LOG_TAG=stop
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 modes=("$@")
-((${#modes[@]})) || modes=(dev e2e)
+((${#modes[@]})) || modes=(dev e2e cluster)
 rc=0
 for mode in "${modes[@]}"; do
 	case "$mode" in
 	dev | e2e) ;;
-	*) die "usage: $0 [dev|e2e]" ;;
+	cluster)
+		# cluster.sh also removes PostgreSQL's and Redis's temporary data.
+		[[ -f "$ROOT/var/cluster.pids" ]] && { "$STACK_DIR/cluster.sh" stop || rc=1; }
+		continue
+		;;
+	*) die "usage: $0 [dev|e2e|cluster]" ;;
 	esac
 	file="$ROOT/var/$mode.pids"
 	[[ -f "$file" ]] || continue
