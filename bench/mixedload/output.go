@@ -44,6 +44,11 @@ func writeText(w io.Writer, cfg Config, out Outcome) {
 		fmt.Fprintf(w, "%-12s %-14s %10.1f %10.1f %10.1f %9.2f %12.3f\n", p.Name, pidList(p.Pids),
 			kib(p.RSSMaxKB), kib(p.RSSMeanKB), kib(p.HWMKB), p.CPUSeconds, perOp(p.CPUSeconds, n))
 	}
+	for _, p := range out.Procs {
+		if p.WithChildren {
+			fmt.Fprintf(w, "%s: with its children (CPU added; VmRSS summed, shared pages counted in each; peak = largest sampled sum)\n", p.Name)
+		}
+	}
 	if len(out.NoReset) > 0 {
 		fmt.Fprintf(w, "VmHWM not reset (lifetime peak shown) for: %s\n", strings.Join(out.NoReset, ", "))
 	}

@@ -26,6 +26,8 @@ type watchedProc struct {
 	hwmKB      map[int]int64 // last VmHWM read per pid
 	rssSamples []int64
 	curRSS     int64
+	sampled    bool // sampled at least once
+	children   bool // had live children: memory is the sampled sum
 }
 
 func (p *watchedProc) cpuSeconds() float64 {
@@ -96,7 +98,11 @@ func (s *Sampler) reset() []string {
 	return failed
 }
 
-// sample reads each process's ticks, VmRSS and VmHWM once.
+// sample reads each process's ticks, VmRSS and VmHWM once. A process's
+// live children count with it (PostgreSQL's backends are the postmaster's
+// children): their CPU is added, and their VmRSS summed with the parent's —
+// shared pages (PostgreSQL's shared buffers) are then counted in each, so the
+// sum is an upper bound.
 func (s *Sampler) sample() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,6 +123,25 @@ func (s *Sampler) sample() {
 		}
 		p.lastTicks[pid] = ticks
 		rss, hwm := readStatusKB(pid)
+		for _, child := range readChildren(pid) {
+			t, err := readTicks(child)
+			if err != nil {
+				continue
+			}
+			if _, seen := p.firstTicks[child]; !seen {
+				// A child born during the run started from zero ticks; one
+				// there before the run is counted from its first sample.
+				p.firstTicks[child] = t
+				if p.sampled {
+					p.firstTicks[child] = 0
+				}
+				p.children = true
+			}
+			p.lastTicks[child] = t
+			r, _ := readStatusKB(child)
+			rss += r
+		}
+		p.sampled = true
 		if rss > 0 {
 			p.rssSamples = append(p.rssSamples, rss)
 			p.curRSS = rss
@@ -125,6 +150,22 @@ func (s *Sampler) sample() {
 			p.hwmKB[pid] = hwm
 		}
 	}
+}
+
+// readChildren lists pid's live children (Linux 3.5+ with
+// CONFIG_PROC_CHILDREN; none when unreadable).
+func readChildren(pid int) []int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for f := range strings.FieldsSeq(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Run samples every s.every until stop closes, and records a curve point
@@ -170,6 +211,9 @@ type ProcResult struct {
 	RSSMeanKB  int64
 	HWMKB      int64 // the largest VmHWM over its pids
 	CPUSeconds float64
+	// WithChildren: live children counted (CPU added, VmRSS summed, shared
+	// pages in each; the peak is the largest sampled sum).
+	WithChildren bool
 }
 
 func (s *Sampler) results() []ProcResult {
@@ -189,6 +233,10 @@ func (s *Sampler) results() []ProcResult {
 		}
 		for _, v := range p.hwmKB {
 			r.HWMKB = max(r.HWMKB, v)
+		}
+		if p.children {
+			r.HWMKB = r.RSSMaxKB // the children's own peaks do not add up
+			r.WithChildren = true
 		}
 		out = append(out, r)
 	}
