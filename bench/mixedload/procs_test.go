@@ -11,14 +11,13 @@ import (
 // (PostgreSQL's postmaster and its backends) is charged the child's CPU.
 func TestSamplerCountsChildren(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "yes >/dev/null & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Skipf("sh: %v", err)
 	}
 	defer func() {
-		for _, child := range readChildren(cmd.Process.Pid) {
-			_ = syscall.Kill(child, syscall.SIGKILL)
-		}
-		_ = cmd.Process.Kill()
+		// The shell and its child are their own process group: end both.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	}()
 	s := &Sampler{fixed: map[string]int{"parent": cmd.Process.Pid}, every: 20 * time.Millisecond, procs: map[string]*watchedProc{}}
