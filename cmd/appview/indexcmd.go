@@ -77,7 +77,7 @@ func runIndex(ctx context.Context, configPath string, who func(context.Context, 
 	}
 	// The database the server uses (it may be running: SQLite's WAL lets
 	// both write, one transaction at a time).
-	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))
+	database, err := db.OpenConfigured(ctx, cfg.Database.URL, filepath.Join(dataDir, dbFile))
 	if err != nil {
 		return err
 	}

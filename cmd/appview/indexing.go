@@ -25,6 +25,7 @@ const indexCloseTimeout = 5 * time.Second
 // consumer feeding it, with the backfills of the accounts it meets first.
 type indexing struct {
 	Store     *index.Store
+	database  *db.DB
 	consumer  *jetstream.Consumer
 	sink      *index.JetstreamSink
 	firstSeen *backfill.Scheduler // nil without a consumer or a directory
@@ -48,7 +49,7 @@ func openIndex(cfg *config.AppViewConfig, database *db.DB, logger *slog.Logger, 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	ix := &indexing{Store: index.New(database, index.Options{Logger: logger}), log: logger}
+	ix := &indexing{Store: index.New(database, index.Options{Logger: logger}), database: database, log: logger}
 	if cfg.Jetstream.URL == "" {
 		logger.Info("Jetstream consumer off (jetstream.url is empty): the index holds only this AppView's own writes and backfills")
 		return ix, nil
@@ -81,7 +82,10 @@ func openIndex(cfg *config.AppViewConfig, database *db.DB, logger *slog.Logger, 
 	return ix, nil
 }
 
-// start runs the consumer until ctx ends.
+// start runs the consumer until ctx ends. With AppViews sharing a
+// PostgreSQL database, one of them at a time runs it (db.RunExclusive);
+// the first-seen scheduler runs everywhere but gets work only from the
+// consumer's sink, so only on that AppView.
 func (ix *indexing) start(ctx context.Context) {
 	if ix.consumer == nil {
 		return
@@ -92,9 +96,11 @@ func (ix *indexing) start(ctx context.Context) {
 	ix.wg.Add(1)
 	go func() {
 		defer ix.wg.Done()
-		if err := ix.consumer.Run(ctx); err != nil {
-			ix.log.Error("Jetstream consumer stopped", "err", err)
-		}
+		ix.database.RunExclusive(ctx, "jetstream consumer", db.ExclusiveOptions{Logger: ix.log}, func(ctx context.Context) {
+			if err := ix.consumer.Run(ctx); err != nil {
+				ix.log.Error("Jetstream consumer stopped", "err", err)
+			}
+		})
 	}()
 }
 

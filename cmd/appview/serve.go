@@ -98,7 +98,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return fmt.Errorf("identity directory: %w", err)
 	}
 
-	database, err := db.Open(ctx, filepath.Join(dataDir, dbFile))
+	database, err := db.OpenConfigured(ctx, cfg.Database.URL, filepath.Join(dataDir, dbFile))
 	if err != nil {
 		return err
 	}

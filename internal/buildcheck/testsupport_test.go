@@ -28,7 +28,9 @@ type testSupportPackage struct {
 var testSupport = []testSupportPackage{
 	{path: "atcr.io/cmd/docker-credential-atcr/internal/devicetest"},
 	{path: "atcr.io/internal/holdcontract"},
+	{path: "atcr.io/internal/pgtest"},
 	{path: "atcr.io/internal/testclock"},
+	{path: "atcr.io/pkg/appview/db/dbtest"},
 	{path: "atcr.io/pkg/appview/pdstest"},
 	{path: "atcr.io/pkg/appview/storage/storagetest", mayImport: "atcr.io/pkg/s3"}, // the one exception: its fake hold keeps blobs in a real S3Service
 	{path: "atcr.io/pkg/hold/scan/scantest"},

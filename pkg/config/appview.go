@@ -12,6 +12,7 @@ type AppViewConfig struct {
 	Log              LogConfig            `yaml:"log" comment:"Logging."`
 	InsecureLocalDev bool                 `yaml:"insecure_local_dev" env:"ATCR_INSECURE_LOCAL_DEV" comment:"Allow what only a laptop stack needs (plain-HTTP did:web, local handle resolver, loopback fetches); refused unless base_url is a loopback address."`
 	Server           AppViewServerConfig  `yaml:"server" comment:"HTTP server and the registry's public identity."`
+	Database         DatabaseConfig       `yaml:"database" comment:"The AppView's database: SQLite in server.data_dir (default) or PostgreSQL."`
 	Identity         IdentityConfig       `yaml:"identity" comment:"How DIDs and handles are resolved."`
 	Auth             AuthConfig           `yaml:"auth" comment:"Registry token authentication."`
 	OAuth            OAuthConfig          `yaml:"oauth" comment:"ATProto OAuth client used to sign users in."`
@@ -173,6 +174,7 @@ func (c *AppViewConfig) validate(src *sources) error {
 		ck.fail("server.service_name", "%q must be a host[:port], without scheme, path or spaces", srv.ServiceName)
 	}
 	ck.notEmpty("server.data_dir", srv.DataDir)
+	ck.database(c.Database)
 	if srv.DefaultHoldDID != "" {
 		ck.did("server.default_hold_did", srv.DefaultHoldDID)
 	} else if prod {

@@ -40,7 +40,7 @@ start_postgres() {
 	mkdir -p "$dir"
 	chown postgres: "$dir"
 	chmod 700 "$dir"
-	(cd / && as_user postgres "$PG_BIN/initdb" -D "$dir/data" -U atcr -A trust -E UTF8 --no-sync >"$(service_log postgres-initdb)" 2>&1) ||
+	(cd / && as_user postgres "$PG_BIN/initdb" -D "$dir/data" -U atcr -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$(service_log postgres-initdb)" 2>&1) ||
 		die "initdb failed (log: $(service_log postgres-initdb))"
 	start_service postgres "$dir/data" "${RUN_IN[@]}" setpriv --reuid=postgres --regid="$(id -g postgres)" --init-groups \
 		"$PG_BIN/postgres" -D "$dir/data" -p "$port" -c listen_addresses=127.0.0.1 \

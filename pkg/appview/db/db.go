@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"time"
 
+	"atcr.io/internal/postgres"
 	"atcr.io/internal/sqlite"
 	"atcr.io/migrations"
 )
@@ -19,10 +20,56 @@ var ErrNotFound = errors.New("not found")
 // lock before failing with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
+// Engine is the database engine behind a DB.
+type Engine string
+
+// The two engines.
+const (
+	// EngineSQLite is the default: one file in the data directory.
+	EngineSQLite Engine = "sqlite"
+	// EnginePostgres is a PostgreSQL database several AppViews can share.
+	EnginePostgres Engine = "postgres"
+)
+
 // DB is the AppView database. It is safe for concurrent use.
 type DB struct {
-	sql  *sql.DB
-	path string
+	sql    *sql.DB
+	engine Engine
+	// name says which database in errors: the file, or the URL without
+	// its password.
+	name string
+}
+
+// OpenConfigured opens the database the configuration names: PostgreSQL
+// at databaseURL (database.url) when it is set, else the SQLite file at
+// sqlitePath.
+func OpenConfigured(ctx context.Context, databaseURL, sqlitePath string) (*DB, error) {
+	if databaseURL != "" {
+		return OpenPostgres(ctx, databaseURL)
+	}
+	return Open(ctx, sqlitePath)
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (postgres:// or
+// postgresql://) and applies every pending migration, like Open. Several
+// AppViews may open one database at the same time: the migrations run
+// under an advisory lock, so one of them applies each.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	return openPostgres(ctx, url, migrations.FS)
+}
+
+// openPostgres is OpenPostgres with the migration set as a parameter.
+func openPostgres(ctx context.Context, url string, fsys fs.FS) (*DB, error) {
+	sqlDB, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	name := postgres.Redact(url)
+	if err := migrate(ctx, sqlDB, EnginePostgres, fsys); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("migrate %s: %w", name, err)
+	}
+	return &DB{sql: sqlDB, engine: EnginePostgres, name: name}, nil
 }
 
 // Open opens (creating if needed, 0600: it holds PDS refresh tokens) the
@@ -49,17 +96,17 @@ func open(ctx context.Context, path string, fsys fs.FS) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, sqlDB, fsys); err != nil {
+	if err := migrate(ctx, sqlDB, EngineSQLite, fsys); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	return &DB{sql: sqlDB, path: path}, nil
+	return &DB{sql: sqlDB, engine: EngineSQLite, name: path}, nil
 }
 
 // Close closes the database.
 func (d *DB) Close() error {
 	if err := d.sql.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", d.path, err)
+		return fmt.Errorf("close %s: %w", d.name, err)
 	}
 	return nil
 }
@@ -81,8 +128,15 @@ func fromUnix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
+// Engine reports which engine the database runs on, for the few queries
+// whose text differs (search).
+func (d *DB) Engine() Engine { return d.engine }
+
 // SQL returns the connection pool, for the packages whose tables live in this
 // database but whose queries stay beside their logic (the OAuth client store,
 // the device flow and the web sessions). One pool per process means one set of
 // connection settings and one writer queue.
+//
+// On PostgreSQL the pool accepts SQLite's ? placeholders and 0/1 for
+// booleans (internal/postgres), so one query text serves both engines.
 func (d *DB) SQL() *sql.DB { return d.sql }

@@ -38,27 +38,79 @@ type migration struct {
 	Name        string `yaml:"-"`
 	File        string `yaml:"-"`
 	Description string `yaml:"description"`
-	Query       string `yaml:"query"`
+	// Query is the SQLite text, Postgres the PostgreSQL text. Both are
+	// required: a migration for one engine only would leave the other's
+	// schema behind (the schema test compares the two).
+	Query    string `yaml:"query"`
+	Postgres string `yaml:"postgres"`
 }
 
-const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+// text is the migration's SQL for engine.
+func (m migration) text(engine Engine) string {
+	if engine == EnginePostgres {
+		return m.Postgres
+	}
+	return m.Query
+}
+
+// createMigrationsTable is the bookkeeping table, per engine.
+var createMigrationsTable = map[Engine]string{
+	EngineSQLite: `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT NOT NULL,
 	applied_at INTEGER NOT NULL
-) STRICT`
+) STRICT`,
+	EnginePostgres: `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    BIGINT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at BIGINT NOT NULL
+)`,
+}
+
+// migrateLockKey is the PostgreSQL advisory lock taken while migrating, so
+// that AppViews starting together do not apply a migration twice.
+const migrateLockKey int64 = 0x6174_6372_0001 // "atcr", 1
+
+// querier is what migrate needs of a pool or of one connection.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
 
 // migrate applies the pending migrations of fsys in version order, each in
 // its own transaction together with its schema_migrations row, so a failing
 // migration leaves no trace and names its file.
-func migrate(ctx context.Context, sqlDB *sql.DB, fsys fs.FS) error {
+func migrate(ctx context.Context, sqlDB *sql.DB, engine Engine, fsys fs.FS) error {
 	all, err := loadMigrations(fsys)
 	if err != nil {
 		return err
 	}
-	if _, err := sqlDB.ExecContext(ctx, createMigrationsTable); err != nil {
+	if engine != EnginePostgres {
+		// SQLite: one process owns the file.
+		return migrateOn(ctx, sqlDB, engine, all)
+	}
+	// PostgreSQL: several AppViews may start at once. The lock is a
+	// session lock, so it is taken and released on one connection, the
+	// one the migrations run on.
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, migrateLockKey); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, migrateLockKey)
+	return migrateOn(ctx, conn, engine, all)
+}
+
+// migrateOn applies the pending migrations of all on q.
+func migrateOn(ctx context.Context, q querier, engine Engine, all []migration) error {
+	if _, err := q.ExecContext(ctx, createMigrationsTable[engine]); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	applied, err := appliedMigrations(ctx, sqlDB)
+	applied, err := appliedMigrations(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -81,7 +133,7 @@ func migrate(ctx context.Context, sqlDB *sql.DB, fsys fs.FS) error {
 		if m.Version < latest {
 			return fmt.Errorf("%w: %s is older than the applied %04d; migrations are append-only", ErrBadMigration, m.File, latest)
 		}
-		if err := apply(ctx, sqlDB, m); err != nil {
+		if err := apply(ctx, q, engine, m); err != nil {
 			return err
 		}
 	}
@@ -120,6 +172,9 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		if strings.TrimSpace(m.Description) == "" || strings.TrimSpace(m.Query) == "" {
 			return nil, fmt.Errorf("%w: %s: description and query are required", ErrBadMigration, file)
 		}
+		if strings.TrimSpace(m.Postgres) == "" {
+			return nil, fmt.Errorf("%w: %s: postgres (the PostgreSQL text) is required: every migration exists for both engines", ErrBadMigration, file)
+		}
 		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.Version - b.Version })
@@ -127,8 +182,8 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 }
 
 // appliedMigrations returns version → name of every recorded migration.
-func appliedMigrations(ctx context.Context, sqlDB *sql.DB) (map[int]string, error) {
-	rows, err := sqlDB.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
+func appliedMigrations(ctx context.Context, q querier) (map[int]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
@@ -149,13 +204,13 @@ func appliedMigrations(ctx context.Context, sqlDB *sql.DB) (map[int]string, erro
 }
 
 // apply runs one migration and records it, atomically.
-func apply(ctx context.Context, sqlDB *sql.DB, m migration) error {
-	tx, err := sqlDB.BeginTx(ctx, nil)
+func apply(ctx context.Context, q querier, engine Engine, m migration) error {
+	tx, err := q.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %s: begin: %w", m.File, err)
 	}
 	defer tx.Rollback() // no-op after Commit
-	if _, err := tx.ExecContext(ctx, m.Query); err != nil {
+	if _, err := tx.ExecContext(ctx, m.text(engine)); err != nil {
 		return fmt.Errorf("migration %s: %w", m.File, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
@@ -165,6 +220,6 @@ func apply(ctx context.Context, sqlDB *sql.DB, m migration) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migration %s: commit: %w", m.File, err)
 	}
-	slog.InfoContext(ctx, "db: applied migration", "file", m.File, "description", m.Description)
+	slog.InfoContext(ctx, "db: applied migration", "engine", engine, "file", m.File, "description", m.Description)
 	return nil
 }

@@ -13,8 +13,9 @@ import (
 )
 
 func migrationFile(description, query string) *fstest.MapFile {
-	return &fstest.MapFile{Data: []byte("description: " + description + "\nquery: |\n  " +
-		strings.ReplaceAll(query, "\n", "\n  ") + "\n")}
+	// The same text for both engines: the test migrations are portable SQL.
+	indented := "  " + strings.ReplaceAll(query, "\n", "\n  ") + "\n"
+	return &fstest.MapFile{Data: []byte("description: " + description + "\nquery: |\n" + indented + "postgres: |\n" + indented)}
 }
 
 func tableExists(t *testing.T, d *DB, name string) bool {

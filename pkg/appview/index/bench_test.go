@@ -1,6 +1,7 @@
 package index
 
 import (
+	"atcr.io/pkg/appview/db"
 	"fmt"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func (e *env) applyAll(b testing.TB, events []Event) {
 // The repository page of a repository with 1,000 tags, every fourth an
 // index of two platforms. Target: under 30 ms.
 func BenchmarkRepositoryPage1000Tags(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, db.EngineSQLite)
 	var events []Event
 	for i := range 1000 {
 		var m *atcr.Manifest
@@ -48,7 +49,7 @@ func BenchmarkRepositoryPage1000Tags(b *testing.B) {
 
 // Search over 10,000 repositories of 500 owners. Target: under 20 ms.
 func BenchmarkSearch10000Repositories(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, db.EngineSQLite)
 	words := []string{"web", "api", "worker", "cache", "proxy", "db", "cli", "agent", "queue", "auth"}
 	var events []Event
 	for i := range 10000 {
@@ -91,7 +92,7 @@ func BenchmarkIndexEvents(b *testing.B) {
 		return out[:n]
 	}
 	b.Run("Put", func(b *testing.B) {
-		e := newEnv(b)
+		e := newEnv(b, db.EngineSQLite)
 		events := mix(b, b.N)
 		b.ResetTimer()
 		for i := range b.N {
@@ -102,7 +103,7 @@ func BenchmarkIndexEvents(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 	b.Run("Apply100", func(b *testing.B) {
-		e := newEnv(b)
+		e := newEnv(b, db.EngineSQLite)
 		events := mix(b, b.N)
 		b.ResetTimer()
 		for start := 0; start < len(events); start += 100 {
@@ -117,7 +118,7 @@ func BenchmarkIndexEvents(b *testing.B) {
 	// DIDs the sink has not met yet (1,000 owners here).
 	for _, watch := range []bool{false, true} {
 		b.Run(fmt.Sprintf("Sink100/watcher=%v", watch), func(b *testing.B) {
-			e := newEnv(b)
+			e := newEnv(b, db.EngineSQLite)
 			commits := make([]jetstream.Commit, 0, b.N)
 			for i, ev := range mix(b, b.N) {
 				commits = append(commits, commit(b, ev.Record, int64(i+1)))

@@ -124,8 +124,11 @@ func (c *counters) flush(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO repository_stats (did, repository, pull_count, push_count, last_pull, last_push)
 				VALUES (?, ?, ?, ?, ?, ?)
 				ON CONFLICT (did, repository) DO UPDATE SET
-					pull_count = pull_count + excluded.pull_count, push_count = push_count + excluded.push_count,
-					last_pull = max(last_pull, excluded.last_pull), last_push = max(last_push, excluded.last_push)`,
+					pull_count = repository_stats.pull_count + excluded.pull_count,
+					push_count = repository_stats.push_count + excluded.push_count,
+					-- CASE, not max(a, b): PostgreSQL's max is only an aggregate
+					last_pull = CASE WHEN excluded.last_pull > repository_stats.last_pull THEN excluded.last_pull ELSE repository_stats.last_pull END,
+					last_push = CASE WHEN excluded.last_push > repository_stats.last_push THEN excluded.last_push ELSE repository_stats.last_push END`,
 				k.did, k.repository, d.pulls, d.pushes, d.lastPull, d.lastPush); err != nil {
 				return err
 			}

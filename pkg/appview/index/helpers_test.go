@@ -1,9 +1,9 @@
 package index
 
 import (
+	"atcr.io/pkg/appview/db/dbtest"
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -29,27 +29,22 @@ const (
 var epoch = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 type env struct {
-	ctx   context.Context
-	db    *db.DB
-	store *Store
-	clock *testclock.Clock
+	ctx    context.Context
+	db     *db.DB
+	engine db.Engine
+	store  *Store
+	clock  *testclock.Clock
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, engine db.Engine) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "appview.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := dbtest.Open(t, engine)
 	clock := testclock.New(epoch.Add(24 * time.Hour))
 	// Long interval: tests flush explicitly or through the event threshold.
 	s := New(d, Options{Now: clock.Now, FlushInterval: time.Hour, FlushEvents: 1 << 30})
-	t.Cleanup(func() {
-		s.Close(ctx)
-		d.Close()
-	})
-	return &env{ctx: ctx, db: d, store: s, clock: clock}
+	t.Cleanup(func() { s.Close(ctx) }) // before dbtest closes d
+	return &env{ctx: ctx, db: d, engine: engine, store: s, clock: clock}
 }
 
 func digest(n int) string { return fmt.Sprintf("sha256:%064x", n) }
@@ -171,4 +166,39 @@ func (e *env) count(t testing.TB, table string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// refuseInserts makes the database refuse inserts into table (those whose
+// row satisfies when, if not empty: a condition on NEW), with a trigger
+// called name; allowInserts drops it.
+func (e *env) refuseInserts(t testing.TB, name, table, when string) {
+	t.Helper()
+	q := `CREATE TRIGGER ` + name + ` BEFORE INSERT ON ` + table
+	if e.engine == db.EnginePostgres {
+		q = `CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+			` + q + ` FOR EACH ROW`
+		if when != "" {
+			q += ` WHEN (` + when + `)`
+		}
+		q += ` EXECUTE FUNCTION refuse()`
+	} else {
+		if when != "" {
+			q += ` WHEN ` + when
+		}
+		q += ` BEGIN SELECT RAISE(ABORT, 'refused'); END`
+	}
+	if _, err := e.db.SQL().Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) allowInserts(t testing.TB, name, table string) {
+	t.Helper()
+	q := `DROP TRIGGER ` + name
+	if e.engine == db.EnginePostgres {
+		q += ` ON ` + table
+	}
+	if _, err := e.db.SQL().Exec(q); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -56,7 +56,9 @@ func (s *Store) putCaptain(ctx context.Context, tx *sql.Tx, hold syntax.DID, c *
 			allow_all_crew = excluded.allow_all_crew, deployed_at = excluded.deployed_at, region = excluded.region,
 			provider = excluded.provider, successor = excluded.successor, updated_at = excluded.updated_at
 		-- a replayed record changes nothing, not even updated_at
-		WHERE (owner_did, public, allow_all_crew, deployed_at, region, provider, successor) IS NOT
+		WHERE (hold_captain_records.owner_did, hold_captain_records.public, hold_captain_records.allow_all_crew,
+			hold_captain_records.deployed_at, hold_captain_records.region, hold_captain_records.provider,
+			hold_captain_records.successor) IS DISTINCT FROM
 			(excluded.owner_did, excluded.public, excluded.allow_all_crew, excluded.deployed_at,
 			 excluded.region, excluded.provider, excluded.successor)`,
 		hold.String(), c.Owner, c.Public, c.AllowAllCrew, s.clamp(parseTime(c.DeployedAt)), c.Region, c.Provider,

@@ -49,7 +49,7 @@ func (s *Store) UnseenDIDs(ctx context.Context, dids []string) ([]string, error)
 	if err != nil {
 		return nil, fmt.Errorf("unseen DIDs: %w", err)
 	}
-	rows, err := s.sql.QueryContext(ctx, `SELECT DISTINCT value FROM json_each(?) AS d WHERE
+	rows, err := s.sql.QueryContext(ctx, `SELECT DISTINCT value FROM `+s.didListTable()+` WHERE
 		NOT EXISTS (SELECT 1 FROM manifests WHERE did = d.value) AND
 		NOT EXISTS (SELECT 1 FROM tags WHERE did = d.value) AND
 		NOT EXISTS (SELECT 1 FROM repo_pages WHERE did = d.value) AND

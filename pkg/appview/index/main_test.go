@@ -1,6 +1,7 @@
 package index
 
 import (
+	"atcr.io/pkg/appview/db/dbtest"
 	"log/slog"
 	"os"
 	"testing"
@@ -10,5 +11,5 @@ import (
 // which would interleave with benchmark results.
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(dbtest.Main(m))
 }

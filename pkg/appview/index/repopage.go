@@ -98,7 +98,7 @@ func (s *Store) RepositoryPage(ctx context.Context, owner, repository string) (R
 	if err := readAnnotations(ctx, tx, owner, repository, page.Annotations); err != nil {
 		return RepositoryPage{}, err
 	}
-	if page.Tags, err = readTagSummaries(ctx, tx, owner, repository); err != nil {
+	if page.Tags, err = s.readTagSummaries(ctx, tx, owner, repository); err != nil {
 		return RepositoryPage{}, err
 	}
 	return page, nil
@@ -124,7 +124,7 @@ func readAnnotations(ctx context.Context, tx *sql.Tx, owner, repository string, 
 // of every index manifest of the repository in one more query (CROSS JOIN
 // keeps SQLite from starting at manifest_references, which is keyed by
 // owner only).
-func readTagSummaries(ctx context.Context, tx *sql.Tx, owner, repository string) ([]TagSummary, error) {
+func (s *Store) readTagSummaries(ctx context.Context, tx *sql.Tx, owner, repository string) ([]TagSummary, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT t.tag, t.digest, coalesce(m.rkey, ''), coalesce(m.media_type, ''),
 			coalesce(m.artifact_type, ''), coalesce(m.hold_did, ''), coalesce(m.size, 0), t.created_at, t.updated_at
 		FROM tags t
@@ -159,7 +159,7 @@ func readTagSummaries(ctx context.Context, tx *sql.Tx, owner, repository string)
 		return tags, nil
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT c.manifest_rkey, c.os, c.architecture, c.variant, c.os_version, c.digest, c.media_type, c.size
-		FROM manifests m CROSS JOIN manifest_references c ON c.did = m.did AND c.manifest_rkey = m.rkey
+		FROM manifests m `+s.orderedJoin()+` manifest_references c ON c.did = m.did AND c.manifest_rkey = m.rkey
 		WHERE m.did = ? AND m.repository = ?
 		ORDER BY c.manifest_rkey, c.position`, owner, repository)
 	if err != nil {

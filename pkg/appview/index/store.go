@@ -33,6 +33,7 @@ type Options struct {
 // Store is the index. It is safe for concurrent use.
 type Store struct {
 	sql      *sql.DB
+	engine   db.Engine // only search's query text differs between engines
 	now      func() time.Time
 	log      *slog.Logger
 	counters *counters
@@ -53,7 +54,7 @@ func New(d *db.DB, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Store{sql: d.SQL(), now: opts.Now, log: opts.Logger}
+	s := &Store{sql: d.SQL(), engine: d.Engine(), now: opts.Now, log: opts.Logger}
 	s.counters = startCounters(s, opts.FlushInterval, opts.FlushEvents)
 	return s
 }
