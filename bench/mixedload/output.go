@@ -33,6 +33,9 @@ func writeText(w io.Writer, cfg Config, out Outcome) {
 		for _, t := range r.RetryTexts {
 			fmt.Fprintf(w, "retried: %s\n", t)
 		}
+		if r.Errors > 0 {
+			fmt.Fprintf(w, "%s: %d errors, the last at +%.1fs\n", r.Op, r.Errors, r.LastError.Seconds())
+		}
 		if r.Retried > 0 {
 			fmt.Fprintf(w, "%s retried %d attempts between +%.1fs and +%.1fs\n", r.Op, r.Retried, r.FirstRetry.Seconds(), r.LastRetry.Seconds())
 		}

@@ -18,6 +18,7 @@ type opStats struct {
 	retried   int // attempts that failed like a restart does and were retried
 	errTexts  []string
 	retryAt   []time.Duration // since the start, for each retried attempt
+	lastErrAt time.Duration   // since the start, the last failure
 	retryText []string
 }
 
@@ -52,6 +53,7 @@ func (t *tally) fail(op string, err error) {
 	defer t.mu.Unlock()
 	s := t.ops[op]
 	s.errors++
+	s.lastErrAt = time.Since(t.start)
 	if len(s.errTexts) < maxErrorTexts {
 		s.errTexts = append(s.errTexts, fmt.Sprintf("%s at +%.1fs: %v", op, time.Since(t.start).Seconds(), err))
 	}
@@ -78,6 +80,7 @@ type OpResult struct {
 	ErrorTexts            []string
 	RetryTexts            []string
 	FirstRetry, LastRetry time.Duration
+	LastError             time.Duration
 }
 
 func (t *tally) results(window time.Duration) []OpResult {
@@ -90,7 +93,7 @@ func (t *tally) results(window time.Duration) []OpResult {
 			continue
 		}
 		r := OpResult{Op: op, Count: len(s.latencies), Total: s.total, Errors: s.errors, Retried: s.retried,
-			ErrorTexts: s.errTexts, RetryTexts: s.retryText}
+			ErrorTexts: s.errTexts, RetryTexts: s.retryText, LastError: s.lastErrAt}
 		if op != opVerify && window > 0 {
 			r.PerSecond = float64(r.Count) / window.Seconds()
 		}
