@@ -9,6 +9,7 @@
 #   options: --runs N (default 3)  --sizes "50 500" (MiB)  --keep (keep the images)
 #            --stress-clients N (default 8)  --stress-cycles M (default 50; 0: no stress run)
 #            --scan-sizes "50 500" (MiB; 0: no scan figure)
+#            --mixed-duration S (default 60; 0: no mixed load)  --mixed-cluster (bench/mixed.sh)
 #
 # First an untimed warm-up push of a 1 MiB image to each registry (warm_up). Then,
 # measured for each image size, each run and each registry (the order of the two
@@ -56,6 +57,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../test/stack/lib.sh"
 # shellcheck source=../test/conformance/reference.sh
 . "$ROOT/test/conformance/reference.sh"
+# shellcheck source=mixed.sh
+. "$HERE/mixed.sh"
 trap '' PIPE
 
 RUNS=3
@@ -106,6 +109,12 @@ parse_args() {
 			shift
 			;;
 		--keep) KEEP=1 ;;
+		--mixed-duration)
+			[[ "${2:-}" =~ ^[0-9]{1,4}$ ]] || usage
+			MIXED_DURATION=$2
+			shift
+			;;
+		--mixed-cluster) MIXED_CLUSTER=1 ;;
 		--scan-sizes)
 			[[ "${2:-}" =~ ^(0|[1-9][0-9]*( [1-9][0-9]*)*)$ ]] || usage
 			read -r -a SCAN_SIZES <<<"$2"
@@ -139,6 +148,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop_sampler
 	stop_reference_registry || rc=1
+	mixed_cluster_stop || rc=1
 	if ((STACK_STARTED)); then
 		"$ROOT/test/stack/stop.sh" dev || rc=1
 		# The pushed blobs are big, and the stack wipes var/dev at its next start
@@ -534,8 +544,11 @@ main() {
 	if ((WITH_ATCR)); then
 		manifest_load atcr
 	fi
+	mixed_load
+	mixed_costs
 	stress
 	scan_figure
+	mixed_cluster
 	log "measured in $(elapsed "$t0") s"
 	meta "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	local rc=0

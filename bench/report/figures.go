@@ -48,6 +48,9 @@ type Figure struct {
 
 // lookupFigure knows every figure id run.sh writes.
 func lookupFigure(id string) (Figure, error) {
+	if fig, ok := lookupMixedFigure(id); ok {
+		return fig, nil
+	}
 	if op, size, ok := strings.Cut(id, "_"); ok && (op == "push" || op == "pull") {
 		n, err := strconv.Atoi(size)
 		if err != nil || n <= 0 {
