@@ -69,10 +69,10 @@ unit: stack-deps ## unit and integration tests (embedded S3, in-process servers,
 	$(GO) test -count=1 $(GRYPE_PACKAGES)
 
 # FUZZTIME per target; `go test -fuzz` takes one target per run.
-FUZZTIME ?= 4s
+FUZZTIME ?= 3s
 
 .PHONY: fuzz
-fuzz: ## every fuzz target (func FuzzX in pkg/, internal/, cmd/) for FUZZTIME each (default 4s); crashers land in testdata/fuzz/
+fuzz: ## every fuzz target (func FuzzX in pkg/, internal/, cmd/) for FUZZTIME each (default 3s); crashers land in testdata/fuzz/
 	FUZZTIME=$(FUZZTIME) test/fuzz/run.sh
 
 .PHONY: e2e

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make fuzz: every Go fuzz target of the project, for a bounded time each.
 #
-#   test/fuzz/run.sh                      every target, $FUZZTIME each (default 4s)
+#   test/fuzz/run.sh                      every target, $FUZZTIME each (default 3s)
 #   test/fuzz/run.sh FuzzVerify FuzzLoad  only those targets
 #   FUZZTIME=2m FUZZ_PARALLEL=1 test/fuzz/run.sh   a longer hunt with one worker
 #   test/fuzz/run.sh --list               print "package target" per line
@@ -21,7 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 GO=${GO:-go}
-FUZZTIME=${FUZZTIME:-4s}
+FUZZTIME=${FUZZTIME:-3s}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-}
 
 # targets prints "./dir FuzzName" for every fuzz target, sorted.
@@ -46,7 +46,8 @@ while read -r dir name; do
 	args=(test -vet=off -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME")
 	[[ -z $FUZZ_PARALLEL ]] || args+=(-parallel "$FUZZ_PARALLEL")
 	if "$GO" "${args[@]}" "$dir" >"${TMPDIR:-/tmp}/atcr-fuzz-$name.log" 2>&1; then
-		printf '[fuzz] %-28s %-32s ok   %5.1f s\n' "$name" "$dir" "$((($(date +%s%N) - t0) / 1000000))e-3"
+		printf '[fuzz] %-28s %-32s ok   %5.1f s  %s\n' "$name" "$dir" "$((($(date +%s%N) - t0) / 1000000))e-3" \
+			"$(grep -o 'execs: [0-9]*' "${TMPDIR:-/tmp}/atcr-fuzz-$name.log" | tail -1 || true)"
 	else
 		printf '[fuzz] %-28s %-32s FAIL %5.1f s\n' "$name" "$dir" "$((($(date +%s%N) - t0) / 1000000))e-3"
 		sed 's/^/    /' "${TMPDIR:-/tmp}/atcr-fuzz-$name.log"
