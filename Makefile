@@ -9,7 +9,20 @@ GO        ?= go
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X atcr.io/pkg/version.Version=$(VERSION)
-GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+GOFLAGS_BUILD := -ldflags "$(LDFLAGS)"
+
+# Every compile without the race detector uses one configuration, the one
+# Dockerfile.appview and Dockerfile.hold build with: CGO_ENABLED=0 and
+# -trimpath. The go command's cache keys include both, so `make check`'s vet,
+# the grype packages' tests, `make build`, the e2e tests and the compose
+# test's image builds (which take the host's compiled packages through
+# test/stack/gocacheprog) then share one compile of each of the hold's ~2,000
+# packages; with CGO on in some and off in others a fresh machine compiled
+# them three times. The race detector needs cgo, and its compile is its own
+# anyway (`make unit` drops -trimpath there: a test may locate itself with
+# runtime.Caller).
+export CGO_ENABLED := 0
+export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 
 # cmd/<dir> builds bin/<name>.
 binary_name = $(or $(word 2,$(subst =, ,$(filter $(1)=%,appview=atcr-appview hold=atcr-hold deploy=atcr-deploy))),$(1))
@@ -33,7 +46,7 @@ stack-deps: ## install what the stack needs (Node 22 + PDS under test/, caddy, O
 	test/stack/install.sh
 
 .PHONY: test
-test: check unit e2e conformance ## everything CI runs: format/vet checks, unit and integration tests, end-to-end tests, OCI conformance
+test: check unit fuzz e2e conformance ## everything CI runs: format/vet checks, unit and integration tests, fuzzing, end-to-end tests, OCI conformance
 
 .PHONY: check
 check: ## gofmt and go vet
@@ -51,8 +64,16 @@ GRYPE_PACKAGES := ./cmd/hold ./pkg/hold/scan/grypescan ./pkg/hold/scan/scantest 
 
 .PHONY: unit
 unit: stack-deps ## unit and integration tests (embedded S3, in-process servers, caddy validate), with the race detector (not for the grype packages)
-	ATCR_REQUIRE_CHROMIUM=1 ATCR_REQUIRE_DEPLOY_TOOLS=1 ATCR_REQUIRE_POSTGRES=1 ATCR_REQUIRE_REDIS=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(GRYPE_PACKAGES),-e atcr.io/$(patsubst ./%,%,$(p))))
+	CGO_ENABLED=1 GOFLAGS="$(filter-out -trimpath,$(GOFLAGS))" ATCR_REQUIRE_CHROMIUM=1 ATCR_REQUIRE_DEPLOY_TOOLS=1 ATCR_REQUIRE_POSTGRES=1 ATCR_REQUIRE_REDIS=1 \
+		$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(GRYPE_PACKAGES),-e atcr.io/$(patsubst ./%,%,$(p))))
 	$(GO) test -count=1 $(GRYPE_PACKAGES)
+
+# FUZZTIME per target; `go test -fuzz` takes one target per run.
+FUZZTIME ?= 3s
+
+.PHONY: fuzz
+fuzz: ## every fuzz target (func FuzzX in pkg/, internal/, cmd/) for FUZZTIME each (default 3s); crashers land in testdata/fuzz/
+	FUZZTIME=$(FUZZTIME) test/fuzz/run.sh
 
 .PHONY: e2e
 e2e: build stack-deps ## end-to-end tests in a private network namespace (Caddy TLS, real PDS and PLC), the cluster shape (two AppViews, PostgreSQL, Redis), then the production compose stack (Docker, the real Dockerfiles)

@@ -415,8 +415,10 @@ run_tests() {
 	up
 	local rc=0 t1
 	t1=$(now_ms)
-	# The namespace has no route out: no module downloads in there.
-	in_ns env GOFLAGS="-mod=readonly -buildvcs=false" GOPROXY=off go test -tags e2e -count=1 -v "$@" ./test/e2e/... || rc=$?
+	# The namespace has no route out: no module downloads in there. The
+	# caller's GOFLAGS stay (make's -trimpath: the same compile as the check
+	# above, not a second one).
+	in_ns env GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly -buildvcs=false" GOPROXY=off go test -tags e2e -count=1 -v "$@" ./test/e2e/... || rc=$?
 	log "go test finished with status $rc in $(elapsed "$t1") s (e2e.sh total $(elapsed "$START") s)"
 	exit $rc
 }

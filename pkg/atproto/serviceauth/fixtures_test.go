@@ -38,7 +38,7 @@ func newP256(t *testing.T) atcrypto.PrivateKey {
 	return k
 }
 
-func pubOf(t *testing.T, k atcrypto.PrivateKey) atcrypto.PublicKey {
+func pubOf(t testing.TB, k atcrypto.PrivateKey) atcrypto.PublicKey {
 	t.Helper()
 	pub, err := k.PublicKey()
 	if err != nil {
@@ -59,7 +59,7 @@ func identityWithKey(did syntax.DID, pub atcrypto.PublicKey) identity.Identity {
 }
 
 // mockDir is identity.MockDirectory holding alice with key.
-func mockDir(t *testing.T, key atcrypto.PrivateKey) identity.Directory {
+func mockDir(t testing.TB, key atcrypto.PrivateKey) identity.Directory {
 	t.Helper()
 	dir := identity.NewMockDirectory()
 	dir.Insert(identityWithKey(aliceDID, pubOf(t, key)))

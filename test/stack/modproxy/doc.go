@@ -7,7 +7,12 @@
 // module it lacks answers 404 and the Go tool falls through to the next
 // proxy in the list.
 //
-//	modproxy -addr-file FILE DIR
+// With -gocache it also serves that Go build cache (the host's GOCACHE),
+// read-only, under /_gocache/<action ID> (package internal/gobuildcache): the stand-in
+// Go base image's GOCACHEPROG (test/stack/gocacheprog) takes from it the
+// packages the host has already compiled with the images' flags.
+//
+//	modproxy -addr-file FILE [-gocache GOCACHE] DIR
 //
 // prints nothing; it writes the address it listens on to FILE and serves
 // until killed.

@@ -8,13 +8,16 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"atcr.io/internal/gobuildcache"
 )
 
 func main() {
 	addrFile := flag.String("addr-file", "", "write the listening address (host:port) here")
+	gocache := flag.String("gocache", "", "also serve this Go build cache, read-only, under /_gocache/")
 	flag.Parse()
 	if flag.NArg() != 1 || *addrFile == "" {
-		fmt.Fprintln(os.Stderr, "usage: modproxy -addr-file FILE DIR")
+		fmt.Fprintln(os.Stderr, "usage: modproxy -addr-file FILE [-gocache GOCACHE] DIR")
 		os.Exit(2)
 	}
 	dir := flag.Arg(0)
@@ -32,7 +35,13 @@ func main() {
 		slog.Error("modproxy: write address", "err", err)
 		os.Exit(1)
 	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	if *gocache != "" {
+		// A module path's first element has a dot, so no module lives here.
+		mux.Handle("/_gocache/", http.StripPrefix("/_gocache", gobuildcache.Handler(gobuildcache.Dir(*gocache))))
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.Serve(ln); err != nil {
 		slog.Error("modproxy: serve", "err", err)
 		os.Exit(1)
