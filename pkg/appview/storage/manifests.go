@@ -154,6 +154,7 @@ func (s *Store) withdrawManifest(ctx context.Context, client *atclient.APIClient
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeManifest(rec.RKey)
 	}
+	s.indexChanged(ctx, repo.Owner.DID)
 }
 
 // reusableManifest returns an existing record of the same digest, media
@@ -204,6 +205,7 @@ func (s *Store) createManifest(ctx context.Context, client *atclient.APIClient, 
 			idx.bytes.Add(int64(len(b)))
 		}
 	}
+	s.indexChanged(ctx, repo.Owner.DID)
 	return rec, nil
 }
 
@@ -220,7 +222,8 @@ func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo r
 			if old.Value.Manifest == rec.URI && s.tagUnchanged(ctx, repo, rkey, rec.URI) {
 				// Re-pushing a tag unchanged (CI does it all day) costs a
 				// read, not a write against the PDS's write budget.
-				s.tagCache.Set(key, rec.Digest)
+				version, _ := s.indexVersion(ctx, repo.Owner.DID)
+				s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
 				return nil
 			}
 		}
@@ -238,7 +241,8 @@ func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo r
 		idx.putTag(&pdsread.TagRecord{RKey: rkey, Value: value, Pushed: s.now().UTC()})
 		idx.bytes.Add(tagRecordJSON)
 	}
-	s.tagCache.Set(key, rec.Digest)
+	version := s.indexChanged(ctx, repo.Owner.DID)
+	s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
 	return nil
 }
 
@@ -278,6 +282,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeTag(t.RKey)
+		s.indexChanged(ctx, repo.Owner.DID)
 		s.unindexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.RKey)
 		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.Value.Tag})
 	}
@@ -286,6 +291,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeManifest(rec.RKey)
+		s.indexChanged(ctx, repo.Owner.DID)
 		s.unindexRecord(ctx, repo.Owner.DID, atcr.ManifestNSID, rec.RKey)
 		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
@@ -312,6 +318,7 @@ func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeTag(rkey)
 	}
+	s.indexChanged(ctx, repo.Owner.DID)
 	s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()})
 	return nil
 }
