@@ -80,22 +80,29 @@ func (s *Store) startCoherence(rdb redis.UniversalClient) error {
 func (s *Store) followInvalidations(c *coherence) {
 	defer close(c.done)
 	for msg := range c.pubsub.ChannelWithSubscriptions() {
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			// A (re)subscription after a reconnect: messages published
-			// meanwhile are lost, so nothing cached can be trusted.
-			if m.Kind == "subscribe" {
-				s.indexes.purge()
-				s.log.Info("storage: index invalidation channel (re)subscribed; dropped every cached index")
-			}
-		case *redis.Message:
-			origin, did, ok := strings.Cut(m.Payload, " ")
-			if !ok || origin == c.origin {
-				continue
-			}
-			if d, err := syntax.ParseDID(did); err == nil {
-				s.indexes.remove(d)
-			}
+		s.applyInvalidation(c.origin, msg)
+	}
+}
+
+// applyInvalidation applies one message of indexChannel (a
+// *redis.Message) or of the subscription (a *redis.Subscription) for the
+// Store whose own messages carry origin.
+func (s *Store) applyInvalidation(origin string, msg any) {
+	switch m := msg.(type) {
+	case *redis.Subscription:
+		// A (re)subscription after a reconnect: messages published
+		// meanwhile are lost, so no cached index can be trusted.
+		if m.Kind == "subscribe" {
+			s.indexes.purge()
+			s.log.Info("storage: index invalidation channel (re)subscribed; dropped every cached index")
+		}
+	case *redis.Message:
+		from, did, ok := strings.Cut(m.Payload, " ")
+		if !ok || from == origin {
+			return
+		}
+		if d, err := syntax.ParseDID(did); err == nil {
+			s.indexes.remove(d)
 		}
 	}
 }
