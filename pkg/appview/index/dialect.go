@@ -23,3 +23,14 @@ func (s *Store) orderedJoin() string {
 	}
 	return "CROSS JOIN"
 }
+
+// searchRowUpsert ends the INSERT of a search row: on PostgreSQL another
+// writer may insert the same row at the same moment (its DELETE ran before
+// that row was committed), so the row is overwritten; SQLite's FTS5 tables
+// take no upsert, and SQLite has one writer at a time anyway.
+func (s *Store) searchRowUpsert(set string) string {
+	if s.engine == db.EnginePostgres {
+		return " ON CONFLICT (rowid) DO UPDATE SET " + set
+	}
+	return ""
+}

@@ -148,7 +148,11 @@ func (s *Store) manifestRepository(ctx context.Context, tx *sql.Tx, did syntax.D
 
 // insertLayers writes a manifest's layers in one statement (at most
 // maxDescriptors rows of 6 values, far below SQLite's bound-value limit):
-// parsing the SQL is most of what a statement costs here.
+// parsing the SQL is most of what a statement costs here. A row already
+// there is overwritten: on PostgreSQL two writers (an AppView's push path
+// and the Jetstream consumer) may index the same new manifest at once, and
+// the second finds the first one's rows after its manifest upsert waited
+// for it.
 func insertLayers(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string, layers []atcr.Manifest_BlobReference) error {
 	if len(layers) == 0 {
 		return nil
@@ -158,13 +162,16 @@ func insertLayers(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string, 
 		args = append(args, did.String(), rkey, i, l.Digest, l.Size, l.MediaType)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO layers (did, manifest_rkey, position, digest, size, media_type) VALUES `+
-		valuesList(len(layers), 6), args...); err != nil {
+		valuesList(len(layers), 6)+`
+		ON CONFLICT (did, manifest_rkey, position) DO UPDATE SET digest = excluded.digest, size = excluded.size,
+			media_type = excluded.media_type`, args...); err != nil {
 		return fmt.Errorf("write layers: %w", err)
 	}
 	return nil
 }
 
-// insertChildren writes an index's child manifests in one statement.
+// insertChildren writes an index's child manifests in one statement,
+// overwriting rows already there (as insertLayers).
 func insertChildren(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string, children []atcr.Manifest_ManifestReference) error {
 	if len(children) == 0 {
 		return nil
@@ -179,7 +186,10 @@ func insertChildren(ctx context.Context, tx *sql.Tx, did syntax.DID, rkey string
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_references
 		(did, manifest_rkey, position, digest, size, media_type, artifact_type, os, architecture, variant, os_version) VALUES `+
-		valuesList(len(children), 11), args...); err != nil {
+		valuesList(len(children), 11)+`
+		ON CONFLICT (did, manifest_rkey, position) DO UPDATE SET digest = excluded.digest, size = excluded.size,
+			media_type = excluded.media_type, artifact_type = excluded.artifact_type, os = excluded.os,
+			architecture = excluded.architecture, variant = excluded.variant, os_version = excluded.os_version`, args...); err != nil {
 		return fmt.Errorf("write child manifests: %w", err)
 	}
 	return nil

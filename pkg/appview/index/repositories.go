@@ -48,7 +48,10 @@ func (s *Store) refreshRepository(ctx context.Context, tx *sql.Tx, did syntax.DI
 	created := !id.Valid
 	switch {
 	case created:
-		if _, err := tx.ExecContext(ctx, `INSERT INTO repositories (did, repository, last_push_at) VALUES (?, ?, ?)`,
+		// Another writer may create it at the same moment (PostgreSQL):
+		// the row is derived, so either one's is right.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO repositories (did, repository, last_push_at) VALUES (?, ?, ?)
+			ON CONFLICT (did, repository) DO UPDATE SET last_push_at = excluded.last_push_at`,
 			did.String(), repo, lastPush.Int64); err != nil {
 			return fmt.Errorf("write repository %s: %w", repo, err)
 		}
@@ -123,7 +126,8 @@ func (s *Store) refreshAnnotations(ctx context.Context, tx *sql.Tx, did syntax.D
 		return false, fmt.Errorf("clear annotations of %s: %w", repo, err)
 	}
 	for k, v := range kept {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO repository_annotations (did, repository, key, value) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO repository_annotations (did, repository, key, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (did, repository, key) DO UPDATE SET value = excluded.value`,
 			did.String(), repo, k, v); err != nil {
 			return false, fmt.Errorf("write annotations of %s: %w", repo, err)
 		}
@@ -164,7 +168,8 @@ func (s *Store) refreshRepositorySearch(ctx context.Context, tx *sql.Tx, did syn
 	if _, err := tx.ExecContext(ctx, `DELETE FROM repository_search WHERE rowid = ?`, id); err != nil {
 		return fmt.Errorf("clear search row of %s: %w", repo, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO repository_search (rowid, handle, repository, description) VALUES (?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO repository_search (rowid, handle, repository, description) VALUES (?, ?, ?, ?)`+
+		s.searchRowUpsert("handle = excluded.handle, repository = excluded.repository, description = excluded.description"),
 		id, handle, repo, text); err != nil {
 		return fmt.Errorf("write search row of %s: %w", repo, err)
 	}

@@ -73,7 +73,8 @@ func (s *Store) refreshUserSearch(ctx context.Context, tx *sql.Tx, did syntax.DI
 		return fmt.Errorf("clear search row of %s: %w", did, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO user_search (rowid, handle, display_name)
-		SELECT id, handle, display_name FROM users WHERE did = ?`, did.String()); err != nil {
+		SELECT id, handle, display_name FROM users WHERE did = ?`+
+		s.searchRowUpsert("handle = excluded.handle, display_name = excluded.display_name"), did.String()); err != nil {
 		return fmt.Errorf("write search row of %s: %w", did, err)
 	}
 	return nil

@@ -25,6 +25,11 @@
 //   - index.go: the per-DID repository index (manifests and tags listed
 //     from the PDS, updated by our own writes, refreshed after a TTL) that
 //     answers tag lists, referrers, digest lookups and the catalog.
+//   - coherence.go: with Options.Redis, read-your-writes across the
+//     AppViews sharing it: each write to an account's manifest or tag
+//     records bumps the account's version and announces the DID on a
+//     channel; the others drop their index of it, and index misses and
+//     cached tags compare versions (see docs/cluster.md).
 //   - manifests.go, references.go, tags.go, referrers.go, catalog.go: the
 //     services (references.go checks what a pushed manifest needs).
 //   - manifestput.go, manifestbatch.go: PutManifest — the manifest's bytes

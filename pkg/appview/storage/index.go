@@ -52,6 +52,9 @@ type repoIndex struct {
 	// truncated: the listing stopped at a bound, so a lookup that misses
 	// may be wrong.
 	truncated bool
+	// version is the account's version in Redis the index is current with
+	// (read before the listing; see coherence.go); 0 without Redis.
+	version atomic.Int64
 }
 
 // indexCache keeps the indexes of at most maxIndexes DIDs and about
@@ -83,6 +86,20 @@ func (c *indexCache) peek(did syntax.DID) (*repoIndex, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lru.Peek(did)
+}
+
+// remove drops the DID's index (another AppView changed its records).
+func (c *indexCache) remove(did syntax.DID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(did)
+}
+
+// purge drops every index (invalidations may have been lost).
+func (c *indexCache) purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Purge()
 }
 
 // add keeps idx and evicts the least recently used indexes while their
@@ -174,6 +191,9 @@ func (s *Store) listIndex(ctx context.Context, owner registry.Owner) (*repoIndex
 		return nil, fmt.Errorf("index %s: wait for a listing slot: %w", owner.DID, err)
 	}
 	defer s.indexLoads.Release(1)
+	// Read before listing: a write landing meanwhile moves the version
+	// past it, so the index is never taken for newer than it is.
+	version, _ := s.indexVersion(ctx, owner.DID)
 	l, err := s.pds.ListRepository(ctx, account(owner),
 		pdsread.Limits{MaxRecords: s.opts.MaxRecords, MaxBytes: s.opts.IndexAccountBytes}, s.log)
 	if err != nil {
@@ -192,6 +212,7 @@ func (s *Store) listIndex(ctx context.Context, owner registry.Owner) (*repoIndex
 		truncated: l.Truncated,
 	}
 	idx.bytes.Store(l.Bytes)
+	idx.version.Store(version)
 	if owner.Handle != "" {
 		idx.display = owner.Handle
 	}
@@ -212,8 +233,18 @@ func (s *Store) loadedIndex(did syntax.DID) *repoIndex {
 	return idx
 }
 
+// refreshOnMiss reloads the owner's index after a lookup missed: at once
+// when another AppView wrote to the account since it was listed (Redis),
+// else at most every minIndexRefresh.
+func (s *Store) refreshOnMiss(ctx context.Context, owner registry.Owner, idx *repoIndex) (*repoIndex, error) {
+	if s.indexOutdated(ctx, idx) {
+		return s.refreshIndex(ctx, owner, 0)
+	}
+	return s.refreshIndex(ctx, owner, minIndexRefresh)
+}
+
 // manifestsByDigest finds the repository's records of a digest, reloading
-// the index once when it misses and is not brand new.
+// the index once when it misses (refreshOnMiss).
 func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*pdsread.ManifestRecord, error) {
 	idx, err := s.index(ctx, repo.Owner)
 	if err != nil {
@@ -222,7 +253,7 @@ func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci
 	if recs := idx.byDigest(repo.Path(), d); len(recs) > 0 {
 		return recs, nil
 	}
-	if idx, err = s.refreshIndex(ctx, repo.Owner, minIndexRefresh); err != nil {
+	if idx, err = s.refreshOnMiss(ctx, repo.Owner, idx); err != nil {
 		return nil, err
 	}
 	return idx.byDigest(repo.Path(), d), nil

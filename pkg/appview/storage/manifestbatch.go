@@ -62,7 +62,8 @@ func (s *Store) tagWritten(ctx context.Context, repo registry.Repo, t tagWrite, 
 		idx.putTag(&pdsread.TagRecord{RKey: t.rkey, Value: t.value, Pushed: s.now().UTC()})
 		idx.bytes.Add(tagRecordJSON)
 	}
-	s.tagCache.Set(t.key, rec.Digest)
+	version := s.indexChanged(ctx, repo.Owner.DID)
+	s.tagCache.Set(t.key, tagAnswer{digest: rec.Digest, version: version})
 }
 
 // putNew writes a new manifest record and its tags in one applyWrites,
@@ -159,7 +160,9 @@ func (s *Store) withdrawPush(ctx context.Context, client *atclient.APIClient, re
 	}
 	if restored {
 		s.withdrawManifest(ctx, client, repo, rec)
+		return
 	}
+	s.indexChanged(ctx, did) // the tags put back changed the account's records
 }
 
 // isInvalidSwap reports whether the PDS refused a write because the

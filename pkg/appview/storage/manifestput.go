@@ -153,6 +153,7 @@ func (s *Store) withdrawManifest(ctx context.Context, client *atclient.APIClient
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeManifest(rec.RKey)
 	}
+	s.indexChanged(ctx, repo.Owner.DID)
 }
 
 // reuseCandidates lists the index's records of the same digest, media
@@ -206,6 +207,7 @@ func (s *Store) manifestWritten(ctx context.Context, did syntax.DID, rec *pdsrea
 			idx.bytes.Add(int64(len(b)))
 		}
 	}
+	s.indexChanged(ctx, did)
 }
 
 // writeTag points the tag's record at rec, keeping its first creation time.
@@ -214,7 +216,8 @@ func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo r
 	if t.old != nil && t.old.Value.Manifest == rec.URI && s.tagUnchanged(ctx, repo, t.rkey, rec.URI) {
 		// Re-pushing a tag unchanged (CI does it all day) costs a read,
 		// not a write against the PDS's write budget.
-		s.tagCache.Set(t.key, rec.Digest)
+		version, _ := s.indexVersion(ctx, repo.Owner.DID)
+		s.tagCache.Set(t.key, tagAnswer{digest: rec.Digest, version: version})
 		return nil
 	}
 	written, err := writeRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.rkey, t.record, false)

@@ -20,7 +20,6 @@ import (
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/appview/uploads"
 	"atcr.io/pkg/atproto/safehttp"
-	"atcr.io/pkg/oci"
 )
 
 // ActAs is how the store acts as a user (pkg/appview/actas decides
@@ -147,7 +146,7 @@ type Store struct {
 	pushHolds *bytecache.Cache[syntax.DID, syntax.DID]
 	// privateHolds are holds that refused an anonymous read (onHold).
 	privateHolds *bytecache.Cache[syntax.DID, bool]
-	tagCache     *bytecache.Cache[tagKey, oci.Digest]
+	tagCache     *bytecache.Cache[tagKey, tagAnswer]
 	stats        *bytecache.Cache[blobKey, int64]
 	presigned    *bytecache.Cache[blobKey, string]
 	manifests    *bytecache.Cache[manifestKey, cachedManifest]
@@ -159,6 +158,9 @@ type Store struct {
 	indexLoads *semaphore.Weighted
 
 	flight singleflight.Group
+	// coh keeps this AppView's caches coherent with the others sharing
+	// Options.Redis (coherence.go); nil without Redis.
+	coh *coherence
 }
 
 var (
@@ -189,7 +191,7 @@ func New(opts Options) (*Store, error) {
 		tids:         syntax.NewTIDClock(0),
 		pushHolds:    bytecache.NewTTL(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
 		privateHolds: bytecache.NewTTL(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
-		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ oci.Digest) int64 { return k.bytes() + digestBytes }),
+		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() + digestBytes + 8 }),
 		stats:        bytecache.NewTTL(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
 		presigned:    bytecache.NewTTL(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
 		manifests: bytecache.NewImmutable(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
@@ -231,6 +233,11 @@ func New(opts Options) (*Store, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
+	}
+	if opts.Redis != nil {
+		if err := s.startCoherence(opts.Redis); err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
 	}
 	return s, nil
 }

@@ -20,19 +20,26 @@ type tagKey struct {
 	tag  string
 }
 
+// tagAnswer is a cached tag → digest answer and the account's version in
+// Redis it is current with (coherence.go; 0 without Redis).
+type tagAnswer struct {
+	digest  oci.Digest
+	version int64
+}
+
 // bytes is what the key takes in a cache.
 func (k tagKey) bytes() int64 { return int64(len(k.did) + len(k.repo) + len(k.tag)) }
 
 // Tags implements registry.TagService from the owner's index. A
 // repository the index does not know yet (pushed through another AppView)
-// makes it list again, at most every minIndexRefresh.
+// makes it list again (refreshOnMiss).
 func (s *Store) Tags(ctx context.Context, repo registry.Repo) ([]string, error) {
 	idx, err := s.index(ctx, repo.Owner)
 	if err != nil {
 		return nil, err
 	}
 	if !idx.hasManifests(repo.Path()) {
-		if idx, err = s.refreshIndex(ctx, repo.Owner, minIndexRefresh); err != nil {
+		if idx, err = s.refreshOnMiss(ctx, repo.Owner, idx); err != nil {
 			return nil, err
 		}
 	}
@@ -47,13 +54,21 @@ func (s *Store) Tags(ctx context.Context, repo registry.Repo) ([]string, error) 
 }
 
 // tagDigest resolves a tag to its manifest's digest: from the tag cache
-// (Options.TagTTL, updated by our own writes), else from the tag record,
+// (Options.TagTTL, updated by our own writes; with Redis, only while no
+// other AppView wrote to the account since), else from the tag record,
 // read fresh from the PDS by its key. The manifest record is returned when
 // it was read on the way.
+//
+// With Redis every tag answered from the cache costs one GET of the
+// account's version: pub/sub alone would let a pull through this AppView
+// right after a push through another one see the old digest.
 func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) (oci.Digest, *pdsread.ManifestRecord, error) {
 	key := tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()}
-	if d, ok := s.tagCache.Get(key); ok {
-		return d, nil, nil
+	cached, hit := s.tagCache.Get(key)
+	// Read before the record: a write landing meanwhile moves it past.
+	version, versioned := s.indexVersion(ctx, repo.Owner.DID)
+	if hit && (!versioned || version <= cached.version) {
+		return cached.digest, nil, nil
 	}
 	unknown := func(why string) error {
 		return fmt.Errorf("tag %s in %s: %s: %w", tag, repo.Name, why, registry.ErrManifestUnknown)
@@ -73,7 +88,7 @@ func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	if err != nil {
 		return oci.Digest{}, nil, err
 	}
-	s.tagCache.Set(key, rec.Digest)
+	s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
 	return rec.Digest, rec, nil
 }
 

@@ -58,8 +58,13 @@ func (s *Store) BufferedBytes() int64 { return s.uploads.BufferedBytes() }
 func (s *Store) Drain() { s.uploads.Drain() }
 
 // Close aborts every open upload session on its hold (see
-// uploads.Manager.Close).
-func (s *Store) Close(ctx context.Context) error { return s.uploads.Close(ctx) }
+// uploads.Manager.Close) and stops following other AppViews' writes.
+func (s *Store) Close(ctx context.Context) error {
+	if s.coh != nil {
+		s.coh.close()
+	}
+	return s.uploads.Close(ctx)
+}
 
 // pushTarget is the hold an owner's uploads go to, called as the owner.
 func (s *Store) pushTarget(ctx context.Context, owner registry.Owner) (holdclient.Hold, error) {

@@ -1,0 +1,107 @@
+package storage_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"atcr.io/internal/redistest"
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/appview/storage"
+	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/oci"
+)
+
+// twoAppViewsOnRedis is an env whose store (AppView A) and a second store
+// (AppView B) share one PDS, hold, database and Redis, each through its
+// own Redis client.
+func twoAppViewsOnRedis(t *testing.T) (env *storagetest.Env, b *storage.Store) {
+	t.Helper()
+	url := redistest.URL(t)
+	withRedis := func(o *storage.Options) {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := redis.NewClient(opt)
+		t.Cleanup(func() { _ = c.Close() })
+		o.Redis = c
+	}
+	env = storagetest.NewEnv(t, storagetest.EnvOptions{Store: withRedis})
+	return env, env.NewStore(t, env.DB, withRedis)
+}
+
+// TestPushThroughOneAppViewIsSeenByAnother: right after a push through A,
+// B resolves the tag and the digest, lists the tag, and sees the tag moved
+// by the next push through A, with nothing waited for. B had listed the
+// repository (empty) and cached the tag before, which without Redis keeps
+// the digest unknown for minIndexRefresh and the old tag for TagTTL.
+func TestPushThroughOneAppViewIsSeenByAnother(t *testing.T) {
+	env, b := twoAppViewsOnRedis(t)
+	env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	ctx := t.Context()
+	v1 := oci.TagReference(mustTag(t, "v1"))
+
+	if _, err := b.Tags(ctx, repo); err == nil {
+		t.Fatal("B lists tags of a repository nobody pushed")
+	}
+	d1, _ := pushImage(t, env, repo, "v1")
+	if m, err := b.GetManifest(ctx, repo, v1); err != nil || m.Digest != d1 {
+		t.Fatalf("B by tag after the push through A: %s, %v", digestOf(m), err)
+	}
+	if m, err := b.GetManifest(ctx, repo, oci.DigestReference(d1)); err != nil || m.Digest != d1 {
+		t.Fatalf("B by digest after the push through A: %s, %v", digestOf(m), err)
+	}
+	if tags, err := b.Tags(ctx, repo); err != nil || !slices.Equal(tags, []string{"v1"}) {
+		t.Fatalf("B's tags after the push through A: %v, %v", tags, err)
+	}
+
+	d2, _ := pushImage(t, env, repo, "v1") // moves v1
+	if d2 == d1 {
+		t.Fatal("the second image has the first one's digest")
+	}
+	if m, err := b.GetManifest(ctx, repo, v1); err != nil || m.Digest != d2 {
+		t.Fatalf("B by tag after A moved it: %s, %v (old digest %s)", digestOf(m), err, d1)
+	}
+	if m, err := b.GetManifest(ctx, repo, oci.DigestReference(d2)); err != nil || m.Digest != d2 {
+		t.Fatalf("B by the new digest: %s, %v", digestOf(m), err)
+	}
+	// A's own answers stay right: its writes updated its index and tag cache.
+	if m, err := env.Store.GetManifest(ctx, repo, v1); err != nil || m.Digest != d2 {
+		t.Fatalf("A by tag after moving it: %s, %v", digestOf(m), err)
+	}
+}
+
+// TestTagDeletedThroughOneAppViewIsGoneFromAnother: a tag deleted through
+// A is unknown to B at once, though B had it cached.
+func TestTagDeletedThroughOneAppViewIsGoneFromAnother(t *testing.T) {
+	env, b := twoAppViewsOnRedis(t)
+	env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	ctx := t.Context()
+	v1 := oci.TagReference(mustTag(t, "v1"))
+
+	pushImage(t, env, repo, "v1")
+	if _, err := b.GetManifest(ctx, repo, v1); err != nil {
+		t.Fatalf("B by tag: %v", err)
+	}
+	if err := env.Store.DeleteManifest(ctx, repo, v1); err != nil {
+		t.Fatalf("delete the tag through A: %v", err)
+	}
+	if m, err := b.GetManifest(ctx, repo, v1); err == nil {
+		t.Fatalf("B still answers the deleted tag with %s", m.Digest)
+	} else if !errors.Is(err, registry.ErrManifestUnknown) {
+		t.Fatalf("B by deleted tag: %v", err)
+	}
+}
+
+// digestOf is m's digest, for failure messages ("" for nil).
+func digestOf(m *registry.Manifest) string {
+	if m == nil {
+		return ""
+	}
+	return m.Digest.String()
+}
