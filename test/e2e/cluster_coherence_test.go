@@ -33,7 +33,7 @@ func TestClusterReadYourWrites(t *testing.T) {
 	var previous oci.Digest
 	for round := range 4 {
 		config := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","created":%q,"round":%d}`, time.Now().UTC().Format(time.RFC3339Nano), round))
-		layer := clusterRandom(t, 4<<10)
+		layer := holdRandom(t, 4<<10)
 		lb.pushMonolithic(t, token, repo, config)
 		lb.pushMonolithic(t, token, repo, layer)
 		manifest := lb.putImage(t, token, repo, "latest", config, layer)

@@ -38,7 +38,7 @@ func TestClusterCranePushPull(t *testing.T) {
 		var args []string
 		for l := range 3 {
 			name := fmt.Sprintf("layer%d.txt", l)
-			content := hex.EncodeToString(clusterRandom(t, 256<<10))
+			content := hex.EncodeToString(holdRandom(t, 256<<10))
 			files = append(files, content)
 			args = append(args, "-f", clusterLayerTar(t, rt.dir, fmt.Sprintf("v%d-%d", i, l), name, content))
 		}

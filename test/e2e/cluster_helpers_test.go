@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -340,16 +339,6 @@ func clusterRangeEnd(t *testing.T, what string, r regResponse) int64 {
 	return n
 }
 
-// clusterRandom returns n random bytes.
-func clusterRandom(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // clusterUser is a PDS account the test created, with an app password: its
 // registry login and its PDS session (to write its sailor profile).
 type clusterUser struct {
@@ -365,7 +354,7 @@ func clusterNewUser(t *testing.T, name string) clusterUser {
 	t.Helper()
 	ctx := testContext(t)
 	handle := name + ".pds.test"
-	password := "pw-" + hex.EncodeToString(clusterRandom(t, 8))
+	password := "pw-" + hex.EncodeToString(holdRandom(t, 8))
 	err := atclient.NewAPIClient(env(t, "ATCR_PDS_URL")).Post(ctx, syntax.NSID("com.atproto.server.createAccount"),
 		map[string]any{"handle": handle, "email": name + "@example.com", "password": password}, nil)
 	if err != nil {

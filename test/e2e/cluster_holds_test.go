@@ -88,7 +88,7 @@ func clusterPushImage(t *testing.T, node clusterNode, user clusterUser, path, ta
 	img := clusterImage{user: user, repo: user.Handle + "/" + path, tag: tag, pushedThrough: node.Name}
 	img.token = node.token(t, user.Handle, user.Password, clusterPushScope(img.repo))
 	img.config = []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","created":%q}`, time.Now().UTC().Format(time.RFC3339Nano)))
-	img.layer = clusterRandom(t, 256<<10)
+	img.layer = holdRandom(t, 256<<10)
 	node.pushMonolithic(t, img.token, img.repo, img.config)
 	node.pushMonolithic(t, img.token, img.repo, img.layer)
 	img.manifest = node.putImage(t, img.token, img.repo, tag, img.config, img.layer)

@@ -107,7 +107,7 @@ func TestClusterLoginSessions(t *testing.T) {
 	// through the OAuth session the login on a stored.
 	token := a.token(t, alice.Handle, issued.DeviceSecret, scope)
 	config := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","created":%q}`, time.Now().UTC().Format(time.RFC3339Nano)))
-	layer := clusterRandom(t, 64<<10)
+	layer := holdRandom(t, 64<<10)
 	b.pushMonolithic(t, token, repo, config)
 	b.pushMonolithic(t, token, repo, layer)
 	manifest := b.putImage(t, token, repo, "device", config, layer)

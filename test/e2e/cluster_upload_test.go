@@ -31,7 +31,7 @@ func TestClusterPushAlternatesAppViews(t *testing.T) {
 	for _, n := range sizes {
 		total += n
 	}
-	layer := clusterRandom(t, total)
+	layer := holdRandom(t, total)
 	nodes := [2]clusterNode{b, a}
 
 	loc := a.uploadStart(t, token, repo)
@@ -90,7 +90,7 @@ func TestClusterAppViewKilledMidPatch(t *testing.T) {
 	})
 
 	const first, second = 6 << 20, 12 << 20
-	layer := clusterRandom(t, first+second)
+	layer := holdRandom(t, first+second)
 	loc := a.uploadStart(t, token, repo)
 	loc, end := a.uploadChunk(t, token, loc, 0, layer[:first])
 	if end != first-1 {
