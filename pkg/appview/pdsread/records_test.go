@@ -77,6 +77,10 @@ func ParseTagRecordKey(rkey string) (repoPath string, tag oci.Tag, err error) {
 	if !ok || path == "" {
 		return "", oci.Tag{}, fmt.Errorf("tag record key %q has no repository part", rkey)
 	}
+	if strings.Contains(path, "/") {
+		// TagRecordKey spells "/" as "~"; a record key cannot hold "/".
+		return "", oci.Tag{}, fmt.Errorf("tag record key %q has a '/'", rkey)
+	}
 	tag, err = oci.ParseTag(t)
 	if err != nil {
 		return "", oci.Tag{}, fmt.Errorf("tag record key %q: %w", rkey, err)
