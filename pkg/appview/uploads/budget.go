@@ -20,14 +20,15 @@ import (
 // and sent, and the remainders idle sessions keep between requests, which
 // are exactly as large as the bytes they hold (under MinPartSize, see
 // write.go). An idle session therefore costs what it holds, never a whole
-// part. Part-sized buffers are reused through a sync.Pool, so the garbage
-// collector may still reclaim idle ones.
+// part. Up to one stream's part-sized buffers are kept for reuse when no
+// chunk holds them (partBuffers, outside the budget: at most
+// partsInFlight+1 of them, dropped after a minute without use).
 type memBudget struct {
 	partSize int
 	wait     time.Duration
 	max      int64
 	perUser  int64
-	parts    sync.Pool
+	parts    *partBuffers
 	used     atomic.Int64 // bytes reserved now, for BufferedBytes
 
 	mu     sync.Mutex
@@ -41,16 +42,16 @@ type memBudget struct {
 	drainNow context.CancelFunc
 }
 
+// idlePartBuffers is how long kept part buffers outlive the last chunk.
+const idlePartBuffers = time.Minute
+
 func newMemBudget(partSize int, limit, perUser int64, wait time.Duration) *memBudget {
 	b := &memBudget{
 		partSize: partSize, wait: wait, max: limit, perUser: perUser,
 		byUser: map[syntax.DID]int64{}, freed: make(chan struct{}),
+		parts: newPartBuffers(partSize, partsInFlight+1, idlePartBuffers),
 	}
 	b.drained, b.drainNow = context.WithCancel(context.Background())
-	b.parts.New = func() any {
-		buf := make([]byte, 0, partSize)
-		return &buf
-	}
 	return b
 }
 
@@ -122,24 +123,19 @@ func (b *memBudget) release(owner syntax.DID, n int64) {
 }
 
 // alloc returns an empty buffer of capacity n, which the caller has
-// reserved: a pooled one when n is the part size.
+// reserved: a kept one when n is the part size.
 func (b *memBudget) alloc(n int) []byte {
 	if n == b.partSize {
-		return (*b.parts.Get().(*[]byte))[:0]
+		return b.parts.get()
 	}
 	return make([]byte, 0, n)
 }
 
-// recycle pools a part-sized buffer; its capacity stays reserved (the
-// caller moved it to another buffer or releases it itself).
-func (b *memBudget) recycle(buf []byte) {
-	if cap(buf) == b.partSize {
-		buf = buf[:0]
-		b.parts.Put(&buf)
-	}
-}
+// recycle keeps a part-sized buffer for reuse; its capacity stays reserved
+// (the caller moved it to another buffer or releases it itself).
+func (b *memBudget) recycle(buf []byte) { b.parts.put(buf) }
 
-// free releases a buffer of owner's and pools part-sized buffers.
+// free releases a buffer of owner's and keeps part-sized buffers for reuse.
 func (b *memBudget) free(owner syntax.DID, buf []byte) {
 	b.recycle(buf)
 	b.release(owner, int64(cap(buf)))

@@ -17,7 +17,7 @@ import (
 
 // Defaults applied when the matching Options field is zero.
 const (
-	DefaultPartSize          = 16 << 20
+	DefaultPartSize          = 8 << 20
 	DefaultMaxBufferedBytes  = 1 << 30
 	DefaultPartWait          = 30 * time.Second
 	DefaultUploadTTL         = time.Hour
@@ -40,9 +40,10 @@ type Options struct {
 	// PushHold names the hold an owner's uploads go to, to be called as
 	// the owner. Required.
 	PushHold func(ctx context.Context, owner registry.Owner) (holdclient.Hold, error)
-	// PartSize is the multipart part size and the size of each pooled part
-	// buffer. Default 16 MiB; at least MinPartSize, at most MaxPartSize.
-	// Blobs up to MaxParts parts can be pushed (156 GiB at 16 MiB).
+	// PartSize is the multipart part size and the size of each part
+	// buffer. Default 8 MiB (the config's uploads.part_size default); at
+	// least MinPartSize, at most MaxPartSize. Blobs up to MaxParts parts
+	// can be pushed (78 GiB at 8 MiB).
 	PartSize int
 	// MaxBufferedBytes bounds the memory all sessions hold together: part
 	// buffers being filled and sent, and the remainders (under
