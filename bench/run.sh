@@ -443,6 +443,7 @@ stress_on() {
 	local reg=$1 log="$WORK/stress-$1.log" report="$WORK/stress-$1.tsv" rc=0 key value failures="" listed=0 addr=$ATCR_ADDR
 	[[ "$reg" == atcr ]] || addr=$REFERENCE_ADDR
 	log "stress on $reg: $STRESS_CLIENTS clients x $STRESS_CYCLES push/pull cycles of fresh 2 MiB images"
+	cpu_snapshot "$reg" >"$WORK/stress-cpu-before-$reg"
 	# shellcheck disable=SC2016 # $0, $1 and $@ belong to the inner bash
 	(cd "$ROOT" && ATCR_STRESS_CLIENTS=$STRESS_CLIENTS ATCR_STRESS_CYCLES=$STRESS_CYCLES ATCR_STRESS_REPORT=$report \
 		bash -c '. "$0"; ATCR_REGISTRY=$1; shift; exec "$@"' "$ROOT/var/dev/stack.env" "$addr" \
@@ -466,10 +467,43 @@ stress_on() {
 		esac
 	done <"$report"
 	record run stress_failures "$reg" "${failures:-0}"
+	stress_cpu "$reg" "$WORK/stress-cpu-before-$reg"
 	if ((rc != 0)) && [[ "${failures:-0}" == 0 ]]; then
 		record error stress_failures "$reg" "the stress test failed (exit $rc): $(last_line "$log")"
 	fi
 	log "stress on $reg: $(grep -o 'stress: .*' "$log" | head -n 1)"
+}
+
+# cpu_snapshot REGISTRY prints "NAME TICKS" (user + system CPU, in clock ticks)
+# for each of the registry's processes: ATCR's from var/dev.pids (PLC, PDS,
+# hold, AppView, Jetstream), the reference's one.
+cpu_snapshot() {
+	local pid name _
+	if [[ "$1" == reference ]]; then
+		echo "$REFERENCE_PID registry"
+	else
+		cat "$ROOT/var/dev.pids"
+	fi | while read -r pid name _; do
+		[[ -r "/proc/$pid/stat" ]] || continue
+		# utime and stime are fields 14 and 15; the command name (field 2) may hold spaces.
+		awk -v n="$name" '{ sub(/^.*\) /, ""); print n, $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || true
+	done
+}
+
+# stress_cpu REGISTRY BEFORE records the CPU each process used during the stress
+# run (meta data, and stress_cpu_ms_<process> per cycle): a 2 MiB push/pull cycle's
+# cost, process by process — where the wall time goes on a machine of 2 cores.
+stress_cpu() {
+	local reg=$1 before=$2 cycles=$((STRESS_CLIENTS * STRESS_CYCLES)) tck split name s
+	tck=$(getconf CLK_TCK)
+	split=$(cpu_snapshot "$reg" | awk -v tck="$tck" -v n="$cycles" 'NR == FNR { b[$1] = $2; next }
+		($1 in b) { printf "%s%s %.1f s (%.1f ms per cycle)", sep, $1, ($2 - b[$1]) / tck, ($2 - b[$1]) * 1000 / tck / n; sep = ", " }' "$before" -)
+	meta "stress on $reg: CPU per process" "${split:-not measured}"
+	log "stress on $reg: CPU $split"
+	while read -r name s; do
+		record run "stress_cpu_ms_$name" "$reg" "$s"
+	done < <(cpu_snapshot "$reg" | awk -v tck="$tck" -v n="$cycles" 'NR == FNR { b[$1] = $2; next }
+		($1 in b) { printf "%s %.1f\n", $1, ($2 - b[$1]) * 1000 / tck / n }' "$before" -)
 }
 
 # scan_figure: push to scan record against the grype CLI (see the top).

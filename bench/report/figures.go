@@ -51,6 +51,10 @@ func lookupFigure(id string) (Figure, error) {
 	if fig, ok := lookupMixedFigure(id); ok {
 		return fig, nil
 	}
+	if name, ok := strings.CutPrefix(id, "stress_cpu_ms_"); ok && processName.MatchString(name) {
+		return Figure{ID: id, Label: fmt.Sprintf("concurrent push/pull stress: %s CPU ms per cycle", name),
+			Aggregate: median, Format: func(v float64) string { return fmt.Sprintf("%.1f", v) }, Judge: noTarget}, nil
+	}
 	if op, size, ok := strings.Cut(id, "_"); ok && (op == "push" || op == "pull") {
 		n, err := strconv.Atoi(size)
 		if err != nil || n <= 0 {

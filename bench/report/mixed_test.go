@@ -50,3 +50,17 @@ func TestMixedFigures(t *testing.T) {
 		}
 	}
 }
+
+func TestStressCPUFigures(t *testing.T) {
+	raw, err := ParseRaw(strings.NewReader("run\tstress_cpu_ms_pds\tatcr\t61.25\nrun\tstress_cpu_ms_registry\treference\t9.5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := Rows(raw)
+	if r := rowByID(t, rows, "stress_cpu_ms_pds"); r.ATCR != "61.2" || r.Verdict != Info {
+		t.Errorf("stress_cpu_ms_pds: ATCR %q verdict %q, want 61.2 and no target", r.ATCR, r.Verdict)
+	}
+	if _, err := lookupFigure("stress_cpu_ms_Bad Name"); err == nil {
+		t.Error("a process name with a space and capitals was accepted")
+	}
+}
