@@ -1,7 +1,7 @@
 // Package uploads runs the AppView's blob upload sessions: the state
 // behind POST/PATCH/PUT /v2/<name>/blobs/uploads/. A session is opened on
 // the owner's push hold (io.atcr.hold.initiateUpload) and streams each
-// PATCH body through pooled part buffers to presigned S3 part URLs, two
+// PATCH body through reused part buffers to presigned S3 part URLs, two
 // parts in flight while the next fills (pkg/appview/holdclient sends them);
 // the final PUT sends the remainder and has the hold complete the upload
 // and verify the digest.
@@ -23,6 +23,8 @@
 //   - partsender.go: the concurrent part sends of one request.
 //   - finish.go: Finish — last part, completeUpload, the result.
 //   - budget.go: the one memory budget all sessions share.
+//   - partbuffers.go: the free list that keeps one stream's part buffers
+//     for the next (a sync.Pool is emptied by the collector).
 //
 // Without Options.Redis, sessions live in this process's memory only: an
 // AppView restart loses them and clients start their uploads again (the
