@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,15 +24,20 @@ import (
 // its response goes out:
 //
 //  1. increments the account's version (indexVersionKey), and
-//  2. publishes the DID on indexChannel.
+//  2. publishes on indexChannel the DID, that version and what the write
+//     did (indexChange: the record put, or the record key removed).
 //
-// Every AppView drops its index of a DID published by another one, and
-// drops them all after a reconnect (messages may have been lost). Pub/sub
-// is asynchronous, so the answers a client could see stale right after its
-// own push also check the version (one GET): a lookup that misses the index
-// reloads at once when the version moved past the one the index was listed
-// under, and a tag answered from the tag cache is read again when the
-// version moved past the one it was cached under.
+// Every other AppView applies the change to its index of that DID when the
+// index is current with the version before it, so a push through one
+// AppView costs the others no listing of the account; an index that missed
+// a version (a message lost, or arriving out of turn) is dropped and listed
+// again on its next use. After a reconnect (messages may have been lost)
+// every index is dropped. Pub/sub is asynchronous, so the answers a client
+// could see stale right after its own push also check the version (one
+// GET): a lookup that misses the index reloads at once when the version
+// moved past the one the index was listed under, and a tag answered from
+// the tag cache is taken again from an index current with the version, or
+// read again from the PDS.
 const (
 	indexVersionKey = "atcr:storage:index-version:"
 	indexChannel    = "atcr:storage:index-changed"
@@ -97,13 +104,29 @@ func (s *Store) applyInvalidation(origin string, msg any) {
 			s.log.Info("storage: index invalidation channel (re)subscribed; dropped every cached index")
 		}
 	case *redis.Message:
-		from, did, ok := strings.Cut(m.Payload, " ")
-		if !ok || from == origin {
+		// "ORIGIN DID" (before changes were published) or
+		// "ORIGIN DID VERSION CHANGE-JSON".
+		parts := strings.SplitN(m.Payload, " ", 4)
+		if len(parts) < 2 || parts[0] == origin {
 			return
 		}
-		if d, err := syntax.ParseDID(did); err == nil {
-			s.indexes.remove(d)
+		did, err := syntax.ParseDID(parts[1])
+		if err != nil {
+			return
 		}
+		idx := s.loadedIndex(did)
+		if idx == nil {
+			return
+		}
+		if len(parts) == 4 {
+			version, err := strconv.ParseInt(parts[2], 10, 64)
+			var change indexChange
+			if err == nil && json.Unmarshal([]byte(parts[3]), &change) == nil && change.valid(did) &&
+				s.applyChange(idx, version, change) {
+				return
+			}
+		}
+		s.indexes.remove(did)
 	}
 }
 
@@ -137,25 +160,25 @@ func (s *Store) indexVersion(ctx context.Context, did syntax.DID) (int64, bool) 
 // Redis). It runs whatever the client does meanwhile: the write is done.
 // A failure is logged: the other AppViews then see the write once a miss
 // reloads or a TTL runs out, as without Redis.
-func (s *Store) indexChanged(ctx context.Context, did syntax.DID) int64 {
+func (s *Store) indexChanged(ctx context.Context, did syntax.DID, change indexChange) int64 {
 	if s.coh == nil {
 		return 0
+	}
+	body, err := json.Marshal(change)
+	if err != nil { // every field is plain data; cannot happen
+		body = []byte("{}")
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), coherenceTimeout)
 	defer cancel()
 	key := indexVersionKey + did.String()
-	var incr *redis.IntCmd
-	_, err := s.coh.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		incr = p.Incr(ctx, key)
-		p.Expire(ctx, key, indexVersionTTL)
-		p.Publish(ctx, indexChannel, s.coh.origin+" "+did.String())
-		return nil
-	})
+	// INCR and PUBLISH in one script, so messages leave in version order
+	// (a MULTI could not put INCR's answer into the message).
+	v, err := announceScript.Run(ctx, s.coh.rdb, []string{key}, indexChannel,
+		s.coh.origin+" "+did.String(), string(body), int64(indexVersionTTL/time.Second)).Int64()
 	if err != nil {
 		s.log.WarnContext(ctx, "storage: announce index change", "did", did, "err", err)
 		return 0
 	}
-	v := incr.Val()
 	// Our own index has our write; it is current only if no other AppView
 	// wrote since it was last known current.
 	if idx := s.loadedIndex(did); idx != nil {
@@ -163,6 +186,15 @@ func (s *Store) indexChanged(ctx context.Context, did syntax.DID) int64 {
 	}
 	return v
 }
+
+// announceScript increments the version (KEYS[1]), refreshes its TTL
+// (ARGV[4] seconds) and publishes "ARGV[2] VERSION ARGV[3]" on ARGV[1].
+var announceScript = redis.NewScript(`
+local v = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. v .. ' ' .. ARGV[3])
+return v
+`)
 
 // indexOutdated reports whether another AppView wrote to the account
 // since idx was listed (one GET; false without Redis).

@@ -1,11 +1,19 @@
 package storage
 
 import (
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/redis/go-redis/v9"
+
+	"atcr.io/pkg/appview/bytecache"
+	"atcr.io/pkg/appview/pdsread"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
 )
 
 // TestApplyInvalidation: another AppView's message drops the index of its
@@ -37,5 +45,76 @@ func TestApplyInvalidation(t *testing.T) {
 	s.applyInvalidation("me", &redis.Subscription{Kind: "subscribe", Channel: indexChannel, Count: 1})
 	if cached(alice) || cached(bob) {
 		t.Fatal("a resubscription kept indexes cached while messages may have been lost")
+	}
+}
+
+// TestApplyChange: a change announced with the version after the index's
+// is applied and makes the index current with it; one the index already
+// has (listed after the write) changes nothing; one after a missed
+// version, a malformed one, or a message without a change drops the index
+// so it is listed again.
+func TestApplyChange(t *testing.T) {
+	alice := syntax.DID("did:plc:alice")
+	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
+		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() })}
+	idx := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	idx.version.Store(4)
+	s.indexes.add(alice, idx)
+	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
+	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
+		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
+	tag := &pdsread.TagRecord{RKey: "app:v1", Value: atcr.Tag{Repository: "app", Tag: "v1", Manifest: rec.URI}}
+	send := func(from string, version int64, c any) {
+		t.Helper()
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: fmt.Sprintf("%s %s %d %s", from, alice, version, b)})
+	}
+	current := func() *repoIndex { t.Helper(); i, _ := s.indexes.peek(alice); return i }
+
+	send("other", 5, indexChange{PutManifest: rec})
+	send("other", 6, indexChange{PutTag: tag})
+	if i := current(); i != idx || i.version.Load() != 6 || i.manifest("3m1") == nil || i.tag("app:v1") == nil {
+		t.Fatalf("changes 5 and 6 not applied: index kept %v, version %d", i == idx, idx.version.Load())
+	}
+	if a, ok := s.tagCache.Get(tagKey{did: alice, repo: "app", tag: "v1"}); !ok || a.digest != d || a.version != 6 {
+		t.Fatalf("the tag cache after another AppView moved the tag: %+v, %v", a, ok)
+	}
+	send("me", 7, indexChange{DropTag: "app:v1"}) // our own: already applied locally
+	send("other", 6, indexChange{DropManifest: "3m1"})
+	if i := current(); i != idx || i.manifest("3m1") == nil {
+		t.Fatal("a change the index already has (or our own) was applied again")
+	}
+	send("other", 7, indexChange{DropTag: "app:v1"})
+	if idx.tag("app:v1") != nil || idx.version.Load() != 7 {
+		t.Fatal("the tag was not dropped")
+	}
+	if _, ok := s.tagCache.Get(tagKey{did: alice, repo: "app", tag: "v1"}); ok {
+		t.Fatal("the dropped tag is still answered from the tag cache")
+	}
+
+	for name, payload := range map[string]any{
+		"a missed version": indexChange{DropManifest: "3m1"}, // sent as 9 below
+		"no change":        indexChange{},
+		"two changes":      indexChange{DropManifest: "3m1", DropTag: "x"},
+		"another account":  indexChange{PutManifest: &pdsread.ManifestRecord{RKey: "3m2", URI: pdsread.ManifestURI("did:plc:bob", "3m2"), Digest: d, Value: atcr.Manifest{Digest: d.String()}}},
+	} {
+		s.indexes.add(alice, idx)
+		idx.version.Store(7)
+		version := int64(8)
+		if name == "a missed version" {
+			version = 9
+		}
+		send("other", version, payload)
+		if current() != nil {
+			t.Errorf("%s: the index was kept", name)
+		}
+	}
+	s.indexes.add(alice, idx)
+	s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: "other " + alice.String() + " 8 {not json"})
+	if current() != nil {
+		t.Error("a change that does not decode kept the index")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -104,4 +105,72 @@ func digestOf(m *registry.Manifest) string {
 		return ""
 	}
 	return m.Digest.String()
+}
+
+// TestPushThroughOneAppViewIsAppliedByAnother: B, whose index of the
+// account is loaded, applies A's writes as A announces them: after A's
+// pushes B answers the new digests, the moved tag and the tag list without
+// listing the account again or reading the tag from the PDS.
+func TestPushThroughOneAppViewIsAppliedByAnother(t *testing.T) {
+	env, b := twoAppViewsOnRedis(t)
+	env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	ctx := t.Context()
+	v1 := oci.TagReference(mustTag(t, "v1"))
+	did := repo.Owner.DID
+
+	d1, _ := pushImage(t, env, repo, "v1")
+	if m, err := b.GetManifest(ctx, repo, v1); err != nil || m.Digest != d1 {
+		t.Fatalf("B by tag: %s, %v", digestOf(m), err)
+	}
+	if _, err := b.Tags(ctx, repo); err != nil { // loads B's index
+		t.Fatal(err)
+	}
+	// waitApplied waits until B's index is current with A's (A's writes
+	// reach B through Redis pub/sub, asynchronously).
+	waitApplied := func() {
+		t.Helper()
+		want, ok := env.Store.LoadedIndexVersion(did)
+		if !ok {
+			t.Fatal("A has no index loaded")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, ok := b.LoadedIndexVersion(did)
+			if !ok {
+				t.Fatal("B dropped its index instead of applying A's writes")
+			}
+			if got >= want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("B's index stayed at version %d, A's is at %d", got, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitApplied()
+	lists, reads := env.PDS.Calls("com.atproto.repo.listRecords"), env.PDS.Calls("com.atproto.repo.getRecord")
+
+	d2, _ := pushImage(t, env, repo, "v1") // moves v1
+	d3, _ := pushImage(t, env, repo, "v3")
+	waitApplied()
+	readsByPushes := env.PDS.Calls("com.atproto.repo.getRecord") - reads
+	if m, err := b.GetManifest(ctx, repo, v1); err != nil || m.Digest != d2 {
+		t.Fatalf("B by the moved tag: %s, %v (old digest %s)", digestOf(m), err, d1)
+	}
+	for _, d := range []oci.Digest{d1, d2, d3} {
+		if m, err := b.GetManifest(ctx, repo, oci.DigestReference(d)); err != nil || m.Digest != d {
+			t.Fatalf("B by digest %s: %s, %v", d, digestOf(m), err)
+		}
+	}
+	if tags, err := b.Tags(ctx, repo); err != nil || !slices.Equal(tags, []string{"v1", "v3"}) {
+		t.Fatalf("B's tags: %v, %v", tags, err)
+	}
+	if n := env.PDS.Calls("com.atproto.repo.listRecords") - lists; n != 0 {
+		t.Errorf("B listed the account %d more times", n)
+	}
+	if n := env.PDS.Calls("com.atproto.repo.getRecord") - reads - readsByPushes; n != 0 {
+		t.Errorf("B read %d records from the PDS to answer", n)
+	}
 }

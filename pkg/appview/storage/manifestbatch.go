@@ -58,11 +58,12 @@ func (s *Store) tagWrite(idx *repoIndex, repo registry.Repo, tag oci.Tag, rec *p
 // cached listing and the tag cache.
 func (s *Store) tagWritten(ctx context.Context, repo registry.Repo, t tagWrite, rec *pdsread.ManifestRecord, cid string) {
 	s.indexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.rkey, cid, t.record)
+	tr := &pdsread.TagRecord{RKey: t.rkey, Value: t.value, Pushed: s.now().UTC()}
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
-		idx.putTag(&pdsread.TagRecord{RKey: t.rkey, Value: t.value, Pushed: s.now().UTC()})
+		idx.putTag(tr)
 		idx.bytes.Add(tagRecordJSON)
 	}
-	version := s.indexChanged(ctx, repo.Owner.DID)
+	version := s.indexChanged(ctx, repo.Owner.DID, indexChange{PutTag: tr})
 	s.tagCache.Set(t.key, tagAnswer{digest: rec.Digest, version: version})
 }
 
@@ -160,9 +161,11 @@ func (s *Store) withdrawPush(ctx context.Context, client *atclient.APIClient, re
 	}
 	if restored {
 		s.withdrawManifest(ctx, client, repo, rec)
-		return
 	}
-	s.indexChanged(ctx, did) // the tags put back changed the account's records
+	// The tags put back are not tracked record by record: this AppView
+	// and the others (an empty change) list the account again.
+	s.indexes.remove(did)
+	s.indexChanged(ctx, did, indexChange{})
 }
 
 // isInvalidSwap reports whether the PDS refused a write because the

@@ -153,7 +153,7 @@ func (s *Store) withdrawManifest(ctx context.Context, client *atclient.APIClient
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeManifest(rec.RKey)
 	}
-	s.indexChanged(ctx, repo.Owner.DID)
+	s.indexChanged(ctx, repo.Owner.DID, indexChange{DropManifest: rec.RKey})
 }
 
 // reuseCandidates lists the index's records of the same digest, media
@@ -207,7 +207,7 @@ func (s *Store) manifestWritten(ctx context.Context, did syntax.DID, rec *pdsrea
 			idx.bytes.Add(int64(len(b)))
 		}
 	}
-	s.indexChanged(ctx, did)
+	s.indexChanged(ctx, did, indexChange{PutManifest: rec})
 }
 
 // writeTag points the tag's record at rec, keeping its first creation time.

@@ -107,7 +107,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeTag(t.RKey)
-		s.indexChanged(ctx, repo.Owner.DID)
+		s.indexChanged(ctx, repo.Owner.DID, indexChange{DropTag: t.RKey})
 		s.unindexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.RKey)
 		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.Value.Tag})
 	}
@@ -116,7 +116,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 			return err
 		}
 		idx.removeManifest(rec.RKey)
-		s.indexChanged(ctx, repo.Owner.DID)
+		s.indexChanged(ctx, repo.Owner.DID, indexChange{DropManifest: rec.RKey})
 		s.unindexRecord(ctx, repo.Owner.DID, atcr.ManifestNSID, rec.RKey)
 		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
@@ -143,7 +143,7 @@ func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.removeTag(rkey)
 	}
-	s.indexChanged(ctx, repo.Owner.DID)
+	s.indexChanged(ctx, repo.Owner.DID, indexChange{DropTag: rkey})
 	s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: tag.String()})
 	return nil
 }

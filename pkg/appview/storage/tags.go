@@ -70,6 +70,14 @@ func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	if hit && (!versioned || version <= cached.version) {
 		return cached.digest, nil, nil
 	}
+	if hit && versioned {
+		// Another AppView wrote to the account since: our index has its
+		// writes once it is current with the version (coherence.go).
+		if rec := s.tagFromCurrentIndex(repo, tag, version); rec != nil {
+			s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
+			return rec.Digest, rec, nil
+		}
+	}
 	unknown := func(why string) error {
 		return fmt.Errorf("tag %s in %s: %s: %w", tag, repo.Name, why, registry.ErrManifestUnknown)
 	}
@@ -90,6 +98,25 @@ func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	}
 	s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
 	return rec.Digest, rec, nil
+}
+
+// tagFromCurrentIndex answers a tag from the loaded index when it is
+// current with version: every AppView's writes up to it are applied there.
+// Only a tag answered within TagTTL is taken from it (the caller checks),
+// so a tag changed directly on the PDS is seen as soon as without Redis.
+func (s *Store) tagFromCurrentIndex(repo registry.Repo, tag oci.Tag, version int64) *pdsread.ManifestRecord {
+	idx := s.loadedIndex(repo.Owner.DID)
+	if idx == nil || idx.version.Load() < version {
+		return nil
+	}
+	t := idx.tag(pdsread.TagRecordKey(repo.Path(), tag))
+	if t == nil || t.Value.Repository != repo.Path() || t.Value.Tag != tag.String() {
+		return nil
+	}
+	if rec := idx.manifestAt(t.Value.Manifest); rec != nil && rec.Value.Repository == repo.Path() {
+		return rec
+	}
+	return nil
 }
 
 // tagTarget finds the manifest record a tag record names: by AT-URI (in

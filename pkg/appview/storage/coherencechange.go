@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"encoding/json"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/pdsread"
+	"atcr.io/pkg/atproto/atcr"
+)
+
+// indexChange is what one write did to an account's records, published
+// with the account's new version (coherence.go) so the other AppViews
+// apply it to their index of the account instead of listing it again.
+// Exactly one field is set.
+type indexChange struct {
+	PutManifest  *pdsread.ManifestRecord `json:"putManifest,omitempty"`
+	PutTag       *pdsread.TagRecord      `json:"putTag,omitempty"`
+	DropManifest string                  `json:"dropManifest,omitempty"` // record key
+	DropTag      string                  `json:"dropTag,omitempty"`      // record key
+}
+
+// valid reports whether the change names exactly one record of did's
+// that an index could hold. Redis is shared by trusted AppViews only;
+// this guards against a malformed message, not a hostile one.
+func (c indexChange) valid(did syntax.DID) bool {
+	set := 0
+	for _, ok := range []bool{c.PutManifest != nil, c.PutTag != nil, c.DropManifest != "", c.DropTag != ""} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		return false
+	}
+	switch {
+	case c.PutManifest != nil:
+		m := c.PutManifest
+		return m.RKey != "" && m.URI == pdsread.ManifestURI(did, m.RKey) && m.Digest.String() == m.Value.Digest
+	case c.PutTag != nil:
+		return c.PutTag.RKey != "" && c.PutTag.Value.Manifest != ""
+	}
+	return true
+}
+
+// applyChange applies a change another AppView announced with version to
+// idx, if idx is current with the version before it, and reports whether
+// idx is now current with version (false: idx missed a write and must be
+// listed again).
+func (s *Store) applyChange(idx *repoIndex, version int64, c indexChange) bool {
+	switch current := idx.version.Load(); {
+	case current >= version:
+		return true // listed after this write
+	case current != version-1:
+		return false // a version was missed
+	}
+	switch {
+	case c.PutManifest != nil:
+		idx.putManifest(c.PutManifest)
+		idx.bytes.Add(manifestRecordBytes(c.PutManifest))
+	case c.PutTag != nil:
+		idx.putTag(c.PutTag)
+		idx.bytes.Add(tagRecordJSON)
+		s.peerTagWritten(idx, c.PutTag, version)
+	case c.DropManifest != "":
+		idx.removeManifest(c.DropManifest)
+	case c.DropTag != "":
+		if t := idx.tag(c.DropTag); t != nil {
+			s.tagCache.Remove(tagKey{did: idx.did, repo: t.Value.Repository, tag: t.Value.Tag})
+		}
+		idx.removeTag(c.DropTag)
+	}
+	// Our own write may have moved the version meanwhile (its CAS then
+	// failed, leaving it for this one): the index is current either way
+	// only if nothing else is missing.
+	return idx.version.CompareAndSwap(version-1, version) || idx.version.Load() >= version
+}
+
+// peerTagWritten updates the tag cache after another AppView moved a tag:
+// to the manifest the tag now names when the index has it, else the old
+// answer is dropped.
+func (s *Store) peerTagWritten(idx *repoIndex, t *pdsread.TagRecord, version int64) {
+	key := tagKey{did: idx.did, repo: t.Value.Repository, tag: t.Value.Tag}
+	if rec := idx.manifestAt(t.Value.Manifest); rec != nil && rec.Value.Repository == t.Value.Repository {
+		s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
+		return
+	}
+	s.tagCache.Remove(key)
+}
+
+// manifestAt returns the indexed manifest record an AT-URI names, or nil.
+func (idx *repoIndex) manifestAt(uri string) *pdsread.ManifestRecord {
+	u, err := syntax.ParseATURI(uri)
+	if err != nil || u.Authority().String() != idx.did.String() || u.Collection() != atcr.ManifestNSID {
+		return nil
+	}
+	return idx.manifest(u.RecordKey().String())
+}
+
+// manifestRecordBytes is what a manifest record adds to an index's byte
+// count (the bound of IndexAccountBytes): its JSON size, as listed.
+func manifestRecordBytes(rec *pdsread.ManifestRecord) int64 {
+	b, err := json.Marshal(rec.Value)
+	if err != nil {
+		return 0
+	}
+	return int64(len(b))
+}
