@@ -20,9 +20,10 @@ import (
 // and sent, and the remainders idle sessions keep between requests, which
 // are exactly as large as the bytes they hold (under MinPartSize, see
 // write.go). An idle session therefore costs what it holds, never a whole
-// part. Up to one stream's part-sized buffers are kept for reuse when no
-// chunk holds them (partBuffers, outside the budget: at most
-// partsInFlight+1 of them, dropped after a minute without use).
+// part. One stream's part-sized buffers are kept for reuse when no chunk
+// holds them (partBuffers, outside the budget and the Go heap: at most
+// partsInFlight+1 of them, their memory given back after a minute without
+// use).
 type memBudget struct {
 	partSize int
 	wait     time.Duration
