@@ -336,8 +336,11 @@ func TestConsumerSavesTheCursorPeriodically(t *testing.T) {
 	conn.send(t, manifestMsg("c", base+3))
 	select {
 	case got := <-cs.saved:
-		if got != base+3 {
-			t.Errorf("first save %d, want %d: nothing is saved before the interval passed", got, base+3)
+		// a's check ran before b was handled, with the clock not advanced:
+		// a save then would be base+1. b's check may run after the advance
+		// (it follows the handler), so base+2 is as right as base+3.
+		if got != base+2 && got != base+3 {
+			t.Errorf("first save %d, want %d or %d: nothing is saved before the interval passed", got, base+2, base+3)
 		}
 	case <-time.After(waitLimit):
 		t.Fatal("no save after the interval passed")
