@@ -20,8 +20,14 @@ import (
 // own Redis client.
 func twoAppViewsOnRedis(t *testing.T) (env *storagetest.Env, b *storage.Store) {
 	t.Helper()
-	url := redistest.URL(t)
-	withRedis := func(o *storage.Options) {
+	withRedis := onRedis(t, redistest.URL(t))
+	env = storagetest.NewEnv(t, storagetest.EnvOptions{Store: withRedis})
+	return env, env.NewStore(t, env.DB, withRedis)
+}
+
+// onRedis gives each store it adjusts its own client of the Redis at url.
+func onRedis(t *testing.T, url string) func(*storage.Options) {
+	return func(o *storage.Options) {
 		opt, err := redis.ParseURL(url)
 		if err != nil {
 			t.Fatal(err)
@@ -30,8 +36,6 @@ func twoAppViewsOnRedis(t *testing.T) (env *storagetest.Env, b *storage.Store) {
 		t.Cleanup(func() { _ = c.Close() })
 		o.Redis = c
 	}
-	env = storagetest.NewEnv(t, storagetest.EnvOptions{Store: withRedis})
-	return env, env.NewStore(t, env.DB, withRedis)
 }
 
 // TestPushThroughOneAppViewIsSeenByAnother: right after a push through A,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
@@ -147,6 +148,8 @@ type Store struct {
 	// privateHolds are holds that refused an anonymous read (onHold).
 	privateHolds *bytecache.Cache[syntax.DID, bool]
 	tagCache     *bytecache.Cache[tagKey, tagAnswer]
+	unlinks      *bytecache.Cache[unlinkKey, unlinkAnswer] // unlinkcache.go
+	unlinkGen    atomic.Int64                              // moved by this Store's unlinks and relinks
 	stats        *bytecache.Cache[blobKey, int64]
 	presigned    *bytecache.Cache[blobKey, string]
 	manifests    *bytecache.Cache[manifestKey, cachedManifest]
@@ -192,6 +195,7 @@ func New(opts Options) (*Store, error) {
 		pushHolds:    bytecache.NewTTL(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
 		privateHolds: bytecache.NewTTL(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
 		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() + digestBytes + 8 }),
+		unlinks:      bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k unlinkKey, _ unlinkAnswer) int64 { return k.bytes() + 16 }),
 		stats:        bytecache.NewTTL(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
 		presigned:    bytecache.NewTTL(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
 		manifests: bytecache.NewImmutable(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {

@@ -50,6 +50,7 @@ func (s *Store) DeleteBlob(ctx context.Context, repo registry.Repo, d oci.Digest
 	if err != nil {
 		return fmt.Errorf("unlink %s from %s: %w", d, repo.Name, err)
 	}
+	s.unlinkWritten(ctx, repo.Owner.DID, repo.Path(), d, true)
 	s.forgetBlob(holds, d, callerDID(ctx), repo.Owner.DID)
 	return nil
 }
@@ -77,14 +78,15 @@ func (s *Store) MountBlob(ctx context.Context, repo registry.Repo, d oci.Digest,
 }
 
 // checkLinked returns ErrBlobUnknown when d is unlinked from repo. It runs
-// before any cache is consulted: the stat and presign caches are keyed by
-// hold, and the bytes stay on the hold after an unlink.
+// before the stat and presign caches are consulted: they are keyed by
+// hold, and the bytes stay on the hold after an unlink. Its own answers
+// are cached, current with every unlink (unlinkcache.go).
 func (s *Store) checkLinked(ctx context.Context, repo registry.Repo, d oci.Digest) error {
-	unlinked, err := s.tombstones.BlobTombstones(ctx, repo.Owner.DID, repo.Path(), d.String())
+	unlinked, err := s.isUnlinked(ctx, repo.Owner.DID, repo.Path(), d)
 	if err != nil {
 		return fmt.Errorf("blob %s in %s: %w", d, repo.Name, err)
 	}
-	if len(unlinked) > 0 {
+	if unlinked {
 		return fmt.Errorf("blob %s was deleted from %s: %w", d, repo.Name, registry.ErrBlobUnknown)
 	}
 	return nil
@@ -116,11 +118,13 @@ func (s *Store) unlinkedOf(ctx context.Context, repo registry.Repo, digests []oc
 // blob is already stored.
 func (s *Store) relink(ctx context.Context, did syntax.DID, repoPath string, d oci.Digest) error {
 	ctx = context.WithoutCancel(ctx)
-	// A read first: uploads are frequent, unlinks rare, and a read never
-	// waits for the database's writer.
-	unlinked, err := s.tombstones.BlobTombstones(ctx, did, repoPath, d.String())
-	if err == nil && len(unlinked) > 0 {
-		_, err = s.tombstones.ClearBlobTombstone(ctx, did, repoPath, d.String())
+	// A read first (cached, unlinkcache.go): uploads are frequent, unlinks
+	// rare, and a read never waits for the database's writer.
+	unlinked, err := s.isUnlinked(ctx, did, repoPath, d)
+	if err == nil && unlinked {
+		if _, err = s.tombstones.ClearBlobTombstone(ctx, did, repoPath, d.String()); err == nil {
+			s.unlinkWritten(ctx, did, repoPath, d, false)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("link %s to %s/%s: %w", d, did, repoPath, err)

@@ -84,9 +84,10 @@ func TestUnlinkIsCheckedBeforeCaches(t *testing.T) {
 	}
 	env.Hold.SetDown(false)
 
-	// Linked again behind the store's back: nothing cached answers.
-	if _, err := env.DB.ClearBlobTombstone(t.Context(), alice.DID, repo.Path(), d.String()); err != nil {
-		t.Fatal(err)
+	// Linked again by a mount (how a blob comes back): the unlink's
+	// cached answer goes with it, and nothing cached answers for the hold.
+	if err := env.Store.MountBlob(asAlice, repo, d, nil); err != nil {
+		t.Fatalf("mount: %v", err)
 	}
 	// Pulls read a public hold anonymously, so alice's answers are the
 	// anonymous ones too: the first pull asks afresh, the second reuses it.
@@ -121,12 +122,14 @@ func TestDeleteBlobTheRepositoryDoesNotHave(t *testing.T) {
 }
 
 // TestTombstoneFailureFailsClosed: when the tombstones cannot be read, a
-// blob is neither served from a cache nor reported unknown: the request
-// fails (500), and an upload does not report success.
+// blob whose unlink state is not cached is neither served from another
+// cache nor reported unknown: the request fails (500), an upload of a
+// blob not known to be linked does not report success, and a delete
+// fails without recording anything.
 func TestTombstoneFailureFailsClosed(t *testing.T) {
 	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
 	env.AddUser("alice.test")
-	repo := env.Repo(t, "alice.test/app")
+	repo, other := env.Repo(t, "alice.test/app"), env.Repo(t, "alice.test/other")
 	data := storagetest.RandomBytes(200)
 	d := storagetest.Upload(t, env.Store, repo, data, 1000)
 	if _, err := env.Store.StatBlob(t.Context(), repo, d, true); err != nil {
@@ -135,20 +138,26 @@ func TestTombstoneFailureFailsClosed(t *testing.T) {
 	if err := env.DB.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.StatBlob(t.Context(), repo, d, true); err == nil || errors.Is(err, registry.ErrBlobUnknown) {
+	// The hold has the blob and the stat is cached, but whether it is
+	// unlinked from other was never read.
+	if _, err := env.Store.StatBlob(t.Context(), other, d, false); err == nil || errors.Is(err, registry.ErrBlobUnknown) {
 		t.Fatalf("stat with the database closed: %v, want a server error", err)
+	}
+	if _, err := env.Store.BlobURL(t.Context(), other, d); err == nil || errors.Is(err, registry.ErrBlobUnknown) {
+		t.Fatalf("URL with the database closed: %v, want a server error", err)
 	}
 	if err := env.Store.DeleteBlob(t.Context(), repo, d); err == nil || errors.Is(err, registry.ErrBlobUnknown) {
 		t.Fatalf("delete with the database closed: %v, want a server error", err)
 	}
+	fresh := storagetest.RandomBytes(300)
 	up, err := env.Store.StartUpload(t.Context(), repo, oci.Digest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.WriteUpload(t.Context(), repo, up.ID, storagetest.Streamed(0, data)); err != nil {
+	if _, err := env.Store.WriteUpload(t.Context(), repo, up.ID, storagetest.Streamed(0, fresh)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.FinishUpload(t.Context(), repo, up.ID, d); err == nil {
+	if _, err := env.Store.FinishUpload(t.Context(), repo, up.ID, oci.FromBytes(oci.SHA256, fresh)); err == nil {
 		t.Fatal("upload reported success without recording the link")
 	}
 }
