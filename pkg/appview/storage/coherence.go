@@ -23,24 +23,34 @@ import (
 // write this AppView makes to an account's manifest or tag records, before
 // its response goes out:
 //
-//  1. increments the account's version (indexVersionKey), and
-//  2. publishes on indexChannel the DID, that version and what the write
-//     did (indexChange: the record put, or the record key removed).
+//  1. increments the account's version (indexVersionKey),
+//  2. appends that version and what the write did (indexChange: the
+//     record put, or the record key removed) to the account's change log
+//     (indexChangesKey, the last indexChangesKept changes), and
+//  3. publishes the DID, the version and the change on indexChannel.
 //
-// Every other AppView applies the change to its index of that DID when the
-// index is current with the version before it, so a push through one
-// AppView costs the others no listing of the account; an index that missed
-// a version (a message lost, or arriving out of turn) is dropped and listed
-// again on its next use. After a reconnect (messages may have been lost)
-// every index is dropped. Pub/sub is asynchronous, so the answers a client
-// could see stale right after its own push also check the version (one
-// GET): a lookup that misses the index reloads at once when the version
-// moved past the one the index was listed under, and a tag answered from
-// the tag cache is taken again from an index current with the version, or
-// read again from the PDS.
+// Every AppView, the writer included, applies the changes to its index of
+// that DID in version order: a change is applied when the index is current
+// with the version before it. The writer has put the record in its own
+// index already, but an earlier change from another AppView may still be
+// on its way and touch the same record, so only the change applied in turn
+// makes the index current with the version. A push through one AppView so
+// costs the others no listing of the account. Pub/sub is asynchronous, so
+// the answers a client could see stale right after its own push also check
+// the version (one GET), and an index behind it catches up from the change
+// log (one LRANGE; catchUp) rather than the PDS: a lookup that misses the
+// index, and a tag answered from the tag cache, are answered from an index
+// current with the version. An index the log cannot bring up to date (the
+// version before it was trimmed, or a withdrawn push, which is not a
+// record change) is listed again; a tag is then read from the PDS. After a
+// reconnect (messages may have been lost) every index is dropped.
 const (
 	indexVersionKey = "atcr:storage:index-version:"
+	indexChangesKey = "atcr:storage:index-changes:"
 	indexChannel    = "atcr:storage:index-changed"
+	// indexChangesKept bounds an account's change log: an index more
+	// changes behind is listed again.
+	indexChangesKept = 256
 	// indexVersionTTL outlives every cached answer (Options.IndexTTL,
 	// TagTTL), refreshed by each write: a version that expired can only
 	// be compared with answers that expired too.
@@ -53,7 +63,7 @@ const (
 // coherence is the Redis side of it; nil in a Store without Redis.
 type coherence struct {
 	rdb    redis.UniversalClient
-	origin string // this Store's id, so it ignores its own messages
+	origin string // this Store's id: its own messages are not changes to drop an index for
 	log    *slog.Logger
 	pubsub *redis.PubSub
 	cancel context.CancelFunc
@@ -107,9 +117,10 @@ func (s *Store) applyInvalidation(origin string, msg any) {
 		// "ORIGIN DID" (before changes were published) or
 		// "ORIGIN DID VERSION CHANGE-JSON".
 		parts := strings.SplitN(m.Payload, " ", 4)
-		if len(parts) < 2 || parts[0] == origin {
+		if len(parts) < 2 {
 			return
 		}
+		own := parts[0] == origin
 		did, err := syntax.ParseDID(parts[1])
 		if err != nil {
 			return
@@ -120,13 +131,15 @@ func (s *Store) applyInvalidation(origin string, msg any) {
 		}
 		if len(parts) == 4 {
 			version, err := strconv.ParseInt(parts[2], 10, 64)
-			var change indexChange
-			if err == nil && json.Unmarshal([]byte(parts[3]), &change) == nil && change.valid(did) &&
-				s.applyChange(idx, version, change) {
+			change, ok := parseChange(did, parts[3])
+			if err == nil && ok && s.applyChange(idx, version, change) {
 				return
 			}
 		}
-		s.indexes.remove(did)
+		// Our own withdrawn push dropped our index when it was written.
+		if !own {
+			s.indexes.remove(did)
+		}
 	}
 }
 
@@ -170,35 +183,77 @@ func (s *Store) indexChanged(ctx context.Context, did syntax.DID, change indexCh
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), coherenceTimeout)
 	defer cancel()
-	key := indexVersionKey + did.String()
-	// INCR and PUBLISH in one script, so messages leave in version order
-	// (a MULTI could not put INCR's answer into the message).
-	v, err := announceScript.Run(ctx, s.coh.rdb, []string{key}, indexChannel,
-		s.coh.origin+" "+did.String(), string(body), int64(indexVersionTTL/time.Second)).Int64()
+	keys := []string{indexVersionKey + did.String(), indexChangesKey + did.String()}
+	// INCR, the log and PUBLISH in one script, so changes are logged and
+	// leave in version order (a MULTI could not put INCR's answer into
+	// the message). Our own index has our record already; it becomes
+	// current with v when our message comes back in turn.
+	v, err := announceScript.Run(ctx, s.coh.rdb, keys, indexChannel,
+		s.coh.origin+" "+did.String(), string(body), int64(indexVersionTTL/time.Second), indexChangesKept).Int64()
 	if err != nil {
 		s.log.WarnContext(ctx, "storage: announce index change", "did", did, "err", err)
 		return 0
 	}
-	// Our own index has our write; it is current only if no other AppView
-	// wrote since it was last known current.
-	if idx := s.loadedIndex(did); idx != nil {
-		idx.version.CompareAndSwap(v-1, v)
-	}
 	return v
 }
 
-// announceScript increments the version (KEYS[1]), refreshes its TTL
-// (ARGV[4] seconds) and publishes "ARGV[2] VERSION ARGV[3]" on ARGV[1].
+// announceScript increments the version (KEYS[1]), appends "VERSION
+// ARGV[3]" to the change log (KEYS[2], trimmed to ARGV[5] entries), gives
+// both a TTL of ARGV[4] seconds and publishes "ARGV[2] VERSION ARGV[3]" on
+// ARGV[1].
 var announceScript = redis.NewScript(`
 local v = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. v .. ' ' .. ARGV[3])
+local entry = v .. ' ' .. ARGV[3]
+redis.call('RPUSH', KEYS[2], entry)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. entry)
 return v
 `)
 
+// catchUp brings idx up to version from the account's change log (one
+// LRANGE) and reports whether it is current with it now; false means the
+// log cannot (without Redis, a version trimmed from it or a withdrawn
+// push) and the index must be listed again.
+func (s *Store) catchUp(ctx context.Context, idx *repoIndex, version int64) bool {
+	if idx.version.Load() >= version {
+		return true
+	}
+	if s.coh == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
+	defer cancel()
+	entries, err := s.coh.rdb.LRange(ctx, indexChangesKey+idx.did.String(), 0, -1).Result()
+	if err != nil {
+		s.log.WarnContext(ctx, "storage: read index change log", "did", idx.did, "err", err)
+		return false
+	}
+	for _, e := range entries {
+		v, body, ok := strings.Cut(e, " ")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return false
+		}
+		if n <= idx.version.Load() {
+			continue
+		}
+		if n > version {
+			break
+		}
+		change, ok := parseChange(idx.did, body)
+		if !ok || !s.applyChange(idx, n, change) {
+			return false
+		}
+	}
+	return idx.version.Load() >= version
+}
+
 // indexOutdated reports whether another AppView wrote to the account
-// since idx was listed (one GET; false without Redis).
+// since idx was listed and the change log cannot bring it up to date (one
+// GET, and an LRANGE when it is behind; false without Redis).
 func (s *Store) indexOutdated(ctx context.Context, idx *repoIndex) bool {
 	v, ok := s.indexVersion(ctx, idx.did)
-	return ok && v > idx.version.Load()
+	return ok && !s.catchUp(ctx, idx, v)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/redis/go-redis/v9"
 
+	"atcr.io/internal/redistest"
 	"atcr.io/pkg/appview/bytecache"
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/atproto/atcr"
@@ -49,8 +50,9 @@ func TestApplyInvalidation(t *testing.T) {
 }
 
 // TestApplyChange: a change announced with the version after the index's
-// is applied and makes the index current with it; one the index already
-// has (listed after the write) changes nothing; one after a missed
+// (by another AppView or this one) is applied and makes the index current
+// with it; one the index already has (listed after the write) changes
+// nothing; one after a missed
 // version, a malformed one, or a message without a change drops the index
 // so it is listed again.
 func TestApplyChange(t *testing.T) {
@@ -82,12 +84,11 @@ func TestApplyChange(t *testing.T) {
 	if a, ok := s.tagCache.Get(tagKey{did: alice, repo: "app", tag: "v1"}); !ok || a.digest != d || a.version != 6 {
 		t.Fatalf("the tag cache after another AppView moved the tag: %+v, %v", a, ok)
 	}
-	send("me", 7, indexChange{DropTag: "app:v1"}) // our own: already applied locally
 	send("other", 6, indexChange{DropManifest: "3m1"})
 	if i := current(); i != idx || i.manifest("3m1") == nil {
-		t.Fatal("a change the index already has (or our own) was applied again")
+		t.Fatal("a change the index already has was applied again")
 	}
-	send("other", 7, indexChange{DropTag: "app:v1"})
+	send("me", 7, indexChange{DropTag: "app:v1"}) // our own, applied in turn like the others'
 	if idx.tag("app:v1") != nil || idx.version.Load() != 7 {
 		t.Fatal("the tag was not dropped")
 	}
@@ -116,5 +117,94 @@ func TestApplyChange(t *testing.T) {
 	s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: "other " + alice.String() + " 8 {not json"})
 	if current() != nil {
 		t.Error("a change that does not decode kept the index")
+	}
+}
+
+// TestOwnChangeIsAppliedInTurn: this AppView's own write is in its index
+// at once, but an earlier write of another AppView to the same tag may
+// still be on its way; applied after ours it would put the tag back, so
+// the index is current with our version only once our own message, in
+// turn, put our tag again.
+func TestOwnChangeIsAppliedInTurn(t *testing.T) {
+	alice := syntax.DID("did:plc:alice")
+	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
+		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() })}
+	idx := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	idx.version.Store(4)
+	s.indexes.add(alice, idx)
+	tagAt := func(uri string) *pdsread.TagRecord {
+		return &pdsread.TagRecord{RKey: "app:latest", Value: atcr.Tag{Repository: "app", Tag: "latest", Manifest: uri}}
+	}
+	theirs, ours := tagAt(pdsread.ManifestURI(alice, "3m1")), tagAt(pdsread.ManifestURI(alice, "3m2"))
+	send := func(from string, version int64, c indexChange) {
+		t.Helper()
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: fmt.Sprintf("%s %s %d %s", from, alice, version, b)})
+	}
+
+	idx.putTag(ours) // our write, version 6, in our index at once
+	send("other", 5, indexChange{PutTag: theirs})
+	if idx.version.Load() != 5 {
+		t.Fatalf("version %d after the other AppView's change 5, want 5", idx.version.Load())
+	}
+	send("me", 6, indexChange{PutTag: ours})
+	if got := idx.tag("app:latest"); idx.version.Load() != 6 || got == nil || got.Value.Manifest != ours.Value.Manifest {
+		t.Fatalf("after our own change 6: version %d, tag %+v; want 6 and our manifest", idx.version.Load(), got)
+	}
+}
+
+// TestCatchUpFromChangeLog: an index that missed the messages (it was
+// being listed, or the subscription is slow) is brought up to the version
+// from the account's change log in Redis; one whose next version was
+// trimmed from the log, or that a withdrawn push stands in the way of,
+// cannot be, and is listed again.
+func TestCatchUpFromChangeLog(t *testing.T) {
+	rdb := redistest.New(t)
+	alice := syntax.DID("did:plc:alice")
+	newStore := func(origin string) *Store {
+		return &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
+			tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() }),
+			coh:      &coherence{rdb: rdb, origin: origin, log: slog.New(slog.DiscardHandler)}}
+	}
+	a, b := newStore("a"), newStore("b") // no subscriptions: only the log helps
+	idx := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	b.indexes.add(alice, idx)
+	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
+	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
+		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
+	tag := &pdsread.TagRecord{RKey: "app:v1", Value: atcr.Tag{Repository: "app", Tag: "v1", Manifest: rec.URI}}
+	ctx := t.Context()
+
+	a.indexChanged(ctx, alice, indexChange{PutManifest: rec})
+	v := a.indexChanged(ctx, alice, indexChange{PutTag: tag})
+	if v != 2 {
+		t.Fatalf("version %d after two writes, want 2", v)
+	}
+	if !b.catchUp(ctx, idx, v) || idx.version.Load() != 2 || idx.manifest("3m1") == nil || idx.tag("app:v1") == nil {
+		t.Fatalf("not caught up from the log: version %d", idx.version.Load())
+	}
+	if b.indexOutdated(ctx, idx) {
+		t.Fatal("a caught-up index counts as outdated")
+	}
+
+	a.indexChanged(ctx, alice, indexChange{}) // a withdrawn push
+	a.indexChanged(ctx, alice, indexChange{DropTag: "app:v1"})
+	if !b.indexOutdated(ctx, idx) || idx.version.Load() != 2 {
+		t.Fatalf("caught up past a withdrawn push: version %d", idx.version.Load())
+	}
+
+	behind := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	behind.version.Store(4)
+	for range indexChangesKept + 1 {
+		v = a.indexChanged(ctx, alice, indexChange{DropTag: "app:v1"})
+	}
+	if b.catchUp(ctx, behind, v) || behind.version.Load() != 4 {
+		t.Fatalf("caught up although version 5 was trimmed from the log: version %d", behind.version.Load())
+	}
+	if n, err := rdb.LLen(ctx, indexChangesKey+alice.String()).Result(); err != nil || n != indexChangesKept {
+		t.Fatalf("the log holds %d changes (%v), want %d", n, err, indexChangesKept)
 	}
 }

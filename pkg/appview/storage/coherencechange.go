@@ -43,11 +43,24 @@ func (c indexChange) valid(did syntax.DID) bool {
 	return true
 }
 
-// applyChange applies a change another AppView announced with version to
-// idx, if idx is current with the version before it, and reports whether
-// idx is now current with version (false: idx missed a write and must be
-// listed again).
+// parseChange decodes a change of did's records as published.
+func parseChange(did syntax.DID, body string) (indexChange, bool) {
+	var c indexChange
+	if json.Unmarshal([]byte(body), &c) != nil || !c.valid(did) {
+		return indexChange{}, false
+	}
+	return c, true
+}
+
+// applyChange applies a change announced with version (by any AppView,
+// this one included) to idx, if idx is current with the version before
+// it, and reports whether idx is now current with version (false: idx
+// missed a write and must be listed again). Changes to one index are
+// applied one at a time (the subscription and catchUp both apply them),
+// so a change is never applied over a later one.
 func (s *Store) applyChange(idx *repoIndex, version int64, c indexChange) bool {
+	idx.applyMu.Lock()
+	defer idx.applyMu.Unlock()
 	switch current := idx.version.Load(); {
 	case current >= version:
 		return true // listed after this write
@@ -70,10 +83,8 @@ func (s *Store) applyChange(idx *repoIndex, version int64, c indexChange) bool {
 		}
 		idx.removeTag(c.DropTag)
 	}
-	// Our own write may have moved the version meanwhile (its CAS then
-	// failed, leaving it for this one): the index is current either way
-	// only if nothing else is missing.
-	return idx.version.CompareAndSwap(version-1, version) || idx.version.Load() >= version
+	idx.version.Store(version)
+	return true
 }
 
 // peerTagWritten updates the tag cache after another AppView moved a tag:

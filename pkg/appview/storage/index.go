@@ -55,6 +55,8 @@ type repoIndex struct {
 	// version is the account's version in Redis the index is current with
 	// (read before the listing; see coherence.go); 0 without Redis.
 	version atomic.Int64
+	// applyMu orders the changes applied to the index (applyChange).
+	applyMu sync.Mutex
 }
 
 // indexCache keeps the indexes of at most maxIndexes DIDs and about

@@ -73,7 +73,7 @@ func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	if hit && versioned {
 		// Another AppView wrote to the account since: our index has its
 		// writes once it is current with the version (coherence.go).
-		if rec := s.tagFromCurrentIndex(repo, tag, version); rec != nil {
+		if rec := s.tagFromCurrentIndex(ctx, repo, tag, version); rec != nil {
 			s.tagCache.Set(key, tagAnswer{digest: rec.Digest, version: version})
 			return rec.Digest, rec, nil
 		}
@@ -100,13 +100,14 @@ func (s *Store) tagDigest(ctx context.Context, repo registry.Repo, tag oci.Tag) 
 	return rec.Digest, rec, nil
 }
 
-// tagFromCurrentIndex answers a tag from the loaded index when it is
-// current with version: every AppView's writes up to it are applied there.
-// Only a tag answered within TagTTL is taken from it (the caller checks),
-// so a tag changed directly on the PDS is seen as soon as without Redis.
-func (s *Store) tagFromCurrentIndex(repo registry.Repo, tag oci.Tag, version int64) *pdsread.ManifestRecord {
+// tagFromCurrentIndex answers a tag from the loaded index once it is
+// current with version (caught up from the change log if behind): every
+// AppView's writes up to it are applied there. Only a tag answered within
+// TagTTL is taken from it (the caller checks), so a tag changed directly
+// on the PDS is seen as soon as without Redis.
+func (s *Store) tagFromCurrentIndex(ctx context.Context, repo registry.Repo, tag oci.Tag, version int64) *pdsread.ManifestRecord {
 	idx := s.loadedIndex(repo.Owner.DID)
-	if idx == nil || idx.version.Load() < version {
+	if idx == nil || !s.catchUp(ctx, idx, version) {
 		return nil
 	}
 	t := idx.tag(pdsread.TagRecordKey(repo.Path(), tag))
