@@ -136,14 +136,19 @@ mixed_costs() {
 }
 
 # mixed_cluster (MIXED_CLUSTER=1, bench/run.sh --mixed-cluster; the last leg, as it
-# stops the single-node stack): test/stack/cluster.sh --background (Caddy on
-# 127.0.0.1:5000 round-robin over two AppViews on PostgreSQL and Redis, the same
-# hold, PDS and Jetstream as the local stack), the same mixed load, recorded as
-# mixed_cluster_* with ATCR single-node's figures from this run (mixed_once atcr)
-# in the reference column: the cluster's rates are judged ≥ 0.8× single-node.
+# stops the single-node stack) runs the same load twice through test/stack/cluster.sh
+# --background (Caddy on 127.0.0.1:5000, the same hold, PDS and Jetstream as the local
+# stack):
+#   1. CLUSTER_APPVIEWS=1 CLUSTER_SHARED=0: one AppView on SQLite and in-memory state
+#      behind Caddy — single-node as deployed behind a load balancer;
+#   2. the cluster: two AppViews round robin, on PostgreSQL and Redis.
+# The cluster's figures are recorded twice: as mixed_cluster_* with ATCR single-node's
+# figures from this run (mixed_once atcr, no Caddy) in the reference column, and as
+# mixed_clusterlb_* with leg 1's in the reference column. Both are judged ≥ 0.8×: the
+# first includes the load balancer's cost, the second is the shared state's alone.
 mixed_cluster() {
 	((MIXED_DURATION > 0 && MIXED_CLUSTER && WITH_ATCR)) || return 0
-	local single="$WORK/mixed-atcr.tsv" tsv="$WORK/mixed_cluster-atcr.tsv" load kind a d e f
+	local single="$WORK/mixed-atcr.tsv" lb="$WORK/mixed_clusterlb-single.tsv" tsv="$WORK/mixed_cluster-atcr.tsv"
 	[[ -x "$ROOT/test/stack/cluster.sh" ]] || {
 		record error mixed_cluster_errors atcr "test/stack/cluster.sh is missing (branch cluster-e2e)"
 		return 0
@@ -153,35 +158,58 @@ mixed_cluster() {
 		"$ROOT/test/stack/stop.sh" dev || die "could not stop the single-node stack before the cluster leg"
 		STACK_STARTED=0
 	fi
-	log "cluster: test/stack/cluster.sh --background"
-	if ! STACK_LOG_LEVEL=warn "$ROOT/test/stack/cluster.sh" --background >"$WORK/cluster-start.log" 2>&1; then
-		record error mixed_cluster_errors atcr "the cluster did not start: $(last_line "$WORK/cluster-start.log")"
-		MIXED_CLUSTER_STARTED=1 # stop what did start
-		return 0
+	cluster_leg lb-single "$lb" "one AppView (SQLite, no Redis) behind Caddy" CLUSTER_APPVIEWS=1 CLUSTER_SHARED=0 || return 0
+	cluster_leg cluster "$tsv" "two AppViews behind Caddy, PostgreSQL and Redis" CLUSTER_APPVIEWS=2 CLUSTER_SHARED=1 || return 0
+	mixed_record "$tsv" atcr mixed_cluster
+	mixed_reference_column "$single" mixed_cluster
+	mixed_op_rows "$tsv" atcr mixed_clusterlb
+	mixed_reference_column "$lb" mixed_clusterlb
+}
+
+# cluster_leg LABEL TSV DESCRIPTION ENV...: start test/stack/cluster.sh with ENV, run
+# the mixed load through its Caddy into TSV, stop it. Fails (after recording the
+# error) when the cluster did not start or the load failed.
+cluster_leg() {
+	local label=$1 tsv=$2 what=$3 load
+	shift 3
+	log "cluster leg $label: $what (test/stack/cluster.sh --background)"
+	MIXED_CLUSTER_STARTED=1 # stop whatever starts
+	if ! env "$@" STACK_LOG_LEVEL=warn "$ROOT/test/stack/cluster.sh" --background >"$WORK/cluster-$label-start.log" 2>&1; then
+		record error mixed_cluster_errors atcr "the cluster ($label) did not start: $(last_line "$WORK/cluster-$label-start.log")"
+		return 1
 	fi
-	MIXED_CLUSTER_STARTED=1
 	# shellcheck disable=SC1091
 	. "$ROOT/var/cluster/stack.env"
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	if ! MIXEDLOAD_USERNAME=$ATCR_USERNAME MIXEDLOAD_PASSWORD=$ATCR_PASSWORD "$MIXED_BIN" -registry "$ATCR_APPVIEW_URL" \
-		-prefix "$ATCR_USERNAME" -pids-file "$ROOT/var/cluster.pids" -label cluster -tsv "$tsv" \
-		-c "$MIXED_CLIENTS" -pushers "$MIXED_PUSHERS" -d "${MIXED_DURATION}s" >"$WORK/mixed_cluster.txt" 2>"$WORK/mixed_cluster.err"; then
-		record error mixed_cluster_errors atcr "mixedload failed: $(last_line "$WORK/mixed_cluster.err")"
-		return 0
+		-prefix "$ATCR_USERNAME" -pids-file "$ROOT/var/cluster.pids" -label "$label" -tsv "$tsv" \
+		-c "$MIXED_CLIENTS" -pushers "$MIXED_PUSHERS" -d "${MIXED_DURATION}s" >"$WORK/mixed_$label.txt" 2>"$WORK/mixed_$label.err"; then
+		record error mixed_cluster_errors atcr "mixedload failed ($label): $(last_line "$WORK/mixed_$label.err")"
+		mixed_cluster_stop || true
+		return 1
 	fi
-	mixed_record "$tsv" atcr mixed_cluster
-	# The reference column of the cluster rows: single-node ATCR, same run.
-	if [[ -s "$single" ]]; then
-		while IFS=$'\t' read -r kind _ a _ _ d e f _; do
-			[[ "$kind" == op && "$a" != verify ]] || continue
-			record run "mixed_cluster_${a}_rps" reference "$d"
-			record run "mixed_cluster_${a}_p50_ms" reference "$e"
-			record run "mixed_cluster_${a}_p99_ms" reference "$f"
-		done <"$single"
-	fi
-	meta "mixed_cluster on atcr" "two AppViews behind Caddy (test/stack/cluster.sh), PostgreSQL and Redis; load average $load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-	log "mixed load on the cluster (load average $load):"
-	sed -n '1,9p' "$WORK/mixed_cluster.txt" >&2
+	meta "mixed_cluster leg $label" "$what (test/stack/cluster.sh); load average $load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	log "mixed load, cluster leg $label (load average $load):"
+	sed -n '1,9p' "$WORK/mixed_$label.txt" >&2
+	mixed_cluster_stop || die "could not stop the cluster after leg $label"
+}
+
+# mixed_op_rows TSV REGISTRY PREFIX records only the per-operation rows of TSV.
+mixed_op_rows() {
+	local tsv=$1 reg=$2 prefix=$3 kind a d e f
+	while IFS=$'\t' read -r kind _ a _ _ d e f _; do
+		[[ "$kind" == op && "$a" != verify ]] || continue
+		record run "${prefix}_${a}_rps" "$reg" "$d"
+		record run "${prefix}_${a}_p50_ms" "$reg" "$e"
+		record run "${prefix}_${a}_p99_ms" "$reg" "$f"
+	done <"$tsv"
+}
+
+# mixed_reference_column TSV PREFIX: TSV's per-operation figures as the reference
+# column of PREFIX's rows (nothing when TSV is missing).
+mixed_reference_column() {
+	[[ -s "$1" ]] || return 0
+	mixed_op_rows "$1" reference "$2"
 }
 
 # mixed_cluster_stop stops the cluster mixed_cluster started (bench/run.sh's cleanup).

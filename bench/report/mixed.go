@@ -16,6 +16,8 @@ import (
 //	mixed_cost_<op>_cpu_ms                                   CPU ms per operation, all processes, one operation alone
 //	mixed_cluster_<…>                                        the same on the two-AppView cluster: its ATCR column is
 //	                                                         the cluster, its reference column ATCR single-node
+//	mixed_clusterlb_<op>_rps/_p50_ms/_p99_ms                 the cluster again, against one AppView without shared
+//	                                                         state behind the same Caddy (the shared state's cost)
 var mixedOps = []string{"pull", "push", "manifest_head_tag", "manifest_get_tag", "manifest_get_digest", "tag_list"}
 
 // mixedJudgedOps must reach the reference's rate (issue 15: pulls and
@@ -33,9 +35,13 @@ func lookupMixedFigure(id string) (Figure, bool) {
 	if !ok {
 		return Figure{}, false
 	}
-	rest, cluster := strings.CutPrefix(rest, "cluster_")
 	where, vs := "mixed load", "reference"
-	if cluster {
+	cluster := false
+	if r, ok := strings.CutPrefix(rest, "clusterlb_"); ok {
+		rest, cluster = r, true
+		where, vs = "mixed load, two-AppView cluster (reference column: ATCR single-node behind the same Caddy)", "single-node behind Caddy"
+	} else if r, ok := strings.CutPrefix(rest, "cluster_"); ok {
+		rest, cluster = r, true
 		where, vs = "mixed load, two-AppView cluster (reference column: ATCR single-node)", "single-node"
 	}
 	num := func(format string) func(float64) string {

@@ -22,29 +22,35 @@ func TestMixedFigures(t *testing.T) {
 		"run\tmixed_cluster_pull_rps\treference\t90",
 		"run\tmixed_cluster_manifest_get_tag_rps\tatcr\t70",
 		"run\tmixed_cluster_errors\tatcr\t2",
+		"run\tmixed_clusterlb_pull_rps\tatcr\t72",
+		"run\tmixed_clusterlb_pull_rps\treference\t80",
+		"run\tmixed_clusterlb_manifest_get_digest_rps\tatcr\t50",
+		"run\tmixed_clusterlb_manifest_get_digest_rps\treference\t100",
 	}, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rows := Rows(raw)
 	for id, want := range map[string]struct{ atcr, target, verdict string }{
-		"mixed_pull_rps":                     {"90.0", "≥ 1× reference", Miss},
-		"mixed_manifest_get_digest_rps":      {"300.0", "≥ 1× reference", Pass},
-		"mixed_push_rps":                     {"1.0", "–", Info},
-		"mixed_pull_p99_ms":                  {"50.0", "–", Info},
-		"mixed_errors":                       {"0", "= 0", Pass},
-		"mixed_peak_rss_appview":             {"50.0", "–", Info},
-		"mixed_cost_pull_cpu_ms":             {"3.50", "–", Info},
-		"mixed_cluster_pull_rps":             {"72.0", "≥ 0.8× single-node (reference column)", Pass},
-		"mixed_cluster_manifest_get_tag_rps": {"70.0", "≥ 0.8× single-node (reference column)", NotMeasured},
-		"mixed_cluster_errors":               {"2", "= 0", Miss},
+		"mixed_pull_rps":                          {"90.0", "≥ 1× reference", Miss},
+		"mixed_manifest_get_digest_rps":           {"300.0", "≥ 1× reference", Pass},
+		"mixed_push_rps":                          {"1.0", "–", Info},
+		"mixed_pull_p99_ms":                       {"50.0", "–", Info},
+		"mixed_errors":                            {"0", "= 0", Pass},
+		"mixed_peak_rss_appview":                  {"50.0", "–", Info},
+		"mixed_cost_pull_cpu_ms":                  {"3.50", "–", Info},
+		"mixed_cluster_pull_rps":                  {"72.0", "≥ 0.8× single-node (reference column)", Pass},
+		"mixed_cluster_manifest_get_tag_rps":      {"70.0", "≥ 0.8× single-node (reference column)", NotMeasured},
+		"mixed_cluster_errors":                    {"2", "= 0", Miss},
+		"mixed_clusterlb_pull_rps":                {"72.0", "≥ 0.8× single-node behind Caddy (reference column)", Pass},
+		"mixed_clusterlb_manifest_get_digest_rps": {"50.0", "≥ 0.8× single-node behind Caddy (reference column)", Miss},
 	} {
 		r := rowByID(t, rows, id)
 		if r.ATCR != want.atcr || r.Target != want.target || r.Verdict != want.verdict {
 			t.Errorf("%s: ATCR %q target %q verdict %q, want %+v", id, r.ATCR, r.Target, r.Verdict, want)
 		}
 	}
-	for _, bad := range []string{"mixed_nope_rps", "mixed_pull_p75_ms", "mixed_cost_pull", "mixed_cluster_cost_pull_cpu_ms", "mixed_peak_rss_Bad Name"} {
+	for _, bad := range []string{"mixed_nope_rps", "mixed_pull_p75_ms", "mixed_cost_pull", "mixed_cluster_cost_pull_cpu_ms", "mixed_clusterlb_cost_pull_cpu_ms", "mixed_peak_rss_Bad Name"} {
 		if _, ok := lookupMixedFigure(bad); ok {
 			t.Errorf("lookupMixedFigure(%q) accepted it", bad)
 		}

@@ -8,6 +8,11 @@
 #   Redis 127.0.0.1:16379,
 #   AppViews appview-1 … appview-N on 127.0.0.1:5001 … 500N (N = CLUSTER_APPVIEWS, default 2),
 #   Caddy on http://127.0.0.1:5000: round robin over the AppViews, no stickiness.
+# CLUSTER_SHARED=0 (only with CLUSTER_APPVIEWS=1) leaves PostgreSQL and Redis out: one
+# AppView on its own SQLite database and in-memory state behind the same Caddy, which
+# is make run's single node behind a load balancer — the baseline bench/run.sh
+# --mixed-cluster measures the cluster against, so that figure is the shared state's
+# cost apart from the load balancer's.
 # The registry's address is 127.0.0.1:5000, as with `make run`. Every AppView has the
 # same keys (copied from appview-1's data directory before the others start) and
 # gets ATCR_DATABASE_URL and ATCR_REDIS_URL. PostgreSQL and Redis run as their
@@ -42,6 +47,8 @@ JETSTREAM_ADDR=127.0.0.1:6008
 PG_PORT=15432
 REDIS_PORT=16379
 APPVIEWS=${CLUSTER_APPVIEWS:-2}
+SHARED=${CLUSTER_SHARED:-1}
+PG_URL="" REDIS_URL=""
 LOG_LEVEL=${STACK_LOG_LEVEL:-info}
 
 T0=$(now_ms)
@@ -89,10 +96,12 @@ stop_cluster() {
 preflight() {
 	[[ $(id -u) == 0 ]] || die "the cluster launcher needs root (PostgreSQL and Redis run as their own users)"
 	[[ "$APPVIEWS" =~ ^[1-9]$ ]] || die "CLUSTER_APPVIEWS must be 1 to 9"
+	[[ "$SHARED" == 0 || "$SHARED" == 1 ]] || die "CLUSTER_SHARED must be 0 or 1"
+	((SHARED || APPVIEWS == 1)) || die "CLUSTER_SHARED=0 needs CLUSTER_APPVIEWS=1: AppViews without shared state are not a cluster"
 	"$STACK_DIR/install.sh"
 	require_node_modules
 	require_binaries
-	require_cluster_engines
+	((SHARED)) && require_cluster_engines
 	command -v caddy >/dev/null || die "caddy is missing: run test/stack/install.sh"
 	if previous_stack_running "$PIDFILE"; then
 		die "a cluster is already running (pids in $PIDFILE): stop it with $0 stop"
@@ -192,8 +201,10 @@ start_cluster() {
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/atcr-cluster.$(basename "$ROOT").XXXXXX") # named after the checkout: several may run
 	chmod 755 "$tmp"
 	echo "$tmp" >"$TMP_RECORD"
-	start_postgres "$tmp/postgres" "$PG_PORT"
-	start_redis "$tmp/redis" "$REDIS_PORT"
+	if ((SHARED)); then
+		start_postgres "$tmp/postgres" "$PG_PORT"
+		start_redis "$tmp/redis" "$REDIS_PORT"
+	fi
 
 	wait_file pds "$accounts" 60 "$pds_pid"
 	wait_http pds "$PLC_URL/_health" 10 200 "$pds_pid"
@@ -222,7 +233,7 @@ start_cluster() {
 	start_service caddy "$STATE/Caddyfile" env HOME="$STATE/caddy-home" XDG_DATA_HOME="$STATE/caddy-home" XDG_CONFIG_HOME="$STATE/caddy-home" \
 		caddy run --config "$STATE/Caddyfile" --adapter caddyfile
 	wait_http caddy "http://$LB_ADDR/health" 30 200 "$SERVICE_PID"
-	log "$APPVIEWS AppViews up behind the load balancer ($(elapsed "$T0") s)"
+	log "$APPVIEWS AppView(s) up behind the load balancer ($( ((SHARED)) && echo "PostgreSQL and Redis" || echo "no shared state: SQLite, in-memory"); $(elapsed "$T0") s)"
 }
 
 write_stack_env() {
@@ -262,8 +273,8 @@ banner() {
 
 ATCR cluster is up in $(elapsed "$T0") s
   registry  $ATCR_APPVIEW_URL   (Caddy, round robin over $ATCR_APPVIEW_ADDRS)
-  database  $ATCR_DATABASE_URL
-  redis     $ATCR_REDIS_URL
+  database  ${ATCR_DATABASE_URL:-SQLite in var/cluster/appview-1 (CLUSTER_SHARED=0)}
+  redis     ${ATCR_REDIS_URL:-none (CLUSTER_SHARED=0)}
   hold      $ATCR_HOLD_URL   ($ATCR_HOLD_DID, embedded S3 $ATCR_S3_ENDPOINT)
   PDS       $ATCR_PDS_URL   PLC $ATCR_PLC_URL   Jetstream $ATCR_JETSTREAM_URL
   accounts  $ATCR_USERNAME ($ATCR_DID), $ATCR_USERNAME2 ($ATCR_DID2)
