@@ -25,11 +25,12 @@
 //   - index.go: the per-DID repository index (manifests and tags listed
 //     from the PDS, updated by our own writes, refreshed after a TTL) that
 //     answers tag lists, referrers, digest lookups and the catalog.
-//   - coherence.go: with Options.Redis, read-your-writes across the
-//     AppViews sharing it: each write to an account's manifest or tag
-//     records bumps the account's version and announces the DID on a
-//     channel; the others drop their index of it, and index misses and
-//     cached tags compare versions (see docs/cluster.md).
+//   - coherence.go, coherencechange.go: with Options.Redis, read-your-
+//     writes across the AppViews sharing it: each write to an account's
+//     manifest or tag records bumps the account's version, logs the change
+//     and publishes it; every AppView applies the changes to its index in
+//     version order, and index misses and cached tags compare versions,
+//     catching up from the log when behind (see docs/cluster.md).
 //   - manifests.go, references.go, tags.go, referrers.go, catalog.go: the
 //     services (references.go checks what a pushed manifest needs).
 //   - manifestput.go, manifestbatch.go: PutManifest — the manifest's bytes
@@ -43,6 +44,9 @@
 //   - unlink.go: blob DELETE as a per-repository unlink (tombstones in the
 //     AppView database, Options.Tombstones, consulted before the caches),
 //     mounts, and the relink of an upload; the bytes stay in the hold.
+//   - unlinkcache.go: the tombstone answers, cached per repository and
+//     digest, current with this AppView's unlinks and (Redis) the
+//     account's unlink version.
 //   - uploads.go: registry.UploadService over pkg/appview/uploads.
 //   - indexer.go: Options.Indexer, the web UI's index told at once of the
 //     manifest and tag records written and deleted here, and of pushes
