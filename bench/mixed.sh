@@ -189,6 +189,10 @@ cluster_leg() {
 		return 1
 	fi
 	meta "mixed_cluster leg $label" "$what (test/stack/cluster.sh); load average $load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	local kind a d e f
+	while IFS=$'\t' read -r kind _ a _ _ d e f _; do
+		[[ "$kind" == proc ]] && meta "mixed_cluster leg $label process $a" "VmHWM $((d / 1024)) MiB, CPU ${e} s, ${f} ms per operation"
+	done <"$tsv"
 	log "mixed load, cluster leg $label (load average $load):"
 	sed -n '1,9p' "$WORK/mixed_$label.txt" >&2
 	mixed_cluster_stop || die "could not stop the cluster after leg $label"
