@@ -225,7 +225,14 @@ func (s *Store) catchUp(ctx context.Context, idx *repoIndex, version int64) bool
 	}
 	ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
 	defer cancel()
-	entries, err := s.coh.rdb.LRange(ctx, indexChangesKey+idx.did.String(), 0, -1).Result()
+	// The log's tail: the changes since the index's version, and a few
+	// more written since version was read; the whole log only if that
+	// did not reach back far enough.
+	want := min(version-idx.version.Load()+catchUpSlack, indexChangesKept)
+	entries, err := s.changeLog(ctx, idx.did, want)
+	if err == nil && int64(len(entries)) == want && want < indexChangesKept && !startsBy(entries, idx.version.Load()+1) {
+		entries, err = s.changeLog(ctx, idx.did, indexChangesKept)
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "storage: read index change log", "did", idx.did, "err", err)
 		return false
@@ -248,6 +255,28 @@ func (s *Store) catchUp(ctx context.Context, idx *repoIndex, version int64) bool
 		}
 	}
 	return idx.version.Load() >= version
+}
+
+// catchUpSlack is how many changes past the version it was asked for a
+// catch-up reads, for writes landing between the version's GET and the
+// log's LRANGE.
+const catchUpSlack = 16
+
+// changeLog returns the last n entries of the account's change log
+// ("VERSION CHANGE-JSON", oldest first).
+func (s *Store) changeLog(ctx context.Context, did syntax.DID, n int64) ([]string, error) {
+	return s.coh.rdb.LRange(ctx, indexChangesKey+did.String(), -n, -1).Result()
+}
+
+// startsBy reports whether a change log's first entry has a version of at
+// most v (so the log reaches back to v).
+func startsBy(entries []string, v int64) bool {
+	if len(entries) == 0 {
+		return false
+	}
+	first, _, _ := strings.Cut(entries[0], " ")
+	n, err := strconv.ParseInt(first, 10, 64)
+	return err == nil && n <= v
 }
 
 // indexOutdated reports whether another AppView wrote to the account

@@ -208,3 +208,31 @@ func TestCatchUpFromChangeLog(t *testing.T) {
 		t.Fatalf("the log holds %d changes (%v), want %d", n, err, indexChangesKept)
 	}
 }
+
+// TestCatchUpReadsBackPastItsWindow: a catch-up reads the log's tail
+// (the versions asked for and catchUpSlack more); when more writes landed
+// since the version was read than that, the tail does not reach back to
+// the index, and the whole log is read.
+func TestCatchUpReadsBackPastItsWindow(t *testing.T) {
+	rdb := redistest.New(t)
+	alice := syntax.DID("did:plc:alice")
+	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
+		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() }),
+		coh:      &coherence{rdb: rdb, origin: "a", log: slog.New(slog.DiscardHandler)}}
+	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
+	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
+		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
+	ctx := t.Context()
+	s.indexChanged(ctx, alice, indexChange{PutManifest: rec})
+	for i := range catchUpSlack + 20 {
+		tag := &pdsread.TagRecord{RKey: fmt.Sprintf("app:v%d", i), Value: atcr.Tag{Repository: "app", Tag: fmt.Sprintf("v%d", i), Manifest: rec.URI}}
+		s.indexChanged(ctx, alice, indexChange{PutTag: tag})
+	}
+	late := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	if !s.catchUp(ctx, late, 3) || late.version.Load() != 3 {
+		t.Fatalf("not caught up to 3 from a log at %d: version %d", catchUpSlack+21, late.version.Load())
+	}
+	if late.manifest("3m1") == nil || late.tag("app:v0") == nil || late.tag("app:v1") == nil || late.tag("app:v2") != nil {
+		t.Fatal("the index does not hold exactly the changes up to version 3")
+	}
+}

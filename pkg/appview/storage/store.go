@@ -195,7 +195,7 @@ func New(opts Options) (*Store, error) {
 		pushHolds:    bytecache.NewTTL(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
 		privateHolds: bytecache.NewTTL(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
 		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() + digestBytes + 8 }),
-		unlinks:      bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k unlinkKey, _ unlinkAnswer) int64 { return k.bytes() + 16 }),
+		unlinks:      bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k unlinkKey, _ unlinkAnswer) int64 { return k.bytes() + 24 }),
 		stats:        bytecache.NewTTL(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
 		presigned:    bytecache.NewTTL(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
 		manifests: bytecache.NewImmutable(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
