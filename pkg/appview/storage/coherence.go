@@ -152,17 +152,23 @@ func (c *coherence) close() {
 // indexVersion returns the account's version in Redis (0 before any
 // write); ok is false without Redis or when it did not answer.
 func (s *Store) indexVersion(ctx context.Context, did syntax.DID) (int64, bool) {
+	return s.readVersion(ctx, indexVersionKey+did.String())
+}
+
+// readVersion returns the counter at key (0 when there is none); ok is
+// false without Redis or when it did not answer.
+func (s *Store) readVersion(ctx context.Context, key string) (int64, bool) {
 	if s.coh == nil {
 		return 0, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
 	defer cancel()
-	v, err := s.coh.rdb.Get(ctx, indexVersionKey+did.String()).Int64()
+	v, err := s.coh.rdb.Get(ctx, key).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, true
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "storage: read index version", "did", did, "err", err)
+		s.log.WarnContext(ctx, "storage: read version", "key", key, "err", err)
 		return 0, false
 	}
 	return v, true

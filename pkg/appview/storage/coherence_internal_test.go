@@ -57,23 +57,15 @@ func TestApplyInvalidation(t *testing.T) {
 // so it is listed again.
 func TestApplyChange(t *testing.T) {
 	alice := syntax.DID("did:plc:alice")
-	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
-		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() })}
-	idx := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	s := coherenceStore(nil, "me")
+	idx := emptyIndex(alice)
 	idx.version.Store(4)
 	s.indexes.add(alice, idx)
 	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
 	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
 		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
 	tag := &pdsread.TagRecord{RKey: "app:v1", Value: atcr.Tag{Repository: "app", Tag: "v1", Manifest: rec.URI}}
-	send := func(from string, version int64, c any) {
-		t.Helper()
-		b, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: fmt.Sprintf("%s %s %d %s", from, alice, version, b)})
-	}
+	send := func(from string, version int64, c indexChange) { t.Helper(); deliver(t, s, from, alice, version, c) }
 	current := func() *repoIndex { t.Helper(); i, _ := s.indexes.peek(alice); return i }
 
 	send("other", 5, indexChange{PutManifest: rec})
@@ -96,7 +88,7 @@ func TestApplyChange(t *testing.T) {
 		t.Fatal("the dropped tag is still answered from the tag cache")
 	}
 
-	for name, payload := range map[string]any{
+	for name, payload := range map[string]indexChange{
 		"a missed version": indexChange{DropManifest: "3m1"}, // sent as 9 below
 		"no change":        indexChange{},
 		"two changes":      indexChange{DropManifest: "3m1", DropTag: "x"},
@@ -127,23 +119,15 @@ func TestApplyChange(t *testing.T) {
 // turn, put our tag again.
 func TestOwnChangeIsAppliedInTurn(t *testing.T) {
 	alice := syntax.DID("did:plc:alice")
-	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
-		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() })}
-	idx := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	s := coherenceStore(nil, "me")
+	idx := emptyIndex(alice)
 	idx.version.Store(4)
 	s.indexes.add(alice, idx)
 	tagAt := func(uri string) *pdsread.TagRecord {
 		return &pdsread.TagRecord{RKey: "app:latest", Value: atcr.Tag{Repository: "app", Tag: "latest", Manifest: uri}}
 	}
 	theirs, ours := tagAt(pdsread.ManifestURI(alice, "3m1")), tagAt(pdsread.ManifestURI(alice, "3m2"))
-	send := func(from string, version int64, c indexChange) {
-		t.Helper()
-		b, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: fmt.Sprintf("%s %s %d %s", from, alice, version, b)})
-	}
+	send := func(from string, version int64, c indexChange) { t.Helper(); deliver(t, s, from, alice, version, c) }
 
 	idx.putTag(ours) // our write, version 6, in our index at once
 	send("other", 5, indexChange{PutTag: theirs})
@@ -164,13 +148,8 @@ func TestOwnChangeIsAppliedInTurn(t *testing.T) {
 func TestCatchUpFromChangeLog(t *testing.T) {
 	rdb := redistest.New(t)
 	alice := syntax.DID("did:plc:alice")
-	newStore := func(origin string) *Store {
-		return &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
-			tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() }),
-			coh:      &coherence{rdb: rdb, origin: origin, log: slog.New(slog.DiscardHandler)}}
-	}
-	a, b := newStore("a"), newStore("b") // no subscriptions: only the log helps
-	idx := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	a, b := coherenceStore(rdb, "a"), coherenceStore(rdb, "b") // no subscriptions: only the log helps
+	idx := emptyIndex(alice)
 	b.indexes.add(alice, idx)
 	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
 	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
@@ -196,7 +175,7 @@ func TestCatchUpFromChangeLog(t *testing.T) {
 		t.Fatalf("caught up past a withdrawn push: version %d", idx.version.Load())
 	}
 
-	behind := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	behind := emptyIndex(alice)
 	behind.version.Store(4)
 	for range indexChangesKept + 1 {
 		v = a.indexChanged(ctx, alice, indexChange{DropTag: "app:v1"})
@@ -216,9 +195,7 @@ func TestCatchUpFromChangeLog(t *testing.T) {
 func TestCatchUpReadsBackPastItsWindow(t *testing.T) {
 	rdb := redistest.New(t)
 	alice := syntax.DID("did:plc:alice")
-	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
-		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() }),
-		coh:      &coherence{rdb: rdb, origin: "a", log: slog.New(slog.DiscardHandler)}}
+	s := coherenceStore(rdb, "a")
 	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
 	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
 		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
@@ -228,11 +205,39 @@ func TestCatchUpReadsBackPastItsWindow(t *testing.T) {
 		tag := &pdsread.TagRecord{RKey: fmt.Sprintf("app:v%d", i), Value: atcr.Tag{Repository: "app", Tag: fmt.Sprintf("v%d", i), Manifest: rec.URI}}
 		s.indexChanged(ctx, alice, indexChange{PutTag: tag})
 	}
-	late := &repoIndex{did: alice, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+	late := emptyIndex(alice)
 	if !s.catchUp(ctx, late, 3) || late.version.Load() != 3 {
 		t.Fatalf("not caught up to 3 from a log at %d: version %d", catchUpSlack+21, late.version.Load())
 	}
 	if late.manifest("3m1") == nil || late.tag("app:v0") == nil || late.tag("app:v1") == nil || late.tag("app:v2") != nil {
 		t.Fatal("the index does not hold exactly the changes up to version 3")
 	}
+}
+
+// coherenceStore is a Store with just what the coherence code uses: an
+// index cache, a tag cache and, with rdb, Redis under origin (no
+// subscription: messages are delivered by hand).
+func coherenceStore(rdb redis.UniversalClient, origin string) *Store {
+	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
+		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() })}
+	if rdb != nil {
+		s.coh = &coherence{rdb: rdb, origin: origin, log: s.log}
+	}
+	return s
+}
+
+// emptyIndex is an index of did with no records, at version 0.
+func emptyIndex(did syntax.DID) *repoIndex {
+	return &repoIndex{did: did, manifests: map[string]*pdsread.ManifestRecord{}, tags: map[string]*pdsread.TagRecord{}}
+}
+
+// deliver hands s ("me") the message from announces for a change of did's
+// records at version.
+func deliver(t *testing.T, s *Store, from string, did syntax.DID, version int64, c indexChange) {
+	t.Helper()
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: fmt.Sprintf("%s %s %d %s", from, did, version, b)})
 }

@@ -2,11 +2,9 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
-	"github.com/redis/go-redis/v9"
 
 	"atcr.io/pkg/oci"
 )
@@ -95,20 +93,7 @@ func (s *Store) unlinkWritten(ctx context.Context, did syntax.DID, repoPath stri
 // unlinkVersion returns the account's unlink version in Redis (0 before
 // any unlink); ok is false without Redis or when it did not answer.
 func (s *Store) unlinkVersion(ctx context.Context, did syntax.DID) (int64, bool) {
-	if s.coh == nil {
-		return 0, false
-	}
-	ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
-	defer cancel()
-	v, err := s.coh.rdb.Get(ctx, unlinkVersionKey+did.String()).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0, true
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "storage: read unlink version", "did", did, "err", err)
-		return 0, false
-	}
-	return v, true
+	return s.readVersion(ctx, unlinkVersionKey+did.String())
 }
 
 // bumpUnlinkVersion increments the account's unlink version (0, nil
