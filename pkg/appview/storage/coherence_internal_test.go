@@ -52,15 +52,12 @@ func TestApplyInvalidation(t *testing.T) {
 // TestApplyChange: a change announced with the version after the index's
 // (by another AppView or this one) is applied and makes the index current
 // with it; one the index already has (listed after the write) changes
-// nothing; one after a missed
-// version, a malformed one, or a message without a change drops the index
-// so it is listed again.
+// nothing; one after a missed version, a malformed one, or a message
+// without a change drops the index so it is listed again.
 func TestApplyChange(t *testing.T) {
 	alice := syntax.DID("did:plc:alice")
 	s := coherenceStore(nil, "me")
-	idx := emptyIndex(alice)
-	idx.version.Store(4)
-	s.indexes.add(alice, idx)
+	idx := loadedIndexAt(s, alice, 4)
 	d := oci.FromBytes(oci.SHA256, []byte("manifest"))
 	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
 		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
@@ -120,9 +117,7 @@ func TestApplyChange(t *testing.T) {
 func TestOwnChangeIsAppliedInTurn(t *testing.T) {
 	alice := syntax.DID("did:plc:alice")
 	s := coherenceStore(nil, "me")
-	idx := emptyIndex(alice)
-	idx.version.Store(4)
-	s.indexes.add(alice, idx)
+	idx := loadedIndexAt(s, alice, 4)
 	tagAt := func(uri string) *pdsread.TagRecord {
 		return &pdsread.TagRecord{RKey: "app:latest", Value: atcr.Tag{Repository: "app", Tag: "latest", Manifest: uri}}
 	}
@@ -137,6 +132,9 @@ func TestOwnChangeIsAppliedInTurn(t *testing.T) {
 	send("me", 6, indexChange{PutTag: ours})
 	if got := idx.tag("app:latest"); idx.version.Load() != 6 || got == nil || got.Value.Manifest != ours.Value.Manifest {
 		t.Fatalf("after our own change 6: version %d, tag %+v; want 6 and our manifest", idx.version.Load(), got)
+	}
+	if got := idx.bytes.Load(); got != 0 {
+		t.Fatalf("a tag the index held already added %d bytes to its measure", got)
 	}
 }
 
@@ -224,6 +222,14 @@ func coherenceStore(rdb redis.UniversalClient, origin string) *Store {
 		s.coh = &coherence{rdb: rdb, origin: origin, log: s.log}
 	}
 	return s
+}
+
+// loadedIndexAt is an empty index of did at version, loaded in s.
+func loadedIndexAt(s *Store, did syntax.DID, version int64) *repoIndex {
+	idx := emptyIndex(did)
+	idx.version.Store(version)
+	s.indexes.add(did, idx)
+	return idx
 }
 
 // emptyIndex is an index of did with no records, at version 0.

@@ -68,12 +68,18 @@ func (s *Store) applyChange(idx *repoIndex, version int64, c indexChange) bool {
 		return false // a version was missed
 	}
 	switch {
+	// A record the index holds already (our own write, coming back in
+	// turn, or a moved tag) is replaced without counting its bytes again.
 	case c.PutManifest != nil:
+		if idx.manifest(c.PutManifest.RKey) == nil {
+			idx.bytes.Add(manifestRecordBytes(c.PutManifest))
+		}
 		idx.putManifest(c.PutManifest)
-		idx.bytes.Add(manifestRecordBytes(c.PutManifest))
 	case c.PutTag != nil:
+		if idx.tag(c.PutTag.RKey) == nil {
+			idx.bytes.Add(tagRecordJSON)
+		}
 		idx.putTag(c.PutTag)
-		idx.bytes.Add(tagRecordJSON)
 		s.peerTagWritten(idx, c.PutTag, version)
 	case c.DropManifest != "":
 		idx.removeManifest(c.DropManifest)
