@@ -14,6 +14,7 @@ import (
 	"atcr.io/pkg/appview/appoauth"
 	"atcr.io/pkg/appview/apppassword"
 	"atcr.io/pkg/appview/servicetoken"
+	"atcr.io/pkg/keyedmutex"
 )
 
 // ErrNoSession means the AppView holds neither an OAuth session nor an
@@ -56,6 +57,7 @@ type Options struct {
 type Chooser struct {
 	oauth, appPassword             servicetoken.ClientFunc
 	oauthTokens, appPasswordTokens *servicetoken.Cache
+	repoWrites                     keyedmutex.Map // one write per account's repository at a time (repowrites.go)
 }
 
 // New returns a Chooser over the two sources.
@@ -97,13 +99,18 @@ func appPasswordSource(client servicetoken.ClientFunc) servicetoken.ClientFunc {
 
 // Client returns a PDS client authenticated as did: through its OAuth
 // session if it has one, otherwise through its app-password session.
-// Without either the error wraps ErrNoSession.
+// Without either the error wraps ErrNoSession. Its writes to did's
+// repository are sent one at a time with those of every other client
+// this Chooser handed out for did (repowrites.go).
 func (c *Chooser) Client(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
 	api, err := c.oauth(ctx, did)
 	if errors.Is(err, appoauth.ErrNoOAuthSession) {
-		return c.appPassword(ctx, did)
+		api, err = c.appPassword(ctx, did)
 	}
-	return api, err
+	if err != nil {
+		return nil, err
+	}
+	return serialised(api, did, &c.repoWrites), nil
 }
 
 // ServiceToken returns a service token minted by did's PDS for calling

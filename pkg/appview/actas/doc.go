@@ -15,6 +15,11 @@
 //     PDS answers 403 when it does not), through the app-password session
 //     otherwise. Tokens are cached per (DID, aud, lxm) until shortly before
 //     they expire, one cache per source (pkg/appview/servicetoken).
+//   - Every client Client hands out sends its writes to the account's
+//     repository (applyWrites, createRecord, putRecord, deleteRecord,
+//     uploadBlob) one at a time with those of every other client handed
+//     out for the account: the PDS commits them one at a time anyway, and
+//     concurrent ones cost it attempts started over (repowrites.go).
 //   - Without either session both return an error wrapping ErrNoSession,
 //     which the registry answers with 401 (log in again). Any other
 //     failure of the OAuth session (its PDS is down, a refresh failed for

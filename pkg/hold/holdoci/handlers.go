@@ -19,6 +19,7 @@ import (
 	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/atproto/safehttp"
 	"atcr.io/pkg/hold/pds"
+	"atcr.io/pkg/keyedmutex"
 	"atcr.io/pkg/s3"
 )
 
@@ -164,9 +165,9 @@ type Handlers struct {
 	scans          ScanHook
 	log            *slog.Logger
 	now            func() time.Time
-	uploadLocks    keyedMutex // one completion, abort or sweep per session at a time
-	userLocks      keyedMutex // one layer-record update per user at a time
-	guard          blobGuard  // push steps that rely on a blob vs. GC deletes (gcguard.go)
+	uploadLocks    keyedmutex.Map // one completion, abort or sweep per session at a time
+	userLocks      keyedmutex.Map // one layer-record update per user at a time
+	guard          blobGuard      // push steps that rely on a blob vs. GC deletes (gcguard.go)
 	rehashExisting bool
 	emptyTTL       time.Duration
 	maxSessions    int

@@ -158,25 +158,3 @@ func TestSweeperLoop(t *testing.T) {
 		}
 	}
 }
-
-func TestKeyedMutex(t *testing.T) {
-	var k keyedMutex
-	unlock := k.Lock("a")
-	if _, ok := k.TryLock("a"); ok {
-		t.Fatal("TryLock took a held key")
-	}
-	other, ok := k.TryLock("b")
-	if !ok {
-		t.Fatal("TryLock refused a free key")
-	}
-	other()
-	unlock()
-	again, ok := k.TryLock("a")
-	if !ok {
-		t.Fatal("TryLock refused a released key")
-	}
-	again()
-	if len(k.locks) != 0 {
-		t.Fatalf("%d lock entries left", len(k.locks))
-	}
-}
