@@ -249,3 +249,34 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// A signature that verified is remembered for the key it verified with
+// only: the same token checks out again, but not once the issuer's
+// document names another key, and never past its expiry.
+func TestVerifiedSignatureIsRememberedForItsKeyOnly(t *testing.T) {
+	first, second := newK256(t), newK256(t)
+	dir := identity.NewMockDirectory()
+	dir.Insert(identityWithKey(aliceDID, pubOf(t, first)))
+	now := time.Now()
+	v := &Verifier{Audience: holdDID, Dir: dir, Now: func() time.Time { return now }}
+	tok := mint(t, first, aliceDID, holdDID, uploadLXM.String(), time.Minute)
+	for range 2 {
+		if _, err := v.Verify(t.Context(), tok, uploadLXM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := v.verified.lru().Len(); n != 1 {
+		t.Fatalf("%d signatures remembered, want 1", n)
+	}
+
+	dir.Insert(identityWithKey(aliceDID, pubOf(t, second))) // the key rotated
+	if _, err := v.Verify(t.Context(), tok, uploadLXM); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("a token signed with the old key after the rotation: %v, want ErrBadSignature", err)
+	}
+
+	dir.Insert(identityWithKey(aliceDID, pubOf(t, first)))
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(t.Context(), tok, uploadLXM); !errors.Is(err, ErrExpired) {
+		t.Fatalf("a remembered token past its expiry: %v, want ErrExpired", err)
+	}
+}
