@@ -165,6 +165,11 @@ cleanup() {
 
 build_tools() {
 	local t
+	# The stack runs bin/atcr-*: built here too, so a run started without
+	# make bench measures the checkout's code, not an older build.
+	if ((WITH_ATCR)) && [[ -z "${STACK_APPVIEW_BIN:-}${STACK_HOLD_BIN:-}" ]]; then
+		make -C "$ROOT" --no-print-directory build >&2 || die "make build failed"
+	fi
 	for t in mkimage manifestload report; do
 		(cd "$ROOT" && go build -o "$TOOLS_DIR/bench-$t" "./bench/$t") >&2 || die "go build ./bench/$t failed"
 	done

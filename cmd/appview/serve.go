@@ -163,7 +163,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	// clients, service tokens for holds): the OAuth session first, the
 	// app-password session second.
 	actAs, err := actas.New(actas.Options{OAuth: oauthClient.APIClient, AppPassword: appPasswords.Client,
-		Redis: redisOrNil(rdb), RedisPrefix: redisPrefix})
+		Redis: redisOrNil(rdb), RedisPrefix: redisPrefix, Logger: logger})
 	if err != nil {
 		return err
 	}

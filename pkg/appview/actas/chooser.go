@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -45,8 +46,13 @@ type Options struct {
 	CacheSize int
 	// Redis, when set, shares the service tokens with the other AppViews
 	// using it (servicetoken.Options.Redis), under RedisPrefix + "stok:".
+	// With Redis the AppViews also take a shared lock per account for
+	// their writes to its repository (repowrites.go), under RedisPrefix +
+	// "pdswrite:".
 	Redis       redis.UniversalClient
 	RedisPrefix string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -57,7 +63,8 @@ type Options struct {
 type Chooser struct {
 	oauth, appPassword             servicetoken.ClientFunc
 	oauthTokens, appPasswordTokens *servicetoken.Cache
-	repoWrites                     keyedmutex.Map // one write per account's repository at a time (repowrites.go)
+	repoWrites                     keyedmutex.Map   // one write per account's repository at a time (repowrites.go)
+	sharedWrites                   *sharedWriteLock // the same across the AppViews sharing Redis; nil without
 }
 
 // New returns a Chooser over the two sources.
@@ -69,6 +76,13 @@ func New(opts Options) (*Chooser, error) {
 		return nil, fmt.Errorf("actas: ServiceTokenTTL %s exceeds the PDS limit %s", opts.ServiceTokenTTL, servicetoken.MaxTTL)
 	}
 	c := &Chooser{oauth: opts.OAuth, appPassword: appPasswordSource(opts.AppPassword)}
+	if opts.Redis != nil {
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		c.sharedWrites = &sharedWriteLock{rdb: opts.Redis, prefix: opts.RedisPrefix + "pdswrite:", log: log}
+	}
 	tokens := func(client servicetoken.ClientFunc, kind string) (*servicetoken.Cache, error) {
 		return servicetoken.New(servicetoken.Options{Client: client, Now: opts.Now,
 			TTL: opts.ServiceTokenTTL, Margin: opts.ServiceTokenMargin, Size: opts.CacheSize,
@@ -110,7 +124,7 @@ func (c *Chooser) Client(ctx context.Context, did syntax.DID) (*atclient.APIClie
 	if err != nil {
 		return nil, err
 	}
-	return serialised(api, did, &c.repoWrites), nil
+	return serialised(api, did, &c.repoWrites, c.sharedWrites), nil
 }
 
 // ServiceToken returns a service token minted by did's PDS for calling

@@ -13,7 +13,9 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/redis/go-redis/v9"
 
+	"atcr.io/internal/redistest"
 	"atcr.io/pkg/appview/appoauth"
 )
 
@@ -67,11 +69,11 @@ func (p *concurrencyPDS) mostAtOnce(account, kind string) int {
 // chooserOver returns a Chooser whose app-password source hands out
 // clients of pds (a shared one per account, as a cache would), and whose
 // OAuth source has no sessions.
-func chooserOver(t *testing.T, pds *concurrencyPDS) *Chooser {
+func chooserOver(t *testing.T, pds *concurrencyPDS, mutate ...func(*Options)) *Chooser {
 	t.Helper()
 	var mu sync.Mutex
 	clients := map[syntax.DID]*atclient.APIClient{}
-	c, err := New(Options{
+	opts := Options{
 		OAuth: func(context.Context, syntax.DID) (*atclient.APIClient, error) {
 			return nil, fmt.Errorf("test: %w", appoauth.ErrNoOAuthSession)
 		},
@@ -84,7 +86,11 @@ func chooserOver(t *testing.T, pds *concurrencyPDS) *Chooser {
 			}
 			return clients[did], nil
 		},
-	})
+	}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,5 +187,51 @@ func TestRepoWriteWaitEndsWithContext(t *testing.T) {
 	}
 	if n := pds.seen.Load(); n != 1 {
 		t.Fatalf("the PDS saw %d requests, want 1 (the waiting write gave up before sending)", n)
+	}
+}
+
+// TestRepoWritesOneAtATimeAcrossAppViews: two AppViews sharing a Redis send
+// one account's writes one at a time between them too; a Redis that does
+// not answer holds no write back.
+func TestRepoWritesOneAtATimeAcrossAppViews(t *testing.T) {
+	pds := newConcurrencyPDS(t)
+	rdb := redistest.New(t)
+	shared := func(o *Options) { o.Redis = rdb; o.RedisPrefix = "test:" }
+	appviews := []*Chooser{chooserOver(t, pds, shared), chooserOver(t, pds, shared)}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	fail := make(chan error, 16)
+	for i := range 8 {
+		wg.Go(func() {
+			api, err := appviews[i%2].Client(ctx, alice.DID)
+			if err == nil {
+				err = api.Post(ctx, "com.atproto.repo.applyWrites", map[string]any{}, nil)
+			}
+			if err != nil {
+				fail <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(fail)
+	for err := range fail {
+		t.Fatal(err)
+	}
+	if writes := pds.mostAtOnce(alice.DID.String(), "write"); writes != 1 {
+		t.Errorf("%d writes in flight at once through two AppViews, want 1", writes)
+	}
+	if keys, err := rdb.Keys(ctx, "test:pdswrite:*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("shared locks left after every write ended: %v, %v", keys, err)
+	}
+
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { _ = down.Close() })
+	lone := chooserOver(t, pds, func(o *Options) { o.Redis = down })
+	api, err := lone.Client(ctx, alice.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Post(ctx, "com.atproto.repo.applyWrites", map[string]any{}, nil); err != nil {
+		t.Fatalf("a write while Redis is down: %v, want it sent without the shared lock", err)
 	}
 }

@@ -34,16 +34,24 @@ return {2, meta}
 `)
 
 // saveSession writes meta and the remainder if the lock is still ours:
-// ARGV[4] 'set' replaces the remainder with ARGV[3], 'append' appends
+// ARGV[4] 'set' replaces the remainder with ARGV[3], 'staged' with the
+// bytes a plain SET put at KEYS[6] (renamed into place), 'append' appends
 // ARGV[3] to the ARGV[5] bytes already there. It refreshes the session's
 // expiry (ARGV[6] ms), and when asked (ARGV[8]) records its use (score
-// ARGV[7]) in the indexes and unlocks. 1 saved, 0 the lock was lost, -1
-// the stored remainder is not as long as expected.
+// ARGV[7]) in the indexes and unlocks. 1 saved, 0 the lock was lost (a
+// staged remainder is deleted), -1 the stored remainder is not as long as
+// expected.
 var saveSession = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  if ARGV[4] == 'staged' then redis.call('DEL', KEYS[6]) end
+  return 0
+end
 if ARGV[4] == 'append' then
   if redis.call('STRLEN', KEYS[3]) ~= tonumber(ARGV[5]) then return -1 end
   if ARGV[3] ~= '' then redis.call('APPEND', KEYS[3], ARGV[3]) end
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+elseif ARGV[4] == 'staged' then
+  redis.call('RENAME', KEYS[6], KEYS[3])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 elseif ARGV[3] == '' then
   redis.call('DEL', KEYS[3])
