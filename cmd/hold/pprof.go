@@ -9,11 +9,11 @@ import (
 	"os"
 )
 
-// A build with -tags pprof serves net/http/pprof on ATCR_PPROF_ADDR (for
-// example 127.0.0.1:6060) for profiling the hold under load (docs/benchmarks.md).
+// A build with -tags pprof serves net/http/pprof on ATCR_HOLD_PPROF_ADDR (for
+// example 127.0.0.1:6061) for profiling the hold under load (docs/benchmarks.md).
 // Release builds leave it out.
 func init() {
-	addr := os.Getenv("ATCR_PPROF_ADDR")
+	addr := os.Getenv("ATCR_HOLD_PPROF_ADDR")
 	if addr == "" {
 		return
 	}
