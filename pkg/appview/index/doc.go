@@ -6,7 +6,9 @@
 // Writes are keyed by the record that causes them, (did, collection, rkey):
 // Put creates or replaces a record's rows and Delete removes them, so the
 // same Jetstream event applied twice leaves the same rows, and a backfill may
-// re-read a repo after DeleteDID. Apply does a batch of events and the
+// re-read a repo after DeleteDID; the Jetstream sink's batches skip a put
+// of a record already indexed at the same CID (the echo of this AppView's
+// own write, indexed when it was written). Apply does a batch of events and the
 // Jetstream cursor in one transaction; one commit per event would cap the
 // indexer at the disk's fsync rate. Every record is checked against our
 // lexicons (pkg/atproto/schema) and the OCI grammars (pkg/oci) before it is

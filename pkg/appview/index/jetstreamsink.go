@@ -269,7 +269,7 @@ func (k *JetstreamSink) flushLocked(ctx context.Context) error {
 		k.failing = fmt.Errorf("index batch: %w", err)
 		return k.failing
 	}
-	res, err := k.store.Apply(ctx, Batch{Events: k.pending, CursorUS: k.cursor})
+	res, err := k.store.Apply(ctx, Batch{Events: k.pending, CursorUS: k.cursor, SkipUnchanged: true})
 	if err == nil {
 		k.batches.Add(1)
 		k.applied.Add(int64(res.Applied))

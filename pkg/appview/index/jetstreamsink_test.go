@@ -268,3 +268,45 @@ func BenchmarkSinkCommits(b *testing.B) {
 		b.Fatalf("applied %d of %d (%+v)", s.Applied, b.N, s)
 	}
 }
+
+// Jetstream's echo of a record the index holds at the same CID (this
+// AppView indexed its own write) is skipped; a record at another CID, and
+// every record of a batch without SkipUnchanged (a backfill), is written.
+// Inserts into layers are refused meanwhile, so any rewrite of the
+// manifest fails.
+func TestApplySkipsRecordsHeldAtTheSameCID(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		e := newEnv(t, engine)
+		own := rec(t, alice, tid(1), imageManifest("app", 1, time.Hour))
+		e.put(t, own, tagRecord(t, alice, "app", "v1", tid(1), time.Hour))
+		before := e.dump(t)
+		e.refuseInserts(t, "no_layers", "layers", "")
+		echo := []Event{{Record: own}, {Record: tagRecord(t, alice, "app", "v1", tid(1), time.Hour)}}
+		if _, err := e.store.Apply(e.ctx, Batch{Events: echo, CursorUS: 7, SkipUnchanged: true}); err != nil {
+			t.Fatalf("the echo of indexed records: %v", err)
+		}
+		withoutCursor := func(dump string) string {
+			var keep []string
+			for _, line := range strings.Split(dump, "\n") {
+				if !strings.HasPrefix(line, "jetstream_cursor ") {
+					keep = append(keep, line)
+				}
+			}
+			return strings.Join(keep, "\n")
+		}
+		if after := withoutCursor(e.dump(t)); after != withoutCursor(before) {
+			t.Fatalf("the echo changed the index:\n%s\nwant\n%s", after, before)
+		}
+		if e.count(t, "jetstream_cursor") != 1 {
+			t.Fatal("the batch's cursor was not stored")
+		}
+		if _, err := e.store.Apply(e.ctx, Batch{Events: echo[:1]}); err == nil {
+			t.Fatal("a backfill batch (no SkipUnchanged) skipped a record it should rewrite")
+		}
+		moved := own
+		moved.CID = "bafyreibother"
+		if _, err := e.store.Apply(e.ctx, Batch{Events: []Event{{Record: moved}}, SkipUnchanged: true}); err == nil {
+			t.Fatal("a record at a new CID was skipped")
+		}
+	})
+}

@@ -25,11 +25,17 @@ type Batch struct {
 	// same transaction: a crash never skips an event nor loses the cursor
 	// of events already written.
 	CursorUS int64
+	// SkipUnchanged skips a put of a record the index holds already at the
+	// same CID (same bytes, so the same rows): Jetstream's echo of a record
+	// this AppView indexed when it wrote it (IndexRecord), or a replay
+	// after a restart. A backfill leaves it off, so it re-derives every row.
+	SkipUnchanged bool
 }
 
 // BatchResult says what Apply did.
 type BatchResult struct {
-	// Applied counts the events written.
+	// Applied counts the events written (or, with SkipUnchanged, found
+	// indexed already).
 	Applied int
 	// Invalid are the events refused, in order; nothing of them was written.
 	Invalid []*InvalidRecordError
@@ -90,9 +96,15 @@ func (s *Store) Apply(ctx context.Context, b Batch) (BatchResult, error) {
 	err := s.inTx(ctx, fmt.Sprintf("index batch of %d", len(b.Events)), func(tx *sql.Tx) error {
 		for _, t := range todo {
 			var err error
-			if t.ev.Delete {
+			switch {
+			case t.ev.Delete:
 				err = s.delete(ctx, tx, t.did, t.ev.Collection, t.ev.RKey)
-			} else {
+			case b.SkipUnchanged:
+				var same bool
+				if same, err = s.unchanged(ctx, tx, t.did, t.ev.Record); err == nil && !same {
+					err = s.put(ctx, tx, t.did, t.ev.Record, t.v)
+				}
+			default:
 				err = s.put(ctx, tx, t.did, t.ev.Record, t.v)
 			}
 			if err != nil {
@@ -109,6 +121,32 @@ func (s *Store) Apply(ctx context.Context, b Batch) (BatchResult, error) {
 	}
 	res.Applied = len(todo)
 	return res, nil
+}
+
+// cidTables are the tables holding one row per record of a collection,
+// with the record's CID.
+var cidTables = map[string]string{
+	atcr.ManifestNSID:   "manifests",
+	atcr.TagNSID:        "tags",
+	atcr.RepoPageNSID:   "repo_pages",
+	atcr.SailorStarNSID: "stars",
+}
+
+// unchanged reports whether the index holds r already at r's CID.
+func (s *Store) unchanged(ctx context.Context, tx *sql.Tx, did syntax.DID, r Record) (bool, error) {
+	table, ok := cidTables[r.Collection]
+	if !ok || r.CID == "" {
+		return false, nil
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE did = ? AND rkey = ? AND cid = ?`, did.String(), r.RKey, r.CID).Scan(&one)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up indexed %s: %w", r.Collection, err)
 }
 
 // put dispatches a decoded record to its resource.
