@@ -120,6 +120,9 @@ func (c *Chooser) Client(ctx context.Context, did syntax.DID) (*atclient.APIClie
 	api, err := c.oauth(ctx, did)
 	if errors.Is(err, appoauth.ErrNoOAuthSession) {
 		api, err = c.appPassword(ctx, did)
+		if errors.Is(err, ErrNoSession) {
+			api, err = c.oauthAfterAll(ctx, did, err)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -134,10 +137,35 @@ func (c *Chooser) Client(ctx context.Context, did syntax.DID) (*atclient.APIClie
 // bound to a method is the narrowest the PDS issues.
 func (c *Chooser) ServiceToken(ctx context.Context, did, aud syntax.DID, lxm syntax.NSID) (string, error) {
 	tok, err := c.oauthTokens.Token(ctx, did, aud, lxm)
-	if errors.Is(err, appoauth.ErrNoOAuthSession) || grantLacksMethod(err) {
+	switch {
+	case errors.Is(err, appoauth.ErrNoOAuthSession):
+		tok, err = c.appPasswordTokens.Token(ctx, did, aud, lxm)
+		if errors.Is(err, ErrNoSession) {
+			// The OAuth source may have answered from its memory of an
+			// account without a session (appoauth.FreshLookup): ask it
+			// again before "log in again".
+			if fresh, ferr := c.oauthTokens.Token(appoauth.FreshLookup(ctx), did, aud, lxm); ferr == nil {
+				return fresh, nil
+			}
+		}
+		return tok, err
+	case grantLacksMethod(err):
 		return c.appPasswordTokens.Token(ctx, did, aud, lxm)
 	}
 	return tok, err
+}
+
+// oauthAfterAll asks the OAuth source again, past its memory of accounts
+// without a session (appoauth.FreshLookup), when the account has no
+// app-password session either: a login through another AppView of a
+// cluster is then used at once. noSession is returned when there is still
+// none.
+func (c *Chooser) oauthAfterAll(ctx context.Context, did syntax.DID, noSession error) (*atclient.APIClient, error) {
+	api, err := c.oauth(appoauth.FreshLookup(ctx), did)
+	if errors.Is(err, appoauth.ErrNoOAuthSession) {
+		return nil, noSession
+	}
+	return api, err
 }
 
 // grantLacksMethod reports whether the PDS refused an OAuth session a

@@ -169,3 +169,28 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Error("margin >= TTL accepted")
 	}
 }
+
+// An account whose only session is an OAuth one that the OAuth source does
+// not know of yet (it remembers finding none: a login through another
+// AppView) is not told to log in again: with no app-password session
+// either, the Chooser asks the source afresh.
+func TestOAuthSessionLookedUpAfreshBeforeNoSession(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t) // no app-password login
+	oauth := newOAuthPDS(t, e.clock)
+	oauth.mu.Lock()
+	oauth.stale = true
+	oauth.mu.Unlock()
+	c := e.chooser(t, func(o *Options) { o.OAuth = oauth.source })
+	api, err := c.Client(ctx, alice.DID)
+	if err != nil || api.Host != oauth.srv.URL {
+		t.Fatalf("Client: %v; want the OAuth session, looked up afresh", err)
+	}
+	if _, err := c.ServiceToken(ctx, alice.DID, holdDID, uploadLXM); err != nil || oauth.minted() != 1 {
+		t.Fatalf("ServiceToken: %v, OAuth mints %d; want one through the OAuth session", err, oauth.minted())
+	}
+	oauth.set(false, nil)
+	if _, err := c.Client(ctx, alice.DID); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("without any session: %v, want ErrNoSession", err)
+	}
+}

@@ -20,6 +20,11 @@
 //     uploadBlob) one at a time with those of every other client handed
 //     out for the account: the PDS commits them one at a time anyway, and
 //     concurrent ones cost it attempts started over (repowrites.go).
+//   - The OAuth source remembers for a few seconds that an account has no
+//     OAuth session (appoauth), so app-password users cost no database
+//     query per call. Before answering ErrNoSession the Chooser asks it
+//     again past that memory (appoauth.FreshLookup): a login through
+//     another AppView of a cluster counts at once.
 //   - Without either session both return an error wrapping ErrNoSession,
 //     which the registry answers with 401 (log in again). Any other
 //     failure of the OAuth session (its PDS is down, a refresh failed for

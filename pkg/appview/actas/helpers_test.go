@@ -131,6 +131,9 @@ type oauthPDS struct {
 	session bool  // alice has an OAuth session
 	failure error // the source fails with this (a PDS outage)
 	mints   int
+	// stale: the source answers "no session" except to a fresh lookup,
+	// as appoauth does for a while after it found none.
+	stale bool
 }
 
 const oauthAccessToken = "oauth-access-token"
@@ -143,13 +146,13 @@ func newOAuthPDS(t *testing.T, clock *testclock.Clock) *oauthPDS {
 }
 
 // source is the Options.OAuth of a Chooser.
-func (f *oauthPDS) source(_ context.Context, did syntax.DID) (*atclient.APIClient, error) {
+func (f *oauthPDS) source(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
 	case f.failure != nil:
 		return nil, f.failure
-	case !f.session || did != alice.DID:
+	case !f.session || did != alice.DID || f.stale && !appoauth.IsFreshLookup(ctx):
 		return nil, fmt.Errorf("%w: %s", appoauth.ErrNoOAuthSession, did)
 	}
 	c := atclient.NewAPIClient(f.srv.URL)

@@ -2,6 +2,7 @@ package appoauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -37,6 +38,9 @@ const (
 type liveSession struct {
 	mu   sync.Mutex
 	sess *indigooauth.ClientSession // nil until loaded
+	// absentUntil: the database held no session for the account when it
+	// was last asked; until then APIClient answers so without asking.
+	absentUntil time.Time
 	// used is the last time entry returned the slot; guarded by Client.liveMu.
 	used time.Time
 }
@@ -77,24 +81,58 @@ func (c *Client) forget(did syntax.DID) {
 	l := c.entry(did)
 	l.mu.Lock()
 	l.sess = nil
+	l.absentUntil = time.Time{}
 	l.mu.Unlock()
+}
+
+// absentTTL is how long "no OAuth session" is remembered per account. The
+// Chooser (pkg/appview/actas) asks for the OAuth session of every account
+// first, so an app-password user cost a database query on every PDS client
+// and service token (10 % of the AppView's CPU under a push load). A login
+// through this AppView clears it at once (forget); a login through another
+// AppView of a cluster is seen within absentTTL, or at once by a caller
+// that asks with FreshLookup.
+const absentTTL = 10 * time.Second
+
+type freshLookupKey struct{}
+
+// FreshLookup marks ctx so that APIClient reads the database even when it
+// found no session for the account a moment ago: the Chooser does so when
+// the account has no app-password session either, before answering "log
+// in again".
+func FreshLookup(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshLookupKey{}, true)
+}
+
+// IsFreshLookup reports whether ctx was marked by FreshLookup.
+func IsFreshLookup(ctx context.Context) bool {
+	fresh, _ := ctx.Value(freshLookupKey{}).(bool)
+	return fresh
 }
 
 // APIClient returns an API client for did's PDS authenticated with its
 // OAuth session (DPoP nonces and reactive refreshes are indigo's). The
 // access token is refreshed first when it expires within the refresh
 // margin. It returns an error wrapping ErrNoOAuthSession when the account
-// has no session, or when the PDS refused the refresh (the grant was
-// revoked or expired; the session is then deleted).
+// has no session (remembered for absentTTL unless ctx is FreshLookup's),
+// or when the PDS refused the refresh (the grant was revoked or expired;
+// the session is then deleted).
 func (c *Client) APIClient(ctx context.Context, did syntax.DID) (*atclient.APIClient, error) {
 	l := c.entry(did)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.sess == nil {
+		if c.now().Before(l.absentUntil) && !IsFreshLookup(ctx) {
+			return nil, fmt.Errorf("%w: %s", ErrNoOAuthSession, did)
+		}
 		data, err := c.store.latestSession(ctx, did)
+		if errors.Is(err, ErrNoOAuthSession) {
+			l.absentUntil = c.now().Add(absentTTL)
+		}
 		if err != nil {
 			return nil, err
 		}
+		l.absentUntil = time.Time{}
 		if l.sess, err = c.newSession(data); err != nil {
 			return nil, err
 		}

@@ -225,3 +225,50 @@ func TestIdleSessionsUnload(t *testing.T) {
 		}
 	})
 }
+
+// "No session" is remembered for absentTTL: a session stored meanwhile by
+// another AppView is found after it, at once by a FreshLookup, and at once
+// after a login through this client (forget).
+func TestNoSessionIsRememberedBriefly(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		ctx := context.Background()
+		e := newTestEnv(t, engine)
+		c := e.client(t)
+		if _, err := c.APIClient(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
+			t.Fatalf("before any login: %v, want ErrNoOAuthSession", err)
+		}
+		seedSession(t, e, "s1") // another AppView's login
+		if _, err := c.APIClient(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
+			t.Fatalf("within absentTTL: %v, want the remembered ErrNoOAuthSession", err)
+		}
+		if _, err := c.APIClient(FreshLookup(ctx), aliceDID); err != nil {
+			t.Fatalf("a fresh lookup: %v, want the stored session", err)
+		}
+
+		later := e.client(t) // as another process, which has asked before the login
+		if err := NewStore(e.pool, e.clock.Now).DeleteSession(ctx, aliceDID, "s1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := later.APIClient(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
+			t.Fatalf("after the session went: %v", err)
+		}
+		seedSession(t, e, "s2")
+		e.clock.Advance(absentTTL)
+		if _, err := later.APIClient(ctx, aliceDID); err != nil {
+			t.Fatalf("after absentTTL: %v, want the stored session", err)
+		}
+
+		own := e.client(t)
+		if err := NewStore(e.pool, e.clock.Now).DeleteSession(ctx, aliceDID, "s2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := own.APIClient(ctx, aliceDID); !errors.Is(err, ErrNoOAuthSession) {
+			t.Fatalf("after the session went: %v", err)
+		}
+		seedSession(t, e, "s3")
+		own.forget(aliceDID) // what a login through this client does
+		if _, err := own.APIClient(ctx, aliceDID); err != nil {
+			t.Fatalf("after a login here: %v, want the new session at once", err)
+		}
+	})
+}
