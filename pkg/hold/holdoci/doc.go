@@ -50,7 +50,9 @@
 // notifyManifest (notify.go) reads the io.atcr.manifest record from the
 // owner's PDS (manifestrecord.go, ownerpds.go: found through
 // Options.Identity, asked with Options.PDSClient) and writes one
-// io.atcr.hold.layer record per blob it names; quota (the crew package) and
+// io.atcr.hold.layer record per blob it names (the blobs the caller
+// announced are looked up in S3 meanwhile, their sizes used only while the
+// blob guard shows no deletion since); quota (the crew package) and
 // garbage collection (the gc package) are computed from those records.
 // notifyManifestDeleted (deleted.go) removes the records of one manifest
 // once the owner's PDS answers RecordNotFound for it. Both ask

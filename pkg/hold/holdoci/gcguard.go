@@ -2,6 +2,7 @@ package holdoci
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // blobGuard orders the steps that make a stored blob needed against the
@@ -13,7 +14,14 @@ import (
 // So a blob is either deleted before such a step looks at it (and the step
 // sees it missing) or the step's mark — a layer record, or a reference
 // time in the pin table — exists before the collector's last check.
-type blobGuard struct{ mu sync.RWMutex }
+type blobGuard struct {
+	mu sync.RWMutex
+	// exclusions counts the times the exclusive side was taken: a step
+	// that saw the blobs under one hold of the shared side and finds the
+	// count unchanged under the next knows nothing was deleted between
+	// (notifyManifest's stats taken while the record is read).
+	exclusions atomic.Uint64
+}
 
 // share takes the shared side and returns its release.
 func (g *blobGuard) share() (release func()) {
@@ -21,11 +29,17 @@ func (g *blobGuard) share() (release func()) {
 	return g.mu.RUnlock
 }
 
+// lock takes the exclusive side and returns its release.
+func (g *blobGuard) lock() (unlock func()) {
+	g.mu.Lock()
+	g.exclusions.Add(1)
+	return g.mu.Unlock
+}
+
 // LockBlobs takes the exclusive side of the blob guard: while it is held,
 // no notification, completion or push HEAD can find a blob present. The
 // garbage collector holds it around its final check and delete of each
 // blob (gc.Pins).
 func (h *Handlers) LockBlobs() (unlock func()) {
-	h.guard.mu.Lock()
-	return h.guard.mu.Unlock
+	return h.guard.lock()
 }

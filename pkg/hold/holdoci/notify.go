@@ -64,19 +64,25 @@ func (h *Handlers) notifyManifest(w http.ResponseWriter, r *http.Request) (*atcr
 	if err != nil {
 		return nil, errInvalidDigest("manifestDigest: %s", err.Error())
 	}
+	// The blobs the caller announced are looked up in S3 while the owner's
+	// PDS is asked for the record; only the record decides which blobs
+	// count (recordLayers looks up any the caller did not announce).
+	stats := h.prestat(ctx, announcedBlobs(&in))
 	rec, err := h.manifestRecord(ctx, manifestURI, manifestDigest)
 	if err != nil {
+		stats.wait()
 		return nil, err
 	}
 	blobs, err := recordBlobs(rec)
 	if err != nil {
+		stats.wait()
 		return nil, err
 	}
 	handle := h.handleOf(ctx, caller)
 
 	out, fresh, err := h.recordLayers(ctx, layerContext{
 		user: caller, handle: handle, manifest: manifestURI, repository: rec.Repository,
-	}, blobs)
+	}, blobs, stats.wait())
 	if err != nil {
 		return out, err
 	}
@@ -100,10 +106,10 @@ func (h *Handlers) notifyManifest(w http.ResponseWriter, r *http.Request) (*atcr
 // It runs under the blob lock's shared side (gcguard.go): garbage
 // collection cannot delete a blob between the stat that finds it and the
 // commit of the record that references it.
-func (h *Handlers) recordLayers(ctx context.Context, lc layerContext, blobs []blobRef) (*atcr.HoldNotifyManifest_Output, int, error) {
+func (h *Handlers) recordLayers(ctx context.Context, lc layerContext, blobs []blobRef, pre prestats) (*atcr.HoldNotifyManifest_Output, int, error) {
 	release := h.guard.share()
 	defer release()
-	if err := h.statBlobs(ctx, blobs); err != nil {
+	if err := h.statBlobs(ctx, blobs, pre); err != nil {
 		return nil, 0, err
 	}
 	if h.afterStat != nil {
@@ -216,12 +222,19 @@ func recordBlobs(rec *atcr.Manifest) ([]blobRef, error) {
 }
 
 // statBlobs fills in each blob's size from S3; the sizes the caller sent are
-// not trusted. A blob that is not stored is 400 BlobNotFound.
-func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef) error {
+// not trusted. A blob that is not stored is 400 BlobNotFound. The caller
+// holds the blob guard's shared side; sizes pre found are used when the
+// guard's exclusive side has not been taken since (nothing was deleted).
+func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef, pre prestats) error {
+	current := pre.sizes != nil && pre.exclusions == h.guard.exclusions.Load()
 	errs := make([]error, len(blobs))
 	sem := make(chan struct{}, statConcurrency)
 	var wg sync.WaitGroup
 	for i := range blobs {
+		if size, ok := pre.sizes[blobs[i].digest.String()]; ok && current {
+			blobs[i].size = size
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -242,4 +255,87 @@ func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef) error {
 		}
 	}
 	return nil
+}
+
+// maxPrestat bounds the announced blobs notifyManifest looks up before the
+// record is read: a typical image's, not a hostile caller's 4,096.
+const maxPrestat = 64
+
+// prestats are the sizes of stored blobs looked up under one hold of the
+// blob guard's shared side, and the guard's exclusions count then.
+type prestats struct {
+	exclusions uint64
+	sizes      map[string]int64 // by digest; blobs not found are absent
+}
+
+// pendingStats is a prestat running.
+type pendingStats struct {
+	done chan struct{}
+	res  prestats
+}
+
+// wait returns the prestat's result.
+func (p *pendingStats) wait() prestats {
+	<-p.done
+	return p.res
+}
+
+// prestat looks up blobs in S3 in the background (statConcurrency at a
+// time), under the blob guard's shared side, released when it is done: the
+// read of the record it overlaps may take a while, and the collector must
+// not wait for it.
+func (h *Handlers) prestat(ctx context.Context, blobs []blobRef) *pendingStats {
+	p := &pendingStats{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		if len(blobs) == 0 {
+			return
+		}
+		release := h.guard.share()
+		defer release()
+		sizes := make(map[string]int64, len(blobs))
+		var mu sync.Mutex
+		sem := make(chan struct{}, statConcurrency)
+		var wg sync.WaitGroup
+		for _, b := range blobs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				sctx, cancel := storageCtx(ctx)
+				defer cancel()
+				if info, err := h.s3.Stat(sctx, s3.BlobKey(b.digest)); err == nil {
+					mu.Lock()
+					sizes[b.digest.String()] = info.Size
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		p.res = prestats{exclusions: h.guard.exclusions.Load(), sizes: sizes}
+	}()
+	return p
+}
+
+// announcedBlobs lists the config and layers the caller announced, valid
+// and distributable ones once each, at most maxPrestat: what prestat looks
+// up. Nothing else is taken from them.
+func announcedBlobs(in *atcr.HoldNotifyManifest_Input) []blobRef {
+	descs := in.Layers
+	if in.Config != nil {
+		descs = append([]atcr.HoldNotifyManifest_Descriptor{*in.Config}, in.Layers...)
+	}
+	seen := make(map[string]bool, len(descs))
+	var out []blobRef
+	for _, d := range descs {
+		if len(out) == maxPrestat {
+			break
+		}
+		digest, err := oci.ParseDigest(d.Digest)
+		if err != nil || oci.IsNondistributable(d.MediaType) || seen[digest.String()] {
+			continue
+		}
+		seen[digest.String()] = true
+		out = append(out, blobRef{digest: digest, mediaType: d.MediaType})
+	}
+	return out
 }

@@ -61,8 +61,7 @@ func OpenPinStore(ctx context.Context, dataDir string) (*PinStore, error) {
 
 // LockBlobs implements gc.Pins.
 func (p *PinStore) LockBlobs() (unlock func()) {
-	p.guard.mu.Lock()
-	return p.guard.mu.Unlock
+	return p.guard.lock()
 }
 
 // Pinned implements gc.Pins.
