@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
@@ -20,10 +21,10 @@ import (
 // account's SQLite database per request, and a write transaction that
 // finds another one under way fails with SQLITE_BUSY and is started over
 // from the beginning after a back-off (1, 2, 5, 10 … ms, up to 5 s). Eight
-// concurrent pushes to one account made it spend more than half its CPU on
-// attempts thrown away (74 ms of PDS CPU per push/pull cycle against 30 ms
-// with the writes sent one at a time; the stress run took 17.0 s against
-// 9.7 s, docs/benchmarks.md). So every PDS client the Chooser hands out
+// concurrent pushes to one account made it spend about 40 % of its CPU on
+// attempts thrown away (65–66 ms of PDS CPU per push/pull cycle against
+// 37–41 ms with the writes sent one at a time; the stress run took
+// 15.9–16.2 s against 11.7–13.0 s, docs/benchmarks.md). So every PDS client the Chooser hands out
 // sends its repository writes through a per-account lock, held until the
 // PDS answers; reads are not held back.
 //
@@ -55,7 +56,8 @@ type serialWrites struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *serialWrites) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodPost || !repoWriteMethods[strings.TrimPrefix(req.URL.Path, "/xrpc/")] {
+	_, method, _ := strings.Cut(req.URL.Path, "/xrpc/") // a PDS may live below a path
+	if req.Method != http.MethodPost || !repoWriteMethods[method] {
 		return t.base.RoundTrip(req)
 	}
 	unlock, err := t.locks.LockContext(req.Context(), t.did)
@@ -119,7 +121,13 @@ type sharedWriteLock struct {
 	rdb    redis.UniversalClient
 	prefix string // + DID
 	log    *slog.Logger
+	// warned is when Redis's failure was last logged (unix ns): once per
+	// sharedLockWarnEvery, not once per write, while it is down.
+	warned atomic.Int64
 }
+
+// sharedLockWarnEvery spaces the warnings of a Redis that fails.
+const sharedLockWarnEvery = 10 * time.Second
 
 // acquire takes did's shared lock and returns its release. When it cannot
 // (another AppView held it for sharedLockWait, ctx ended, Redis failed)
@@ -135,7 +143,7 @@ func (l *sharedWriteLock) acquire(ctx context.Context, did string) (release func
 		cancel()
 		switch {
 		case err != nil:
-			if ctx.Err() == nil {
+			if last := l.warned.Load(); ctx.Err() == nil && time.Since(time.Unix(0, last)) > sharedLockWarnEvery && l.warned.CompareAndSwap(last, time.Now().UnixNano()) {
 				l.log.WarnContext(ctx, "actas: shared PDS write lock unavailable; writing without it", "did", did, "err", err)
 			}
 			return func() {}
