@@ -97,6 +97,37 @@ func chooserOver(t *testing.T, pds *concurrencyPDS, mutate ...func(*Options)) *C
 	return c
 }
 
+// send returns a call of method (a procedure with POST, a query with GET)
+// through a PDS client c hands out for did.
+func send(c *Chooser, did syntax.DID, httpMethod string, method syntax.NSID) func() error {
+	return func() error {
+		ctx := context.Background()
+		api, err := c.Client(ctx, did)
+		if err != nil {
+			return err
+		}
+		params := map[string]any{"repo": did.String()}
+		if httpMethod == http.MethodGet {
+			return api.Get(ctx, method, params, nil)
+		}
+		return api.Post(ctx, method, params, nil)
+	}
+}
+
+// concurrently runs every call at once and fails t on any error.
+func concurrently(t *testing.T, calls ...func() error) {
+	t.Helper()
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Go(func() { errs[i] = call() })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRepoWritesOneAtATime: concurrent writes to one account's repository
 // reach its PDS one at a time, whichever client sends them; writes to
 // another account and reads are not held back by them.
@@ -104,40 +135,17 @@ func TestRepoWritesOneAtATime(t *testing.T) {
 	pds := newConcurrencyPDS(t)
 	c := chooserOver(t, pds)
 	bob := syntax.DID("did:plc:bob00000000000000000000")
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	fail := make(chan error, 64)
+	var calls []func() error
 	for _, did := range []syntax.DID{alice.DID, bob} {
 		for i := range 4 {
-			method := "com.atproto.repo.applyWrites"
+			method := syntax.NSID("com.atproto.repo.applyWrites")
 			if i%2 == 1 {
 				method = "com.atproto.repo.uploadBlob"
 			}
-			wg.Go(func() {
-				api, err := c.Client(ctx, did)
-				if err == nil {
-					err = api.Post(ctx, syntax.NSID(method), map[string]any{"repo": did.String()}, nil)
-				}
-				if err != nil {
-					fail <- err
-				}
-			})
-			wg.Go(func() {
-				api, err := c.Client(ctx, did)
-				if err == nil {
-					err = api.Get(ctx, "com.atproto.repo.getRecord", map[string]any{"repo": did.String()}, nil)
-				}
-				if err != nil {
-					fail <- err
-				}
-			})
+			calls = append(calls, send(c, did, http.MethodPost, method), send(c, did, http.MethodGet, "com.atproto.repo.getRecord"))
 		}
 	}
-	wg.Wait()
-	close(fail)
-	for err := range fail {
-		t.Fatal(err)
-	}
+	concurrently(t, calls...)
 	for _, did := range []string{alice.DID.String(), bob.String()} {
 		if writes := pds.mostAtOnce(did, "write"); writes != 1 {
 			t.Errorf("%s: %d writes in flight at once, want 1", did, writes)
@@ -199,24 +207,11 @@ func TestRepoWritesOneAtATimeAcrossAppViews(t *testing.T) {
 	shared := func(o *Options) { o.Redis = rdb; o.RedisPrefix = "test:" }
 	appviews := []*Chooser{chooserOver(t, pds, shared), chooserOver(t, pds, shared)}
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	fail := make(chan error, 16)
+	var calls []func() error
 	for i := range 8 {
-		wg.Go(func() {
-			api, err := appviews[i%2].Client(ctx, alice.DID)
-			if err == nil {
-				err = api.Post(ctx, "com.atproto.repo.applyWrites", map[string]any{}, nil)
-			}
-			if err != nil {
-				fail <- err
-			}
-		})
+		calls = append(calls, send(appviews[i%2], alice.DID, http.MethodPost, "com.atproto.repo.applyWrites"))
 	}
-	wg.Wait()
-	close(fail)
-	for err := range fail {
-		t.Fatal(err)
-	}
+	concurrently(t, calls...)
 	if writes := pds.mostAtOnce(alice.DID.String(), "write"); writes != 1 {
 		t.Errorf("%d writes in flight at once through two AppViews, want 1", writes)
 	}
