@@ -2,24 +2,9 @@
 
 package main
 
-import (
-	"log/slog"
-	"net/http"
-	_ "net/http/pprof" // the profiling handlers, on http.DefaultServeMux
-	"os"
-)
+import "atcr.io/internal/pprofhttp"
 
 // A build with -tags pprof serves net/http/pprof on ATCR_PPROF_ADDR (for
 // example 127.0.0.1:6060) for profiling under load (docs/benchmarks.md).
 // Release builds leave it out.
-func init() {
-	addr := os.Getenv("ATCR_PPROF_ADDR")
-	if addr == "" {
-		return
-	}
-	go func() {
-		if err := http.ListenAndServe(addr, nil); err != nil {
-			slog.Error("pprof listener", "addr", addr, "err", err)
-		}
-	}()
-}
+func init() { pprofhttp.ServeFromEnv("ATCR_PPROF_ADDR") }
