@@ -227,25 +227,17 @@ func recordBlobs(rec *atcr.Manifest) ([]blobRef, error) {
 // guard's exclusive side has not been taken since (nothing was deleted).
 func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef, pre prestats) error {
 	current := pre.sizes != nil && pre.exclusions == h.guard.exclusions.Load()
-	errs := make([]error, len(blobs))
-	sem := make(chan struct{}, statConcurrency)
-	var wg sync.WaitGroup
+	var todo []int // the blobs pre does not answer for
 	for i := range blobs {
 		if size, ok := pre.sizes[blobs[i].digest.String()]; ok && current {
 			blobs[i].size = size
 			continue
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			sctx, cancel := storageCtx(ctx)
-			defer cancel()
-			info, err := h.s3.Stat(sctx, s3.BlobKey(blobs[i].digest))
-			blobs[i].size, errs[i] = info.Size, err
-		})
+		todo = append(todo, i)
 	}
-	wg.Wait()
-	for i, err := range errs {
+	errs := h.statEach(ctx, blobs, todo)
+	for n, err := range errs {
+		i := todo[n]
 		switch {
 		case errors.Is(err, s3.ErrNotFound):
 			return errBlobNotFound(http.StatusBadRequest, blobs[i].digest.String())
@@ -255,6 +247,27 @@ func (h *Handlers) statBlobs(ctx context.Context, blobs []blobRef, pre prestats)
 		}
 	}
 	return nil
+}
+
+// statEach fills in the size of blobs[i] from S3 for each i in which,
+// statConcurrency at a time, and returns each lookup's error, in which's
+// order.
+func (h *Handlers) statEach(ctx context.Context, blobs []blobRef, which []int) []error {
+	errs := make([]error, len(which))
+	sem := make(chan struct{}, statConcurrency)
+	var wg sync.WaitGroup
+	for n, i := range which {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			sctx, cancel := storageCtx(ctx)
+			defer cancel()
+			info, err := h.s3.Stat(sctx, s3.BlobKey(blobs[i].digest))
+			blobs[i].size, errs[n] = info.Size, err
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // maxPrestat bounds the announced blobs notifyManifest looks up before the
@@ -293,24 +306,16 @@ func (h *Handlers) prestat(ctx context.Context, blobs []blobRef) *pendingStats {
 		}
 		release := h.guard.share()
 		defer release()
-		sizes := make(map[string]int64, len(blobs))
-		var mu sync.Mutex
-		sem := make(chan struct{}, statConcurrency)
-		var wg sync.WaitGroup
-		for _, b := range blobs {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				sctx, cancel := storageCtx(ctx)
-				defer cancel()
-				if info, err := h.s3.Stat(sctx, s3.BlobKey(b.digest)); err == nil {
-					mu.Lock()
-					sizes[b.digest.String()] = info.Size
-					mu.Unlock()
-				}
-			})
+		all := make([]int, len(blobs))
+		for i := range all {
+			all[i] = i
 		}
-		wg.Wait()
+		sizes := make(map[string]int64, len(blobs))
+		for i, err := range h.statEach(ctx, blobs, all) {
+			if err == nil {
+				sizes[blobs[i].digest.String()] = blobs[i].size
+			}
+		}
 		p.res = prestats{exclusions: h.guard.exclusions.Load(), sizes: sizes}
 	}()
 	return p
