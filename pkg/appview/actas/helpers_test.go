@@ -83,7 +83,12 @@ func newEnv(t *testing.T, mutate ...func(*Options)) *env {
 // chooser builds another Chooser over e's sources.
 func (e *env) chooser(t *testing.T, mutate ...func(*Options)) *Chooser {
 	t.Helper()
-	opts := Options{OAuth: e.oauth.APIClient, AppPassword: e.appPasswords.Client, Now: e.clock.Now}
+	return newChooser(t, Options{OAuth: e.oauth.APIClient, AppPassword: e.appPasswords.Client, Now: e.clock.Now}, mutate...)
+}
+
+// newChooser builds a Chooser from opts after mutate.
+func newChooser(t *testing.T, opts Options, mutate ...func(*Options)) *Chooser {
+	t.Helper()
 	for _, m := range mutate {
 		m(&opts)
 	}

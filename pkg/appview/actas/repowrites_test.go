@@ -73,7 +73,7 @@ func chooserOver(t *testing.T, pds *concurrencyPDS, mutate ...func(*Options)) *C
 	t.Helper()
 	var mu sync.Mutex
 	clients := map[syntax.DID]*atclient.APIClient{}
-	opts := Options{
+	return newChooser(t, Options{
 		OAuth: func(context.Context, syntax.DID) (*atclient.APIClient, error) {
 			return nil, fmt.Errorf("test: %w", appoauth.ErrNoOAuthSession)
 		},
@@ -86,15 +86,7 @@ func chooserOver(t *testing.T, pds *concurrencyPDS, mutate ...func(*Options)) *C
 			}
 			return clients[did], nil
 		},
-	}
-	for _, m := range mutate {
-		m(&opts)
-	}
-	c, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	}, mutate...)
 }
 
 // send returns a call of method (a procedure with POST, a query with GET)
