@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -19,7 +20,8 @@ import (
 //
 // For the hold's staging objects (keys under s3.UploadPrefix) the server
 // also writes every part, as its bytes arrive, at its final position in one
-// assembly file per upload (part n at (n-1)·P, P being part 1's size), asks
+// assembly file per upload (part n at (n-1)·P, P being the size of the
+// first part to arrive, which part 1 must have), asks
 // the disk to start writing each part back as soon as it is complete, and
 // hashes the parts in order (SHA-256) in the background as they complete.
 // When the completion lists exactly the parts it tracked (1…k, every part
@@ -115,7 +117,7 @@ type assembly struct {
 	file   *os.File // nil once closed or installed
 
 	mu       sync.Mutex
-	partSize int64 // part 1's size; -1 until part 1 is seen
+	partSize int64 // every part's but the last: the first part seen sets it; -1 before
 	parts    map[int32]*part
 	broken   bool // the file can no longer stand in for the parts
 	inflight int
@@ -185,7 +187,9 @@ func (a *assemblies) forUpload(bucket, key, uploadID string, create bool) *assem
 		a.log.Warn("embedded s3: cannot create an assembly file; this upload completes by copying its parts", "err", err)
 		return nil
 	}
-	u := &assembly{owner: a, key: key, path: path, file: f, partSize: -1, parts: map[int32]*part{}, sum: sha256.New()}
+	// The gateway's strings may share fasthttp's request buffers, which the
+	// next request overwrites: the assembly keeps its own copy.
+	u := &assembly{owner: a, key: strings.Clone(key), path: path, file: f, partSize: -1, parts: map[int32]*part{}, sum: sha256.New()}
 	a.uploads[k] = u
 	return u
 }

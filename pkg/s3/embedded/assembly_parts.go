@@ -7,15 +7,22 @@ import (
 )
 
 // partOffset is where part n starts; ok is false when it cannot be placed.
-// u.mu is held.
+// Before any part is seen, the part size is taken to be this part's: the
+// AppView sends two parts at once, and part 2 often reaches the server
+// before part 1. A guess taken from a short last part is wrong, and part 1
+// then breaks the assembly. u.mu is held.
 func (u *assembly) partOffset(n int32, size int64) (int64, bool) {
-	if n == 1 {
-		return 0, u.partSize < 0 || u.partSize == size
+	partSize := u.partSize
+	if partSize < 0 {
+		partSize = size
 	}
-	if u.partSize < 0 || size > u.partSize {
+	if n == 1 {
+		return 0, partSize == size
+	}
+	if size > partSize {
 		return 0, false
 	}
-	off := int64(n-1) * u.partSize
+	off := int64(n-1) * partSize
 	return off, off+size <= maxAssemblyBytes
 }
 
@@ -46,7 +53,7 @@ func (u *assembly) startPart(n int32, size int64) *partWriter {
 		u.breakLocked(fmt.Sprintf("part %d (%d bytes) does not fit the pattern of %d-byte parts", n, size, u.partSize))
 		return nil
 	}
-	if n == 1 {
+	if u.partSize < 0 {
 		u.partSize = size
 	}
 	p.writing, p.size = true, size

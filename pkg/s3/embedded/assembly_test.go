@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"atcr.io/pkg/s3"
 )
@@ -176,10 +178,23 @@ func TestAssemblyFallsBack(t *testing.T) {
 			return data, uploadParts(t, svc, key, id, partsOf(data, size), []int{0, 3, 2, 1})
 		},
 	}, {
-		name: "a later part before the first", key: "uploads/first-late/data",
+		name: "a later part before the first", key: "uploads/first-late/data", inPlace: true,
 		run: func(t *testing.T, key, id string) ([]byte, []s3.Part) {
 			data := randomBytes(2*size+7, 5)
 			return data, uploadParts(t, svc, key, id, partsOf(data, size), []int{1, 0, 2})
+		},
+	}, {
+		name: "the short last part before the first", key: "uploads/last-first/data",
+		run: func(t *testing.T, key, id string) ([]byte, []s3.Part) {
+			data := randomBytes(2*size+7, 14)
+			return data, uploadParts(t, svc, key, id, partsOf(data, size), []int{2, 0, 1})
+		},
+	}, {
+		name: "a part larger than the first one seen", key: "uploads/larger-later/data",
+		run: func(t *testing.T, key, id string) ([]byte, []s3.Part) {
+			a, b, c := randomBytes(size+100, 15), randomBytes(size, 16), randomBytes(size+100, 17)
+			return append(append(append([]byte(nil), a...), b...), c...),
+				uploadParts(t, svc, key, id, [][]byte{a, b, c}, []int{1, 2, 0})
 		},
 	}, {
 		name: "a part sent again with other bytes", key: "uploads/resent/data",
@@ -234,8 +249,9 @@ func TestAssemblyFallsBack(t *testing.T) {
 	}
 }
 
-// Parts 2… sent at once (as the AppView does) are assembled in place and
-// hashed in order whatever order they finish in.
+// Parts sent at once (the AppView sends two at a time, and part 2 often
+// arrives first) are assembled in place and hashed in order whatever order
+// they arrive and finish in; the short last part comes after them.
 func TestAssemblyConcurrentParts(t *testing.T) {
 	srv := startServer(t, Options{DataDir: t.TempDir(), ChecksumETags: true})
 	svc := service(t, srv)
@@ -248,15 +264,16 @@ func TestAssemblyConcurrentParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts := make([]s3.Part, len(chunks))
-	parts[0] = uploadParts(t, svc, key, id, chunks[:1], []int{0})[0]
 	var wg sync.WaitGroup
 	errs := make([]error, len(chunks))
-	for i := 1; i < len(chunks); i++ {
+	last := len(chunks) - 1
+	for i := range last {
 		wg.Go(func() {
 			parts[i], errs[i] = svc.UploadPart(ctx, key, id, int32(i+1), bytes.NewReader(chunks[i]))
 		})
 	}
 	wg.Wait()
+	parts[last], errs[last] = svc.UploadPart(ctx, key, id, int32(last+1), bytes.NewReader(chunks[last]))
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("part %d: %v", i+1, err)
@@ -315,4 +332,25 @@ func TestAssemblyAbortAndRestart(t *testing.T) {
 	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
 		t.Fatalf("a leftover assembly file survived a start: %v", err)
 	}
+}
+
+// The gateway hands the backend strings that share fasthttp's request
+// buffers, which later requests overwrite: an upload's assembly must still
+// be found by its key once the first part's request buffer was reused.
+func TestAssemblyKeepsItsOwnKey(t *testing.T) {
+	if !supportsAssembly {
+		t.Skip("no assembly in place on this platform")
+	}
+	dir := t.TempDir()
+	a := newAssemblies(filepath.Join(dir, assemblyDirName), dir, nil, slog.Default())
+	buf := []byte("uploads/aliased/data")
+	key := unsafe.String(&buf[0], len(buf)) // as fasthttp's zero-copy strings are
+	if a.forUpload("atcr", key, "upload-1", true) == nil {
+		t.Fatal("no assembly for a staging key")
+	}
+	copy(buf, "blobs/sha256/ab/abcd")
+	if a.forUpload("atcr", "uploads/aliased/data", "upload-1", false) == nil {
+		t.Fatal("the upload's assembly is lost once the first request's buffer is reused")
+	}
+	a.drop("atcr", "upload-1")
 }
