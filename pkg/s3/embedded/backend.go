@@ -18,8 +18,9 @@ import (
 // durable.go); and object bodies are sent without sendfile (getobject.go).
 type tunedBackend struct {
 	*posix.Posix
-	root string      // absolute: <DataDir>/s3, one directory per bucket
-	asm  *assemblies // uploads assembled in place; nil: none (assembly.go)
+	root string              // absolute: <DataDir>/s3, one directory per bucket
+	meta meta.MetadataStorer // the backend's object metadata
+	asm  *assemblies         // uploads assembled in place; nil: none (assembly.go)
 }
 
 // copyObjectThreshold is S3's CopyObject limit. versitygw's zero default

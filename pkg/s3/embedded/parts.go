@@ -10,7 +10,9 @@ import (
 
 // UploadPart is versitygw's, with the part's bytes also written to the
 // upload's assembly file (assembly.go) when the upload is a staging
-// object's.
+// object's. Such a part's CRC64NVME, which versitygw keeps for every part
+// (the part's ETag, the object's checksum), is computed here
+// (checksum.go) unless the request brings a checksum of its own.
 func (b tunedBackend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.UploadPartOutput, error) {
 	u, w := b.assemblyWriter(in)
 	if w == nil {
@@ -18,6 +20,9 @@ func (b tunedBackend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*
 	}
 	teed := *in
 	teed.Body = w.tee(in.Body)
+	if !hasChecksum(in) && b.uploadTakesCRC64NVME(*in.Bucket, *in.Key, *in.UploadId) {
+		teed.Body = withFastCRC64NVME(teed.Body)
+	}
 	out, err := b.Posix.UploadPart(ctx, &teed)
 	etag := ""
 	if err == nil && out != nil && out.ETag != nil {

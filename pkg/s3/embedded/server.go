@@ -185,7 +185,7 @@ func run(ctx context.Context, root, dataDir, addr string, creds s3.CredentialsFi
 		copyMeta = func(string, string) error { return nil } // kept by path
 	}
 	asm := newAssemblies(filepath.Join(dataDir, assemblyDirName), root, copyMeta, slog.Default())
-	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{Posix: be, root: root, asm: asm}, cancel: cancel, exited: make(chan struct{})}
+	srv := &Server{endpoint: endpointURL(addr), creds: creds, root: root, meta: store, backend: tunedBackend{Posix: be, root: root, meta: store, asm: asm}, cancel: cancel, exited: make(chan struct{})}
 	cfg := &embedgw.Config{
 		RootUserAccess:    creds.AccessKeyID,
 		RootUserSecret:    creds.SecretAccessKey,
