@@ -216,7 +216,7 @@ start_cluster() {
 		"$ALICE_DID" "$(json_get "$accounts" 'j.accounts[1].did')"
 	log "Jetstream up ($(elapsed "$T0") s)"
 	write_hold_yaml "$ALICE_DID"
-	start_service hold atcr-hold "$HOLD_BIN" serve --config "$STATE/hold.yaml"
+	start_service hold hold.yaml "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	local hold_pid=$SERVICE_PID
 	wait_http hold "$HOLD_URL/xrpc/_health" 30 200 "$hold_pid"
 	wait_http hold "$S3_ENDPOINT/" 30 '[1-5][0-9][0-9]' "$hold_pid"

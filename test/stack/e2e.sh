@@ -306,7 +306,7 @@ start_services() {
 	write_appview_yaml
 	import_test_vulndb "$TEST_VULNDB" "$STATE/hold.yaml"
 	# Both holds start at once; each is waited for in turn.
-	start_service hold atcr-hold "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/hold.yaml"
+	start_service hold hold.yaml "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	pid=$SERVICE_PID
 	start_service private-hold private-hold.yaml "${RUN_IN[@]}" "$HOLD_BIN" serve --config "$STATE/private-hold.yaml"
 	private_pid=$SERVICE_PID
@@ -318,7 +318,7 @@ start_services() {
 
 	# JETSTREAM_URL: the AppView's index follows the stack's Jetstream
 	# (ws:// to a loopback address needs no insecure_local_dev).
-	start_service appview atcr-appview "${RUN_IN[@]}" JETSTREAM_URL="ws://$JETSTREAM_ADDR" \
+	start_service appview appview.yaml "${RUN_IN[@]}" JETSTREAM_URL="ws://$JETSTREAM_ADDR" \
 		"$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
 	wait_http appview https://atcr.internal/health 30 200 "$SERVICE_PID"
 	log "AppView up ($(elapsed "$T0") s)"

@@ -148,13 +148,13 @@ start_stack() {
 		import_test_vulndb "$STATE/test-vulndb.tar.gz" "$STATE/hold.yaml"
 		log "NOTE: the hold's vulnerability database is a TEST fixture (CVE-2022-38178 in bind 9.18.0-r0 only), not real vulnerability data"
 	fi
-	start_service hold atcr-hold "$HOLD_BIN" serve --config "$STATE/hold.yaml"
+	start_service hold hold.yaml "$HOLD_BIN" serve --config "$STATE/hold.yaml"
 	local hold_pid=$SERVICE_PID
 	wait_http hold "$HOLD_URL/xrpc/_health" 30 200 "$hold_pid"
 	wait_http hold "$S3_ENDPOINT/" 30 '[1-5][0-9][0-9]' "$hold_pid"
 	log "hold up ($(elapsed "$T0") s)"
 
-	start_service appview atcr-appview "$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
+	start_service appview appview.yaml "$APPVIEW_BIN" serve --config "$STATE/appview.yaml"
 	wait_http appview "http://$APPVIEW_ADDR/health" 30 200 "$SERVICE_PID"
 	log "AppView up ($(elapsed "$T0") s)"
 }
