@@ -23,7 +23,8 @@ import (
 // assembly file per upload (part n at (n-1)·P, P being the size of the
 // first part to arrive, which part 1 must have), asks
 // the disk to start writing each part back as soon as it is complete, and
-// hashes the parts in order (SHA-256) in the background as they complete.
+// hashes the parts in order (SHA-256) in the background, each as far as it
+// is written.
 // When the completion lists exactly the parts it tracked (1…k, every part
 // but the last of size P, each written once, none in flight), versitygw's
 // completion runs as usual — it checks the part list, ETags and checksums
@@ -103,6 +104,9 @@ type part struct {
 	writing bool   // a write is in flight
 	done    bool   // a write completed and versitygw stored the part
 	etag    string // versitygw's ETag of the completed write
+	// written is how much of the current (or completed) write is in the
+	// file, from the part's start: what the hasher may take of it.
+	written int64
 }
 
 // assembly is one upload's assembly file and what is known of its parts.
@@ -122,11 +126,13 @@ type assembly struct {
 	broken   bool // the file can no longer stand in for the parts
 	inflight int
 
-	// hashing state: parts 1..hashed are in sum, hashedBytes long.
+	// hashing state: parts 1..hashed are in sum, hashedBytes long, and
+	// the first partHashed bytes of part hashed+1.
 	hashMu      sync.Mutex // held while sum is advanced
 	sum         hash.Hash
 	hashed      int32
 	hashedBytes int64
+	partHashed  int64
 
 	hasher, syncer coalescer // the background hashing and syncing
 }

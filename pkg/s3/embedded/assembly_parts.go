@@ -113,6 +113,10 @@ func (w *partWriter) write(b []byte) {
 	if w.written-w.flushed >= writebackChunk {
 		startWriteback(w.u.file, w.off+w.flushed, w.written-w.flushed)
 		w.flushed = w.written
+		w.u.mu.Lock()
+		w.u.parts[w.n].written = w.written
+		w.u.mu.Unlock()
+		w.u.hasher.request(w.u.hashReady)
 	}
 }
 
@@ -131,7 +135,13 @@ func (w *partWriter) finish(ok bool, etag string) {
 	case ok && !complete:
 		u.breakLocked(fmt.Sprintf("part %d did not reach the assembly file whole", w.n))
 	case complete:
-		p.done, p.etag = true, etag
+		p.done, p.etag, p.written = true, etag, w.size
+	case w.n == u.hashed+1 && p.written > 0:
+		// The hasher may have taken bytes of this failed write already,
+		// and the sum cannot be taken back.
+		u.breakLocked(fmt.Sprintf("part %d failed after it was partly hashed", w.n))
+	default:
+		p.written = 0 // the number is free for another write
 	}
 	u.mu.Unlock()
 	if complete {
@@ -158,9 +168,14 @@ func (u *assembly) syncData() {
 	}
 }
 
-// hashReady feeds the complete parts after the hashed ones into the sum.
-// A part is hashed only once its write completed; a later write to it
-// breaks the assembly (startPart), so the sum stays the file's bytes.
+// hashReady feeds what is written of the parts after the hashed ones into
+// the sum, in order: each part as far as its write got, in the steps in
+// which it hands its bytes to writeback, so that the sum follows the
+// upload instead of starting on a part once it is complete (which left a
+// whole part to hash after the client's last byte). A later write to a
+// completed part breaks the assembly (startPart), and so does a failed
+// write of the part being hashed (finish), so the sum stays the file's
+// bytes.
 func (u *assembly) hashReady() {
 	u.hashMu.Lock()
 	defer u.hashMu.Unlock()
@@ -168,20 +183,32 @@ func (u *assembly) hashReady() {
 		u.mu.Lock()
 		next := u.hashed + 1
 		p := u.parts[next]
-		if u.broken || p == nil || !p.done {
+		if u.broken || p == nil {
 			u.mu.Unlock()
 			return
 		}
-		off, size := int64(next-1)*u.partSize, p.size
+		from, to := u.partHashed, p.written
+		if to <= from {
+			if p.done && from == p.size {
+				u.hashed, u.hashedBytes, u.partHashed = next, u.hashedBytes+p.size, 0
+				u.mu.Unlock()
+				continue
+			}
+			u.mu.Unlock()
+			return
+		}
+		// Part 1 starts at 0; any later part is hashed only once part 1
+		// was accepted, which fixed the part size.
+		off := int64(next-1)*u.partSize + from
 		u.mu.Unlock()
-		if err := u.hashSection(off, size); err != nil {
+		if err := u.hashSection(off, to-from); err != nil {
 			u.mu.Lock()
 			u.breakLocked(fmt.Sprintf("hash part %d: %v", next, err))
 			u.mu.Unlock()
 			return
 		}
 		u.mu.Lock()
-		u.hashed, u.hashedBytes = next, u.hashedBytes+size
+		u.partHashed = to
 		u.mu.Unlock()
 	}
 }

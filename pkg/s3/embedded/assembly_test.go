@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"unsafe"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"atcr.io/pkg/s3"
 )
@@ -353,4 +358,84 @@ func TestAssemblyKeepsItsOwnKey(t *testing.T) {
 		t.Fatal("the upload's assembly is lost once the first request's buffer is reused")
 	}
 	a.drop("atcr", "upload-1")
+}
+
+// failingReader gives n bytes of r, then fails.
+type failingReader struct {
+	r io.Reader
+	n int
+}
+
+func (f *failingReader) Read(b []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("client went away")
+	}
+	if len(b) > f.n {
+		b = b[:f.n]
+	}
+	n, err := f.r.Read(b)
+	f.n -= n
+	return n, err
+}
+
+// The sum follows each part as it is written. A write that fails after
+// the hasher may have taken some of its bytes breaks the assembly (the
+// upload completes from its parts); one of a part after the one the
+// hasher waits for does not. (A failed first write of an upload's only
+// part drops the whole assembly: the next write starts a new one.)
+func TestAssemblyPartFailingMidway(t *testing.T) {
+	srv := startServer(t, Options{DataDir: t.TempDir(), ChecksumETags: true})
+	svc := service(t, srv)
+	size := s3.MinPartSize
+	for _, tc := range []struct {
+		name    string
+		failing int // the part whose first write fails after 3 MiB
+		inPlace bool
+	}{
+		{name: "the part being hashed", failing: 2, inPlace: false},
+		{name: "a part the hasher has not reached", failing: 3, inPlace: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "uploads/midway-" + strconv.Itoa(tc.failing) + "/data"
+			id, err := svc.CreateMultipartUpload(t.Context(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := randomBytes(3*size+11, byte(30+tc.failing))
+			chunks := partsOf(data, size)
+			send := func(i int) s3.Part {
+				out, err := uploadPart(t, srv, key, id, int32(i+1), chunks[i], nil)
+				if err != nil {
+					t.Fatalf("part %d: %v", i+1, err)
+				}
+				return s3.Part{Number: int32(i + 1), ETag: aws.ToString(out.ETag)}
+			}
+			parts := make([]s3.Part, len(chunks))
+			parts[0] = send(0)
+			// Part 1 in the sum: the hasher goes on with part 2 next.
+			srv.backend.asm.forUpload(srv.creds.Bucket, key, id, false).hashReady()
+			_, err = uploadPart(t, srv, key, id, int32(tc.failing), nil, func(in *awss3.UploadPartInput) {
+				in.ContentLength = aws.Int64(int64(len(chunks[tc.failing-1])))
+				in.Body = &failingReader{r: bytes.NewReader(randomBytes(len(chunks[tc.failing-1]), 99)), n: 3 << 20}
+			})
+			if err == nil {
+				t.Fatal("a part whose body failed was stored")
+			}
+			for i := range chunks {
+				if parts[i].ETag == "" {
+					parts[i] = send(i)
+				}
+			}
+			if err := svc.CompleteMultipartUpload(t.Context(), key, id, parts); err != nil {
+				t.Fatalf("complete: %v", err)
+			}
+			if got := readObject(t, svc, key); !bytes.Equal(got, data) {
+				t.Fatal("object differs from the parts sent")
+			}
+			sum, _, ok := srv.StagedSHA256(key)
+			if ok != tc.inPlace || (ok && sum != sha256Hex(data)) {
+				t.Fatalf("StagedSHA256 = %q, %v; want in place %v with %q", sum, ok, tc.inPlace, sha256Hex(data))
+			}
+		})
+	}
 }
