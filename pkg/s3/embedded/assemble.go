@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/versity/versitygw/backend/posix"
@@ -54,8 +55,10 @@ func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.Comple
 		defer b.asm.drop(*in.Bucket, *in.UploadId)
 	}
 	join := consumePart
+	var set aside
 	if plan.ready() {
-		join = skipPart
+		set = aside{dir: b.asm.dir}
+		join = set.skipPart
 	}
 	err = b.writeObject(in.Bucket, in.Key, func() error {
 		res, versionID, err = b.CompleteMultipartUploadWithCopy(ctx, in, join)
@@ -64,6 +67,9 @@ func (b tunedBackend) CompleteMultipartUpload(ctx context.Context, in *s3.Comple
 		}
 		return plan.install()
 	})
+	if len(set.files) > 0 {
+		go set.remove()
+	}
 	return res, versionID, err
 }
 
@@ -150,12 +156,31 @@ func consumePart(from, to *os.File) (bool, error) {
 	return false, nil
 }
 
+// aside holds the part files a completion in place consumed, moved into the
+// assembly directory (same filesystem, see newAssemblies) to be removed
+// once the completion has answered: the kernel frees a file's blocks and
+// page cache when its last name and descriptor are gone, and versitygw
+// closes each part file right after skipPart, on the completion's path —
+// about 3 ms for a 50 MiB upload's parts here. A crash leaves them in the
+// assembly directory, which the next start empties.
+type aside struct {
+	dir   string
+	files []string
+}
+
+// remove removes the files set aside.
+func (a *aside) remove() {
+	for _, f := range a.files {
+		_ = os.Remove(f)
+	}
+}
+
 // skipPart is the posix.CustomCopyFunc of a completion in place: the part's
 // bytes are in the assembly file already, so it only advances to over the
-// part (a hole, which the assembly file replaces) and removes from's file,
-// usually before the kernel wrote it back. Should it fail, versitygw
+// part (a hole, which the assembly file replaces) and sets from's file
+// aside, usually before the kernel wrote it back. Should it fail, versitygw
 // copies the part instead, which leaves the same bytes in place.
-func skipPart(from, to *os.File) (bool, error) {
+func (a *aside) skipPart(from, to *os.File) (bool, error) {
 	info, err := from.Stat()
 	if err != nil {
 		return true, fmt.Errorf("stat %s: %w", from.Name(), err)
@@ -167,6 +192,14 @@ func skipPart(from, to *os.File) (bool, error) {
 	if err := to.Truncate(end); err != nil {
 		return true, fmt.Errorf("extend %s: %w", to.Name(), err)
 	}
-	_ = os.Remove(from.Name())
+	name := filepath.Join(a.dir, fmt.Sprintf("consumed-%d", consumedSeq.Add(1)))
+	if err := os.Rename(from.Name(), name); err != nil {
+		_ = os.Remove(from.Name())
+		return false, nil
+	}
+	a.files = append(a.files, name)
 	return false, nil
 }
+
+// consumedSeq names the part files set aside.
+var consumedSeq atomic.Uint64

@@ -35,8 +35,9 @@ import (
 // out of the pattern, a part copied server-side, a chunked body with a
 // trailing checksum, a failed write to the assembly file, a restart — drops
 // the assembly and the upload completes the old way from its part files,
-// which are always written too. The part files are removed at completion,
-// usually before the kernel wrote them back, so the disk sees the blob
+// which are always written too. The part files are removed once the
+// completion has answered (assemble.go, aside), usually before the kernel
+// wrote them back, so the disk sees the blob
 // once either way.
 
 // maxAssemblyBytes bounds the end of a part in an assembly file (far beyond

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -90,6 +91,20 @@ func assemblyFiles(t *testing.T, dataDir string) []string {
 	return names
 }
 
+// assemblyEmptied waits (up to 5 s) for the part files a completion set
+// aside to be removed, and returns what is left.
+func assemblyEmptied(t *testing.T, dataDir string) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := assemblyFiles(t, dataDir)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // A staging object's parts sent in the usual pattern are assembled in
 // place: the object has every byte in order, keeps its metadata, its
 // SHA-256 is known without reading it back (once, and only while the file
@@ -130,7 +145,7 @@ func TestAssemblyInPlace(t *testing.T) {
 			if _, _, ok := srv.StagedSHA256(key); ok {
 				t.Fatal("StagedSHA256 answered twice")
 			}
-			if left := assemblyFiles(t, dir); len(left) != 0 {
+			if left := assemblyEmptied(t, dir); len(left) != 0 {
 				t.Fatalf("assembly directory still holds %v", left)
 			}
 		})
@@ -249,7 +264,7 @@ func TestAssemblyFallsBack(t *testing.T) {
 			}
 		})
 	}
-	if left := assemblyFiles(t, dir); len(left) != 0 {
+	if left := assemblyEmptied(t, dir); len(left) != 0 {
 		t.Fatalf("assembly directory still holds %v", left)
 	}
 }
