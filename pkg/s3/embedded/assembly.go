@@ -21,11 +21,9 @@ import (
 // For the hold's staging objects (keys under s3.UploadPrefix) the server
 // also writes every part, as its bytes arrive, at its final position in one
 // assembly file per upload (part n at (n-1)·P, P being the size of the
-// first part to arrive, which part 1 must have), asks
-// the disk to start writing each part back as soon as it is complete, and
-// hashes the parts in order (SHA-256) in the background, each as far as it
-// is written.
-// When the completion lists exactly the parts it tracked (1…k, every part
+// first part to arrive, which part 1 must have), hands each 2 MiB of it to
+// the disk's writeback, and hashes the parts in order (SHA-256) in the
+// background, each as far as it is written. When the completion lists exactly the parts it tracked (1…k, every part
 // but the last of size P, each written once, none in flight), versitygw's
 // completion runs as usual — it checks the part list, ETags and checksums
 // and stores the object's metadata — but joins nothing (assemble.go); the
@@ -37,8 +35,7 @@ import (
 // the assembly and the upload completes the old way from its part files,
 // which are always written too. The part files are removed once the
 // completion has answered (assemble.go, aside), usually before the kernel
-// wrote them back, so the disk sees the blob
-// once either way.
+// wrote them back, so the disk sees the blob once either way.
 
 // maxAssemblyBytes bounds the end of a part in an assembly file (far beyond
 // any blob a hold accepts in one upload; keeps the offsets sane).
