@@ -24,9 +24,9 @@ import (
 // concurrent pushes to one account made it spend about 40 % of its CPU on
 // attempts thrown away (65–66 ms of PDS CPU per push/pull cycle against
 // 37–41 ms with the writes sent one at a time; the stress run took
-// 15.9–16.2 s against 11.7–13.0 s, docs/benchmarks.md). So every PDS client the Chooser hands out
-// sends its repository writes through a per-account lock, held until the
-// PDS answers; reads are not held back.
+// 15.9–16.2 s against 11.7–13.0 s, docs/benchmarks.md). So every PDS
+// client the Chooser hands out sends its repository writes through a
+// per-account lock, held until the PDS answers; reads are not held back.
 //
 // With Redis (Options.Redis) the AppViews of a cluster also take a shared
 // lock per account (sharedWriteLock) after their own, so two AppViews do

@@ -133,6 +133,19 @@ type assembly struct {
 	partHashed  int64
 
 	hasher, syncer coalescer // the background hashing and syncing
+
+	// takesCRC64 is whether the upload's parts may have their CRC64NVME
+	// computed here (checksum.go), asked once: an upload's checksum
+	// algorithm is fixed when it starts.
+	takesCRC64Once sync.Once
+	takesCRC64     bool
+}
+
+// fastCRC64 reports whether the upload's parts may have their CRC64NVME
+// computed here, asking check the first time.
+func (u *assembly) fastCRC64(check func() bool) bool {
+	u.takesCRC64Once.Do(func() { u.takesCRC64 = check() })
+	return u.takesCRC64
 }
 
 // coalescer runs a function in the background, one run at a time; a

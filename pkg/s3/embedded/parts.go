@@ -20,7 +20,7 @@ func (b tunedBackend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*
 	}
 	teed := *in
 	teed.Body = w.tee(in.Body)
-	if !hasChecksum(in) && b.uploadTakesCRC64NVME(*in.Bucket, *in.Key, *in.UploadId) {
+	if !hasChecksum(in) && u.fastCRC64(func() bool { return b.uploadTakesCRC64NVME(*in.Bucket, *in.Key, *in.UploadId) }) {
 		teed.Body = withFastCRC64NVME(teed.Body)
 	}
 	out, err := b.Posix.UploadPart(ctx, &teed)
