@@ -1,12 +1,14 @@
 package storage_test
 
 import (
+	"net/http"
 	"path/filepath"
 	"testing"
 
 	"atcr.io/pkg/appview/index"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
 
@@ -55,5 +57,45 @@ func TestOwnWritesAreIndexed(t *testing.T) {
 	}
 	if _, err := idx.Manifest(t.Context(), alice.DID.String(), "app", d1.String()); err == nil {
 		t.Errorf("manifest %s still indexed after its DELETE", d1)
+	}
+}
+
+// TestRefusedPushLeavesTheIndexAsBefore: the index rows of a push are
+// written while the hold decides; when it refuses, a tag that existed
+// points at its old manifest again, a new tag is gone, and so is the
+// refused manifest.
+func TestRefusedPushLeavesTheIndexAsBefore(t *testing.T) {
+	d := storagetest.OpenDB(t, filepath.Join(t.TempDir(), "appview.db"))
+	idx := index.New(d, index.Options{})
+	t.Cleanup(func() { idx.Close(t.Context()) })
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{DB: d, Store: func(o *storage.Options) { o.Indexer = idx }})
+	alice := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	d1, _ := pushImage(t, env, repo, "v1")
+
+	env.Hold.SetNotifyError(-1, http.StatusBadRequest, atcr.ErrorQuotaExceeded, "storage quota exceeded")
+	var refused []oci.Digest
+	for _, tag := range []string{"v1", "v2"} { // an existing tag, a new one
+		digest, err := putImage(t, env, repo, tag)
+		if err == nil {
+			t.Fatalf("push to %s accepted, want the hold's refusal", tag)
+		}
+		refused = append(refused, digest)
+	}
+	page, err := idx.RepositoryPage(t.Context(), alice.DID.String(), "app")
+	if err != nil {
+		t.Fatalf("repository page after the refusals: %v", err)
+	}
+	tags := map[string]string{}
+	for _, tg := range page.Tags {
+		tags[tg.Tag] = tg.Digest
+	}
+	if len(tags) != 1 || tags["v1"] != d1.String() {
+		t.Fatalf("indexed tags %v after the refusals, want only v1 → %s", tags, d1)
+	}
+	for _, digest := range refused {
+		if _, err := idx.Manifest(t.Context(), alice.DID.String(), "app", digest.String()); err == nil {
+			t.Errorf("refused manifest %s is indexed", digest)
+		}
 	}
 }

@@ -58,6 +58,12 @@ func (s *Store) tagWrite(idx *repoIndex, repo registry.Repo, tag oci.Tag, rec *p
 // cached listing and the tag cache.
 func (s *Store) tagWritten(ctx context.Context, repo registry.Repo, t tagWrite, rec *pdsread.ManifestRecord, cid string) {
 	s.indexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.rkey, cid, t.record)
+	s.tagKnown(ctx, repo, t, rec)
+}
+
+// tagKnown puts a tag record we wrote (and indexed) into the owner's
+// cached listing and the tag cache, and announces it.
+func (s *Store) tagKnown(ctx context.Context, repo registry.Repo, t tagWrite, rec *pdsread.ManifestRecord) {
 	tr := &pdsread.TagRecord{RKey: t.rkey, Value: t.value, Pushed: s.now().UTC()}
 	if idx := s.loadedIndex(repo.Owner.DID); idx != nil {
 		idx.putTag(tr)
@@ -97,16 +103,40 @@ func (s *Store) putNew(ctx context.Context, client *atclient.APIClient, h holdcl
 		s.log.WarnContext(ctx, "storage: applyWrites of a manifest and its tags failed; writing them one by one", "manifest", rec.URI, "err", err)
 		return s.putStepwise(ctx, client, h, repo, put, rec, m)
 	}
+	// The UI index's rows (a SQLite commit per record, 3–4 ms in all) are
+	// written while the hold reads the record back; a refusal takes them
+	// out again (withdrawPush).
+	indexed := s.indexBatch(ctx, repo.Owner.DID, rec, m, tags, results)
 	if err := s.notifyHold(ctx, h, repo, put, rec); err != nil {
+		<-indexed
 		s.withdrawPush(ctx, client, repo, rec, tags, results[1:])
 		return s.notifyRefusal(ctx, repo, h, put, err)
 	}
-	s.manifestWritten(ctx, repo.Owner.DID, rec, results[0].CID, m)
-	for i, t := range tags {
-		s.tagWritten(ctx, repo, t, rec, results[i+1].CID)
+	<-indexed
+	s.manifestKnown(ctx, repo.Owner.DID, rec, m)
+	for _, t := range tags {
+		s.tagKnown(ctx, repo, t, rec)
 	}
 	s.pushDone(repo, put)
 	return nil
+}
+
+// indexBatch indexes the records of a batch (the manifest, then its tags)
+// in the background; the channel is closed when they are.
+func (s *Store) indexBatch(ctx context.Context, did syntax.DID, rec *pdsread.ManifestRecord, m map[string]any, tags []tagWrite, results []writeResult) <-chan struct{} {
+	done := make(chan struct{})
+	if s.indexer == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		s.indexRecord(ctx, did, atcr.ManifestNSID, rec.RKey, results[0].CID, m)
+		for i, t := range tags {
+			s.indexRecord(ctx, did, atcr.TagNSID, t.rkey, results[i+1].CID, t.record)
+		}
+	}()
+	return done
 }
 
 // putStepwise writes the manifest record, notifies the hold (withdrawing
@@ -144,10 +174,11 @@ func (s *Store) withdrawPush(ctx context.Context, client *atclient.APIClient, re
 	restored := true
 	for i, t := range tags {
 		var err error
+		var old map[string]any
+		cid := ""
 		if t.old != nil {
-			var old map[string]any
 			if old, err = toRecordMap(&t.old.Value); err == nil {
-				err = putRecordSwap(ctx, client, did, atcr.TagNSID, t.rkey, old, written[i].CID)
+				cid, err = putRecordSwap(ctx, client, did, atcr.TagNSID, t.rkey, old, written[i].CID)
 			}
 		} else {
 			err = deleteRecordSwap(ctx, client, did, atcr.TagNSID, t.rkey, written[i].CID)
@@ -156,6 +187,14 @@ func (s *Store) withdrawPush(ctx context.Context, client *atclient.APIClient, re
 			restored = false
 			s.log.ErrorContext(ctx, "storage: could not put back a tag of a refused push", "tag", t.tag, "manifest", rec.URI, "err", err)
 			continue
+		}
+		// The index has the row this push wrote (indexBatch): it gets the
+		// record put back, or loses it (a tag moved meanwhile comes back
+		// with the other writer's Jetstream event).
+		if err == nil && t.old != nil && cid != "" {
+			s.indexRecord(ctx, did, atcr.TagNSID, t.rkey, cid, old)
+		} else {
+			s.unindexRecord(ctx, did, atcr.TagNSID, t.rkey)
 		}
 		s.tagCache.Remove(t.key)
 	}

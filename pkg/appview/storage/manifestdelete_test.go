@@ -17,6 +17,23 @@ import (
 // AT-URI of its record (from the hold's notification).
 func pushImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string) (oci.Digest, string) {
 	t.Helper()
+	before := len(env.Hold.Notified())
+	digest, err := putImage(t, env, repo, tag)
+	if err != nil {
+		t.Fatalf("PutManifest: %v", err)
+	}
+	notified := env.Hold.Notified()
+	if len(notified) != before+1 {
+		t.Fatalf("%d notifyManifest calls, want %d", len(notified), before+1)
+	}
+	return digest, notified[len(notified)-1].ManifestURI
+}
+
+// putImage uploads a config and one layer of fresh random bytes into repo
+// and puts an image manifest of them under tag; it returns the manifest's
+// digest and PutManifest's error.
+func putImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string) (oci.Digest, error) {
+	t.Helper()
 	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
 	config := storagetest.RandomBytes(200)
 	layer := storagetest.RandomBytes(3000)
@@ -29,16 +46,8 @@ func pushImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := len(env.Hold.Notified())
 	put := registry.ManifestPut{Tags: []oci.Tag{mustTag(t, tag)}, Digest: m.Digest(), Manifest: m, Body: body}
-	if err := env.Store.PutManifest(ctx, repo, put); err != nil {
-		t.Fatalf("PutManifest: %v", err)
-	}
-	notified := env.Hold.Notified()
-	if len(notified) != before+1 {
-		t.Fatalf("%d notifyManifest calls, want %d", len(notified), before+1)
-	}
-	return m.Digest(), notified[len(notified)-1].ManifestURI
+	return m.Digest(), env.Store.PutManifest(ctx, repo, put)
 }
 
 // TestDeleteManifestNotifiesTheHold: a DELETE by digest calls

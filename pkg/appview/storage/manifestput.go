@@ -201,6 +201,12 @@ func (s *Store) newManifestRecord(repo registry.Repo, put registry.ManifestPut, 
 // owner's cached listing.
 func (s *Store) manifestWritten(ctx context.Context, did syntax.DID, rec *pdsread.ManifestRecord, cid string, m map[string]any) {
 	s.indexRecord(ctx, did, atcr.ManifestNSID, rec.RKey, cid, m)
+	s.manifestKnown(ctx, did, rec, m)
+}
+
+// manifestKnown puts a manifest record we wrote (and indexed) into the
+// owner's cached listing and announces it to the other AppViews.
+func (s *Store) manifestKnown(ctx context.Context, did syntax.DID, rec *pdsread.ManifestRecord, m map[string]any) {
 	if idx := s.loadedIndex(did); idx != nil {
 		idx.putManifest(rec)
 		if b, err := json.Marshal(m); err == nil {

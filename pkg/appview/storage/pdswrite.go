@@ -135,12 +135,14 @@ func applyWrites(ctx context.Context, c *atclient.APIClient, did syntax.DID, wri
 
 // putRecordSwap writes record under rkey (putRecord) only while the
 // record is still at swapCID: a write made meanwhile by someone else wins.
-func putRecordSwap(ctx context.Context, c *atclient.APIClient, did syntax.DID, collection, rkey string, record map[string]any, swapCID string) error {
+// It returns the CID of the record written.
+func putRecordSwap(ctx context.Context, c *atclient.APIClient, did syntax.DID, collection, rkey string, record map[string]any, swapCID string) (string, error) {
 	in := map[string]any{"repo": did.String(), "collection": collection, "rkey": rkey, "record": record, "swapRecord": swapCID}
-	if err := c.Post(ctx, "com.atproto.repo.putRecord", in, nil); err != nil {
-		return writeErr(fmt.Sprintf("putRecord %s/%s", collection, rkey), err, false)
+	var out writeResult
+	if err := c.Post(ctx, "com.atproto.repo.putRecord", in, &out); err != nil {
+		return "", writeErr(fmt.Sprintf("putRecord %s/%s", collection, rkey), err, false)
 	}
-	return nil
+	return out.CID, nil
 }
 
 // deleteRecordSwap deletes a record only while it is still at swapCID.
