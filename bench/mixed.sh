@@ -141,14 +141,18 @@ mixed_costs() {
 # stack):
 #   1. CLUSTER_APPVIEWS=1 CLUSTER_SHARED=0: one AppView on SQLite and in-memory state
 #      behind Caddy — single-node as deployed behind a load balancer;
-#   2. the cluster: two AppViews round robin, on PostgreSQL and Redis.
-# The cluster's figures are recorded twice: as mixed_cluster_* with ATCR single-node's
+#   2. the cluster: two AppViews round robin, on PostgreSQL and Redis;
+#   3. the cluster again, the clients taking the AppViews in turn themselves (mixedload
+#      -registry A,B: DNS round robin, or a load balancer on its own machine) — no proxy
+#      on the two cores, as single-node's own run has none.
+# Leg 2's figures are recorded twice: as mixed_cluster_* with ATCR single-node's
 # figures from this run (mixed_once atcr, no Caddy) in the reference column, and as
-# mixed_clusterlb_* with leg 1's in the reference column. Both are judged ≥ 0.8×: the
-# first includes the load balancer's cost, the second is the shared state's alone.
+# mixed_clusterlb_* with leg 1's in the reference column; leg 3's as mixed_clusterrr_*
+# against single-node's. All are judged ≥ 0.8×: the first includes the load balancer's
+# cost, the other two are the shared state's alone.
 mixed_cluster() {
 	((MIXED_DURATION > 0 && MIXED_CLUSTER && WITH_ATCR)) || return 0
-	local single="$WORK/mixed-atcr.tsv" lb="$WORK/mixed_clusterlb-single.tsv" tsv="$WORK/mixed_cluster-atcr.tsv"
+	local single="$WORK/mixed-atcr.tsv" lb="$WORK/mixed_clusterlb-single.tsv" tsv="$WORK/mixed_cluster-atcr.tsv" rr="$WORK/mixed_clusterrr-atcr.tsv"
 	[[ -x "$ROOT/test/stack/cluster.sh" ]] || {
 		record error mixed_cluster_errors atcr "test/stack/cluster.sh is missing (branch cluster-e2e)"
 		return 0
@@ -164,13 +168,18 @@ mixed_cluster() {
 	mixed_reference_column "$single" mixed_cluster
 	mixed_op_rows "$tsv" atcr mixed_clusterlb
 	mixed_reference_column "$lb" mixed_clusterlb
+	CLUSTER_SPREAD=1 cluster_leg cluster-rr "$rr" "two AppViews on PostgreSQL and Redis, the clients taking them in turn (no proxy)" \
+		CLUSTER_APPVIEWS=2 CLUSTER_SHARED=1 || return 0
+	mixed_op_rows "$rr" atcr mixed_clusterrr
+	mixed_reference_column "$single" mixed_clusterrr
 }
 
 # cluster_leg LABEL TSV DESCRIPTION ENV...: start test/stack/cluster.sh with ENV, run
-# the mixed load through its Caddy into TSV, stop it. Fails (after recording the
-# error) when the cluster did not start or the load failed.
+# the mixed load through its Caddy (with CLUSTER_SPREAD=1: straight to its AppViews,
+# in turn) into TSV, stop it. Fails (after recording the error) when the cluster did
+# not start or the load failed.
 cluster_leg() {
-	local label=$1 tsv=$2 what=$3 load
+	local label=$1 tsv=$2 what=$3 load target addr
 	shift 3
 	log "cluster leg $label: $what (test/stack/cluster.sh --background)"
 	MIXED_CLUSTER_STARTED=1 # stop whatever starts
@@ -180,8 +189,13 @@ cluster_leg() {
 	fi
 	# shellcheck disable=SC1091
 	. "$ROOT/var/cluster/stack.env"
+	target=$ATCR_APPVIEW_URL
+	if ((${CLUSTER_SPREAD:-0})); then
+		target=""
+		for addr in $ATCR_APPVIEW_ADDRS; do target+="${target:+,}http://$addr"; done
+	fi
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
-	if ! MIXEDLOAD_USERNAME=$ATCR_USERNAME MIXEDLOAD_PASSWORD=$ATCR_PASSWORD "$MIXED_BIN" -registry "$ATCR_APPVIEW_URL" \
+	if ! MIXEDLOAD_USERNAME=$ATCR_USERNAME MIXEDLOAD_PASSWORD=$ATCR_PASSWORD "$MIXED_BIN" -registry "$target" \
 		-prefix "$ATCR_USERNAME" -pids-file "$ROOT/var/cluster.pids" -label "$label" -tsv "$tsv" \
 		-c "$MIXED_CLIENTS" -pushers "$MIXED_PUSHERS" -d "${MIXED_DURATION}s" >"$WORK/mixed_$label.txt" 2>"$WORK/mixed_$label.err"; then
 		record error mixed_cluster_errors atcr "mixedload failed ($label): $(last_line "$WORK/mixed_$label.err")"

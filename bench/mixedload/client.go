@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +23,13 @@ const maxSmallBody = 4 << 20
 // all workers, and the Authorization header (a bearer token fetched once and
 // renewed before it expires, or nothing for an open registry).
 type Registry struct {
-	base     string
+	base string
+	// spread, when it holds several base URLs (the AppViews of one cluster),
+	// sends each request to the next of them, round robin, as DNS round
+	// robin or a load balancer on another machine would: upload sessions,
+	// tokens and indexes must then be shared between them.
+	spread   []string
+	next     atomic.Uint64
 	client   *http.Client
 	username string
 	password string
@@ -171,7 +178,13 @@ func (r *Registry) authorization(ctx context.Context) (string, error) {
 func (r *Registry) do(ctx context.Context, method, target string, header http.Header, body []byte) (*http.Response, error) {
 	u := target
 	if strings.HasPrefix(target, "/") {
-		u = r.base + target
+		u = r.pick() + target
+	} else if len(r.spread) > 1 {
+		// An absolute upload Location names the cluster's public address;
+		// its path goes to the next AppView like any other request.
+		if loc, err := url.Parse(target); err == nil && strings.HasPrefix(loc.Path, "/v2/") {
+			u = r.pick() + loc.RequestURI()
+		}
 	}
 	var rd io.Reader
 	if body != nil {
@@ -199,6 +212,14 @@ func (r *Registry) do(ctx context.Context, method, target string, header http.He
 		return nil, &transportError{fmt.Errorf("%s %s: %w", method, shortURL(u), err)}
 	}
 	return resp, nil
+}
+
+// pick is the base URL of the next request.
+func (r *Registry) pick() string {
+	if len(r.spread) < 2 {
+		return r.base
+	}
+	return r.spread[int(r.next.Add(1)%uint64(len(r.spread)))]
 }
 
 // resolve turns an upload Location (absolute or relative) into a URL.

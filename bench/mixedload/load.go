@@ -23,10 +23,11 @@ const pushRepos = 4
 
 // Config is one load run.
 type Config struct {
-	Registry      string
-	Prefix        string // repository namespace, e.g. alice.test
-	Workers       int    // all clients, pushers included
-	Pushers       int    // clients that only push fresh images; the others read by Mix
+	Registry      string   // base URL (the first of Spread when there are several)
+	Spread        []string // with several: base URLs every request goes to in turn
+	Prefix        string   // repository namespace, e.g. alice.test
+	Workers       int      // all clients, pushers included
+	Pushers       int      // clients that only push fresh images; the others read by Mix
 	Duration      time.Duration
 	Warmup        time.Duration
 	Mix           map[string]int // read operation → weight
@@ -101,6 +102,9 @@ func Run(ctx context.Context, cfg Config, s *Sampler) (Outcome, error) {
 		}
 	}
 	l.reg = &Registry{base: cfg.Registry, client: newHTTPClient(cfg.Workers), username: cfg.Username, password: cfg.Password}
+	if len(cfg.Spread) > 1 {
+		l.reg.spread = cfg.Spread
+	}
 	for i := range cfg.Seeds {
 		l.reg.scopes = append(l.reg.scopes, "repository:"+l.seedRepo(i)+":pull,push")
 	}

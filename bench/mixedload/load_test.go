@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +51,61 @@ func TestRunAgainstRegistry(t *testing.T) {
 	}
 	if len(out.Procs) != 1 || out.Procs[0].RSSMaxKB == 0 {
 		t.Errorf("sampled %+v, want this process with its RSS", out.Procs)
+	}
+}
+
+// TestRunSpreadOverAppViews runs the load over two servers in front of one
+// registry (a cluster's AppViews), whose upload Locations name an address
+// nobody listens on (the cluster's public one): every request must go to
+// the servers in turn, Locations included, and succeed.
+func TestRunSpreadOverAppViews(t *testing.T) {
+	shared := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var mu sync.Mutex
+	served := map[string]int{}
+	appView := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			served[name]++
+			mu.Unlock()
+			rec := httptest.NewRecorder()
+			shared.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			if loc := rec.Header().Get("Location"); strings.HasPrefix(loc, "/") {
+				w.Header().Set("Location", "http://public.invalid"+loc)
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		}))
+	}
+	a, b := appView("a"), appView("b")
+	defer a.Close()
+	defer b.Close()
+	mix, err := parseMix(defaultMix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Registry: a.URL, Spread: []string{a.URL, b.URL}, Prefix: "bench", Workers: 4, Pushers: 1, Duration: 300 * time.Millisecond,
+		Mix: mix, Seeds: 2, SeedLayers: 2, SeedLayerSize: 4 << 10, PushLayerSize: 4 << 10, Verify: true}
+	s := &Sampler{fixed: map[string]int{"self": os.Getpid()}, every: 50 * time.Millisecond, procs: map[string]*watchedProc{}}
+	out, err := Run(context.Background(), cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out.Ops {
+		if r.Errors != 0 {
+			t.Errorf("%s: %d errors: %v", r.Op, r.Errors, r.ErrorTexts)
+		}
+	}
+	if out.Pushed == 0 {
+		t.Error("nothing pushed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	total := served["a"] + served["b"]
+	if total == 0 || served["a"]*10 < total*4 || served["b"]*10 < total*4 {
+		t.Errorf("requests served %v, want each AppView about half", served)
 	}
 }
 

@@ -12,6 +12,11 @@
 //	  -registry http://127.0.0.1:5000 -prefix alice.test -c 32 -d 60s \
 //	  -pids-file var/dev.pids -proc reference=1234 -tsv out.tsv
 //
+// -registry may name several base URLs, comma-separated (the AppViews of
+// one cluster): every request then goes to the next of them, round robin,
+// as DNS round robin or a load balancer on another machine would spread
+// it, with no proxy's CPU on the machine under test.
+//
 // Before the load it pushes -seeds images (untimed) for the read operations.
 // Credentials come from the environment; on a Bearer challenge one token for
 // every repository the run uses is fetched once (renewed at 70% of its
@@ -39,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -73,7 +79,7 @@ func (p procFlags) Set(v string) error {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mixedload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	registry := fs.String("registry", "", "registry base URL, e.g. http://127.0.0.1:5000")
+	registry := fs.String("registry", "", "registry base URL, e.g. http://127.0.0.1:5000; several, comma-separated (the AppViews of one cluster), take the requests in turn")
 	prefix := fs.String("prefix", "", "repository namespace, e.g. alice.test")
 	c := fs.Int("c", 32, "concurrent clients")
 	pushers := fs.Int("pushers", 4, "of the -c clients, how many only push (the others read by -mix)")
@@ -108,8 +114,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.Usage()
 		return 2
 	}
+	var spread []string
+	for _, base := range strings.Split(*registry, ",") {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			fmt.Fprintf(stderr, "mixedload: -registry: %q is not a base URL like http://127.0.0.1:5000\n", base)
+			return 2
+		}
+		spread = append(spread, u.Scheme+"://"+u.Host)
+	}
 	cfg := Config{
-		Registry: strings.TrimSuffix(*registry, "/"), Prefix: *prefix, Workers: *c, Pushers: *pushers, Duration: *d, Warmup: *warmup,
+		Registry: spread[0], Spread: spread, Prefix: *prefix, Workers: *c, Pushers: *pushers, Duration: *d, Warmup: *warmup,
 		Mix: m, Seeds: *seeds, SeedLayers: *seedLayers, SeedLayerSize: *seedSize << 10, PushLayerSize: *pushSize << 10,
 		Retry: *retry, RetryFor: *retryFor, Verify: *verify, Orphans: *orphans,
 		Started: func(t time.Time) {

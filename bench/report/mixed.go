@@ -18,6 +18,8 @@ import (
 //	                                                         the cluster, its reference column ATCR single-node
 //	mixed_clusterlb_<op>_rps/_p50_ms/_p99_ms                 the cluster again, against one AppView without shared
 //	                                                         state behind the same Caddy (the shared state's cost)
+//	mixed_clusterrr_<op>_rps/_p50_ms/_p99_ms                 the cluster without a proxy (clients take the AppViews in
+//	                                                         turn), against ATCR single-node (no proxy either)
 var mixedOps = []string{"pull", "push", "manifest_head_tag", "manifest_get_tag", "manifest_get_digest", "tag_list"}
 
 // mixedJudgedOps must reach the reference's rate (issue 15: pulls and
@@ -37,7 +39,10 @@ func lookupMixedFigure(id string) (Figure, bool) {
 	}
 	where, vs := "mixed load", "reference"
 	cluster := false
-	if r, ok := strings.CutPrefix(rest, "clusterlb_"); ok {
+	if r, ok := strings.CutPrefix(rest, "clusterrr_"); ok {
+		rest, cluster = r, true
+		where, vs = "mixed load, two-AppView cluster, clients taking the AppViews in turn (reference column: ATCR single-node)", "single-node"
+	} else if r, ok := strings.CutPrefix(rest, "clusterlb_"); ok {
 		rest, cluster = r, true
 		where, vs = "mixed load, two-AppView cluster (reference column: ATCR single-node behind the same Caddy)", "single-node behind Caddy"
 	} else if r, ok := strings.CutPrefix(rest, "cluster_"); ok {

@@ -26,6 +26,10 @@ func TestMixedFigures(t *testing.T) {
 		"run\tmixed_clusterlb_pull_rps\treference\t80",
 		"run\tmixed_clusterlb_manifest_get_digest_rps\tatcr\t50",
 		"run\tmixed_clusterlb_manifest_get_digest_rps\treference\t100",
+		"run\tmixed_clusterrr_pull_rps\tatcr\t85",
+		"run\tmixed_clusterrr_pull_rps\treference\t90",
+		"run\tmixed_clusterrr_tag_list_rps\tatcr\t60",
+		"run\tmixed_clusterrr_tag_list_rps\treference\t100",
 	}, "\n")))
 	if err != nil {
 		t.Fatal(err)
@@ -44,13 +48,15 @@ func TestMixedFigures(t *testing.T) {
 		"mixed_cluster_errors":                    {"2", "= 0", Miss},
 		"mixed_clusterlb_pull_rps":                {"72.0", "≥ 0.8× single-node behind Caddy (reference column)", Pass},
 		"mixed_clusterlb_manifest_get_digest_rps": {"50.0", "≥ 0.8× single-node behind Caddy (reference column)", Miss},
+		"mixed_clusterrr_pull_rps":                {"85.0", "≥ 0.8× single-node (reference column)", Pass},
+		"mixed_clusterrr_tag_list_rps":            {"60.0", "≥ 0.8× single-node (reference column)", Miss},
 	} {
 		r := rowByID(t, rows, id)
 		if r.ATCR != want.atcr || r.Target != want.target || r.Verdict != want.verdict {
 			t.Errorf("%s: ATCR %q target %q verdict %q, want %+v", id, r.ATCR, r.Target, r.Verdict, want)
 		}
 	}
-	for _, bad := range []string{"mixed_nope_rps", "mixed_pull_p75_ms", "mixed_cost_pull", "mixed_cluster_cost_pull_cpu_ms", "mixed_clusterlb_cost_pull_cpu_ms", "mixed_peak_rss_Bad Name"} {
+	for _, bad := range []string{"mixed_nope_rps", "mixed_pull_p75_ms", "mixed_cost_pull", "mixed_cluster_cost_pull_cpu_ms", "mixed_clusterlb_cost_pull_cpu_ms", "mixed_clusterrr_cost_pull_cpu_ms", "mixed_peak_rss_Bad Name"} {
 		if _, ok := lookupMixedFigure(bad); ok {
 			t.Errorf("lookupMixedFigure(%q) accepted it", bad)
 		}
