@@ -144,15 +144,18 @@ mixed_costs() {
 #   2. the cluster: two AppViews round robin, on PostgreSQL and Redis;
 #   3. the cluster again, the clients taking the AppViews in turn themselves (mixedload
 #      -registry A,B: DNS round robin, or a load balancer on its own machine) — no proxy
-#      on the two cores, as single-node's own run has none.
+#      on the two cores;
+#   4. leg 1's single AppView again, the clients going straight to it.
 # Leg 2's figures are recorded twice: as mixed_cluster_* with ATCR single-node's
 # figures from this run (mixed_once atcr, no Caddy) in the reference column, and as
 # mixed_clusterlb_* with leg 1's in the reference column; leg 3's as mixed_clusterrr_*
-# against single-node's. All are judged ≥ 0.8×: the first includes the load balancer's
-# cost, the other two are the shared state's alone.
+# with leg 4's. All are judged ≥ 0.8×: the first includes the load balancer's cost,
+# the other two are the shared state's alone, each against a baseline measured next
+# to it (this machine's speed drifts by a third over the minutes of a bench run).
 mixed_cluster() {
 	((MIXED_DURATION > 0 && MIXED_CLUSTER && WITH_ATCR)) || return 0
-	local single="$WORK/mixed-atcr.tsv" lb="$WORK/mixed_clusterlb-single.tsv" tsv="$WORK/mixed_cluster-atcr.tsv" rr="$WORK/mixed_clusterrr-atcr.tsv"
+	local single="$WORK/mixed-atcr.tsv" lb="$WORK/mixed_clusterlb-single.tsv" tsv="$WORK/mixed_cluster-atcr.tsv"
+	local rr="$WORK/mixed_clusterrr-atcr.tsv" direct="$WORK/mixed_clusterrr-single.tsv"
 	[[ -x "$ROOT/test/stack/cluster.sh" ]] || {
 		record error mixed_cluster_errors atcr "test/stack/cluster.sh is missing (branch cluster-e2e)"
 		return 0
@@ -170,8 +173,10 @@ mixed_cluster() {
 	mixed_reference_column "$lb" mixed_clusterlb
 	CLUSTER_SPREAD=1 cluster_leg cluster-rr "$rr" "two AppViews on PostgreSQL and Redis, the clients taking them in turn (no proxy)" \
 		CLUSTER_APPVIEWS=2 CLUSTER_SHARED=1 || return 0
+	CLUSTER_SPREAD=1 cluster_leg single-direct "$direct" "one AppView (SQLite, no Redis), the clients straight to it (no proxy)" \
+		CLUSTER_APPVIEWS=1 CLUSTER_SHARED=0 || return 0
 	mixed_op_rows "$rr" atcr mixed_clusterrr
-	mixed_reference_column "$single" mixed_clusterrr
+	mixed_reference_column "$direct" mixed_clusterrr
 }
 
 # cluster_leg LABEL TSV DESCRIPTION ENV...: start test/stack/cluster.sh with ENV, run

@@ -19,7 +19,7 @@ import (
 //	mixed_clusterlb_<op>_rps/_p50_ms/_p99_ms                 the cluster again, against one AppView without shared
 //	                                                         state behind the same Caddy (the shared state's cost)
 //	mixed_clusterrr_<op>_rps/_p50_ms/_p99_ms                 the cluster without a proxy (clients take the AppViews in
-//	                                                         turn), against ATCR single-node (no proxy either)
+//	                                                         turn), against that one AppView without a proxy either
 var mixedOps = []string{"pull", "push", "manifest_head_tag", "manifest_get_tag", "manifest_get_digest", "tag_list"}
 
 // mixedJudgedOps must reach the reference's rate (issue 15: pulls and
@@ -41,7 +41,7 @@ func lookupMixedFigure(id string) (Figure, bool) {
 	cluster := false
 	if r, ok := strings.CutPrefix(rest, "clusterrr_"); ok {
 		rest, cluster = r, true
-		where, vs = "mixed load, two-AppView cluster, clients taking the AppViews in turn (reference column: ATCR single-node)", "single-node"
+		where, vs = "mixed load, two-AppView cluster without a proxy, clients taking the AppViews in turn (reference column: one AppView without shared state, clients straight to it)", "single-node without a proxy"
 	} else if r, ok := strings.CutPrefix(rest, "clusterlb_"); ok {
 		rest, cluster = r, true
 		where, vs = "mixed load, two-AppView cluster (reference column: ATCR single-node behind the same Caddy)", "single-node behind Caddy"

@@ -48,8 +48,8 @@ func TestMixedFigures(t *testing.T) {
 		"mixed_cluster_errors":                    {"2", "= 0", Miss},
 		"mixed_clusterlb_pull_rps":                {"72.0", "≥ 0.8× single-node behind Caddy (reference column)", Pass},
 		"mixed_clusterlb_manifest_get_digest_rps": {"50.0", "≥ 0.8× single-node behind Caddy (reference column)", Miss},
-		"mixed_clusterrr_pull_rps":                {"85.0", "≥ 0.8× single-node (reference column)", Pass},
-		"mixed_clusterrr_tag_list_rps":            {"60.0", "≥ 0.8× single-node (reference column)", Miss},
+		"mixed_clusterrr_pull_rps":                {"85.0", "≥ 0.8× single-node without a proxy (reference column)", Pass},
+		"mixed_clusterrr_tag_list_rps":            {"60.0", "≥ 0.8× single-node without a proxy (reference column)", Miss},
 	} {
 		r := rowByID(t, rows, id)
 		if r.ATCR != want.atcr || r.Target != want.target || r.Verdict != want.verdict {
