@@ -68,6 +68,24 @@ type coherence struct {
 	pubsub *redis.PubSub
 	cancel context.CancelFunc
 	done   chan struct{}
+	// versions reads the version counters, shared between the requests
+	// waiting at the same time (freshreads.go).
+	versions *freshReads
+}
+
+// newCoherence is the shared state of rdb, not yet subscribed.
+func newCoherence(rdb redis.UniversalClient, origin string, log *slog.Logger) *coherence {
+	c := &coherence{rdb: rdb, origin: origin, log: log}
+	c.versions = newFreshReads(func(ctx context.Context, key string) (int64, error) {
+		ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
+		defer cancel()
+		v, err := rdb.Get(ctx, key).Int64()
+		if errors.Is(err, redis.Nil) {
+			return 0, nil
+		}
+		return v, err
+	})
+	return c
 }
 
 // startCoherence subscribes to indexChannel and drops the indexes other
@@ -78,7 +96,8 @@ func (s *Store) startCoherence(rdb redis.UniversalClient) error {
 		return fmt.Errorf("coherence id: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &coherence{rdb: rdb, origin: hex.EncodeToString(id), log: s.log, cancel: cancel, done: make(chan struct{})}
+	c := newCoherence(rdb, hex.EncodeToString(id), s.log)
+	c.cancel, c.done = cancel, make(chan struct{})
 	c.pubsub = rdb.Subscribe(ctx, indexChannel)
 	// Wait for the subscription so no write announced after New returns
 	// is missed; if Redis does not answer, the reconnect below drops
@@ -155,18 +174,17 @@ func (s *Store) indexVersion(ctx context.Context, did syntax.DID) (int64, bool) 
 	return s.readVersion(ctx, indexVersionKey+did.String())
 }
 
-// readVersion returns the counter at key (0 when there is none); ok is
-// false without Redis or when it did not answer.
+// readVersion returns the counter at key (0 when there is none), read
+// after the call began — in one GET with the calls for the same key that
+// wait at the same time (freshreads.go); ok is false without Redis or when
+// it did not answer.
 func (s *Store) readVersion(ctx context.Context, key string) (int64, bool) {
 	if s.coh == nil {
 		return 0, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
 	defer cancel()
-	v, err := s.coh.rdb.Get(ctx, key).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0, true
-	}
+	v, err := s.coh.versions.read(ctx, key)
 	if err != nil {
 		s.log.WarnContext(ctx, "storage: read version", "key", key, "err", err)
 		return 0, false

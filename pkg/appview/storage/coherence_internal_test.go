@@ -219,7 +219,7 @@ func coherenceStore(rdb redis.UniversalClient, origin string) *Store {
 	s := &Store{indexes: newIndexCache(10, 1<<20), log: slog.New(slog.DiscardHandler),
 		tagCache: bytecache.NewTTL(1<<20, time.Minute, time.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() })}
 	if rdb != nil {
-		s.coh = &coherence{rdb: rdb, origin: origin, log: s.log}
+		s.coh = newCoherence(rdb, origin, s.log)
 	}
 	return s
 }
