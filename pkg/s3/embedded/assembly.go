@@ -23,9 +23,9 @@ import (
 // assembly file per upload (part n at (n-1)·P, P being the size of the
 // first part to arrive, which part 1 must have), hands each 2 MiB of it to
 // the disk's writeback, and hashes the parts in order (SHA-256) in the
-// background, each as far as it is written. When the completion lists exactly the parts it tracked (1…k, every part
-// but the last of size P, each written once, none in flight), versitygw's
-// completion runs as usual — it checks the part list, ETags and checksums
+// background, each as far as it is written. When the completion lists
+// exactly the parts it tracked (1…k, every part but the last of size P,
+// each written once, none in flight), versitygw's completion runs as usual — it checks the part list, ETags and checksums
 // and stores the object's metadata — but joins nothing (assemble.go); the
 // assembly file, complete already, then takes the object's place and the
 // SHA-256 of its bytes is kept for the hold (StagedDigest), which then
