@@ -26,6 +26,7 @@ const entryOverhead = 512
 // waiting for it.
 type cacheDirectory struct {
 	inner       identity.Directory
+	localDev    bool // loopback did:web resolves (unresolvableDID)
 	ttl         time.Duration
 	errTTL      time.Duration
 	notFoundTTL time.Duration
@@ -63,8 +64,12 @@ var _ identity.Directory = (*cacheDirectory)(nil)
 
 // LookupDID returns the cached identity or resolves it.
 func (c *cacheDirectory) LookupDID(ctx context.Context, did syntax.DID) (*identity.Identity, error) {
+	if err := unresolvableDID(did, c.localDev); err != nil {
+		return nil, err
+	}
 	ident, err := c.lookup(ctx, "did:"+did.String(), func(ctx context.Context) (*identity.Identity, error) {
-		return c.inner.LookupDID(ctx, did)
+		ident, err := c.inner.LookupDID(ctx, did)
+		return ident, refusedAsMissing(err, identity.ErrDIDNotFound)
 	})
 	if err == nil && !ident.Handle.IsInvalidHandle() && ident.Handle != "" {
 		c.fill("handle:"+ident.Handle.String(), ident) // verified both ways
@@ -85,7 +90,8 @@ func (c *cacheDirectory) fill(key string, ident *identity.Identity) {
 func (c *cacheDirectory) LookupHandle(ctx context.Context, h syntax.Handle) (*identity.Identity, error) {
 	h = h.Normalize()
 	ident, err := c.lookup(ctx, "handle:"+h.String(), func(ctx context.Context) (*identity.Identity, error) {
-		return c.inner.LookupHandle(ctx, h)
+		ident, err := c.inner.LookupHandle(ctx, h)
+		return ident, refusedAsMissing(err, identity.ErrHandleNotFound)
 	})
 	if err == nil {
 		c.fill("did:"+ident.DID.String(), ident)

@@ -99,6 +99,7 @@ func New(opts Options) (identity.Directory, error) {
 		client = safehttp.New(safehttp.Options{})
 	}
 	client = boundedClient(client, MaxDocumentBytes)
+	client = markRefusals(client, plcURL)
 	base := &identity.BaseDirectory{
 		PLCURL:     plcURL,
 		HTTPClient: *client,
@@ -109,7 +110,7 @@ func New(opts Options) (identity.Directory, error) {
 		SkipDNSDomainSuffixes: []string{".bsky.social"},
 	}
 
-	var inner identity.Directory = base
+	var inner identity.Directory = productionDirectory{BaseDirectory: base}
 	if opts.InsecureLocalDev {
 		inner = &verifyingDirectory{res: &localDevResolver{
 			base:              base,
@@ -120,6 +121,7 @@ func New(opts Options) (identity.Directory, error) {
 
 	c := &cacheDirectory{
 		inner:       inner,
+		localDev:    opts.InsecureLocalDev,
 		ttl:         orDuration(opts.CacheTTL, DefaultCacheTTL),
 		errTTL:      orDuration(opts.ErrTTL, DefaultErrTTL),
 		notFoundTTL: orDuration(opts.NotFoundTTL, DefaultNotFoundTTL),

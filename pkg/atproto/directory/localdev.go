@@ -69,7 +69,7 @@ func (r *localDevResolver) ResolveDID(ctx context.Context, did syntax.DID) (*ide
 // ResolveHandle asks the configured PDS, or delegates when none is set.
 func (r *localDevResolver) ResolveHandle(ctx context.Context, h syntax.Handle) (syntax.DID, error) {
 	if r.handleResolverURL == "" {
-		return r.base.ResolveHandle(ctx, h)
+		return baseResolver{base: r.base}.ResolveHandle(ctx, h)
 	}
 	u := r.handleResolverURL + "/xrpc/com.atproto.identity.resolveHandle?handle=" + url.QueryEscape(h.String())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
