@@ -155,12 +155,20 @@ func orDuration(d, def time.Duration) time.Duration {
 // boundedClient returns a copy of client whose response bodies fail past
 // max bytes (safehttp.ErrBodyTooLarge).
 func boundedClient(client *http.Client, max int64) *http.Client {
+	return withTransport(client, func(next http.RoundTripper) http.RoundTripper {
+		return bodyLimit{next: next, max: max}
+	})
+}
+
+// withTransport returns a copy of client whose transport is wrap's, built
+// around client's own (http.DefaultTransport when it has none).
+func withTransport(client *http.Client, wrap func(next http.RoundTripper) http.RoundTripper) *http.Client {
 	c := *client
 	next := c.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c.Transport = bodyLimit{next: next, max: max}
+	c.Transport = wrap(next)
 	return &c
 }
 

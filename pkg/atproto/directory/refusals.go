@@ -33,17 +33,13 @@ var errRefusedHost = errors.New("the identity's host may not be contacted")
 // markRefusals returns a copy of client whose refusals of hosts other than
 // plcURL's are marked with errRefusedHost.
 func markRefusals(client *http.Client, plcURL string) *http.Client {
-	c := *client
-	next := c.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	plcHost := ""
 	if u, err := url.Parse(plcURL); err == nil {
 		plcHost = u.Host
 	}
-	c.Transport = refusalMarker{next: next, plcHost: plcHost}
-	return &c
+	return withTransport(client, func(next http.RoundTripper) http.RoundTripper {
+		return refusalMarker{next: next, plcHost: plcHost}
+	})
 }
 
 // refusalMarker wraps the directory's transport and marks the guarded
