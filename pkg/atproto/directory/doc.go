@@ -15,6 +15,10 @@
 // lookups of one key share one fetch, which is cancelled when every caller
 // waiting for it has gone; and Options.BeforeFetch lets a server
 // rate-limit the lookups its callers cause (only cache misses reach it).
+// An identity that can never resolve here — a DID method other than plc
+// and web, a did:web on an IP address or a reserved TLD, a host the
+// guarded client refuses — is reported as not found rather than as an
+// outage (refusals.go), so callers answer 401/404, not 502.
 //
 // With InsecureLocalDev (and only then) two relaxations exist for a laptop
 // stack, both limited to loopback hosts: did:web identities on a loopback
