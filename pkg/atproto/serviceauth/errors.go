@@ -57,7 +57,8 @@ func XRPCError(err error) error {
 	if errors.As(err, &xe) {
 		return xe
 	}
-	if errors.Is(err, ErrBadIssuer) && errors.Is(err, identity.ErrDIDResolutionFailed) {
+	if errors.Is(err, ErrBadIssuer) && errors.Is(err, identity.ErrDIDResolutionFailed) &&
+		!errors.Is(err, identity.ErrDIDNotFound) { // a host the directory refuses: never resolvable
 		return xrpc.UpstreamFailure("the token issuer's identity could not be fetched (PLC directory or did:web host)").
 			WithRetryAfter(issuerRetryAfter)
 	}

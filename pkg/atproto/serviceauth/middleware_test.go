@@ -219,6 +219,9 @@ func TestMiddlewareIssuerLookupFailures(t *testing.T) {
 		{fmt.Errorf("gate: %w", xrpc.RateLimitExceeded("too many identity lookups", 3*time.Second)), http.StatusTooManyRequests, "RateLimitExceeded"},
 		{fmt.Errorf("%w: plc.directory: 503", identity.ErrDIDResolutionFailed), http.StatusBadGateway, "UpstreamFailure"},
 		{identity.ErrDIDNotFound, http.StatusUnauthorized, "BadJwtIssuer"},
+		// A did:web whose host the guarded client refuses: the directory
+		// reports it not found, on top of indigo's resolution failure.
+		{fmt.Errorf("%w: %w: dial: private address", identity.ErrDIDNotFound, identity.ErrDIDResolutionFailed), http.StatusUnauthorized, "BadJwtIssuer"},
 	} {
 		srv := newServer(t, &Verifier{Audience: holdDID, Dir: failingDir{err: tc.err}})
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/xrpc/io.atcr.hold.initiateUpload", nil)
