@@ -19,15 +19,15 @@ import (
 type freshReads struct {
 	get func(ctx context.Context, key string) (int64, error)
 
-	mu   sync.Mutex
+	mu sync.Mutex
+	// keys holds the keys with a read in flight (and no others).
 	keys map[string]*keyReads
 }
 
-// keyReads is one key's reads: whether one is in flight, and the read that
-// follows it (nil until a request waits for one).
+// keyReads is a key whose read is in flight: the read that follows it
+// (nil until a request waits for one).
 type keyReads struct {
-	inflight bool
-	next     *sharedRead
+	next *sharedRead
 }
 
 // sharedRead is one read and its result, closed done when it has one.
@@ -51,9 +51,6 @@ func (f *freshReads) read(ctx context.Context, key string) (int64, error) {
 	if k == nil {
 		k = &keyReads{}
 		f.keys[key] = k
-	}
-	if !k.inflight {
-		k.inflight = true
 		f.mu.Unlock()
 		r := &sharedRead{done: make(chan struct{})}
 		f.run(ctx, key, k, r)
@@ -83,7 +80,6 @@ func (f *freshReads) run(ctx context.Context, key string, k *keyReads, r *shared
 	next := k.next
 	k.next = nil
 	if next == nil {
-		k.inflight = false
 		delete(f.keys, key)
 	}
 	f.mu.Unlock()
