@@ -92,8 +92,9 @@ clean: ## remove built binaries and local stack state
 	rm -rf $(BIN) var
 
 .PHONY: conformance
-conformance: build stack-deps ## OCI conformance suite (every feature) against the e2e stack; results in var/conformance/results
+conformance: build stack-deps ## OCI conformance suite (every feature) against the e2e stack, then its cluster shape; results in var/conformance/results, var/conformance/cluster/results
 	test/conformance/run.sh
+	test/conformance/run.sh --cluster
 
 .PHONY: bench
 bench: build stack-deps ## ATCR vs distribution v3.1.2: push/pull 50 and 500 MiB, manifest GET/s, AppView RSS; var/bench/results.md

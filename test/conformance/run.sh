@@ -10,6 +10,11 @@
 #                                        v3.1.2 started here (filesystem storage, random
 #                                        loopback port, plain HTTP): the baseline;
 #                                        results in var/conformance/reference/results/
+#   test/conformance/run.sh --cluster    inside the end-to-end stack's cluster shape
+#                                        (ATCR_E2E_CLUSTER=1: Caddy round robin over two
+#                                        AppViews on PostgreSQL and Redis, no stickiness, so
+#                                        an upload's requests alternate between them);
+#                                        results in var/conformance/cluster/results/
 #   test/conformance/run.sh --local      against the local stack (make run), plain HTTP on
 #                                        127.0.0.1:5000; uses a running one or starts one
 #                                        in the background and stops it afterwards;
@@ -137,9 +142,10 @@ summarise() {
 	exit "$rc"
 }
 
-# mode_stack: the namespace stack (make e2e's), the suite inside it.
+# mode_stack [RESULTS_DIR]: the namespace stack (make e2e's), the suite inside it;
+# with ATCR_E2E_CLUSTER=1 in the environment, its cluster shape.
 mode_stack() {
-	local results="$WORK/results"
+	local results=${1:-$WORK/results}
 	rm -rf "$results"
 	"$ROOT/test/stack/e2e.sh" run -- "$SELF" --in-namespace "$results" || true
 	summarise "$results"
@@ -206,6 +212,12 @@ main() {
 		build_summary
 		mode_reference
 		;;
+	--cluster)
+		build_suite
+		build_summary
+		export ATCR_E2E_CLUSTER=1
+		mode_stack "$WORK/cluster/results"
+		;;
 	--local)
 		build_suite
 		build_summary
@@ -216,7 +228,7 @@ main() {
 		[[ $# == 2 ]] || die "usage: $0 --in-namespace RESULTS_DIR"
 		mode_in_namespace "$2"
 		;;
-	*) die "usage: $0 [--reference | --local | --build]" ;;
+	*) die "usage: $0 [--cluster | --reference | --local | --build]" ;;
 	esac
 }
 
