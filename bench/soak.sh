@@ -4,7 +4,7 @@
 # single-node local stack, with a hold GC sweep and an AppView restart in the middle.
 #
 #   bench/soak.sh [--duration 600] [--clients 32] [--pushers 4] [--gc-at 240]
-#                 [--restart-at 300] [--own-netns]
+#                 [--restart-at 300] [--own-netns] [--cluster]
 #
 # The stack starts as `make run` does (test/stack/run.sh --background, log level info
 # so the hold's "GC finished" report is in its log) with the hold's GC grace period at
@@ -30,6 +30,15 @@
 #     not judged.
 # Every process's VmRSS is sampled every 2 s and printed every 10 s (the curve).
 #
+# --cluster runs the same soak against the cluster shape instead (test/stack/cluster.sh
+# --background: two AppViews behind Caddy's round robin, on PostgreSQL and Redis; the
+# same hold, PDS and Jetstream). At --restart-at the AppViews are restarted one after
+# the other (a rolling restart: appview-2 is stopped 1.5 s after appview-1 answers
+# /health again, once Caddy's health check has put it back), while Caddy sends the load
+# to whichever is up; each drains first (shutdown_drain, docs/cluster.md). The restart window runs from
+# the first stop to 30 s after the last AppView answers; every AppView's memory is
+# judged on its samples from 60 s after the restart window began.
+#
 # --own-netns runs everything in a private network namespace (unshare --net, root),
 # for when another local stack holds the ports 2582 2583 6008 8080 9000 5000.
 # Results: var/bench/soak/soak.md (the report), mixedload.txt, mixedload.tsv; the
@@ -48,12 +57,13 @@ GC_AT=240
 RESTART_AT=300
 ORPHANS=5
 OWN_NETNS=0
+CLUSTER=0
 OUT="$ROOT/var/bench/soak"
 LOAD="$TOOLS_DIR/bench-mixedload"
 LOAD_PID=""
 STACK_STARTED=0
 
-usage() { die "usage: $0 [--duration S] [--clients N] [--pushers N] [--gc-at S] [--restart-at S] [--own-netns]"; }
+usage() { die "usage: $0 [--duration S] [--clients N] [--pushers N] [--gc-at S] [--restart-at S] [--own-netns] [--cluster]"; }
 
 parse_args() {
 	while (($#)); do
@@ -70,11 +80,35 @@ parse_args() {
 			shift
 			;;
 		--own-netns) OWN_NETNS=1 ;;
+		--cluster) CLUSTER=1 ;;
 		*) usage ;;
 		esac
 		shift
 	done
 	((GC_AT < DURATION && RESTART_AT < DURATION)) || die "--gc-at and --restart-at must fall inside --duration"
+	if ((CLUSTER)); then
+		STACK_STATE="$ROOT/var/cluster" STACK_PIDS="$ROOT/var/cluster.pids"
+	else
+		STACK_STATE="$ROOT/var/dev" STACK_PIDS="$ROOT/var/dev.pids"
+	fi
+}
+
+# start_stack starts the local stack (or, with --cluster, the cluster) as the soak
+# needs it: the hold's log at level info, its GC grace period at 1 minute.
+start_stack() {
+	if ((CLUSTER)); then
+		HOLD_GC_GRACE_PERIOD=1m STACK_LOG_LEVEL=info "$ROOT/test/stack/cluster.sh" --background || die "the cluster did not start"
+	else
+		HOLD_GC_GRACE_PERIOD=1m STACK_LOG_LEVEL=info "$ROOT/test/stack/run.sh" --background || die "the local stack did not start"
+	fi
+}
+
+stop_stack() {
+	if ((CLUSTER)); then
+		"$ROOT/test/stack/cluster.sh" stop
+	else
+		"$ROOT/test/stack/stop.sh" dev
+	fi
 }
 
 cleanup() {
@@ -85,28 +119,48 @@ cleanup() {
 		wait "$LOAD_PID" 2>/dev/null || true
 	fi
 	if ((STACK_STARTED)); then
-		"$ROOT/test/stack/stop.sh" dev || rc=1
+		stop_stack || rc=1
 	fi
 	exit "$rc"
 }
 
-# pid_of NAME prints the pid var/dev.pids records for a service.
-pid_of() { awk -v n="$1" '$2 == n { p = $1 } END { print p }' "$ROOT/var/dev.pids"; }
+# pid_of NAME prints the pid the stack's pid file records for a service.
+pid_of() { awk -v n="$1" '$2 == n { p = $1 } END { print p }' "$STACK_PIDS"; }
 
-# restart_appview stops the AppView and starts it again as run.sh did, then
-# rewrites its var/dev.pids line. Sets RESTART_BEGIN and RESTART_END (unix ms).
-restart_appview() {
-	local old new
-	old=$(pid_of appview)
-	RESTART_BEGIN=$(now_ms)
-	stop_pid "$old" appview || die "the AppView (pid $old) did not stop"
-	setsid "$ROOT/bin/atcr-appview" serve --config "$ROOT/var/dev/appview.yaml" >>"$ROOT/var/dev/logs/appview.log" 2>&1 </dev/null &
+# restart_one NAME CONFIG URL stops the AppView NAME and starts it again with
+# CONFIG as the stack did (the cluster's with its database and Redis URLs), then
+# rewrites its line of the pid file and waits until URL/health answers.
+restart_one() {
+	local name=$1 config=$2 url=$3 old new t0
+	old=$(pid_of "$name")
+	t0=$(now_ms)
+	stop_pid "$old" "$name" || die "$name (pid $old) did not stop"
+	setsid env ${ATCR_DATABASE_URL:+ATCR_DATABASE_URL="$ATCR_DATABASE_URL"} ${ATCR_REDIS_URL:+ATCR_REDIS_URL="$ATCR_REDIS_URL"} \
+		"$APPVIEW_BIN" serve --config "$config" >>"$STACK_STATE/logs/$name.log" 2>&1 </dev/null &
 	new=$!
-	awk -v o="$old" -v n="$new" '$1 == o { $1 = n } { print }' "$ROOT/var/dev.pids" >"$ROOT/var/dev.pids.tmp"
-	mv "$ROOT/var/dev.pids.tmp" "$ROOT/var/dev.pids"
-	wait_http appview "$ATCR_APPVIEW_URL/health" 60 200 "$new"
+	awk -v o="$old" -v n="$new" '$1 == o { $1 = n } { print }' "$STACK_PIDS" >"$STACK_PIDS.tmp"
+	mv "$STACK_PIDS.tmp" "$STACK_PIDS"
+	wait_http "$name" "$url/health" 60 200 "$new"
+	log "$name restarted: pid $old -> $new, down for $(($(now_ms) - t0)) ms"
+}
+
+# restart_appviews restarts the AppView (with --cluster: every AppView, one after
+# the other). Sets RESTART_BEGIN and RESTART_END (unix ms).
+restart_appviews() {
+	RESTART_BEGIN=$(now_ms)
+	if ((CLUSTER)); then
+		local i=0 addr
+		for addr in $ATCR_APPVIEW_ADDRS; do
+			i=$((i + 1))
+			# The next one only once Caddy's health check (every 1 s) has
+			# put this one back in rotation (docs/cluster.md).
+			((i == 1)) || sleep 1.5
+			restart_one "appview-$i" "$STACK_STATE/appview-$i.yaml" "http://$addr"
+		done
+	else
+		restart_one appview "$STACK_STATE/appview.yaml" "$ATCR_APPVIEW_URL"
+	fi
 	RESTART_END=$(now_ms)
-	log "AppView restarted: pid $old -> $new, down for $((RESTART_END - RESTART_BEGIN)) ms"
 }
 
 # wait_until OFFSET_S waits until OFFSET_S seconds after the load started.
@@ -123,7 +177,7 @@ main() {
 		# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
 		exec unshare --net -- env SOAK_IN_NETNS=1 bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
 	fi
-	previous_stack_running "$ROOT/var/dev.pids" && die "a local stack is already running: stop it with test/stack/stop.sh dev (or use --own-netns)"
+	previous_stack_running "$STACK_PIDS" && die "a stack is already running (pids in $STACK_PIDS): stop it (or use --own-netns)"
 	mkdir -p "$OUT"
 	rm -f "$OUT"/*
 	(cd "$ROOT" && go build -o "$LOAD" ./bench/mixedload) || die "go build ./bench/mixedload failed"
@@ -132,14 +186,14 @@ main() {
 	trap 'exit 143' TERM
 	local load0
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
-	HOLD_GC_GRACE_PERIOD=1m STACK_LOG_LEVEL=info "$ROOT/test/stack/run.sh" --background || die "the local stack did not start"
+	start_stack
 	STACK_STARTED=1
 	# shellcheck disable=SC1091
-	. "$ROOT/var/dev/stack.env"
+	. "$STACK_STATE/stack.env"
 	log "load: $CLIENTS clients ($PUSHERS pushing) for $DURATION s; GC at +$GC_AT s, AppView restart at +$RESTART_AT s"
 	MIXEDLOAD_USERNAME=$ATCR_USERNAME MIXEDLOAD_PASSWORD=$ATCR_PASSWORD "$LOAD" -registry "$ATCR_APPVIEW_URL" \
 		-prefix "$ATCR_USERNAME" -c "$CLIENTS" -pushers "$PUSHERS" -d "${DURATION}s" -warmup 0s -retry -verify \
-		-orphans "$ORPHANS" -pids-file "$ROOT/var/dev.pids" -sample 2s -curve 10s -label soak \
+		-orphans "$ORPHANS" -pids-file "$STACK_PIDS" -sample 2s -curve 10s -label soak \
 		-tsv "$OUT/mixedload.tsv" >"$OUT/mixedload.txt" 2>"$OUT/mixedload.err" &
 	LOAD_PID=$!
 	local i
@@ -160,7 +214,7 @@ main() {
 			log "GC sweep requested (SIGUSR2 to the hold)"
 		else
 			wait_until "$RESTART_AT"
-			restart_appview
+			restart_appviews
 		fi
 	done
 	local rc=0
@@ -174,7 +228,7 @@ main() {
 report() {
 	local load0=$1 load1 verdict=PASS gcline errors retried first last verified pushed
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
-	gcline=$(grep 'GC finished' "$ROOT/var/dev/logs/hold.log" | tail -n 1 || true)
+	gcline=$(grep 'GC finished' "$STACK_STATE/logs/hold.log" | tail -n 1 || true)
 	errors=$(awk -F'\t' '$1 == "op" { s += $10 } END { print s + 0 }' "$OUT/mixedload.tsv")
 	retried=$(awk -F'\t' '$1 == "op" { s += $11 } END { print s + 0 }' "$OUT/mixedload.tsv")
 	first=$(awk -F'\t' '$1 == "op" && $11 > 0 && (m == "" || $12 < m) { m = $12 } END { print m + 0 }' "$OUT/mixedload.tsv")
@@ -190,14 +244,18 @@ report() {
 	{
 		echo "# Soak: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo
-		echo "bench/soak.sh: $CLIENTS clients ($PUSHERS pushing) for $DURATION s against the local stack; GC sweep (SIGUSR2) at +$GC_AT s, AppView restart at +$RESTART_AT s."
+		if ((CLUSTER)); then
+			echo "bench/soak.sh --cluster: $CLIENTS clients ($PUSHERS pushing) for $DURATION s through Caddy's round robin over the AppViews $ATCR_APPVIEW_ADDRS (PostgreSQL and Redis, test/stack/cluster.sh); GC sweep (SIGUSR2) at +$GC_AT s, the AppViews restarted one after the other from +$RESTART_AT s."
+		else
+			echo "bench/soak.sh: $CLIENTS clients ($PUSHERS pushing) for $DURATION s against the local stack; GC sweep (SIGUSR2) at +$GC_AT s, AppView restart at +$RESTART_AT s."
+		fi
 		echo "Load average at start $load0, at end $load1. ATCR $(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null)."
 		echo
 		echo '```'
 		cat "$OUT/mixedload.txt"
 		echo '```'
 		echo
-		echo "- AppView restart: stopped at +$rb s, answering /health again at +$re s."
+		echo "- AppView restart: the first stopped at +$rb s, the last answering /health again at +$re s."
 		echo "- GC sweep requested at +$gcs s; the hold's report: $gcline"
 		echo "- Retried attempts: $retried, between +$first s and +$last s."
 		echo "- Errors: $errors. Images pulled back: ${verified:-0} of $pushed pushed + the seeds."
@@ -219,7 +277,8 @@ report() {
 }
 
 # memory_flat judges each process's curve: mean VmRSS of the last 120 s against
-# minutes 1-2 (the AppView: its post-restart samples, from 60 s after the restart).
+# minutes 1-2 (each AppView: its post-restart samples, from 60 s after the restart
+# began).
 memory_flat() {
 	local line
 	while read -r line; do
@@ -236,7 +295,7 @@ memory_flat() {
 				split(cells[i], kv, "=")
 				name = kv[1]; kb = kv[2]
 				names[name] = 1
-				from = (name == "appview") ? rs + 60 : 60
+				from = (name ~ /^appview/) ? rs + 60 : 60
 				if (t >= from && t < from + 60) { early[name] += kb; ne[name]++ }
 				if (t >= dur - 120) { late[name] += kb; nl[name]++ }
 			}
@@ -245,7 +304,7 @@ memory_flat() {
 			for (name in names) {
 				if (!ne[name] || !nl[name]) { print 0, name ": not enough samples"; continue }
 				e = early[name] / ne[name] / 1024; l = late[name] / nl[name] / 1024
-				if (name != "appview" && name != "hold") {
+				if (name !~ /^appview/ && name != "hold") {
 					printf "info %s (not ATCR'"'"'s, not judged): %.1f MiB early, %.1f MiB in the last 2 min (%.2fx)\n", name, e, l, l / e
 					continue
 				}

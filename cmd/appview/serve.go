@@ -232,7 +232,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, logging.Middleware(logger), ratelimit.ClientMiddleware(clientAddrs))
-	r.Get("/health", ix.healthHandler())
+	r.Get(healthPath, ix.healthHandler())
 	r.Handle("/auth/token", authSvc.TokenHandler())
 	// The registry parses the escaped path itself (names contain slashes
 	// and did:web ports arrive as %3A), so it gets every /v2 request.
@@ -256,7 +256,11 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	stopDrain := context.AfterFunc(ctx, store.Drain)
 	defer stopDrain()
 	ix.start(ctx)
-	runErr := serve.Run(ctx, logger, srv, ln, cfg.Server.ShutdownTimeout)
+	runErr := serve.RunWith(ctx, logger, srv, ln, serve.Options{
+		Grace:      cfg.Server.ShutdownTimeout,
+		Drain:      cfg.Server.ShutdownDrain,
+		HealthPath: healthPath,
+	})
 	// Aborting the open upload sessions is courtesy (the holds expire them
 	// anyway), so it gets a short, bounded time of its own.
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uploadCloseTimeout)
@@ -266,6 +270,10 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 	}
 	return runErr
 }
+
+// healthPath is the liveness check; it answers 503 while the AppView drains
+// at shutdown (serve.Options).
+const healthPath = "/health"
 
 // uploadCloseTimeout bounds the abort of open upload sessions at shutdown.
 const uploadCloseTimeout = 3 * time.Second

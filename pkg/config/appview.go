@@ -67,6 +67,7 @@ type AppViewServerConfig struct {
 	DataDir         string        `yaml:"data_dir" env:"ATCR_DATA_DIR" comment:"Directory for the AppView database and keys."`
 	DefaultHoldDID  string        `yaml:"default_hold_did" env:"ATCR_DEFAULT_HOLD_DID" comment:"Hold that receives pushes of users who have not chosen one. Required unless insecure_local_dev."`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"ATCR_SHUTDOWN_TIMEOUT" comment:"How long in-flight requests may take to finish on shutdown."`
+	ShutdownDrain   time.Duration `yaml:"shutdown_drain" env:"ATCR_SHUTDOWN_DRAIN" comment:"Behind a load balancer with active health checks on /health (several AppViews, docs/cluster.md): on shutdown, how long the AppView first goes on answering, /health failing with 503, so the balancer takes it out of rotation before its listener closes; it ends sooner once the check has seen the 503 and nothing else arrives for 100ms. Part of shutdown_timeout (at most half of it). 0s (the default) skips it."`
 	TrustedProxies  []string      `yaml:"trusted_proxies" env:"ATCR_TRUSTED_PROXIES" comment:"Reverse proxies (IP addresses or CIDR prefixes; env: space separated) whose X-Forwarded-For names the client, for login throttling and rate limits; a request from any other peer is that peer. [] trusts none."`
 }
 
@@ -182,6 +183,9 @@ func (c *AppViewConfig) validate(src *sources) error {
 		ck.required("server.default_hold_did", srv.DefaultHoldDID, "ATCR_DEFAULT_HOLD_DID")
 	}
 	ck.positive("server.shutdown_timeout", srv.ShutdownTimeout)
+	if srv.ShutdownDrain < 0 {
+		ck.fail("server.shutdown_drain", "must not be negative, got %s", srv.ShutdownDrain)
+	}
 
 	ck.identity(c.Identity, dev)
 	ck.positive("auth.token_ttl", c.Auth.TokenTTL)

@@ -154,6 +154,7 @@ server:
   base_url: http://$LB_ADDR
   data_dir: $STATE/appview-$1
   shutdown_timeout: 5s
+  shutdown_drain: 2s
   default_hold_did: "$HOLD_DID"
 identity:
   plc_url: $PLC_URL
@@ -168,7 +169,8 @@ write_caddyfile() {
 	for ((i = 1; i <= APPVIEWS; i++)); do upstreams+=" $(appview_addr "$i")"; done
 	cat >"$STATE/Caddyfile" <<EOF
 # Written by test/stack/cluster.sh: the load balancer of deploy/Caddyfile's
-# AppView site, on plain HTTP.
+# AppView site, on plain HTTP, with the active health check docs/cluster.md
+# adds for several AppViews (they drain on shutdown: shutdown_drain).
 {
 	admin off
 	auto_https off
@@ -182,6 +184,9 @@ http://$LB_ADDR {
 		lb_try_duration 5s
 		lb_try_interval 100ms
 		flush_interval -1
+		health_uri /health
+		health_interval 1s
+		health_timeout 1s
 	}
 }
 EOF
