@@ -92,8 +92,18 @@ func TestRunWithDrainsBeforeShutdown(t *testing.T) {
 	}
 
 	cancel()
-	// Without the drain, Shutdown has closed the idle connection by now.
-	time.Sleep(30 * time.Millisecond)
+	// Wait until the server drains (its answers say "Connection: close");
+	// without the drain, Shutdown has closed the idle connection by then.
+	for i := 0; ; i++ {
+		resp, _, err := dialRaw(t, addr).do("PUT", "/put", "probe")
+		if err == nil && resp.Close {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("the server did not start draining (last answer: close %v, err %v)", resp != nil && resp.Close, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	resp, body, err = pooled.do("PUT", "/put", "two")
 	if err != nil {
 		t.Fatalf("PUT on the pooled connection after shutdown began: %v", err)
@@ -145,13 +155,13 @@ func TestDrainEnds(t *testing.T) {
 	checked := drainer{healthPath: "/health"}
 	h := checked.wrap(noop)
 	go func() {
-		time.Sleep(20 * time.Millisecond) // after the drain began
+		waitDraining(&checked)
 		h.ServeHTTP(discardWriter{}, health)
 	}()
 	start = time.Now()
 	const checkedLimit = 5 * time.Second // room for a slow CI machine
 	checked.drain(checkedLimit, quiet)
-	if took := time.Since(start); took < 20*time.Millisecond+quiet || took >= checkedLimit {
+	if took := time.Since(start); took < quiet || took >= checkedLimit {
 		t.Errorf("drain after a health check took %v, want a quiet spell (%v) after it, not the limit (%v)", took, quiet, checkedLimit)
 	}
 
@@ -161,7 +171,7 @@ func TestDrainEnds(t *testing.T) {
 	done := make(chan struct{})
 	go func() { // a health check, then a request every 10 ms
 		defer close(done)
-		time.Sleep(20 * time.Millisecond)
+		waitDraining(&busy)
 		h.ServeHTTP(discardWriter{}, health)
 		for {
 			select {
@@ -179,6 +189,13 @@ func TestDrainEnds(t *testing.T) {
 	<-done
 	if took < limit {
 		t.Errorf("drain with requests still coming took %v, want its limit %v", took, limit)
+	}
+}
+
+// waitDraining returns once d drains.
+func waitDraining(d *drainer) {
+	for !d.draining.Load() {
+		time.Sleep(time.Millisecond)
 	}
 }
 
