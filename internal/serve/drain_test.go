@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -141,8 +141,8 @@ func TestRunWithDrainsBeforeShutdown(t *testing.T) {
 // quiet spell after it, unless requests keep coming.
 func TestDrainEnds(t *testing.T) {
 	const quiet, limit = 50 * time.Millisecond, 400 * time.Millisecond
-	health := &http.Request{URL: mustURL(t, "/health")}
-	other := &http.Request{URL: mustURL(t, "/v2/")}
+	health := httptest.NewRequest(http.MethodGet, "/health", nil)
+	other := httptest.NewRequest(http.MethodGet, "/v2/", nil)
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 
 	var unchecked drainer
@@ -156,7 +156,7 @@ func TestDrainEnds(t *testing.T) {
 	h := checked.wrap(noop)
 	go func() {
 		waitDraining(&checked)
-		h.ServeHTTP(discardWriter{}, health)
+		h.ServeHTTP(httptest.NewRecorder(), health)
 	}()
 	start = time.Now()
 	const checkedLimit = 5 * time.Second // room for a slow CI machine
@@ -172,13 +172,13 @@ func TestDrainEnds(t *testing.T) {
 	go func() { // a health check, then a request every 10 ms
 		defer close(done)
 		waitDraining(&busy)
-		h.ServeHTTP(discardWriter{}, health)
+		h.ServeHTTP(httptest.NewRecorder(), health)
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(10 * time.Millisecond):
-				h.ServeHTTP(discardWriter{}, other)
+				h.ServeHTTP(httptest.NewRecorder(), other)
 			}
 		}
 	}()
@@ -197,19 +197,4 @@ func waitDraining(d *drainer) {
 	for !d.draining.Load() {
 		time.Sleep(time.Millisecond)
 	}
-}
-
-type discardWriter struct{}
-
-func (discardWriter) Header() http.Header         { return http.Header{} }
-func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (discardWriter) WriteHeader(int)             {}
-
-func mustURL(t *testing.T, path string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

@@ -44,8 +44,9 @@ type Options struct {
 // RunWith is Run with a drain before the shutdown (Options).
 func RunWith(ctx context.Context, logger *slog.Logger, srv *http.Server, ln net.Listener, opts Options) error {
 	grace := opts.Grace
-	d := &drainer{healthPath: opts.HealthPath}
+	var d *drainer // nil: no drain
 	if opts.Drain > 0 {
+		d = &drainer{healthPath: opts.HealthPath}
 		srv.Handler = d.wrap(srv.Handler)
 	}
 	errc := make(chan error, 1)
@@ -61,7 +62,7 @@ func RunWith(ctx context.Context, logger *slog.Logger, srv *http.Server, ln net.
 	logger.Info("Shutting down", "grace", grace)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	if opts.Drain > 0 {
+	if d != nil {
 		drainStart := time.Now()
 		d.drain(min(opts.Drain, grace/2), drainQuiet)
 		logger.Info("Drained", "took", time.Since(drainStart).Round(time.Millisecond),
