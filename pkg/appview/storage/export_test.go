@@ -12,3 +12,21 @@ func (s *Store) LoadedIndexVersion(did syntax.DID) (version int64, ok bool) {
 	}
 	return idx.version.Load(), true
 }
+
+// QueuedPushes reports how many pushes of did wait for an applyWrites
+// (pushbatch.go).
+func (s *Store) QueuedPushes(did syntax.DID) int {
+	s.pushes.mu.Lock()
+	defer s.pushes.mu.Unlock()
+	if q := s.pushes.queues[did]; q != nil {
+		return len(q.waiting)
+	}
+	return 0
+}
+
+// PushCalls reports how many applyWrites calls the push batcher made.
+func (s *Store) PushCalls() int {
+	s.pushes.mu.Lock()
+	defer s.pushes.mu.Unlock()
+	return s.pushes.sent
+}

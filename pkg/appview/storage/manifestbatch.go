@@ -73,14 +73,16 @@ func (s *Store) tagKnown(ctx context.Context, repo registry.Repo, t tagWrite, re
 	s.tagCache.Set(t.key, tagAnswer{digest: rec.Digest, version: version})
 }
 
-// putNew writes a new manifest record and its tags in one applyWrites,
-// then notifies the hold. When the batch fails for any reason but the
-// session or the content, the records are written one by one instead
-// (putStepwise): the index may have guessed wrong whether a tag exists
-// (another AppView or client wrote or deleted it), which the PDS answers
-// with a 500, and a batch that failed wrote nothing.
+// putNew writes a new manifest record and its tags in one applyWrites
+// (shared with the owner's other pushes waiting at the same time:
+// pushbatch.go), then notifies the hold. When the batch fails for any
+// reason but the session, the content or the client going away, the
+// records are written one by one instead (putStepwise): the index may have
+// guessed wrong whether a tag exists (another AppView or client wrote or
+// deleted it), which the PDS answers with a 500, and a batch that failed
+// wrote nothing.
 func (s *Store) putNew(ctx context.Context, client *atclient.APIClient, h holdclient.Hold, idx *repoIndex, repo registry.Repo, put registry.ManifestPut, hold syntax.DID, blob atdata.Blob) error {
-	rec, m, err := s.newManifestRecord(repo, put, hold, blob)
+	rec, m, size, err := s.newManifestRecord(repo, put, hold, blob)
 	if err != nil {
 		return err
 	}
@@ -94,9 +96,10 @@ func (s *Store) putNew(ctx context.Context, client *atclient.APIClient, h holdcl
 			op = opUpdate
 		}
 		writes = append(writes, recordWrite{op: op, collection: atcr.TagNSID, rkey: tags[i].rkey, value: tags[i].record})
+		size += tagRecordJSON
 	}
-	results, err := applyWrites(ctx, client, repo.Owner.DID, writes)
-	if errors.Is(err, registry.ErrNoSession) || errors.Is(err, registry.ErrManifestNotStorable) {
+	results, err := s.pushes.apply(ctx, client, repo.Owner.DID, writes, size)
+	if errors.Is(err, registry.ErrNoSession) || errors.Is(err, registry.ErrManifestNotStorable) || (err != nil && ctx.Err() != nil) {
 		return fmt.Errorf("store manifest %s: %w", put.Digest, err)
 	}
 	if err != nil {

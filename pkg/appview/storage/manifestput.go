@@ -185,16 +185,16 @@ func (s *Store) confirmReusable(ctx context.Context, repo registry.Repo, idx *re
 }
 
 // newManifestRecord builds the record of a new manifest whose bytes are
-// blob, under a fresh record key.
-func (s *Store) newManifestRecord(repo registry.Repo, put registry.ManifestPut, hold syntax.DID, blob atdata.Blob) (*pdsread.ManifestRecord, map[string]any, error) {
+// blob, under a fresh record key, and returns the size of its JSON.
+func (s *Store) newManifestRecord(repo registry.Repo, put registry.ManifestPut, hold syntax.DID, blob atdata.Blob) (*pdsread.ManifestRecord, map[string]any, int, error) {
 	value := manifestRecord(repo.Path(), put.Digest, put.Manifest, hold, blob, s.now())
-	m, err := fitManifestRecord(value)
+	m, size, err := fitManifestRecord(value)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
+		return nil, nil, 0, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
 	}
 	rkey := s.tids.Next().String()
 	rec := &pdsread.ManifestRecord{RKey: rkey, URI: pdsread.ManifestURI(repo.Owner.DID, rkey), Value: *value, Digest: put.Digest, Created: s.now().UTC()}
-	return rec, m, nil
+	return rec, m, size, nil
 }
 
 // manifestWritten records a manifest record we wrote in the index and the

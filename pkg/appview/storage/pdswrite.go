@@ -95,11 +95,25 @@ type recordWrite struct {
 	value      map[string]any
 }
 
-// applyWrites validates every record and writes them all in one
-// com.atproto.repo.applyWrites: one commit, all or nothing. It returns
-// one result per write, in order. A refusal of the content (400, 413) is
+// validateWrites checks every record of an applyWrites against its
+// lexicon: a record that fails is ErrManifestNotStorable.
+func validateWrites(writes []recordWrite) error {
+	for _, w := range writes {
+		if err := schema.ValidateRecordKey(w.collection, w.rkey); err != nil {
+			return fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
+		}
+		if err := schema.ValidateRecord(w.collection, w.value); err != nil {
+			return fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
+		}
+	}
+	return nil
+}
+
+// sendWrites writes validated records in one
+// com.atproto.repo.applyWrites: one commit, all or nothing. It returns one
+// result per write, in order. A refusal of the content (400, 413) is
 // ErrManifestNotStorable when the batch holds a manifest.
-func applyWrites(ctx context.Context, c *atclient.APIClient, did syntax.DID, writes []recordWrite) ([]writeResult, error) {
+func sendWrites(ctx context.Context, c *atclient.APIClient, did syntax.DID, writes []recordWrite) ([]writeResult, error) {
 	type write struct {
 		Type       string         `json:"$type"`
 		Collection string         `json:"collection"`
@@ -112,12 +126,6 @@ func applyWrites(ctx context.Context, c *atclient.APIClient, did syntax.DID, wri
 	}{Repo: did.String(), Writes: make([]write, 0, len(writes))}
 	manifestWrite := false
 	for _, w := range writes {
-		if err := schema.ValidateRecordKey(w.collection, w.rkey); err != nil {
-			return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
-		}
-		if err := schema.ValidateRecord(w.collection, w.value); err != nil {
-			return nil, fmt.Errorf("%w: %w", registry.ErrManifestNotStorable, err)
-		}
 		manifestWrite = manifestWrite || w.collection == atcr.ManifestNSID
 		in.Writes = append(in.Writes, write{Type: "com.atproto.repo.applyWrites#" + string(w.op), Collection: w.collection, RKey: w.rkey, Value: w.value})
 	}

@@ -109,15 +109,16 @@ func annotations(m map[string]any) map[string]string {
 // carries the record; a manifest may be 4 MiB): when it is larger, the descriptors' annotations
 // are dropped, then the manifest's own (Referrers reads those from the
 // manifest bytes of such records). A record too large even then cannot be
-// stored.
-func fitManifestRecord(rec *atcr.Manifest) (map[string]any, error) {
+// stored. It also returns the size of the record's JSON.
+func fitManifestRecord(rec *atcr.Manifest) (map[string]any, int, error) {
 	for step := 0; ; step++ {
 		b, err := json.Marshal(rec)
 		if err != nil {
-			return nil, fmt.Errorf("encode record: %w", err)
+			return nil, 0, fmt.Errorf("encode record: %w", err)
 		}
 		if len(b) <= pdsread.MaxManifestRecordJSON {
-			return toRecordMap(rec)
+			m, err := toRecordMap(rec)
+			return m, len(b), err
 		}
 		switch step {
 		case 0:
@@ -125,7 +126,7 @@ func fitManifestRecord(rec *atcr.Manifest) (map[string]any, error) {
 		case 1:
 			rec.Annotations = nil
 		default:
-			return nil, fmt.Errorf("manifest record is %d bytes of JSON without annotations, limit %d", len(b), pdsread.MaxManifestRecordJSON)
+			return nil, 0, fmt.Errorf("manifest record is %d bytes of JSON without annotations, limit %d", len(b), pdsread.MaxManifestRecordJSON)
 		}
 	}
 }

@@ -143,6 +143,7 @@ type Store struct {
 	hold    *holdclient.Client
 	uploads *uploads.Manager
 	tids    *syntax.TIDClock
+	pushes  *pushBatcher // pushbatch.go
 
 	pushHolds *bytecache.Cache[syntax.DID, syntax.DID]
 	// privateHolds are holds that refused an anonymous read (onHold).
@@ -192,6 +193,7 @@ func New(opts Options) (*Store, error) {
 		now:          opts.Now,
 		pds:          pdsread.NewReader(opts.HTTP),
 		tids:         syntax.NewTIDClock(0),
+		pushes:       newPushBatcher(opts.Logger),
 		pushHolds:    bytecache.NewTTL(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
 		privateHolds: bytecache.NewTTL(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
 		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() + digestBytes + 8 }),

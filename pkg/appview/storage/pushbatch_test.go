@@ -1,0 +1,237 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"atcr.io/pkg/appview/access"
+	"atcr.io/pkg/appview/pdsread"
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
+)
+
+const applyWritesNSID = "com.atproto.repo.applyWrites"
+
+// imagePut uploads a config and one layer of fresh random bytes into repo
+// and returns the put of an image manifest of them under tag.
+func imagePut(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string) registry.ManifestPut {
+	t.Helper()
+	config, layer := storagetest.RandomBytes(200), storagetest.RandomBytes(3000)
+	cd, ld := storagetest.Upload(t, env.Store, repo, config, 1000), storagetest.Upload(t, env.Store, repo, layer, 1000)
+	body := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,`+
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},`+
+		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":%d}]}`,
+		oci.MediaTypeOCIManifest, cd, len(config), ld, len(layer))
+	m, err := oci.ParseManifest(oci.MediaTypeOCIManifest, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registry.ManifestPut{Tags: []oci.Tag{mustTag(t, tag)}, Digest: m.Digest(), Manifest: m, Body: body}
+}
+
+// pushes runs PutManifest calls in the background; wait returns their
+// errors in the order they were started.
+type pushes struct {
+	wg   sync.WaitGroup
+	errs []error
+}
+
+func (p *pushes) start(ctx context.Context, env *storagetest.Env, repo registry.Repo, put registry.ManifestPut) {
+	ctx = access.WithGrant(ctx, &access.Grant{Subject: repo.Owner.DID})
+	p.errs = append(p.errs, nil)
+	i := len(p.errs) - 1
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.errs[i] = env.Store.PutManifest(ctx, repo, put)
+	}()
+}
+
+func (p *pushes) wait() []error {
+	p.wg.Wait()
+	return p.errs
+}
+
+// tagTarget returns the manifest record URI repo:tag points at in the PDS.
+func tagTarget(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string) string {
+	t.Helper()
+	rec, ok := env.PDS.Record(repo.Owner.DID, atcr.TagNSID, pdsread.TagRecordKey(repo.Path(), mustTag(t, tag)))
+	if !ok {
+		t.Fatalf("no tag record %s:%s", repo.Path(), tag)
+	}
+	uri, _ := rec["manifest"].(string)
+	return uri
+}
+
+// notifiedURIs maps each manifest digest the hold accepted to its record.
+func notifiedURIs(env *storagetest.Env) map[string]string {
+	out := map[string]string{}
+	for _, n := range env.Hold.Notified() {
+		out[n.ManifestDigest] = n.ManifestURI
+	}
+	return out
+}
+
+// expectTags checks that each tag points at the record of its own push.
+func expectTags(t *testing.T, env *storagetest.Env, repo registry.Repo, puts map[string]registry.ManifestPut) {
+	t.Helper()
+	uris := notifiedURIs(env)
+	for tag, put := range puts {
+		want := uris[put.Digest.String()]
+		if got := tagTarget(t, env, repo, tag); want == "" || got != want {
+			t.Errorf("tag %s points at %q, want the record of its push %q", tag, got, want)
+		}
+	}
+}
+
+// Pushes of one owner that wait while an applyWrites of the owner is in
+// flight go to the PDS together in the next call: one commit for three
+// pushes, each tag pointing at its own manifest.
+func TestConcurrentPushesShareACommit(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	alice := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	puts := map[string]registry.ManifestPut{}
+	for _, tag := range []string{"a", "b", "c", "d"} {
+		puts[tag] = imagePut(t, env, repo, tag)
+	}
+	release := env.PDS.Stall(applyWritesNSID)
+	defer release()
+	var p pushes
+	p.start(t.Context(), env, repo, puts["a"])
+	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 1 })
+	for _, tag := range []string{"b", "c", "d"} {
+		p.start(t.Context(), env, repo, puts[tag])
+	}
+	waitFor(t, "three queued pushes", func() bool { return env.Store.QueuedPushes(alice.DID) == 3 })
+	release()
+	for i, err := range p.wait() {
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
+	if a, c := env.PDS.Calls(applyWritesNSID), env.Store.PushCalls(); a != 2 || c != 2 {
+		t.Fatalf("applyWrites calls: %d on the PDS, %d by the batcher; want 2", a, c)
+	}
+	if n := len(env.PDS.Records(alice.DID, atcr.ManifestNSID)); n != 4 {
+		t.Fatalf("%d manifest records, want 4", n)
+	}
+	expectTags(t, env, repo, puts)
+}
+
+// Two waiting pushes of the same tag are not put in one call (the PDS
+// would refuse the whole call): the second goes in the call after, and the
+// other pushes are not held up by it.
+func TestPushesOfOneTagGoInSeparateCalls(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	alice := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	first, second, other, lead := imagePut(t, env, repo, "v1"), imagePut(t, env, repo, "v1"), imagePut(t, env, repo, "other"), imagePut(t, env, repo, "lead")
+	release := env.PDS.Stall(applyWritesNSID)
+	defer release()
+	var p pushes
+	p.start(t.Context(), env, repo, lead)
+	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 1 })
+	for i, put := range []registry.ManifestPut{first, second, other} {
+		p.start(t.Context(), env, repo, put)
+		waitFor(t, "a queued push", func() bool { return env.Store.QueuedPushes(alice.DID) == i+1 })
+	}
+	release()
+	for i, err := range p.wait() {
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
+	// lead; first and other; second (a create of v1, which first created:
+	// refused, so it is written record by record).
+	if c := env.Store.PushCalls(); c != 3 {
+		t.Fatalf("%d applyWrites calls by the batcher, want 3", c)
+	}
+	uris := notifiedURIs(env)
+	if got, want := tagTarget(t, env, repo, "v1"), uris[second.Digest.String()]; got != want {
+		t.Fatalf("v1 points at %s, want the later push's %s", got, want)
+	}
+	expectTags(t, env, repo, map[string]registry.ManifestPut{"other": other, "lead": lead})
+}
+
+// A call of several pushes that the PDS refuses because of one of them
+// (here a tag written by another client, which the index took for new) is
+// sent again push by push: the others land in their own calls and the
+// stale one is written record by record.
+func TestRefusedBatchIsSentPushByPush(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	alice := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	lead := imagePut(t, env, repo, "lead")
+	if err := env.Store.PutManifest(access.WithGrant(t.Context(), &access.Grant{Subject: alice.DID}), repo, lead); err != nil {
+		t.Fatal(err) // loads the index
+	}
+	leadURI := notifiedURIs(env)[lead.Digest.String()]
+	env.PDS.PutRecord(t, alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", mustTag(t, "stale")),
+		&atcr.Tag{Repository: "app", Tag: "stale", Manifest: leadURI, CreatedAt: "2026-01-02T03:04:05.000Z"})
+	puts := map[string]registry.ManifestPut{}
+	for _, tag := range []string{"next", "stale", "b", "c"} {
+		puts[tag] = imagePut(t, env, repo, tag)
+	}
+	release := env.PDS.Stall(applyWritesNSID)
+	defer release()
+	var p pushes
+	p.start(t.Context(), env, repo, puts["next"])
+	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 2 })
+	for i, tag := range []string{"stale", "b", "c"} {
+		p.start(t.Context(), env, repo, puts[tag])
+		waitFor(t, "a queued push", func() bool { return env.Store.QueuedPushes(alice.DID) == i+1 })
+	}
+	release()
+	for i, err := range p.wait() {
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
+	// lead; next; stale, b and c together (refused); each of them alone.
+	if c := env.Store.PushCalls(); c != 6 {
+		t.Fatalf("%d applyWrites calls by the batcher, want 6", c)
+	}
+	expectTags(t, env, repo, puts)
+}
+
+// A push whose client goes away while it waits for its call leaves the
+// queue: nothing of it is written.
+func TestCancelledPushLeavesTheQueue(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	alice := env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	lead, gone := imagePut(t, env, repo, "lead"), imagePut(t, env, repo, "gone")
+	release := env.PDS.Stall(applyWritesNSID)
+	defer release()
+	var p pushes
+	p.start(t.Context(), env, repo, lead)
+	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 1 })
+	ctx, cancel := context.WithCancel(t.Context())
+	p.start(ctx, env, repo, gone)
+	waitFor(t, "a queued push", func() bool { return env.Store.QueuedPushes(alice.DID) == 1 })
+	cancel()
+	waitFor(t, "the queue to empty", func() bool { return env.Store.QueuedPushes(alice.DID) == 0 })
+	release()
+	errs := p.wait()
+	if errs[0] != nil {
+		t.Fatalf("lead push: %v", errs[0])
+	}
+	if !errors.Is(errs[1], context.Canceled) {
+		t.Fatalf("cancelled push: %v, want context.Canceled", errs[1])
+	}
+	if a := env.PDS.Calls(applyWritesNSID); a != 1 {
+		t.Fatalf("%d applyWrites calls, want only the lead push's", a)
+	}
+	if _, ok := env.PDS.Record(alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", mustTag(t, "gone"))); ok {
+		t.Fatal("the cancelled push's tag was written")
+	}
+	if n := len(env.PDS.Records(alice.DID, atcr.ManifestNSID)); n != 1 {
+		t.Fatalf("%d manifest records, want the lead push's only", n)
+	}
+}
