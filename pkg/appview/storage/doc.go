@@ -37,6 +37,8 @@
 //     uploaded while the hold is asked for its blobs, the manifest record
 //     and its tags in one applyWrites, the hold notified after, and a
 //     refused push withdrawn (tags put back, then the record).
+//   - pushbatch.go: group commit — the owner's pushes that wait while an
+//     applyWrites of the owner is in flight share the next call.
 //   - holds.go: which hold a push goes to (a retired hold's successor, by
 //     Options.Successors; pulls never ask it), and ForgetPushHold, which
 //     the web UI calls after it changed a user's default hold.
