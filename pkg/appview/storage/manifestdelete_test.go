@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 
 	"atcr.io/pkg/appview/access"
@@ -34,20 +33,8 @@ func pushImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag strin
 // digest and PutManifest's error.
 func putImage(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string) (oci.Digest, error) {
 	t.Helper()
-	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
-	config := storagetest.RandomBytes(200)
-	layer := storagetest.RandomBytes(3000)
-	cd, ld := storagetest.Upload(t, env.Store, repo, config, 1000), storagetest.Upload(t, env.Store, repo, layer, 1000)
-	body := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,`+
-		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},`+
-		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":%d}]}`,
-		oci.MediaTypeOCIManifest, cd, len(config), ld, len(layer))
-	m, err := oci.ParseManifest(oci.MediaTypeOCIManifest, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	put := registry.ManifestPut{Tags: []oci.Tag{mustTag(t, tag)}, Digest: m.Digest(), Manifest: m, Body: body}
-	return m.Digest(), env.Store.PutManifest(ctx, repo, put)
+	put := imagePut(t, env, repo, tag)
+	return put.Digest, env.Store.PutManifest(access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID}), repo, put)
 }
 
 // TestDeleteManifestNotifiesTheHold: a DELETE by digest calls

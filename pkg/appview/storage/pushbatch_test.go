@@ -34,27 +34,85 @@ func imagePut(t *testing.T, env *storagetest.Env, repo registry.Repo, tag string
 	return registry.ManifestPut{Tags: []oci.Tag{mustTag(t, tag)}, Digest: m.Digest(), Manifest: m, Body: body}
 }
 
-// pushes runs PutManifest calls in the background; wait returns their
-// errors in the order they were started.
-type pushes struct {
-	wg   sync.WaitGroup
-	errs []error
+// imagePuts returns a fresh image's put for each tag, by tag.
+func imagePuts(t *testing.T, env *storagetest.Env, repo registry.Repo, tags ...string) map[string]registry.ManifestPut {
+	t.Helper()
+	puts := make(map[string]registry.ManifestPut, len(tags))
+	for _, tag := range tags {
+		puts[tag] = imagePut(t, env, repo, tag)
+	}
+	return puts
 }
 
-func (p *pushes) start(ctx context.Context, env *storagetest.Env, repo registry.Repo, put registry.ManifestPut) {
-	ctx = access.WithGrant(ctx, &access.Grant{Subject: repo.Owner.DID})
-	p.errs = append(p.errs, nil)
-	i := len(p.errs) - 1
-	p.wg.Add(1)
+// aliceEnv is an env with one user, alice.test, and her repository app.
+func aliceEnv(t *testing.T) (*storagetest.Env, storagetest.User, registry.Repo) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	alice := env.AddUser("alice.test")
+	return env, alice, env.Repo(t, "alice.test/app")
+}
+
+// queueTest runs PutManifest calls in the background against a PDS whose
+// applyWrites is stalled: the first push's call waits there, and the
+// pushes started after it queue behind it until release.
+type queueTest struct {
+	t       *testing.T
+	env     *storagetest.Env
+	repo    registry.Repo
+	release func()
+	wg      sync.WaitGroup
+	errs    []error
+}
+
+// stallBehind stalls applyWrites and starts lead's push; it returns once
+// lead's call has reached the PDS.
+func stallBehind(t *testing.T, env *storagetest.Env, repo registry.Repo, lead registry.ManifestPut) *queueTest {
+	t.Helper()
+	q := &queueTest{t: t, env: env, repo: repo, release: env.PDS.Stall(applyWritesNSID)}
+	t.Cleanup(q.release)
+	before := env.PDS.Calls(applyWritesNSID)
+	q.start(t.Context(), lead)
+	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == before+1 })
+	return q
+}
+
+// start starts a push with ctx.
+func (q *queueTest) start(ctx context.Context, put registry.ManifestPut) {
+	ctx = access.WithGrant(ctx, &access.Grant{Subject: q.repo.Owner.DID})
+	q.errs = append(q.errs, nil)
+	i := len(q.errs) - 1
+	q.wg.Add(1)
 	go func() {
-		defer p.wg.Done()
-		p.errs[i] = env.Store.PutManifest(ctx, repo, put)
+		defer q.wg.Done()
+		q.errs[i] = q.env.Store.PutManifest(ctx, q.repo, put)
 	}()
 }
 
-func (p *pushes) wait() []error {
-	p.wg.Wait()
-	return p.errs
+// queue starts each push in turn, once the one before it is queued.
+func (q *queueTest) queue(puts ...registry.ManifestPut) {
+	q.t.Helper()
+	for _, put := range puts {
+		n := q.env.Store.QueuedPushes(q.repo.Owner.DID)
+		q.start(q.t.Context(), put)
+		waitFor(q.t, "a queued push", func() bool { return q.env.Store.QueuedPushes(q.repo.Owner.DID) == n+1 })
+	}
+}
+
+// finish ends the stall and returns the pushes' errors in the order they
+// were started.
+func (q *queueTest) finish() []error {
+	q.release()
+	q.wg.Wait()
+	return q.errs
+}
+
+// expectNoErrors fails the test on any push's error.
+func expectNoErrors(t *testing.T, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
 }
 
 // tagTarget returns the manifest record URI repo:tag points at in the PDS.
@@ -93,28 +151,11 @@ func expectTags(t *testing.T, env *storagetest.Env, repo registry.Repo, puts map
 // flight go to the PDS together in the next call: one commit for three
 // pushes, each tag pointing at its own manifest.
 func TestConcurrentPushesShareACommit(t *testing.T) {
-	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
-	alice := env.AddUser("alice.test")
-	repo := env.Repo(t, "alice.test/app")
-	puts := map[string]registry.ManifestPut{}
-	for _, tag := range []string{"a", "b", "c", "d"} {
-		puts[tag] = imagePut(t, env, repo, tag)
-	}
-	release := env.PDS.Stall(applyWritesNSID)
-	defer release()
-	var p pushes
-	p.start(t.Context(), env, repo, puts["a"])
-	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 1 })
-	for _, tag := range []string{"b", "c", "d"} {
-		p.start(t.Context(), env, repo, puts[tag])
-	}
-	waitFor(t, "three queued pushes", func() bool { return env.Store.QueuedPushes(alice.DID) == 3 })
-	release()
-	for i, err := range p.wait() {
-		if err != nil {
-			t.Fatalf("push %d: %v", i, err)
-		}
-	}
+	env, alice, repo := aliceEnv(t)
+	puts := imagePuts(t, env, repo, "a", "b", "c", "d")
+	q := stallBehind(t, env, repo, puts["a"])
+	q.queue(puts["b"], puts["c"], puts["d"])
+	expectNoErrors(t, q.finish())
 	if a, c := env.PDS.Calls(applyWritesNSID), env.Store.PushCalls(); a != 2 || c != 2 {
 		t.Fatalf("applyWrites calls: %d on the PDS, %d by the batcher; want 2", a, c)
 	}
@@ -128,25 +169,11 @@ func TestConcurrentPushesShareACommit(t *testing.T) {
 // would refuse the whole call): the second goes in the call after, and the
 // other pushes are not held up by it.
 func TestPushesOfOneTagGoInSeparateCalls(t *testing.T) {
-	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
-	alice := env.AddUser("alice.test")
-	repo := env.Repo(t, "alice.test/app")
+	env, _, repo := aliceEnv(t)
 	first, second, other, lead := imagePut(t, env, repo, "v1"), imagePut(t, env, repo, "v1"), imagePut(t, env, repo, "other"), imagePut(t, env, repo, "lead")
-	release := env.PDS.Stall(applyWritesNSID)
-	defer release()
-	var p pushes
-	p.start(t.Context(), env, repo, lead)
-	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 1 })
-	for i, put := range []registry.ManifestPut{first, second, other} {
-		p.start(t.Context(), env, repo, put)
-		waitFor(t, "a queued push", func() bool { return env.Store.QueuedPushes(alice.DID) == i+1 })
-	}
-	release()
-	for i, err := range p.wait() {
-		if err != nil {
-			t.Fatalf("push %d: %v", i, err)
-		}
-	}
+	q := stallBehind(t, env, repo, lead)
+	q.queue(first, second, other)
+	expectNoErrors(t, q.finish())
 	// lead; first and other; second (a create of v1, which first created:
 	// refused, so it is written record by record).
 	if c := env.Store.PushCalls(); c != 3 {
@@ -164,9 +191,7 @@ func TestPushesOfOneTagGoInSeparateCalls(t *testing.T) {
 // sent again push by push: the others land in their own calls and the
 // stale one is written record by record.
 func TestRefusedBatchIsSentPushByPush(t *testing.T) {
-	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
-	alice := env.AddUser("alice.test")
-	repo := env.Repo(t, "alice.test/app")
+	env, alice, repo := aliceEnv(t)
 	lead := imagePut(t, env, repo, "lead")
 	if err := env.Store.PutManifest(access.WithGrant(t.Context(), &access.Grant{Subject: alice.DID}), repo, lead); err != nil {
 		t.Fatal(err) // loads the index
@@ -174,25 +199,10 @@ func TestRefusedBatchIsSentPushByPush(t *testing.T) {
 	leadURI := notifiedURIs(env)[lead.Digest.String()]
 	env.PDS.PutRecord(t, alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", mustTag(t, "stale")),
 		&atcr.Tag{Repository: "app", Tag: "stale", Manifest: leadURI, CreatedAt: "2026-01-02T03:04:05.000Z"})
-	puts := map[string]registry.ManifestPut{}
-	for _, tag := range []string{"next", "stale", "b", "c"} {
-		puts[tag] = imagePut(t, env, repo, tag)
-	}
-	release := env.PDS.Stall(applyWritesNSID)
-	defer release()
-	var p pushes
-	p.start(t.Context(), env, repo, puts["next"])
-	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 2 })
-	for i, tag := range []string{"stale", "b", "c"} {
-		p.start(t.Context(), env, repo, puts[tag])
-		waitFor(t, "a queued push", func() bool { return env.Store.QueuedPushes(alice.DID) == i+1 })
-	}
-	release()
-	for i, err := range p.wait() {
-		if err != nil {
-			t.Fatalf("push %d: %v", i, err)
-		}
-	}
+	puts := imagePuts(t, env, repo, "next", "stale", "b", "c")
+	q := stallBehind(t, env, repo, puts["next"])
+	q.queue(puts["stale"], puts["b"], puts["c"])
+	expectNoErrors(t, q.finish())
 	// lead; next; stale, b and c together (refused); each of them alone.
 	if c := env.Store.PushCalls(); c != 6 {
 		t.Fatalf("%d applyWrites calls by the batcher, want 6", c)
@@ -203,22 +213,15 @@ func TestRefusedBatchIsSentPushByPush(t *testing.T) {
 // A push whose client goes away while it waits for its call leaves the
 // queue: nothing of it is written.
 func TestCancelledPushLeavesTheQueue(t *testing.T) {
-	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
-	alice := env.AddUser("alice.test")
-	repo := env.Repo(t, "alice.test/app")
+	env, alice, repo := aliceEnv(t)
 	lead, gone := imagePut(t, env, repo, "lead"), imagePut(t, env, repo, "gone")
-	release := env.PDS.Stall(applyWritesNSID)
-	defer release()
-	var p pushes
-	p.start(t.Context(), env, repo, lead)
-	waitFor(t, "the first applyWrites", func() bool { return env.PDS.Calls(applyWritesNSID) == 1 })
+	q := stallBehind(t, env, repo, lead)
 	ctx, cancel := context.WithCancel(t.Context())
-	p.start(ctx, env, repo, gone)
+	q.start(ctx, gone)
 	waitFor(t, "a queued push", func() bool { return env.Store.QueuedPushes(alice.DID) == 1 })
 	cancel()
 	waitFor(t, "the queue to empty", func() bool { return env.Store.QueuedPushes(alice.DID) == 0 })
-	release()
-	errs := p.wait()
+	errs := q.finish()
 	if errs[0] != nil {
 		t.Fatalf("lead push: %v", errs[0])
 	}
