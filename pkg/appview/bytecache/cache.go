@@ -13,8 +13,9 @@ import (
 const EntryOverhead = 96
 
 // Cache is an LRU bounded by the bytes of its entries, whose entries may
-// expire individually. Expired entries are dropped when read; the byte
-// bound evicts the least recently used. Keys and values come from users
+// expire individually. Expired entries are dropped when read, and each
+// write drops up to sweepPerPut expired ones from the least recently used
+// end; the byte bound evicts the least recently used. Keys and values come from users
 // (DIDs, tags, hold answers, scan reports), and an entry count alone would
 // let long ones through. It is safe for concurrent use.
 type Cache[K comparable, V any] struct {
@@ -93,6 +94,14 @@ func (c *Cache[K, V]) SetFor(k K, v V, ttl time.Duration) {
 // Add stores an immutable v unless k is present.
 func (c *Cache[K, V]) Add(k K, v V) { c.put(k, v, time.Time{}, false) }
 
+// sweepPerPut is how many expired entries a write may drop from the least
+// recently used end. Entries written once and never read again (a blob's
+// size, a tag's answer, under a registry's steady churn of new images)
+// would otherwise stay until the byte bound pushed them out, and every TTL
+// cache would grow to its bound; with two per write, expired entries drain
+// faster than new ones arrive, and a cache holds about what its TTL spans.
+const sweepPerPut = 2
+
 // put stores v, evicting the least recently used entries until the bound
 // holds. A value that alone would take more than an eighth of the bound is
 // not kept: it would evict everything else.
@@ -106,6 +115,7 @@ func (c *Cache[K, V]) put(k K, v V, expires time.Time, replace bool) {
 	if !replace && c.lru.Contains(k) {
 		return
 	}
+	c.sweep()
 	c.lru.Remove(k)
 	c.lru.Add(k, cacheEntry[V]{value: v, expires: expires, bytes: n})
 	c.used += n
@@ -113,6 +123,25 @@ func (c *Cache[K, V]) put(k K, v V, expires time.Time, replace bool) {
 		if _, _, ok := c.lru.RemoveOldest(); !ok {
 			return
 		}
+	}
+}
+
+// sweep drops up to sweepPerPut expired entries from the least recently
+// used end, stopping at the first live one. c.mu is held.
+func (c *Cache[K, V]) sweep() {
+	var now time.Time
+	for range sweepPerPut {
+		_, e, ok := c.lru.GetOldest()
+		if !ok || e.expires.IsZero() {
+			return
+		}
+		if now.IsZero() {
+			now = c.now()
+		}
+		if now.Before(e.expires) {
+			return
+		}
+		c.lru.RemoveOldest()
 	}
 }
 

@@ -68,3 +68,34 @@ func TestCacheBoundsLongValues(t *testing.T) {
 		t.Fatal("present value replaced")
 	}
 }
+
+// TestExpiredEntriesDrainUnderChurn: keys written once and never read
+// again (new images, one after another) do not pile up until the byte
+// bound: each write drops expired entries from the old end, so the cache
+// holds about what its TTL spans.
+func TestExpiredEntriesDrainUnderChurn(t *testing.T) {
+	now := time.Unix(1000, 0)
+	const entry = 8 + EntryOverhead
+	c := NewTTL[int, int](1_000_000*entry, 10*time.Second, func() time.Time { return now }, func(int, int) int64 { return 8 })
+	for i := range 10_000 { // 100 writes a second for 100 s
+		c.Set(i, i)
+		if i%100 == 99 {
+			now = now.Add(time.Second)
+		}
+	}
+	// The last 10 s are live (1,000 entries); nearly all older ones went.
+	if got, limit := c.Bytes()/entry, int64(1_100); got > limit {
+		t.Fatalf("%d entries held after 100 s of churn with a 10 s TTL, want at most %d", got, limit)
+	}
+	if _, ok := c.Get(9_999); !ok {
+		t.Fatal("the newest entry is gone")
+	}
+	// An immutable cache keeps everything under its bound.
+	m := NewImmutable[int, int](1_000_000*entry, func(int, int) int64 { return 8 })
+	for i := range 1_000 {
+		m.Add(i, i)
+	}
+	if got := m.Bytes() / entry; got != 1_000 {
+		t.Fatalf("immutable cache holds %d entries, want 1000", got)
+	}
+}
