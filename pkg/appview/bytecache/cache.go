@@ -15,9 +15,9 @@ const EntryOverhead = 96
 // Cache is an LRU bounded by the bytes of its entries, whose entries may
 // expire individually. Expired entries are dropped when read, and each
 // write drops up to sweepPerPut expired ones from the least recently used
-// end; the byte bound evicts the least recently used. Keys and values come from users
-// (DIDs, tags, hold answers, scan reports), and an entry count alone would
-// let long ones through. It is safe for concurrent use.
+// end; the byte bound evicts the least recently used. Keys and values
+// come from users (DIDs, tags, hold answers, scan reports), and an entry
+// count alone would let long ones through. It is safe for concurrent use.
 type Cache[K comparable, V any] struct {
 	mu   sync.Mutex
 	lru  *simplelru.LRU[K, cacheEntry[V]]

@@ -23,10 +23,3 @@ func (s *Store) QueuedPushes(did syntax.DID) int {
 	}
 	return 0
 }
-
-// PushCalls reports how many applyWrites calls the push batcher made.
-func (s *Store) PushCalls() int {
-	s.pushes.mu.Lock()
-	defer s.pushes.mu.Unlock()
-	return s.pushes.sent
-}

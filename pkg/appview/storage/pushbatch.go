@@ -41,18 +41,16 @@ const (
 
 // pushBatcher queues the writes of pushes per owner.
 type pushBatcher struct {
-	log    *slog.Logger
-	mu     sync.Mutex
+	log *slog.Logger
+	mu  sync.Mutex
+	// queues holds an owner's queue while a goroutine (send) sends it; the
+	// goroutine removes it once it is empty.
 	queues map[syntax.DID]*pushQueue
-	// sent counts the applyWrites calls made, for tests.
-	sent int
 }
 
-// pushQueue is one owner's waiting pushes; sending is true while a
-// goroutine sends them.
+// pushQueue is one owner's waiting pushes.
 type pushQueue struct {
 	waiting []*queuedPush
-	sending bool
 }
 
 // queuedPush is one push's writes and, once done is closed, their outcome.
@@ -87,12 +85,9 @@ func (b *pushBatcher) apply(ctx context.Context, c *atclient.APIClient, did synt
 	if q == nil {
 		q = &pushQueue{}
 		b.queues[did] = q
-	}
-	q.waiting = append(q.waiting, p)
-	if !q.sending {
-		q.sending = true
 		go b.send(did, q)
 	}
+	q.waiting = append(q.waiting, p)
 	b.mu.Unlock()
 
 	select {
@@ -118,12 +113,10 @@ func (b *pushBatcher) send(did syntax.DID, q *pushQueue) {
 		b.mu.Lock()
 		batch := q.take()
 		if len(batch) == 0 {
-			q.sending = false
 			delete(b.queues, did)
 			b.mu.Unlock()
 			return
 		}
-		b.sent++
 		b.mu.Unlock()
 		b.call(did, batch)
 	}
@@ -212,9 +205,6 @@ func (b *pushBatcher) call(did syntax.DID, batch []*queuedPush) {
 	}
 	b.log.InfoContext(ctx, "storage: applyWrites of several pushes failed; sending each alone", "owner", did, "pushes", len(batch), "err", err)
 	for _, p := range batch {
-		b.mu.Lock()
-		b.sent++
-		b.mu.Unlock()
 		p.results, p.err = sendWrites(ctx, p.client, did, p.writes)
 	}
 }

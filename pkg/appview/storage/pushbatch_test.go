@@ -156,8 +156,8 @@ func TestConcurrentPushesShareACommit(t *testing.T) {
 	q := stallBehind(t, env, repo, puts["a"])
 	q.queue(puts["b"], puts["c"], puts["d"])
 	expectNoErrors(t, q.finish())
-	if a, c := env.PDS.Calls(applyWritesNSID), env.Store.PushCalls(); a != 2 || c != 2 {
-		t.Fatalf("applyWrites calls: %d on the PDS, %d by the batcher; want 2", a, c)
+	if a := env.PDS.Calls(applyWritesNSID); a != 2 {
+		t.Fatalf("%d applyWrites calls, want 2", a)
 	}
 	if n := len(env.PDS.Records(alice.DID, atcr.ManifestNSID)); n != 4 {
 		t.Fatalf("%d manifest records, want 4", n)
@@ -176,8 +176,8 @@ func TestPushesOfOneTagGoInSeparateCalls(t *testing.T) {
 	expectNoErrors(t, q.finish())
 	// lead; first and other; second (a create of v1, which first created:
 	// refused, so it is written record by record).
-	if c := env.Store.PushCalls(); c != 3 {
-		t.Fatalf("%d applyWrites calls by the batcher, want 3", c)
+	if a := env.PDS.Calls(applyWritesNSID); a != 3 {
+		t.Fatalf("%d applyWrites calls, want 3", a)
 	}
 	uris := notifiedURIs(env)
 	if got, want := tagTarget(t, env, repo, "v1"), uris[second.Digest.String()]; got != want {
@@ -204,8 +204,8 @@ func TestRefusedBatchIsSentPushByPush(t *testing.T) {
 	q.queue(puts["stale"], puts["b"], puts["c"])
 	expectNoErrors(t, q.finish())
 	// lead; next; stale, b and c together (refused); each of them alone.
-	if c := env.Store.PushCalls(); c != 6 {
-		t.Fatalf("%d applyWrites calls by the batcher, want 6", c)
+	if a := env.PDS.Calls(applyWritesNSID); a != 6 {
+		t.Fatalf("%d applyWrites calls, want 6", a)
 	}
 	expectTags(t, env, repo, puts)
 }
