@@ -29,30 +29,18 @@ type Listing struct {
 	Bytes int64
 }
 
-// ListRepository lists both ATCR collections of acct within lim. Records
-// that fail to decode are logged at debug level and skipped.
+// ListRepository lists both ATCR collections of acct within lim, tags
+// first. Records that fail to decode are logged at debug level and skipped.
 func (r *Reader) ListRepository(ctx context.Context, acct Account, lim Limits, log *slog.Logger) (*Listing, error) {
 	l := &Listing{}
 	fits := func(rec Record) bool {
 		l.Bytes += int64(len(rec.Value))
 		return lim.MaxBytes <= 0 || l.Bytes <= lim.MaxBytes
 	}
-	truncated, err := r.ListRecords(ctx, acct, atcr.ManifestNSID, lim.MaxRecords, func(rec Record) bool {
-		if !fits(rec) {
-			return false
-		}
-		if m, err := DecodeManifest(acct, rec); err == nil {
-			l.Manifests = append(l.Manifests, m)
-		} else {
-			log.DebugContext(ctx, "pdsread: skipping manifest record", "err", err)
-		}
-		return true
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list manifests of %s: %w", acct.DID, err)
-	}
-	l.Truncated = truncated
-	truncated, err = r.ListRecords(ctx, acct, atcr.TagNSID, lim.MaxRecords, func(rec Record) bool {
+	// Tags first: they are small and every tag list is answered from them,
+	// so manifests filling the bound leave the tags listed (the manifests a
+	// tag names are read by key when the listing lacks them).
+	truncated, err := r.ListRecords(ctx, acct, atcr.TagNSID, lim.MaxRecords, func(rec Record) bool {
 		if !fits(rec) {
 			return false
 		}
@@ -65,6 +53,21 @@ func (r *Reader) ListRepository(ctx context.Context, acct Account, lim Limits, l
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", acct.DID, err)
+	}
+	l.Truncated = truncated
+	truncated, err = r.ListRecords(ctx, acct, atcr.ManifestNSID, lim.MaxRecords, func(rec Record) bool {
+		if !fits(rec) {
+			return false
+		}
+		if m, err := DecodeManifest(acct, rec); err == nil {
+			l.Manifests = append(l.Manifests, m)
+		} else {
+			log.DebugContext(ctx, "pdsread: skipping manifest record", "err", err)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list manifests of %s: %w", acct.DID, err)
 	}
 	l.Truncated = l.Truncated || truncated
 	return l, nil

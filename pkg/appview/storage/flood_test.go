@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
 	"atcr.io/pkg/atproto/atcr"
@@ -70,4 +71,51 @@ func TestAnonymousFloodKeepsIndexesBounded(t *testing.T) {
 		t.Fatalf("heap grew by %d bytes, bound %d", grew, heapBound)
 	}
 	runtime.KeepAlive(env.Store)
+}
+
+// TestTagsListedWhenManifestsFillTheAccountBound: an account whose
+// manifest records alone pass Options.IndexAccountBytes still has every tag
+// listed — the bound stops the manifests, not the tags (before, manifests
+// were listed first and took the whole bound, and tags/list was empty).
+func TestTagsListedWhenManifestsFillTheAccountBound(t *testing.T) {
+	const (
+		manifests    = 24
+		tags         = 5
+		accountBytes = 128 << 10
+	)
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
+		o.IndexAccountBytes = accountBytes
+	}})
+	u := env.AddUser("heavy.test")
+	blob := env.PDS.PutBlob(u.DID, []byte(`{}`), oci.MediaTypeOCIManifest)
+	note := strings.Repeat("x", 2*accountBytes/manifests) // 2× the bound in manifests
+	tids := syntax.NewTIDClock(0)
+	var want []string
+	for i := range manifests {
+		d := oci.FromBytes(oci.SHA256, []byte(fmt.Sprint(i)))
+		rkey := tids.Next().String()
+		env.PDS.PutRecord(t, u.DID, atcr.ManifestNSID, rkey, &atcr.Manifest{
+			Repository: "app", Digest: d.String(), MediaType: oci.MediaTypeOCIManifest, SchemaVersion: 2,
+			ManifestBlob: &blob, Annotations: map[string]any{"note": note}, CreatedAt: "2026-01-01T00:00:00.000Z",
+		})
+		if i < tags {
+			tag := fmt.Sprintf("v%d", i)
+			want = append(want, tag)
+			tg, err := oci.ParseTag(tag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.PDS.PutRecord(t, u.DID, atcr.TagNSID, pdsread.TagRecordKey("app", tg), &atcr.Tag{
+				Repository: "app", Tag: tag, Manifest: fmt.Sprintf("at://%s/%s/%s", u.DID, atcr.ManifestNSID, rkey),
+				CreatedAt: "2026-01-01T00:00:00.000Z",
+			})
+		}
+	}
+	got, err := env.Store.Tags(t.Context(), env.Repo(t, "heavy.test/app"))
+	if err != nil {
+		t.Fatalf("tags: %v", err)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("tags = %v, want %v", got, want)
+	}
 }
