@@ -12,8 +12,8 @@ import (
 type Limits struct {
 	// MaxRecords bounds the records read per collection.
 	MaxRecords int
-	// MaxBytes bounds the record JSON read from both collections together;
-	// zero means no bound. Records are the account owner's to make as large
+	// MaxBytes bounds the record JSON read from both collections together,
+	// tags taking at most a quarter of it; zero means no bound. Records are the account owner's to make as large
 	// as their PDS allows.
 	MaxBytes int64
 }
@@ -33,13 +33,20 @@ type Listing struct {
 // first. Records that fail to decode are logged at debug level and skipped.
 func (r *Reader) ListRepository(ctx context.Context, acct Account, lim Limits, log *slog.Logger) (*Listing, error) {
 	l := &Listing{}
+	// Tags take at most a quarter of the bound (10,000 tags are ~3 MB),
+	// manifests what is left.
+	limit := lim.MaxBytes / 4
 	fits := func(rec Record) bool {
+		if lim.MaxBytes > 0 && l.Bytes+int64(len(rec.Value)) > limit {
+			return false
+		}
 		l.Bytes += int64(len(rec.Value))
-		return lim.MaxBytes <= 0 || l.Bytes <= lim.MaxBytes
+		return true
 	}
 	// Tags first: they are small and every tag list is answered from them,
 	// so manifests filling the bound leave the tags listed (the manifests a
-	// tag names are read by key when the listing lacks them).
+	// tag names are read by key when the listing lacks them). The web UI's
+	// pages need the manifests, which keep three quarters.
 	truncated, err := r.ListRecords(ctx, acct, atcr.TagNSID, lim.MaxRecords, func(rec Record) bool {
 		if !fits(rec) {
 			return false
@@ -55,6 +62,7 @@ func (r *Reader) ListRepository(ctx context.Context, acct Account, lim Limits, l
 		return nil, fmt.Errorf("list tags of %s: %w", acct.DID, err)
 	}
 	l.Truncated = truncated
+	limit = lim.MaxBytes
 	truncated, err = r.ListRecords(ctx, acct, atcr.ManifestNSID, lim.MaxRecords, func(rec Record) bool {
 		if !fits(rec) {
 			return false
