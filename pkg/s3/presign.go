@@ -30,14 +30,20 @@ func (s *S3Service) PresignPut(ctx context.Context, key string, ttl time.Duratio
 
 // PresignUploadPart returns a URL that PUTs part partNumber of a multipart
 // upload; the response's ETag header is what CompleteMultipartUpload needs.
-func (s *S3Service) PresignUploadPart(ctx context.Context, key, uploadID string, partNumber int32, ttl time.Duration) (string, error) {
+// A size of 0 or more is signed into the URL (X-Amz-SignedHeaders includes
+// content-length), so S3 refuses a body of any other length: what a caller
+// was allowed to stage is what it can send. A negative size leaves the
+// length to the client.
+func (s *S3Service) PresignUploadPart(ctx context.Context, key, uploadID string, partNumber int32, size int64, ttl time.Duration) (string, error) {
 	if err := checkMultipartArgs(key, uploadID, partNumber); err != nil {
 		return "", fmt.Errorf("presign upload part: %w", err)
 	}
+	in := &awss3.UploadPartInput{Bucket: &s.bucket, Key: &key, UploadId: &uploadID, PartNumber: &partNumber}
+	if size >= 0 {
+		in.ContentLength = &size
+	}
 	return s.presign(ctx, "PUT part", key, ttl, false, func(p Presigner, opt func(*awss3.PresignOptions)) (*v4.PresignedHTTPRequest, error) {
-		return p.PresignUploadPart(ctx, &awss3.UploadPartInput{
-			Bucket: &s.bucket, Key: &key, UploadId: &uploadID, PartNumber: &partNumber,
-		}, opt)
+		return p.PresignUploadPart(ctx, in, opt)
 	})
 }
 

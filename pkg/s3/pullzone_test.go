@@ -199,14 +199,14 @@ func TestPublicEndpointSwapsUploadsAndDownloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	partURL, err := svc.PresignUploadPart(ctx, key, uploadID, 1, 0)
+	data := []byte("one small last part through the public endpoint")
+	partURL, err := svc.PresignUploadPart(ctx, key, uploadID, 1, int64(len(data)), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hostOf(t, partURL) != hostOf(t, proxy.URL) {
 		t.Fatalf("part URL host %s, want the public endpoint %s", hostOf(t, partURL), hostOf(t, proxy.URL))
 	}
-	data := []byte("one small last part through the public endpoint")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, partURL, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,8 @@ func (c *Client) InitiateUpload(ctx context.Context, h Hold, expected oci.Digest
 // io.atcr.hold.uploadPart when it has none.
 func (c *Client) SendPart(ctx context.Context, h Hold, uploadID string, n int, body []byte) (string, error) {
 	var target atcr.HoldGetPartUploadURL_Output
-	in := atcr.HoldGetPartUploadURL_Input{UploadID: uploadID, PartNumber: int64(n)}
+	size := int64(len(body)) // the hold counts it against our staging limit and signs it
+	in := atcr.HoldGetPartUploadURL_Input{UploadID: uploadID, PartNumber: int64(n), Size: &size}
 	if err := c.post(ctx, h, atcr.HoldGetPartUploadURLNSID, callTimeout, in, &target); err != nil {
 		return "", err
 	}

@@ -13,6 +13,10 @@ const HoldGetPartUploadURLNSID = "io.atcr.hold.getPartUploadUrl"
 type HoldGetPartUploadURL_Input struct {
 	// 1-based number of the part.
 	PartNumber int64 `json:"partNumber"`
+	// The part's length in bytes. When given, it counts against the caller's staging limit and a
+	// presigned URL is signed for exactly this length; without it the hold hands out its own
+	// io.atcr.hold.uploadPart URL, which counts the body's Content-Length.
+	Size *int64 `json:"size,omitempty"`
 	// Upload session from io.atcr.hold.initiateUpload.
 	UploadID string `json:"uploadId"`
 }

@@ -31,14 +31,23 @@ func (e *testEnv) initiate(t testing.TB, caller syntax.DID, digest string) strin
 	return out.UploadID
 }
 
-func (e *testEnv) partURL(t testing.TB, caller syntax.DID, id string, n int) string {
+// partURL asks for the URL of part n of size bytes, as the AppView does.
+func (e *testEnv) partURL(t testing.TB, caller syntax.DID, id string, n, size int) string {
 	t.Helper()
 	var out atcr.HoldGetPartUploadURL_Output
-	e.call(t, caller, atcr.HoldGetPartUploadURLNSID, atcr.HoldGetPartUploadURL_Input{UploadID: id, PartNumber: int64(n)}, &out)
+	sz := int64(size)
+	e.call(t, caller, atcr.HoldGetPartUploadURLNSID, atcr.HoldGetPartUploadURL_Input{UploadID: id, PartNumber: int64(n), Size: &sz}, &out)
 	if out.Method != http.MethodPut {
 		t.Fatalf("method %q, want PUT", out.Method)
 	}
 	return out.URL
+}
+
+// sendPart sends data as part n to the URL the hold hands out for it and
+// returns the ETag.
+func (e *testEnv) sendPart(t testing.TB, caller syntax.DID, id string, n int, data []byte) string {
+	t.Helper()
+	return putPart(t, e.partURL(t, caller, id, n, len(data)), data)
 }
 
 // putPart PUTs a part with plain net/http, as the AppView does, and returns
@@ -85,7 +94,7 @@ func (e *testEnv) pushPresigned(t testing.TB, caller syntax.DID, data []byte, si
 	var parts []part
 	off := 0
 	for i, n := range sizes {
-		etag := putPart(t, e.partURL(t, caller, id, i+1), data[off:off+n])
+		etag := e.sendPart(t, caller, id, i+1, data[off:off+n])
 		parts = append(parts, part{PartNumber: int64(i + 1), ETag: etag})
 		off += n
 	}

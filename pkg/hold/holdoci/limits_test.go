@@ -54,7 +54,7 @@ func TestUploadSessionsBoundedPerUser(t *testing.T) {
 		c.modify = func(o *Options) { o.MaxSessionsPerUser = 2; o.EmptySessionTTL = 10 * time.Minute }
 	})
 	withPart := e.initiate(t, alice, "")
-	putPart(t, e.partURL(t, alice, withPart, 1), randomBytes(133, 100))
+	e.sendPart(t, alice, withPart, 1, randomBytes(133, 100))
 	empty := e.initiate(t, alice, "")
 	resp := e.post(t, alice, atcr.HoldInitiateUploadNSID, atcr.HoldInitiateUpload_Input{})
 	wantError(t, resp, http.StatusTooManyRequests, "RateLimitExceeded")
@@ -90,6 +90,23 @@ func TestUploadPartBoundsStagedBytesPerUser(t *testing.T) {
 	if r := e.holdPart(t, bob, http.MethodPut, e.initiate(t, bob, ""), 1, randomBytes(136, 5*mib)); r.status != http.StatusOK {
 		t.Fatalf("bob's part: %d %s", r.status, r.message)
 	}
+}
+
+// TestPresignedPartsBoundStagedBytesPerUser [M2]: a presigned part URL is
+// handed out only for a stated size, counted against the user's staged
+// bytes like an uploadPart body (before, presigned parts counted 0 bytes
+// and S3 took any length).
+func TestPresignedPartsBoundStagedBytesPerUser(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) {
+		c.modify = func(o *Options) { o.MaxStagedBytesPerUser = 8 * mib }
+	})
+	one, two := e.initiate(t, alice, ""), e.initiate(t, alice, "")
+	e.partURL(t, alice, one, 1, 5*mib)
+	size := int64(5 * mib)
+	wantError(t, e.post(t, alice, atcr.HoldGetPartUploadURLNSID, atcr.HoldGetPartUploadURL_Input{UploadID: two, PartNumber: 1, Size: &size}),
+		http.StatusBadRequest, atcr.ErrorQuotaExceeded)
+	e.partURL(t, alice, two, 1, 3*mib) // what is left
+	e.partURL(t, bob, e.initiate(t, bob, ""), 1, 5*mib)
 }
 
 // stallingBody sends a few bytes and then nothing until the test ends.

@@ -1,6 +1,7 @@
 package holdoci
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/atproto/xrpc"
 	"atcr.io/pkg/s3"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // maxPartSize is S3's largest part (5 GiB), the bound on uploadPart bodies.
@@ -54,6 +56,14 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 	if err := decodeInput(w, r, atcr.HoldGetPartUploadURLNSID, &in); err != nil {
 		return nil, err
 	}
+	// The lexicon's bounds were checked on the JSON; these guard the
+	// conversions below whatever the decoder made of it.
+	if in.PartNumber < 1 || in.PartNumber > maxPartNumber {
+		return nil, errInvalidPartNumber(in.PartNumber)
+	}
+	if in.Size != nil && (*in.Size < 0 || *in.Size > maxPartSize) {
+		return nil, xrpc.InvalidRequest(fmt.Sprintf("size must be 0..%d", int64(maxPartSize)))
+	}
 	sess, err := h.ownedSession(ctx, caller, in.UploadID)
 	if err != nil {
 		return nil, err
@@ -61,7 +71,18 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 	if sess.Assembled {
 		return nil, errAssembled
 	}
-	if sess, err = h.sessions.addPart(ctx, sess, 0, h.ttl); err != nil {
+	// A presigned URL is handed out only for a stated size, which counts
+	// against the staging limit and is signed into the URL: S3 refuses
+	// any other length. Without one, the part goes through uploadPart,
+	// which counts its Content-Length.
+	size := int64(-1)
+	if in.Size != nil {
+		size = *in.Size
+		if err := h.checkStaging(ctx, caller, size); err != nil {
+			return nil, err
+		}
+	}
+	if sess, err = h.sessions.addPart(ctx, sess, max(size, 0), h.ttl); err != nil {
 		return nil, err
 	}
 	key, err := s3.UploadKey(sess.ID)
@@ -69,8 +90,8 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 		return nil, err
 	}
 	out := &partURLOutput{Method: http.MethodPut, Headers: map[string]string{}}
-	if !h.noPresign {
-		u, err := h.s3.PresignUploadPart(ctx, key, sess.S3UploadID, int32(in.PartNumber), h.presignTTL)
+	if !h.noPresign && size >= 0 {
+		u, err := h.s3.PresignUploadPart(ctx, key, sess.S3UploadID, int32(in.PartNumber), size, h.presignTTL)
 		if err == nil {
 			out.URL, out.ExpiresAt = u, formatDatetime(h.now().Add(h.presignTTL))
 			h.logPresigned(ctx, "presigned part upload URL issued", http.MethodPut, sess.ExpectedDigest, u,
@@ -128,16 +149,8 @@ func (h *Handlers) uploadPart(w http.ResponseWriter, r *http.Request) (*atcr.Hol
 	case r.ContentLength > maxPartSize:
 		return nil, xrpc.PayloadTooLarge(fmt.Sprintf("a part may hold at most %d bytes", int64(maxPartSize)))
 	}
-	// Staged bytes are bounded per user: they fill the spool and S3 before
-	// any quota check could see them.
-	staged, err := h.sessions.stagedBytes(ctx, caller, h.now())
-	if err != nil {
+	if err := h.checkStaging(ctx, caller, r.ContentLength); err != nil {
 		return nil, err
-	}
-	if staged+r.ContentLength > h.maxStaged {
-		return nil, xrpc.NewError(http.StatusBadRequest, atcr.ErrorQuotaExceeded, fmt.Sprintf(
-			"this part would stage %d bytes for this user, the limit is %d: complete or abort other uploads first",
-			staged+r.ContentLength, h.maxStaged))
 	}
 	spool, err := h.spoolPart(w, r.Body, r.ContentLength)
 	if err != nil {
@@ -234,4 +247,20 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 	// A server without deadline support (a test recorder) reads without one.
 	_ = ir.rc.SetReadDeadline(time.Now().Add(ir.idle))
 	return ir.r.Read(p)
+}
+
+// checkStaging refuses a part of size bytes that would take the caller's
+// staged bytes past the limit. Staged bytes are bounded per user: they fill
+// the spool and S3 before any quota check could see them.
+func (h *Handlers) checkStaging(ctx context.Context, caller syntax.DID, size int64) error {
+	staged, err := h.sessions.stagedBytes(ctx, caller, h.now())
+	if err != nil {
+		return err
+	}
+	if staged+size > h.maxStaged {
+		return xrpc.NewError(http.StatusBadRequest, atcr.ErrorQuotaExceeded, fmt.Sprintf(
+			"this part would stage %d bytes for this user, the limit is %d: complete or abort other uploads first",
+			staged+size, h.maxStaged))
+	}
+	return nil
 }

@@ -54,7 +54,7 @@ func TestPresignedURLsAreLoggedWithoutSecrets(t *testing.T) {
 	data := randomBytes(41, 40_000)
 	d := oci.FromBytes(oci.SHA256, data)
 	id := e.initiate(t, alice, d.String())
-	partURL := e.partURL(t, alice, id, 1)
+	partURL := e.partURL(t, alice, id, 1, len(data))
 	parts := []part{{PartNumber: 1, ETag: putPart(t, partURL, data)}}
 	if resp := e.complete(t, alice, id, d.String(), parts); resp.status != http.StatusOK {
 		t.Fatalf("complete: %d %s %s", resp.status, resp.errName, resp.message)

@@ -46,8 +46,8 @@ func decodeInput(w http.ResponseWriter, r *http.Request, nsid string, dst any) e
 	if err := schema.ValidateInput(nsid, generic); err != nil {
 		return xrpc.InvalidRequest(err.Error())
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
-		return xrpc.InvalidRequest("request body does not match " + nsid)
+	if err := schema.UnmarshalExact(raw, dst); err != nil {
+		return xrpc.InvalidRequest("request body does not match " + nsid + ": " + err.Error())
 	}
 	return nil
 }

@@ -19,12 +19,12 @@ func TestRestartMidUpload(t *testing.T) {
 	data := randomBytes(10, 5*mib+1024)
 	d := oci.FromBytes(oci.SHA256, data)
 	id := e.initiate(t, alice, "")
-	etag1 := putPart(t, e.partURL(t, alice, id, 1), data[:5*mib])
+	etag1 := e.sendPart(t, alice, id, 1, data[:5*mib])
 
 	e.restart(t)
 	// The session, its owner and its S3 upload survived: the next part and
 	// the completion go through the new process.
-	etag2 := putPart(t, e.partURL(t, alice, id, 2), data[5*mib:])
+	etag2 := e.sendPart(t, alice, id, 2, data[5*mib:])
 	wantError(t, e.complete(t, bob, id, d.String(), []part{{PartNumber: 1, ETag: etag1}}), http.StatusBadRequest, atcr.ErrorInvalidUploadId)
 	resp := e.complete(t, alice, id, d.String(), []part{{PartNumber: 1, ETag: etag1}, {PartNumber: 2, ETag: etag2}})
 	if resp.status != http.StatusOK {
@@ -87,7 +87,7 @@ func TestExpiredSessionIsSwept(t *testing.T) {
 	e := newEnv(t)
 	id := e.initiate(t, alice, "")
 	data := randomBytes(13, 1024)
-	etag := putPart(t, e.partURL(t, alice, id, 1), data)
+	etag := e.sendPart(t, alice, id, 1, data)
 	sess, err := e.h.sessions.get(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestSweeperLoop(t *testing.T) {
 	ids := []string{e.initiate(t, alice, ""), e.initiate(t, bob, "")}
 	var s3IDs []string
 	for i, id := range ids {
-		putPart(t, e.partURL(t, owners[i], id, 1), []byte("part"))
+		e.sendPart(t, owners[i], id, 1, []byte("part"))
 		sess, err := e.h.sessions.get(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)

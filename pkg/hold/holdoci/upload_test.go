@@ -203,7 +203,7 @@ func TestExpectedDigestMustMatch(t *testing.T) {
 	data := randomBytes(5, 1000)
 	other := oci.FromBytes(oci.SHA256, []byte("other"))
 	id := e.initiate(t, alice, other.String())
-	etag := putPart(t, e.partURL(t, alice, id, 1), data)
+	etag := e.sendPart(t, alice, id, 1, data)
 	resp := e.complete(t, alice, id, oci.FromBytes(oci.SHA256, data).String(), []part{{PartNumber: 1, ETag: etag}})
 	wantError(t, resp, http.StatusBadRequest, atcr.ErrorInvalidDigest)
 }
@@ -211,7 +211,7 @@ func TestExpectedDigestMustMatch(t *testing.T) {
 func TestForeignUploadIDIsUnknown(t *testing.T) {
 	e := newEnv(t)
 	id := e.initiate(t, alice, "")
-	etag := putPart(t, e.partURL(t, alice, id, 1), []byte("alice's bytes"))
+	etag := e.sendPart(t, alice, id, 1, []byte("alice's bytes"))
 	d := oci.FromBytes(oci.SHA256, []byte("alice's bytes")).String()
 
 	for _, bad := range []string{id, "00000000000000000000000000000000", "../../etc", strings.Repeat("a", 200)} {
@@ -247,8 +247,8 @@ func TestCompleteRefusals(t *testing.T) {
 	e := newEnv(t)
 	small := []byte("tiny part")
 	id := e.initiate(t, alice, "")
-	etag1 := putPart(t, e.partURL(t, alice, id, 1), small)
-	etag2 := putPart(t, e.partURL(t, alice, id, 2), small)
+	etag1 := e.sendPart(t, alice, id, 1, small)
+	etag2 := e.sendPart(t, alice, id, 2, small)
 	d := oci.FromBytes(oci.SHA256, append(bytes.Clone(small), small...)).String()
 
 	cases := []struct {
@@ -288,6 +288,19 @@ func TestPartRequestRefusals(t *testing.T) {
 		wantError(t, e.holdPart(t, alice, http.MethodPost, id, int(n), []byte("x")), http.StatusBadRequest, atcr.ErrorInvalidPartNumber)
 	}
 	wantError(t, e.post(t, alice, atcr.HoldGetPartUploadURLNSID, map[string]any{"uploadId": id}), http.StatusBadRequest, "InvalidRequest")
+	// Keys differing only in case would pass the lexicon's check as one
+	// value and decode as another (encoding/json folds case).
+	for _, variant := range []map[string]any{
+		{"uploadId": id, "partNumber": 1, "PartNumber": 0},
+		{"uploadId": id, "partNumber": 1, "PartNumber": 4294967298},
+		{"uploadId": id, "partNumber": 1, "Size": -5},
+	} {
+		wantError(t, e.post(t, alice, atcr.HoldGetPartUploadURLNSID, variant), http.StatusBadRequest, "InvalidRequest")
+	}
+	for _, size := range []int64{-1, maxPartSize + 1} {
+		wantError(t, e.post(t, alice, atcr.HoldGetPartUploadURLNSID, map[string]any{"uploadId": id, "partNumber": 1, "size": size}),
+			http.StatusBadRequest, "InvalidRequest")
+	}
 	wantError(t, e.post(t, alice, atcr.HoldInitiateUploadNSID, map[string]any{"digest": "sha256:nothex"}), http.StatusBadRequest, atcr.ErrorInvalidDigest)
 
 	// A chunked body has no Content-Length.
@@ -308,7 +321,7 @@ func TestPartRequestRefusals(t *testing.T) {
 func TestAbortUpload(t *testing.T) {
 	e := newEnv(t)
 	id := e.initiate(t, alice, "")
-	putPart(t, e.partURL(t, alice, id, 1), randomBytes(6, 1024))
+	e.sendPart(t, alice, id, 1, randomBytes(6, 1024))
 	sess, err := e.h.sessions.get(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +358,24 @@ func TestFallbackURLWhenPresigningDisabled(t *testing.T) {
 	want := "https://hold.example.com/xrpc/io.atcr.hold.uploadPart?partNumber=7&uploadId=" + id
 	if out.URL != want || out.Method != http.MethodPut || out.Headers == nil {
 		t.Fatalf("got %+v, want url %s, PUT, headers {}", out, want)
+	}
+}
+
+// TestPartURLWithoutSizeGoesThroughTheHold: a caller that does not state a
+// part's size (clients of the lexicon before size) gets the hold's own
+// uploadPart, which counts the body against the staging limit, never an
+// S3 URL that would take any length.
+func TestPartURLWithoutSizeGoesThroughTheHold(t *testing.T) {
+	e := newEnv(t)
+	id := e.initiate(t, alice, "")
+	var out partURLOutput
+	e.call(t, alice, atcr.HoldGetPartUploadURLNSID, atcr.HoldGetPartUploadURL_Input{UploadID: id, PartNumber: 3}, &out)
+	want := "https://hold.example.com/xrpc/io.atcr.hold.uploadPart?partNumber=3&uploadId=" + id
+	if out.URL != want {
+		t.Fatalf("url %s, want %s", out.URL, want)
+	}
+	if sized := e.partURL(t, alice, id, 3, 10); !strings.Contains(sized, "X-Amz-Signature") || !strings.Contains(sized, "content-length") {
+		t.Fatalf("a sized part's URL is not presigned with its length: %s", sized)
 	}
 }
 

@@ -96,7 +96,7 @@ func testMultipartPresignedParts(t *testing.T, svc *s3.S3Service) {
 	var off int64
 	for i, n := range sizes {
 		num := int32(i + 1)
-		url, err := svc.PresignUploadPart(ctx, key, id, num, 0)
+		url, err := svc.PresignUploadPart(ctx, key, id, num, n, 0)
 		if err != nil {
 			t.Fatalf("PresignUploadPart %d: %v", num, err)
 		}

@@ -108,7 +108,7 @@ func testInvalidKeys(t *testing.T, svc *s3.S3Service) {
 	if _, err := svc.UploadPart(ctx, "uploads/x/data", "", 1, bytes.NewReader(nil)); !errors.Is(err, s3.ErrInvalidKey) {
 		t.Errorf("UploadPart with empty upload ID: err = %v, want ErrInvalidKey", err)
 	}
-	if _, err := svc.PresignUploadPart(ctx, "uploads/x/data", "id", 10001, 0); !errors.Is(err, s3.ErrInvalidKey) {
+	if _, err := svc.PresignUploadPart(ctx, "uploads/x/data", "id", 10001, -1, 0); !errors.Is(err, s3.ErrInvalidKey) {
 		t.Errorf("PresignUploadPart part 10001: err = %v, want ErrInvalidKey", err)
 	}
 	if err := svc.ListPrefix(ctx, "", func(o s3.ObjectInfo) error { t.Errorf("refused call left object %q", o.Key); return nil }); err != nil {

@@ -67,13 +67,13 @@ func (h *Hold) partURL(w http.ResponseWriter, r *http.Request, caller syntax.DID
 	noPresign := h.noPresign
 	h.mu.Unlock()
 	out := atcr.HoldGetPartUploadURL_Output{Method: http.MethodPut, Headers: map[string]any{}, ExpiresAt: datetime(time.Now().Add(presignTTL))}
-	if noPresign {
-		// As the real hold without presigning: its own uploadPart, which
+	if noPresign || in.Size == nil {
+		// As the real hold without presigning (or without a stated size): its own uploadPart, which
 		// takes the service token instead of a signature.
 		q := url.Values{"uploadId": {in.UploadID}, "partNumber": {strconv.FormatInt(in.PartNumber, 10)}}
 		out.URL = h.URL() + "/xrpc/" + atcr.HoldUploadPartNSID + "?" + q.Encode()
 	} else {
-		signed, err := h.S3.PresignUploadPart(r.Context(), u.key, u.s3ID, int32(in.PartNumber), presignTTL)
+		signed, err := h.S3.PresignUploadPart(r.Context(), u.key, u.s3ID, int32(in.PartNumber), *in.Size, presignTTL)
 		if err != nil {
 			storageFailed(w, "presign the part")
 			return
