@@ -44,8 +44,55 @@ func (b *idleBody) Read(p []byte) (int, error) {
 		b.renewed = now
 	}
 	n, err := b.body.Read(p)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("no bytes for %s: %w: %w", b.idle, ErrBodyStalled, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// net/http's answer to a body shorter than its Content-Length (or
+		// a chunked body cut off). Not wrapped: readers take
+		// io.ErrUnexpectedEOF from io.ReadFull for a normal end.
+		err = fmt.Errorf("%w (%v)", ErrBodyIncomplete, err)
 	}
 	return n, err
+}
+
+// exactBody is a chunked (no Content-Length) upload body whose
+// Content-Range states its length: it ends after that many bytes, and a
+// body that is longer or shorter fails with ErrRangeInvalid, as the same
+// request with a Content-Length that disagrees does.
+type exactBody struct {
+	body io.Reader
+	left int64
+}
+
+func (b *exactBody) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		return 0, b.rest()
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.body.Read(p)
+	b.left -= int64(n)
+	if errors.Is(err, io.EOF) && b.left > 0 {
+		err = fmt.Errorf("body ended %d bytes before its Content-Range: %w", b.left, ErrRangeInvalid)
+	}
+	return n, err
+}
+
+// rest is io.EOF when the body has nothing past its range.
+func (b *exactBody) rest() error {
+	var probe [1]byte
+	for {
+		n, err := b.body.Read(probe[:])
+		if n > 0 {
+			return fmt.Errorf("body longer than its Content-Range: %w", ErrRangeInvalid)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.EOF
+			}
+			return err
+		}
+	}
 }

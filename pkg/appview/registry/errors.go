@@ -31,6 +31,9 @@ var (
 	// ErrBodyStalled: the client stopped sending an upload's body for
 	// longer than Options.BodyIdleTimeout (BLOB_UPLOAD_INVALID, 400).
 	ErrBodyStalled = errors.New("upload body stalled")
+	// ErrBodyIncomplete: an upload's body ended before its Content-Length
+	// (BLOB_UPLOAD_INVALID, 400); what arrived stays with the session.
+	ErrBodyIncomplete = errors.New("upload body ended before its announced length")
 	// ErrTooManyUploads: the upload capacity (sessions or upload memory) is
 	// exhausted for now, or the registry is shutting down
 	// (TOOMANYREQUESTS, 429).
@@ -138,6 +141,7 @@ var sentinelCodes = []struct {
 	{ErrRangeInvalid, oci.ErrorCodeRangeInvalid, "chunk does not start at the end of the upload; GET the upload for its range"},
 	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
 	{ErrBodyStalled, oci.ErrorCodeBlobUploadInvalid, "the request body stopped arriving; resume the upload from the offset GET reports"},
+	{ErrBodyIncomplete, oci.ErrorCodeBlobUploadInvalid, "the request body ended before its announced length; resume the upload from the offset GET reports"},
 	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
 	{ErrRateLimited, oci.ErrorCodeTooManyRequests, "too many requests from your address needed identity lookups; retry later"},
 	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},

@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,12 +100,12 @@ func (reg *Registry) mountSource(ctx context.Context, from string, req *request)
 // streamed into the session. A Content-Range that does not start at the
 // current offset is 416.
 func (reg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, req *request) error {
-	start, err := chunkStart(r)
+	c, err := reg.chunk(w, r)
 	if err != nil {
 		reg.reportUpload(r.Context(), w, req)
 		return err
 	}
-	up, err := reg.uploads.WriteUpload(r.Context(), req.repo, req.route.arg, Chunk{Start: start, Size: r.ContentLength, Body: reg.uploadBody(w, r)})
+	up, err := reg.writeChunk(r.Context(), req.repo, req.route.arg, c)
 	if up.ID != "" {
 		reg.uploadHeaders(w, req, up)
 	}
@@ -154,11 +157,11 @@ func (reg *Registry) deleteUpload(w http.ResponseWriter, r *http.Request, req *r
 // completes it under d.
 func (reg *Registry) writeAndFinish(ctx context.Context, w http.ResponseWriter, r *http.Request, repo Repo, id string, d oci.Digest) error {
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		start, err := chunkStart(r)
+		c, err := reg.chunk(w, r)
 		if err != nil {
 			return err
 		}
-		if _, err := reg.uploads.WriteUpload(ctx, repo, id, Chunk{Start: start, Size: r.ContentLength, Body: reg.uploadBody(w, r)}); err != nil {
+		if _, err := reg.writeChunk(ctx, repo, id, c); err != nil {
 			return err
 		}
 	}
@@ -201,25 +204,53 @@ func rangeHeader(n int64) string {
 	return "0-" + strconv.FormatInt(n, 10)
 }
 
-// chunkStart reads Content-Range ("<start>-<end>", leniently also
+// chunkRange reads Content-Range ("<start>-<end>", leniently also
 // "bytes=<start>-<end>" and "bytes <start>-<end>/<total>") and returns the
-// start, or -1 without the header. A malformed range, or one whose length
+// start and the chunk's length; without the header, -1 and the
+// Content-Length (-1 when unknown). A malformed range, or one whose length
 // disagrees with Content-Length, is ErrRangeInvalid.
-func chunkStart(r *http.Request) (int64, error) {
+func chunkRange(r *http.Request) (start, size int64, err error) {
 	v := strings.TrimSpace(r.Header.Get("Content-Range"))
 	if v == "" {
-		return -1, nil
+		return -1, r.ContentLength, nil
 	}
 	v = strings.TrimLeft(strings.TrimPrefix(v, "bytes"), "= ")
 	v, _, _ = strings.Cut(v, "/")
 	first, last, ok := strings.Cut(v, "-")
 	start, err1 := strconv.ParseInt(first, 10, 64)
 	end, err2 := strconv.ParseInt(last, 10, 64)
-	if !ok || err1 != nil || err2 != nil || start < 0 || end < start {
-		return 0, errorf(ErrRangeInvalid, "malformed Content-Range %q", r.Header.Get("Content-Range"))
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start || end == math.MaxInt64 {
+		return 0, 0, errorf(ErrRangeInvalid, "malformed Content-Range %q", r.Header.Get("Content-Range"))
 	}
 	if r.ContentLength >= 0 && r.ContentLength != end-start+1 {
-		return 0, errorf(ErrRangeInvalid, "Content-Range %d-%d disagrees with Content-Length %d", start, end, r.ContentLength)
+		return 0, 0, errorf(ErrRangeInvalid, "Content-Range %d-%d disagrees with Content-Length %d", start, end, r.ContentLength)
 	}
-	return start, nil
+	return start, end - start + 1, nil
+}
+
+// chunk is the request's body as an upload chunk: where it starts and how
+// long it is (Content-Range, Content-Length), read through the idle
+// timeout; a chunked body with a Content-Range is held to its length.
+func (reg *Registry) chunk(w http.ResponseWriter, r *http.Request) (Chunk, error) {
+	start, size, err := chunkRange(r)
+	if err != nil {
+		return Chunk{}, err
+	}
+	body := reg.uploadBody(w, r)
+	if r.ContentLength < 0 && size >= 0 {
+		body = &exactBody{body: body, left: size}
+	}
+	return Chunk{Start: start, Size: size, Body: body}, nil
+}
+
+// writeChunk writes c to the session; a chunk read only to its stated
+// length must then be at the body's end.
+func (reg *Registry) writeChunk(ctx context.Context, repo Repo, id string, c Chunk) (Upload, error) {
+	up, err := reg.uploads.WriteUpload(ctx, repo, id, c)
+	if exact, ok := c.Body.(*exactBody); ok && err == nil {
+		if rest := exact.rest(); !errors.Is(rest, io.EOF) {
+			err = fmt.Errorf("upload %s: %w", id, rest)
+		}
+	}
+	return up, err
 }

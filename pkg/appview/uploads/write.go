@@ -33,10 +33,15 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 	if chunk.Start >= 0 && chunk.Start != sess.offset {
 		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
+	before := sess.offset
 	if m.isSmall(sess, chunk.Size) {
 		err = m.appendSmall(ctx, sess, chunk)
 	} else {
 		err = m.appendStream(ctx, sess, chunk.Body)
+	}
+	if err == nil && chunk.Size >= 0 && sess.offset-before != chunk.Size {
+		// Kept, like any bytes that arrived; the client resumes from GET.
+		err = fmt.Errorf("upload %s: %d of %d bytes arrived: %w", id, sess.offset-before, chunk.Size, registry.ErrBodyIncomplete)
 	}
 	return sess.state(), err
 }
@@ -56,7 +61,7 @@ func (m *Manager) isSmall(sess *uploadSession, size int64) bool {
 }
 
 // appendSmall appends a small chunk of known size. A body shorter than
-// announced keeps what arrived.
+// announced keeps what arrived (Write reports it).
 func (m *Manager) appendSmall(ctx context.Context, sess *uploadSession, chunk registry.Chunk) error {
 	if need := len(sess.buf) + int(chunk.Size); need > cap(sess.buf) {
 		if err := m.budget.reserve(ctx, sess.owner, int64(need-cap(sess.buf))); err != nil {
@@ -68,7 +73,7 @@ func (m *Manager) appendSmall(ctx context.Context, sess *uploadSession, chunk re
 	sess.buf = sess.buf[:len(sess.buf)+n]
 	sess.offset += int64(n)
 	m.settle(sess)
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("upload %s: read chunk: %w", sess.id, err)
 	}
 	return nil

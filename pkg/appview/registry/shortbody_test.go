@@ -1,0 +1,106 @@
+package registry_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"atcr.io/pkg/appview/storage"
+	"atcr.io/pkg/appview/storage/storagetest"
+	"atcr.io/pkg/appview/uploads"
+)
+
+// rawPatch sends a PATCH on its own connection: headers as given, then
+// body, then the connection's write side closed, as a client that gives up
+// mid-body does. It returns the response.
+func (e *testEnv) rawPatch(t *testing.T, u storagetest.User, loc string, headers map[string]string, body string) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var req strings.Builder
+	fmt.Fprintf(&req, "PATCH %s HTTP/1.1\r\nHost: registry\r\nAuthorization: Bearer %s\r\n", loc, tokenFor(u))
+	for k, v := range headers {
+		fmt.Fprintf(&req, "%s: %s\r\n", k, v)
+	}
+	req.WriteString("\r\n")
+	req.WriteString(body)
+	if _, err := conn.Write([]byte(req.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodPatch})
+	if err != nil {
+		t.Fatalf("no answer to the PATCH: %v", err)
+	}
+	return resp
+}
+
+// chunked encodes parts as a chunked body with its terminator.
+func chunked(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		fmt.Fprintf(&b, "%x\r\n%s\r\n", len(p), p)
+	}
+	b.WriteString("0\r\n\r\n")
+	return b.String()
+}
+
+// TestShortBodyIsRefused: a body that ends before its Content-Length is
+// BLOB_UPLOAD_INVALID (400), on the small-chunk and the streaming path
+// alike, and what arrived stays with the session (before: 500 on one
+// path, 202 on the other).
+func TestShortBodyIsRefused(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize }})
+	for name, size := range map[string]int{"small": 100, "streamed": 2 << 20} {
+		t.Run(name, func(t *testing.T) {
+			loc := env.startSession(t, env.alice, "alice.test/app")
+			resp := env.rawPatch(t, env.alice, loc, map[string]string{
+				"Content-Length": fmt.Sprint(size), "Content-Type": "application/octet-stream",
+			}, strings.Repeat("x", 10))
+			expectError(t, resp, http.StatusBadRequest, "BLOB_UPLOAD_INVALID")
+			status := env.call(t, env.alice, http.MethodGet, loc, nil, nil)
+			expectStatus(t, status, http.StatusNoContent)
+			if got := status.Header.Get("Range"); got != "0-9" {
+				t.Fatalf("after the short body the session holds %q, want 0-9", got)
+			}
+		})
+	}
+}
+
+// TestChunkedBodyHeldToItsContentRange: a chunked PATCH (no
+// Content-Length) with a Content-Range is RANGE_INVALID (416) when its body
+// is longer or shorter than the range, as with a Content-Length that
+// disagrees; one that matches is taken.
+func TestChunkedBodyHeldToItsContentRange(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	headers := func(rng string) map[string]string {
+		return map[string]string{"Transfer-Encoding": "chunked", "Content-Range": rng, "Content-Type": "application/octet-stream"}
+	}
+	loc := env.startSession(t, env.alice, "alice.test/app")
+	resp := env.rawPatch(t, env.alice, loc, headers("0-9"), chunked("01234", "56789"))
+	expectStatus(t, resp, http.StatusAccepted)
+	if got := resp.Header.Get("Range"); got != "0-9" {
+		t.Fatalf("Range %q after a matching chunk, want 0-9", got)
+	}
+	loc = resp.Header.Get("Location")
+	for name, c := range map[string]struct{ rng, body string }{
+		"longer":  {"10-13", chunked("abcdefghij")},
+		"shorter": {"10-10000", chunked("ab")},
+	} {
+		resp := env.rawPatch(t, env.alice, loc, headers(c.rng), c.body)
+		expectError(t, resp, http.StatusRequestedRangeNotSatisfiable, "RANGE_INVALID")
+		if got := resp.Header.Get("Range"); got == "" {
+			t.Fatalf("%s: 416 without the session's Range", name)
+		}
+	}
+}
