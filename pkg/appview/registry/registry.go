@@ -2,6 +2,7 @@ package registry
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -267,10 +268,16 @@ func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// come back, so a client can tell it from a registry bug.
 		w.Header().Set("Retry-After", retry)
 	}
-	if status >= http.StatusInternalServerError {
+	switch {
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		// The client went away (or the server is shutting down): no one
+		// reads this answer, and nothing upstream failed.
+		reg.log.InfoContext(r.Context(), "registry: client went away",
+			"method", r.Method, "path", r.URL.EscapedPath(), "err", err)
+	case status >= http.StatusInternalServerError:
 		reg.log.ErrorContext(r.Context(), "registry: request failed",
 			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
-	} else {
+	default:
 		reg.log.DebugContext(r.Context(), "registry: request refused",
 			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
 	}

@@ -104,3 +104,40 @@ func TestChunkedBodyHeldToItsContentRange(t *testing.T) {
 		}
 	}
 }
+
+// TestClientLeavingKeepsSentParts: a client that goes away mid-PATCH,
+// after a whole part has arrived, leaves that part with the session: the
+// part's send to the hold is not tied to the client (before, it was
+// cancelled with the request, the session rewound to 0, and the request
+// logged as a failing hold).
+func TestClientLeavingKeepsSentParts(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.PartSize = uploads.MinPartSize }})
+	env.Hold.SetPartURLDelay(300 * time.Millisecond) // the part is in flight when the client leaves
+	loc := env.startSession(t, env.alice, "alice.test/app")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := uploads.MinPartSize + 1<<20
+	head := fmt.Sprintf("PATCH %s HTTP/1.1\r\nHost: registry\r\nAuthorization: Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n",
+		loc, tokenFor(env.alice), 2*uploads.MinPartSize)
+	if _, err := conn.Write(append([]byte(head), randomBytes(sent)...)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // read by the server, part 1 on its way
+	conn.Close()
+	want := fmt.Sprintf("0-%d", uploads.MinPartSize-1)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status := env.call(t, env.alice, http.MethodGet, loc, nil, nil)
+		got := status.Header.Get("Range")
+		status.Body.Close()
+		if got == want || got == fmt.Sprintf("0-%d", sent-1) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session Range %q after the client left, want the sent part kept (%s)", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

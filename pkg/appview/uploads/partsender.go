@@ -2,6 +2,7 @@ package uploads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -18,7 +19,10 @@ const partsInFlight = 2
 // belongs to the request holding the session's lock: results are applied
 // to the session by the request's goroutine only (collect).
 type partSender struct {
-	ctx      context.Context // the request's, for checkpoints
+	// ctx is the request's, detached from its client (detachFromClient):
+	// a part read in full is sent and kept though the client has gone.
+	ctx      context.Context
+	stop     context.CancelFunc
 	m        *Manager
 	sess     *uploadSession
 	done     chan partResult
@@ -45,13 +49,31 @@ type partResult struct {
 }
 
 func newPartSender(ctx context.Context, m *Manager, sess *uploadSession) *partSender {
-	return &partSender{ctx: ctx, m: m, sess: sess, done: make(chan partResult, partsInFlight)}
+	ctx, stop := detachFromClient(ctx)
+	return &partSender{ctx: ctx, stop: stop, m: m, sess: sess, done: make(chan partResult, partsInFlight)}
+}
+
+// detachFromClient returns a context with ctx's values that is cancelled
+// when ctx is for any cause but the client's going away (a lost session
+// lock, errLockLost), and the function that releases it. Each send is
+// bounded by the hold client's own timeouts.
+func detachFromClient(ctx context.Context) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+			cancel(cause)
+		}
+	})
+	return out, func() {
+		stop()
+		cancel(context.Canceled)
+	}
 }
 
 // send takes buf (and its reservation) as the session's next part, which
 // holds the blob's bytes up to the session's offset, and starts sending it,
 // first waiting for a free slot. On error buf stays with the caller.
-func (p *partSender) send(ctx context.Context, buf []byte) error {
+func (p *partSender) send(buf []byte) error {
 	for p.err == nil && p.inflight >= partsInFlight {
 		p.collect(<-p.done)
 	}
@@ -67,7 +89,7 @@ func (p *partSender) send(ctx context.Context, buf []byte) error {
 	p.inflight++
 	h, holdID := p.sess.hold, p.sess.holdID
 	go func() {
-		etag, err := p.m.hold.SendPart(ctx, h, holdID, n, buf)
+		etag, err := p.m.hold.SendPart(p.ctx, h, holdID, n, buf)
 		p.done <- partResult{partStart: start, buf: buf, etag: etag, err: err}
 	}()
 	return nil
@@ -83,10 +105,12 @@ func (p *partSender) waitOne() bool {
 }
 
 // wait waits for every part in flight, rewinds the session to the earliest
-// failed part if any failed, and returns the first failure.
+// failed part if any failed, and returns the first failure. The sender is
+// done after it.
 func (p *partSender) wait() error {
 	for p.waitOne() {
 	}
+	p.stop()
 	if p.rewind != nil {
 		p.m.rewind(p.sess, *p.rewind)
 	}

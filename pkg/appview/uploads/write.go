@@ -88,7 +88,7 @@ func (m *Manager) appendStream(ctx context.Context, sess *uploadSession, body io
 	snd := newPartSender(ctx, m, sess)
 	err := m.streamParts(ctx, sess, snd, body)
 	if err == nil && len(sess.buf) >= MinPartSize {
-		if err = snd.send(ctx, sess.buf); err == nil {
+		if err = snd.send(sess.buf); err == nil {
 			sess.buf = nil
 		}
 	}
@@ -114,7 +114,7 @@ func (m *Manager) streamParts(ctx context.Context, sess *uploadSession, snd *par
 		sess.buf = sess.buf[:len(sess.buf)+n]
 		sess.offset += int64(n)
 		if len(sess.buf) == cap(sess.buf) {
-			if err := snd.send(ctx, sess.buf); err != nil {
+			if err := snd.send(sess.buf); err != nil {
 				return err
 			}
 			sess.buf = nil // the sender owns it now, reservation included

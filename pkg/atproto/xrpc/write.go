@@ -1,6 +1,7 @@
 package xrpc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,13 @@ type errorBody struct {
 func WriteError(w http.ResponseWriter, err error) {
 	var xe *Error
 	if !errors.As(err, &xe) || xe == nil {
-		slog.Error("xrpc: internal error", "err", err)
+		if errors.Is(err, context.Canceled) {
+			// The caller went away (or the server is stopping): nothing
+			// failed that an operator must look at.
+			slog.Debug("xrpc: request cancelled", "err", err)
+		} else {
+			slog.Error("xrpc: internal error", "err", err)
+		}
 		xe = InternalServerError()
 	}
 	status := xe.Status

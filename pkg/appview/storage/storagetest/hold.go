@@ -44,6 +44,7 @@ type Hold struct {
 	onDeleted func(DeletedNotice)
 	completed []Completed
 	noPresign bool
+	partDelay time.Duration
 	down      bool
 	private   bool
 	notifyErr *notifyFailure
@@ -113,6 +114,10 @@ func NewHold(t testing.TB, did syntax.DID, svc *s3.S3Service) *Hold {
 
 // URL is the hold's XRPC base URL.
 func (h *Hold) URL() string { return h.srv.URL }
+
+// SetPartURLDelay makes getPartUploadUrl answer after d (or when its
+// caller gives up): a part in flight for that long.
+func (h *Hold) SetPartURLDelay(d time.Duration) { h.set(func() { h.partDelay = d }) }
 
 // SetNoPresign makes getPartUploadUrl answer without a URL, so parts go
 // through uploadPart.

@@ -64,8 +64,15 @@ func (h *Hold) partURL(w http.ResponseWriter, r *http.Request, caller syntax.DID
 		return
 	}
 	h.mu.Lock()
-	noPresign := h.noPresign
+	noPresign, delay := h.noPresign, h.partDelay
 	h.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	out := atcr.HoldGetPartUploadURL_Output{Method: http.MethodPut, Headers: map[string]any{}, ExpiresAt: datetime(time.Now().Add(presignTTL))}
 	if noPresign || in.Size == nil {
 		// As the real hold without presigning (or without a stated size): its own uploadPart, which
