@@ -43,6 +43,16 @@ type FlowError struct {
 
 func (e *FlowError) Error() string { return e.Code + ": " + e.Description }
 
+// Is matches any FlowError of the same code, so a specific description
+// (errClientNameTooLong) is still errors.Is ErrInvalidRequest.
+func (e *FlowError) Is(target error) bool {
+	t, ok := target.(*FlowError)
+	return ok && t.Code == e.Code
+}
+
+// errClientNameTooLong is invalid_request with its own description.
+var errClientNameTooLong = &FlowError{Code: "invalid_request", Description: fmt.Sprintf("client_name longer than %d characters", maxClientName)}
+
 // Flow parameters (device-contract.md).
 const (
 	RequestTTL       = 10 * time.Minute
@@ -176,19 +186,21 @@ func (s *Service) Start(ctx context.Context, clientName, remoteAddr string) (*Au
 }
 
 // cleanClientName bounds and sanitises the name a client gives itself; it
-// is shown to the user, so control characters are dropped.
+// is shown to the user on the approval page, so control and format
+// characters are dropped (a right-to-left override would let
+// "…\u202eexe.lanimret" read as "…terminal.exe").
 func cleanClientName(name string) (string, error) {
 	if len(name) > 4*maxClientName {
-		return "", fmt.Errorf("%w: client_name longer than %d characters", ErrInvalidRequest, maxClientName)
+		return "", errClientNameTooLong
 	}
 	name = strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
 			return -1
 		}
 		return r
 	}, name))
 	if len([]rune(name)) > maxClientName {
-		return "", fmt.Errorf("%w: client_name longer than %d characters", ErrInvalidRequest, maxClientName)
+		return "", errClientNameTooLong
 	}
 	if name == "" {
 		name = unnamedDevice

@@ -148,12 +148,15 @@ func TestStartLimits(t *testing.T) {
 		if _, err := e.svc.Start(ctx, strings.Repeat("n", maxClientName+1), "192.0.2.7"); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("long client_name: %v", err)
 		}
-		a, err := e.svc.Start(ctx, "  \x1b[31mred\x00  ", "192.0.2.8")
+		if _, err := e.svc.Start(ctx, strings.Repeat("n", maxClientName+1), "192.0.2.7"); err == nil || !strings.Contains(err.Error(), "client_name longer than") {
+			t.Errorf("long client_name's description: %v", err)
+		}
+		a, err := e.svc.Start(ctx, "  \x1b[31mred\x00 \u202egpj.exe\u200b  ", "192.0.2.8")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if req, _ := e.svc.Pending(ctx, a.UserCode); req.ClientName != "[31mred" {
-			t.Errorf("control characters kept: %q", req.ClientName)
+		if req, _ := e.svc.Pending(ctx, a.UserCode); req.ClientName != "[31mred gpj.exe" {
+			t.Errorf("control or format characters kept: %q", req.ClientName)
 		}
 		for range maxPendingPerIP {
 			if _, err := e.svc.Start(ctx, "", "192.0.2.9"); err != nil {

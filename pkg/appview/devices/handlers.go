@@ -53,7 +53,7 @@ func (s *Service) CodeHandler() http.Handler {
 		var fe *FlowError
 		switch {
 		case errors.As(err, &fe):
-			writeError(w, http.StatusBadRequest, fe.Code, err.Error())
+			writeError(w, http.StatusBadRequest, fe.Code, fe.Description)
 			return
 		case errors.Is(err, ErrTooManyPending):
 			writeError(w, http.StatusTooManyRequests, "slow_down", err.Error())

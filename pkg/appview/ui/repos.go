@@ -3,17 +3,20 @@ package ui
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/appview/browse"
 	"atcr.io/pkg/oci"
 )
 
 // Repositories is what the user and repository pages read: a read-only
 // view of the records in users' PDSes (*browse.Service). Errors wrap
-// browse.ErrNotFound (404) or browse.ErrUnavailable (502); anything else
-// is a 500.
+// browse.ErrNotFound (404), ratelimit.ErrLimited (429) or
+// browse.ErrUnavailable (502); anything else is a 500.
 type Repositories interface {
 	User(ctx context.Context, ident string) (*browse.User, error)
 	Repository(ctx context.Context, name oci.Repository) (*browse.Repository, error)
@@ -217,21 +220,31 @@ func pullTag(tags *browse.TagList) string {
 
 // browseFail answers a page whose records could not be read.
 func (ui *UI) browseFail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
-	status, heading, message := ui.browseError(r, err, notFound)
+	status, heading, message := ui.browseError(w, r, err, notFound)
 	ui.fail(w, r, status, heading, message)
 }
 
 // browsePartialFail is browseFail for a partial.
 func (ui *UI) browsePartialFail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
-	status, heading, message := ui.browseError(r, err, notFound)
+	status, heading, message := ui.browseError(w, r, err, notFound)
 	ui.partialFail(w, r, status, heading, message)
 }
 
 // browseError maps a Repositories error to a status and a message that
 // says what happened and nothing of how: hosts, URLs and error text stay
-// in the log.
-func (ui *UI) browseError(r *http.Request, err error, notFound string) (int, string, string) {
+// in the log. The client's own rate limit comes first: it wraps
+// ErrUnavailable, but no upstream failed.
+func (ui *UI) browseError(w http.ResponseWriter, r *http.Request, err error, notFound string) (int, string, string) {
 	switch {
+	case errors.Is(err, ratelimit.ErrLimited):
+		retry := 10
+		if limited := (*ratelimit.LimitedError)(nil); errors.As(err, &limited) {
+			retry = max(1, int(math.Ceil(limited.Wait.Seconds())))
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		ui.log.DebugContext(r.Context(), "ui: rate limited", "path", r.URL.Path, "err", err)
+		return http.StatusTooManyRequests, "Too many requests",
+			"Too many pages opened from your address needed identity lookups just now. Wait a few seconds and try again."
 	case errors.Is(err, browse.ErrNotFound):
 		ui.log.DebugContext(r.Context(), "ui: not found", "path", r.URL.Path, "err", err)
 		return http.StatusNotFound, "Not found", notFound

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"atcr.io/internal/ratelimit"
 	"atcr.io/pkg/appview/browse"
 	"atcr.io/pkg/oci"
 )
@@ -27,7 +28,8 @@ const hostile = `<script>alert("x")</script>`
 const secretDetail = "dial tcp 10.9.8.7:443: connection refused"
 
 // fakeRepos answers for alice.test (and her DID); down.test's PDS fails,
-// broken.test fails inside the AppView, anyone else does not exist.
+// broken.test fails inside the AppView, busy.test's lookup is over the
+// client's rate limit, anyone else does not exist.
 type fakeRepos struct{}
 
 var aliceOwner = browse.Owner{DID: aliceDID, Handle: "alice.test", PDS: "https://pds.example"}
@@ -40,6 +42,8 @@ func (fakeRepos) owner(ident string) (browse.Owner, error) {
 		return browse.Owner{}, fmt.Errorf("listRecords: %w: %s", browse.ErrUnavailable, secretDetail)
 	case "broken.test":
 		return browse.Owner{}, errors.New("bug: " + secretDetail)
+	case "busy.test": // as browse wraps the directory's rate limit
+		return browse.Owner{}, fmt.Errorf("resolve %s: %w: %w", ident, browse.ErrUnavailable, &ratelimit.LimitedError{Wait: 2500 * time.Millisecond})
 	}
 	return browse.Owner{}, fmt.Errorf("resolve %s: %w", ident, browse.ErrNotFound)
 }

@@ -61,6 +61,8 @@ func TestRepositoryPages(t *testing.T) {
 		{"PDS failure, repository", "/r/down.test/app", false, 502, []string{"did not answer"}, []string{"10.9.8.7"}},
 		{"PDS failure, partial", "/r/down.test/app/-/tags", true, 502, []string{`<p class="error" role="alert">`}, []string{"10.9.8.7", "<html"}},
 		{"internal failure", "/u/broken.test", false, 500, []string{"Something went wrong"}, []string{"10.9.8.7", "bug"}},
+		{"rate limited, page", "/u/busy.test", false, 429, []string{"Wait a few seconds"}, []string{"did not answer"}},
+		{"rate limited, partial", "/r/busy.test/app/-/tags", true, 429, []string{`<p class="error" role="alert">`}, []string{"<html"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,6 +73,9 @@ func TestRepositoryPages(t *testing.T) {
 			r := b.do(http.MethodGet, c.path, nil, hdr)
 			if r.StatusCode != c.status {
 				t.Fatalf("%s: %d, want %d\n%s", c.path, r.StatusCode, c.status, r.body)
+			}
+			if retry := r.Header.Get("Retry-After"); (c.status == http.StatusTooManyRequests) != (retry == "3") {
+				t.Errorf("%s: Retry-After %q (a 429 says 3: 2.5 s rounded up)", c.path, retry)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(r.body, w) {
