@@ -34,14 +34,27 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, req *re
 			return err
 		}
 		if ok {
+			// The session comes first: opening it is how the push hold says
+			// whether it takes this account's writes (403 otherwise), which
+			// a mount needs as much as an upload does. Not mounted, the
+			// session is the answer; mounted, it is ended.
+			up, err := reg.uploads.StartUpload(ctx, req.repo, oci.Digest{})
+			if err != nil {
+				return err
+			}
 			err = reg.blobs.MountBlob(ctx, req.repo, d, src)
 			if err == nil {
+				_ = reg.uploads.CancelUpload(context.WithoutCancel(ctx), req.repo, up.ID)
 				reg.blobCreated(w, req, d)
 				return nil
 			}
 			if !errors.Is(err, ErrBlobUnknown) {
+				_ = reg.uploads.CancelUpload(context.WithoutCancel(ctx), req.repo, up.ID)
 				return err
 			}
+			reg.uploadHeaders(w, req, up)
+			w.WriteHeader(http.StatusAccepted)
+			return nil
 		}
 	}
 	if digest := q.Get("digest"); digest != "" {

@@ -206,6 +206,17 @@ func TestMount(t *testing.T) {
 	if resp.Header.Get("Docker-Upload-UUID") == "" {
 		t.Fatalf("fallback headers %v", resp.Header)
 	}
+	// The mounts left no session open on the hold (the fallback's is).
+	if open := env.Hold.OpenUploads(); open != 1 {
+		t.Fatalf("%d upload sessions open on the hold, want the fallback's 1", open)
+	}
+
+	// An account the push hold does not let write gets the upload's
+	// answer, 403, not a 201 for a blob its manifest could never use.
+	env.Hold.SetCrew(env.alice.DID)
+	for _, q := range []string{"mount=" + d.String() + "&from=alice.test/src", "mount=" + d.String()} {
+		expectError(t, env.call(t, env.bob, http.MethodPost, "/v2/bob.test/dst/blobs/uploads/?"+q, nil, nil), http.StatusForbidden, "DENIED")
+	}
 }
 
 func TestBlobErrors(t *testing.T) {
