@@ -141,3 +141,39 @@ func TestClientLeavingKeepsSentParts(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestStatusDoesNotWaitForAStalledPatch: GET on a session answers at once
+// while a PATCH whose body stalls holds it — with the offset before that
+// PATCH, where the client can resume (before, GET waited for the PATCH,
+// up to the body idle timeout, or forever for a body that trickles).
+func TestStatusDoesNotWaitForAStalledPatch(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	loc := env.startSession(t, env.alice, "alice.test/app")
+	resp := env.call(t, env.alice, http.MethodPatch, loc, []byte("12345"), chunk(0, 5))
+	expectStatus(t, resp, http.StatusAccepted)
+	loc = resp.Header.Get("Location")
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := fmt.Sprintf("PATCH %s HTTP/1.1\r\nHost: registry\r\nAuthorization: Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n",
+		loc, tokenFor(env.alice))
+	if _, err := conn.Write([]byte(head + "67890")); err != nil { // then nothing
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the PATCH holds the session
+
+	done := make(chan *http.Response, 1)
+	go func() { done <- env.call(t, env.alice, http.MethodGet, loc, nil, nil) }()
+	select {
+	case status := <-done:
+		expectStatus(t, status, http.StatusNoContent)
+		if got := status.Header.Get("Range"); got != "0-4" {
+			t.Fatalf("status Range %q during the stalled PATCH, want 0-4", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("GET waited for the stalled PATCH")
+	}
+}

@@ -83,13 +83,25 @@ func (t *memStore) acquire(ctx context.Context, id string) (context.Context, *up
 // loadRemainder: the remainder is always in sess.buf.
 func (t *memStore) loadRemainder(context.Context, *uploadSession) ([]byte, error) { return nil, nil }
 
-// peek: GET takes the lock, as the session's fields are shared memory.
-func (t *memStore) peek(context.Context, string) (*uploadSession, error) { return nil, nil }
+// peek answers GET without the session's lock, which a stalled PATCH may
+// hold for as long as its body trickles in: the offset as of the last
+// release (what the client can resume from), the rest of what GET checks
+// being set at creation or atomic.
+func (t *memStore) peek(_ context.Context, id string) (*uploadSession, error) {
+	sess := t.get(id)
+	if sess == nil {
+		return nil, fmt.Errorf("upload %q: %w", id, registry.ErrUploadUnknown)
+	}
+	cp := &uploadSession{id: sess.id, owner: sess.owner, repo: sess.repo, offset: sess.released.Load()}
+	cp.lastUsed.Store(sess.lastUsed.Load())
+	return cp, nil
+}
 
 // checkpoint: nothing outlives the process, so there is nothing to save.
 func (t *memStore) checkpoint(context.Context, *uploadSession) error { return nil }
 
 func (t *memStore) release(_ context.Context, sess *uploadSession) error {
+	sess.released.Store(sess.offset)
 	<-sess.lock
 	return nil
 }

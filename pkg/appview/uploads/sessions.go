@@ -48,6 +48,9 @@ type uploadSession struct {
 	stored int
 
 	lastUsed atomic.Int64 // unix nanoseconds
+	// released is memStore's offset as of the session's last release: what
+	// a GET answers without waiting for a request that holds the lock.
+	released atomic.Int64
 }
 
 // sentPart is a part the hold took, and where it ends in the blob.
@@ -102,25 +105,26 @@ func (m *Manager) openSession(ctx context.Context, id string, repo registry.Repo
 	return sess, nil
 }
 
-// Get returns the session's state: with Redis, what was last saved (a
-// PATCH streaming on another AppView saves at every part boundary), so a
-// client whose PATCH was cut resumes from there.
+// Get returns the session's state without waiting for a request that
+// holds it: in memory, as of its last release; with Redis, what was last
+// saved (a PATCH streaming on another AppView saves at every part
+// boundary), so a client whose PATCH was cut resumes from there.
 func (m *Manager) Get(ctx context.Context, repo registry.Repo, id string) (registry.Upload, error) {
 	sess, err := m.store.peek(ctx, id)
 	if err != nil {
 		return registry.Upload{}, err
 	}
-	if sess != nil {
-		if !sess.belongsTo(repo) || m.expired(sess) {
-			return registry.Upload{}, fmt.Errorf("upload %q: %w", id, registry.ErrUploadUnknown)
+	if !sess.belongsTo(repo) {
+		return registry.Upload{}, fmt.Errorf("upload %q: %w", id, registry.ErrUploadUnknown)
+	}
+	if m.expired(sess) {
+		// acquire ends an expired session (and aborts it on the hold);
+		// nobody holds one that has been idle this long.
+		if _, held, err := m.acquire(ctx, repo, id); err == nil {
+			_ = m.release(ctx, held)
 		}
-		return sess.state(), nil
+		return registry.Upload{}, fmt.Errorf("upload %q: %w", id, registry.ErrUploadUnknown)
 	}
-	_, sess, err = m.acquire(ctx, repo, id)
-	if err != nil {
-		return registry.Upload{}, err
-	}
-	defer m.release(ctx, sess)
 	return sess.state(), nil
 }
 

@@ -27,9 +27,9 @@ type sessionStore interface {
 	// loadRemainder returns the stored bytes of the session's remainder
 	// (sess.stored of them); shared stores only.
 	loadRemainder(ctx context.Context, sess *uploadSession) ([]byte, error)
-	// peek returns a copy of session id's state without its lock or
-	// remainder, for GET (shared stores); nil, nil when the store wants
-	// GET to take the lock instead.
+	// peek returns a copy of session id's state as of its last release,
+	// without its lock or remainder, for GET: a request holding the lock
+	// does not make GET wait.
 	peek(ctx context.Context, id string) (*uploadSession, error)
 	// checkpoint saves sess as of its last part boundary: the parts sent
 	// without a gap, the offset where they end, no remainder. A no-op for
