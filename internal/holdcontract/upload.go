@@ -40,12 +40,13 @@ func (c *client) initiate(t *testing.T, expected oci.Digest) string {
 }
 
 // sendPart uploads part n the way the AppView does: to the URL
-// getPartUploadUrl hands out with its method and headers, or through
-// uploadPart when that URL is empty or the hold's own uploadPart.
+// getPartUploadUrl hands out for its size with its method and headers, or
+// through uploadPart when that URL is empty or the hold's own uploadPart.
 func (c *client) sendPart(t *testing.T, uploadID string, n int, data []byte) atcr.HoldCompleteUpload_Part {
 	t.Helper()
 	var target atcr.HoldGetPartUploadURL_Output
-	in := atcr.HoldGetPartUploadURL_Input{UploadID: uploadID, PartNumber: int64(n)}
+	size := int64(len(data))
+	in := atcr.HoldGetPartUploadURL_Input{UploadID: uploadID, PartNumber: int64(n), Size: &size}
 	wantOK(t, "getPartUploadUrl", c.procedure(t, atcr.HoldGetPartUploadURLNSID, in), &target)
 	if target.URL == "" || isUploadPartURL(target.URL) {
 		return c.uploadPart(t, uploadID, n, data)

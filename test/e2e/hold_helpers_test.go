@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,9 +273,11 @@ func (h holdTarget) initiate(t *testing.T, u holdUser, digest string) *holdUploa
 	return &holdUpload{hold: h, user: u, ID: out.UploadID}
 }
 
-// putPart asks for the part's URL (io.atcr.hold.getPartUploadUrl), sends the
-// bytes there with the method and headers the hold named, and records the
-// ETag. It returns the URL, so a test can see where the bytes went.
+// putPart asks for the part's URL (io.atcr.hold.getPartUploadUrl, stating
+// its size as the AppView does), sends the bytes there with the method and
+// headers the hold named, and records the ETag. It returns the URL, so a
+// test can see where the bytes went. A presigned URL is first tried with
+// one byte more than it was signed for, which S3 (through Caddy) refuses.
 func (up *holdUpload) putPart(t *testing.T, number int64, data []byte) string {
 	t.Helper()
 	var out struct {
@@ -282,19 +285,31 @@ func (up *holdUpload) putPart(t *testing.T, number int64, data []byte) string {
 		Method  string            `json:"method"`
 		Headers map[string]string `json:"headers"`
 	}
+	size := int64(len(data))
 	up.hold.call(t, &up.user, http.MethodPost, atcr.HoldGetPartUploadURLNSID, nil,
-		atcr.HoldGetPartUploadURL_Input{UploadID: up.ID, PartNumber: number}).decode(t, "getPartUploadUrl", &out)
+		atcr.HoldGetPartUploadURL_Input{UploadID: up.ID, PartNumber: number, Size: &size}).decode(t, "getPartUploadUrl", &out)
 	if out.Method != http.MethodPut {
 		t.Fatalf("getPartUploadUrl method %q, want PUT", out.Method)
 	}
-	req, err := http.NewRequestWithContext(testContext(t), out.Method, out.URL, bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
+	send := func(body []byte) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(testContext(t), out.Method, out.URL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range out.Headers {
+			req.Header.Set(k, v)
+		}
+		return holdHTTP.Do(req)
 	}
-	for k, v := range out.Headers {
-		req.Header.Set(k, v)
+	if strings.Contains(out.URL, "X-Amz-Signature") {
+		if resp, err := send(append(bytes.Clone(data), 'x')); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("PUT of part %d with a byte more than its presigned size: %d, want 403", number, resp.StatusCode)
+			}
+		}
 	}
-	resp, err := holdHTTP.Do(req)
+	resp, err := send(data)
 	if err != nil {
 		t.Fatalf("PUT part %d: %v", number, err)
 	}
