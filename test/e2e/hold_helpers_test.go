@@ -304,8 +304,10 @@ func (up *holdUpload) putPart(t *testing.T, number int64, data []byte) string {
 	if strings.Contains(out.URL, "X-Amz-Signature") {
 		if resp, err := send(append(bytes.Clone(data), 'x')); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusForbidden {
-				t.Fatalf("PUT of part %d with a byte more than its presigned size: %d, want 403", number, resp.StatusCode)
+			// 403 from S3, or 502 from Caddy when S3 refused before the
+			// body was through and reset the connection.
+			if resp.StatusCode < 400 {
+				t.Fatalf("PUT of part %d with a byte more than its presigned size: %d, want it refused", number, resp.StatusCode)
 			}
 		}
 	}
