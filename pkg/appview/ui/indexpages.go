@@ -199,7 +199,9 @@ func newUserView(u index.User) userView {
 // search (GET /search?q=…&page=N) finds repositories and users in the
 // index. Any text is a valid query: the index keeps only its words.
 func (ui *UI) search(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	// Invalid UTF-8 is dropped: the page is UTF-8 and html/template
+	// passes bytes through.
+	q := strings.TrimSpace(strings.ToValidUTF8(r.URL.Query().Get("q"), ""))
 	if len(q) > maxQueryBytes {
 		q = strings.ToValidUTF8(q[:maxQueryBytes], "")
 	}

@@ -272,7 +272,7 @@ func TestSearchPage(t *testing.T) {
 		{"FTS syntax is text", q(`web OR tool NEAR(x) "`), 200, []string{`id="search-repositories"`}, nil},
 		{"hostile query is escaped", q(`<script>alert(1)</script>`), 200, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{"<script>alert(1)"}},
 		{"huge query", q(strings.Repeat("web ", 5000)), 200, []string{`href="/r/alice.test/web"`}, nil},
-		{"invalid UTF-8", "/search?q=%ff%fe" + "web", 200, nil, nil},
+		{"invalid UTF-8", "/search?q=%ff%fe" + "web", 200, []string{`href="/r/alice.test/web"`}, []string{"\xff", "\xfe"}},
 		{"page past the end", q("alice") + "&page=40", 200, []string{`id="no-repositories"`, "page=39"}, nil},
 	})
 }

@@ -57,7 +57,15 @@ func (ui *UI) repoAction(w http.ResponseWriter, r *http.Request) {
 		ui.partialFail(w, r, http.StatusUnauthorized, "Log in to star", "Log in to star repositories.")
 		return
 	}
-	want := r.PostForm.Get("star") == "1"
+	var want bool
+	switch r.PostForm.Get("star") {
+	case "1":
+		want = true
+	case "0":
+	default:
+		ui.partialFail(w, r, http.StatusBadRequest, "Bad request", "star must be 1 (star) or 0 (unstar).")
+		return
+	}
 	ctx := r.Context()
 	owner, err := ui.ownerDID(ctx, name.Identity())
 	if errors.Is(err, db.ErrNotFound) {

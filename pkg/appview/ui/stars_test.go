@@ -61,6 +61,11 @@ func TestStarButton(t *testing.T) {
 	if n := len(pds.Records(aliceDID, atcr.SailorStarNSID)); n != 0 {
 		t.Fatalf("%d star records after a refused POST", n)
 	}
+	for _, v := range []string{"2", ""} {
+		if r := b.do(http.MethodPost, "/r/alice.test/web/-/star", url.Values{"star": {v}, "csrf_token": {token}}, hx); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("star=%q: %d, want 400", v, r.StatusCode)
+		}
+	}
 	for range 2 { // a second star is the same record
 		r := b.do(http.MethodPost, "/r/alice.test/web/-/star", url.Values{"star": {"1"}, "csrf_token": {token}}, hx)
 		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "3 stars") || !strings.Contains(r.body, `aria-pressed="true"`) || strings.Contains(r.body, "<html") {
