@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,11 @@ func TestUploadPartBoundsStagedBytesPerUser(t *testing.T) {
 		c.modify = func(o *Options) { o.DisablePresignedUploads = true; o.MaxStagedBytesPerUser = 8 * mib }
 	})
 	one, two := e.initiate(t, alice, ""), e.initiate(t, alice, "")
+	// Asked with its size first, as the AppView does: the URL is the
+	// hold's own uploadPart, and the part counts once, when it is sent.
+	if u := e.partURL(t, alice, one, 1, 5*mib); !strings.Contains(u, "/xrpc/"+atcr.HoldUploadPartNSID) {
+		t.Fatalf("part URL without presigning: %s", u)
+	}
 	if r := e.holdPart(t, alice, http.MethodPut, one, 1, randomBytes(134, 5*mib)); r.status != http.StatusOK {
 		t.Fatalf("first part: %d %s", r.status, r.message)
 	}

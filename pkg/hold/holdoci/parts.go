@@ -73,16 +73,17 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 	}
 	// A presigned URL is handed out only for a stated size, which counts
 	// against the staging limit and is signed into the URL: S3 refuses
-	// any other length. Without one, the part goes through uploadPart,
-	// which counts its Content-Length.
-	size := int64(-1)
-	if in.Size != nil {
+	// any other length. Otherwise the part goes through uploadPart, which
+	// counts its Content-Length then.
+	presign := !h.noPresign && in.Size != nil
+	var size int64
+	if presign {
 		size = *in.Size
 		if err := h.checkStaging(ctx, caller, size); err != nil {
 			return nil, err
 		}
 	}
-	if sess, err = h.sessions.addPart(ctx, sess, max(size, 0), h.ttl); err != nil {
+	if sess, err = h.sessions.addPart(ctx, sess, size, h.ttl); err != nil {
 		return nil, err
 	}
 	key, err := s3.UploadKey(sess.ID)
@@ -90,7 +91,7 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 		return nil, err
 	}
 	out := &partURLOutput{Method: http.MethodPut, Headers: map[string]string{}}
-	if !h.noPresign && size >= 0 {
+	if presign {
 		u, err := h.s3.PresignUploadPart(ctx, key, sess.S3UploadID, int32(in.PartNumber), size, h.presignTTL)
 		if err == nil {
 			out.URL, out.ExpiresAt = u, formatDatetime(h.now().Add(h.presignTTL))
