@@ -25,6 +25,10 @@ type eventStore struct {
 
 	mu        sync.Mutex
 	broadcast func(*events.XRPCStreamEvent)
+
+	// caughtUp holds the subscription contexts whose first playback
+	// finished (Playback).
+	caughtUp sync.Map
 }
 
 var _ events.EventPersistence = (*eventStore)(nil)
@@ -40,7 +44,28 @@ func (s *eventStore) Persist(_ context.Context, e *events.XRPCStreamEvent) error
 }
 
 // Playback sends every stored event with seq > since, in order.
+//
+// events.EventManager.Subscribe plays back twice with the subscriber's
+// context: up to near the head, then — once the subscriber is on the live
+// stream — up to its first live event. It logs an error of the second at
+// ERROR unless it is events.ErrCaughtUp, so a subscriber that leaves (its
+// context cancelled) would write an ERROR line each time, which anyone can
+// cause. The second playback of a context therefore reports a departure as
+// ErrCaughtUp (the live loop then ends as the subscription closes); the
+// first reports ErrPlaybackShutdown, which Subscribe logs at WARN.
 func (s *eventStore) Playback(ctx context.Context, since int64, cb func(*events.XRPCStreamEvent) error) error {
+	_, second := s.caughtUp.LoadAndDelete(ctx)
+	err := s.playback(ctx, since, cb)
+	switch {
+	case second && ctx.Err() != nil && errors.Is(err, events.ErrPlaybackShutdown):
+		return events.ErrCaughtUp
+	case !second && err == nil:
+		s.caughtUp.Store(ctx, struct{}{}) // Subscribe calls again, consuming it
+	}
+	return err
+}
+
+func (s *eventStore) playback(ctx context.Context, since int64, cb func(*events.XRPCStreamEvent) error) error {
 	for {
 		// EventManager runs one more playback after a subscriber leaves;
 		// report that as a shutdown rather than a database error.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,4 +249,50 @@ func TestFirehoseSubscriberCap(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third subscriber: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+}
+
+// TestFirehoseSubscriberLeavingLogsNoError: a subscriber that replays from
+// a cursor and leaves before the next live event writes no ERROR line
+// (before, indigo's second playback logged "events playback: playback
+// shutting down" at ERROR for every such client, which anyone could cause).
+func TestFirehoseSubscriberLeavingLogsNoError(t *testing.T) {
+	var logs lockedBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	p := openTestPDS(t, "") // its event manager logs to the default logger as it is now
+	fillRepo(t, p, 3)
+	srv := startServer(t, p)
+	for range 3 {
+		conn := dialFirehose(t, srv, "0")
+		for range p.LastSeq() {
+			readCommit(t, conn)
+		}
+		conn.Close() // caught up, before any live event: Subscribe waits for one
+
+	}
+	time.Sleep(500 * time.Millisecond) // the subscriptions wind down
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "playback") {
+			t.Errorf("a leaving subscriber logged: %s", line)
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
