@@ -47,10 +47,11 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("no bytes for %s: %w: %w", b.idle, ErrBodyStalled, err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		// net/http's answer to a body shorter than its Content-Length (or
-		// a chunked body cut off). Not wrapped: readers take
-		// io.ErrUnexpectedEOF from io.ReadFull for a normal end.
+	case err != nil && !errors.Is(err, io.EOF):
+		// net/http's io.ErrUnexpectedEOF for a body shorter than its
+		// Content-Length (or a chunked body cut off), or the connection
+		// reset: the client's side failed, not ours. Not wrapped: readers
+		// take io.ErrUnexpectedEOF from io.ReadFull for a normal end.
 		err = fmt.Errorf("%w (%v)", ErrBodyIncomplete, err)
 	}
 	return n, err

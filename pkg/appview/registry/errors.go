@@ -31,7 +31,8 @@ var (
 	// ErrBodyStalled: the client stopped sending an upload's body for
 	// longer than Options.BodyIdleTimeout (BLOB_UPLOAD_INVALID, 400).
 	ErrBodyStalled = errors.New("upload body stalled")
-	// ErrBodyIncomplete: an upload's body ended before its Content-Length
+	// ErrBodyIncomplete: an upload's body ended before its Content-Length,
+	// or could not be read (the client reset the connection)
 	// (BLOB_UPLOAD_INVALID, 400); what arrived stays with the session.
 	ErrBodyIncomplete = errors.New("upload body ended before its announced length")
 	// ErrTooManyUploads: the upload capacity (sessions or upload memory) is
@@ -138,7 +139,7 @@ var sentinelCodes = []struct {
 	{ErrManifestUnknown, oci.ErrorCodeManifestUnknown, ""},
 	{ErrBlobUnknown, oci.ErrorCodeBlobUnknown, ""},
 	{ErrUploadUnknown, oci.ErrorCodeBlobUploadUnknown, ""},
-	{ErrRangeInvalid, oci.ErrorCodeRangeInvalid, "chunk does not start at the end of the upload; GET the upload for its range"},
+	{ErrRangeInvalid, oci.ErrorCodeRangeInvalid, "chunk does not fit the upload: it must start at the upload's end and be as long as its Content-Range says; GET the upload for its range"},
 	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
 	{ErrBodyStalled, oci.ErrorCodeBlobUploadInvalid, "the request body stopped arriving; resume the upload from the offset GET reports"},
 	{ErrBodyIncomplete, oci.ErrorCodeBlobUploadInvalid, "the request body ended before its announced length; resume the upload from the offset GET reports"},
