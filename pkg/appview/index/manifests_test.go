@@ -33,8 +33,8 @@ func TestManifestsAndTagsMakeARepositoryPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page.Tags) != 2 || page.Tags[0].Tag != "latest" || page.Tags[1].Tag != "v1" {
-			t.Fatalf("tags = %+v, want latest then v1", page.Tags)
+		if len(page.Tags) != 2 || page.TagCount != 2 || page.Tags[0].Tag != "latest" || page.Tags[1].Tag != "v1" {
+			t.Fatalf("tags = %+v (count %d), want latest then v1", page.Tags, page.TagCount)
 		}
 		latest, v1 := page.Tags[0], page.Tags[1]
 		if latest.Digest != digest(4) || latest.MediaType != "application/vnd.oci.image.index.v1+json" || latest.Size != 1000 {
@@ -232,6 +232,28 @@ func TestRecentPushesPaging(t *testing.T) {
 		rest, more, err := e.store.RecentPushes(e.ctx, Page{Limit: 3, Offset: 3})
 		if err != nil || more || len(rest) != 2 || rest[0].Tag != "v1" || rest[1].Digest != digest(0) {
 			t.Fatalf("page 2 = %+v %v %v", rest, more, err)
+		}
+	})
+}
+
+// A repository page holds the newest MaxPageTags tags and counts them all:
+// an account publishing thousands of tag records does not make every load
+// of its page grow with them.
+func TestRepositoryPageShowsTheNewestTags(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		e := newEnv(t, engine)
+		records := []Record{rec(t, alice, tid(1), imageManifest("app", 1, time.Hour))}
+		const tags = MaxPageTags + 5
+		for i := range tags {
+			records = append(records, tagRecord(t, alice, "app", fmt.Sprintf("t%03d", i), tid(1), time.Duration(i)*time.Minute))
+		}
+		e.put(t, records...)
+		page, err := e.store.RepositoryPage(e.ctx, alice, "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Tags) != MaxPageTags || page.TagCount != tags || page.Tags[0].Tag != fmt.Sprintf("t%03d", tags-1) {
+			t.Fatalf("%d tags of %d, first %q; want the newest %d of %d", len(page.Tags), page.TagCount, page.Tags[0].Tag, MaxPageTags, tags)
 		}
 	})
 }

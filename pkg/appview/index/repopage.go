@@ -29,8 +29,9 @@ type RepositoryPage struct {
 	// Annotations are the OCI annotations of the newest manifest that has
 	// any (title, description, source, documentation, licenses, …).
 	Annotations map[string]string
-	// Tags, most recently moved first.
+	// Tags, most recently moved first: at most MaxPageTags of TagCount.
 	Tags               []TagSummary
+	TagCount           int64
 	Stars              int64
 	Pulls, Pushes      int64
 	LastPull, LastPush time.Time
@@ -98,11 +99,19 @@ func (s *Store) RepositoryPage(ctx context.Context, owner, repository string) (R
 	if err := readAnnotations(ctx, tx, owner, repository, page.Annotations); err != nil {
 		return RepositoryPage{}, err
 	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tags WHERE did = ? AND repository = ?`, owner, repository).Scan(&page.TagCount); err != nil {
+		return RepositoryPage{}, fmt.Errorf("count tags of %s: %w", truncate(repository), err)
+	}
 	if page.Tags, err = s.readTagSummaries(ctx, tx, owner, repository); err != nil {
 		return RepositoryPage{}, err
 	}
 	return page, nil
 }
+
+// MaxPageTags bounds the tags a repository page shows: an account decides
+// how many tag records it publishes, and a page must not grow with them
+// (the registry's tags/list pages through all of them).
+const MaxPageTags = 100
 
 func readAnnotations(ctx context.Context, tx *sql.Tx, owner, repository string, into map[string]string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT key, value FROM repository_annotations WHERE did = ? AND repository = ?`, owner, repository)
@@ -131,7 +140,8 @@ func (s *Store) readTagSummaries(ctx context.Context, tx *sql.Tx, owner, reposit
 		LEFT JOIN manifests m ON m.did = t.did AND m.rkey = (SELECT rkey FROM manifests
 			WHERE did = t.did AND repository = t.repository AND digest = t.digest ORDER BY created_at DESC LIMIT 1)
 		WHERE t.did = ? AND t.repository = ?
-		ORDER BY t.updated_at DESC, t.tag`, owner, repository)
+		ORDER BY t.updated_at DESC, t.tag
+		LIMIT ?`, owner, repository, MaxPageTags)
 	if err != nil {
 		return nil, fmt.Errorf("read tags of %s: %w", truncate(repository), err)
 	}

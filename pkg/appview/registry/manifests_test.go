@@ -81,7 +81,7 @@ func TestManifestGetHeadAndHeaders(t *testing.T) {
 			expectStatus(t, resp, http.StatusOK)
 			h := resp.Header
 			if h.Get("Content-Type") != oci.MediaTypeOCIManifest || h.Get("Docker-Content-Digest") != d.String() ||
-				h.Get("Content-Length") != itoa(len(body)) {
+				h.Get("Content-Length") != itoa(len(body)) || h.Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatalf("%s %s headers %v", method, ref, h)
 			}
 			got, _ := io.ReadAll(resp.Body)

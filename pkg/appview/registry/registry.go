@@ -139,6 +139,10 @@ func New(opts Options) (*Registry, error) {
 // authorization, identity, handler, error.
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	// A manifest is served with the media type its record names, which
+	// its owner chose: no browser (or cache in front) may sniff it into
+	// HTML on this origin.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rt, ok := matchRoute(r.URL.EscapedPath())
 	if !ok {
 		reg.fail(w, r, oci.ErrorCodeNameUnknown.WithMessage("no such registry endpoint"))

@@ -266,6 +266,7 @@ type repoIndexView struct {
 	Readme     *markdown.Result
 	ReadmeKind string
 	Tags       []tagView
+	TagCount   int64 // all the repository's tags; Tags holds the newest index.MaxPageTags
 	PullTag    string
 	Stars      int64
 	Pulls      int64
@@ -380,6 +381,7 @@ func (ui *UI) repoIndexView(ctx context.Context, s *BrowserSession, name oci.Rep
 	}
 	now := ui.now()
 	pullPrefix := "docker pull " + ui.registry + "/" + v.Repo + ":"
+	v.TagCount = page.TagCount
 	v.Tags = make([]tagView, 0, len(page.Tags))
 	for _, t := range page.Tags {
 		v.Tags = append(v.Tags, newTagView(t, now, pullPrefix))
