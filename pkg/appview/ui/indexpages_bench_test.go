@@ -42,7 +42,8 @@ func BenchmarkRepositoryPage1000Tags(b *testing.B) {
 	req := httptest.NewRequest(http.MethodGet, "/r/alice.test/big", nil)
 	rec := httptest.NewRecorder()
 	handler.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || strings.Count(rec.Body.String(), `<li class="tag"`) != 1000 {
+	if rec.Code != http.StatusOK || strings.Count(rec.Body.String(), `<li class="tag"`) != index.MaxPageTags ||
+		!strings.Contains(rec.Body.String(), `id="tags-shown"`) || !strings.Contains(rec.Body.String(), "1000 tags") {
 		b.Fatalf("page: %d, %d tags", rec.Code, strings.Count(rec.Body.String(), `<li class="tag"`))
 	}
 	b.ReportMetric(float64(rec.Body.Len()), "bytes/page")
