@@ -23,6 +23,12 @@ var (
 	// ErrUnavailable: the PDS or the identity directory failed, answered
 	// something unusable, or could not be reached.
 	ErrUnavailable = errors.New("PDS unavailable")
+	// ErrUnusable: the record's content cannot be what it claims — a
+	// manifest blob that hashes to another digest, a blob larger than
+	// anything ATCR stores. A property of what the owner wrote, not an
+	// outage: it is an ErrRecordNotFound (the content is not there), so no
+	// client is told to retry.
+	ErrUnusable = fmt.Errorf("unusable content: %w", ErrRecordNotFound)
 )
 
 // classify puts a failed XRPC call into one of the classes. Error names

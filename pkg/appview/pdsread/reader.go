@@ -98,7 +98,7 @@ func (r *Reader) ListRecords(ctx context.Context, acct Account, collection strin
 }
 
 // GetBlob fetches a blob of at most max bytes (a larger one is
-// ErrUnavailable: nothing ATCR stores in a PDS is that large).
+// ErrUnusable: nothing ATCR stores in a PDS is that large).
 func (r *Reader) GetBlob(ctx context.Context, acct Account, cid string, max int64) ([]byte, error) {
 	req := atclient.NewAPIRequest(http.MethodGet, syntax.NSID("com.atproto.sync.getBlob"), nil)
 	req.QueryParams.Set("did", acct.DID.String())
@@ -119,7 +119,7 @@ func (r *Reader) GetBlob(ctx context.Context, acct Account, cid string, max int6
 		return nil, fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w: blob exceeds %d bytes", what, ErrUnavailable, max)
+		return nil, fmt.Errorf("%s: %w: blob exceeds %d bytes", what, ErrUnusable, max)
 	}
 	return data, nil
 }

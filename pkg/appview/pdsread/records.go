@@ -124,15 +124,16 @@ func MayLackAnnotations(m *atcr.Manifest) bool {
 }
 
 // ManifestBytes reads a manifest record's manifestBlob and checks it
-// against the record's digest: bytes that hash otherwise are ErrUnavailable
-// (the PDS served something else), a blob the PDS lacks ErrRecordNotFound.
+// against the record's digest: bytes that hash otherwise are ErrUnusable
+// (the record names the wrong blob, or the PDS served another), a blob the
+// PDS lacks ErrRecordNotFound — both a missing manifest to callers.
 func (r *Reader) ManifestBytes(ctx context.Context, acct Account, rec *ManifestRecord) ([]byte, error) {
 	body, err := r.GetBlob(ctx, acct, rec.Value.ManifestBlob.Ref.String(), oci.MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
 	if got := oci.FromBytes(rec.Digest.Algorithm(), body); got != rec.Digest {
-		return nil, fmt.Errorf("manifest %s: blob hashes to %s, record says %s: %w", rec.URI, got, rec.Digest, ErrUnavailable)
+		return nil, fmt.Errorf("manifest %s: blob hashes to %s, record says %s: %w", rec.URI, got, rec.Digest, ErrUnusable)
 	}
 	return body, nil
 }

@@ -72,7 +72,8 @@ func (s *Store) GetManifest(ctx context.Context, repo registry.Repo, ref oci.Ref
 func (s *Store) fetchManifest(ctx context.Context, owner registry.Owner, rec *pdsread.ManifestRecord) ([]byte, error) {
 	body, err := s.pds.ManifestBytes(ctx, account(owner), rec)
 	if errors.Is(err, pdsread.ErrRecordNotFound) {
-		return nil, fmt.Errorf("manifest %s: bytes missing from the PDS: %w", rec.URI, registry.ErrManifestUnknown)
+		// Missing, or not the manifest the record names (pdsread.ErrUnusable).
+		return nil, fmt.Errorf("manifest %s: bytes missing from the PDS or unusable (%v): %w", rec.URI, err, registry.ErrManifestUnknown)
 	}
 	if err != nil {
 		return nil, pdsErr(err)
