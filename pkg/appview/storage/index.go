@@ -15,6 +15,7 @@ import (
 
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
 
@@ -294,18 +295,50 @@ func (idx *repoIndex) tag(rkey string) *pdsread.TagRecord {
 	return idx.tags[rkey]
 }
 
-// tagNames returns the repository's tags, sorted.
+// tagNames returns the repository's tags, sorted: those a pull could
+// resolve (tagMayResolveLocked), so tools that copy every listed tag do
+// not meet tags the owner pointed at someone else's manifest.
 func (idx *repoIndex) tagNames(repoPath string) []string {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	var out []string
 	for _, t := range idx.tags {
-		if t.Value.Repository == repoPath {
+		if t.Value.Repository == repoPath && idx.tagMayResolveLocked(repoPath, t) {
 			out = append(out, t.Value.Tag)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// tagMayResolveLocked is false for a tag that tagTarget would refuse on
+// what the index already holds: a manifest AT-URI of another account or
+// collection, or of a manifest of another repository; a deprecated
+// manifestDigest no manifest of the repository has (in an index that is
+// not truncated). A manifest the index does not hold yet leaves the tag
+// listed: the pull decides.
+func (idx *repoIndex) tagMayResolveLocked(repoPath string, t *pdsread.TagRecord) bool {
+	if t.Value.Manifest != "" {
+		u, err := syntax.ParseATURI(t.Value.Manifest)
+		if err != nil || u.Authority().String() != idx.did.String() || u.Collection() != atcr.ManifestNSID {
+			return false
+		}
+		rec := idx.manifests[u.RecordKey().String()]
+		return rec == nil || rec.Value.Repository == repoPath
+	}
+	d, err := oci.ParseDigest(t.Value.ManifestDigest)
+	if err != nil {
+		return false
+	}
+	if idx.truncated {
+		return true
+	}
+	for _, rec := range idx.byDigestKey[d] {
+		if rec.Value.Repository == repoPath {
+			return true
+		}
+	}
+	return false
 }
 
 // hasManifests reports whether the repository has any manifest record.

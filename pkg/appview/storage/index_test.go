@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,35 @@ func mustTag(t *testing.T, s string) oci.Tag {
 		t.Fatal(err)
 	}
 	return tag
+}
+
+// TestTagsListOnlyTagsThatCanResolve: tags/list leaves out the tags a pull
+// would refuse on what the index holds — one naming another account's
+// manifest, one naming a manifest of another repository, a deprecated
+// manifestDigest no manifest of the repository has — so tools copying every
+// listed tag do not fail on them (each pull is 404 either way).
+func TestTagsListOnlyTagsThatCanResolve(t *testing.T) {
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{})
+	alice, bob := env.AddUser("alice.test"), env.AddUser("bob.test")
+	writeElsewhere(t, env, alice, "app", "3kaaaaaaaaaa2", "v1")
+	writeElsewhere(t, env, alice, "other", "3kaaaaaaaaab2", "")
+	bobs := writeElsewhere(t, env, bob, "app", "3kaaaaaaaaac2", "v1")
+	tag := func(name string, rec atcr.Tag) {
+		rec.Repository, rec.Tag, rec.CreatedAt = "app", name, stamp
+		env.PDS.PutRecord(t, alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", mustTag(t, name)), rec)
+	}
+	tag("crossdid", atcr.Tag{Manifest: "at://" + bob.DID.String() + "/" + atcr.ManifestNSID + "/3kaaaaaaaaac2"})
+	tag("crossrepo", atcr.Tag{Manifest: "at://" + alice.DID.String() + "/" + atcr.ManifestNSID + "/3kaaaaaaaaab2"})
+	tag("legacybob", atcr.Tag{ManifestDigest: bobs.String()})
+	tag("notyet", atcr.Tag{Manifest: "at://" + alice.DID.String() + "/" + atcr.ManifestNSID + "/3kaaaaaaaaad2"})
+	repo := env.Repo(t, "alice.test/app")
+	tags, err := env.Store.Tags(t.Context(), repo)
+	if err != nil || strings.Join(tags, ",") != "notyet,v1" {
+		t.Fatalf("tags %v, %v; want notyet (its manifest not listed: the pull decides) and v1", tags, err)
+	}
+	for _, name := range []string{"crossdid", "crossrepo", "legacybob"} {
+		if _, err := env.Store.GetManifest(t.Context(), repo, oci.TagReference(mustTag(t, name))); !errors.Is(err, registry.ErrManifestUnknown) {
+			t.Errorf("pull of %s: %v, want manifest unknown", name, err)
+		}
+	}
 }
