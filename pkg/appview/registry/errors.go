@@ -53,7 +53,8 @@ var (
 	ErrNoSession = errors.New("no PDS session for this account")
 	// ErrQuotaExceeded: the hold refused the upload for quota (DENIED, 403).
 	ErrQuotaExceeded = errors.New("hold quota exceeded")
-	// ErrHoldRefused: the hold does not let this account write (DENIED, 403).
+	// ErrHoldRefused: the hold refused this account: a write by a non-crew
+	// account, or a read of a private hold (DENIED, 403).
 	ErrHoldRefused = errors.New("hold refused the account")
 	// ErrUnavailable: a service the registry depends on failed or could
 	// not be reached (UNKNOWN, 500; the detail goes to the log only). The
@@ -149,7 +150,7 @@ var sentinelCodes = []struct {
 	{ErrManifestNotStorable, oci.ErrorCodeManifestInvalid, "manifest cannot be stored as an io.atcr.manifest record"},
 	{ErrNoSession, oci.ErrorCodeUnauthorized, "the registry holds no session with your PDS; log in again"},
 	{ErrQuotaExceeded, oci.ErrorCodeDenied, "storage quota exceeded on the hold"},
-	{ErrHoldRefused, oci.ErrorCodeDenied, "the hold does not let this account write; ask its captain for crew membership"},
+	{ErrHoldRefused, oci.ErrorCodeDenied, "the hold refused this account: writing needs crew membership (ask its captain), and a private hold serves only its crew"},
 	{ErrPDSUnavailable, oci.ErrorCodeUpstream, "the account's PDS failed or could not be reached; try again later"},
 	{ErrHoldUnavailable, oci.ErrorCodeUpstream, "the hold storing the blobs failed or could not be reached; try again later"},
 	{ErrDirectoryUnavailable, oci.ErrorCodeUpstream, "identity resolution (PLC directory, handle or DID document) failed; try again later"},
