@@ -3,6 +3,7 @@
 package main
 
 import (
+	"atcr.io/internal/syncbuf"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -77,36 +77,18 @@ registration:
 	return path
 }
 
-// syncBuffer collects a process's output for inspection while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // holdProc is a running `atcr-hold serve`.
 type holdProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	done   chan error
 }
 
 func startHold(t *testing.T, cfgPath string, port int) *holdProc {
 	t.Helper()
-	h := &holdProc{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	h := &holdProc{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	h.cmd = exec.Command(binary, "serve", "--config", cfgPath)
 	h.cmd.Stderr = h.stderr
 	if err := h.cmd.Start(); err != nil {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"atcr.io/internal/syncbuf"
 	"context"
 	"errors"
 	"fmt"
@@ -137,7 +138,7 @@ func TestServeExitsWhenTheAddressIsTaken(t *testing.T) {
 	// loaded machine; a hold that hangs never exits at all.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd := exec.CommandContext(ctx, binary, "serve", "--config", cfg)
 	cmd.Stderr = &stderr
 	err = cmd.Run()

@@ -30,6 +30,7 @@ var testSupport = []testSupportPackage{
 	{path: "atcr.io/internal/holdcontract"},
 	{path: "atcr.io/internal/pgtest"},
 	{path: "atcr.io/internal/redistest"},
+	{path: "atcr.io/internal/syncbuf"},
 	{path: "atcr.io/internal/testclock"},
 	{path: "atcr.io/pkg/appview/db/dbtest"},
 	{path: "atcr.io/pkg/appview/pdstest"},

@@ -1,7 +1,7 @@
 package logging
 
 import (
-	"bytes"
+	"atcr.io/internal/syncbuf"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,23 +10,12 @@ import (
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+type syncBuffer struct{ syncbuf.Buffer }
 
 // lines returns every log line written so far, parsed.
 func (b *syncBuffer) lines(t *testing.T) []logLine {
 	t.Helper()
-	b.mu.Lock()
-	text := b.buf.String()
-	b.mu.Unlock()
+	text := b.String()
 	var out []logLine
 	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		if l != "" {

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"atcr.io/internal/syncbuf"
 	"bufio"
 	"bytes"
 	"context"
@@ -15,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,26 +131,7 @@ type helperLogin struct {
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when stdout is drained
 	url, code string
-	out       *syncBuffer
-}
-
-// syncBuffer collects the helper's stdout and stderr, written from two
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	out       *syncbuf.Buffer
 }
 
 var codeLine = regexp.MustCompile(`\b([B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4})\b`)
@@ -162,7 +143,7 @@ func (h *helperEnv) startLogin(t *testing.T, registry string) *helperLogin {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cmd := exec.CommandContext(ctx, "docker-credential-atcr", "login", "--no-browser", registry)
 	cmd.Env = h.environ
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,35 +1,15 @@
 package holdoci
 
 import (
-	"bytes"
+	"atcr.io/internal/syncbuf"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"atcr.io/pkg/oci"
 )
-
-// syncBuffer is a log sink the handlers may write to from several
-// goroutines (the sweeper logs too).
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // linesWith returns the log lines containing s.
 func linesWith(log, s string) []string {
@@ -47,7 +27,7 @@ func linesWith(log, s string) []string {
 // that would let a reader of the log use the URL (its query: signature,
 // credential, expiry).
 func TestPresignedURLsAreLoggedWithoutSecrets(t *testing.T) {
-	sink := &syncBuffer{}
+	sink := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e := newEnv(t, func(c *envConfig) { c.modify = func(o *Options) { o.Logger = logger } })
 

@@ -1,6 +1,7 @@
 package pds
 
 import (
+	"atcr.io/internal/syncbuf"
 	"bytes"
 	"context"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -256,7 +256,7 @@ func TestFirehoseSubscriberCap(t *testing.T) {
 // (before, indigo's second playback logged "events playback: playback
 // shutting down" at ERROR for every such client, which anyone could cause).
 func TestFirehoseSubscriberLeavingLogsNoError(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -277,22 +277,4 @@ func TestFirehoseSubscriberLeavingLogsNoError(t *testing.T) {
 			t.Errorf("a leaving subscriber logged: %s", line)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

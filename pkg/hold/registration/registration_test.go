@@ -1,7 +1,7 @@
 package registration
 
 import (
-	"bytes"
+	"atcr.io/internal/syncbuf"
 	"context"
 	"io"
 	"log/slog"
@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,27 +25,9 @@ const (
 	holdURL = "https://hold.example.com"
 )
 
-// logSink collects the registrar's log; Run writes from its goroutine.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // waitFor polls the log until it contains want (no timing is asserted:
 // the deadline only ends a hung test).
-func (s *logSink) waitFor(t *testing.T, want string) {
+func waitFor(t *testing.T, s *syncbuf.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(s.String(), want) {
@@ -66,9 +47,9 @@ func directory(pdsURL string) identity.Directory {
 	return dir
 }
 
-func newRegistrar(t *testing.T, f *fakePDS, dataDir string, o syntax.DID) (*Registrar, *logSink) {
+func newRegistrar(t *testing.T, f *fakePDS, dataDir string, o syntax.DID) (*Registrar, *syncbuf.Buffer) {
 	t.Helper()
-	sink := &logSink{}
+	sink := &syncbuf.Buffer{}
 	r, err := New(Options{PublicURL: holdURL, HoldDID: holdDID, Owner: o, Public: true, DataDir: dataDir,
 		HTTPClient: f.client(), Directory: directory("https://" + fakeHost), RemindEvery: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(sink, nil))})
@@ -112,7 +93,7 @@ func TestRegistration(t *testing.T) {
 	stop := run(r)
 	defer stop()
 
-	log.waitFor(t, "msg=\"Visit this URL to authorize: https://"+fakeHost+"/oauth/authorize?")
+	waitFor(t, log, "msg=\"Visit this URL to authorize: https://"+fakeHost+"/oauth/authorize?")
 	par := f.lastPAR()
 	if par["scope"] != "atproto repo:io.atcr.hold repo:io.atcr.hold.crew" || par["login_hint"] != "owner.example.com" ||
 		par["client_id"] != holdURL+MetadataPath || par["redirect_uri"] != holdURL+CallbackPath {
@@ -174,7 +155,7 @@ func TestRegistration(t *testing.T) {
 		t.Fatal("a registration with another owner counted")
 	}
 	stopChanged := run(changed)
-	log3.waitFor(t, "Visit this URL to authorize: ")
+	waitFor(t, log3, "Visit this URL to authorize: ")
 	stopChanged()
 }
 
@@ -185,7 +166,7 @@ func TestRegistrationIsIdempotent(t *testing.T) {
 	for i := range 2 {
 		r, log := newRegistrar(t, f, t.TempDir(), owner)
 		stop := run(r)
-		log.waitFor(t, "Visit this URL to authorize: ")
+		waitFor(t, log, "Visit this URL to authorize: ")
 		if resp := approve(t, r, f.lastPAR()["state"]); resp.Code != http.StatusOK {
 			t.Fatalf("run %d: callback %d %s", i, resp.Code, resp.Body)
 		}
@@ -201,7 +182,7 @@ func TestCallbackFailures(t *testing.T) {
 	r, log := newRegistrar(t, f, t.TempDir(), owner)
 	stop := run(r)
 	defer stop()
-	log.waitFor(t, "Visit this URL to authorize: ")
+	waitFor(t, log, "Visit this URL to authorize: ")
 	state := f.lastPAR()["state"]
 
 	for name, q := range map[string]url.Values{
