@@ -105,6 +105,23 @@ func (q *queueTest) finish() []error {
 	return q.errs
 }
 
+// pushQueued pushes lead, stalled at the PDS, queues the others behind it
+// one by one, then lets them all through and fails on any push's error.
+func pushQueued(t *testing.T, env *storagetest.Env, repo registry.Repo, lead registry.ManifestPut, queued ...registry.ManifestPut) {
+	t.Helper()
+	q := stallBehind(t, env, repo, lead)
+	q.queue(queued...)
+	expectNoErrors(t, q.finish())
+}
+
+// expectApplyWrites fails unless the PDS took want applyWrites calls.
+func expectApplyWrites(t *testing.T, env *storagetest.Env, want int) {
+	t.Helper()
+	if got := env.PDS.Calls(applyWritesNSID); got != want {
+		t.Fatalf("%d applyWrites calls, want %d", got, want)
+	}
+}
+
 // expectNoErrors fails the test on any push's error.
 func expectNoErrors(t *testing.T, errs []error) {
 	t.Helper()
@@ -153,12 +170,8 @@ func expectTags(t *testing.T, env *storagetest.Env, repo registry.Repo, puts map
 func TestConcurrentPushesShareACommit(t *testing.T) {
 	env, alice, repo := aliceEnv(t)
 	puts := imagePuts(t, env, repo, "a", "b", "c", "d")
-	q := stallBehind(t, env, repo, puts["a"])
-	q.queue(puts["b"], puts["c"], puts["d"])
-	expectNoErrors(t, q.finish())
-	if a := env.PDS.Calls(applyWritesNSID); a != 2 {
-		t.Fatalf("%d applyWrites calls, want 2", a)
-	}
+	pushQueued(t, env, repo, puts["a"], puts["b"], puts["c"], puts["d"])
+	expectApplyWrites(t, env, 2)
 	if n := len(env.PDS.Records(alice.DID, atcr.ManifestNSID)); n != 4 {
 		t.Fatalf("%d manifest records, want 4", n)
 	}
@@ -171,14 +184,10 @@ func TestConcurrentPushesShareACommit(t *testing.T) {
 func TestPushesOfOneTagGoInSeparateCalls(t *testing.T) {
 	env, _, repo := aliceEnv(t)
 	first, second, other, lead := imagePut(t, env, repo, "v1"), imagePut(t, env, repo, "v1"), imagePut(t, env, repo, "other"), imagePut(t, env, repo, "lead")
-	q := stallBehind(t, env, repo, lead)
-	q.queue(first, second, other)
-	expectNoErrors(t, q.finish())
+	pushQueued(t, env, repo, lead, first, second, other)
 	// lead; first and other; second (a create of v1, which first created:
 	// refused, so it is written record by record).
-	if a := env.PDS.Calls(applyWritesNSID); a != 3 {
-		t.Fatalf("%d applyWrites calls, want 3", a)
-	}
+	expectApplyWrites(t, env, 3)
 	uris := notifiedURIs(env)
 	if got, want := tagTarget(t, env, repo, "v1"), uris[second.Digest.String()]; got != want {
 		t.Fatalf("v1 points at %s, want the later push's %s", got, want)
@@ -200,13 +209,9 @@ func TestRefusedBatchIsSentPushByPush(t *testing.T) {
 	env.PDS.PutRecord(t, alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", mustTag(t, "stale")),
 		&atcr.Tag{Repository: "app", Tag: "stale", Manifest: leadURI, CreatedAt: "2026-01-02T03:04:05.000Z"})
 	puts := imagePuts(t, env, repo, "next", "stale", "b", "c")
-	q := stallBehind(t, env, repo, puts["next"])
-	q.queue(puts["stale"], puts["b"], puts["c"])
-	expectNoErrors(t, q.finish())
+	pushQueued(t, env, repo, puts["next"], puts["stale"], puts["b"], puts["c"])
 	// lead; next; stale, b and c together (refused); each of them alone.
-	if a := env.PDS.Calls(applyWritesNSID); a != 6 {
-		t.Fatalf("%d applyWrites calls, want 6", a)
-	}
+	expectApplyWrites(t, env, 6)
 	expectTags(t, env, repo, puts)
 }
 
@@ -228,9 +233,7 @@ func TestCancelledPushLeavesTheQueue(t *testing.T) {
 	if !errors.Is(errs[1], context.Canceled) {
 		t.Fatalf("cancelled push: %v, want context.Canceled", errs[1])
 	}
-	if a := env.PDS.Calls(applyWritesNSID); a != 1 {
-		t.Fatalf("%d applyWrites calls, want only the lead push's", a)
-	}
+	expectApplyWrites(t, env, 1) // the lead push's only
 	if _, ok := env.PDS.Record(alice.DID, atcr.TagNSID, pdsread.TagRecordKey("app", mustTag(t, "gone"))); ok {
 		t.Fatal("the cancelled push's tag was written")
 	}

@@ -7,18 +7,15 @@ import (
 	"strings"
 )
 
-// UnmarshalExact decodes a JSON object into dst like json.Unmarshal, but
-// refuses a key that names one of dst's fields only case-insensitively
-// ("PartNumber" for "partNumber"), at any depth. encoding/json matches field
-// names case-insensitively, the last match winning, while the lexicon
-// validation of the same body sees exact keys: without this check
+// UnmarshalExact decodes raw, a JSON object already decoded generically
+// as decoded (what the lexicon validation read), into dst like
+// json.Unmarshal, but refuses a key that names one of dst's fields only
+// case-insensitively ("PartNumber" for "partNumber"), at any depth.
+// encoding/json matches field names case-insensitively, the last match
+// winning, while the lexicon validation sees exact keys: without this check
 // {"partNumber":1,"PartNumber":0} would pass as 1 and decode as 0.
-func UnmarshalExact(raw []byte, dst any) error {
-	var generic any
-	if err := json.Unmarshal(raw, &generic); err != nil {
-		return err
-	}
-	if err := exactKeys(generic, reflect.TypeOf(dst), ""); err != nil {
+func UnmarshalExact(raw []byte, decoded any, dst any) error {
+	if err := exactKeys(decoded, reflect.TypeOf(dst), ""); err != nil {
 		return err
 	}
 	return json.Unmarshal(raw, dst)

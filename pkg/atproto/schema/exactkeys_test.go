@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"atcr.io/pkg/atproto/atcr"
@@ -19,15 +20,26 @@ func TestUnmarshalExactRefusesCaseVariantKeys(t *testing.T) {
 		if body[len(body)-2] == ']' {
 			dst = &in
 		}
-		if err := schema.UnmarshalExact([]byte(body), dst); err == nil {
+		if err := unmarshalExact(t, body, dst); err == nil {
 			t.Errorf("%s: accepted, want refused (decoded %+v %+v)", body, part, in)
 		}
 	}
 	var in atcr.HoldCompleteUpload_Input
-	if err := schema.UnmarshalExact([]byte(`{"uploadId":"u","digest":"d","parts":[{"partNumber":2,"etag":"e"}],"extra":{"Any":1}}`), &in); err != nil {
+	if err := unmarshalExact(t, `{"uploadId":"u","digest":"d","parts":[{"partNumber":2,"etag":"e"}],"extra":{"Any":1}}`, &in); err != nil {
 		t.Fatalf("exact keys and an unknown one: %v", err)
 	}
 	if in.UploadID != "u" || len(in.Parts) != 1 || in.Parts[0].PartNumber != 2 {
 		t.Fatalf("decoded %+v", in)
 	}
+}
+
+// unmarshalExact decodes body generically, as the lexicon check does, then
+// through schema.UnmarshalExact.
+func unmarshalExact(t *testing.T, body string, dst any) error {
+	t.Helper()
+	var decoded any
+	if err := json.Unmarshal([]byte(body), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	return schema.UnmarshalExact([]byte(body), decoded, dst)
 }

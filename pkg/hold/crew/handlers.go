@@ -78,7 +78,7 @@ func decodeJoin(r *http.Request) (atcr.HoldRequestCrew_Input, error) {
 	if err := schema.ValidateInput(atcr.HoldRequestCrewNSID, body); err != nil {
 		return in, xrpc.InvalidRequest(err.Error())
 	}
-	if err := schema.UnmarshalExact(raw, &in); err != nil {
+	if err := schema.UnmarshalExact(raw, body, &in); err != nil {
 		return in, xrpc.InvalidRequest(err.Error())
 	}
 	return in, nil

@@ -46,7 +46,7 @@ func decodeInput(w http.ResponseWriter, r *http.Request, nsid string, dst any) e
 	if err := schema.ValidateInput(nsid, generic); err != nil {
 		return xrpc.InvalidRequest(err.Error())
 	}
-	if err := schema.UnmarshalExact(raw, dst); err != nil {
+	if err := schema.UnmarshalExact(raw, generic, dst); err != nil {
 		return xrpc.InvalidRequest("request body does not match " + nsid + ": " + err.Error())
 	}
 	return nil
