@@ -54,6 +54,9 @@ var (
 	ErrorCodeSizeInvalid         = register("SIZE_INVALID", "provided length did not match content length", http.StatusBadRequest)
 	ErrorCodeUnauthorized        = register("UNAUTHORIZED", "authentication required", http.StatusUnauthorized)
 	ErrorCodeDenied              = register("DENIED", "requested access to the resource is denied", http.StatusForbidden)
+	// ErrorCodePaginationNumberInvalid answers a listing's n that is not a
+	// number; the code is distribution's (the spec has none).
+	ErrorCodePaginationNumberInvalid = register("PAGINATION_NUMBER_INVALID", "invalid number of results requested", http.StatusBadRequest)
 	// ErrorCodeUnsupported is for operations the registry has disabled
 	// (deleting tags, say); the spec allows 400 or 405 and distribution uses 405.
 	ErrorCodeUnsupported     = register("UNSUPPORTED", "the operation is unsupported", http.StatusMethodNotAllowed)

@@ -33,6 +33,7 @@ func TestErrorTable(t *testing.T) {
 		{ErrorCodeSizeInvalid, "SIZE_INVALID", 400},
 		{ErrorCodeUnauthorized, "UNAUTHORIZED", 401},
 		{ErrorCodeDenied, "DENIED", 403},
+		{ErrorCodePaginationNumberInvalid, "PAGINATION_NUMBER_INVALID", 400},
 		{ErrorCodeUnsupported, "UNSUPPORTED", 405},
 		{ErrorCodeTooManyRequests, "TOOMANYREQUESTS", 429},
 		{ErrorCodeManifestTooLarge, "MANIFEST_INVALID", 413},

@@ -35,6 +35,9 @@ var (
 	// or could not be read (the client reset the connection)
 	// (BLOB_UPLOAD_INVALID, 400); what arrived stays with the session.
 	ErrBodyIncomplete = errors.New("upload body ended before its announced length")
+	// ErrPaginationNumberInvalid: a listing's n is not a non-negative
+	// integer (PAGINATION_NUMBER_INVALID, 400).
+	ErrPaginationNumberInvalid = errors.New("pagination number invalid")
 	// ErrTooManyUploads: the upload capacity (sessions or upload memory) is
 	// exhausted for now, or the registry is shutting down
 	// (TOOMANYREQUESTS, 429).
@@ -144,6 +147,7 @@ var sentinelCodes = []struct {
 	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
 	{ErrBodyStalled, oci.ErrorCodeBlobUploadInvalid, "the request body stopped arriving; resume the upload from the offset GET reports"},
 	{ErrBodyIncomplete, oci.ErrorCodeBlobUploadInvalid, "the request body ended before its announced length; resume the upload from the offset GET reports"},
+	{ErrPaginationNumberInvalid, oci.ErrorCodePaginationNumberInvalid, "n must be a non-negative integer (at most 1000 entries are returned)"},
 	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
 	{ErrRateLimited, oci.ErrorCodeTooManyRequests, "too many requests from your address needed identity lookups; retry later"},
 	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},

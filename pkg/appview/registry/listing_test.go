@@ -52,6 +52,17 @@ func TestTagsPagination(t *testing.T) {
 	if page, _ = get("?last=c"); !slices.Equal(page.Tags, []string{"d", "e"}) {
 		t.Fatalf("last without n gave %v", page.Tags)
 	}
+	if page, _ = get("?n=99999999999999999999999"); len(page.Tags) != 5 {
+		t.Fatalf("a huge n gave %v", page.Tags)
+	}
+	// An n that is not a number is refused, as distribution does, rather
+	// than answered with a page of a size the client did not ask for.
+	for _, bad := range []string{"abc", "-1", "1.5", "0x10", "%20"} {
+		resp := env.call(t, storagetest.User{}, http.MethodGet, "/v2/alice.test/app/tags/list?n="+bad, nil, nil)
+		expectError(t, resp, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID")
+		resp = env.call(t, env.alice, http.MethodGet, "/v2/_catalog?n="+bad, nil, nil)
+		expectError(t, resp, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID")
+	}
 	// Re-pushing an unchanged tag does not rewrite its record.
 	writes := env.PDS.Calls("com.atproto.repo.putRecord")
 	expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/e", body,

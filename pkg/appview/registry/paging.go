@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,14 +25,28 @@ type page struct {
 	n    int
 }
 
-// paginate applies the spec's n and last parameters to a sorted list:
-// items strictly after last, at most n (capped at MaxPageSize). A missing
-// or malformed n means MaxPageSize; n=0 is an empty page.
-func paginate(sorted []string, q url.Values) page {
-	n := MaxPageSize
-	if v, err := strconv.Atoi(q.Get("n")); err == nil && v >= 0 && v < MaxPageSize {
-		n = v
+// pageSize reads the spec's n: missing or empty means MaxPageSize, a larger n is
+// capped to it, n=0 is an empty page. An n that is not a non-negative
+// integer is refused (ErrPaginationNumberInvalid), as distribution does,
+// rather than silently answering a page the client did not ask for.
+func pageSize(q url.Values) (int, error) {
+	raw := q.Get("n")
+	if raw == "" {
+		return MaxPageSize, nil
 	}
+	v, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return MaxPageSize, nil // a number, only a huge one
+		}
+		return 0, ErrPaginationNumberInvalid
+	}
+	return int(min(v, MaxPageSize)), nil
+}
+
+// paginate applies the spec's n (from pageSize) and last parameters to a
+// sorted list: items strictly after last, at most n.
+func paginate(sorted []string, n int, q url.Values) page {
 	start := 0
 	if last := q.Get("last"); last != "" {
 		start = sort.Search(len(sorted), func(i int) bool { return sorted[i] > last })

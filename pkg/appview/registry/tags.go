@@ -5,11 +5,15 @@ import "net/http"
 // getTags answers GET /v2/<name>/tags/list, sorted lexically and paginated
 // with n, last and Link.
 func (reg *Registry) getTags(w http.ResponseWriter, r *http.Request, req *request) error {
+	n, err := pageSize(r.URL.Query())
+	if err != nil {
+		return err
+	}
 	tags, err := reg.tags.Tags(r.Context(), req.repo)
 	if err != nil {
 		return err
 	}
-	p := paginate(tags, r.URL.Query())
+	p := paginate(tags, n, r.URL.Query())
 	if p.more {
 		w.Header().Set("Link", linkNext(reg.urls.tagsNext(req.repo.Name, p.next, p.n)))
 	}
