@@ -2,8 +2,10 @@ package holdclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,10 +64,17 @@ func (c *Client) StatBlob(ctx context.Context, h Hold, d oci.Digest) (int64, err
 	return size, nil
 }
 
+// ErrNoAnswer (with registry.ErrHoldUnavailable) is a getBlob the hold
+// did not answer within the call's timeout while its caller still waited:
+// a hold worth not asking again for a while, unlike one that refused the
+// connection (restarting) or answered with an error.
+var ErrNoAnswer = errors.New("the hold did not answer in time")
+
 // getBlob sends com.atproto.sync.getBlob?did=<hold>&cid=<digest>; a 404
 // or BlobNotFound is registry.ErrBlobUnknown.
 func (c *Client) getBlob(ctx context.Context, h Hold, method string, d oci.Digest) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	caller := ctx
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	api, err := c.api(ctx, h, getBlobNSID, true)
 	if err != nil {
 		cancel()
@@ -77,6 +86,9 @@ func (c *Client) getBlob(ctx context.Context, h Hold, method string, d oci.Diges
 	resp, err := api.Do(ctx, req)
 	if err != nil {
 		cancel()
+		if caller.Err() == nil && timedOut(err) {
+			err = fmt.Errorf("%w: %w", ErrNoAnswer, err)
+		}
 		return nil, fmt.Errorf("hold %s: %w: getBlob: %w", h.DID, registry.ErrHoldUnavailable, err)
 	}
 	resp.Body = cancelOnClose{resp.Body, cancel}
@@ -85,6 +97,13 @@ func (c *Client) getBlob(ctx context.Context, h Hold, method string, d oci.Diges
 		return nil, holdErr(h, getBlobNSID, decodeAPIError(resp))
 	}
 	return resp, nil
+}
+
+// timedOut reports a call that ran out of time: its deadline, or the
+// transport's own timeouts (dial, response headers).
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // cancelOnClose releases a call's timeout when its body is closed.

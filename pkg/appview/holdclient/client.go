@@ -54,6 +54,10 @@ type Options struct {
 	// HTTP is the base of the guarded clients (network switches, RootCAs);
 	// timeouts and body limits are set here.
 	HTTP safehttp.Options
+	// CallTimeout bounds one ordinary call (getBlob, starting an upload,
+	// scan records); 0 means 30s. Part sends and completions have their
+	// own, longer bounds.
+	CallTimeout time.Duration
 }
 
 // Client calls holds. It is safe for concurrent use.
@@ -69,6 +73,8 @@ type Client struct {
 	reports *http.Client
 	// partStall is partStallTimeout; tests shorten it.
 	partStall time.Duration
+	// callTimeout is Options.CallTimeout.
+	callTimeout time.Duration
 }
 
 // New returns a Client.
@@ -89,10 +95,13 @@ func New(o Options) (*Client, error) {
 	xrpc.CheckRedirect = noRedirect
 	parts := guarded(o.HTTP, partPutTimeout)
 	parts.CheckRedirect = noRedirect
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = callTimeout
+	}
 	ro := o.HTTP
-	ro.Timeout, ro.MaxResponseBytes, ro.MaxRedirects = callTimeout, MaxReportCeiling, 1
+	ro.Timeout, ro.MaxResponseBytes, ro.MaxRedirects = o.CallTimeout, MaxReportCeiling, 1
 	return &Client{dir: o.Directory, tokens: o.Tokens, tokenErr: o.TokenErr, xrpc: xrpc, parts: parts,
-		reports: safehttp.New(ro), partStall: partStallTimeout}, nil
+		reports: safehttp.New(ro), partStall: partStallTimeout, callTimeout: o.CallTimeout}, nil
 }
 
 func guarded(base safehttp.Options, timeout time.Duration) *http.Client {

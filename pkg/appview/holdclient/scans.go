@@ -134,7 +134,7 @@ func (c *Client) ScanStatus(ctx context.Context, h Hold, d oci.Digest) (ScanStat
 // bytes. 404 and the not-found error names are ErrRecordNotFound (and so is
 // MethodNotImplemented: the hold predates the method).
 func (c *Client) getSmall(ctx context.Context, h Hold, nsid string, params map[string][]string, max int64) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	api, err := c.api(ctx, Hold{DID: h.DID, Endpoint: h.Endpoint}, nsid, true)
 	if err != nil {
@@ -198,7 +198,7 @@ func (c *Client) ScanReport(ctx context.Context, h Hold, blob *atdata.Blob, maxB
 	if err != nil {
 		return nil, fmt.Errorf("hold %s: %w: %w", h.DID, ErrInvalidRecord, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	api := &atclient.APIClient{Client: c.reports, Host: h.Endpoint, Headers: http.Header{}}
 	req := atclient.NewAPIRequest(http.MethodGet, getBlobNSID, nil)
 	req.QueryParams.Set("did", h.DID.String())

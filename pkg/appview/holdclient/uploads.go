@@ -24,7 +24,7 @@ type Part = atcr.HoldCompleteUpload_Part
 func (c *Client) InitiateUpload(ctx context.Context, h Hold, expected oci.Digest) (string, error) {
 	var out atcr.HoldInitiateUpload_Output
 	in := atcr.HoldInitiateUpload_Input{Digest: expected.String()}
-	if err := c.post(ctx, h, atcr.HoldInitiateUploadNSID, callTimeout, in, &out); err != nil {
+	if err := c.post(ctx, h, atcr.HoldInitiateUploadNSID, c.callTimeout, in, &out); err != nil {
 		return "", err
 	}
 	if out.UploadID == "" {
@@ -40,7 +40,7 @@ func (c *Client) SendPart(ctx context.Context, h Hold, uploadID string, n int, b
 	var target atcr.HoldGetPartUploadURL_Output
 	size := int64(len(body)) // the hold counts it against our staging limit and signs it
 	in := atcr.HoldGetPartUploadURL_Input{UploadID: uploadID, PartNumber: int64(n), Size: &size}
-	if err := c.post(ctx, h, atcr.HoldGetPartUploadURLNSID, callTimeout, in, &target); err != nil {
+	if err := c.post(ctx, h, atcr.HoldGetPartUploadURLNSID, c.callTimeout, in, &target); err != nil {
 		return "", err
 	}
 	if target.URL == "" || isUploadPartURL(target.URL) {
@@ -164,5 +164,5 @@ func (c *Client) CompleteUpload(ctx context.Context, h Hold, uploadID string, d 
 
 // AbortUpload discards an upload.
 func (c *Client) AbortUpload(ctx context.Context, h Hold, uploadID string) error {
-	return c.post(ctx, h, atcr.HoldAbortUploadNSID, callTimeout, atcr.HoldAbortUpload_Input{UploadID: uploadID}, nil)
+	return c.post(ctx, h, atcr.HoldAbortUploadNSID, c.callTimeout, atcr.HoldAbortUpload_Input{UploadID: uploadID}, nil)
 }

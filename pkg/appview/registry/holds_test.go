@@ -5,13 +5,16 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"atcr.io/internal/testclock"
 	"atcr.io/pkg/appview/index"
 	"atcr.io/pkg/appview/storage"
 	"atcr.io/pkg/appview/storage/storagetest"
 	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
 )
 
 // TestPullsFollowTheManifestsHold: after a user moves their default hold,
@@ -111,5 +114,79 @@ func TestPushesFollowARetiredHoldsSuccessor(t *testing.T) {
 	}
 	if got := env.fetchBlob(t, "alice.test/app", digestOf(newLayer)); string(got) != string(newLayer) {
 		t.Fatal("the image on the successor does not pull")
+	}
+}
+
+// TestAHangingHoldIsAskedLastForAWhile: the hold alice's manifest names
+// stops answering (it accepts connections and says nothing). The first
+// lookup waits out the call timeout and finds the blob on her push hold;
+// the lookups after it ask the push hold first instead of waiting again,
+// until the hanging hold's pause ends. A blob no other hold has is still
+// asked of the paused hold, last, so a hold that is back serves at once,
+// and its answer ends the pause.
+func TestAHangingHoldIsAskedLastForAWhile(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	clk := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) {
+		o.HoldTTL = time.Second // the profile change below is seen after clk.Advance
+		o.HoldCallTimeout = timeout
+		o.Now = clk.Now
+	}})
+	const newHold = syntax.DID("did:web:hold-new.test")
+	env.AddHold(t, newHold, storagetest.MockS3(t))
+	layer, cfg := randomBytes(700), []byte(`{"os":"linux"}`)
+	for _, b := range [][]byte{cfg, layer} {
+		env.pushBlob(t, env.alice, "alice.test/app", b)
+	}
+	expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", imageManifest(t, [][]byte{cfg, layer}, nil),
+		map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}), http.StatusCreated)
+	env.PDS.PutRecord(t, env.alice.DID, atcr.SailorProfileNSID, "self", atcr.SailorProfile{
+		DefaultHold: newHold.String(), CreatedAt: "2026-03-01T12:00:00.000Z", UpdatedAt: "2026-03-01T12:00:00.000Z",
+	})
+	clk.Advance(2 * time.Second)
+	d := env.pushBlob(t, env.alice, "alice.test/app", layer) // now on both holds
+	onlyOld := digestOf(cfg)                                 // only on the old hold
+	env.Hold.SetHanging(true)
+
+	head := func(d oci.Digest) (int, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		resp := env.call(t, storagetest.User{}, http.MethodHead, "/v2/alice.test/app/blobs/"+d.String(), nil, nil)
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(start)
+	}
+	lookups := func() int { return env.Hold.Calls("com.atproto.sync.getBlob") }
+	before := lookups()
+	if status, took := head(d); status != http.StatusOK || took < timeout {
+		t.Fatalf("first HEAD: %d after %v, want 200 after the %v timeout", status, took, timeout)
+	}
+	for range 3 {
+		if status, took := head(d); status != http.StatusOK || took >= timeout {
+			t.Fatalf("HEAD during the pause: %d after %v, want 200 without waiting", status, took)
+		}
+	}
+	if lookups() != before+1 {
+		t.Fatalf("the hanging hold was asked %d times, want 1: the push hold had the blob", lookups()-before)
+	}
+
+	// The pause ends: the hold, still hanging, is asked first again and
+	// paused twice as long.
+	clk.Advance(16 * time.Second)
+	if status, took := head(d); status != http.StatusOK || took < timeout {
+		t.Fatalf("HEAD after the pause: %d after %v, want 200 after the timeout", status, took)
+	}
+	clk.Advance(16 * time.Second)
+	if _, took := head(d); took >= timeout || lookups() != before+2 {
+		t.Fatalf("the second pause was not longer: HEAD took %v, hold asked %d times", took, lookups()-before)
+	}
+
+	// Back: a blob only it has is asked of it (last) and served at once,
+	// and that answer ends the pause: it is asked first again.
+	env.Hold.SetHanging(false)
+	if status, took := head(onlyOld); status != http.StatusOK || took >= timeout {
+		t.Fatalf("HEAD of a blob only the recovered hold has: %d after %v, want 200 without waiting", status, took)
+	}
+	if head(d); lookups() != before+4 {
+		t.Fatalf("after its answer the hold was asked %d times in all, want 4 (first again)", lookups()-before)
 	}
 }

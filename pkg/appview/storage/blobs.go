@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,18 +93,25 @@ func (s *Store) BlobURL(ctx context.Context, repo registry.Repo, d oci.Digest) (
 // eachHold calls fn for the holds that may have a repository's blob until
 // one succeeds. For a push only the owner's push hold counts; otherwise the
 // holds of the repository's manifests come first (pulls go where the image
-// was pushed), then the push hold. A hold without the blob is skipped; if
+// was pushed), then the push hold; a hold that recently let a lookup time
+// out is asked last (holddown.go). A hold without the blob is skipped; if
 // none has it, any other failure is returned before ErrBlobUnknown, so an
 // unreachable hold is a 5xx rather than a false "unknown".
 func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, fn func(holdclient.Hold) error) error {
 	caller := callerDID(ctx)
-	var tried []syntax.DID
+	var tried, paused []syntax.DID
 	var failure error
-	try := func(did syntax.DID) bool {
-		for _, t := range tried {
-			if t == did {
-				return false
+	// try asks did unless it was asked already; a paused hold is put off
+	// until the others were asked (last set).
+	try := func(did syntax.DID, last bool) bool {
+		if slices.Contains(tried, did) {
+			return false
+		}
+		if !last && s.holdPaused(did) {
+			if !slices.Contains(paused, did) {
+				paused = append(paused, did)
 			}
+			return false
 		}
 		tried = append(tried, did)
 		err := s.onHold(ctx, did, caller, forPush, fn)
@@ -124,7 +132,7 @@ func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, 
 			if i == maxRepoHolds {
 				break
 			}
-			if try(did) {
+			if try(did, false) {
 				return nil
 			}
 		}
@@ -134,8 +142,13 @@ func (s *Store) eachHold(ctx context.Context, repo registry.Repo, forPush bool, 
 		if failure == nil {
 			failure = err
 		}
-	} else if try(push) {
+	} else if try(push, false) {
 		return nil
+	}
+	for _, did := range paused {
+		if try(did, true) {
+			return nil
+		}
 	}
 	if failure != nil {
 		return failure
@@ -152,7 +165,8 @@ const privateHoldTTL = 10 * time.Minute
 // collection off it. A pull asks anonymously first and only sends the
 // caller's service token to a hold that refuses anonymous reads, so a hold
 // the image's owner chose does not learn who pulls from it unless it must
-// (and the puller's PDS mints no token for public holds).
+// (and the puller's PDS mints no token for public holds). How the hold
+// answered is noted for eachHold's order (holddown.go).
 func (s *Store) onHold(ctx context.Context, did, caller syntax.DID, forPush bool, fn func(holdclient.Hold) error) error {
 	as := caller
 	if !forPush {
@@ -170,6 +184,7 @@ func (s *Store) onHold(ctx context.Context, did, caller syntax.DID, forPush bool
 		h.Caller = caller
 		err = fn(h)
 	}
+	s.noteHoldAnswer(ctx, did, err)
 	return err
 }
 

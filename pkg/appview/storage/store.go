@@ -116,6 +116,10 @@ type Options struct {
 	// MaxReferences bounds the blobs and children a manifest push checks.
 	// Default 1000.
 	MaxReferences int
+	// HoldCallTimeout bounds one ordinary hold call (a blob lookup,
+	// starting an upload); a blob lookup that runs into it pauses lookups
+	// on that hold (holddown.go). Default 30s.
+	HoldCallTimeout time.Duration
 	// NotifyTimeout bounds io.atcr.hold.notifyManifest and
 	// notifyManifestDeleted (with the hold's resolution). Default 10s.
 	NotifyTimeout time.Duration
@@ -148,13 +152,15 @@ type Store struct {
 	pushHolds *bytecache.Cache[syntax.DID, syntax.DID]
 	// privateHolds are holds that refused an anonymous read (onHold).
 	privateHolds *bytecache.Cache[syntax.DID, bool]
-	tagCache     *bytecache.Cache[tagKey, tagAnswer]
-	unlinks      *bytecache.Cache[unlinkKey, unlinkAnswer] // unlinkcache.go
-	unlinkGen    atomic.Int64                              // moved by this Store's unlinks and relinks
-	stats        *bytecache.Cache[blobKey, int64]
-	presigned    *bytecache.Cache[blobKey, string]
-	manifests    *bytecache.Cache[manifestKey, cachedManifest]
-	indexes      *indexCache
+	// downHolds are holds that let a blob lookup time out (holddown.go).
+	downHolds *bytecache.Cache[syntax.DID, holdDown]
+	tagCache  *bytecache.Cache[tagKey, tagAnswer]
+	unlinks   *bytecache.Cache[unlinkKey, unlinkAnswer] // unlinkcache.go
+	unlinkGen atomic.Int64                              // moved by this Store's unlinks and relinks
+	stats     *bytecache.Cache[blobKey, int64]
+	presigned *bytecache.Cache[blobKey, string]
+	manifests *bytecache.Cache[manifestKey, cachedManifest]
+	indexes   *indexCache
 	// pushers are the owners who pushed through this AppView; catalog is
 	// the computed catalog (Repositories).
 	pushers    *bytecache.Cache[syntax.DID, bool]
@@ -196,6 +202,7 @@ func New(opts Options) (*Store, error) {
 		pushes:       newPushBatcher(opts.Logger),
 		pushHolds:    bytecache.NewTTL(opts.LookupCacheBytes, opts.HoldTTL, opts.Now, func(k, v syntax.DID) int64 { return int64(len(k) + len(v)) }),
 		privateHolds: bytecache.NewTTL(opts.LookupCacheBytes, privateHoldTTL, opts.Now, func(k syntax.DID, _ bool) int64 { return int64(len(k)) }),
+		downHolds:    bytecache.NewTTL(opts.LookupCacheBytes, holdDownMemory, opts.Now, func(k syntax.DID, _ holdDown) int64 { return int64(len(k)) + 32 }),
 		tagCache:     bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k tagKey, _ tagAnswer) int64 { return k.bytes() + digestBytes + 8 }),
 		unlinks:      bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k unlinkKey, _ unlinkAnswer) int64 { return k.bytes() + 24 }),
 		stats:        bytecache.NewTTL(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
@@ -217,6 +224,7 @@ func New(opts Options) (*Store, error) {
 	var err error
 	s.hold, err = holdclient.New(holdclient.Options{
 		Directory: opts.Directory, Tokens: opts.ActAs, TokenErr: s.sessionErr, HTTP: opts.HTTP,
+		CallTimeout: opts.HoldCallTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)

@@ -46,6 +46,7 @@ type Hold struct {
 	noPresign bool
 	partDelay time.Duration
 	down      bool
+	hanging   bool
 	private   bool
 	notifyErr *notifyFailure
 	deleteErr bool
@@ -125,6 +126,10 @@ func (h *Hold) SetNoPresign(v bool) { h.set(func() { h.noPresign = v }) }
 
 // SetDown makes every request fail by dropping the connection.
 func (h *Hold) SetDown(v bool) { h.set(func() { h.down = v }) }
+
+// SetHanging makes every request wait, unanswered, until its client gives
+// up: a hold that accepts connections and never answers.
+func (h *Hold) SetHanging(v bool) { h.set(func() { h.hanging = v }) }
 
 // notifyFailure is how notifyManifest fails, and how many more times.
 type notifyFailure struct {
@@ -260,10 +265,14 @@ func (h *Hold) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.calls[strings.TrimPrefix(r.URL.Path, "/xrpc/")]++
-		down := h.down
+		down, hanging := h.down, h.hanging
 		h.mu.Unlock()
 		if down {
 			pdstest.DropConnection(w)
+			return
+		}
+		if hanging {
+			<-r.Context().Done()
 			return
 		}
 		next.ServeHTTP(w, r)
