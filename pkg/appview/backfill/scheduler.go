@@ -19,6 +19,16 @@ const (
 	DefaultMaxRetryAfter = 6 * time.Hour
 	DefaultMaxFailures   = 10_000
 	DefaultTimeout       = 2 * time.Minute
+	// DefaultHoldWorkers, DefaultHoldQueue and DefaultHoldsPerAccount are
+	// the lane of holds named only by manifests (NoticeHold).
+	DefaultHoldWorkers     = 1
+	DefaultHoldQueue       = 100
+	DefaultHoldsPerAccount = 10
+	// holdBudgetWindow is the period HoldsPerAccount counts over.
+	holdBudgetWindow = time.Hour
+	// maxNamers bounds the accounts whose hold budget is remembered; when
+	// full it is cleared (the budgets start again).
+	maxNamers = 10_000
 )
 
 // SchedulerOptions configures NewScheduler. The zero value uses the
@@ -39,6 +49,13 @@ type SchedulerOptions struct {
 	MaxFailures int
 	// Timeout bounds one backfill.
 	Timeout time.Duration
+	// HoldWorkers and HoldQueue are the workers and queue of the holds
+	// that manifests name (NoticeHold), apart from the accounts' so that
+	// holds an account names, which it chooses freely, never delay other
+	// accounts' backfills. HoldsPerAccount is how many such holds one
+	// account may have scheduled per hour; more wait for a later event
+	// (recorded as failed, like a full queue).
+	HoldWorkers, HoldQueue, HoldsPerAccount int
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -47,6 +64,9 @@ type SchedulerOptions struct {
 // SchedulerStats are the scheduler's counters since NewScheduler.
 type SchedulerStats struct {
 	Scheduled, Succeeded, Failed, Dropped int64
+	// OverBudget counts holds not scheduled because the account naming
+	// them had used its HoldsPerAccount.
+	OverBudget int64
 	// Waiting is how many DIDs are queued or running; Retrying how many
 	// failed ones wait for their next event.
 	Waiting, Retrying int
@@ -61,16 +81,20 @@ type Scheduler struct {
 	opts    SchedulerOptions
 	log     *slog.Logger
 	queue   chan string
+	// holdQueue is the lane of holds named by manifests (NoticeHold).
+	holdQueue chan string
 
-	mu      sync.Mutex
-	active  map[string]bool // queued or running
-	failed  map[string]failure
+	mu     sync.Mutex
+	active map[string]bool // queued or running
+	failed map[string]failure
+	// namers are the hold budgets of the accounts naming holds.
+	namers  map[string]budget
 	idle    chan struct{} // closed while nothing is active
 	started bool
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	scheduled, succeeded, failures, dropped atomic.Int64
+	scheduled, succeeded, failures, dropped, overBudget atomic.Int64
 }
 
 type failure struct {
@@ -78,10 +102,20 @@ type failure struct {
 	retryAt  time.Time
 }
 
+// budget is what an account has used of HoldsPerAccount since start.
+type budget struct {
+	start time.Time
+	used  int
+}
+
 var _ index.DIDWatcher = (*Scheduler)(nil)
 
-// errQueueFull is the failure recorded for a DID the queue had no room for.
-var errQueueFull = errors.New("backfill queue full")
+// errQueueFull is the failure recorded for a DID the queue had no room
+// for; errOverBudget for a hold whose naming account used its budget.
+var (
+	errQueueFull  = errors.New("backfill queue full")
+	errOverBudget = errors.New("the account naming this hold named too many new holds this hour")
+)
 
 // NewScheduler returns a scheduler running b.Account. Start its workers
 // with Start; Close stops them.
@@ -113,6 +147,9 @@ func newScheduler(account func(context.Context, string) error, opts SchedulerOpt
 	setD(&opts.RetryAfter, DefaultRetryAfter)
 	setD(&opts.MaxRetryAfter, DefaultMaxRetryAfter)
 	setD(&opts.Timeout, DefaultTimeout)
+	set(&opts.HoldWorkers, DefaultHoldWorkers)
+	set(&opts.HoldQueue, DefaultHoldQueue)
+	set(&opts.HoldsPerAccount, DefaultHoldsPerAccount)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -123,7 +160,8 @@ func newScheduler(account func(context.Context, string) error, opts SchedulerOpt
 	close(idle)
 	return &Scheduler{
 		account: account, opts: opts, log: opts.Logger.With("component", "backfill-scheduler"),
-		queue: make(chan string, opts.Queue), active: map[string]bool{}, failed: map[string]failure{}, idle: idle,
+		queue: make(chan string, opts.Queue), holdQueue: make(chan string, opts.HoldQueue),
+		active: map[string]bool{}, failed: map[string]failure{}, namers: map[string]budget{}, idle: idle,
 	}
 }
 
@@ -138,7 +176,11 @@ func (s *Scheduler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	for range s.opts.Workers {
 		s.wg.Add(1)
-		go s.work(ctx)
+		go s.work(ctx, s.queue)
+	}
+	for range s.opts.HoldWorkers {
+		s.wg.Add(1)
+		go s.work(ctx, s.holdQueue)
 	}
 }
 
@@ -161,18 +203,61 @@ func (s *Scheduler) Close() {
 func (s *Scheduler) Notice(did string, firstSeen bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.active[did] {
+	if s.due(did, firstSeen) {
+		s.enqueueLocked(did, s.queue)
+	}
+}
+
+// NoticeHold is Notice for a hold that namedBy's manifest names (a DID
+// the account chose, not one seen writing): it is backfilled in the holds'
+// own lane, and at most HoldsPerAccount of the holds one account names are
+// scheduled per hour.
+func (s *Scheduler) NoticeHold(hold, namedBy string, firstSeen bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.due(hold, firstSeen) {
 		return
+	}
+	now := s.opts.Now()
+	b, ok := s.namers[namedBy]
+	if !ok || now.Sub(b.start) >= holdBudgetWindow {
+		if len(s.namers) >= maxNamers {
+			clear(s.namers)
+		}
+		b = budget{start: now}
+	}
+	if b.used >= s.opts.HoldsPerAccount {
+		if n := s.overBudget.Add(1); n <= 10 || n%1000 == 0 {
+			s.log.Warn("backfill: an account names too many new holds; this one is tried again at a later event",
+				"hold", hold, "named_by", namedBy, "over_budget_total", n)
+		}
+		s.failLocked(hold, errOverBudget)
+		return
+	}
+	b.used++
+	s.namers[namedBy] = b
+	s.enqueueLocked(hold, s.holdQueue)
+}
+
+// due reports whether did should be scheduled now (under s.mu).
+func (s *Scheduler) due(did string, firstSeen bool) bool {
+	if s.active[did] {
+		return false
 	}
 	f, failed := s.failed[did]
 	switch {
 	case failed && s.opts.Now().Before(f.retryAt):
-		return
+		return false
 	case !failed && !firstSeen:
-		return
+		return false
 	}
+	return true
+}
+
+// enqueueLocked puts did on queue, or records it as dropped when full.
+func (s *Scheduler) enqueueLocked(did string, queue chan string) {
 	select {
-	case s.queue <- did:
+	case queue <- did:
 		if len(s.active) == 0 {
 			s.idle = make(chan struct{})
 		}
@@ -205,16 +290,16 @@ func (s *Scheduler) Stats() SchedulerStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return SchedulerStats{Scheduled: s.scheduled.Load(), Succeeded: s.succeeded.Load(), Failed: s.failures.Load(),
-		Dropped: s.dropped.Load(), Waiting: len(s.active), Retrying: len(s.failed)}
+		Dropped: s.dropped.Load(), OverBudget: s.overBudget.Load(), Waiting: len(s.active), Retrying: len(s.failed)}
 }
 
-func (s *Scheduler) work(ctx context.Context) {
+func (s *Scheduler) work(ctx context.Context, queue chan string) {
 	defer s.wg.Done()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case did := <-s.queue:
+		case did := <-queue:
 			s.run(ctx, did)
 		}
 	}
@@ -257,7 +342,7 @@ func (s *Scheduler) failLocked(did string, err error) {
 	wait = min(wait, s.opts.MaxRetryAfter)
 	f.retryAt = s.opts.Now().Add(wait)
 	s.failed[did] = f
-	if !errors.Is(err, errQueueFull) {
+	if !errors.Is(err, errQueueFull) && !errors.Is(err, errOverBudget) {
 		s.log.Warn("backfill: first-seen account not indexed; tried again at its next event", "did", did,
 			"attempts", f.attempts, "retry_after", wait, "err", err)
 	}

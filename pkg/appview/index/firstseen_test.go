@@ -11,8 +11,12 @@ import (
 	"atcr.io/pkg/atproto/atcr"
 )
 
-// notices records what a DIDWatcher is told.
-type notices struct{ first, again []string }
+// notices records what a DIDWatcher is told; namedBy, the account that
+// named each DID told through NoticeHold.
+type notices struct {
+	first, again []string
+	namedBy      map[string]string
+}
 
 func (n *notices) Notice(did string, firstSeen bool) {
 	if firstSeen {
@@ -20,6 +24,14 @@ func (n *notices) Notice(did string, firstSeen bool) {
 	} else {
 		n.again = append(n.again, did)
 	}
+}
+
+func (n *notices) NoticeHold(hold, namedBy string, firstSeen bool) {
+	if n.namedBy == nil {
+		n.namedBy = map[string]string{}
+	}
+	n.namedBy[hold] = namedBy
+	n.Notice(hold, firstSeen)
 }
 
 // The sink reports the DIDs it meets for the first time (no rows of their
@@ -76,9 +88,11 @@ func TestSinkReportsFirstSeenDIDs(t *testing.T) {
 	})
 }
 
-// The hold a manifest names is noticed like an account: first seen while
-// the index has none of its captain or crew records, so the scheduler
-// reads the hold's repo; a deleted manifest names nothing.
+// The hold a manifest names is noticed like an account, through
+// NoticeHold with the account naming it: first seen while the index has
+// none of its captain or crew records, so the scheduler reads the hold's
+// repo; a deleted manifest names nothing. A hold that writes records in
+// the batch itself is an account, whoever names it.
 func TestSinkNoticesTheHoldAManifestNames(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
 		e := newEnv(t, engine)
@@ -103,6 +117,27 @@ func TestSinkNoticesTheHoldAManifestNames(t *testing.T) {
 		slices.Sort(want)
 		if !slices.Equal(n.first, want) || !slices.Equal(n.again, []string{hold1}) {
 			t.Fatalf("first seen %v (want %v), seen %v (want [%s])", n.first, want, n.again, hold1)
+		}
+		if len(n.namedBy) != 2 || n.namedBy[hold1] != alice || n.namedBy[hold2] != alice {
+			t.Fatalf("holds named %v, want %s and %s named by %s", n.namedBy, hold1, hold2, alice)
+		}
+
+		*n = notices{}
+		onHold3 := imageManifest("web", 3, time.Minute)
+		onHold3.HoldDID = hold2
+		for _, c := range []jetstream.Commit{
+			commit(t, rec(t, alice, tid(3), onHold3), 3),
+			commit(t, rec(t, hold2, "self", &atcr.HoldCaptain{Owner: alice, DeployedAt: stamp(0)}), 4),
+		} {
+			if err := k.HandleCommit(e.ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := k.Flush(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, named := n.namedBy[hold2]; named || !slices.Contains(n.again, hold2) {
+			t.Fatalf("a hold writing its own records was told as named (%v), seen %v", n.namedBy, n.again)
 		}
 	})
 }
