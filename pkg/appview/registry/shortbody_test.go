@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -175,5 +176,63 @@ func TestStatusDoesNotWaitForAStalledPatch(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("GET waited for the stalled PATCH")
+	}
+}
+
+// TestClientLeavingDuringCompletionKeepsTheBlob: a client that goes away
+// while the hold completes its upload (the last PUT) does not cut the
+// completion off: the blob ends up on the hold, linked, and the client's
+// HEAD on its retry finds it (before, the completion was cancelled with
+// the request and the blob was lost).
+func TestClientLeavingDuringCompletionKeepsTheBlob(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	env.Hold.SetCompleteDelay(300 * time.Millisecond) // still completing when the client leaves
+	data := randomBytes(4096)
+	d := digestOf(data)
+	loc := env.startSession(t, env.alice, "alice.test/app")
+	resp := env.call(t, env.alice, http.MethodPatch, loc, data, chunk(0, len(data)))
+	expectStatus(t, resp, http.StatusAccepted)
+	loc = resp.Header.Get("Location")
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Sprintf("PUT %s%sdigest=%s HTTP/1.1\r\nHost: registry\r\nAuthorization: Bearer %s\r\nContent-Length: 0\r\n\r\n",
+		loc, sep, d, tokenFor(env.alice))
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the completion is on its way
+	conn.Close()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if env.Hold.HasBlob(t, d) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the blob never reached the hold: the completion was cut off with the request")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The pusher's HEAD (its retry) finds it, and a pull gets its bytes.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		resp := env.call(t, env.alice, http.MethodHead, "/v2/alice.test/app/blobs/"+d.String(), nil, nil)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HEAD after the completion: %d", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := env.fetchBlob(t, "alice.test/app", d); !bytes.Equal(got, data) {
+		t.Fatal("the completed blob pulls back other bytes")
 	}
 }

@@ -42,8 +42,10 @@ func (s *Store) FinishUpload(ctx context.Context, repo registry.Repo, id string,
 		return 0, err
 	}
 	s.stats.Set(blobKey{hold: done.Hold, digest: d, caller: repo.Owner.DID}, done.Size)
-	// Uploading a blob into a repository it was deleted from links it again.
-	if err := s.relink(ctx, repo.Owner.DID, repo.Path(), d); err != nil {
+	// Uploading a blob into a repository it was deleted from links it
+	// again, also when the client left during the completion (Finish ran
+	// on without it).
+	if err := s.relink(context.WithoutCancel(ctx), repo.Owner.DID, repo.Path(), d); err != nil {
 		return 0, err
 	}
 	return done.Size, nil

@@ -29,7 +29,13 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 		return Finished{}, err
 	}
 	defer func() { err = errors.Join(err, m.release(ctx, sess)) }()
-	if err := m.loadRemainder(ctx, sess); err != nil {
+	// The last part and the completion run to their end when the client
+	// goes away meanwhile (only a lost session lock stops them): the blob
+	// is then on the hold for the client's retry to find, instead of a
+	// completion cut off half-way.
+	work, stop := detachFromClient(ctx)
+	defer stop()
+	if err := m.loadRemainder(work, sess); err != nil {
 		return Finished{}, err
 	}
 	if len(sess.parts) == 0 || len(sess.buf) > 0 {
@@ -37,7 +43,7 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 		if err != nil {
 			return Finished{}, err
 		}
-		etag, err := m.hold.SendPart(ctx, sess.hold, sess.holdID, n, sess.buf)
+		etag, err := m.hold.SendPart(work, sess.hold, sess.holdID, n, sess.buf)
 		if err != nil {
 			// The bytes stay buffered; a retried PUT sends them again.
 			return Finished{}, fmt.Errorf("upload %s: part %d: %w", id, n, err)
@@ -47,7 +53,7 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 		m.budget.free(sess.owner, sess.buf)
 		sess.buf = nil
 	}
-	size, err := m.hold.CompleteUpload(ctx, sess.hold, sess.holdID, d, sess.holdParts())
+	size, err := m.hold.CompleteUpload(work, sess.hold, sess.holdID, d, sess.holdParts())
 	if err != nil {
 		if errors.Is(err, oci.ErrDigestMismatch) || errors.Is(err, registry.ErrUploadUnknown) {
 			if m.dropSession(ctx, sess) {

@@ -45,11 +45,13 @@ type Hold struct {
 	completed []Completed
 	noPresign bool
 	partDelay time.Duration
-	down      bool
-	hanging   bool
-	private   bool
-	notifyErr *notifyFailure
-	deleteErr bool
+	// completeDelay holds completeUpload back (SetCompleteDelay).
+	completeDelay time.Duration
+	down          bool
+	hanging       bool
+	private       bool
+	notifyErr     *notifyFailure
+	deleteErr     bool
 	// blobReaders are the callers of getBlob ("" anonymous), in order.
 	blobReaders []syntax.DID
 	// published are manifest records set with PublishManifest; readRecord
@@ -119,6 +121,10 @@ func (h *Hold) URL() string { return h.srv.URL }
 // SetPartURLDelay makes getPartUploadUrl answer after d (or when its
 // caller gives up): a part in flight for that long.
 func (h *Hold) SetPartURLDelay(d time.Duration) { h.set(func() { h.partDelay = d }) }
+
+// SetCompleteDelay makes completeUpload start after d, or give up (as the
+// real hold does) when its caller goes away first.
+func (h *Hold) SetCompleteDelay(d time.Duration) { h.set(func() { h.completeDelay = d }) }
 
 // SetNoPresign makes getPartUploadUrl answer without a URL, so parts go
 // through uploadPart.

@@ -145,6 +145,16 @@ func (h *Hold) complete(w http.ResponseWriter, r *http.Request, caller syntax.DI
 	if u == nil {
 		return
 	}
+	h.mu.Lock()
+	delay := h.completeDelay
+	h.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	ctx := r.Context()
 	end := func() {
 		h.set(func() { delete(h.uploads, in.UploadID) })
