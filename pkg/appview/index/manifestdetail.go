@@ -104,9 +104,14 @@ func (s *Store) Manifest(ctx context.Context, owner, repository, digest string) 
 	return m, nil
 }
 
-// eachRow runs query in tx and calls scan for every row.
-func eachRow(ctx context.Context, tx *sql.Tx, scan func(*sql.Rows) error, query string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// eachRow runs query in q and calls scan for every row.
+func eachRow(ctx context.Context, q querier, scan func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

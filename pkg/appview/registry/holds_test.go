@@ -1,7 +1,9 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -189,4 +191,60 @@ func TestAHangingHoldIsAskedLastForAWhile(t *testing.T) {
 	if head(d); lookups() != before+4 {
 		t.Fatalf("after its answer the hold was asked %d times in all, want 4 (first again)", lookups()-before)
 	}
+}
+
+// TestManifestsPastATruncatedIndexPullByDigest: an account with more
+// manifest records than the repository index lists (MaxRecords) still
+// serves its older manifests by digest — a multi-arch pull asks for its
+// platform manifests by digest — through the UI index's record keys,
+// each read from the PDS and checked; before, they were 404.
+func TestManifestsPastATruncatedIndexPullByDigest(t *testing.T) {
+	d := storagetest.OpenDB(t, filepath.Join(t.TempDir(), "appview.db"))
+	idx := index.New(d, index.Options{})
+	t.Cleanup(func() { idx.Close(context.Background()) })
+	env := newTestEnv(t, storagetest.EnvOptions{DB: d, Store: func(o *storage.Options) { o.Indexer = idx }})
+	var digests []oci.Digest
+	var bodies [][]byte
+	for _, tag := range []string{"v1", "v2", "v3", "v4"} {
+		dg, body := env.pushImage(t, env.alice, "alice.test/app", tag)
+		digests, bodies = append(digests, dg), append(bodies, body)
+	}
+
+	// Another AppView whose repository index lists two manifests per account.
+	bounded := func(hints storage.ManifestKeyHints) *testEnv {
+		other := &testEnv{Env: env.Env, alice: env.alice, bob: env.bob}
+		other.serve(t, env.NewStore(t, env.DB, func(o *storage.Options) {
+			o.MaxRecords = 2
+			o.ManifestHints = hints
+		}))
+		return other
+	}
+	get := func(e *testEnv, repo string, dg oci.Digest) *http.Response {
+		return e.call(t, storagetest.User{}, http.MethodGet, "/v2/"+repo+"/manifests/"+dg.String(), nil,
+			map[string]string{"Accept": oci.MediaTypeOCIManifest})
+	}
+	without, missed := bounded(nil), 0
+	for _, dg := range digests {
+		resp := get(without, "alice.test/app", dg)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound {
+			missed++
+		}
+	}
+	if missed != 2 {
+		t.Fatalf("without hints %d of 4 manifests were 404, want the 2 past the bound", missed)
+	}
+
+	other := bounded(idx)
+	for i, dg := range digests {
+		resp := get(other, "alice.test/app", dg)
+		expectStatus(t, resp, http.StatusOK)
+		got, _ := io.ReadAll(resp.Body)
+		if !bytes.Equal(got, bodies[i]) {
+			t.Fatalf("manifest %d by digest: other bytes", i)
+		}
+	}
+	// The hints are keys of one repository: another repository of the same
+	// account does not serve the digest.
+	expectStatus(t, get(other, "alice.test/other", digests[0]), http.StatusNotFound)
 }

@@ -246,7 +246,8 @@ func (s *Store) refreshOnMiss(ctx context.Context, owner registry.Owner, idx *re
 	return s.refreshIndex(ctx, owner, minIndexRefresh)
 }
 
-// manifestsByDigest finds the repository's records of a digest, reloading
+// manifestsByDigest finds the repository's records of a digest (in a
+// truncated index, also through Options.ManifestHints), reloading
 // the index once when it misses (refreshOnMiss).
 func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*pdsread.ManifestRecord, error) {
 	idx, err := s.index(ctx, repo.Owner)
@@ -259,7 +260,11 @@ func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci
 	if idx, err = s.refreshOnMiss(ctx, repo.Owner, idx); err != nil {
 		return nil, err
 	}
-	return idx.byDigest(repo.Path(), d), nil
+	recs := idx.byDigest(repo.Path(), d)
+	if len(recs) == 0 && idx.truncated && s.opts.ManifestHints != nil {
+		return s.manifestsBeyondIndex(ctx, repo, d)
+	}
+	return recs, nil
 }
 
 func (idx *repoIndex) loaded() time.Time {

@@ -69,6 +69,10 @@ type Options struct {
 	// Successors turns a retired push hold into its successor (the
 	// index's captain records); nil: pushes go to the discovered hold.
 	Successors HoldSuccessors
+	// ManifestHints finds manifests of accounts whose repository index was
+	// truncated at its bound (beyondindex.go); nil: such a manifest is
+	// found only by its tag.
+	ManifestHints ManifestKeyHints
 	// Indexer is told of the records this AppView writes and deletes, and
 	// of pushes (the UI index); nil: nothing is indexed here.
 	Indexer Indexer
@@ -159,6 +163,8 @@ type Store struct {
 	unlinkGen atomic.Int64                              // moved by this Store's unlinks and relinks
 	stats     *bytecache.Cache[blobKey, int64]
 	presigned *bytecache.Cache[blobKey, string]
+	// beyond are manifests found past a truncated index (beyondindex.go).
+	beyond    *bytecache.Cache[beyondKey, []*pdsread.ManifestRecord]
 	manifests *bytecache.Cache[manifestKey, cachedManifest]
 	indexes   *indexCache
 	// pushers are the owners who pushed through this AppView; catalog is
@@ -207,6 +213,13 @@ func New(opts Options) (*Store, error) {
 		unlinks:      bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k unlinkKey, _ unlinkAnswer) int64 { return k.bytes() + 24 }),
 		stats:        bytecache.NewTTL(opts.LookupCacheBytes, statTTL, opts.Now, func(k blobKey, _ int64) int64 { return k.bytes() + 8 }),
 		presigned:    bytecache.NewTTL(opts.LookupCacheBytes, maxPresignCache, opts.Now, func(k blobKey, u string) int64 { return k.bytes() + int64(len(u)) }),
+		beyond: bytecache.NewTTL(opts.LookupCacheBytes, opts.TagTTL, opts.Now, func(k beyondKey, recs []*pdsread.ManifestRecord) int64 {
+			n := int64(len(k.did)+len(k.repo)) + digestBytes
+			for _, r := range recs {
+				n += int64(len(r.URI)) + beyondRecordBytes
+			}
+			return n
+		}),
 		manifests: bytecache.NewImmutable(opts.ManifestCacheBytes, func(k manifestKey, m cachedManifest) int64 {
 			return int64(len(k.did)) + digestBytes + int64(len(m.body)+len(m.mediaType))
 		}),

@@ -1,0 +1,27 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// ManifestKeys returns the record keys of owner's indexed manifest records
+// of digest in repository, newest first, at most limit. The registry asks
+// it for a manifest its own listing of the account missed because the
+// listing stopped at its bound (storage.ManifestKeyHints); it reads each
+// record from the PDS before trusting it.
+func (s *Store) ManifestKeys(ctx context.Context, owner, repository, digest string, limit int) ([]string, error) {
+	var keys []string
+	err := eachRow(ctx, s.sql, func(r *sql.Rows) error {
+		var k string
+		err := r.Scan(&k)
+		keys = append(keys, k)
+		return err
+	}, `SELECT rkey FROM manifests WHERE did = ? AND repository = ? AND digest = ? ORDER BY rkey DESC LIMIT ?`,
+		owner, repository, digest, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest keys of %s in %s/%s: %w", truncate(digest), truncate(owner), truncate(repository), err)
+	}
+	return keys, nil
+}

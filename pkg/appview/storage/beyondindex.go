@@ -1,0 +1,78 @@
+package storage
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/pkg/appview/pdsread"
+	"atcr.io/pkg/appview/registry"
+	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/oci"
+)
+
+// ManifestKeyHints names the record keys of an account's manifest records
+// of a digest, from an index wider than the repository index listed from
+// the PDS (*index.Store, fed by Jetstream and backfills). It is asked only
+// when that listing stopped at its bound (an account with more than
+// MaxRecords manifests, or IndexAccountBytes of them) and missed the
+// digest; each key it names is read from the PDS and checked, so a stale
+// or wrong hint costs a read, never a wrong answer.
+type ManifestKeyHints interface {
+	ManifestKeys(ctx context.Context, owner, repository, digest string, limit int) ([]string, error)
+}
+
+const (
+	// maxHintedKeys bounds the records read for one digest beyond the index.
+	maxHintedKeys = 4
+	// beyondRecordBytes is what a decoded manifest record is counted as in
+	// the cache of them (a record names up to MaxReferences blobs; most
+	// name a handful).
+	beyondRecordBytes = 4 << 10
+)
+
+// beyondKey caches what manifestsBeyondIndex found.
+type beyondKey struct {
+	did    syntax.DID
+	repo   string
+	digest oci.Digest
+}
+
+// manifestsBeyondIndex finds the repository's records of d that a
+// truncated repository index lacks, through Options.ManifestHints. Found
+// records are reused for TagTTL; a miss is asked again each time (the
+// hints grow as Jetstream delivers). A failure of the hints is a miss.
+func (s *Store) manifestsBeyondIndex(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*pdsread.ManifestRecord, error) {
+	key := beyondKey{did: repo.Owner.DID, repo: repo.Path(), digest: d}
+	if recs, ok := s.beyond.Get(key); ok {
+		return recs, nil
+	}
+	keys, err := s.opts.ManifestHints.ManifestKeys(ctx, repo.Owner.DID.String(), repo.Path(), d.String(), maxHintedKeys)
+	if err != nil {
+		s.log.WarnContext(ctx, "storage: manifest hints failed; the digest is unknown", "did", repo.Owner.DID, "digest", d, "err", err)
+		return nil, nil
+	}
+	var out []*pdsread.ManifestRecord
+	for _, rkey := range keys {
+		if _, err := syntax.ParseRecordKey(rkey); err != nil {
+			continue
+		}
+		view, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rkey)
+		if errors.Is(err, pdsread.ErrRecordNotFound) {
+			continue // deleted since it was indexed
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec, err := pdsread.DecodeManifest(account(repo.Owner), *view)
+		if err != nil || rec.Value.Repository != repo.Path() || rec.Digest != d {
+			continue
+		}
+		out = append(out, rec)
+	}
+	if len(out) > 0 {
+		s.beyond.Set(key, out)
+	}
+	return out, nil
+}
