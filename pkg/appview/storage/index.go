@@ -257,14 +257,17 @@ func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci
 	if recs := idx.byDigest(repo.Path(), d); len(recs) > 0 {
 		return recs, nil
 	}
+	// Past a truncated index's bound a new listing would not help (it
+	// stops at the same bound): the hints are asked first.
+	if idx.truncated && s.opts.ManifestHints != nil {
+		if recs, err := s.manifestsBeyondIndex(ctx, repo, d); err != nil || len(recs) > 0 {
+			return recs, err
+		}
+	}
 	if idx, err = s.refreshOnMiss(ctx, repo.Owner, idx); err != nil {
 		return nil, err
 	}
-	recs := idx.byDigest(repo.Path(), d)
-	if len(recs) == 0 && idx.truncated && s.opts.ManifestHints != nil {
-		return s.manifestsBeyondIndex(ctx, repo, d)
-	}
-	return recs, nil
+	return idx.byDigest(repo.Path(), d), nil
 }
 
 func (idx *repoIndex) loaded() time.Time {
