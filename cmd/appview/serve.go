@@ -188,16 +188,16 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		return err
 	}
 	store, err := storage.New(storage.Options{
-		Directory:     dir,
-		ActAs:         actAs,
-		NoSessionErr:  actas.ErrNoSession,
-		DefaultHold:   syntax.DID(cfg.Server.DefaultHoldDID),
-		Tombstones:    database, // blob DELETE unlinks, kept across restarts
-		Indexer:       ix.Store, // a push shows on the pages at once
-		Successors:    ix.Store, // a retired hold's pushes go to its successor
-		ManifestHints: ix.Store, // manifests of accounts past the repository index bound
-		HTTP:          httpOpts,
-		Logger:        logger,
+		Directory:    dir,
+		ActAs:        actAs,
+		NoSessionErr: actas.ErrNoSession,
+		DefaultHold:  syntax.DID(cfg.Server.DefaultHoldDID),
+		Tombstones:   database, // blob DELETE unlinks, kept across restarts
+		Indexer:      ix.Store, // a push shows on the pages at once
+		Successors:   ix.Store, // a retired hold's pushes go to its successor
+		IndexHints:   ix.Store, // manifests of accounts past the repository index bound
+		HTTP:         httpOpts,
+		Logger:       logger,
 
 		PartSize:                int(cfg.Uploads.PartSize),
 		MaxBufferedBytes:        int64(cfg.Uploads.Memory),

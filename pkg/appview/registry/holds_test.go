@@ -3,9 +3,11 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -197,7 +199,8 @@ func TestAHangingHoldIsAskedLastForAWhile(t *testing.T) {
 // manifest records than the repository index lists (MaxRecords) still
 // serves its older manifests by digest — a multi-arch pull asks for its
 // platform manifests by digest — through the UI index's record keys,
-// each read from the PDS and checked; before, they were 404.
+// each read from the PDS and checked; before, they were 404. Its tag list
+// names the tags past the bound too.
 func TestManifestsPastATruncatedIndexPullByDigest(t *testing.T) {
 	d := storagetest.OpenDB(t, filepath.Join(t.TempDir(), "appview.db"))
 	idx := index.New(d, index.Options{})
@@ -211,11 +214,11 @@ func TestManifestsPastATruncatedIndexPullByDigest(t *testing.T) {
 	}
 
 	// Another AppView whose repository index lists two manifests per account.
-	bounded := func(hints storage.ManifestKeyHints) *testEnv {
+	bounded := func(hints storage.IndexHints) *testEnv {
 		other := &testEnv{Env: env.Env, alice: env.alice, bob: env.bob}
 		other.serve(t, env.NewStore(t, env.DB, func(o *storage.Options) {
 			o.MaxRecords = 2
-			o.ManifestHints = hints
+			o.IndexHints = hints
 		}))
 		return other
 	}
@@ -247,4 +250,21 @@ func TestManifestsPastATruncatedIndexPullByDigest(t *testing.T) {
 	// The hints are keys of one repository: another repository of the same
 	// account does not serve the digest.
 	expectStatus(t, get(other, "alice.test/other", digests[0]), http.StatusNotFound)
+
+	// The tag list, past the bound, has the tags the UI index holds.
+	tags := func(e *testEnv) []string {
+		resp := e.call(t, storagetest.User{}, http.MethodGet, "/v2/alice.test/app/tags/list", nil, nil)
+		expectStatus(t, resp, http.StatusOK)
+		var l struct{ Tags []string }
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+			t.Fatal(err)
+		}
+		return l.Tags
+	}
+	if got := tags(without); len(got) != 2 {
+		t.Fatalf("tags without hints %v, want the 2 the bound lets through", got)
+	}
+	if got := tags(other); !slices.Equal(got, []string{"v1", "v2", "v3", "v4"}) {
+		t.Fatalf("tags with hints %v, want v1-v4", got)
+	}
 }

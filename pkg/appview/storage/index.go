@@ -247,7 +247,7 @@ func (s *Store) refreshOnMiss(ctx context.Context, owner registry.Owner, idx *re
 }
 
 // manifestsByDigest finds the repository's records of a digest (in a
-// truncated index, also through Options.ManifestHints), reloading
+// truncated index, also through Options.IndexHints), reloading
 // the index once when it misses (refreshOnMiss).
 func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*pdsread.ManifestRecord, error) {
 	idx, err := s.index(ctx, repo.Owner)
@@ -259,7 +259,7 @@ func (s *Store) manifestsByDigest(ctx context.Context, repo registry.Repo, d oci
 	}
 	// Past a truncated index's bound a new listing would not help (it
 	// stops at the same bound): the hints are asked first.
-	if idx.truncated && s.opts.ManifestHints != nil {
+	if idx.truncated && s.opts.IndexHints != nil {
 		if recs, err := s.manifestsBeyondIndex(ctx, repo, d); err != nil || len(recs) > 0 {
 			return recs, err
 		}

@@ -69,10 +69,10 @@ type Options struct {
 	// Successors turns a retired push hold into its successor (the
 	// index's captain records); nil: pushes go to the discovered hold.
 	Successors HoldSuccessors
-	// ManifestHints finds manifests of accounts whose repository index was
-	// truncated at its bound (beyondindex.go); nil: such a manifest is
-	// found only by its tag.
-	ManifestHints ManifestKeyHints
+	// IndexHints finds manifests and tags of accounts whose repository
+	// index was truncated at its bound (indexhints.go); nil: such a
+	// manifest is found only by its tag, and tag lists stop at the bound.
+	IndexHints IndexHints
 	// Indexer is told of the records this AppView writes and deletes, and
 	// of pushes (the UI index); nil: nothing is indexed here.
 	Indexer Indexer
@@ -163,7 +163,7 @@ type Store struct {
 	unlinkGen atomic.Int64                              // moved by this Store's unlinks and relinks
 	stats     *bytecache.Cache[blobKey, int64]
 	presigned *bytecache.Cache[blobKey, string]
-	// beyond are manifests found past a truncated index (beyondindex.go).
+	// beyond are manifests found past a truncated index (indexhints.go).
 	beyond    *bytecache.Cache[beyondKey, []*pdsread.ManifestRecord]
 	manifests *bytecache.Cache[manifestKey, cachedManifest]
 	indexes   *indexCache

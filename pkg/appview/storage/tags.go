@@ -44,6 +44,9 @@ func (s *Store) Tags(ctx context.Context, repo registry.Repo) ([]string, error) 
 		}
 	}
 	names := idx.tagNames(repo.Path())
+	if idx.truncated && s.opts.IndexHints != nil {
+		names = s.tagsBeyondIndex(ctx, repo, names)
+	}
 	if len(names) == 0 {
 		if !idx.hasManifests(repo.Path()) {
 			return nil, fmt.Errorf("tags of %s: %w", repo.Name, registry.ErrNameUnknown)

@@ -31,3 +31,21 @@ func TestManifestKeys(t *testing.T) {
 		}
 	})
 }
+
+// TagNames lists one repository's tags, most recently moved first.
+func TestTagNames(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		e := newEnv(t, engine)
+		e.put(t, tagRecord(t, alice, "web", "latest", tid(1), time.Minute))
+		e.put(t, tagRecord(t, alice, "web", "v1", tid(1), 2*time.Minute))
+		e.put(t, tagRecord(t, alice, "tool", "v1", tid(1), 3*time.Minute))
+		e.put(t, tagRecord(t, bob, "web", "v9", tid(1), 4*time.Minute))
+		names, err := e.store.TagNames(e.ctx, alice, "web", 10)
+		if err != nil || !slices.Equal(names, []string{"v1", "latest"}) {
+			t.Fatalf("tags %v, %v; want [v1 latest]", names, err)
+		}
+		if names, err = e.store.TagNames(e.ctx, alice, "web", 1); err != nil || !slices.Equal(names, []string{"v1"}) {
+			t.Fatalf("limit 1: %v, %v", names, err)
+		}
+	})
+}

@@ -6,6 +6,10 @@ import (
 	"fmt"
 )
 
+// The registry's repository index lists an account's records from its PDS
+// up to a bound; past it, these read what the UI index holds instead
+// (storage.IndexHints).
+
 // ManifestKeys returns the record keys of owner's indexed manifest records
 // of digest in repository, newest first, at most limit. The registry asks
 // it for a manifest its own listing of the account missed because the
@@ -24,4 +28,20 @@ func (s *Store) ManifestKeys(ctx context.Context, owner, repository, digest stri
 		return nil, fmt.Errorf("read manifest keys of %s in %s/%s: %w", truncate(digest), truncate(owner), truncate(repository), err)
 	}
 	return keys, nil
+}
+
+// TagNames returns the tags of owner's repository the index holds, most
+// recently moved first, at most limit.
+func (s *Store) TagNames(ctx context.Context, owner, repository string, limit int) ([]string, error) {
+	var names []string
+	err := eachRow(ctx, s.sql, func(r *sql.Rows) error {
+		var n string
+		err := r.Scan(&n)
+		names = append(names, n)
+		return err
+	}, `SELECT tag FROM tags WHERE did = ? AND repository = ? ORDER BY updated_at DESC LIMIT ?`, owner, repository, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read tags of %s/%s: %w", truncate(owner), truncate(repository), err)
+	}
+	return names, nil
 }
