@@ -43,6 +43,11 @@
 //     Options.Successors; pulls never ask it), and ForgetPushHold, which
 //     the web UI calls after it changed a user's default hold.
 //   - blobs.go: HEAD (stat) and GET (presigned redirect) with their caches.
+//   - holddown.go: a hold whose blob lookup timed out is asked last for a
+//     while.
+//   - indexhints.go: past a truncated repository index, manifests by
+//     digest and tag names from Options.IndexHints (the web UI's index),
+//     manifests read from the PDS and checked.
 //   - unlink.go: blob DELETE as a per-repository unlink (tombstones in the
 //     AppView database, Options.Tombstones, consulted before the caches),
 //     mounts, and the relink of an upload; the bytes stay in the hold.
