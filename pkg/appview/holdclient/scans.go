@@ -20,6 +20,7 @@ import (
 	"atcr.io/pkg/appview/registry"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/atproto/safehttp"
+	"atcr.io/pkg/atproto/schema"
 	"atcr.io/pkg/oci"
 )
 
@@ -92,18 +93,31 @@ func (c *Client) ScanRecord(ctx context.Context, h Hold, d oci.Digest) (*atcr.Ho
 	if err := json.Unmarshal(body, &out); err != nil || len(out.Value) == 0 {
 		return nil, fmt.Errorf("hold %s: %s: %w: not a record answer", h.DID, getRecordNSID, ErrInvalidRecord)
 	}
+	// The record is checked against its lexicon first: a record missing
+	// its counts or scanner (an empty {} from a broken hold) must not read
+	// as "no known vulnerabilities".
+	generic, err := atdata.UnmarshalJSON(out.Value)
+	if err == nil {
+		err = schema.ValidateRecord(atcr.HoldScanNSID, generic)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hold %s: scan record of %s: %w: %w", h.DID, d, ErrInvalidRecord, err)
+	}
 	var rec atcr.HoldScan
 	if err := json.Unmarshal(out.Value, &rec); err != nil {
 		return nil, fmt.Errorf("hold %s: scan record of %s: %w: %w", h.DID, d, ErrInvalidRecord, err)
 	}
-	if rec.LexiconTypeID != "" && rec.LexiconTypeID != atcr.HoldScanNSID {
-		return nil, fmt.Errorf("hold %s: scan record of %s: %w: $type %q", h.DID, d, ErrInvalidRecord, rec.LexiconTypeID)
-	}
-	if rec.Critical < 0 || rec.High < 0 || rec.Medium < 0 || rec.Low < 0 || rec.Total < 0 {
-		return nil, fmt.Errorf("hold %s: scan record of %s: %w: negative count", h.DID, d, ErrInvalidRecord)
+	for _, n := range []int64{rec.Critical, rec.High, rec.Medium, rec.Low, rec.Total} {
+		if n < 0 || n > maxScanCount {
+			return nil, fmt.Errorf("hold %s: scan record of %s: %w: count %d out of 0..%d", h.DID, d, ErrInvalidRecord, n, maxScanCount)
+		}
 	}
 	return &rec, nil
 }
+
+// maxScanCount bounds each count of a scan record, far above any real
+// scan, so their sum cannot overflow.
+const maxScanCount = 1 << 40
 
 // ScanStatus asks the hold whether manifest d is queued or being scanned.
 // A hold that does not know the method (an older hold) is ScanNone; a
@@ -199,7 +213,11 @@ func (c *Client) ScanReport(ctx context.Context, h Hold, blob *atdata.Blob, maxB
 		return nil, fmt.Errorf("hold %s: %w: %w", h.DID, ErrInvalidRecord, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
-	api := &atclient.APIClient{Client: c.reports, Host: h.Endpoint, Headers: http.Header{}}
+	// identity: the bound is on the bytes that arrive, so a report that
+	// compresses a thousandfold cannot make 16 KiB on the wire cost the
+	// parse of 16 MiB (a transport that asks for gzip itself also
+	// decompresses it unbounded by the wire).
+	api := &atclient.APIClient{Client: c.reports, Host: h.Endpoint, Headers: http.Header{"Accept-Encoding": {"identity"}}}
 	req := atclient.NewAPIRequest(http.MethodGet, getBlobNSID, nil)
 	req.QueryParams.Set("did", h.DID.String())
 	req.QueryParams.Set("cid", blob.Ref.String())
@@ -215,6 +233,11 @@ func (c *Client) ScanReport(ctx context.Context, h Hold, blob *atdata.Blob, maxB
 		defer cancel()
 		defer resp.Body.Close()
 		return nil, holdErr(h, getBlobNSID, decodeAPIError(resp))
+	}
+	if enc := resp.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
+		cancel()
+		resp.Body.Close()
+		return nil, fmt.Errorf("hold %s: %w: report sent with Content-Encoding %q although identity was asked", h.DID, ErrInvalidRecord, enc)
 	}
 	if resp.ContentLength > maxBytes {
 		cancel()
@@ -239,13 +262,15 @@ func (b *reportBody) Read(p []byte) (int, error) {
 		return n, err
 	case errors.Is(err, safehttp.ErrBodyTooLarge):
 		return n, fmt.Errorf("hold %s: %w: %w", b.hold.DID, ErrReportTooLarge, err)
-	case errors.Is(err, errCIDMismatch):
+	case errors.Is(err, ErrCIDMismatch):
 		return n, fmt.Errorf("hold %s: %w: %w", b.hold.DID, registry.ErrHoldUnavailable, err)
 	}
 	return n, fmt.Errorf("hold %s: %w: reading the report: %w", b.hold.DID, registry.ErrHoldUnavailable, err)
 }
 
-var errCIDMismatch = errors.New("report bytes do not match the record's CID")
+// ErrCIDMismatch (with registry.ErrHoldUnavailable): the report's bytes do
+// not hash to the CID its record names.
+var ErrCIDMismatch = errors.New("report bytes do not match the record's CID")
 
 // cidVerifier hashes what it reads and, at EOF, compares the sum with a
 // sha2-256 CID (raw or any other codec: the blob's bytes are what is
@@ -268,7 +293,7 @@ func (v *cidVerifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])
 	if err == io.EOF && !bytes.Equal(v.h.Sum(nil), v.want) {
-		return n, errCIDMismatch
+		return n, ErrCIDMismatch
 	}
 	return n, err
 }

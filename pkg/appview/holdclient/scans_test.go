@@ -1,6 +1,7 @@
 package holdclient_test
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +86,11 @@ func TestScanStatusAnswers(t *testing.T) {
 func TestScanRecordAnswers(t *testing.T) {
 	c := anonymousClient(t)
 	d := oci.FromBytes(oci.SHA256, []byte("m"))
-	ok := `{"uri":"at://x","value":{"$type":"io.atcr.hold.scan","critical":1,"high":0,"medium":0,"low":0,"total":1}}`
+	record := func(fields string) string {
+		return `{"uri":"at://x","value":{"$type":"io.atcr.hold.scan","manifest":"at://did:plc:alice/io.atcr.manifest/3kabc",` +
+			`"repository":"app","userDid":"did:plc:alice","scannerVersion":"grype","scannedAt":"2026-12-01T00:00:00.000Z"` + fields + `}}`
+	}
+	ok := record(`,"critical":1,"high":0,"medium":0,"low":0,"total":1`)
 	rec, err := c.ScanRecord(t.Context(), scanHold(t, "", ok, 200), d)
 	if err != nil || rec.Critical != 1 {
 		t.Fatalf("record: %+v, %v", rec, err)
@@ -95,6 +100,14 @@ func TestScanRecordAnswers(t *testing.T) {
 		`{"uri":"at://x","value":{"critical":"many"}}`,
 		`{"uri":"at://x"}`,
 		`{"uri":"at://x","value":{"total":1,"pad":"` + strings.Repeat("x", holdclient.MaxScanRecordBytes) + `"}}`,
+		// Not a scan: these must not read as "no known vulnerabilities".
+		`{"uri":"at://x","value":{}}`,
+		`{"uri":"at://x","value":null}`,
+		`{"uri":"at://x","value":{"$type":"io.atcr.hold.scan"}}`,
+		record(`,"critical":0,"high":0,"medium":0,"low":0`), // no total
+		strings.Replace(record(`,"critical":0,"high":0,"medium":0,"low":0,"total":0`), `"$type":"io.atcr.hold.scan",`, "", 1),
+		record(`,"critical":9223372036854775807,"high":9223372036854775807,"medium":9223372036854775807,"low":9223372036854775807,"total":0`),
+		record(`,"critical":-1,"high":0,"medium":0,"low":0,"total":0`),
 	} {
 		if _, err := c.ScanRecord(t.Context(), scanHold(t, "", bad, 200), d); !errors.Is(err, holdclient.ErrInvalidRecord) {
 			t.Errorf("%s: %v, want ErrInvalidRecord", bad[:min(len(bad), 60)], err)
@@ -150,5 +163,22 @@ func TestScanReportBounds(t *testing.T) {
 	}
 	if err := read(serve([]byte(`{"matches":[1]}`), false), &atdata.Blob{Ref: ref, Size: 15}, 1024); !errors.Is(err, registry.ErrHoldUnavailable) {
 		t.Errorf("bytes that do not hash to the CID: %v", err)
+	}
+
+	// A report is asked for uncompressed, and one sent compressed anyway
+	// is refused: the bound counts bytes on the wire, so 16 KiB of gzip
+	// cannot become 16 MiB of parsing.
+	var asked string
+	gzipped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.Header.Get("Accept-Encoding")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		_, _ = zw.Write(report)
+		_ = zw.Close()
+	}))
+	t.Cleanup(gzipped.Close)
+	err := read(holdclient.Hold{DID: "did:web:hold.test", Endpoint: gzipped.URL}, &atdata.Blob{Ref: ref, Size: int64(len(report))}, 1024)
+	if asked != "identity" || !errors.Is(err, holdclient.ErrInvalidRecord) {
+		t.Errorf("compressed report: asked with Accept-Encoding %q, got %v; want identity and ErrInvalidRecord", asked, err)
 	}
 }
