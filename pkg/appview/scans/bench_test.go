@@ -25,7 +25,7 @@ func BenchmarkParseReport(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		rep, err := ParseReport(bytes.NewReader(raw), 0)
+		rep, err := ParseReport(bytes.NewReader(raw), Limits{})
 		if err != nil || len(rep.Rows) != 5000 {
 			b.Fatalf("%d rows, %v", len(rep.Rows), err)
 		}

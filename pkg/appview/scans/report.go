@@ -1,6 +1,7 @@
 package scans
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -22,7 +24,22 @@ const (
 	maxVersionLen  = 128
 	maxFixLen      = 256
 	maxFixVersions = 5
+	// maxSkipDepth bounds the nesting of a member the parser skips:
+	// Grype's JSON nests a handful of levels, and the decoder keeps a stack
+	// entry per open bracket (16 MiB of "[" took 600 MB).
+	maxSkipDepth = 64
+	// rowOverhead is what a row costs besides its strings (Report.bytes).
+	rowOverhead = 7 * 16
 )
+
+// Limits bound one ParseReport.
+type Limits struct {
+	// MaxRows bounds the rows kept; DefaultMaxRows when ≤ 0.
+	MaxRows int
+	// MaxBytes bounds the memory of the rows kept (Report.bytes), so a
+	// parsed report always fits its cache; 0 means no bound.
+	MaxBytes int64
+}
 
 // Severity is a Grype severity, normalised.
 type Severity string
@@ -109,8 +126,8 @@ type grypeMatch struct {
 		ID       string `json:"id"`
 		Severity string `json:"severity"`
 		Fix      struct {
-			Versions []string `json:"versions"`
-			State    string   `json:"state"`
+			Versions fixVersions `json:"versions"`
+			State    string      `json:"state"`
 		} `json:"fix"`
 	} `json:"vulnerability"`
 	Artifact struct {
@@ -120,16 +137,44 @@ type grypeMatch struct {
 	} `json:"artifact"`
 }
 
+// fixVersions keeps the first maxFixVersions+1 strings of an array (one
+// more, to know the list goes on): a match may list millions.
+type fixVersions []string
+
+func (f *fixVersions) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return errors.New("fix versions: not an array")
+	}
+	for dec.More() {
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("fix versions: %w", err)
+		}
+		if len(*f) <= maxFixVersions {
+			*f = append(*f, v)
+		}
+	}
+	return nil
+}
+
 // errNotReport: the JSON is not a Grype report.
 var errNotReport = errors.New("not a Grype JSON report")
 
 // ParseReport reads a Grype JSON report (grype -o json) from r as a
 // stream: the top-level object's matches[] one match at a time, every
-// other member skipped token by token. It keeps at most maxRows rows
-// (DefaultMaxRows when ≤ 0); r must itself be bounded in bytes.
-func ParseReport(r io.Reader, maxRows int) (*Report, error) {
-	if maxRows <= 0 {
-		maxRows = DefaultMaxRows
+// other member skipped token by token. Rows past the limits are counted
+// (Dropped), not kept; r must itself be bounded in bytes.
+func ParseReport(r io.Reader, lim Limits) (*Report, error) {
+	if lim.MaxRows <= 0 {
+		lim.MaxRows = DefaultMaxRows
 	}
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
@@ -148,7 +193,7 @@ func ParseReport(r io.Reader, maxRows int) (*Report, error) {
 			}
 			continue
 		}
-		if err := rep.readMatches(dec, maxRows, seen); err != nil {
+		if err := rep.readMatches(dec, lim, seen); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +208,7 @@ func ParseReport(r io.Reader, maxRows int) (*Report, error) {
 }
 
 // readMatches reads the matches array (null is none).
-func (rep *Report) readMatches(dec *json.Decoder, maxRows int, seen map[Vuln]bool) error {
+func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("%w: %w", errNotReport, err)
@@ -174,8 +219,9 @@ func (rep *Report) readMatches(dec *json.Decoder, maxRows int, seen map[Vuln]boo
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("%w: matches is not an array", errNotReport)
 	}
+	full := false
 	for dec.More() {
-		if len(rep.Rows) >= maxRows {
+		if full || len(rep.Rows) >= lim.MaxRows {
 			// Counted, not kept, not even decoded into a struct.
 			if err := skipValue(dec); err != nil {
 				return err
@@ -191,10 +237,16 @@ func (rep *Report) readMatches(dec *json.Decoder, maxRows int, seen map[Vuln]boo
 		if v.ID == "" || seen[v] {
 			continue // Grype lists one finding once per matcher that found it
 		}
+		size := int64(len(v.ID)+len(v.Package)+len(v.Version)+len(v.Type)+len(v.FixedIn)+len(v.FixState)) + rowOverhead
+		if lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes {
+			full = true
+			rep.Dropped++
+			continue
+		}
 		seen[v] = true
 		rep.Rows = append(rep.Rows, v)
 		rep.Counts[v.Severity]++
-		rep.bytes += int64(len(v.ID)+len(v.Package)+len(v.Version)+len(v.Type)+len(v.FixedIn)+len(v.FixState)) + 7*16
+		rep.bytes += size
 	}
 	return expectDelim(dec, ']')
 }
@@ -222,11 +274,12 @@ func (m *grypeMatch) row() Vuln {
 	}
 }
 
-// clean keeps valid UTF-8 without control characters, cut to n bytes
-// (marked with "…"). The templates escape what is left.
+// clean keeps valid UTF-8 without control or format characters (bidi
+// overrides, zero-width characters: they reorder or hide what is shown),
+// cut to n bytes (marked with "…"). The templates escape what is left.
 func clean(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r
@@ -265,7 +318,9 @@ func skipValue(dec *json.Decoder) error {
 		if d, ok := tok.(json.Delim); ok {
 			switch d {
 			case '{', '[':
-				depth++
+				if depth++; depth > maxSkipDepth {
+					return fmt.Errorf("%w: nested deeper than %d", errNotReport, maxSkipDepth)
+				}
 			case '}', ']':
 				depth--
 			}

@@ -3,6 +3,7 @@ package scans
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,7 @@ func TestParseReport(t *testing.T) {
 		match("CVE-2024-2", "High", "b") + "," + match("CVE-2024-1", "Critical", "a") + "," +
 		match("CVE-2024-1", "Critical", "a") + "," + match("X-1", "weird", "c") +
 		`],"descriptor":{"name":"grype"}}`
-	rep, err := ParseReport(strings.NewReader(raw), 0)
+	rep, err := ParseReport(strings.NewReader(raw), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,15 +33,15 @@ func TestParseReport(t *testing.T) {
 		t.Errorf("counts %v, dropped %d", rep.Counts, rep.Dropped)
 	}
 
-	capped, err := ParseReport(strings.NewReader(raw), 2)
+	capped, err := ParseReport(strings.NewReader(raw), Limits{MaxRows: 2})
 	if err != nil || len(capped.Rows) != 2 || capped.Dropped != 2 {
 		t.Errorf("cap 2: %d rows, %d dropped, %v", len(capped.Rows), capped.Dropped, err)
 	}
-	if none, err := ParseReport(strings.NewReader(`{"matches":null}`), 0); err != nil || len(none.Rows) != 0 {
+	if none, err := ParseReport(strings.NewReader(`{"matches":null}`), Limits{}); err != nil || len(none.Rows) != 0 {
 		t.Errorf("null matches: %v", err)
 	}
 	for _, bad := range []string{``, `[]`, `{"matches":{}}`, `{"matches":[1]}`, `{"matches":[`, `{"matches":[]`, `nope`} {
-		if _, err := ParseReport(strings.NewReader(bad), 0); !errors.Is(err, errNotReport) {
+		if _, err := ParseReport(strings.NewReader(bad), Limits{}); !errors.Is(err, errNotReport) {
 			t.Errorf("ParseReport(%q) = %v, want errNotReport", bad, err)
 		}
 	}
@@ -77,5 +78,53 @@ func TestVulnLink(t *testing.T) {
 		if got := (Vuln{ID: id}).Link(); got != want {
 			t.Errorf("Link(%q) = %q, want %q", id, got, want)
 		}
+	}
+}
+
+// Hostile reports: deep nesting is refused before it costs memory (16 MiB
+// of "[" took 600 MB in the decoder's stack), millions of fix versions
+// are not kept, and the rows stop at the byte bound (counted as dropped)
+// so a parsed report always fits its cache.
+func TestParseReportBoundsHostileShapes(t *testing.T) {
+	deep := `{"source":` + strings.Repeat("[", 1<<20) + `}`
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	if _, err := ParseReport(strings.NewReader(deep), Limits{}); !errors.Is(err, errNotReport) {
+		t.Fatalf("deep nesting: %v, want errNotReport", err)
+	}
+	runtime.ReadMemStats(&ms)
+	if alloc := ms.TotalAlloc - before; alloc > 8<<20 {
+		t.Errorf("deep nesting allocated %d MiB before it was refused", alloc>>20)
+	}
+	if _, err := ParseReport(strings.NewReader(`{"a":`+strings.Repeat("[", 64)+strings.Repeat("]", 64)+`,"matches":[]}`), Limits{}); err != nil {
+		t.Errorf("nesting at the bound: %v", err)
+	}
+
+	fixes := `{"matches":[{"vulnerability":{"id":"CVE-2024-0001","severity":"High","fix":{"versions":[` +
+		strings.TrimSuffix(strings.Repeat(`"1",`, 100_000), ",") + `]}},"artifact":{"name":"p","version":"1"}}]}`
+	rep, err := ParseReport(strings.NewReader(fixes), Limits{})
+	if err != nil || len(rep.Rows) != 1 || rep.Rows[0].FixedIn != "1, 1, 1, 1, 1, …" {
+		t.Fatalf("many fix versions: %+v, %v", rep, err)
+	}
+
+	var b strings.Builder
+	b.WriteString(`{"matches":[`)
+	for i := range 100 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"vulnerability":{"id":"CVE-2024-%04d","severity":"Low"},"artifact":{"name":"%s","version":"1"}}`, i, strings.Repeat("p", 200))
+	}
+	b.WriteString(`]}`)
+	rep, err = ParseReport(strings.NewReader(b.String()), Limits{MaxBytes: 10 * (200 + 13 + 1 + rowOverhead)})
+	if err != nil || len(rep.Rows) != 10 || rep.Dropped != 90 || rep.bytes > 10*(200+13+1+rowOverhead) {
+		t.Fatalf("byte bound: %d rows, %d dropped, %d bytes, %v", len(rep.Rows), rep.Dropped, rep.bytes, err)
+	}
+}
+
+func TestCleanDropsFormatCharacters(t *testing.T) {
+	if got := clean("\u202eCVE-2024-1111\u202d\u200b", 64); got != "CVE-2024-1111" {
+		t.Errorf("clean = %q, want the bidi overrides and zero-width space gone", got)
 	}
 }

@@ -88,8 +88,10 @@ type Service struct {
 	statuses  *bytecache.Cache[scanKey, holdclient.ScanStatus]
 	down      *bytecache.Cache[syntax.DID, string]
 	reports   *bytecache.Cache[reportKey, *Report]
-	flight    singleflight.Group
-	log       *slog.Logger
+	// failedReports keeps why a report could not be shown (report).
+	failedReports *bytecache.Cache[reportKey, error]
+	flight        singleflight.Group
+	log           *slog.Logger
 }
 
 // scanKey names one manifest's scan on one hold.
@@ -157,6 +159,9 @@ func New(opts Options) (*Service, error) {
 		reports: bytecache.NewImmutable(opts.CacheBytes, func(k reportKey, r *Report) int64 {
 			return int64(len(k.hold)+len(k.cid)) + r.bytes
 		}),
+		failedReports: bytecache.NewTTL(max(opts.CacheBytes/64, minSideCache), opts.RecordTTL, opts.Now, func(k reportKey, err error) int64 {
+			return int64(len(k.hold)+len(k.cid)) + 256 // the error's text, roughly
+		}),
 		log: opts.Logger,
 	}, nil
 }
@@ -186,7 +191,7 @@ func (s *Service) Badge(ctx context.Context, name oci.Repository, d oci.Digest) 
 		b.State, b.Reason = StateUnavailable, "the manifest record names no hold"
 		return b, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, callTimeout, errHoldSlow)
 	defer cancel()
 	_ = s.fill(ctx, b, loc.Hold)
 	return b, nil
@@ -235,12 +240,23 @@ func (s *Service) fill(ctx context.Context, b *Badge, did syntax.DID) *atcr.Hold
 	return nil
 }
 
-// holdDown marks a failed hold for DownTTL and says so on the badge.
+// holdDown marks a failed hold for DownTTL and says so on the badge. A
+// call cut short because the visitor went away says nothing of the hold:
+// the hold is not marked (it is shared: one visitor's leaving must not
+// blank every badge of the hold for everyone).
 func (s *Service) holdDown(ctx context.Context, b *Badge, did syntax.DID, why string, err error) {
+	b.State, b.Reason = StateUnavailable, why
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), errHoldSlow) {
+		s.log.DebugContext(ctx, "scans: visitor left during a hold call", "hold", did, "err", err)
+		return
+	}
 	s.log.WarnContext(ctx, "scans: hold unavailable", "hold", did, "err", err)
 	s.down.Set(did, why)
-	b.State, b.Reason = StateUnavailable, why
 }
+
+// errHoldSlow is the cause of a badge's or modal's context that ran out
+// of callTimeout: the hold was too slow, unlike a visitor who left.
+var errHoldSlow = errors.New("the hold did not answer within the call timeout")
 
 // fromRecord reads the badge off a scan record.
 func fromRecord(b *Badge, rec *atcr.HoldScan) {
@@ -310,7 +326,7 @@ func (s *Service) Details(ctx context.Context, name oci.Repository, d oci.Digest
 		b.State, b.Reason = StateUnavailable, "the manifest record names no hold"
 		return out, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, callTimeout, errHoldSlow)
 	defer cancel()
 	rec := s.fill(ctx, b, loc.Hold)
 	if rec == nil || (b.State != StateVulnerable && b.State != StateClean) || !b.HasReport {
@@ -356,28 +372,31 @@ func (s *Service) page(out *Details, rep *Report, q Query) {
 }
 
 // report reads and parses a record's report, once for concurrent modals,
-// kept by CID (reports are immutable).
+// kept by CID (reports are immutable). The read runs detached from the
+// visitor who started it (bounded by callTimeout), so the others waiting
+// on it do not fail when that one leaves. A failure is kept too: one that
+// is the report's own (not a report, too large, not its CID's bytes) for
+// RecordTTL, any other for DownTTL, so a hostile report is not fetched and
+// parsed again on every view.
 func (s *Service) report(ctx context.Context, did syntax.DID, rec *atcr.HoldScan) (*Report, error) {
 	key := reportKey{did, rec.VulnReportBlob.Ref.String()}
 	if r, ok := s.reports.Get(key); ok {
 		return r, nil
 	}
+	if err, ok := s.failedReports.Get(key); ok {
+		return nil, err
+	}
 	v, err, _ := s.flight.Do(string(key.hold)+" "+key.cid, func() (any, error) {
-		h, err := s.holds.Hold(ctx, did, "")
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+		defer cancel()
+		rep, err := s.readReport(ctx, did, rec)
 		if err != nil {
-			return nil, err
-		}
-		body, err := s.holds.ScanReport(ctx, h, rec.VulnReportBlob, s.opts.MaxReportBytes)
-		if err != nil {
-			return nil, err
-		}
-		defer body.Close()
-		rep, err := ParseReport(body, s.opts.MaxRows)
-		if err != nil {
-			return nil, err
-		}
-		// Read to the end, so the bytes are checked against their CID.
-		if _, err := io.Copy(io.Discard, body); err != nil {
+			ttl := s.opts.DownTTL
+			if errors.Is(err, errNotReport) || errors.Is(err, holdclient.ErrReportTooLarge) ||
+				errors.Is(err, holdclient.ErrInvalidRecord) || errors.Is(err, holdclient.ErrCIDMismatch) {
+				ttl = s.opts.RecordTTL
+			}
+			s.failedReports.SetFor(key, err, ttl)
 			return nil, err
 		}
 		s.reports.Add(key, rep)
@@ -388,3 +407,37 @@ func (s *Service) report(ctx context.Context, did syntax.DID, rec *atcr.HoldScan
 	}
 	return v.(*Report), nil
 }
+
+// readReport fetches and parses a report, its rows bounded so that the
+// parsed report fits the cache's share of one entry.
+func (s *Service) readReport(ctx context.Context, did syntax.DID, rec *atcr.HoldScan) (*Report, error) {
+	h, err := s.holds.Hold(ctx, did, "")
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.holds.ScanReport(ctx, h, rec.VulnReportBlob, s.opts.MaxReportBytes)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	rep, err := ParseReport(body, Limits{MaxRows: s.opts.MaxRows, MaxBytes: s.reportBytes()})
+	if err != nil {
+		return nil, err
+	}
+	// Read to the end, so the bytes are checked against their CID.
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// reportBytes is the most a parsed report's rows may take: the cache
+// keeps no entry over an eighth of its bound (bytecache), and a report it
+// cannot keep would be fetched and parsed again on every view.
+func (s *Service) reportBytes() int64 {
+	return max(s.opts.CacheBytes/8-reportKeyBytes, rowOverhead)
+}
+
+// reportKeyBytes is what a report's key may take in the cache (a hold DID
+// and a CID).
+const reportKeyBytes = 4 << 10

@@ -619,3 +619,49 @@ func TestRepoPageLoadsBadges(t *testing.T) {
 		t.Errorf("manifest details without a badge:\n%s", man.body)
 	}
 }
+
+// A visitor who leaves while the hold is being asked says nothing of the
+// hold: the hold is not marked down (it is shared — before, one visitor
+// hanging up blanked every badge on the hold for everyone for 15 s).
+func TestScanBadgeVisitorLeavingLeavesTheHoldUp(t *testing.T) {
+	se := newScanEnv(t, nil)
+	d := se.image(t, "app")
+	e := se.image(t, "app")
+	se.env.Hold.SetHanging(true)
+	q := url.Values{"owner": {"alice.test"}, "repo": {"app"}, "digest": {d.String()}}
+	impatient := &http.Client{Timeout: 200 * time.Millisecond}
+	if resp, err := impatient.Get(se.srv.URL + scanResultPath + "?" + q.Encode()); err == nil {
+		resp.Body.Close()
+		t.Fatal("the badge answered although the hold hangs")
+	}
+	time.Sleep(200 * time.Millisecond) // the server sees the visitor gone and gives up
+	se.env.Hold.SetHanging(false)
+	if r := se.badge("app", e); badgeState(t, r) != "not-scanned" {
+		t.Fatalf("after a visitor left mid-call, another badge of the hold:\n%s", r.body)
+	}
+}
+
+// A report that cannot be shown is not fetched again on every view: its
+// failure is kept (the report's own for RecordTTL).
+func TestVulnDetailsFailedReportIsNotFetchedAgain(t *testing.T) {
+	se := newScanEnv(t, nil)
+	junk := se.image(t, "app")
+	se.env.Hold.PutScan(t, junk, scanRecord("", "", 1, 0, 0, 0, 1), []byte(`{"matches": "nope"}`))
+	if r := se.details("app", junk); !strings.Contains(r.body, `data-state="invalid"`) {
+		t.Fatalf("junk report:\n%s", r.body)
+	}
+	fetches := se.env.Hold.Calls("com.atproto.sync.getBlob")
+	for range 3 {
+		if r := se.details("app", junk); !strings.Contains(r.body, `data-state="invalid"`) {
+			t.Fatalf("junk report again:\n%s", r.body)
+		}
+	}
+	if now := se.env.Hold.Calls("com.atproto.sync.getBlob"); now != fetches {
+		t.Fatalf("the failed report was fetched %d more times", now-fetches)
+	}
+	se.clock.Advance(scans.DefaultRecordTTL + time.Second)
+	se.details("app", junk)
+	if now := se.env.Hold.Calls("com.atproto.sync.getBlob"); now != fetches+1 {
+		t.Fatalf("after RecordTTL the report was fetched %d more times, want 1", now-fetches)
+	}
+}
