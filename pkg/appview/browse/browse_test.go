@@ -2,6 +2,10 @@ package browse_test
 
 import (
 	"errors"
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -337,5 +341,30 @@ func TestListingCacheEviction(t *testing.T) {
 	}
 	if got := calls() - base; got != 6 {
 		t.Fatalf("%d listRecords calls, want 6: alice once, bob, then alice again after eviction", got)
+	}
+}
+
+// An owner whose PDS answers the listing with 404 (it holds no such
+// repository) is not found, not a failure: the pages and the scan
+// endpoints say 404 instead of 500 with an ERROR line per request.
+func TestListingNotFoundIsNotFound(t *testing.T) {
+	e := newTestEnv(t)
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"NotFound","message":"no such method or repository"}`))
+	}))
+	t.Cleanup(empty.Close)
+	const did = syntax.DID("did:plc:nothinghere2222222222222")
+	e.Dir.Insert(identity.Identity{DID: did, Handle: "nothing.test", AlsoKnownAs: []string{"at://nothing.test"},
+		Services: map[string]identity.ServiceEndpoint{"atproto_pds": {Type: "AtprotoPersonalDataServer", URL: empty.URL}}})
+	d := oci.FromBytes(oci.SHA256, []byte("m"))
+	for what, err := range map[string]error{
+		"tags":   second(e.svc.Tags(t.Context(), repoName(t, "nothing.test/app"))),
+		"locate": second(e.svc.Locate(t.Context(), repoName(t, "nothing.test/app"), d)),
+	} {
+		if !errors.Is(err, browse.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", what, err)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package browse
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -86,6 +88,11 @@ func (s *Service) load(ctx context.Context, owner Owner) (*listing, error) {
 		// PDS call is bounded by the reader's timeout.
 		ctx := context.WithoutCancel(ctx)
 		found, err := s.pds.ListRepository(ctx, owner, pdsread.Limits{MaxRecords: s.opts.MaxRecords, MaxBytes: s.opts.MaxListingBytes}, s.log)
+		if errors.Is(err, pdsread.ErrRecordNotFound) {
+			// A listing answered "not found": the PDS holds no such
+			// repository, so the account has nothing to show here.
+			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
 		if err != nil {
 			return nil, pageErr(err)
 		}
