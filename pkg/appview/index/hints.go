@@ -13,7 +13,7 @@ import (
 // ManifestKeys returns the record keys of owner's indexed manifest records
 // of digest in repository, newest first, at most limit. The registry asks
 // it for a manifest its own listing of the account missed because the
-// listing stopped at its bound (storage.ManifestKeyHints); it reads each
+// listing stopped at its bound (storage.IndexHints); it reads each
 // record from the PDS before trusting it.
 func (s *Store) ManifestKeys(ctx context.Context, owner, repository, digest string, limit int) ([]string, error) {
 	var keys []string

@@ -267,4 +267,14 @@ func TestManifestsPastATruncatedIndexPullByDigest(t *testing.T) {
 	if got := tags(other); !slices.Equal(got, []string{"v1", "v2", "v3", "v4"}) {
 		t.Fatalf("tags with hints %v, want v1-v4", got)
 	}
+
+	// Deleting a manifest past the bound finds it the same way; it is gone.
+	for _, dg := range digests {
+		expectStatus(t, other.call(t, env.alice, http.MethodDelete, "/v2/alice.test/app/manifests/"+dg.String(), nil, nil), http.StatusAccepted)
+		resp := get(other, "alice.test/app", dg)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("GET after DELETE: %d", resp.StatusCode)
+		}
+	}
 }

@@ -45,7 +45,7 @@ type beyondKey struct {
 }
 
 // manifestsBeyondIndex finds the repository's records of d that a
-// truncated repository index lacks, through Options.ManifestHints. Found
+// truncated repository index lacks, through Options.IndexHints. Found
 // records are reused for TagTTL; a miss is asked again each time (the
 // hints grow as Jetstream delivers). A failure of the hints is a miss.
 func (s *Store) manifestsBeyondIndex(ctx context.Context, repo registry.Repo, d oci.Digest) ([]*pdsread.ManifestRecord, error) {

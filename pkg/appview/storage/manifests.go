@@ -96,9 +96,17 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 		return err
 	}
 	recs := idx.byDigest(repo.Path(), ref.Digest())
+	beyond := beyondKey{did: repo.Owner.DID, repo: repo.Path(), digest: ref.Digest()}
+	if len(recs) == 0 && idx.truncated && s.opts.IndexHints != nil {
+		s.beyond.Remove(beyond) // read afresh: it is about to be deleted
+		if recs, err = s.manifestsBeyondIndex(ctx, repo, ref.Digest()); err != nil {
+			return err
+		}
+	}
 	if len(recs) == 0 {
 		return fmt.Errorf("delete %s in %s: %w", ref, repo.Name, registry.ErrManifestUnknown)
 	}
+	defer s.beyond.Remove(beyond)
 	client, err := s.userClient(ctx, repo.Owner.DID)
 	if err != nil {
 		return err
