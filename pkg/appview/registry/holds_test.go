@@ -21,6 +21,25 @@ import (
 	"atcr.io/pkg/oci"
 )
 
+// pushThenMoveHold pushes alice.test/app:v1 (a config and a layer) to the
+// env's hold, then moves alice's default hold to a new hold, which it
+// returns with the layer and the config.
+func (env *testEnv) pushThenMoveHold(t *testing.T) (*storagetest.Hold, []byte, []byte) {
+	t.Helper()
+	const newHold = syntax.DID("did:web:hold-new.test")
+	hold := env.AddHold(t, newHold, storagetest.MockS3(t))
+	layer, cfg := randomBytes(700), []byte(`{"os":"linux"}`)
+	for _, b := range [][]byte{cfg, layer} {
+		env.pushBlob(t, env.alice, "alice.test/app", b)
+	}
+	expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", imageManifest(t, [][]byte{cfg, layer}, nil),
+		map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}), http.StatusCreated)
+	env.PDS.PutRecord(t, env.alice.DID, atcr.SailorProfileNSID, "self", atcr.SailorProfile{
+		DefaultHold: newHold.String(), CreatedAt: "2026-03-01T12:00:00.000Z", UpdatedAt: "2026-03-01T12:00:00.000Z",
+	})
+	return hold, layer, cfg
+}
+
 // TestPullsFollowTheManifestsHold: after a user moves their default hold,
 // pulls of what they pushed before still go to the old hold (the manifest
 // record's holdDid), while a pusher's HEAD asks only the new push hold,
@@ -28,20 +47,7 @@ import (
 func TestPullsFollowTheManifestsHold(t *testing.T) {
 	// A HoldTTL of 1ns: the profile change below is seen at once.
 	env := newTestEnv(t, storagetest.EnvOptions{Store: func(o *storage.Options) { o.HoldTTL = 1 }})
-	const newHold = syntax.DID("did:web:hold-new.test")
-	hold2 := env.AddHold(t, newHold, storagetest.MockS3(t))
-
-	layer := randomBytes(700)
-	cfg := []byte(`{"os":"linux"}`)
-	for _, b := range [][]byte{cfg, layer} {
-		env.pushBlob(t, env.alice, "alice.test/app", b)
-	}
-	expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", imageManifest(t, [][]byte{cfg, layer}, nil),
-		map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}), http.StatusCreated)
-
-	env.PDS.PutRecord(t, env.alice.DID, atcr.SailorProfileNSID, "self", atcr.SailorProfile{
-		DefaultHold: newHold.String(), CreatedAt: "2026-03-01T12:00:00.000Z", UpdatedAt: "2026-03-01T12:00:00.000Z",
-	})
+	hold2, layer, _ := env.pushThenMoveHold(t)
 	d := digestOf(layer)
 	if got := env.fetchBlob(t, "alice.test/app", d); string(got) != string(layer) {
 		t.Fatal("pull from the manifest's hold returned other bytes")
@@ -136,17 +142,7 @@ func TestAHangingHoldIsAskedLastForAWhile(t *testing.T) {
 		o.HoldCallTimeout = timeout
 		o.Now = clk.Now
 	}})
-	const newHold = syntax.DID("did:web:hold-new.test")
-	env.AddHold(t, newHold, storagetest.MockS3(t))
-	layer, cfg := randomBytes(700), []byte(`{"os":"linux"}`)
-	for _, b := range [][]byte{cfg, layer} {
-		env.pushBlob(t, env.alice, "alice.test/app", b)
-	}
-	expectStatus(t, env.call(t, env.alice, http.MethodPut, "/v2/alice.test/app/manifests/v1", imageManifest(t, [][]byte{cfg, layer}, nil),
-		map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}), http.StatusCreated)
-	env.PDS.PutRecord(t, env.alice.DID, atcr.SailorProfileNSID, "self", atcr.SailorProfile{
-		DefaultHold: newHold.String(), CreatedAt: "2026-03-01T12:00:00.000Z", UpdatedAt: "2026-03-01T12:00:00.000Z",
-	})
+	_, layer, cfg := env.pushThenMoveHold(t)
 	clk.Advance(2 * time.Second)
 	d := env.pushBlob(t, env.alice, "alice.test/app", layer) // now on both holds
 	onlyOld := digestOf(cfg)                                 // only on the old hold

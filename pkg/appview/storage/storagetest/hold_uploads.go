@@ -66,12 +66,8 @@ func (h *Hold) partURL(w http.ResponseWriter, r *http.Request, caller syntax.DID
 	h.mu.Lock()
 	noPresign, delay := h.noPresign, h.partDelay
 	h.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !wait(r, delay) {
+		return
 	}
 	out := atcr.HoldGetPartUploadURL_Output{Method: http.MethodPut, Headers: map[string]any{}, ExpiresAt: datetime(time.Now().Add(presignTTL))}
 	if noPresign || in.Size == nil {
@@ -148,12 +144,8 @@ func (h *Hold) complete(w http.ResponseWriter, r *http.Request, caller syntax.DI
 	h.mu.Lock()
 	delay := h.completeDelay
 	h.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !wait(r, delay) {
+		return
 	}
 	ctx := r.Context()
 	end := func() {
@@ -242,4 +234,18 @@ func (h *Hold) abort(w http.ResponseWriter, r *http.Request, caller syntax.DID) 
 	}
 	_ = h.S3.Delete(r.Context(), u.key)
 	_ = xrpc.WriteJSON(w, http.StatusOK, atcr.HoldAbortUpload_Output{})
+}
+
+// wait holds a request back for d (a slow hold); false when its caller
+// went away first, as the real hold then gives up.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
