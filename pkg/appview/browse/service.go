@@ -328,6 +328,9 @@ func (s *Service) Locate(ctx context.Context, name oci.Repository, d oci.Digest)
 	}
 	if loc.Kind == KindIndex {
 		for _, c := range e.Value.Manifests {
+			if len(loc.Platforms) == MaxPlatforms {
+				break
+			}
 			cd, err := oci.ParseDigest(c.Digest)
 			if err != nil || isAttestation(c) || l.byDigest(name.Path(), cd) == nil {
 				continue

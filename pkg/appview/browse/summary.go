@@ -28,6 +28,11 @@ var ociImageAnnotations = []string{
 
 const ociImagePrefix = "org.opencontainers.image."
 
+// MaxPlatforms bounds the platforms a row or a badge lists of one index
+// (real multi-arch images have a handful; the record is its owner's to
+// make as long as they like).
+const MaxPlatforms = 64
+
 // summary describes one manifest record for a row.
 func (l *listing) summary(e *pdsread.ManifestRecord) Summary {
 	s := Summary{Digest: e.Digest, MediaType: e.Value.MediaType, CreatedAt: e.Created, ArtifactType: artifactType(&e.Value)}
@@ -38,7 +43,7 @@ func (l *listing) summary(e *pdsread.ManifestRecord) Summary {
 			if isAttestation(c) {
 				continue
 			}
-			if p := platform(c.Platform); p != "" && !slices.Contains(s.Platforms, p) {
+			if p := platform(c.Platform); p != "" && len(s.Platforms) < MaxPlatforms && !slices.Contains(s.Platforms, p) {
 				s.Platforms = append(s.Platforms, p)
 			}
 			if d, err := oci.ParseDigest(c.Digest); err == nil {

@@ -257,3 +257,36 @@ func TestRepositoryPageShowsTheNewestTags(t *testing.T) {
 		}
 	})
 }
+
+// A tag of an index lists at most MaxTagPlatforms of its entries, and the
+// page reads the platforms of the shown tags' manifests only.
+func TestRepositoryPageBoundsPlatforms(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, engine db.Engine) {
+		e := newEnv(t, engine)
+		children := make([]int, MaxTagPlatforms+36)
+		for i := range children {
+			children[i] = 1000 + i
+		}
+		e.put(t,
+			rec(t, alice, tid(1), indexManifest("app", 1, time.Hour, children...)),
+			tagRecord(t, alice, "app", "wide", tid(1), time.Minute),
+			rec(t, alice, tid(2), indexManifest("app", 2, time.Hour, 3, 4)),
+			tagRecord(t, alice, "app", "two", tid(2), 2*time.Minute),
+			rec(t, alice, tid(3), indexManifest("app", 5, time.Hour, 6, 7, 8)), // untagged
+		)
+		page, err := e.store.RepositoryPage(e.ctx, alice, "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, tg := range page.Tags {
+			got[tg.Tag] = len(tg.Platforms)
+		}
+		if got["wide"] != MaxTagPlatforms || got["two"] != 2 || len(got) != 2 {
+			t.Fatalf("platforms per tag %v, want wide %d and two 2", got, MaxTagPlatforms)
+		}
+		if p := page.Tags[0].Platforms; page.Tags[0].Tag != "two" || p[0].Architecture != "amd64" || p[1].Architecture != "arm64" {
+			t.Fatalf("platforms out of order: %+v", page.Tags[0])
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -113,6 +114,10 @@ func (s *Store) RepositoryPage(ctx context.Context, owner, repository string) (R
 // (the registry's tags/list pages through all of them).
 const MaxPageTags = 100
 
+// MaxTagPlatforms bounds the entries of an index a repository page lists
+// for a tag (real multi-arch images have a handful).
+const MaxTagPlatforms = 64
+
 func readAnnotations(ctx context.Context, tx *sql.Tx, owner, repository string, into map[string]string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT key, value FROM repository_annotations WHERE did = ? AND repository = ?`, owner, repository)
 	if err != nil {
@@ -130,9 +135,7 @@ func readAnnotations(ctx context.Context, tx *sql.Tx, owner, repository string, 
 }
 
 // readTagSummaries reads the tags with their manifests, then the platforms
-// of every index manifest of the repository in one more query (CROSS JOIN
-// keeps SQLite from starting at manifest_references, which is keyed by
-// owner only).
+// of those that are indexes in one more query (by manifest_references' key).
 func (s *Store) readTagSummaries(ctx context.Context, tx *sql.Tx, owner, repository string) ([]TagSummary, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT t.tag, t.digest, coalesce(m.rkey, ''), coalesce(m.media_type, ''),
 			coalesce(m.artifact_type, ''), coalesce(m.hold_did, ''), coalesce(m.size, 0), t.created_at, t.updated_at
@@ -168,10 +171,18 @@ func (s *Store) readTagSummaries(ctx context.Context, tx *sql.Tx, owner, reposit
 	if len(byManifest) == 0 {
 		return tags, nil
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT c.manifest_rkey, c.os, c.architecture, c.variant, c.os_version, c.digest, c.media_type, c.size
-		FROM manifests m `+s.orderedJoin()+` manifest_references c ON c.did = m.did AND c.manifest_rkey = m.rkey
-		WHERE m.did = ? AND m.repository = ?
-		ORDER BY c.manifest_rkey, c.position`, owner, repository)
+	// Only the shown tags' manifests, and at most MaxTagPlatforms of each:
+	// a repository's other indexes, or one index of thousands of entries
+	// (records are the owner's to make), cost nothing here.
+	args := []any{owner}
+	for rkey := range byManifest {
+		args = append(args, rkey)
+	}
+	args = append(args, MaxTagPlatforms)
+	rows, err = tx.QueryContext(ctx, `SELECT manifest_rkey, os, architecture, variant, os_version, digest, media_type, size
+		FROM manifest_references
+		WHERE did = ? AND manifest_rkey IN (?`+strings.Repeat(", ?", len(byManifest)-1)+`) AND position < ?
+		ORDER BY manifest_rkey, position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read platforms of %s: %w", truncate(repository), err)
 	}
