@@ -236,3 +236,60 @@ func TestClientLeavingDuringCompletionKeepsTheBlob(t *testing.T) {
 		t.Fatal("the completed blob pulls back other bytes")
 	}
 }
+
+// TestClientLeavingWhileThePutWaitsKeepsTheBlob: the final PUT finds its
+// session busy (here a PATCH whose body is still arriving) and its client
+// leaves while it waits. The completion still runs once the session is
+// free, so the blob is stored (before, the wait ended with the request and
+// the completion never ran; probe-recheck2 N5 met it after a monolithic PUT).
+func TestClientLeavingWhileThePutWaitsKeepsTheBlob(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	data := randomBytes(105)
+	d := digestOf(data)
+	loc := env.startSession(t, env.alice, "alice.test/app")
+	resp := env.call(t, env.alice, http.MethodPatch, loc, data[:5], chunk(0, 5))
+	expectStatus(t, resp, http.StatusAccepted)
+	loc = resp.Header.Get("Location")
+
+	dial := func() net.Conn {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(env.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	patch := dial()
+	defer patch.Close()
+	if _, err := fmt.Fprintf(patch, "PATCH %s HTTP/1.1\r\nHost: registry\r\nAuthorization: Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n%s",
+		loc, tokenFor(env.alice), data[5:10]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the PATCH holds the session
+
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	put := dial()
+	if _, err := fmt.Fprintf(put, "PUT %s%sdigest=%s HTTP/1.1\r\nHost: registry\r\nAuthorization: Bearer %s\r\nContent-Length: 0\r\n\r\n",
+		loc, sep, d, tokenFor(env.alice)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the PUT waits for the session
+	put.Close()
+	time.Sleep(100 * time.Millisecond) // and its client is gone
+
+	if _, err := patch.Write(data[10:]); err != nil { // the PATCH ends, the session is free
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !env.Hold.HasBlob(t, d) {
+		if time.Now().After(deadline) {
+			t.Fatal("the blob never reached the hold: the PUT's wait ended with its client")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := env.fetchBlob(t, "alice.test/app", d); !bytes.Equal(got, data) {
+		t.Fatal("the completed blob pulls back other bytes")
+	}
+}
