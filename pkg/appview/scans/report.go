@@ -3,6 +3,7 @@ package scans
 import (
 	"bytes"
 	"cmp"
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -207,7 +208,10 @@ func ParseReport(r io.Reader, lim Limits) (*Report, error) {
 	return rep, nil
 }
 
-// readMatches reads the matches array (null is none).
+// readMatches reads the matches array (null is none). Past the row or
+// byte bound the least severe rows give way: a row more severe than the
+// least severe one kept takes its place, so the rows shown are the most
+// severe, whatever order the report lists them in.
 func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool) error {
 	tok, err := dec.Token()
 	if err != nil {
@@ -219,16 +223,8 @@ func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("%w: matches is not an array", errNotReport)
 	}
-	full := false
+	kept := &byLeastSevere{}
 	for dec.More() {
-		if full || len(rep.Rows) >= lim.MaxRows {
-			// Counted, not kept, not even decoded into a struct.
-			if err := skipValue(dec); err != nil {
-				return err
-			}
-			rep.Dropped++
-			continue
-		}
 		var m grypeMatch
 		if err := dec.Decode(&m); err != nil {
 			return fmt.Errorf("%w: a match: %w", errNotReport, err)
@@ -237,18 +233,48 @@ func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool
 		if v.ID == "" || seen[v] {
 			continue // Grype lists one finding once per matcher that found it
 		}
-		size := int64(len(v.ID)+len(v.Package)+len(v.Version)+len(v.Type)+len(v.FixedIn)+len(v.FixState)) + rowOverhead
-		if lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes {
-			full = true
+		size := rowBytes(v)
+		for len(*kept) > 0 && (len(*kept) >= lim.MaxRows || (lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes)) {
+			least := (*kept)[0]
+			if least.Severity.rank() <= v.Severity.rank() {
+				break // v is no more severe than anything kept
+			}
+			heap.Pop(kept)
+			delete(seen, least) // seen holds the kept rows only, so it stays bounded
+			rep.bytes -= rowBytes(least)
+			rep.Counts[least.Severity]--
+			rep.Dropped++
+		}
+		if len(*kept) >= lim.MaxRows || (lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes) {
 			rep.Dropped++
 			continue
 		}
+		heap.Push(kept, v)
 		seen[v] = true
-		rep.Rows = append(rep.Rows, v)
 		rep.Counts[v.Severity]++
 		rep.bytes += size
 	}
+	rep.Rows = *kept
 	return expectDelim(dec, ']')
+}
+
+// rowBytes is what a row takes in memory (Report.bytes).
+func rowBytes(v Vuln) int64 {
+	return int64(len(v.ID)+len(v.Package)+len(v.Version)+len(v.Type)+len(v.FixedIn)+len(v.FixState)) + rowOverhead
+}
+
+// byLeastSevere is a heap of rows with the least severe on top.
+type byLeastSevere []Vuln
+
+func (h byLeastSevere) Len() int           { return len(h) }
+func (h byLeastSevere) Less(i, j int) bool { return h[i].Severity.rank() > h[j].Severity.rank() }
+func (h byLeastSevere) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *byLeastSevere) Push(x any)        { *h = append(*h, x.(Vuln)) }
+func (h *byLeastSevere) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
 }
 
 // row turns a match into a row, every string cut and cleaned.

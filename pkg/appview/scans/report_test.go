@@ -34,8 +34,8 @@ func TestParseReport(t *testing.T) {
 	}
 
 	capped, err := ParseReport(strings.NewReader(raw), Limits{MaxRows: 2})
-	if err != nil || len(capped.Rows) != 2 || capped.Dropped != 2 {
-		t.Errorf("cap 2: %d rows, %d dropped, %v", len(capped.Rows), capped.Dropped, err)
+	if err != nil || len(capped.Rows) != 2 || capped.Dropped != 1 || capped.Rows[0].ID != "CVE-2024-1" || capped.Rows[1].ID != "CVE-2024-2" {
+		t.Errorf("cap 2: %+v, %d dropped, %v; want the critical and the high kept, the unknown dropped", capped.Rows, capped.Dropped, err)
 	}
 	if none, err := ParseReport(strings.NewReader(`{"matches":null}`), Limits{}); err != nil || len(none.Rows) != 0 {
 		t.Errorf("null matches: %v", err)
@@ -126,5 +126,33 @@ func TestParseReportBoundsHostileShapes(t *testing.T) {
 func TestCleanDropsFormatCharacters(t *testing.T) {
 	if got := clean("\u202eCVE-2024-1111\u202d\u200b", 64); got != "CVE-2024-1111" {
 		t.Errorf("clean = %q, want the bidi overrides and zero-width space gone", got)
+	}
+}
+
+// Past the bounds the most severe rows are kept, whatever order the report
+// lists them in (a report of thousands of low rows before its critical ones
+// must not show "no critical vulnerabilities").
+func TestParseReportKeepsTheMostSevere(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"matches":[`)
+	for i := range 300 {
+		sev := "Low"
+		if i >= 290 {
+			sev = "Critical"
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"vulnerability":{"id":"CVE-2024-%04d","severity":%q},"artifact":{"name":"p","version":"1"}}`, i, sev)
+	}
+	b.WriteString(`]}`)
+	for _, lim := range []Limits{{MaxRows: 50}, {MaxBytes: 50 * (13 + 1 + 1 + rowOverhead)}} {
+		rep, err := ParseReport(strings.NewReader(b.String()), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rows) != 50 || rep.Counts[Critical] != 10 || rep.Counts[Low] != 40 || rep.Dropped != 250 || rep.Rows[0].Severity != Critical {
+			t.Errorf("%+v: %d rows (%v), %d dropped, first %s; want the 10 critical and 40 low", lim, len(rep.Rows), rep.Counts, rep.Dropped, rep.Rows[0].Severity)
+		}
 	}
 }
