@@ -139,7 +139,9 @@ type grypeMatch struct {
 }
 
 // fixVersions keeps the first maxFixVersions+1 strings of an array (one
-// more, to know the list goes on): a match may list millions.
+// more, to know the list goes on) and reads no further: a match may list
+// millions (the decoder that hands it over has already checked the bytes
+// are valid JSON).
 type fixVersions []string
 
 func (f *fixVersions) UnmarshalJSON(b []byte) error {
@@ -154,14 +156,12 @@ func (f *fixVersions) UnmarshalJSON(b []byte) error {
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return errors.New("fix versions: not an array")
 	}
-	for dec.More() {
+	for len(*f) <= maxFixVersions && dec.More() {
 		var v string
 		if err := dec.Decode(&v); err != nil {
 			return fmt.Errorf("fix versions: %w", err)
 		}
-		if len(*f) <= maxFixVersions {
-			*f = append(*f, v)
-		}
+		*f = append(*f, v)
 	}
 	return nil
 }
