@@ -69,7 +69,9 @@ func (q *Queue) GetScanStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := q.State(r.Context(), d)
 	if err != nil {
-		q.log.Error("getScanStatus", "digest", d, "err", err)
+		if r.Context().Err() == nil { // a caller that left is no failure of ours
+			q.log.Error("getScanStatus", "digest", d, "err", err)
+		}
 		xrpc.WriteError(w, err)
 		return
 	}

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"atcr.io/internal/syncbuf"
 	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
@@ -219,5 +222,21 @@ func TestGetScanStatus(t *testing.T) {
 		if status, _ := e.scanStatus(t, bad); status != http.StatusBadRequest {
 			t.Errorf("digest %q: %d, want 400", bad, status)
 		}
+	}
+}
+
+// A caller that leaves mid-query (anyone can) is no failure of the hold:
+// no ERROR line.
+func TestGetScanStatusCallerGoneLogsNoError(t *testing.T) {
+	e := newEnv(t)
+	var logs syncbuf.Buffer
+	e.opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.reopen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/xrpc/"+atcr.HoldGetScanStatusNSID+"?digest="+testJob(alice, 24).Image.Digest.String(), nil)
+	e.q.GetScanStatus(httptest.NewRecorder(), r)
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("a departed caller was logged as an error:\n%s", logs.String())
 	}
 }
