@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -75,10 +76,10 @@ func TestHoldsNamedByManifestsHaveTheirOwnLane(t *testing.T) {
 	if err := s.Idle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	// An hour on, evil's budget is back: h4 (remembered as over budget,
-	// its backoff passed) is scheduled at its next mention.
+	// An hour on, evil's budget is back: h4, still without rows in the
+	// index, is first seen again at its next mention and scheduled.
 	clk.Advance(holdBudgetWindow)
-	s.NoticeHold("did:web:h4.example", evil, false)
+	s.NoticeHold("did:web:h4.example", evil, true)
 	if err := s.Idle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +87,55 @@ func TestHoldsNamedByManifestsHaveTheirOwnLane(t *testing.T) {
 	defer mu.Unlock()
 	if !strings.Contains(strings.Join(ran, " "), "did:web:h4.example") || len(ran) != 5 {
 		t.Fatalf("ran %v, want h1-h3, carol, then h4", ran)
+	}
+}
+
+// Naming someone else's account as a hold does not hold that account's own
+// backfill back: over the namer's budget nothing is remembered of it, and a
+// DID whose backfill failed in the holds' lane is an account as soon as it
+// writes, its backoff ignored.
+func TestNamingAnAccountAsAHoldDoesNotDelayIt(t *testing.T) {
+	clk := testclock.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	var mu sync.Mutex
+	runs := map[string]int{}
+	fail := map[string]bool{"did:plc:erin": true}
+	account := func(_ context.Context, did string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		runs[did]++
+		if fail[did] {
+			return errors.New("not reachable as a hold")
+		}
+		return nil
+	}
+	s := newScheduler(account, SchedulerOptions{HoldsPerAccount: 1, Now: clk.Now})
+	s.Start(t.Context())
+	t.Cleanup(s.Close)
+	idle := func() {
+		t.Helper()
+		if err := s.Idle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// mallory's budget goes to erin, whose backfill then fails in the
+	// holds' lane (an account's DID is no hold); fred comes over budget.
+	s.NoticeHold("did:plc:erin", "did:plc:mallory", true)
+	idle()
+	s.NoticeHold("did:plc:fred", "did:plc:mallory", true)
+	if st := s.Stats(); st.OverBudget != 1 || st.Retrying != 1 {
+		t.Fatalf("after naming: %+v", st)
+	}
+	// Both write their first records: both are backfilled at once.
+	mu.Lock()
+	fail["did:plc:erin"] = false
+	mu.Unlock()
+	s.Notice("did:plc:erin", false) // the sink saw it before, as a hold
+	s.Notice("did:plc:fred", true)
+	idle()
+	mu.Lock()
+	defer mu.Unlock()
+	if runs["did:plc:erin"] != 2 || runs["did:plc:fred"] != 1 {
+		t.Fatalf("runs %v, want erin twice (as a hold, then as an account) and fred once", runs)
 	}
 }

@@ -100,6 +100,10 @@ type Scheduler struct {
 type failure struct {
 	attempts int
 	retryAt  time.Time
+	// asHold: the DID failed in the holds' lane (named by a manifest). If
+	// it then writes records itself it is an account, whatever any other
+	// account named it as, and its backoff does not hold it back.
+	asHold bool
 }
 
 // budget is what an account has used of HoldsPerAccount since start.
@@ -110,12 +114,8 @@ type budget struct {
 
 var _ index.DIDWatcher = (*Scheduler)(nil)
 
-// errQueueFull is the failure recorded for a DID the queue had no room
-// for; errOverBudget for a hold whose naming account used its budget.
-var (
-	errQueueFull  = errors.New("backfill queue full")
-	errOverBudget = errors.New("the account naming this hold named too many new holds this hour")
-)
+// errQueueFull is the failure recorded for a DID the queue had no room for.
+var errQueueFull = errors.New("backfill queue full")
 
 // NewScheduler returns a scheduler running b.Account. Start its workers
 // with Start; Close stops them.
@@ -203,6 +203,10 @@ func (s *Scheduler) Close() {
 func (s *Scheduler) Notice(did string, firstSeen bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f, ok := s.failed[did]; ok && f.asHold {
+		delete(s.failed, did)
+		firstSeen = true
+	}
 	if s.due(did, firstSeen) {
 		s.enqueueLocked(did, s.queue)
 	}
@@ -227,11 +231,13 @@ func (s *Scheduler) NoticeHold(hold, namedBy string, firstSeen bool) {
 		b = budget{start: now}
 	}
 	if b.used >= s.opts.HoldsPerAccount {
+		// Not remembered as failed: the DID may be anyone's (an account
+		// named by someone else), and it is noticed again at the next
+		// record naming it, or at its own first write.
 		if n := s.overBudget.Add(1); n <= 10 || n%1000 == 0 {
-			s.log.Warn("backfill: an account names too many new holds; this one is tried again at a later event",
+			s.log.Warn("backfill: an account names too many new holds; this one waits for a later event",
 				"hold", hold, "named_by", namedBy, "over_budget_total", n)
 		}
-		s.failLocked(hold, errOverBudget)
 		return
 	}
 	b.used++
@@ -268,7 +274,7 @@ func (s *Scheduler) enqueueLocked(did string, queue chan string) {
 		if n <= 10 || n%1000 == 0 {
 			s.log.Warn("backfill: queue full; the account is tried again at its next event", "did", did, "dropped_total", n)
 		}
-		s.failLocked(did, errQueueFull)
+		s.failLocked(did, errQueueFull, queue == s.holdQueue)
 	}
 }
 
@@ -300,13 +306,13 @@ func (s *Scheduler) work(ctx context.Context, queue chan string) {
 		case <-ctx.Done():
 			return
 		case did := <-queue:
-			s.run(ctx, did)
+			s.run(ctx, did, queue == s.holdQueue)
 		}
 	}
 }
 
-// run backfills did and records the outcome.
-func (s *Scheduler) run(ctx context.Context, did string) {
+// run backfills did and records the outcome; asHold: from the holds' lane.
+func (s *Scheduler) run(ctx context.Context, did string, asHold bool) {
 	runCtx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	err := s.account(runCtx, did)
 	cancel()
@@ -321,7 +327,7 @@ func (s *Scheduler) run(ctx context.Context, did string) {
 		// Shutting down: not the account's failure.
 	default:
 		s.failures.Add(1)
-		s.failLocked(did, err)
+		s.failLocked(did, err, asHold)
 	}
 	if len(s.active) == 0 {
 		close(s.idle)
@@ -329,7 +335,7 @@ func (s *Scheduler) run(ctx context.Context, did string) {
 }
 
 // failLocked remembers did's failure with its next retry time.
-func (s *Scheduler) failLocked(did string, err error) {
+func (s *Scheduler) failLocked(did string, err error, asHold bool) {
 	f, ok := s.failed[did]
 	if !ok && len(s.failed) >= s.opts.MaxFailures {
 		s.forgetSoonestLocked()
@@ -341,8 +347,9 @@ func (s *Scheduler) failLocked(did string, err error) {
 	}
 	wait = min(wait, s.opts.MaxRetryAfter)
 	f.retryAt = s.opts.Now().Add(wait)
+	f.asHold = asHold
 	s.failed[did] = f
-	if !errors.Is(err, errQueueFull) && !errors.Is(err, errOverBudget) {
+	if !errors.Is(err, errQueueFull) {
 		s.log.Warn("backfill: first-seen account not indexed; tried again at its next event", "did", did,
 			"attempts", f.attempts, "retry_after", wait, "err", err)
 	}

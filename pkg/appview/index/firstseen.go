@@ -95,7 +95,12 @@ func (k *JetstreamSink) noticeLocked(batch map[string]*watched) {
 		if len(k.seen) >= maxSeenDIDs {
 			clear(k.seen)
 		}
-		k.seen[did] = struct{}{}
+		// A DID only named as a hold is not known to have rows until it
+		// has: if it is an account that writes later, its first write must
+		// still read as first seen.
+		if w.namedBy == "" || !w.firstSeen {
+			k.seen[did] = struct{}{}
+		}
 		if w.firstSeen {
 			k.firstSeen.Add(1)
 		}
