@@ -16,13 +16,7 @@ import (
 // listing stopped at its bound (storage.IndexHints); it reads each
 // record from the PDS before trusting it.
 func (s *Store) ManifestKeys(ctx context.Context, owner, repository, digest string, limit int) ([]string, error) {
-	var keys []string
-	err := eachRow(ctx, s.sql, func(r *sql.Rows) error {
-		var k string
-		err := r.Scan(&k)
-		keys = append(keys, k)
-		return err
-	}, `SELECT rkey FROM manifests WHERE did = ? AND repository = ? AND digest = ? ORDER BY rkey DESC LIMIT ?`,
+	keys, err := s.column(ctx, `SELECT rkey FROM manifests WHERE did = ? AND repository = ? AND digest = ? ORDER BY rkey DESC LIMIT ?`,
 		owner, repository, digest, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest keys of %s in %s/%s: %w", truncate(digest), truncate(owner), truncate(repository), err)
@@ -33,15 +27,22 @@ func (s *Store) ManifestKeys(ctx context.Context, owner, repository, digest stri
 // TagNames returns the tags of owner's repository the index holds, most
 // recently moved first, at most limit.
 func (s *Store) TagNames(ctx context.Context, owner, repository string, limit int) ([]string, error) {
-	var names []string
-	err := eachRow(ctx, s.sql, func(r *sql.Rows) error {
-		var n string
-		err := r.Scan(&n)
-		names = append(names, n)
-		return err
-	}, `SELECT tag FROM tags WHERE did = ? AND repository = ? ORDER BY updated_at DESC LIMIT ?`, owner, repository, limit)
+	names, err := s.column(ctx, `SELECT tag FROM tags WHERE did = ? AND repository = ? ORDER BY updated_at DESC LIMIT ?`,
+		owner, repository, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read tags of %s/%s: %w", truncate(owner), truncate(repository), err)
 	}
 	return names, nil
+}
+
+// column reads a query of one text column.
+func (s *Store) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	var out []string
+	err := eachRow(ctx, s.sql, func(r *sql.Rows) error {
+		var v string
+		err := r.Scan(&v)
+		out = append(out, v)
+		return err
+	}, query, args...)
+	return out, err
 }
