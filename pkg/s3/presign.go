@@ -10,6 +10,10 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// CanPresign reports whether the service signs URLs (a service built
+// without a presigner answers every Presign method with ErrNoPresigner).
+func (s *S3Service) CanPresign() bool { return s.presigner != nil }
+
 // PresignGet returns a URL that GETs key until ttl passes (ttl <= 0 means the
 // service's PresignTTL). With a pull zone configured the URL points at the
 // zone; see ApplyPullZone.

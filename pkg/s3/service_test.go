@@ -68,6 +68,9 @@ func TestPresignWithoutPresigner(t *testing.T) {
 	if _, err := svc.PresignGet(t.Context(), "k", 0); !errors.Is(err, ErrNoPresigner) {
 		t.Errorf("PresignGet without presigner: %v, want ErrNoPresigner", err)
 	}
+	if svc.CanPresign() {
+		t.Error("CanPresign without presigner")
+	}
 }
 
 func TestApplyPullZone(t *testing.T) {

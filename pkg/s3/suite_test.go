@@ -36,6 +36,9 @@ func TestSuiteEmbeddedVersityGW(t *testing.T) {
 // user's staging limit before it hands the URL out), and works for n.
 func TestPresignedPartLengthBinds(t *testing.T) {
 	svc := newGatewayService(t)
+	if !svc.CanPresign() {
+		t.Fatal("a service built by New cannot presign")
+	}
 	ctx := t.Context()
 	key := "uploads/signed-length/data"
 	id, err := svc.CreateMultipartUpload(ctx, key)

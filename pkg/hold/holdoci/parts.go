@@ -74,8 +74,9 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 	// A presigned URL is handed out only for a stated size, which counts
 	// against the staging limit and is signed into the URL: S3 refuses
 	// any other length. Otherwise the part goes through uploadPart, which
-	// counts its Content-Length then.
-	presign := !h.noPresign && in.Size != nil
+	// counts its Content-Length then (decided here, before anything is
+	// counted, so no part counts twice).
+	presign := !h.noPresign && in.Size != nil && h.s3.CanPresign()
 	var size int64
 	if presign {
 		size = *in.Size
@@ -93,16 +94,14 @@ func (h *Handlers) getPartUploadURL(w http.ResponseWriter, r *http.Request) (*pa
 	out := &partURLOutput{Method: http.MethodPut, Headers: map[string]string{}}
 	if presign {
 		u, err := h.s3.PresignUploadPart(ctx, key, sess.S3UploadID, int32(in.PartNumber), size, h.presignTTL)
-		if err == nil {
-			out.URL, out.ExpiresAt = u, formatDatetime(h.now().Add(h.presignTTL))
-			h.logPresigned(ctx, "presigned part upload URL issued", http.MethodPut, sess.ExpectedDigest, u,
-				slog.String("upload", sess.ID), slog.Int64("part", in.PartNumber))
-			return out, nil
-		}
-		if !errors.Is(err, s3.ErrNoPresigner) {
+		if err != nil {
 			h.log.Error("presign upload part", "upload", sess.ID, "part", in.PartNumber, "err", err)
 			return nil, errStorage("sign the part URL")
 		}
+		out.URL, out.ExpiresAt = u, formatDatetime(h.now().Add(h.presignTTL))
+		h.logPresigned(ctx, "presigned part upload URL issued", http.MethodPut, sess.ExpectedDigest, u,
+			slog.String("upload", sess.ID), slog.Int64("part", in.PartNumber))
+		return out, nil
 	}
 	q := url.Values{"uploadId": {sess.ID}, "partNumber": {strconv.FormatInt(in.PartNumber, 10)}}
 	out.URL = h.pds.PublicURL() + "/xrpc/" + atcr.HoldUploadPartNSID + "?" + q.Encode()
