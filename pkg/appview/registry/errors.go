@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"atcr.io/pkg/oci"
@@ -147,7 +148,7 @@ var sentinelCodes = []struct {
 	{ErrUploadTooLarge, oci.ErrorCodeBlobUploadInvalid, "blob exceeds the largest size one upload can hold"},
 	{ErrBodyStalled, oci.ErrorCodeBlobUploadInvalid, "the request body stopped arriving; resume the upload from the offset GET reports"},
 	{ErrBodyIncomplete, oci.ErrorCodeBlobUploadInvalid, "the request body ended before its announced length; resume the upload from the offset GET reports"},
-	{ErrPaginationNumberInvalid, oci.ErrorCodePaginationNumberInvalid, "n must be a non-negative integer (at most 1000 entries are returned)"},
+	{ErrPaginationNumberInvalid, oci.ErrorCodePaginationNumberInvalid, "n must be a non-negative integer (at most " + strconv.Itoa(MaxPageSize) + " entries are returned)"},
 	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
 	{ErrRateLimited, oci.ErrorCodeTooManyRequests, "too many requests from your address needed identity lookups; retry later"},
 	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},

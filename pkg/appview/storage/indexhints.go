@@ -2,14 +2,12 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/pdsread"
 	"atcr.io/pkg/appview/registry"
-	"atcr.io/pkg/atproto/atcr"
 	"atcr.io/pkg/oci"
 )
 
@@ -63,18 +61,13 @@ func (s *Store) manifestsBeyondIndex(ctx context.Context, repo registry.Repo, d 
 		if _, err := syntax.ParseRecordKey(rkey); err != nil {
 			continue
 		}
-		view, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rkey)
-		if errors.Is(err, pdsread.ErrRecordNotFound) {
-			continue // deleted since it was indexed
-		}
+		rec, err := s.readManifestRecord(ctx, repo, rkey)
 		if err != nil {
 			return nil, err
 		}
-		rec, err := pdsread.DecodeManifest(account(repo.Owner), *view)
-		if err != nil || rec.Value.Repository != repo.Path() || rec.Digest != d {
-			continue
+		if rec != nil && rec.Digest == d { // nil: deleted since it was indexed
+			out = append(out, rec)
 		}
-		out = append(out, rec)
 	}
 	if len(out) > 0 {
 		s.beyond.Set(key, out)

@@ -152,16 +152,30 @@ func (s *Store) tagTarget(ctx context.Context, repo registry.Repo, t *pdsread.Ta
 			return rec, nil
 		}
 	}
+	rec, err := s.readManifestRecord(ctx, repo, rkey)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, unknown
+	}
+	return rec, nil
+}
+
+// readManifestRecord reads the owner's manifest record rkey from the PDS:
+// nil (and no error) when there is none, it does not decode, or it is
+// another repository's.
+func (s *Store) readManifestRecord(ctx context.Context, repo registry.Repo, rkey string) (*pdsread.ManifestRecord, error) {
 	view, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rkey)
 	if errors.Is(err, pdsread.ErrRecordNotFound) {
-		return nil, unknown
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	rec, err := pdsread.DecodeManifest(account(repo.Owner), *view)
 	if err != nil || rec.Value.Repository != repo.Path() {
-		return nil, unknown
+		return nil, nil
 	}
 	return rec, nil
 }
