@@ -223,7 +223,12 @@ func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("%w: matches is not an array", errNotReport)
 	}
-	kept := &byLeastSevere{}
+	// The kept rows are a heap in rep.Rows (sorted at the end of
+	// ParseReport), so a report naming "matches" twice adds to them.
+	kept := (*byLeastSevere)(&rep.Rows)
+	full := func(size int64) bool {
+		return len(*kept) >= lim.MaxRows || (lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes)
+	}
 	for dec.More() {
 		var m grypeMatch
 		if err := dec.Decode(&m); err != nil {
@@ -234,7 +239,7 @@ func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool
 			continue // Grype lists one finding once per matcher that found it
 		}
 		size := rowBytes(v)
-		for len(*kept) > 0 && (len(*kept) >= lim.MaxRows || (lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes)) {
+		for len(*kept) > 0 && full(size) {
 			least := (*kept)[0]
 			if least.Severity.rank() <= v.Severity.rank() {
 				break // v is no more severe than anything kept
@@ -245,7 +250,7 @@ func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool
 			rep.Counts[least.Severity]--
 			rep.Dropped++
 		}
-		if len(*kept) >= lim.MaxRows || (lim.MaxBytes > 0 && rep.bytes+size > lim.MaxBytes) {
+		if full(size) {
 			rep.Dropped++
 			continue
 		}
@@ -254,7 +259,6 @@ func (rep *Report) readMatches(dec *json.Decoder, lim Limits, seen map[Vuln]bool
 		rep.Counts[v.Severity]++
 		rep.bytes += size
 	}
-	rep.Rows = *kept
 	return expectDelim(dec, ']')
 }
 

@@ -159,3 +159,14 @@ func TestParseReportKeepsTheMostSevere(t *testing.T) {
 		}
 	}
 }
+
+// A report naming "matches" twice keeps the rows of both (JSON's last key
+// does not win here: both are read as they stream by).
+func TestParseReportTwoMatchesMembers(t *testing.T) {
+	raw := `{"matches":[{"vulnerability":{"id":"CVE-2024-0001","severity":"High"},"artifact":{"name":"a","version":"1"}}],` +
+		`"matches":[{"vulnerability":{"id":"CVE-2024-0002","severity":"Low"},"artifact":{"name":"b","version":"1"}}]}`
+	rep, err := ParseReport(strings.NewReader(raw), Limits{})
+	if err != nil || len(rep.Rows) != 2 || rep.Counts[High] != 1 || rep.Counts[Low] != 1 {
+		t.Fatalf("%+v, %v; want both rows, counted", rep, err)
+	}
+}
