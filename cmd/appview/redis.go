@@ -23,9 +23,9 @@ func openRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.
 	if rawURL == "" {
 		return nil, nil
 	}
-	opt, err := redis.ParseURL(rawURL)
+	opt, err := redisOptions(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
+		return nil, err
 	}
 	rdb := redis.NewClient(opt)
 	pingCtx, cancel := context.WithTimeout(ctx, redisPingTimeout)
@@ -36,6 +36,21 @@ func openRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.
 	}
 	logger.Info("Shared state in Redis", "addr", opt.Addr, "db", opt.DB)
 	return rdb, nil
+}
+
+// redisOptions parses redis.url. Every call's context deadline bounds its
+// socket reads and writes (ContextTimeoutEnabled): the callers give Redis
+// 200 ms to 2 s and then carry on without it, which a Redis that hangs
+// (paused, swapping, a network black hole) rather than refuses would
+// otherwise stretch to the client's own read timeout on every call — a
+// failed login, which makes six throttle calls, waited 30 s.
+func redisOptions(rawURL string) (*redis.Options, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	opt.ContextTimeoutEnabled = true
+	return opt, nil
 }
 
 // redisOrNil keeps a nil *redis.Client a nil interface: options take
