@@ -51,6 +51,10 @@ type loginClient struct {
 	addr netip.Prefix // clientaddr.Key of the client address
 }
 
+// String is the client's name in the shared counters: the same text in
+// every AppView ("did:plc:… 198.51.100.7/32").
+func (c loginClient) String() string { return c.did.String() + " " + c.addr.String() }
+
 // loginThrottle decides whether a login attempt may reach the credential
 // check, and learns from its outcome. It is safe for concurrent use.
 type loginThrottle struct {

@@ -3,7 +3,13 @@ package auth
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"atcr.io/internal/redistest"
 )
 
 // M6: a stranger who knows alice's handle sends 50 wrong passwords from
@@ -122,5 +128,41 @@ func TestIPv6ClientsCountPerPrefix(t *testing.T) {
 	}
 	if r := e.getTokenFrom(t, "2001:db8:1:3::1", "alice.test", alice.AppPassword); r.status != http.StatusOK {
 		t.Errorf("another /64: HTTP %d, want 200", r.status)
+	}
+}
+
+// The per-client counter's name in Redis is the same text in every AppView
+// (fmt's rendering of the struct printed a pointer of this process, so
+// each AppView counted a client apart: 10 guesses per AppView).
+func TestLoginClientIsNamedTheSameEverywhere(t *testing.T) {
+	c := loginClient{did: "did:plc:abc", addr: netip.MustParsePrefix("198.51.100.7/32")}
+	if got, want := c.String(), "did:plc:abc 198.51.100.7/32"; got != want {
+		t.Fatalf("loginClient.String() = %q, want %q", got, want)
+	}
+}
+
+// Two AppViews sharing Redis count one client's failures together: the
+// second refuses the client once the failures on both reach the limit.
+func TestSharedLoginThrottleCountsAClientAcrossAppViews(t *testing.T) {
+	rdb := redistest.New(t)
+	a, err := newLoginThrottle(time.Now, rdb, "atcr:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newLoginThrottle(time.Now, rdb, "atcr:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	did, addr := syntax.DID("did:plc:abc"), netip.MustParseAddr("198.51.100.7")
+	for i := range maxClientFailures {
+		if err := []*loginThrottle{a, b}[i%2].allow(did, addr); err != nil {
+			t.Fatalf("attempt %d refused: %v", i+1, err)
+		}
+		[]*loginThrottle{a, b}[i%2].failed(did, addr)
+	}
+	for name, th := range map[string]*loginThrottle{"first": a, "second": b} {
+		if err := th.allow(did, addr); err == nil {
+			t.Errorf("the %s AppView lets the client try again after %d failures across both", name, maxClientFailures)
+		}
 	}
 }

@@ -46,6 +46,10 @@ type hintKey struct {
 	hint string
 }
 
+// String is the key's name in the shared counters, the same in every
+// AppView: the DID, a space, the hint (a DID has no space).
+func (k hintKey) String() string { return k.did.String() + " " + k.hint }
+
 // secretCheck caches bcrypt matches and throttles bcrypt failures.
 type secretCheck struct {
 	hmacKey [32]byte

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"atcr.io/internal/redistest"
 	"atcr.io/pkg/appview/auth"
 	"atcr.io/pkg/appview/db"
 	"atcr.io/pkg/appview/db/dbtest"
@@ -156,4 +158,15 @@ func TestUnmatchedHintCostsNoBcrypt(t *testing.T) {
 			t.Errorf("bcrypt comparisons = %d for secrets matching no hint, want 0", n)
 		}
 	})
+}
+
+// With Redis the failure counters' keys must be spelled the same by every
+// AppView; the throttle refuses key types that would not be.
+func TestSecretCheckCountsInRedis(t *testing.T) {
+	if _, err := newSecretCheck(time.Now, redistest.New(t), "atcr:"); err != nil {
+		t.Fatalf("secret check with Redis: %v", err)
+	}
+	if got, want := (hintKey{did: "did:plc:abc", hint: "ci laptop"}).String(), "did:plc:abc ci laptop"; got != want {
+		t.Fatalf("hintKey.String() = %q, want %q", got, want)
+	}
 }

@@ -22,7 +22,9 @@ type Options struct {
 	Now func() time.Time
 	// Redis, when set, counts the failures there, shared by every AppView
 	// using it with the same RedisKey (shared.go); when Redis fails, this
-	// process's table counts instead. nil: local only.
+	// process's table counts instead. nil: local only. Keys counted in
+	// Redis must be strings or fmt.Stringers, spelled the same by every
+	// process.
 	Redis redis.UniversalClient
 	// RedisKey starts the counters' keys, e.g. "atcr:fail:login-client:".
 	// Required with Redis.
@@ -53,6 +55,10 @@ func New[K comparable](opts Options) (*Failures[K], error) {
 	}
 	if opts.Redis != nil && opts.RedisKey == "" {
 		return nil, errors.New("throttle: RedisKey is required with Redis")
+	}
+	if opts.Redis != nil && !hasStableText[K]() {
+		var zero K
+		return nil, fmt.Errorf("throttle: keys of type %T need a String method to be counted in Redis", zero)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

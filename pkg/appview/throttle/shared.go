@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -42,9 +43,31 @@ type sharedCounts struct {
 
 var errNoShared = errors.New("throttle: no shared counters")
 
-func sharedKey(key any) string {
-	sum := sha256.Sum256([]byte(fmt.Sprint(key)))
+// sharedKey names key's counter in Redis: the SHA-256 of its text, which
+// every AppView must spell the same — its String method, or the string
+// itself (New refuses other key types with Redis). fmt's rendering of a
+// struct is no such text: a netip.Prefix in an unexported field prints
+// the address of its zone handle, which differs per process, so each
+// AppView counted a client apart.
+func sharedKey[K comparable](key K) string {
+	var text string
+	if s, ok := any(key).(fmt.Stringer); ok {
+		text = s.String()
+	} else {
+		text = reflect.ValueOf(key).String() // a string kind (New checks)
+	}
+	sum := sha256.Sum256([]byte(text))
 	return hex.EncodeToString(sum[:16])
+}
+
+// hasStableText reports whether sharedKey can spell keys of type K: a
+// fmt.Stringer, or a type whose underlying type is string.
+func hasStableText[K comparable]() bool {
+	var zero K
+	if _, ok := any(zero).(fmt.Stringer); ok {
+		return true
+	}
+	return reflect.TypeFor[K]().Kind() == reflect.String
 }
 
 func (s *sharedCounts) blocked(key string, now time.Time, window time.Duration, limit int) (bool, error) {

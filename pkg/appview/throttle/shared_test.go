@@ -47,3 +47,44 @@ func TestSharedFailures(t *testing.T) {
 		t.Fatal("Redis without RedisKey accepted")
 	}
 }
+
+// stringerKey is a struct key with the String method Redis needs.
+type stringerKey struct {
+	owner string
+	addr  netip.Prefix
+}
+
+func (k stringerKey) String() string { return k.owner + " " + k.addr.String() }
+
+// A key's counter in Redis is named by text every process spells the same:
+// fmt's rendering of a struct holding a netip.Prefix prints a pointer of
+// this process, so such key types are refused with Redis, and a key's name
+// is its String.
+func TestSharedKeysAreSpelledTheSameEverywhere(t *testing.T) {
+	rdb := redistest.New(t)
+	opts := Options{Max: 1, Window: time.Minute, Size: 1, Redis: rdb, RedisKey: "atcr:fail:test:"}
+	type bareKey struct {
+		owner string
+		addr  netip.Prefix
+	}
+	if _, err := New[bareKey](opts); err == nil {
+		t.Fatal("a struct key without String accepted with Redis")
+	}
+	if _, err := New[bareKey](Options{Max: 1, Window: time.Minute, Size: 1}); err != nil {
+		t.Fatalf("a struct key refused without Redis: %v", err)
+	}
+	type name string
+	if _, err := New[name](opts); err != nil {
+		t.Fatalf("a string key refused: %v", err)
+	}
+	if _, err := New[stringerKey](opts); err != nil {
+		t.Fatalf("a Stringer key refused: %v", err)
+	}
+	k := stringerKey{owner: "did:plc:abc", addr: netip.MustParsePrefix("198.51.100.7/32")}
+	if got, want := sharedKey(k), sharedKey("did:plc:abc 198.51.100.7/32"); got != want {
+		t.Fatalf("sharedKey(%v) = %s, the name of its String is %s", k, got, want)
+	}
+	if sharedKey(name("x")) != sharedKey("x") {
+		t.Fatal("a string kind is not named by its text")
+	}
+}
