@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -79,11 +78,7 @@ func newCoherence(rdb redis.UniversalClient, origin string, log *slog.Logger) *c
 	c.versions = newFreshReads(func(ctx context.Context, key string) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
 		defer cancel()
-		v, err := rdb.Get(ctx, key).Int64()
-		if errors.Is(err, redis.Nil) {
-			return 0, nil
-		}
-		return v, err
+		return readVersionScript.Run(ctx, rdb, []string{key}).Int64()
 	})
 	return c
 }
@@ -168,13 +163,13 @@ func (c *coherence) close() {
 	<-c.done
 }
 
-// indexVersion returns the account's version in Redis (0 before any
-// write); ok is false without Redis or when it did not answer.
+// indexVersion returns the account's version in Redis (started at
+// Redis's clock when absent, versionBase); ok is false without Redis or when it did not answer.
 func (s *Store) indexVersion(ctx context.Context, did syntax.DID) (int64, bool) {
 	return s.readVersion(ctx, indexVersionKey+did.String())
 }
 
-// readVersion returns the counter at key (0 when there is none), read
+// readVersion returns the counter at key (started when absent), read
 // after the call began — in one GET with the calls for the same key that
 // wait at the same time (freshreads.go); ok is false without Redis or when
 // it did not answer.
@@ -221,14 +216,39 @@ func (s *Store) indexChanged(ctx context.Context, did syntax.DID, change indexCh
 	return v
 }
 
-// announceScript increments the version (KEYS[1]), appends "VERSION
-// ARGV[3]" to the change log (KEYS[2], trimmed to ARGV[5] entries), gives
-// both a TTL of ARGV[4] seconds and publishes "ARGV[2] VERSION ARGV[3]" on
-// ARGV[1].
-var announceScript = redis.NewScript(`
+// versionBase is Lua that starts an absent version counter (KEYS[1]) at
+// Redis's clock in microseconds, with indexVersionTTL. A counter that
+// starts again (Redis restarted without persistence, or the key expired)
+// must not start below the versions the AppViews' cached answers carry:
+// from 0, a tag moved right after a Redis restart was answered with its
+// old digest by the other AppViews until the cache's TTL ran out, its
+// version being lower than the cached one. Versions rise by one per
+// write, far slower than the clock, so a counter started later starts
+// above every earlier one. Reads start the counter too (readVersionScript),
+// so an index listed before an account's first write is current with the
+// version that write follows, and applies it in turn.
+var versionBase = fmt.Sprintf(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[1], t[1] .. string.format('%%06d', tonumber(t[2])), 'EX', %d)
+end
+`, int64(indexVersionTTL/time.Second))
+
+// readVersionScript returns a version counter (KEYS[1]), started by
+// versionBase when absent.
+var readVersionScript = redis.NewScript(versionBase + `
+return redis.call('GET', KEYS[1])
+`)
+
+// announceScript increments the version (KEYS[1], started by versionBase),
+// appends "VERSION ARGV[3]" to the change log (KEYS[2], trimmed to ARGV[5]
+// entries), gives both a TTL of ARGV[4] seconds and publishes "ARGV[2]
+// VERSION ARGV[3]" on ARGV[1].
+var announceScript = redis.NewScript(versionBase + `
 local v = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-local entry = v .. ' ' .. ARGV[3]
+-- %d: Lua would write a number this large as 1.79e+15
+local entry = string.format('%d', v) .. ' ' .. ARGV[3]
 redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])

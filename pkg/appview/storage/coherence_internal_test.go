@@ -154,6 +154,7 @@ func TestCatchUpFromChangeLog(t *testing.T) {
 		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
 	tag := &pdsread.TagRecord{RKey: "app:v1", Value: atcr.Tag{Repository: "app", Tag: "v1", Manifest: rec.URI}}
 	ctx := t.Context()
+	startVersionAtZero(t, rdb, alice)
 
 	a.indexChanged(ctx, alice, indexChange{PutManifest: rec})
 	v := a.indexChanged(ctx, alice, indexChange{PutTag: tag})
@@ -198,6 +199,7 @@ func TestCatchUpReadsBackPastItsWindow(t *testing.T) {
 	rec := &pdsread.ManifestRecord{RKey: "3m1", URI: pdsread.ManifestURI(alice, "3m1"), Digest: d,
 		Value: atcr.Manifest{Digest: d.String(), Repository: "app"}}
 	ctx := t.Context()
+	startVersionAtZero(t, rdb, alice)
 	s.indexChanged(ctx, alice, indexChange{PutManifest: rec})
 	for i := range catchUpSlack + 20 {
 		tag := &pdsread.TagRecord{RKey: fmt.Sprintf("app:v%d", i), Value: atcr.Tag{Repository: "app", Tag: fmt.Sprintf("v%d", i), Manifest: rec.URI}}
@@ -246,4 +248,53 @@ func deliver(t *testing.T, s *Store, from string, did syntax.DID, version int64,
 		t.Fatal(err)
 	}
 	s.applyInvalidation("me", &redis.Message{Channel: indexChannel, Payload: fmt.Sprintf("%s %s %d %s", from, did, version, b)})
+}
+
+// startVersionAtZero sets the account's version counter to 0, so the
+// writes of a test are versions 1, 2, … (a counter Redis does not hold
+// starts at its clock, versionBase).
+func startVersionAtZero(t *testing.T, rdb redis.UniversalClient, did syntax.DID) {
+	t.Helper()
+	if err := rdb.Set(t.Context(), indexVersionKey+did.String(), 0, indexVersionTTL).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVersionsNeverGoBack: a version counter Redis lost (a restart
+// without persistence, FLUSHALL, an expired key) starts again above every
+// version written before, so answers cached under the old versions are
+// not taken as current with the new ones. From 0, a tag moved right after
+// a Redis restart was served with its old digest by the other AppViews for
+// the cache's TTL.
+func TestVersionsNeverGoBack(t *testing.T) {
+	rdb := redistest.New(t)
+	alice := syntax.DID("did:plc:alice")
+	s := coherenceStore(rdb, "a")
+	ctx := t.Context()
+	var before int64
+	for range 5 {
+		before = s.indexChanged(ctx, alice, indexChange{DropTag: "app:v1"})
+	}
+	unlinkBefore, err := s.bumpUnlinkVersion(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil { // Redis restarted, empty
+		t.Fatal(err)
+	}
+	read, ok := s.indexVersion(ctx, alice)
+	if !ok || read < before {
+		t.Fatalf("version read after the restart: %d (ok %v); the last one before it was %d", read, ok, before)
+	}
+	after := s.indexChanged(ctx, alice, indexChange{DropTag: "app:v1"})
+	if after != read+1 {
+		t.Fatalf("first write after the restart: version %d, want the one read plus one, %d", after, read+1)
+	}
+	unlinkAfter, err := s.bumpUnlinkVersion(ctx, alice)
+	if err != nil || unlinkAfter <= unlinkBefore {
+		t.Fatalf("unlink version after the restart %d (%v), before it %d", unlinkAfter, err, unlinkBefore)
+	}
+	if ttl, err := rdb.TTL(ctx, indexVersionKey+alice.String()).Result(); err != nil || ttl <= 0 || ttl > indexVersionTTL {
+		t.Fatalf("version TTL %v (%v), want at most %v", ttl, err, indexVersionTTL)
+	}
 }

@@ -178,3 +178,49 @@ func TestPushThroughOneAppViewIsAppliedByAnother(t *testing.T) {
 		t.Errorf("B read %d records from the PDS to answer", n)
 	}
 }
+
+// TestTagMovedAfterRedisLostItsState: Redis restarted empty (it keeps no
+// persistence) while B had a tag cached under a high version; a tag moved
+// and another deleted through A right after are seen by B at once, not
+// when B's cached answers expire.
+func TestTagMovedAfterRedisLostItsState(t *testing.T) {
+	url := redistest.URL(t)
+	withRedis := onRedis(t, url)
+	env := storagetest.NewEnv(t, storagetest.EnvOptions{Store: withRedis})
+	b := env.NewStore(t, env.DB, withRedis)
+	env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	ctx := t.Context()
+	v1, v2 := oci.TagReference(mustTag(t, "v1")), oci.TagReference(mustTag(t, "v2"))
+
+	for range 3 { // several writes: the version is well past 1
+		pushImage(t, env, repo, "v1")
+	}
+	d1, _ := pushImage(t, env, repo, "v1")
+	pushImage(t, env, repo, "v2")
+	for _, ref := range []oci.Reference{v1, v2} {
+		if _, err := b.GetManifest(ctx, repo, ref); err != nil { // cached by B
+			t.Fatal(err)
+		}
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flusher := redis.NewClient(opt)
+	defer flusher.Close()
+	if err := flusher.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	d2, _ := pushImage(t, env, repo, "v1") // moves v1
+	if m, err := b.GetManifest(ctx, repo, v1); err != nil || m.Digest != d2 {
+		t.Fatalf("B by tag after A moved it past a Redis restart: %s, %v (old digest %s)", digestOf(m), err, d1)
+	}
+	if err := env.Store.DeleteManifest(ctx, repo, v2); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := b.GetManifest(ctx, repo, v2); !errors.Is(err, registry.ErrManifestUnknown) {
+		t.Fatalf("B by a tag A deleted past a Redis restart: %s, %v", digestOf(m), err)
+	}
+}

@@ -3,8 +3,10 @@ package storage
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/redis/go-redis/v9"
 
 	"atcr.io/pkg/oci"
 )
@@ -105,12 +107,17 @@ func (s *Store) bumpUnlinkVersion(ctx context.Context, did syntax.DID) (int64, e
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), coherenceTimeout)
 	defer cancel()
-	key := unlinkVersionKey + did.String()
-	pipe := s.coh.rdb.TxPipeline()
-	incr := pipe.Incr(ctx, key)
-	pipe.Expire(ctx, key, indexVersionTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
+	v, err := bumpScript.Run(ctx, s.coh.rdb, []string{unlinkVersionKey + did.String()}, int64(indexVersionTTL/time.Second)).Int64()
+	if err != nil {
 		return 0, fmt.Errorf("unlink version of %s: %w", did, err)
 	}
-	return incr.Val(), nil
+	return v, nil
 }
+
+// bumpScript increments a version counter (KEYS[1], started by
+// versionBase, coherence.go) and gives it a TTL of ARGV[1] seconds.
+var bumpScript = redis.NewScript(versionBase + `
+local v = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return v
+`)
