@@ -63,12 +63,15 @@ func (s *Store) PutManifest(ctx context.Context, repo registry.Repo, put registr
 		return err
 	}
 	if rec != nil {
-		return s.putReused(ctx, client, h, repo, put, rec)
+		if err := s.putReused(ctx, client, h, repo, put, rec); !errors.Is(err, errReusedRecordDeleted) {
+			return err
+		}
+		idx.removeManifest(rec.RKey) // recorded anew below
 	}
 	var blob atdata.Blob
 	if upload != nil {
 		blob, err = upload.wait()
-	} else { // every candidate was gone from the PDS
+	} else { // every candidate was gone from the PDS, or deleted while reused
 		blob, err = uploadBlob(ctx, client, put.Body, put.Manifest.MediaType())
 	}
 	if err != nil {
@@ -114,14 +117,34 @@ func (u *blobUpload) abandon() {
 	<-u.done
 }
 
+// errReusedRecordDeleted: the record a push reused was deleted while its
+// tags were written; the push records the manifest anew.
+var errReusedRecordDeleted = errors.New("reused manifest record deleted meanwhile")
+
 // putReused finishes a push whose manifest record exists already: the
-// hold is told again (it writes nothing it has), then the tags.
+// hold is told again (it writes nothing it has), then the tags. A DELETE
+// of the manifest racing the push may have listed the tags before these
+// were written, so the record is read again after them: gone, the push
+// is recorded anew (errReusedRecordDeleted), which re-points the tags;
+// otherwise the DELETE, if any, lists the tags after deleting the record
+// and takes them too (dropDanglingTags). Either way no tag is left
+// pointing at a deleted record.
 func (s *Store) putReused(ctx context.Context, client *atclient.APIClient, h holdclient.Hold, repo registry.Repo, put registry.ManifestPut, rec *pdsread.ManifestRecord) error {
 	if err := s.notifyHold(ctx, h, repo, put, rec); err != nil {
 		return s.notifyRefusal(ctx, repo, h, put, err)
 	}
 	for _, tag := range put.Tags {
 		if err := s.writeTag(ctx, client, repo, tag, rec); err != nil {
+			return err
+		}
+	}
+	if len(put.Tags) > 0 {
+		_, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rec.RKey)
+		if errors.Is(err, pdsread.ErrRecordNotFound) {
+			s.log.InfoContext(ctx, "storage: the manifest record a push reused was deleted meanwhile; recording it anew", "repo", repo.Name, "manifest", rec.URI)
+			return fmt.Errorf("%s: %w", rec.URI, errReusedRecordDeleted)
+		}
+		if err != nil {
 			return err
 		}
 	}

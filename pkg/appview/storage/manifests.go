@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"atcr.io/pkg/appview/pdsread"
@@ -115,10 +116,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.RKey); err != nil {
 			return err
 		}
-		idx.removeTag(t.RKey)
-		s.indexChanged(ctx, repo.Owner.DID, indexChange{DropTag: t.RKey})
-		s.unindexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.RKey)
-		s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.Value.Tag})
+		s.tagDeleted(ctx, repo, idx, t)
 	}
 	for _, rec := range recs {
 		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rec.RKey); err != nil {
@@ -129,7 +127,55 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 		s.unindexRecord(ctx, repo.Owner.DID, atcr.ManifestNSID, rec.RKey)
 		s.notifyHoldDeleted(ctx, repo.Owner.DID, rec)
 	}
+	s.dropDanglingTags(ctx, client, repo, recs)
 	return nil
+}
+
+// tagDeleted forgets a tag record deleted from the PDS: in idx, the other
+// AppViews' indexes, the UI index and the tag cache.
+func (s *Store) tagDeleted(ctx context.Context, repo registry.Repo, idx *repoIndex, t *pdsread.TagRecord) {
+	idx.removeTag(t.RKey)
+	s.indexChanged(ctx, repo.Owner.DID, indexChange{DropTag: t.RKey})
+	s.unindexRecord(ctx, repo.Owner.DID, atcr.TagNSID, t.RKey)
+	s.tagCache.Remove(tagKey{did: repo.Owner.DID, repo: repo.Path(), tag: t.Value.Tag})
+}
+
+// dropDanglingTags deletes the tags a push wrote to the deleted records
+// while they were being deleted. A push that reuses a manifest's record
+// (putReused) checks it still exists only after writing its tags; a
+// DELETE lists the tags afresh only after deleting the records: whichever
+// order the two take, one of them sees the other, so no tag is left
+// pointing at a deleted record (the push then records the manifest anew).
+// Each tag is read before it is deleted, and deleted only while it is
+// still that record (swapRecord), so a tag moved meanwhile stays. The
+// DELETE has succeeded already: a failure here is logged.
+func (s *Store) dropDanglingTags(ctx context.Context, client *atclient.APIClient, repo registry.Repo, deleted []*pdsread.ManifestRecord) {
+	idx, err := s.refreshIndex(ctx, repo.Owner, 0)
+	if err != nil {
+		s.log.WarnContext(ctx, "storage: list tags after a manifest delete", "repo", repo.Name, "err", err)
+		return
+	}
+	for _, t := range idx.tagsPointingAt(repo.Path(), deleted) {
+		view, err := s.getRecord(ctx, repo.Owner, atcr.TagNSID, t.RKey)
+		if errors.Is(err, pdsread.ErrRecordNotFound) {
+			continue
+		}
+		if err == nil {
+			var now *pdsread.TagRecord
+			if now, err = pdsread.DecodeTag(account(repo.Owner), *view); err == nil && (now.Value.Manifest != t.Value.Manifest || now.Value.ManifestDigest != t.Value.ManifestDigest) {
+				continue // moved meanwhile
+			}
+		}
+		if err == nil {
+			err = deleteRecordSwap(ctx, client, repo.Owner.DID, atcr.TagNSID, t.RKey, view.CID)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "storage: delete a tag written during a manifest delete", "repo", repo.Name, "tag", t.Value.Tag, "err", err)
+			continue
+		}
+		s.log.InfoContext(ctx, "storage: deleted a tag a concurrent push wrote to a deleted manifest", "repo", repo.Name, "tag", t.Value.Tag)
+		s.tagDeleted(ctx, repo, idx, t)
+	}
 }
 
 func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) error {
