@@ -156,7 +156,7 @@ func (s *Store) putStepwise(ctx context.Context, client *atclient.APIClient, h h
 		return s.notifyRefusal(ctx, repo, h, put, err)
 	}
 	for _, tag := range put.Tags {
-		if err := s.writeTag(ctx, client, repo, tag, rec); err != nil {
+		if _, err := s.writeTag(ctx, client, repo, tag, rec); err != nil {
 			return err
 		}
 	}

@@ -133,12 +133,15 @@ func (s *Store) putReused(ctx context.Context, client *atclient.APIClient, h hol
 	if err := s.notifyHold(ctx, h, repo, put, rec); err != nil {
 		return s.notifyRefusal(ctx, repo, h, put, err)
 	}
+	wrote := false
 	for _, tag := range put.Tags {
-		if err := s.writeTag(ctx, client, repo, tag, rec); err != nil {
+		written, err := s.writeTag(ctx, client, repo, tag, rec)
+		if err != nil {
 			return err
 		}
+		wrote = wrote || written
 	}
-	if len(put.Tags) > 0 {
+	if wrote { // a tag unchanged was there before any DELETE listed the tags
 		_, err := s.getRecord(ctx, repo.Owner, atcr.ManifestNSID, rec.RKey)
 		if errors.Is(err, pdsread.ErrRecordNotFound) {
 			s.log.InfoContext(ctx, "storage: the manifest record a push reused was deleted meanwhile; recording it anew", "repo", repo.Name, "manifest", rec.URI)
@@ -239,22 +242,23 @@ func (s *Store) manifestKnown(ctx context.Context, did syntax.DID, rec *pdsread.
 	s.indexChanged(ctx, did, indexChange{PutManifest: rec})
 }
 
-// writeTag points the tag's record at rec, keeping its first creation time.
-func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo registry.Repo, tag oci.Tag, rec *pdsread.ManifestRecord) error {
+// writeTag points the tag's record at rec, keeping its first creation time;
+// wrote is false when the record pointed there already (nothing written).
+func (s *Store) writeTag(ctx context.Context, client *atclient.APIClient, repo registry.Repo, tag oci.Tag, rec *pdsread.ManifestRecord) (wrote bool, err error) {
 	t := s.tagWrite(s.loadedIndex(repo.Owner.DID), repo, tag, rec)
 	if t.old != nil && t.old.Value.Manifest == rec.URI && s.tagUnchanged(ctx, repo, t.rkey, rec.URI) {
 		// Re-pushing a tag unchanged (CI does it all day) costs a read,
 		// not a write against the PDS's write budget.
 		version, _ := s.indexVersion(ctx, repo.Owner.DID)
 		s.tagCache.Set(t.key, tagAnswer{digest: rec.Digest, version: version})
-		return nil
+		return false, nil
 	}
 	written, err := writeRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.rkey, t.record, false)
 	if err != nil {
-		return fmt.Errorf("tag %s: %w", tag, err)
+		return false, fmt.Errorf("tag %s: %w", tag, err)
 	}
 	s.tagWritten(ctx, repo, t, rec, written.CID)
-	return nil
+	return true, nil
 }
 
 // tagUnchanged confirms on the PDS that a tag record already points at uri.
