@@ -28,8 +28,16 @@ func holdErr(h Hold, nsid string, err error) error {
 		return wrap(registry.ErrUploadUnknown)
 	case atcr.ErrorQuotaExceeded:
 		return fmt.Errorf("hold %s: %s: %w", h.DID, nsid, &registry.QuotaError{Hold: h.DID.String(), Detail: apiErr.Message})
+	case atcr.ErrorManifestNotFound:
+		// notifyManifest read the owner's PDS and found no record: it was
+		// deleted under the push. Final, not an outage to retry.
+		return wrap(registry.ErrManifestRecordGone)
 	}
 	switch {
+	case apiErr.StatusCode == http.StatusTooManyRequests:
+		// The hold's own limits (upload sessions per user): the client
+		// should slow down, not hear that the hold failed.
+		return fmt.Errorf("hold %s: %s: %w", h.DID, nsid, &registry.HoldLimitError{Hold: h.DID.String(), Detail: apiErr.Message})
 	case apiErr.StatusCode == http.StatusNotFound && nsid == getBlobNSID:
 		return wrap(registry.ErrBlobUnknown)
 	case apiErr.StatusCode == http.StatusUnauthorized, apiErr.StatusCode == http.StatusForbidden:

@@ -38,11 +38,25 @@ func TestHoldErrClassification(t *testing.T) {
 		{atcr.HoldInitiateUploadNSID, api(404, "MethodNotImplemented"), registry.ErrUnavailable},
 		{atcr.HoldCompleteUploadNSID, api(500, atcr.ErrorCompletionFailed), registry.ErrUnavailable},
 		{atcr.HoldCompleteUploadNSID, errors.New("connection reset"), registry.ErrUnavailable},
+		{atcr.HoldInitiateUploadNSID, api(429, "RateLimitExceeded"), registry.ErrTooManyUploads},
+		{atcr.HoldNotifyManifestNSID, api(400, atcr.ErrorManifestNotFound), registry.ErrManifestRecordGone},
 	}
 	for _, c := range cases {
 		if got := holdErr(h, c.nsid, c.err); !errors.Is(got, c.want) {
 			t.Errorf("holdErr(%s, %v) = %v, want %v", c.nsid, c.err, got, c.want)
 		}
+	}
+	// A hold's 429 and a record deleted under a push are no outage: the
+	// notification is not retried, and the client is not told the hold
+	// failed (a 502 with an ERROR line).
+	for _, err := range []error{api(429, "RateLimitExceeded"), api(400, atcr.ErrorManifestNotFound)} {
+		if got := holdErr(h, atcr.HoldNotifyManifestNSID, err); errors.Is(got, registry.ErrUnavailable) {
+			t.Errorf("holdErr(%v) = %v: an upstream failure", err, got)
+		}
+	}
+	var limit *registry.HoldLimitError
+	if got := holdErr(h, atcr.HoldInitiateUploadNSID, &atclient.APIError{StatusCode: 429, Name: "RateLimitExceeded", Message: "100 upload sessions are open for this user"}); !errors.As(got, &limit) || limit.Detail != "100 upload sessions are open for this user" {
+		t.Errorf("a hold's 429 does not carry its words: %v", got)
 	}
 }
 

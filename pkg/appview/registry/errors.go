@@ -43,6 +43,10 @@ var (
 	// exhausted for now, or the registry is shutting down
 	// (TOOMANYREQUESTS, 429).
 	ErrTooManyUploads = errors.New("too many uploads in progress")
+	// ErrManifestRecordGone: the manifest's record vanished from the PDS
+	// while it was pushed — a DELETE of the same digest raced the push
+	// (UNAVAILABLE, 503): pushing again records it anew.
+	ErrManifestRecordGone = errors.New("manifest record deleted while it was pushed")
 	// ErrRateLimited: the client's address made too many requests that
 	// needed identity lookups (TOOMANYREQUESTS, 429).
 	ErrRateLimited = errors.New("rate limited")
@@ -104,8 +108,8 @@ type QuotaError struct {
 	Detail string
 }
 
-// maxQuotaDetail bounds the hold's words in a response.
-const maxQuotaDetail = 300
+// maxHoldDetail bounds the hold's words in a response.
+const maxHoldDetail = 300
 
 // Error implements error.
 func (e *QuotaError) Error() string { return e.message() }
@@ -113,19 +117,42 @@ func (e *QuotaError) Error() string { return e.message() }
 // Unwrap makes the error an ErrQuotaExceeded.
 func (e *QuotaError) Unwrap() error { return ErrQuotaExceeded }
 
-// message is the response's text: the hold's detail kept to printable
-// ASCII and maxQuotaDetail bytes (a hold is the user's choice, not ours).
 func (e *QuotaError) message() string {
-	detail := strings.Map(func(r rune) rune {
+	return holdMessage("storage quota exceeded on hold "+e.Hold, e.Detail)
+}
+
+// HoldLimitError is a hold's 429: too many upload sessions (or requests)
+// of this account there for now — sessions a lost Redis orphaned count
+// until the hold expires them. It wraps ErrTooManyUploads
+// (TOOMANYREQUESTS, 429, with Retry-After) and carries the hold's words.
+type HoldLimitError struct {
+	Hold   string
+	Detail string
+}
+
+// Error implements error.
+func (e *HoldLimitError) Error() string { return e.message() }
+
+// Unwrap makes the error an ErrTooManyUploads.
+func (e *HoldLimitError) Unwrap() error { return ErrTooManyUploads }
+
+func (e *HoldLimitError) message() string {
+	return holdMessage("the hold "+e.Hold+" refused more uploads for now", e.Detail)
+}
+
+// holdMessage is a response's text quoting a hold: its detail kept to
+// printable ASCII and maxHoldDetail bytes (a hold is the user's choice,
+// not ours).
+func holdMessage(msg, detail string) string {
+	detail = strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return -1
 		}
 		return r
-	}, e.Detail)
-	if len(detail) > maxQuotaDetail {
-		detail = detail[:maxQuotaDetail] + "..."
+	}, detail)
+	if len(detail) > maxHoldDetail {
+		detail = detail[:maxHoldDetail] + "..."
 	}
-	msg := "storage quota exceeded on hold " + e.Hold
 	if detail != "" {
 		msg += ": " + detail
 	}
@@ -150,6 +177,7 @@ var sentinelCodes = []struct {
 	{ErrBodyIncomplete, oci.ErrorCodeBlobUploadInvalid, "the request body ended before its announced length; resume the upload from the offset GET reports"},
 	{ErrPaginationNumberInvalid, oci.ErrorCodePaginationNumberInvalid, "n must be a non-negative integer (at most " + strconv.Itoa(MaxPageSize) + " entries are returned)"},
 	{ErrTooManyUploads, oci.ErrorCodeTooManyRequests, "too many uploads in progress; retry later"},
+	{ErrManifestRecordGone, oci.ErrorCodeUnavailable, "the manifest was deleted while it was pushed; push it again"},
 	{ErrRateLimited, oci.ErrorCodeTooManyRequests, "too many requests from your address needed identity lookups; retry later"},
 	{ErrTooManyReferences, oci.ErrorCodeManifestInvalid, "manifest references more content than the registry checks"},
 	{ErrManifestNotStorable, oci.ErrorCodeManifestInvalid, "manifest cannot be stored as an io.atcr.manifest record"},
@@ -181,6 +209,10 @@ func ociError(err error) error {
 	var quota *QuotaError
 	if errors.As(err, &quota) {
 		return &oci.Error{Code: oci.ErrorCodeDenied, Message: quota.message()}
+	}
+	var limit *HoldLimitError
+	if errors.As(err, &limit) {
+		return &oci.Error{Code: oci.ErrorCodeTooManyRequests, Message: limit.message()}
 	}
 	var coded *oci.Error
 	var list oci.Errors

@@ -131,6 +131,9 @@ var errReusedRecordDeleted = errors.New("reused manifest record deleted meanwhil
 // pointing at a deleted record.
 func (s *Store) putReused(ctx context.Context, client *atclient.APIClient, h holdclient.Hold, repo registry.Repo, put registry.ManifestPut, rec *pdsread.ManifestRecord) error {
 	if err := s.notifyHold(ctx, h, repo, put, rec); err != nil {
+		if errors.Is(err, registry.ErrManifestRecordGone) { // deleted since confirmReusable
+			return fmt.Errorf("%s: %w: %w", rec.URI, errReusedRecordDeleted, err)
+		}
 		return s.notifyRefusal(ctx, repo, h, put, err)
 	}
 	wrote := false

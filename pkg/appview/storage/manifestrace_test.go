@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"errors"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -122,4 +123,35 @@ func assertNoDanglingTags(t *testing.T, env *storagetest.Env, repo registry.Repo
 			t.Errorf("tag %s points at %s, which the PDS does not have (it has %v)", rkey, uri, uris)
 		}
 	}
+}
+
+// The reused record deleted between the push's check and the hold's read
+// of it: the hold answers ManifestNotFound, a final answer (not an outage
+// retried three times and answered 502), and the push records the
+// manifest anew.
+func TestRetagWhoseRecordTheHoldCannotFindRecordsItAnew(t *testing.T) {
+	env, _, repo := aliceEnv(t)
+	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
+	put := imagePut(t, env, repo, "base")
+	if err := env.Store.PutManifest(ctx, repo, put); err != nil {
+		t.Fatal(err)
+	}
+	retag := put
+	retag.Tags = []oci.Tag{mustTag(t, "t1")}
+	before := env.Hold.Notified()
+	env.Hold.SetNotifyError(1, http.StatusBadRequest, atcr.ErrorManifestNotFound, "the owner's PDS has no record at that URI")
+	if err := env.Store.PutManifest(ctx, repo, retag); err != nil {
+		t.Fatalf("re-tag after the hold found no record: %v", err)
+	}
+	after := env.Hold.Notified()
+	if n := len(after) - len(before); n != 1 {
+		t.Fatalf("%d notifications accepted after the refusal, want 1 (of the record written anew)", n)
+	}
+	if old, now := before[len(before)-1].ManifestURI, after[len(after)-1].ManifestURI; now == old {
+		t.Fatalf("the hold was asked about %s again (a retry of the refusal), not about a record written anew", old)
+	}
+	if m, err := env.Store.GetManifest(ctx, repo, oci.TagReference(mustTag(t, "t1"))); err != nil || m.Digest != put.Digest {
+		t.Fatalf("GET t1: %v, %v", digestOf(m), err)
+	}
+	assertNoDanglingTags(t, env, repo)
 }
