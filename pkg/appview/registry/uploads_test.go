@@ -254,3 +254,20 @@ func TestUploadPartFallback(t *testing.T) {
 		t.Fatal("downloaded bytes differ")
 	}
 }
+
+// An upload the hold refuses for quota at completion is gone on the hold:
+// the AppView drops its session too, so refused pushes do not pile up in
+// the user's session slots (crane never DELETEs its sessions: each refused
+// push kept two of the 100 for an hour, until pushes got 429).
+func TestUploadRefusedForQuotaEndsTheSession(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	env.Hold.SetCompleteOverQuota(true)
+	data := randomBytes(4096)
+	loc := env.startSession(t, env.alice, "alice.test/app")
+	expectStatus(t, env.call(t, env.alice, http.MethodPatch, loc, data, chunk(0, len(data))), http.StatusAccepted)
+	expectError(t, env.call(t, env.alice, http.MethodPut, loc+"?digest="+digestOf(data).String(), nil, nil), http.StatusForbidden, "DENIED")
+	expectError(t, env.call(t, env.alice, http.MethodGet, loc, nil, nil), http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
+	if env.Hold.HasBlob(t, digestOf(data)) {
+		t.Fatal("a blob refused for quota is stored")
+	}
+}

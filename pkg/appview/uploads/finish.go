@@ -22,8 +22,9 @@ type Finished struct {
 
 // Finish ends the session: the remainder goes as the last part (an empty
 // part for an empty blob, which S3 accepts as the only part), then the hold
-// completes the upload and verifies d. A digest mismatch ends the session;
-// other failures keep it so the PUT can be retried.
+// completes the upload and verifies d. A digest mismatch or a refusal for
+// quota ends the session; other failures keep it so the PUT can be
+// retried.
 func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d oci.Digest) (_ Finished, err error) {
 	ctx, sess, err := m.acquireToFinish(ctx, repo, id)
 	if err != nil {
@@ -54,7 +55,11 @@ func (m *Manager) Finish(ctx context.Context, repo registry.Repo, id string, d o
 	}
 	size, err := m.hold.CompleteUpload(ctx, sess.hold, sess.holdID, d, sess.holdParts())
 	if err != nil {
-		if errors.Is(err, oci.ErrDigestMismatch) || errors.Is(err, registry.ErrUploadUnknown) {
+		// Final answers end the session: the hold has discarded the
+		// upload (a wrong digest, a refusal for quota) or no longer has
+		// it; a retried PUT could not succeed, and the session would hold
+		// one of the user's slots until it expires.
+		if errors.Is(err, oci.ErrDigestMismatch) || errors.Is(err, registry.ErrUploadUnknown) || errors.Is(err, registry.ErrQuotaExceeded) {
 			if m.dropSession(ctx, sess) {
 				m.abortSession(context.WithoutCancel(ctx), sess)
 			}

@@ -51,6 +51,7 @@ type Hold struct {
 	hanging       bool
 	private       bool
 	notifyErr     *notifyFailure
+	overQuota     bool // completeUpload refuses for quota (SetCompleteOverQuota)
 	deleteErr     bool
 	// blobReaders are the callers of getBlob ("" anonymous), in order.
 	blobReaders []syntax.DID
@@ -125,6 +126,10 @@ func (h *Hold) SetPartURLDelay(d time.Duration) { h.set(func() { h.partDelay = d
 // SetCompleteDelay makes completeUpload start after d, or give up (as the
 // real hold does) when its caller goes away first.
 func (h *Hold) SetCompleteDelay(d time.Duration) { h.set(func() { h.completeDelay = d }) }
+
+// SetCompleteOverQuota makes completeUpload refuse every blob for quota,
+// discarding the upload as the real hold does.
+func (h *Hold) SetCompleteOverQuota(v bool) { h.set(func() { h.overQuota = v }) }
 
 // SetNoPresign makes getPartUploadUrl answer without a URL, so parts go
 // through uploadPart.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -178,6 +179,15 @@ func (h *Hold) complete(w http.ResponseWriter, r *http.Request, caller syntax.DI
 	}
 	if err != nil {
 		storageFailed(w, "read the assembled upload")
+		return
+	}
+	h.mu.Lock()
+	overQuota := h.overQuota
+	h.mu.Unlock()
+	if overQuota {
+		end()
+		xrpc.WriteError(w, xrpc.NewError(http.StatusBadRequest, atcr.ErrorQuotaExceeded,
+			fmt.Sprintf("storage quota exceeded: this push needs %d bytes more", size)))
 		return
 	}
 	if err := h.S3.Move(ctx, u.key, s3.BlobKey(d)); err != nil {
