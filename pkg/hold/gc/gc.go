@@ -43,6 +43,11 @@ type Pins interface {
 	// Pinned reports whether a push step referenced the blob at or after
 	// since, or an open upload session names it.
 	Pinned(ctx context.Context, digest string, since time.Time) (bool, error)
+	// Collected is told, under the lock, that the blob was deleted: what
+	// still charged it to users as stored (completed by a push that never
+	// recorded a manifest) ends, or it would count against their quota
+	// for the rest of the upload session TTL.
+	Collected(ctx context.Context, digest string) error
 }
 
 // Config configures New.
@@ -239,6 +244,9 @@ func (sw *sweep) collect(ctx context.Context, b s3.BlobInfo) error {
 			return nil
 		}
 		sw.c.log.Debug("GC deleted orphan", "digest", b.Digest, "size", cur.Size)
+		if err := sw.c.pins.Collected(ctx, b.Digest.String()); err != nil {
+			sw.c.log.Warn("GC could not end the pending charges of a deleted blob", "digest", b.Digest, "err", err)
+		}
 	}
 	sw.rep.Deleted++
 	sw.rep.FreedBytes += cur.Size

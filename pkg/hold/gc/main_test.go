@@ -65,12 +65,20 @@ type fakePins struct {
 	mu     sync.Mutex
 	pinned map[string]bool
 	locks  int
+	// collected lists the digests Collected was told of.
+	collected []string
 }
 
 func (p *fakePins) LockBlobs() func() {
 	p.mu.Lock()
 	p.locks++
 	return p.mu.Unlock
+}
+
+// Collected records the digests GC deleted.
+func (p *fakePins) Collected(_ context.Context, digest string) error {
+	p.collected = append(p.collected, digest)
+	return nil
 }
 
 // Pinned is called with LockBlobs held.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"atcr.io/pkg/atproto/atcr"
+	"atcr.io/pkg/hold/gc"
 	"atcr.io/pkg/oci"
 	"atcr.io/pkg/s3"
 )
@@ -185,4 +186,27 @@ func TestRepushRepairsATornBlob(t *testing.T) {
 			e.wantBlob(t, d, data)
 		})
 	}
+}
+
+// TestCollectedBlobNoLongerCountsAsPending: a blob completed by a push that
+// never recorded a manifest counts against its owner's quota as pending;
+// once garbage collection deletes it, it no longer does (it counted for
+// the rest of the session TTL, refusing pushes that fit).
+func TestCollectedBlobNoLongerCountsAsPending(t *testing.T) {
+	e := newEnv(t)
+	e.quota.setLimit(5000)
+	e.storeBlob(t, alice, oci.SHA256, randomBytes(140, 3000)) // never named by a manifest
+	next := randomBytes(141, 3000)
+	id, parts := e.pushPresigned(t, alice, next, len(next))
+	wantError(t, e.complete(t, alice, id, oci.FromBytes(oci.SHA256, next).String(), parts), http.StatusBadRequest, atcr.ErrorQuotaExceeded)
+
+	col, err := gc.New(gc.Config{Records: e.pds, Blobs: e.svc, Pins: e.h, GracePeriod: time.Hour, Logger: quietLogger(),
+		Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := col.Run(t.Context(), gc.Options{}); err != nil || r.Deleted != 1 {
+		t.Fatalf("GC past the grace window: %+v, %v; want the unnamed blob deleted", r, err)
+	}
+	e.storeBlob(t, alice, oci.SHA256, next) // fits now: 3000 of 5000
 }

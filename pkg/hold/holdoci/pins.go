@@ -27,6 +27,12 @@ func (h *Handlers) Pinned(ctx context.Context, digest string, since time.Time) (
 	return h.sessions.pinnedSince(ctx, digest, since, h.now())
 }
 
+// Collected implements gc.Pins: a blob GC deleted no longer counts as
+// pending for anyone.
+func (h *Handlers) Collected(ctx context.Context, digest string) error {
+	return h.sessions.removePendingDigest(ctx, digest)
+}
+
 // forgetPending drops the user's pending entries for blobs now recorded in
 // layer records: from here on usage counts them.
 func (h *Handlers) forgetPending(ctx context.Context, user syntax.DID, recorded []blobRef) {
@@ -67,6 +73,11 @@ func (p *PinStore) LockBlobs() (unlock func()) {
 // Pinned implements gc.Pins.
 func (p *PinStore) Pinned(ctx context.Context, digest string, since time.Time) (bool, error) {
 	return p.sessions.pinnedSince(ctx, digest, since, p.now())
+}
+
+// Collected implements gc.Pins.
+func (p *PinStore) Collected(ctx context.Context, digest string) error {
+	return p.sessions.removePendingDigest(ctx, digest)
 }
 
 // Close closes the database.

@@ -20,7 +20,7 @@ import (
 //     S3 modification time;
 //   - pending_blobs: blobs a user completed that no layer record of theirs
 //     names yet; they count against the user's quota until a notification
-//     records them or they expire.
+//     records them, garbage collection deletes them, or they expire.
 const stateSchema = `
 CREATE TABLE IF NOT EXISTS announcements (
 	manifest_uri TEXT PRIMARY KEY,
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS pending_blobs (
 	PRIMARY KEY (owner_did, digest)
 );
 CREATE INDEX IF NOT EXISTS pending_blobs_by_time ON pending_blobs(completed_at);
+CREATE INDEX IF NOT EXISTS pending_blobs_by_digest ON pending_blobs(digest);
 `
 
 // sessionColumnsAdded are the upload_sessions columns later versions added,
@@ -150,6 +151,15 @@ func (s *sessionStore) removePending(ctx context.Context, owner syntax.DID, dige
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_blobs WHERE owner_did = ? AND digest = ?`, owner.String(), d); err != nil {
 			return fmt.Errorf("forget pending blob %s: %w", d, err)
 		}
+	}
+	return nil
+}
+
+// removePendingDigest forgets every user's pending entry for digest (the
+// blob is gone).
+func (s *sessionStore) removePendingDigest(ctx context.Context, digest string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_blobs WHERE digest = ?`, digest); err != nil {
+		return fmt.Errorf("forget pending blob %s: %w", digest, err)
 	}
 	return nil
 }
