@@ -3,6 +3,7 @@ package uploads_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -244,5 +245,64 @@ func TestSharedCapsAndSweep(t *testing.T) {
 		if _, err := b.GetUpload(ctx, repo, id); !errors.Is(err, registry.ErrUploadUnknown) {
 			t.Fatalf("swept session %s still answers: %v", id, err)
 		}
+	}
+}
+
+// stealBody sends data, calling steal once after the first `after` bytes.
+type stealBody struct {
+	data  []byte
+	after int
+	steal func()
+	read  int
+}
+
+func (s *stealBody) Read(p []byte) (int, error) {
+	if s.read >= len(s.data) {
+		return 0, io.EOF
+	}
+	if s.read >= s.after && s.steal != nil {
+		s.steal()
+		s.steal = nil
+	}
+	end := len(s.data)
+	if s.read < s.after {
+		end = s.after
+	}
+	n := copy(p, s.data[s.read:end])
+	s.read += n
+	return n, nil
+}
+
+// A request whose session lock another AppView took (its own AppView
+// stalled past the lock's TTL) is answered for the lost lock (503), not
+// for the part send the loss cancelled (502 naming the hold or PDS, an
+// ERROR line), and without a Range from its stale copy of the session.
+func TestLostLockIsAnsweredAsSuch(t *testing.T) {
+	env, a, _, rdbA := twoAppViews(t, nil)
+	env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	ctx := t.Context()
+	const part = uploads.MinPartSize
+	up, err := a.StartUpload(ctx, repo, oci.Digest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := &stealBody{data: storagetest.RandomBytes(3 * part), after: part / 2, steal: func() {
+		keys, err := rdbA.Keys(ctx, "*upload:"+up.ID+":lock").Result()
+		if err != nil || len(keys) != 1 {
+			t.Errorf("lock keys %v, %v", keys, err)
+			return
+		}
+		if err := rdbA.Set(ctx, keys[0], "another AppView", 10*time.Second).Err(); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // the renewal (every third of the 1 s TTL) notices
+	}}
+	got, err := a.WriteUpload(ctx, repo, up.ID, registry.Chunk{Start: 0, Size: -1, Body: body})
+	if !errors.Is(err, registry.ErrSharedStateUnavailable) || errors.Is(err, registry.ErrHoldUnavailable) || errors.Is(err, registry.ErrPDSUnavailable) {
+		t.Fatalf("PATCH whose lock was taken: %v, want only the lost lock (ErrSharedStateUnavailable)", err)
+	}
+	if got.ID != "" {
+		t.Fatalf("PATCH whose lock was taken reports the session's stale state: %+v", got)
 	}
 }

@@ -43,6 +43,13 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 		// Kept, like any bytes that arrived; the client resumes from GET.
 		err = fmt.Errorf("upload %s: %d of %d bytes arrived: %w", id, sess.offset-before, chunk.Size, registry.ErrBodyIncomplete)
 	}
+	if errors.Is(context.Cause(ctx), errLockLost) {
+		// Another AppView took the session over (this one stalled past
+		// the lock's TTL): that is the answer, not the part send the loss
+		// cancelled (which would read as the hold or PDS failing), and
+		// this request's copy of the session is stale, so no Range.
+		return registry.Upload{}, fmt.Errorf("upload %s: %w", id, errLockLost)
+	}
 	return sess.state(), err
 }
 
