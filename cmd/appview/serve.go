@@ -206,6 +206,7 @@ func runServe(ctx context.Context, cfg *config.AppViewConfig) error {
 		UploadTTL:               cfg.Uploads.SessionTTL,
 		MaxUploads:              cfg.Uploads.MaxSessions,
 		MaxUploadsPerUser:       cfg.Uploads.MaxPerUser,
+		MaxParkedBytesPerUser:   int64(cfg.Uploads.ParkedPerUser),
 		Redis:                   redisOrNil(rdb),
 
 		ManifestCacheBytes: int64(cfg.Cache.ManifestBytes),

@@ -80,11 +80,13 @@ type Options struct {
 	// hold XRPC and presigned part uploads (network switches, RootCAs);
 	// timeouts and body limits are set per use.
 	HTTP safehttp.Options
-	// PartSize, MaxBufferedBytes, MaxBufferedBytesPerUser, PartWait,
-	// UploadTTL, MaxUploads and MaxUploadsPerUser configure the upload
-	// sessions (see uploads.Options for their meaning and defaults).
+	// PartSize, MaxBufferedBytes, MaxBufferedBytesPerUser,
+	// MaxParkedBytesPerUser, PartWait, UploadTTL, MaxUploads and
+	// MaxUploadsPerUser configure the upload sessions (see uploads.Options
+	// for their meaning and defaults).
 	PartSize                                  int
 	MaxBufferedBytes, MaxBufferedBytesPerUser int64
+	MaxParkedBytesPerUser                     int64
 	PartWait, UploadTTL                       time.Duration
 	MaxUploads, MaxUploadsPerUser             int
 	// Redis, when set, keeps the upload sessions there, shared with the
@@ -253,6 +255,7 @@ func New(opts Options) (*Store, error) {
 		UploadTTL:               opts.UploadTTL,
 		MaxUploads:              opts.MaxUploads,
 		MaxUploadsPerUser:       opts.MaxUploadsPerUser,
+		MaxParkedBytesPerUser:   opts.MaxParkedBytesPerUser,
 		Redis:                   opts.Redis,
 		LockTTL:                 opts.UploadLockTTL,
 		Logger:                  opts.Logger,

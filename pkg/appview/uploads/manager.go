@@ -23,6 +23,9 @@ const (
 	DefaultUploadTTL         = time.Hour
 	DefaultMaxUploads        = 10_000
 	DefaultMaxUploadsPerUser = 100
+	// DefaultMaxParkedBytesPerUser bounds an owner's remainders kept in
+	// Redis between requests (Options.MaxParkedBytesPerUser).
+	DefaultMaxParkedBytesPerUser = 64 << 20
 	DefaultRedisPrefix       = "atcr:"
 	DefaultLockTTL           = 15 * time.Second
 	// MinPartSize is S3's smallest part (all but the last).
@@ -68,6 +71,13 @@ type Options struct {
 	Redis redis.UniversalClient
 	// RedisPrefix starts every key the sessions use. Default "atcr:".
 	RedisPrefix string
+	// MaxParkedBytesPerUser bounds, with Redis, the remainders (each
+	// under MinPartSize) one owner's sessions keep in Redis between
+	// requests: at or past it the owner's PATCHes are refused (429) until
+	// sessions finish or end; PUT and DELETE go on, and free them. Without
+	// it one account could pin up to MaxUploadsPerUser × 5 MiB of Redis
+	// and, at maxmemory, stop every user's uploads. Default 64 MiB.
+	MaxParkedBytesPerUser int64
 	// LockTTL is how long a session's Redis lock outlives the AppView
 	// holding it (it is renewed every LockTTL/3 while a request runs): how
 	// long a session whose AppView died stays locked. Default 15s.
@@ -135,6 +145,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.MaxUploads <= 0 {
 		o.MaxUploads = DefaultMaxUploads
+	}
+	if o.MaxParkedBytesPerUser <= 0 {
+		o.MaxParkedBytesPerUser = DefaultMaxParkedBytesPerUser
 	}
 	if o.MaxUploadsPerUser <= 0 {
 		o.MaxUploadsPerUser = DefaultMaxUploadsPerUser

@@ -35,15 +35,16 @@ return {2, meta}
 
 // saveSession writes meta and the remainder if the lock is still ours:
 // ARGV[4] 'set' replaces the remainder with ARGV[3], 'staged' with the
-// bytes a plain SET put at KEYS[6] (renamed into place), 'append' appends
-// ARGV[3] to the ARGV[5] bytes already there. It refreshes the session's
+// bytes a plain SET put at KEYS[7] (renamed into place), 'append' appends
+// ARGV[3] to the ARGV[5] bytes already there; the remainder's length goes
+// into the owner's parked hash (KEYS[6]). It refreshes the session's
 // expiry (ARGV[6] ms), and when asked (ARGV[8]) records its use (score
 // ARGV[7]) in the indexes and unlocks. 1 saved, 0 the lock was lost (a
 // staged remainder is deleted), -1 the stored remainder is not as long as
 // expected.
 var saveSession = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  if ARGV[4] == 'staged' then redis.call('DEL', KEYS[6]) end
+  if ARGV[4] == 'staged' then redis.call('DEL', KEYS[7]) end
   return 0
 end
 if ARGV[4] == 'append' then
@@ -51,12 +52,19 @@ if ARGV[4] == 'append' then
   if ARGV[3] ~= '' then redis.call('APPEND', KEYS[3], ARGV[3]) end
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 elseif ARGV[4] == 'staged' then
-  redis.call('RENAME', KEYS[6], KEYS[3])
+  redis.call('RENAME', KEYS[7], KEYS[3])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 elseif ARGV[3] == '' then
   redis.call('DEL', KEYS[3])
 else
   redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[6])
+end
+local parked = redis.call('STRLEN', KEYS[3])
+if parked > 0 then
+  redis.call('HSET', KEYS[6], ARGV[9], parked)
+  redis.call('PEXPIRE', KEYS[6], ARGV[6])
+else
+  redis.call('HDEL', KEYS[6], ARGV[9])
 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[6])
 if ARGV[8] == '1' then
@@ -68,13 +76,14 @@ end
 return 1
 `)
 
-// removeSession deletes the session, its index entries and its lock if the
-// lock is ours: 1 removed, 0 the lock was lost.
+// removeSession deletes the session, its index and parked entries and its
+// lock if the lock is ours: 1 removed, 0 the lock was lost.
 var removeSession = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[1])
 redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('ZREM', KEYS[5], ARGV[2])
+redis.call('HDEL', KEYS[6], ARGV[2])
 return 1
 `)
 

@@ -21,6 +21,8 @@ import (
 //	uploads              sorted set: session id → last use (unix ms), for
 //	                     the global cap and the idle sweep
 //	uploads:owner:<did>  sorted set: the owner's sessions, for its cap
+//	uploads:parked:<did> hash: session id → bytes of its remainder kept
+//	                     here, for the owner's bound on them
 //	uploads:sweep        when an AppView last swept (unix ms, its clock)
 const (
 	// maxScriptRemainder is the largest remainder handed to the save
@@ -82,11 +84,38 @@ func (r *redisStore) allKey() string           { return r.prefix + "uploads" }
 func (r *redisStore) ownerKey(owner syntax.DID) string {
 	return r.prefix + "uploads:owner:" + string(owner)
 }
+func (r *redisStore) parkedKey(owner syntax.DID) string {
+	return r.prefix + "uploads:parked:" + string(owner)
+}
 func (r *redisStore) sweepKey() string       { return r.prefix + "uploads:sweep" }
 func (r *redisStore) local() bool            { return false }
 func (r *redisStore) open() []*uploadSession { return nil }
 func (r *redisStore) indexKeys(sess *uploadSession) []string {
-	return []string{r.lockKey(sess.id), r.sessKey(sess.id), r.bufKey(sess.id), r.allKey(), r.ownerKey(sess.owner)}
+	return []string{r.lockKey(sess.id), r.sessKey(sess.id), r.bufKey(sess.id), r.allKey(), r.ownerKey(sess.owner), r.parkedKey(sess.owner)}
+}
+
+// parkedTotal sums an owner's parked remainders (KEYS[1], the hash), over
+// the sessions still in the owner's index (KEYS[2]): entries of sessions
+// that expired without being removed are dropped on the way.
+var parkedTotal = redis.NewScript(`
+local total = 0
+local f = redis.call('HGETALL', KEYS[1])
+for i = 1, #f, 2 do
+  if redis.call('ZSCORE', KEYS[2], f[i]) then
+    total = total + tonumber(f[i+1])
+  else
+    redis.call('HDEL', KEYS[1], f[i])
+  end
+end
+return total
+`)
+
+func (r *redisStore) parked(ctx context.Context, owner syntax.DID) (int64, error) {
+	n, err := parkedTotal.Run(ctx, r.rdb, []string{r.parkedKey(owner), r.ownerKey(owner)}).Int64()
+	if err != nil {
+		return 0, unavailable("sum parked upload remainders", err)
+	}
+	return n, nil
 }
 
 func (r *redisStore) reserve(ctx context.Context, id string, owner syntax.DID, maxTotal, maxPerOwner int) (bool, error) {

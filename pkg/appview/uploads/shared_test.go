@@ -306,3 +306,65 @@ func TestLostLockIsAnsweredAsSuch(t *testing.T) {
 		t.Fatalf("PATCH whose lock was taken reports the session's stale state: %+v", got)
 	}
 }
+
+// The remainders one owner's sessions keep in Redis between requests are
+// bounded (MaxParkedBytesPerUser): at the bound the owner's PATCHes are
+// 429, other owners' are not, and finishing or cancelling a session frees
+// its share. Without it one account parked up to 100 × 5 MiB and, at
+// Redis's maxmemory, every user's uploads failed.
+func TestParkedRemaindersAreBoundedPerOwner(t *testing.T) {
+	env, a, b, _ := twoAppViews(t, func(o *storage.Options) { o.MaxParkedBytesPerUser = 3 << 20 })
+	env.AddUser("alice.test")
+	env.AddUser("bob.test")
+	alice, bob := env.Repo(t, "alice.test/app"), env.Repo(t, "bob.test/app")
+	ctx := t.Context()
+	const chunk = 1 << 20
+	var ids []string
+	var data [][]byte
+	for i := range 3 { // 3 MiB parked, across both AppViews
+		s := []*storage.Store{a, b}[i%2]
+		up, err := s.StartUpload(ctx, alice, oci.Digest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := storagetest.RandomBytes(chunk)
+		if _, err := s.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, d)); err != nil {
+			t.Fatalf("chunk %d under the bound: %v", i, err)
+		}
+		ids, data = append(ids, up.ID), append(data, d)
+	}
+	up, err := b.StartUpload(ctx, alice, oci.Digest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); !errors.Is(err, registry.ErrTooManyUploads) {
+		t.Fatalf("PATCH at the owner's bound: %v, want ErrTooManyUploads", err)
+	}
+	if _, err := a.WriteUpload(ctx, alice, ids[0], storagetest.Streamed(chunk, storagetest.RandomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
+		t.Fatalf("PATCH of a parked session at the owner's bound: %v, want ErrTooManyUploads", err)
+	}
+	other, err := a.StartUpload(ctx, bob, oci.Digest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteUpload(ctx, bob, other.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {
+		t.Fatalf("another owner's PATCH: %v", err)
+	}
+	// Finishing one frees its share.
+	if _, err := b.FinishUpload(ctx, alice, ids[0], oci.FromBytes(oci.SHA256, data[0])); err != nil {
+		t.Fatalf("PUT at the bound: %v", err)
+	}
+	if _, err := a.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {
+		t.Fatalf("PATCH after a session finished: %v", err)
+	}
+	// Cancelling one frees its share too.
+	if _, err := a.WriteUpload(ctx, alice, ids[1], storagetest.Streamed(chunk, storagetest.RandomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
+		t.Fatalf("PATCH back at the bound: %v", err)
+	}
+	if err := a.CancelUpload(ctx, alice, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WriteUpload(ctx, alice, ids[1], storagetest.Streamed(chunk, storagetest.RandomBytes(10))); err != nil {
+		t.Fatalf("PATCH after a session was cancelled: %v", err)
+	}
+}

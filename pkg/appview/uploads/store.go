@@ -45,6 +45,10 @@ type sessionStore interface {
 	// processes sharing the store (so only one of them aborts a session),
 	// and returns them for their aborts.
 	sweep(ctx context.Context, now time.Time, ttl time.Duration) []*uploadSession
+	// parked returns the bytes owner's sessions keep between requests in
+	// the store itself (the remainders a shared store holds; 0 for a
+	// local store, whose remainders count in the memory budget).
+	parked(ctx context.Context, owner syntax.DID) (int64, error)
 	// local reports whether the sessions live in this process only: then
 	// Close aborts them on their holds, and the remainder stays in memory
 	// between requests.

@@ -33,6 +33,9 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 	if chunk.Start >= 0 && chunk.Start != sess.offset {
 		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
+	if err := m.checkParked(ctx, sess); err != nil {
+		return sess.state(), err
+	}
 	before := sess.offset
 	if m.isSmall(sess, chunk.Size) {
 		err = m.appendSmall(ctx, sess, chunk)
@@ -51,6 +54,25 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 		return registry.Upload{}, fmt.Errorf("upload %s: %w", id, errLockLost)
 	}
 	return sess.state(), err
+}
+
+// checkParked refuses a chunk while the owner's sessions keep
+// Options.MaxParkedBytesPerUser or more in a shared store between
+// requests (429: finishing or ending a session frees its share). The
+// bound holds to within one remainder per chunk in flight.
+func (m *Manager) checkParked(ctx context.Context, sess *uploadSession) error {
+	if m.store.local() {
+		return nil
+	}
+	parked, err := m.store.parked(ctx, sess.owner)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", sess.id, err)
+	}
+	if parked >= m.opts.MaxParkedBytesPerUser {
+		return fmt.Errorf("upload %s: %s keeps %d bytes of unfinished uploads in Redis, the bound is %d: %w",
+			sess.id, sess.owner, parked, m.opts.MaxParkedBytesPerUser, registry.ErrTooManyUploads)
+	}
+	return nil
 }
 
 // isSmall says whether a chunk of size bytes (-1 unknown) goes into an
