@@ -26,8 +26,8 @@ const (
 	// DefaultMaxParkedBytesPerUser bounds an owner's remainders kept in
 	// Redis between requests (Options.MaxParkedBytesPerUser).
 	DefaultMaxParkedBytesPerUser = 64 << 20
-	DefaultRedisPrefix       = "atcr:"
-	DefaultLockTTL           = 15 * time.Second
+	DefaultRedisPrefix           = "atcr:"
+	DefaultLockTTL               = 15 * time.Second
 	// MinPartSize is S3's smallest part (all but the last).
 	MinPartSize = 5 << 20
 	// MaxPartSize bounds one part buffer.
