@@ -125,6 +125,10 @@ type Chunk struct {
 	// without a whole part buffer.
 	Size int64
 	Body io.Reader
+	// Last marks the final chunk of an upload (the body of a PUT or a
+	// monolithic POST with ?digest=): the completion sends it at once, so
+	// the bounds on what sessions keep between requests do not refuse it.
+	Last bool
 }
 
 // Upload is the state of a blob upload session.

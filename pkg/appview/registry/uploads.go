@@ -174,6 +174,7 @@ func (reg *Registry) writeAndFinish(ctx context.Context, w http.ResponseWriter, 
 		if err != nil {
 			return err
 		}
+		c.Last = true
 		if _, err := reg.writeChunk(ctx, repo, id, c); err != nil {
 			return err
 		}

@@ -163,8 +163,9 @@ func (c *coherence) close() {
 	<-c.done
 }
 
-// indexVersion returns the account's version in Redis (started at
-// Redis's clock when absent, versionBase); ok is false without Redis or when it did not answer.
+// indexVersion returns the account's version in Redis (started at Redis's
+// clock when absent, versionBase); ok is false without Redis or when it
+// did not answer.
 func (s *Store) indexVersion(ctx context.Context, did syntax.DID) (int64, bool) {
 	return s.readVersion(ctx, indexVersionKey+did.String())
 }

@@ -350,8 +350,12 @@ func TestParkedRemaindersAreBoundedPerOwner(t *testing.T) {
 	if _, err := a.WriteUpload(ctx, bob, other.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {
 		t.Fatalf("another owner's PATCH: %v", err)
 	}
-	// Finishing one frees its share.
-	if _, err := b.FinishUpload(ctx, alice, ids[0], oci.FromBytes(oci.SHA256, data[0])); err != nil {
+	// Finishing one frees its share; its PUT may carry a last chunk.
+	last := storagetest.RandomBytes(10)
+	if _, err := b.WriteUpload(ctx, alice, ids[0], registry.Chunk{Start: chunk, Size: -1, Body: bytes.NewReader(last), Last: true}); err != nil {
+		t.Fatalf("the last chunk of a PUT at the bound: %v", err)
+	}
+	if _, err := b.FinishUpload(ctx, alice, ids[0], oci.FromBytes(oci.SHA256, append(data[0], last...))); err != nil {
 		t.Fatalf("PUT at the bound: %v", err)
 	}
 	if _, err := a.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {

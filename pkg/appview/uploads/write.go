@@ -33,8 +33,10 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 	if chunk.Start >= 0 && chunk.Start != sess.offset {
 		return sess.state(), fmt.Errorf("upload %s: chunk starts at %d, upload holds %d bytes: %w", id, chunk.Start, sess.offset, registry.ErrRangeInvalid)
 	}
-	if err := m.checkParked(ctx, sess); err != nil {
-		return sess.state(), err
+	if !chunk.Last {
+		if err := m.checkParked(ctx, sess); err != nil {
+			return sess.state(), err
+		}
 	}
 	before := sess.offset
 	if m.isSmall(sess, chunk.Size) {
