@@ -81,6 +81,9 @@ var (
 	// (UNAVAILABLE, 503). Uploads fail closed: going on with state the
 	// other AppViews cannot see would corrupt the session.
 	ErrSharedStateUnavailable = fmt.Errorf("shared state: %w", ErrUnavailable)
+	// ErrDatabaseUnavailable: the AppView's database (SQLite or
+	// PostgreSQL) failed or could not be reached (UNAVAILABLE, 503).
+	ErrDatabaseUnavailable = fmt.Errorf("database: %w", ErrUnavailable)
 )
 
 // MissingContentError lists what a manifest references but the registry
@@ -188,6 +191,7 @@ var sentinelCodes = []struct {
 	{ErrHoldUnavailable, oci.ErrorCodeUpstream, "the hold storing the blobs failed or could not be reached; try again later"},
 	{ErrDirectoryUnavailable, oci.ErrorCodeUpstream, "identity resolution (PLC directory, handle or DID document) failed; try again later"},
 	{ErrSharedStateUnavailable, oci.ErrorCodeUnavailable, "the registry's shared state (Redis) is unavailable; try again later"},
+	{ErrDatabaseUnavailable, oci.ErrorCodeUnavailable, "the registry's database is unavailable; try again later"},
 	{ErrUnavailable, oci.ErrorCodeUnknown, ""},
 }
 

@@ -271,3 +271,23 @@ func TestUploadRefusedForQuotaEndsTheSession(t *testing.T) {
 		t.Fatal("a blob refused for quota is stored")
 	}
 }
+
+// A database that fails (PostgreSQL down) is an outage to retry: a blob
+// HEAD and a monolithic push answer 503 UNAVAILABLE with Retry-After, not
+// 500 as for a registry bug.
+func TestDatabaseDownIsUnavailable(t *testing.T) {
+	env := newTestEnv(t, storagetest.EnvOptions{})
+	d := env.pushBlob(t, env.alice, "alice.test/app", randomBytes(100))
+	if err := env.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Another repository: its unlink answer is not cached.
+	resp := env.call(t, env.alice, http.MethodHead, "/v2/alice.test/other/blobs/"+d.String(), nil, nil)
+	expectStatus(t, resp, http.StatusServiceUnavailable)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	data := randomBytes(200)
+	expectError(t, env.call(t, env.alice, http.MethodPost, "/v2/alice.test/app/blobs/uploads/?digest="+digestOf(data).String(), data, nil),
+		http.StatusServiceUnavailable, "UNAVAILABLE")
+}

@@ -201,7 +201,7 @@ func New(opts Options) (*Store, error) {
 		opts:         opts,
 		dir:          opts.Directory,
 		actAs:        opts.ActAs,
-		tombstones:   opts.Tombstones,
+		tombstones:   unavailableTombstones{opts.Tombstones},
 		indexer:      opts.Indexer,
 		log:          opts.Logger,
 		now:          opts.Now,
