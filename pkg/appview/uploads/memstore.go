@@ -101,7 +101,7 @@ func (t *memStore) peek(_ context.Context, id string) (*uploadSession, error) {
 func (t *memStore) parked(context.Context, syntax.DID) (int64, error) { return 0, nil }
 
 // checkpoint: nothing outlives the process, so there is nothing to save.
-func (t *memStore) checkpoint(context.Context, *uploadSession) error { return nil }
+func (t *memStore) checkpoint(context.Context, *uploadSession, []sentPart) error { return nil }
 
 func (t *memStore) release(_ context.Context, sess *uploadSession) error {
 	sess.released.Store(sess.offset)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"atcr.io/pkg/appview/holdclient"
 	"atcr.io/pkg/appview/registry"
@@ -33,6 +34,17 @@ type partSender struct {
 	// the session must go back to: the start of the earliest failed part.
 	err    error
 	rewind *partStart
+
+	// Checkpoints are made by the sends as they finish, not by the
+	// request's goroutine, which may be waiting for the client's next
+	// bytes: a finished part is saved at once, so a resume after this
+	// AppView dies or stalls starts at most the parts in flight back.
+	// ckMu orders them; sent is the session's parts (as of the sender's
+	// start) and the ones sent since, in part-number order; saved is how
+	// many of them, without a gap from part 1, the last checkpoint holds.
+	ckMu  sync.Mutex
+	sent  []sentPart
+	saved int
 }
 
 // partStart is where a part begins: its number and its offset in the blob.
@@ -50,7 +62,9 @@ type partResult struct {
 
 func newPartSender(ctx context.Context, m *Manager, sess *uploadSession) *partSender {
 	ctx, stop := detachFromClient(ctx)
-	return &partSender{ctx: ctx, stop: stop, m: m, sess: sess, done: make(chan partResult, partsInFlight)}
+	sent := slices.Clone(sess.parts)
+	return &partSender{ctx: ctx, stop: stop, m: m, sess: sess, done: make(chan partResult, partsInFlight),
+		sent: sent, saved: gapless(sent)}
 }
 
 // detachFromClient returns a context with ctx's values that is cancelled
@@ -90,9 +104,31 @@ func (p *partSender) send(buf []byte) error {
 	h, holdID := p.sess.hold, p.sess.holdID
 	go func() {
 		etag, err := p.m.hold.SendPart(p.ctx, h, holdID, n, buf)
+		if err == nil {
+			p.checkpoint(sentPart{Part: holdclient.Part{PartNumber: int64(n), ETag: etag}, End: start.offset + int64(len(buf))})
+		}
 		p.done <- partResult{partStart: start, buf: buf, etag: etag, err: err}
 	}()
 	return nil
+}
+
+// checkpoint records a part the hold took and, when the parts taken
+// without a gap from part 1 grew, saves the session as of the last of
+// them (a shared store's checkpoint). A failure is logged: the request
+// goes on, and its end saves the session (or fails the same way).
+func (p *partSender) checkpoint(part sentPart) {
+	p.ckMu.Lock()
+	defer p.ckMu.Unlock()
+	p.sent = withPart(p.sent, part)
+	k := gapless(p.sent)
+	if k <= p.saved {
+		return
+	}
+	if err := p.m.store.checkpoint(p.ctx, p.sess, p.sent[:k]); err != nil {
+		p.m.log.WarnContext(p.ctx, "uploads: checkpoint", "upload", p.sess.id, "err", err)
+		return
+	}
+	p.saved = k
 }
 
 // waitOne waits for one part in flight; false when none is.
@@ -130,11 +166,6 @@ func (p *partSender) collect(r partResult) {
 		return
 	}
 	p.sess.addPart(r.number, r.etag, r.offset+int64(len(r.buf)))
-	if err := p.m.store.checkpoint(p.ctx, p.sess); err != nil {
-		// The request goes on; saving at its end fails the same way and
-		// the client hears of it then.
-		p.m.log.WarnContext(p.ctx, "uploads: checkpoint", "upload", p.sess.id, "err", err)
-	}
 }
 
 // rewind takes the session back to the start of a part whose send failed:
@@ -162,13 +193,18 @@ func (sess *uploadSession) nextPartNumber() (int, error) {
 // completeUpload requires (parts finish out of order); a part sent again
 // after a rewind replaces its earlier entry.
 func (sess *uploadSession) addPart(n int, etag string, end int64) {
-	part := sentPart{Part: holdclient.Part{PartNumber: int64(n), ETag: etag}, End: end}
-	i, found := slices.BinarySearchFunc(sess.parts, part, func(a, b sentPart) int {
+	sess.parts = withPart(sess.parts, sentPart{Part: holdclient.Part{PartNumber: int64(n), ETag: etag}, End: end})
+}
+
+// withPart puts part into parts (in part-number order), replacing a part
+// of the same number.
+func withPart(parts []sentPart, part sentPart) []sentPart {
+	i, found := slices.BinarySearchFunc(parts, part, func(a, b sentPart) int {
 		return int(a.PartNumber - b.PartNumber)
 	})
 	if found {
-		sess.parts[i] = part
-		return
+		parts[i] = part
+		return parts
 	}
-	sess.parts = slices.Insert(sess.parts, i, part)
+	return slices.Insert(parts, i, part)
 }

@@ -25,26 +25,32 @@ type savedSession struct {
 	LastUsed int64           `json:"lastUsed"` // unix nanoseconds
 }
 
-// encodeSession returns the meta of sess as it stands, or, when boundary,
-// as of its last part boundary: the parts sent without a gap from part 1,
-// the offset where the last of them ends, and no remainder (what a PATCH
-// cut mid-body leaves).
-func encodeSession(sess *uploadSession, boundary bool) ([]byte, error) {
-	s := savedSession{
+// encodeSession returns the meta of sess as it stands.
+func encodeSession(sess *uploadSession) ([]byte, error) {
+	return marshalSession(sess, savedSession{
 		Owner: sess.owner, Repo: sess.repo, Hold: sess.hold, HoldID: sess.holdID,
 		Offset: sess.offset, NextPart: sess.nextPart, Parts: sess.parts,
 		Buffered: sess.remainder(), LastUsed: sess.lastUsed.Load(),
+	})
+}
+
+// encodeBoundary returns the meta of sess as of a part boundary: parts
+// (sent without a gap from part 1), the offset where the last of them
+// ends, and no remainder (what a PATCH cut mid-body leaves). It reads
+// only the session's fixed fields, so a part's send may call it while the
+// request streams on.
+func encodeBoundary(sess *uploadSession, parts []sentPart) ([]byte, error) {
+	s := savedSession{
+		Owner: sess.owner, Repo: sess.repo, Hold: sess.hold, HoldID: sess.holdID,
+		NextPart: len(parts) + 1, Parts: parts, LastUsed: sess.lastUsed.Load(),
 	}
-	if boundary {
-		k := sess.gaplessParts()
-		s.Parts = sess.parts[:k]
-		s.NextPart = k + 1
-		s.Buffered = 0
-		s.Offset = 0
-		if k > 0 {
-			s.Offset = sess.parts[k-1].End
-		}
+	if len(parts) > 0 {
+		s.Offset = parts[len(parts)-1].End
 	}
+	return marshalSession(sess, s)
+}
+
+func marshalSession(sess *uploadSession, s savedSession) ([]byte, error) {
 	meta, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: encode session: %w", sess.id, err)
@@ -66,16 +72,16 @@ func decodeSession(id string, meta []byte) (*uploadSession, error) {
 		id: id, owner: s.Owner, repo: s.Repo, hold: s.Hold, holdID: s.HoldID,
 		offset: s.Offset, nextPart: s.NextPart, parts: s.Parts, stored: s.Buffered,
 	}
-	sess.checkpointed = sess.gaplessParts()
 	sess.lastUsed.Store(s.LastUsed)
 	return sess, nil
 }
 
-// gaplessParts counts the sent parts numbered 1, 2, … without a gap (parts
-// finish out of order; a later one may be in while an earlier is in flight).
-func (sess *uploadSession) gaplessParts() int {
+// gapless counts the parts (in part-number order) numbered 1, 2, …
+// without a gap (parts finish out of order; a later one may be in while
+// an earlier is in flight).
+func gapless(parts []sentPart) int {
 	k := 0
-	for k < len(sess.parts) && sess.parts[k].PartNumber == int64(k+1) {
+	for k < len(parts) && parts[k].PartNumber == int64(k+1) {
 		k++
 	}
 	return k

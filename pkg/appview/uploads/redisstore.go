@@ -139,7 +139,7 @@ func (r *redisStore) unreserve(ctx context.Context, id string, owner syntax.DID)
 }
 
 func (r *redisStore) add(ctx context.Context, sess *uploadSession) error {
-	meta, err := encodeSession(sess, false)
+	meta, err := encodeSession(sess)
 	if err != nil {
 		return err
 	}
@@ -218,21 +218,26 @@ func (r *redisStore) loadRemainder(ctx context.Context, sess *uploadSession) ([]
 	return buf, nil
 }
 
-// save writes the session; boundary saves it as of its last part
-// boundary, final also records its use and unlocks.
-func (r *redisStore) save(ctx context.Context, sess *uploadSession, boundary, final bool) error {
-	meta, err := encodeSession(sess, boundary)
+// save writes the session as it stands; final also records its use and
+// unlocks.
+func (r *redisStore) save(ctx context.Context, sess *uploadSession, final bool) error {
+	meta, err := encodeSession(sess)
 	if err != nil {
 		return err
 	}
 	// Small chunks are appended to the stored remainder; otherwise the
 	// remainder was loaded (sess.stored is 0) and is written whole.
-	buf, mode, flag := sess.buf, "set", "0"
-	if boundary {
-		buf = nil
-	} else if sess.stored > 0 {
+	mode := "set"
+	if sess.stored > 0 {
 		mode = "append"
 	}
+	return r.write(ctx, sess, meta, sess.buf, mode, sess.stored, final)
+}
+
+// write runs saveSession: meta, and buf as the remainder by mode ("set",
+// or "append" to the stored bytes already there).
+func (r *redisStore) write(ctx context.Context, sess *uploadSession, meta, buf []byte, mode string, stored int, final bool) error {
+	flag := "0"
 	if final {
 		flag = "1"
 	}
@@ -251,28 +256,24 @@ func (r *redisStore) save(ctx context.Context, sess *uploadSession, boundary, fi
 	}
 	used := time.Unix(0, sess.lastUsed.Load()).UnixMilli()
 	n, err := saveSession.Run(ctx, r.rdb, keys,
-		sess.held.token, meta, buf, mode, sess.stored, r.keep.Milliseconds(), used, flag, sess.id).Int()
+		sess.held.token, meta, buf, mode, stored, r.keep.Milliseconds(), used, flag, sess.id).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("upload %s: %w", sess.id, unavailable("save upload session", err))
 	case n == 0:
 		return fmt.Errorf("upload %s: %w", sess.id, errLockLost)
 	case n < 0:
-		return fmt.Errorf("upload %s: stored remainder is not %d bytes long: %w", sess.id, sess.stored, registry.ErrSharedStateUnavailable)
+		return fmt.Errorf("upload %s: stored remainder is not %d bytes long: %w", sess.id, stored, registry.ErrSharedStateUnavailable)
 	}
 	return nil
 }
 
-func (r *redisStore) checkpoint(ctx context.Context, sess *uploadSession) error {
-	k := sess.gaplessParts()
-	if k <= sess.checkpointed {
-		return nil
-	}
-	if err := r.save(context.WithoutCancel(ctx), sess, true, false); err != nil {
+func (r *redisStore) checkpoint(ctx context.Context, sess *uploadSession, parts []sentPart) error {
+	meta, err := encodeBoundary(sess, parts)
+	if err != nil {
 		return err
 	}
-	sess.checkpointed = k
-	return nil
+	return r.write(context.WithoutCancel(ctx), sess, meta, nil, "set", 0, false)
 }
 
 func (r *redisStore) release(ctx context.Context, sess *uploadSession) error {
@@ -282,7 +283,7 @@ func (r *redisStore) release(ctx context.Context, sess *uploadSession) error {
 		return nil
 	}
 	h.gone = true
-	return r.save(ctx, sess, false, true)
+	return r.save(ctx, sess, true)
 }
 
 func (r *redisStore) remove(ctx context.Context, sess *uploadSession) bool {

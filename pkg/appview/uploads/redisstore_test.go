@@ -22,7 +22,7 @@ func TestLargeRemainderIsStagedThenRenamed(t *testing.T) {
 	}
 	first := bytes.Repeat([]byte("a"), maxScriptRemainder+1)
 	sess.buf, sess.offset = first, int64(len(first))
-	if err := r.save(ctx, sess, false, false); err != nil {
+	if err := r.save(ctx, sess, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := r.loadRemainder(ctx, sess); err != nil || !bytes.Equal(got, first) {
@@ -43,7 +43,7 @@ func TestLargeRemainderIsStagedThenRenamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sess.buf = bytes.Repeat([]byte("b"), 2*maxScriptRemainder)
-	if err := r.save(ctx, sess, false, false); !errors.Is(err, errLockLost) {
+	if err := r.save(ctx, sess, false); !errors.Is(err, errLockLost) {
 		t.Fatalf("save without the lock: %v, want errLockLost", err)
 	}
 	if got, _ := r.loadRemainder(ctx, sess); !bytes.Equal(got, first) {

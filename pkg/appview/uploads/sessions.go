@@ -40,8 +40,6 @@ type uploadSession struct {
 	// than MinPartSize and sized to its contents (with Redis: it is saved
 	// there and dropped from memory).
 	buf []byte
-	// checkpointed is how many parts the last checkpoint saved.
-	checkpointed int
 	// stored is how many bytes of the remainder are kept in Redis and not
 	// in buf (the remainder is those, then buf): a small chunk is appended
 	// there without loading what precedes it.

@@ -372,3 +372,78 @@ func TestParkedRemaindersAreBoundedPerOwner(t *testing.T) {
 		t.Fatalf("PATCH after a session was cancelled: %v", err)
 	}
 }
+
+// stallBody sends data up to after, then waits for release before the rest.
+type stallBody struct {
+	data    []byte
+	after   int
+	release chan struct{}
+	read    int
+}
+
+func (s *stallBody) Read(p []byte) (int, error) {
+	if s.read == s.after {
+		<-s.release
+	}
+	if s.read >= len(s.data) {
+		return 0, io.EOF
+	}
+	end := len(s.data)
+	if s.read < s.after {
+		end = s.after
+	}
+	n := copy(p, s.data[s.read:end])
+	s.read += n
+	return n, nil
+}
+
+// A part the hold took is saved at once, though the request waits for the
+// client's next bytes: a resume on another AppView (this one dead or
+// stalled) starts at that part's end. Saving only when the request next
+// needed a send slot left the saved state one or two parts behind for as
+// long as the client was slow.
+func TestCheckpointFollowsTheParts(t *testing.T) {
+	env, a, b, _ := twoAppViews(t, nil)
+	env.AddUser("alice.test")
+	repo := env.Repo(t, "alice.test/app")
+	ctx := t.Context()
+	const part = uploads.MinPartSize
+	data := storagetest.RandomBytes(3 * part)
+	up, err := a.StartUpload(ctx, repo, oci.Digest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := &stallBody{data: data, after: part + part/2, release: make(chan struct{})}
+	written := make(chan error, 1)
+	go func() {
+		_, err := a.WriteUpload(ctx, repo, up.ID, registry.Chunk{Start: 0, Size: -1, Body: body})
+		written <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := b.GetUpload(ctx, repo, up.ID)
+		if err != nil {
+			close(body.release)
+			t.Fatal(err)
+		}
+		if st.Offset == part {
+			break
+		}
+		if time.Now().After(deadline) {
+			close(body.release)
+			t.Fatalf("the other AppView reports %d bytes while the client waits after part 1; want %d (part 1 saved)", st.Offset, part)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(body.release)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	d := oci.FromBytes(oci.SHA256, data)
+	if _, err := b.FinishUpload(ctx, repo, up.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	if !env.Hold.HasBlob(t, d) {
+		t.Fatal("blob not stored")
+	}
+}

@@ -31,10 +31,12 @@ type sessionStore interface {
 	// without its lock or remainder, for GET: a request holding the lock
 	// does not make GET wait.
 	peek(ctx context.Context, id string) (*uploadSession, error)
-	// checkpoint saves sess as of its last part boundary: the parts sent
-	// without a gap, the offset where they end, no remainder. A no-op for
-	// stores whose sessions die with the process.
-	checkpoint(ctx context.Context, sess *uploadSession) error
+	// checkpoint saves sess as of a part boundary: parts (sent without a
+	// gap from part 1), the offset where the last ends, no remainder. A
+	// part's send calls it as it finishes, while the request streams on,
+	// so it reads only the session's fixed fields. A no-op for stores
+	// whose sessions die with the process.
+	checkpoint(ctx context.Context, sess *uploadSession, parts []sentPart) error
 	// release saves sess (shared stores) and lets the next request have it.
 	release(ctx context.Context, sess *uploadSession) error
 	// remove ends sess, whose lock the caller holds (or which nobody can
