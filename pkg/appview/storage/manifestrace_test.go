@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -37,14 +38,7 @@ func waitCalls(t *testing.T, env *storagetest.Env, nsid string, n int) {
 // the reused record after the DELETE removed it: the push records the
 // manifest anew, and the tag pulls.
 func TestRetagRacingADeleteRecordsTheManifestAnew(t *testing.T) {
-	env, _, repo := aliceEnv(t)
-	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
-	put := imagePut(t, env, repo, "base")
-	if err := env.Store.PutManifest(ctx, repo, put); err != nil {
-		t.Fatal(err)
-	}
-	retag := put
-	retag.Tags = []oci.Tag{mustTag(t, "t1")}
+	env, ctx, repo, put, retag := pushedForRetag(t)
 
 	// The push's tag write waits until the DELETE is done.
 	puts := env.PDS.Calls("com.atproto.repo.putRecord")
@@ -75,14 +69,7 @@ func TestRetagRacingADeleteRecordsTheManifestAnew(t *testing.T) {
 // record still there; the DELETE then removes the record, and takes the
 // tag too.
 func TestDeleteRacingARetagTakesTheNewTag(t *testing.T) {
-	env, _, repo := aliceEnv(t)
-	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
-	put := imagePut(t, env, repo, "base")
-	if err := env.Store.PutManifest(ctx, repo, put); err != nil {
-		t.Fatal(err)
-	}
-	retag := put
-	retag.Tags = []oci.Tag{mustTag(t, "t1")}
+	env, ctx, repo, put, retag := pushedForRetag(t)
 
 	// The DELETE has listed the tags and waits at its first delete (of
 	// "base") while the push tags the manifest.
@@ -108,6 +95,22 @@ func TestDeleteRacingARetagTakesTheNewTag(t *testing.T) {
 	assertNoDanglingTags(t, env, repo)
 }
 
+// pushedForRetag pushes an image to alice's repository as "base" and
+// returns its put and the same put under tag "t1", with a context whose
+// grant is alice's.
+func pushedForRetag(t *testing.T) (*storagetest.Env, context.Context, registry.Repo, registry.ManifestPut, registry.ManifestPut) {
+	t.Helper()
+	env, _, repo := aliceEnv(t)
+	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
+	put := imagePut(t, env, repo, "base")
+	if err := env.Store.PutManifest(ctx, repo, put); err != nil {
+		t.Fatal(err)
+	}
+	retag := put
+	retag.Tags = []oci.Tag{mustTag(t, "t1")}
+	return env, ctx, repo, put, retag
+}
+
 // assertNoDanglingTags fails when a tag record on the PDS points at a
 // manifest record the PDS does not have.
 func assertNoDanglingTags(t *testing.T, env *storagetest.Env, repo registry.Repo) {
@@ -130,14 +133,7 @@ func assertNoDanglingTags(t *testing.T, env *storagetest.Env, repo registry.Repo
 // retried three times and answered 502), and the push records the
 // manifest anew.
 func TestRetagWhoseRecordTheHoldCannotFindRecordsItAnew(t *testing.T) {
-	env, _, repo := aliceEnv(t)
-	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
-	put := imagePut(t, env, repo, "base")
-	if err := env.Store.PutManifest(ctx, repo, put); err != nil {
-		t.Fatal(err)
-	}
-	retag := put
-	retag.Tags = []oci.Tag{mustTag(t, "t1")}
+	env, ctx, repo, put, retag := pushedForRetag(t)
 	before := env.Hold.Notified()
 	env.Hold.SetNotifyError(1, http.StatusBadRequest, atcr.ErrorManifestNotFound, "the owner's PDS has no record at that URI")
 	if err := env.Store.PutManifest(ctx, repo, retag); err != nil {

@@ -248,28 +248,29 @@ func TestSharedCapsAndSweep(t *testing.T) {
 	}
 }
 
-// stealBody sends data, calling steal once after the first `after` bytes.
-type stealBody struct {
+// pauseBody sends data, calling pause once when the first at bytes are
+// read (it may block: the client stalls).
+type pauseBody struct {
 	data  []byte
-	after int
-	steal func()
+	at    int
+	pause func()
 	read  int
 }
 
-func (s *stealBody) Read(p []byte) (int, error) {
-	if s.read >= len(s.data) {
+func (b *pauseBody) Read(p []byte) (int, error) {
+	if b.read >= b.at && b.pause != nil {
+		b.pause()
+		b.pause = nil
+	}
+	if b.read >= len(b.data) {
 		return 0, io.EOF
 	}
-	if s.read >= s.after && s.steal != nil {
-		s.steal()
-		s.steal = nil
+	end := len(b.data)
+	if b.read < b.at {
+		end = b.at
 	}
-	end := len(s.data)
-	if s.read < s.after {
-		end = s.after
-	}
-	n := copy(p, s.data[s.read:end])
-	s.read += n
+	n := copy(p, b.data[b.read:end])
+	b.read += n
 	return n, nil
 }
 
@@ -287,7 +288,7 @@ func TestLostLockIsAnsweredAsSuch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := &stealBody{data: storagetest.RandomBytes(3 * part), after: part / 2, steal: func() {
+	body := &pauseBody{data: storagetest.RandomBytes(3 * part), at: part / 2, pause: func() {
 		keys, err := rdbA.Keys(ctx, "*upload:"+up.ID+":lock").Result()
 		if err != nil || len(keys) != 1 {
 			t.Errorf("lock keys %v, %v", keys, err)
@@ -373,30 +374,6 @@ func TestParkedRemaindersAreBoundedPerOwner(t *testing.T) {
 	}
 }
 
-// stallBody sends data up to after, then waits for release before the rest.
-type stallBody struct {
-	data    []byte
-	after   int
-	release chan struct{}
-	read    int
-}
-
-func (s *stallBody) Read(p []byte) (int, error) {
-	if s.read == s.after {
-		<-s.release
-	}
-	if s.read >= len(s.data) {
-		return 0, io.EOF
-	}
-	end := len(s.data)
-	if s.read < s.after {
-		end = s.after
-	}
-	n := copy(p, s.data[s.read:end])
-	s.read += n
-	return n, nil
-}
-
 // A part the hold took is saved at once, though the request waits for the
 // client's next bytes: a resume on another AppView (this one dead or
 // stalled) starts at that part's end. Saving only when the request next
@@ -413,7 +390,8 @@ func TestCheckpointFollowsTheParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := &stallBody{data: data, after: part + part/2, release: make(chan struct{})}
+	release := make(chan struct{})
+	body := &pauseBody{data: data, at: part + part/2, pause: func() { <-release }}
 	written := make(chan error, 1)
 	go func() {
 		_, err := a.WriteUpload(ctx, repo, up.ID, registry.Chunk{Start: 0, Size: -1, Body: body})
@@ -423,19 +401,19 @@ func TestCheckpointFollowsTheParts(t *testing.T) {
 	for {
 		st, err := b.GetUpload(ctx, repo, up.ID)
 		if err != nil {
-			close(body.release)
+			close(release)
 			t.Fatal(err)
 		}
 		if st.Offset == part {
 			break
 		}
 		if time.Now().After(deadline) {
-			close(body.release)
+			close(release)
 			t.Fatalf("the other AppView reports %d bytes while the client waits after part 1; want %d (part 1 saved)", st.Offset, part)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	close(body.release)
+	close(release)
 	if err := <-written; err != nil {
 		t.Fatal(err)
 	}
