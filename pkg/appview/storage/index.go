@@ -419,14 +419,8 @@ func (idx *repoIndex) tagsPointingAt(repoPath string, recs []*pdsread.ManifestRe
 	defer idx.mu.RUnlock()
 	var out []*pdsread.TagRecord
 	for _, t := range idx.tags {
-		if t.Value.Repository != repoPath {
-			continue
-		}
-		for _, rec := range recs {
-			if t.Value.Manifest == rec.URI || (t.Value.Manifest == "" && t.Value.ManifestDigest == rec.Digest.String()) {
-				out = append(out, t)
-				break
-			}
+		if t.Value.Repository == repoPath && tagPointsAt(t, recs) {
+			out = append(out, t)
 		}
 	}
 	return out
@@ -491,4 +485,15 @@ func (idx *repoIndex) removeTag(rkey string) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	delete(idx.tags, rkey)
+}
+
+// tagPointsAt reports whether t names one of recs (by URI, or by digest
+// for a tag written without one).
+func tagPointsAt(t *pdsread.TagRecord, recs []*pdsread.ManifestRecord) bool {
+	for _, rec := range recs {
+		if t.Value.Manifest == rec.URI || (t.Value.Manifest == "" && t.Value.ManifestDigest == rec.Digest.String()) {
+			return true
+		}
+	}
+	return false
 }

@@ -151,3 +151,40 @@ func TestRetagWhoseRecordTheHoldCannotFindRecordsItAnew(t *testing.T) {
 	}
 	assertNoDanglingTags(t, env, repo)
 }
+
+// A DELETE of manifest A racing a push that moves one of A's tags to
+// manifest B: the move stands (the tag is deleted only while it still
+// names A). The DELETE once deleted the moved tag with A — an acknowledged
+// push lost (the re-check of the integrity probe: 1–9 of 20 rounds).
+func TestDeleteRacingATagMoveKeepsTheMove(t *testing.T) {
+	env, _, repo := aliceEnv(t)
+	ctx := access.WithGrant(t.Context(), &access.Grant{Subject: repo.Owner.DID})
+	a := imagePut(t, env, repo, "latest")
+	if err := env.Store.PutManifest(ctx, repo, a); err != nil {
+		t.Fatal(err)
+	}
+	b := imagePut(t, env, repo, "latest")
+
+	// The DELETE has listed the tags and waits at its first delete while
+	// the push moves latest to b.
+	deletes := env.PDS.Calls("com.atproto.repo.deleteRecord")
+	release := env.PDS.Stall("com.atproto.repo.deleteRecord")
+	deleted := make(chan error, 1)
+	go func() { deleted <- env.Store.DeleteManifest(ctx, repo, oci.DigestReference(a.Digest)) }()
+	waitCalls(t, env, "com.atproto.repo.deleteRecord", deletes+1)
+	err := env.Store.PutManifest(ctx, repo, b)
+	release()
+	if err != nil {
+		t.Fatalf("the push moving the tag: %v", err)
+	}
+	if err := <-deleted; err != nil {
+		t.Fatalf("DELETE by digest: %v", err)
+	}
+	if m, err := env.Store.GetManifest(ctx, repo, oci.TagReference(mustTag(t, "latest"))); err != nil || m.Digest != b.Digest {
+		t.Fatalf("GET latest after the race: %v, %v; want the moved-to manifest %s", digestOf(m), err, b.Digest)
+	}
+	if _, err := env.Store.GetManifest(ctx, repo, oci.DigestReference(a.Digest)); !errors.Is(err, registry.ErrManifestUnknown) {
+		t.Fatalf("GET the deleted manifest: %v", err)
+	}
+	assertNoDanglingTags(t, env, repo)
+}

@@ -113,10 +113,9 @@ func (s *Store) DeleteManifest(ctx context.Context, repo registry.Repo, ref oci.
 		return err
 	}
 	for _, t := range idx.tagsPointingAt(repo.Path(), recs) {
-		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.TagNSID, t.RKey); err != nil {
+		if err := s.deleteTagIfStill(ctx, client, repo, idx, t, recs); err != nil {
 			return err
 		}
-		s.tagDeleted(ctx, repo, idx, t)
 	}
 	for _, rec := range recs {
 		if err := deleteRecord(ctx, client, repo.Owner.DID, atcr.ManifestNSID, rec.RKey); err != nil {
@@ -146,9 +145,7 @@ func (s *Store) tagDeleted(ctx context.Context, repo registry.Repo, idx *repoInd
 // DELETE lists the tags afresh only after deleting the records: whichever
 // order the two take, one of them sees the other, so no tag is left
 // pointing at a deleted record (the push then records the manifest anew).
-// Each tag is read before it is deleted, and deleted only while it is
-// still that record (swapRecord), so a tag moved meanwhile stays. The
-// DELETE has succeeded already: a failure here is logged.
+// The DELETE has succeeded already: a failure here is logged.
 func (s *Store) dropDanglingTags(ctx context.Context, client *atclient.APIClient, repo registry.Repo, deleted []*pdsread.ManifestRecord) {
 	idx, err := s.refreshIndex(ctx, repo.Owner, 0)
 	if err != nil {
@@ -156,26 +153,40 @@ func (s *Store) dropDanglingTags(ctx context.Context, client *atclient.APIClient
 		return
 	}
 	for _, t := range idx.tagsPointingAt(repo.Path(), deleted) {
-		view, err := s.getRecord(ctx, repo.Owner, atcr.TagNSID, t.RKey)
-		if errors.Is(err, pdsread.ErrRecordNotFound) {
-			continue
-		}
-		if err == nil {
-			var now *pdsread.TagRecord
-			if now, err = pdsread.DecodeTag(account(repo.Owner), *view); err == nil && (now.Value.Manifest != t.Value.Manifest || now.Value.ManifestDigest != t.Value.ManifestDigest) {
-				continue // moved meanwhile
-			}
-		}
-		if err == nil {
-			err = deleteRecordSwap(ctx, client, repo.Owner.DID, atcr.TagNSID, t.RKey, view.CID)
-		}
-		if err != nil {
+		if err := s.deleteTagIfStill(ctx, client, repo, idx, t, deleted); err != nil {
 			s.log.WarnContext(ctx, "storage: delete a tag written during a manifest delete", "repo", repo.Name, "tag", t.Value.Tag, "err", err)
-			continue
 		}
-		s.log.InfoContext(ctx, "storage: deleted a tag a concurrent push wrote to a deleted manifest", "repo", repo.Name, "tag", t.Value.Tag)
-		s.tagDeleted(ctx, repo, idx, t)
 	}
+}
+
+// deleteTagIfStill deletes the tag record t while it still points at one
+// of recs: it is read first and deleted only at the version read
+// (swapRecord), so a tag a concurrent push moved to another manifest
+// meanwhile stays — a DELETE of the old manifest once took such a move
+// with it (found by the re-check of the integrity probe). A tag gone or
+// moved is no error.
+func (s *Store) deleteTagIfStill(ctx context.Context, client *atclient.APIClient, repo registry.Repo, idx *repoIndex, t *pdsread.TagRecord, recs []*pdsread.ManifestRecord) error {
+	view, err := s.getRecord(ctx, repo.Owner, atcr.TagNSID, t.RKey)
+	if errors.Is(err, pdsread.ErrRecordNotFound) {
+		s.tagDeleted(ctx, repo, idx, t)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now, err := pdsread.DecodeTag(account(repo.Owner), *view)
+	if err == nil && !tagPointsAt(now, recs) {
+		return nil // moved meanwhile: the mover's write stands
+	}
+	err = deleteRecordSwap(ctx, client, repo.Owner.DID, atcr.TagNSID, t.RKey, view.CID)
+	if isInvalidSwap(err) {
+		return nil // written again since the read: not ours to delete
+	}
+	if err != nil {
+		return err
+	}
+	s.tagDeleted(ctx, repo, idx, t)
+	return nil
 }
 
 func (s *Store) deleteTag(ctx context.Context, repo registry.Repo, tag oci.Tag) error {
