@@ -278,6 +278,11 @@ func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// reads this answer, and nothing upstream failed.
 		reg.log.InfoContext(r.Context(), "registry: client went away",
 			"method", r.Method, "path", r.URL.EscapedPath(), "err", err)
+	case errors.Is(err, ErrManifestRecordGone):
+		// A push raced a DELETE of the same digest: the client retries;
+		// nothing failed.
+		reg.log.InfoContext(r.Context(), "registry: a push raced a delete of its manifest",
+			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
 	case status >= http.StatusInternalServerError:
 		reg.log.ErrorContext(r.Context(), "registry: request failed",
 			"method", r.Method, "path", r.URL.EscapedPath(), "status", status, "err", err)
