@@ -34,7 +34,7 @@ type AppViewUploadsConfig struct {
 	SessionTTL      time.Duration `yaml:"session_ttl" env:"ATCR_UPLOAD_SESSION_TTL" comment:"An upload session idle this long is aborted on its hold."`
 	MaxSessions     int           `yaml:"max_sessions" env:"ATCR_UPLOAD_MAX_SESSIONS" comment:"Open upload sessions in all."`
 	MaxPerUser      int           `yaml:"max_sessions_per_user" env:"ATCR_UPLOAD_MAX_SESSIONS_PER_USER" comment:"Open upload sessions of one account."`
-	ParkedPerUser   ByteSize      `yaml:"parked_per_user" env:"ATCR_UPLOAD_PARKED_PER_USER" comment:"With Redis: the unfinished uploads' remainders (each under 5MiB) one account may keep in Redis between requests; at it, the account's PATCHes get 429 until sessions finish. 0 means 64MiB."`
+	ParkedPerUser   ByteSize      `yaml:"parked_per_user" env:"ATCR_UPLOAD_PARKED_PER_USER" comment:"With Redis: what one account's unfinished uploads may keep in Redis between requests (each PATCH reserves a part before reading and waits part_wait for room, then 429). 0 means memory_per_user."`
 }
 
 // AppViewCacheConfig bounds the AppView's caches and indexes in bytes.
@@ -117,7 +117,6 @@ func DefaultAppView() *AppViewConfig {
 			SessionTTL:      time.Hour,
 			MaxSessions:     10_000,
 			MaxPerUser:      100,
-			ParkedPerUser:   64 << 20,
 		},
 		Cache: AppViewCacheConfig{
 			IndexBytes:        256 << 20,

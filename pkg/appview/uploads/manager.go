@@ -23,11 +23,8 @@ const (
 	DefaultUploadTTL         = time.Hour
 	DefaultMaxUploads        = 10_000
 	DefaultMaxUploadsPerUser = 100
-	// DefaultMaxParkedBytesPerUser bounds an owner's remainders kept in
-	// Redis between requests (Options.MaxParkedBytesPerUser).
-	DefaultMaxParkedBytesPerUser = 64 << 20
-	DefaultRedisPrefix           = "atcr:"
-	DefaultLockTTL               = 15 * time.Second
+	DefaultRedisPrefix       = "atcr:"
+	DefaultLockTTL           = 15 * time.Second
 	// MinPartSize is S3's smallest part (all but the last).
 	MinPartSize = 5 << 20
 	// MaxPartSize bounds one part buffer.
@@ -71,12 +68,15 @@ type Options struct {
 	Redis redis.UniversalClient
 	// RedisPrefix starts every key the sessions use. Default "atcr:".
 	RedisPrefix string
-	// MaxParkedBytesPerUser bounds, with Redis, the remainders (each
-	// under MinPartSize) one owner's sessions keep in Redis between
-	// requests: at or past it the owner's PATCHes are refused (429) until
-	// sessions finish or end; PUT and DELETE go on, and free them. Without
-	// it one account could pin up to MaxUploadsPerUser × 5 MiB of Redis
-	// and, at maxmemory, stop every user's uploads. Default 64 MiB.
+	// MaxParkedBytesPerUser bounds, with Redis, what one owner's sessions
+	// keep in Redis between requests (remainders under MinPartSize; up to
+	// a part after a cut PATCH): each PATCH reserves a part's worth before
+	// it reads, waiting up to PartWait for the owner's other sessions to
+	// finish, then is refused (429); PUT and DELETE go on, and free their
+	// share. Without it one account could pin up to MaxUploadsPerUser
+	// parts of Redis and, at maxmemory, stop every user's uploads. Default
+	// MaxBufferedBytesPerUser, the same share of upload memory one owner
+	// has on a single AppView; at least PartSize.
 	MaxParkedBytesPerUser int64
 	// LockTTL is how long a session's Redis lock outlives the AppView
 	// holding it (it is renewed every LockTTL/3 while a request runs): how
@@ -147,8 +147,9 @@ func withDefaults(o Options) Options {
 		o.MaxUploads = DefaultMaxUploads
 	}
 	if o.MaxParkedBytesPerUser <= 0 {
-		o.MaxParkedBytesPerUser = DefaultMaxParkedBytesPerUser
+		o.MaxParkedBytesPerUser = o.MaxBufferedBytesPerUser
 	}
+	o.MaxParkedBytesPerUser = max(o.MaxParkedBytesPerUser, int64(o.PartSize))
 	if o.MaxUploadsPerUser <= 0 {
 		o.MaxUploadsPerUser = DefaultMaxUploadsPerUser
 	}

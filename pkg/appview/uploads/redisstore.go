@@ -94,28 +94,38 @@ func (r *redisStore) indexKeys(sess *uploadSession) []string {
 	return []string{r.lockKey(sess.id), r.sessKey(sess.id), r.bufKey(sess.id), r.allKey(), r.ownerKey(sess.owner), r.parkedKey(sess.owner)}
 }
 
-// parkedTotal sums an owner's parked remainders (KEYS[1], the hash), over
-// the sessions still in the owner's index (KEYS[2]): entries of sessions
-// that expired without being removed are dropped on the way.
-var parkedTotal = redis.NewScript(`
+// reserveParkedScript counts ARGV[2] bytes (or what the session ARGV[1]
+// has there now, if more) for the session in the owner's parked hash
+// (KEYS[1]) when the other sessions' entries plus that stay within ARGV[3];
+// entries of sessions gone from the owner's index (KEYS[2]) are dropped on
+// the way. 1 counted, 0 over the bound. The save script replaces the
+// reservation with what the session really keeps.
+var reserveParkedScript = redis.NewScript(`
 local total = 0
 local f = redis.call('HGETALL', KEYS[1])
 for i = 1, #f, 2 do
-  if redis.call('ZSCORE', KEYS[2], f[i]) then
-    total = total + tonumber(f[i+1])
-  else
-    redis.call('HDEL', KEYS[1], f[i])
+  if f[i] ~= ARGV[1] then
+    if redis.call('ZSCORE', KEYS[2], f[i]) then
+      total = total + tonumber(f[i+1])
+    else
+      redis.call('HDEL', KEYS[1], f[i])
+    end
   end
 end
-return total
+local want = math.max(tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), tonumber(ARGV[2]))
+if total + want > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], want)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
 `)
 
-func (r *redisStore) parked(ctx context.Context, owner syntax.DID) (int64, error) {
-	n, err := parkedTotal.Run(ctx, r.rdb, []string{r.parkedKey(owner), r.ownerKey(owner)}).Int64()
+func (r *redisStore) reserveParked(ctx context.Context, sess *uploadSession, n, limit int64) (bool, error) {
+	ok, err := reserveParkedScript.Run(ctx, r.rdb, []string{r.parkedKey(sess.owner), r.ownerKey(sess.owner)},
+		sess.id, n, limit, r.keep.Milliseconds()).Int()
 	if err != nil {
-		return 0, unavailable("sum parked upload remainders", err)
+		return false, unavailable("count parked upload remainders", err)
 	}
-	return n, nil
+	return ok == 1, nil
 }
 
 func (r *redisStore) reserve(ctx context.Context, id string, owner syntax.DID, maxTotal, maxPerOwner int) (bool, error) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,50 +310,58 @@ func TestLostLockIsAnsweredAsSuch(t *testing.T) {
 	}
 }
 
-// The remainders one owner's sessions keep in Redis between requests are
-// bounded (MaxParkedBytesPerUser): at the bound the owner's PATCHes are
-// 429, other owners' are not, and finishing or cancelling a session frees
-// its share. Without it one account parked up to 100 × 5 MiB and, at
+// What one owner's sessions keep in Redis between requests is bounded
+// (MaxParkedBytesPerUser): each PATCH reserves a part before it reads;
+// past the bound it waits up to PartWait for room (a session finishing
+// makes some), then is refused (429). Other owners are not affected, a
+// PUT's last chunk is never refused, and concurrent PATCHes stay within
+// the bound. Without it one account parked up to 100 × 5 MiB and, at
 // Redis's maxmemory, every user's uploads failed.
 func TestParkedRemaindersAreBoundedPerOwner(t *testing.T) {
-	env, a, b, _ := twoAppViews(t, func(o *storage.Options) { o.MaxParkedBytesPerUser = 3 << 20 })
+	const part = uploads.MinPartSize // the env's part size
+	env, a, b, rdb := twoAppViews(t, func(o *storage.Options) {
+		o.MaxParkedBytesPerUser = 2 * part
+		o.PartWait = 2 * time.Second
+	})
 	env.AddUser("alice.test")
 	env.AddUser("bob.test")
 	alice, bob := env.Repo(t, "alice.test/app"), env.Repo(t, "bob.test/app")
 	ctx := t.Context()
-	const chunk = 1 << 20
-	var ids []string
-	var data [][]byte
-	for i := range 3 { // 3 MiB parked, across both AppViews
-		s := []*storage.Store{a, b}[i%2]
-		up, err := s.StartUpload(ctx, alice, oci.Digest{})
+	const chunk = 4 << 20 // under a part: parked
+	start := func(s *storage.Store, repo registry.Repo) string {
+		t.Helper()
+		up, err := s.StartUpload(ctx, repo, oci.Digest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := storagetest.RandomBytes(chunk)
-		if _, err := s.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, d)); err != nil {
-			t.Fatalf("chunk %d under the bound: %v", i, err)
+		return up.ID
+	}
+	var ids []string
+	var data [][]byte
+	for i := range 2 { // 4 + 4 MiB parked; the second PATCH reserved 4 + 5 of 10
+		s := []*storage.Store{a, b}[i%2]
+		id, d := start(s, alice), storagetest.RandomBytes(chunk)
+		if _, err := s.WriteUpload(ctx, alice, id, storagetest.Streamed(0, d)); err != nil {
+			t.Fatalf("chunk %d within the bound: %v", i, err)
 		}
-		ids, data = append(ids, up.ID), append(data, d)
+		ids, data = append(ids, id), append(data, d)
 	}
-	up, err := b.StartUpload(ctx, alice, oci.Digest{})
-	if err != nil {
-		t.Fatal(err)
+	third := start(a, alice)
+	if _, err := a.WriteUpload(ctx, alice, third, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); !errors.Is(err, registry.ErrTooManyUploads) {
+		t.Fatalf("PATCH past the owner's bound: %v, want ErrTooManyUploads after the wait", err)
 	}
-	if _, err := a.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); !errors.Is(err, registry.ErrTooManyUploads) {
-		t.Fatalf("PATCH at the owner's bound: %v, want ErrTooManyUploads", err)
-	}
-	if _, err := a.WriteUpload(ctx, alice, ids[0], storagetest.Streamed(chunk, storagetest.RandomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
-		t.Fatalf("PATCH of a parked session at the owner's bound: %v, want ErrTooManyUploads", err)
-	}
-	other, err := a.StartUpload(ctx, bob, oci.Digest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.WriteUpload(ctx, bob, other.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {
+	other := start(a, bob)
+	if _, err := a.WriteUpload(ctx, bob, other, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {
 		t.Fatalf("another owner's PATCH: %v", err)
 	}
-	// Finishing one frees its share; its PUT may carry a last chunk.
+	// A PUT's last chunk goes through, and the PUT frees its session's
+	// share; a PATCH waiting for room gets it then.
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := b.WriteUpload(ctx, alice, third, storagetest.Streamed(0, storagetest.RandomBytes(chunk)))
+		waiting <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
 	last := storagetest.RandomBytes(10)
 	if _, err := b.WriteUpload(ctx, alice, ids[0], registry.Chunk{Start: chunk, Size: -1, Body: bytes.NewReader(last), Last: true}); err != nil {
 		t.Fatalf("the last chunk of a PUT at the bound: %v", err)
@@ -359,18 +369,38 @@ func TestParkedRemaindersAreBoundedPerOwner(t *testing.T) {
 	if _, err := b.FinishUpload(ctx, alice, ids[0], oci.FromBytes(oci.SHA256, append(data[0], last...))); err != nil {
 		t.Fatalf("PUT at the bound: %v", err)
 	}
-	if _, err := a.WriteUpload(ctx, alice, up.ID, storagetest.Streamed(0, storagetest.RandomBytes(chunk))); err != nil {
-		t.Fatalf("PATCH after a session finished: %v", err)
+	if err := <-waiting; err != nil {
+		t.Fatalf("the PATCH waiting for room after a session finished: %v", err)
 	}
-	// Cancelling one frees its share too.
-	if _, err := a.WriteUpload(ctx, alice, ids[1], storagetest.Streamed(chunk, storagetest.RandomBytes(10))); !errors.Is(err, registry.ErrTooManyUploads) {
-		t.Fatalf("PATCH back at the bound: %v", err)
+	// Cancelling frees a share too.
+	for _, id := range []string{ids[1], third} {
+		if err := a.CancelUpload(ctx, alice, id); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := a.CancelUpload(ctx, alice, ids[2]); err != nil {
+	// Concurrent PATCHes of one owner stay within the bound together.
+	var wg sync.WaitGroup
+	for i := range 6 {
+		s := []*storage.Store{a, b}[i%2]
+		id := start(s, alice)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = s.WriteUpload(ctx, alice, id, storagetest.Streamed(0, storagetest.RandomBytes(chunk)))
+		}()
+	}
+	wg.Wait()
+	vals, err := rdb.HVals(ctx, "atcr:uploads:parked:"+alice.Owner.DID.String()).Result()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.WriteUpload(ctx, alice, ids[1], storagetest.Streamed(chunk, storagetest.RandomBytes(10))); err != nil {
-		t.Fatalf("PATCH after a session was cancelled: %v", err)
+	var parked int64
+	for _, v := range vals {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		parked += n
+	}
+	if len(vals) == 0 || parked > 2*part {
+		t.Fatalf("concurrent PATCHes left %d bytes parked in %d entries, the bound is %d", parked, len(vals), 2*part)
 	}
 }
 

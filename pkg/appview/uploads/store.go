@@ -47,10 +47,12 @@ type sessionStore interface {
 	// processes sharing the store (so only one of them aborts a session),
 	// and returns them for their aborts.
 	sweep(ctx context.Context, now time.Time, ttl time.Duration) []*uploadSession
-	// parked returns the bytes owner's sessions keep between requests in
-	// the store itself (the remainders a shared store holds; 0 for a
-	// local store, whose remainders count in the memory budget).
-	parked(ctx context.Context, owner syntax.DID) (int64, error)
+	// reserveParked counts n bytes (or what sess keeps there now, if
+	// more) as what sess may leave in the store between requests, unless
+	// that takes the bytes the owner's sessions keep there past limit:
+	// false then. A shared store's remainders; a local store's count in
+	// the memory budget, and it always answers true.
+	reserveParked(ctx context.Context, sess *uploadSession, n, limit int64) (bool, error)
 	// local reports whether the sessions live in this process only: then
 	// Close aborts them on their holds, and the remainder stays in memory
 	// between requests.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"atcr.io/pkg/appview/registry"
 )
@@ -58,23 +59,39 @@ func (m *Manager) Write(ctx context.Context, repo registry.Repo, id string, chun
 	return sess.state(), err
 }
 
-// checkParked refuses a chunk while the owner's sessions keep
-// Options.MaxParkedBytesPerUser or more in a shared store between
-// requests (429: finishing or ending a session frees its share). The
-// bound holds to within one remainder per chunk in flight.
+// checkParked reserves, with a shared store, a part's worth of the
+// owner's Options.MaxParkedBytesPerUser for what this chunk may leave in
+// Redis (a cut PATCH leaves up to a part; one that ends leaves under
+// MinPartSize), before any of it is read. While the owner's sessions keep
+// too much there, it waits for them to finish, as a chunk waits for
+// upload memory, for up to PartWait, then refuses (429). Reserving before
+// reading keeps concurrent PATCHes within the bound; waiting lets a burst
+// of pushes (whose remainders go with their PUTs a moment later) through.
 func (m *Manager) checkParked(ctx context.Context, sess *uploadSession) error {
 	if m.store.local() {
 		return nil
 	}
-	parked, err := m.store.parked(ctx, sess.owner)
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", sess.id, err)
+	deadline := time.Now().Add(m.opts.PartWait)
+	pause := 20 * time.Millisecond
+	for {
+		ok, err := m.store.reserveParked(ctx, sess, int64(m.budget.partSize), m.opts.MaxParkedBytesPerUser)
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", sess.id, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return fmt.Errorf("upload %s: %s keeps up to %d bytes of unfinished uploads in Redis: %w",
+				sess.id, sess.owner, m.opts.MaxParkedBytesPerUser, registry.ErrTooManyUploads)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("upload %s: wait for parked bytes: %w", sess.id, context.Cause(ctx))
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
 	}
-	if parked >= m.opts.MaxParkedBytesPerUser {
-		return fmt.Errorf("upload %s: %s keeps %d bytes of unfinished uploads in Redis, the bound is %d: %w",
-			sess.id, sess.owner, parked, m.opts.MaxParkedBytesPerUser, registry.ErrTooManyUploads)
-	}
-	return nil
 }
 
 // isSmall says whether a chunk of size bytes (-1 unknown) goes into an
