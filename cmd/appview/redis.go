@@ -38,18 +38,31 @@ func openRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.
 	return rdb, nil
 }
 
+// redisCallTimeout bounds each socket read and write of a call that has
+// no earlier deadline of its own (the URL's read_timeout and
+// write_timeout, when given, win). Every call the AppView makes is small:
+// a Redis that takes longer is one to treat as down.
+const redisCallTimeout = 2 * time.Second
+
 // redisOptions parses redis.url. Every call's context deadline bounds its
 // socket reads and writes (ContextTimeoutEnabled): the callers give Redis
 // 200 ms to 2 s and then carry on without it, which a Redis that hangs
 // (paused, swapping, a network black hole) rather than refuses would
-// otherwise stretch to the client's own read timeout on every call — a
-// failed login, which makes six throttle calls, waited 30 s.
+// otherwise stretch to go-redis's own read timeout (5 s) on every call — a
+// failed login, which makes six throttle calls, waited 30 s. Calls
+// without a deadline (the upload sessions' scripts) get redisCallTimeout.
 func redisOptions(rawURL string) (*redis.Options, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
 	opt.ContextTimeoutEnabled = true
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = redisCallTimeout
+	}
+	if opt.WriteTimeout == 0 {
+		opt.WriteTimeout = redisCallTimeout
+	}
 	return opt, nil
 }
 

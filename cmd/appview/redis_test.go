@@ -50,6 +50,25 @@ func TestRedisCallsEndAtTheirDeadline(t *testing.T) {
 			t.Fatalf("GET with a 200ms deadline took %v (err %v)", took, err)
 		}
 	}
+	// A call without a deadline ends after redisCallTimeout, not
+	// go-redis's 5 s.
+	start := time.Now()
+	if err := rdb.Get(context.Background(), "atcr:anything").Err(); err == nil {
+		t.Fatal("a silent server answered")
+	}
+	if took := time.Since(start); took > redisCallTimeout+1500*time.Millisecond {
+		t.Fatalf("GET without a deadline took %v, want about %v", took, redisCallTimeout)
+	}
+}
+
+func TestRedisURLTimeoutsWin(t *testing.T) {
+	opt, err := redisOptions("redis://127.0.0.1:6379?read_timeout=7s&write_timeout=8s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.ReadTimeout != 7*time.Second || opt.WriteTimeout != 8*time.Second || !opt.ContextTimeoutEnabled {
+		t.Fatalf("options %v/%v/%v", opt.ReadTimeout, opt.WriteTimeout, opt.ContextTimeoutEnabled)
+	}
 }
 
 func TestRedisOptionsRefusesABadURL(t *testing.T) {
