@@ -81,6 +81,11 @@ var (
 	// (UNAVAILABLE, 503). Uploads fail closed: going on with state the
 	// other AppViews cannot see would corrupt the session.
 	ErrSharedStateUnavailable = fmt.Errorf("shared state: %w", ErrUnavailable)
+	// ErrUploadLockLost: the request lost its upload session's lock in
+	// the shared state — another request took the session over after this
+	// one stalled past the lock's TTL, or the lock could not be renewed
+	// (UNAVAILABLE, 503): the client GETs the session and resumes.
+	ErrUploadLockLost = fmt.Errorf("upload session lock lost: %w", ErrSharedStateUnavailable)
 	// ErrDatabaseUnavailable: the AppView's database (SQLite or
 	// PostgreSQL) failed or could not be reached (UNAVAILABLE, 503).
 	ErrDatabaseUnavailable = fmt.Errorf("database: %w", ErrUnavailable)
@@ -190,6 +195,7 @@ var sentinelCodes = []struct {
 	{ErrPDSUnavailable, oci.ErrorCodeUpstream, "the account's PDS failed or could not be reached; try again later"},
 	{ErrHoldUnavailable, oci.ErrorCodeUpstream, "the hold storing the blobs failed or could not be reached; try again later"},
 	{ErrDirectoryUnavailable, oci.ErrorCodeUpstream, "identity resolution (PLC directory, handle or DID document) failed; try again later"},
+	{ErrUploadLockLost, oci.ErrorCodeUnavailable, "this upload session was taken over (or its lock could not be kept); GET it for its range and resume"},
 	{ErrSharedStateUnavailable, oci.ErrorCodeUnavailable, "the registry's shared state (Redis) is unavailable; try again later"},
 	{ErrDatabaseUnavailable, oci.ErrorCodeUnavailable, "the registry's database is unavailable; try again later"},
 	{ErrUnavailable, oci.ErrorCodeUnknown, ""},

@@ -34,6 +34,7 @@ func TestErrorTable(t *testing.T) {
 		{ErrHoldRefused, 403, "DENIED"},
 		{&HoldLimitError{Hold: "did:web:hold.test", Detail: "100 upload sessions are open"}, 429, "TOOMANYREQUESTS"},
 		{ErrManifestRecordGone, 503, "UNAVAILABLE"},
+		{ErrUploadLockLost, 503, "UNAVAILABLE"},
 		{fmt.Errorf("read unlinks: %w: dial tcp: connection refused", ErrDatabaseUnavailable), 503, "UNAVAILABLE"},
 		{ErrUnavailable, 500, "UNKNOWN"},
 		{fmt.Errorf("createRecord: %w: EOF", ErrPDSUnavailable), 502, "UNKNOWN"},

@@ -100,7 +100,7 @@ return 0
 `)
 
 // errLockLost ends a request whose session lock expired or was taken.
-var errLockLost = fmt.Errorf("upload session lock lost: %w", registry.ErrSharedStateUnavailable)
+var errLockLost = registry.ErrUploadLockLost
 
 // heldLock is a session lock a request holds, and its renewal.
 type heldLock struct {
