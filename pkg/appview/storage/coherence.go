@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -78,7 +79,13 @@ func newCoherence(rdb redis.UniversalClient, origin string, log *slog.Logger) *c
 	c.versions = newFreshReads(func(ctx context.Context, key string) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, coherenceTimeout)
 		defer cancel()
-		return readVersionScript.Run(ctx, rdb, []string{key}).Int64()
+		// A plain GET answers nearly always; only a counter Redis does
+		// not hold (yet, or any more) takes the script that starts it.
+		v, err := rdb.Get(ctx, key).Int64()
+		if errors.Is(err, redis.Nil) {
+			return readVersionScript.Run(ctx, rdb, []string{key}).Int64()
+		}
+		return v, err
 	})
 	return c
 }
